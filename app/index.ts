@@ -1,0 +1,2 @@
+export * from './proxy-events.js';
+export * from './host-events.js';

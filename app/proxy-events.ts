@@ -1,0 +1,198 @@
+/**
+ * The one definition of what the proxy core reports. Main, preload, renderer, the CLI's
+ * `--events ndjson` and HAR export all speak these types; nothing redefines them.
+ *
+ * Times (`t`, `readAt`, `flushedAt`, ...) are monotonic milliseconds with fractions from one
+ * clock per process. Each exchange carries one wall-clock anchor (`wallTime` at `t`) so any
+ * monotonic time can be turned into a date: `wallTime + (time - t)`.
+ */
+
+/** Which way a body flows: request bodies go client → upstream, responses upstream → client. */
+export type Direction = 'request' | 'response';
+
+/** A header list exactly as it was on the wire: names keep their case, order and repeats. */
+export type RawHeaders = readonly (readonly [name: string, value: string])[];
+
+/** How an exchange ended, in the words the UI shows. */
+export type ExchangeOutcome =
+  /** Both bodies were delivered in full. */
+  | 'completed'
+  /** The client went away first (e.g. an SSE reader that closed normally). Not a failure. */
+  | 'client-closed'
+  /** The upstream closed or reset the connection before its response was complete. */
+  | 'upstream-reset'
+  /** No bytes moved in either direction for the idle timeout (paused time does not count). */
+  | 'idle-timeout'
+  /** The proxy could not do its part: upstream unreachable, TLS failure, a header timeout, ... */
+  | 'proxy-error';
+
+export type ExchangeKind = 'http' | 'websocket' | 'tunnel';
+
+export interface RequestHead {
+  readonly method: string;
+  /** Absolute URL of the target, as the upstream sees it. */
+  readonly url: string;
+  readonly httpVersion: string;
+  readonly headers: RawHeaders;
+}
+
+export interface ResponseHead {
+  readonly status: number;
+  readonly statusText: string;
+  readonly httpVersion: string;
+  readonly headers: RawHeaders;
+}
+
+/** Phases of connection set-up, in ms; -1 when a phase did not happen (e.g. a reused connection). */
+export interface ConnectTimings {
+  readonly dns: number;
+  readonly connect: number;
+  readonly ssl: number;
+}
+
+export interface ExchangeOpenedEvent {
+  readonly type: 'exchange-opened';
+  readonly id: number;
+  readonly t: number;
+  readonly wallTime: number;
+  readonly kind: ExchangeKind;
+  /** True when the client spoke TLS to us and we intercepted it. */
+  readonly intercepted: boolean;
+  readonly clientAddress: string;
+  readonly request: RequestHead;
+}
+
+export interface ResponseHeadEvent {
+  readonly type: 'response-head';
+  readonly id: number;
+  readonly t: number;
+  readonly response: ResponseHead;
+  /** Upstream connection set-up for this exchange. */
+  readonly timings: ConnectTimings;
+  /** When the request (head and body) had been handed to the upstream socket. */
+  readonly requestSentAt: number;
+}
+
+/** One chunk as it left the proxy. Emitted when the write was handed to the socket. */
+export interface ChunkEvent {
+  readonly type: 'chunk';
+  readonly id: number;
+  readonly direction: Direction;
+  /** Position in the body, counted in bytes as forwarded (still content-encoded). */
+  readonly offset: number;
+  readonly size: number;
+  /** Read from one side. */
+  readonly readAt: number;
+  /** Handed to the other side's socket; `flushedAt - readAt` is the wait inside the proxy. */
+  readonly flushedAt: number;
+  /** 0-based index of this chunk within its body. */
+  readonly index: number;
+}
+
+export interface BackpressurePausedEvent {
+  readonly type: 'backpressure-paused';
+  readonly id: number;
+  readonly direction: Direction;
+  readonly t: number;
+  /** Bytes waiting in the proxy for the slow side when reads were paused. */
+  readonly queuedBytes: number;
+}
+
+export interface BackpressureResumedEvent {
+  readonly type: 'backpressure-resumed';
+  readonly id: number;
+  readonly direction: Direction;
+  readonly t: number;
+  readonly pausedAt: number;
+  /** The most that was queued while paused. */
+  readonly queuedBytes: number;
+}
+
+/** One Server-Sent Event parsed from a `text/event-stream` response body. */
+export interface SseEvent {
+  readonly type: 'sse-event';
+  readonly id: number;
+  /** 0-based position of this event in its stream. */
+  readonly index: number;
+  readonly eventId: string | undefined;
+  readonly event: string | undefined;
+  readonly data: string;
+  /** Read time of the chunk that completed the event. */
+  readonly t: number;
+  /** Indexes of the first and last response chunks the event's bytes arrived in. */
+  readonly chunkRange: readonly [first: number, last: number];
+}
+
+export interface SseRetryEvent {
+  readonly type: 'sse-retry';
+  readonly id: number;
+  readonly t: number;
+  readonly retryMs: number;
+}
+
+/** The capture of a body gave way (caps, slow disk); the forwarded stream is unaffected. */
+export interface CaptureLimitedEvent {
+  readonly type: 'capture-limited';
+  readonly id: number;
+  readonly direction: Direction;
+  readonly t: number;
+  readonly reason: CaptureLimitReason;
+  /** Body offset from which bytes were no longer copied. */
+  readonly atOffset: number;
+}
+
+export type CaptureLimitReason =
+  /** The body exceeded the per-body capture cap. */
+  | 'body-cap'
+  /** All captured bodies together reached the disk budget. */
+  | 'total-cap'
+  /** The spill file could not keep up or failed; copies were dropped rather than slow the stream. */
+  | 'spill-failed'
+  /** The content decoder (gzip/deflate/br) for SSE parsing failed. */
+  | 'decode-failed';
+
+export interface ExchangeClosedEvent {
+  readonly type: 'exchange-closed';
+  readonly id: number;
+  readonly t: number;
+  readonly outcome: ExchangeOutcome;
+  /** A short machine-readable cause, e.g. `ECONNRESET`, `response-header-timeout`. */
+  readonly reason?: string;
+  /** Words for a person. */
+  readonly detail?: string;
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+  /** Total time reads were paused by backpressure, both directions. */
+  readonly pausedMs: number;
+}
+
+/** Something a client sent that was not a usable request; answered and closed. */
+export interface ClientErrorEvent {
+  readonly type: 'client-error';
+  readonly t: number;
+  readonly wallTime: number;
+  readonly clientAddress: string;
+  readonly code: string;
+  readonly detail: string;
+  /** The status we answered with, or 0 when we could only close the connection. */
+  readonly status: number;
+}
+
+export type ProxyEvent =
+  | ExchangeOpenedEvent
+  | ResponseHeadEvent
+  | ChunkEvent
+  | BackpressurePausedEvent
+  | BackpressureResumedEvent
+  | SseEvent
+  | SseRetryEvent
+  | CaptureLimitedEvent
+  | ExchangeClosedEvent
+  | ClientErrorEvent;
+
+export type ProxyEventType = ProxyEvent['type'];
+
+/** Whether an outcome is a failure, for display: a client that left normally is not one. */
+export function isFailure(outcome: ExchangeOutcome): boolean {
+  return outcome === 'upstream-reset' || outcome === 'idle-timeout' || outcome === 'proxy-error';
+}

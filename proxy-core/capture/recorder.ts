@@ -1,0 +1,96 @@
+import type { CaptureLimitReason, Direction, ProxyEvent } from '../../app/proxy-events.js';
+import { now } from '../clock.js';
+import type { EventHub } from '../event-hub.js';
+import { BodyCapture, type CaptureBudget, type CapturedRange } from './body-capture.js';
+import { SseTracker } from './sse-tracker.js';
+
+/**
+ * The observe path. Told about each chunk after it was handed to the other side, it announces
+ * the chunk, keeps a bounded copy and parses event streams. It holds no reference to sockets and
+ * nothing it does can delay a write.
+ */
+export class Recorder {
+  private readonly captures = new Map<number, ExchangeCapture>();
+  private enabled = true;
+
+  constructor(
+    private readonly hub: EventHub,
+    private readonly budget: CaptureBudget,
+  ) {}
+
+  /** Body copies and SSE parsing stop for new exchanges while disabled; events still flow. */
+  setEnabled(enabled: boolean): void {
+    this.enabled = enabled;
+  }
+
+  open(id: number, options: { copyBodies?: boolean } = {}): ExchangeCapture {
+    const capture = new ExchangeCapture(id, this.hub, this.budget, this.enabled && (options.copyBodies ?? true));
+    this.captures.set(id, capture);
+    return capture;
+  }
+
+  async readBody(id: number, direction: Direction, start?: number, end?: number): Promise<CapturedRange | undefined> {
+    return this.captures.get(id)?.body(direction)?.read(start, end);
+  }
+
+  /** Forgets every capture and frees its memory and spill files. */
+  clear(): void {
+    for (const capture of this.captures.values()) capture.dispose();
+    this.captures.clear();
+  }
+}
+
+export class ExchangeCapture {
+  private readonly request: BodyCapture | undefined;
+  private readonly response: BodyCapture | undefined;
+  private sse: SseTracker | undefined;
+
+  constructor(
+    readonly id: number,
+    private readonly hub: EventHub,
+    budget: CaptureBudget,
+    private readonly copyBodies: boolean,
+  ) {
+    if (copyBodies) {
+      this.request = new BodyCapture(budget, `${id}-request.bin`, (r, at) => this.limited('request', r, at));
+      this.response = new BodyCapture(budget, `${id}-response.bin`, (r, at) => this.limited('response', r, at));
+    }
+  }
+
+  body(direction: Direction): BodyCapture | undefined {
+    return direction === 'request' ? this.request : this.response;
+  }
+
+  /** Starts parsing the response as an event stream. */
+  trackEventStream(contentEncoding: string | undefined): void {
+    if (!this.copyBodies) return;
+    const emit = (e: ProxyEvent): void => {
+      if (this.hub.active) this.hub.emit(e);
+    };
+    this.sse = new SseTracker(this.id, contentEncoding, emit, (reason) => this.limited('response', reason, -1));
+  }
+
+  onFlushed(direction: Direction, chunk: Buffer, index: number, offset: number, readAt: number, flushedAt: number): void {
+    if (this.hub.active) {
+      this.hub.emit({ type: 'chunk', id: this.id, direction, offset, size: chunk.length, readAt, flushedAt, index });
+    }
+    this.body(direction)?.append(chunk);
+    if (direction === 'response') this.sse?.onChunk(chunk, index, readAt);
+  }
+
+  /** The exchange is over; parsing ends, copies stay readable until cleared. */
+  finish(): void {
+    this.sse?.end();
+  }
+
+  dispose(): void {
+    this.sse?.end();
+    this.request?.dispose();
+    this.response?.dispose();
+  }
+
+  private limited(direction: Direction, reason: CaptureLimitReason, atOffset: number): void {
+    if (!this.hub.active) return;
+    this.hub.emit({ type: 'capture-limited', id: this.id, direction, t: now(), reason, atOffset });
+  }
+}

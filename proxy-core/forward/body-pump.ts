@@ -1,0 +1,96 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Direction } from '../../app/proxy-events.js';
+import { now } from '../clock.js';
+
+/** What a pump tells its exchange. Called on the observe path, after bytes were handed off. */
+export interface PumpObserver {
+  /** Bytes were read from the source (used for idleness). */
+  onRead(direction: Direction, at: number): void;
+  /** A chunk's write was handed to the sink's socket. */
+  onFlushed(direction: Direction, chunk: Buffer, index: number, offset: number, readAt: number, flushedAt: number): void;
+  onPaused(direction: Direction, at: number, queuedBytes: number): void;
+  onResumed(direction: Direction, at: number, pausedAt: number, queuedBytes: number): void;
+}
+
+/** Anything with a backpressured write: a socket, a ServerResponse or a ClientRequest. */
+type Sink = Writable | (NodeJS.WritableStream & { writableLength: number; write(chunk: Buffer, cb: (err?: Error | null) => void): boolean });
+
+/**
+ * Forwards one body, chunk by chunk, as it arrives: each chunk is written at once (Node corks
+ * writes within a tick, so a burst becomes one syscall, and a lone chunk is not held back).
+ * When the sink reports its buffer full, the source is paused so TCP flow control slows the
+ * sender; `drain` resumes it. Nothing here waits for capture or the UI.
+ */
+export class BodyPump {
+  bytes = 0;
+  private chunks = 0;
+  private pausedAt = -1;
+  private maxQueued = 0;
+  private totalPausedMs = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly source: Readable,
+    private readonly sink: Sink,
+    readonly direction: Direction,
+    private readonly observer: PumpObserver,
+    private readonly onSourceEnd: () => void,
+  ) {
+    source.on('data', this.onData);
+    source.on('end', this.onEnd);
+    sink.on('drain', this.onDrain);
+  }
+
+  get paused(): boolean {
+    return this.pausedAt >= 0;
+  }
+
+  /** Paused time so far, including a pause still under way. */
+  pausedMs(at = now()): number {
+    return this.totalPausedMs + (this.pausedAt >= 0 ? at - this.pausedAt : 0);
+  }
+
+  /** Detaches from both streams; a pause under way is ended for the books. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.source.off('data', this.onData);
+    this.source.off('end', this.onEnd);
+    this.sink.removeListener('drain', this.onDrain);
+    if (this.pausedAt >= 0) this.totalPausedMs += now() - this.pausedAt;
+    this.pausedAt = -1;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    const readAt = now();
+    const index = this.chunks++;
+    const offset = this.bytes;
+    this.bytes += chunk.length;
+    this.observer.onRead(this.direction, readAt);
+    const ok = this.sink.write(chunk, (err?: Error | null) => {
+      if (!err) this.observer.onFlushed(this.direction, chunk, index, offset, readAt, now());
+    });
+    if (!ok && this.pausedAt < 0 && !this.stopped) {
+      this.source.pause();
+      this.pausedAt = readAt;
+      this.maxQueued = this.sink.writableLength;
+      this.observer.onPaused(this.direction, readAt, this.maxQueued);
+    } else if (this.pausedAt >= 0) {
+      this.maxQueued = Math.max(this.maxQueued, this.sink.writableLength);
+    }
+  };
+
+  private readonly onDrain = (): void => {
+    if (this.pausedAt < 0 || this.stopped) return;
+    const at = now();
+    const pausedAt = this.pausedAt;
+    this.totalPausedMs += at - pausedAt;
+    this.pausedAt = -1;
+    this.observer.onResumed(this.direction, at, pausedAt, this.maxQueued);
+    this.source.resume();
+  };
+
+  private readonly onEnd = (): void => {
+    if (!this.stopped) this.onSourceEnd();
+  };
+}

@@ -1,0 +1,335 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Direction, ExchangeOutcome } from '../../app/proxy-events.js';
+import type { ExchangeCapture } from '../capture/recorder.js';
+import { isEventStream } from '../capture/sse-tracker.js';
+import { now } from '../clock.js';
+import type { EventHub } from '../event-hub.js';
+import type { TimeoutOptions } from '../options.js';
+import { BodyPump, type PumpObserver } from './body-pump.js';
+import { IdleTimer } from './idle-timer.js';
+import { endToEnd, flatten, headerValue, toPairs } from './raw-headers.js';
+import type { UpstreamPool, UpstreamTarget } from './upstream.js';
+
+export interface ExchangeServices {
+  readonly hub: EventHub;
+  readonly upstream: UpstreamPool;
+  readonly timeouts: TimeoutOptions;
+  openCapture(id: number, options?: { copyBodies?: boolean }): ExchangeCapture;
+  nextId(): number;
+}
+
+export interface HttpTarget extends UpstreamTarget {
+  /** Origin-form path and query sent upstream. */
+  readonly path: string;
+  /** The client spoke TLS to us and we terminated it. */
+  readonly intercepted: boolean;
+  /** Server name the client asked for, used for upstream SNI. */
+  readonly servername?: string | undefined;
+}
+
+// Errors that mean the upstream went away, as opposed to the proxy failing to reach it.
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/**
+ * One request/response exchange, forwarded byte for byte with backpressure in both directions.
+ * State lives in this one object; each event of the streams involved has a small named handler.
+ */
+export class HttpExchange implements PumpObserver {
+  readonly id: number;
+  private readonly openedAt = now();
+  private readonly capture: ExchangeCapture;
+  private readonly idle: IdleTimer;
+  private upstreamReq: ClientRequest | undefined;
+  private upstreamRes: IncomingMessage | undefined;
+  private requestPump: BodyPump | undefined;
+  private responsePump: BodyPump | undefined;
+  private headerTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private requestSentAt = -1;
+  private dnsMs = -1;
+  private connectMs = -1;
+  private sslMs = -1;
+  private closed = false;
+
+  constructor(
+    private readonly services: ExchangeServices,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly target: HttpTarget,
+  ) {
+    this.id = services.nextId();
+    this.capture = services.openCapture(this.id);
+    this.idle = new IdleTimer(services.timeouts.idleMs, () => this.isPaused(), this.onIdle);
+  }
+
+  start(): void {
+    const { req, target, services } = this;
+    const requestHeaders = toPairs(req.rawHeaders);
+    if (services.hub.active) {
+      services.hub.emit({
+        type: 'exchange-opened',
+        id: this.id,
+        t: this.openedAt,
+        wallTime: Date.now(),
+        kind: 'http',
+        intercepted: target.intercepted,
+        clientAddress: req.socket.remoteAddress ?? '',
+        request: { method: req.method ?? 'GET', url: this.url(), httpVersion: req.httpVersion, headers: requestHeaders },
+      });
+    }
+    const headers = endToEnd(requestHeaders);
+    if (headerValue(headers, 'host') === undefined) headers.unshift(['Host', hostHeader(target)]);
+
+    const upstreamReq = services.upstream.request(target, req.method ?? 'GET', target.path, flatten(headers), {
+      servername: target.servername,
+    });
+    this.upstreamReq = upstreamReq;
+    upstreamReq.on('socket', this.onUpstreamSocket);
+    upstreamReq.on('response', this.onResponse);
+    upstreamReq.on('error', this.onUpstreamError);
+    upstreamReq.on('finish', this.onRequestSent);
+    this.res.on('close', this.onClientClose);
+    this.res.on('finish', this.onResponseDelivered);
+    this.requestPump = new BodyPump(req, upstreamReq, 'request', this, () => upstreamReq.end());
+    this.idle.start();
+  }
+
+  // PumpObserver: the observe path.
+  onRead(_direction: Direction, at: number): void {
+    this.idle.touch(at);
+  }
+
+  onFlushed(direction: Direction, chunk: Buffer, index: number, offset: number, readAt: number, flushedAt: number): void {
+    this.capture.onFlushed(direction, chunk, index, offset, readAt, flushedAt);
+  }
+
+  onPaused(direction: Direction, at: number, queuedBytes: number): void {
+    const { hub } = this.services;
+    if (hub.active) hub.emit({ type: 'backpressure-paused', id: this.id, direction, t: at, queuedBytes });
+  }
+
+  onResumed(direction: Direction, at: number, pausedAt: number, queuedBytes: number): void {
+    this.idle.touch(at);
+    const { hub } = this.services;
+    if (hub.active) hub.emit({ type: 'backpressure-resumed', id: this.id, direction, t: at, pausedAt, queuedBytes });
+  }
+
+  private url(): string {
+    return `${this.target.scheme}://${hostHeader(this.target)}${this.target.path}`;
+  }
+
+  private isPaused(): boolean {
+    return (this.requestPump?.paused ?? false) || (this.responsePump?.paused ?? false);
+  }
+
+  private readonly onUpstreamSocket = (socket: Socket): void => {
+    socket.setNoDelay(true);
+    if (this.upstreamReq?.reusedSocket) return;
+    const start = now();
+    let mark = start;
+    const phase = (): number => {
+      const at = now();
+      const ms = at - mark;
+      mark = at;
+      return ms;
+    };
+    socket.once('lookup', () => (this.dnsMs = phase()));
+    socket.once('connect', () => {
+      this.connectMs = phase();
+      if (this.target.scheme === 'http') this.clearConnectTimer();
+    });
+    socket.once('secureConnect', () => {
+      this.sslMs = phase();
+      this.clearConnectTimer();
+    });
+    this.connectTimer = setTimeout(() => {
+      this.upstreamReq?.destroy(timeoutError('upstream-connect-timeout', this.services.timeouts.upstreamConnectMs));
+    }, this.services.timeouts.upstreamConnectMs);
+    this.connectTimer.unref();
+  };
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+
+  private readonly onRequestSent = (): void => {
+    this.requestSentAt = now();
+    if (this.upstreamRes || this.closed) return;
+    this.headerTimer = setTimeout(() => {
+      this.upstreamReq?.destroy(timeoutError('response-header-timeout', this.services.timeouts.responseHeaderMs));
+    }, this.services.timeouts.responseHeaderMs);
+    this.headerTimer.unref();
+  };
+
+  private readonly onResponse = (upstreamRes: IncomingMessage): void => {
+    if (this.closed) {
+      upstreamRes.destroy();
+      return;
+    }
+    this.upstreamRes = upstreamRes;
+    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
+    this.clearConnectTimer();
+    const at = now();
+    this.idle.touch(at);
+    const responseHeaders = toPairs(upstreamRes.rawHeaders);
+    const { hub } = this.services;
+    if (hub.active) {
+      hub.emit({
+        type: 'response-head',
+        id: this.id,
+        t: at,
+        response: {
+          status: upstreamRes.statusCode ?? 0,
+          statusText: upstreamRes.statusMessage ?? '',
+          httpVersion: upstreamRes.httpVersion,
+          headers: responseHeaders,
+        },
+        timings: { dns: this.dnsMs, connect: this.connectMs, ssl: this.sslMs },
+        requestSentAt: this.requestSentAt,
+      });
+    }
+
+    const { res } = this;
+    res.sendDate = false;
+    const outgoing = endToEnd(responseHeaders, { keepTransferEncoding: this.req.httpVersion !== '1.0' });
+    const socket = res.socket;
+    try {
+      // Cork so the head and the first burst of body leave in one write, yet nothing waits long.
+      socket?.cork();
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, flatten(outgoing));
+      res.flushHeaders();
+    } catch (err) {
+      socket?.uncork();
+      upstreamRes.destroy();
+      this.fail('proxy-error', 'invalid-response-head', `upstream sent a response head Node cannot forward: ${message(err)}`);
+      return;
+    }
+    if (socket) setImmediate(() => socket.uncork());
+
+    if (isEventStream(headerValue(responseHeaders, 'content-type'))) {
+      this.capture.trackEventStream(headerValue(responseHeaders, 'content-encoding'));
+    }
+    upstreamRes.on('error', noop);
+    upstreamRes.on('close', this.onUpstreamResponseClose);
+    this.responsePump = new BodyPump(upstreamRes, res, 'response', this, this.onUpstreamEnd);
+  };
+
+  private readonly onUpstreamEnd = (): void => {
+    const trailers = this.upstreamRes?.rawTrailers ?? [];
+    if (trailers.length > 0) this.res.addTrailers(toPairs(trailers));
+    this.res.end();
+  };
+
+  private readonly onUpstreamResponseClose = (): void => {
+    if (this.upstreamRes?.complete || this.closed) return;
+    this.fail('upstream-reset', 'ECONNRESET', 'upstream closed the connection before the response was complete');
+  };
+
+  private readonly onResponseDelivered = (): void => {
+    this.close('completed');
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.closed) return;
+    this.close('client-closed', 'client-closed', 'the client closed the connection before the response was complete');
+    this.upstreamReq?.destroy();
+  };
+
+  private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
+    if (this.closed) return;
+    const code = err.code ?? 'ERROR';
+    if (this.upstreamRes) {
+      this.fail('upstream-reset', code, `upstream failed mid-response: ${err.message}`);
+      return;
+    }
+    const reset = RESET_CODES.has(code) || err.message === 'socket hang up';
+    const outcome: ExchangeOutcome = reset ? 'upstream-reset' : 'proxy-error';
+    const timedOut = code.endsWith('-timeout');
+    const detail = reset
+      ? `upstream closed the connection without a response (${code})`
+      : `could not get a response from ${hostHeader(this.target)}: ${err.message}`;
+    this.respondWithError(timedOut ? 504 : 502, code, detail);
+    this.close(outcome, code, detail);
+  };
+
+  private readonly onIdle = (): void => {
+    if (this.closed) return;
+    const seconds = this.services.timeouts.idleMs / 1000;
+    const detail = `no bytes moved in either direction for ${seconds} s`;
+    if (this.res.headersSent) this.res.destroy();
+    else this.respondWithError(504, 'idle-timeout', detail);
+    this.close('idle-timeout', 'idle-timeout', detail);
+    this.upstreamReq?.destroy();
+  };
+
+  /** Ends the exchange so the client cannot mistake what it got for a complete response. */
+  private fail(outcome: ExchangeOutcome, reason: string, detail: string): void {
+    if (this.closed) return;
+    this.close(outcome, reason, detail);
+    if (this.res.headersSent) this.res.destroy();
+    else this.respondWithError(502, reason, detail);
+    this.upstreamReq?.destroy();
+  }
+
+  private respondWithError(status: number, reason: string, detail: string): void {
+    const { res } = this;
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const body = `Sluice: ${detail}\n`;
+    res.writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      'X-Sluice-Error': reason,
+    });
+    res.end(body);
+  }
+
+  private close(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    const at = now();
+    this.idle.stop();
+    this.clearConnectTimer();
+    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
+    const pausedMs = (this.requestPump?.pausedMs(at) ?? 0) + (this.responsePump?.pausedMs(at) ?? 0);
+    if (outcome !== 'completed') {
+      this.requestPump?.stop();
+      this.responsePump?.stop();
+    }
+    this.capture.finish();
+    const { hub } = this.services;
+    if (hub.active) {
+      hub.emit({
+        type: 'exchange-closed',
+        id: this.id,
+        t: at,
+        outcome,
+        ...(reason === undefined ? {} : { reason }),
+        ...(detail === undefined ? {} : { detail }),
+        requestBytes: this.requestPump?.bytes ?? 0,
+        responseBytes: this.responsePump?.bytes ?? 0,
+        pausedMs,
+      });
+    }
+  }
+}
+
+export function hostHeader(target: UpstreamTarget): string {
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  const defaultPort = target.scheme === 'https' ? 443 : 80;
+  return target.port === defaultPort ? host : `${host}:${target.port}`;
+}
+
+function timeoutError(code: string, ms: number): Error {
+  return Object.assign(new Error(`${code.replace(/-/g, ' ')} after ${ms / 1000} s`), { code });
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function noop(): void {}

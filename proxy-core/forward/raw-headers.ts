@@ -1,0 +1,62 @@
+import type { RawHeaders } from '../../app/proxy-events.js';
+
+/** Node's flat `rawHeaders` ([name, value, name, value, ...]) as pairs. */
+export function toPairs(flat: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i] as string, flat[i + 1] as string]);
+  return pairs;
+}
+
+export function flatten(pairs: RawHeaders): string[] {
+  const flat: string[] = [];
+  for (const [name, value] of pairs) flat.push(name, value);
+  return flat;
+}
+
+export function headerValue(pairs: RawHeaders, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [n, v] of pairs) if (n.toLowerCase() === wanted) return v;
+  return undefined;
+}
+
+// RFC 9110 section 7.6.1: connection-specific fields, plus the non-standard ones proxies meet.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'upgrade',
+]);
+
+export interface HopByHopOptions {
+  /** Keep `Connection` and `Upgrade`, for a protocol upgrade (WebSocket). */
+  readonly keepUpgrade?: boolean;
+  /** Keep `Transfer-Encoding`: Node frames the body to match it. Dropped for HTTP/1.0 peers. */
+  readonly keepTransferEncoding?: boolean;
+}
+
+/**
+ * The end-to-end headers of a message, in their original order and case. `Transfer-Encoding` is
+ * kept by default so Node re-frames the body the way the sender framed it.
+ */
+export function endToEnd(pairs: RawHeaders, options: HopByHopOptions = {}): [string, string][] {
+  const listed = new Set<string>();
+  for (const [name, value] of pairs) {
+    if (name.toLowerCase() !== 'connection') continue;
+    for (const token of value.split(',')) listed.add(token.trim().toLowerCase());
+  }
+  const kept: [string, string][] = [];
+  for (const [name, value] of pairs) {
+    const lower = name.toLowerCase();
+    if (options.keepUpgrade && (lower === 'connection' || lower === 'upgrade')) {
+      kept.push([name, value]);
+      continue;
+    }
+    if (lower === 'transfer-encoding' && options.keepTransferEncoding === false) continue;
+    if (HOP_BY_HOP.has(lower) || (listed.has(lower) && lower !== 'transfer-encoding')) continue;
+    kept.push([name, value]);
+  }
+  return kept;
+}

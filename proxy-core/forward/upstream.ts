@@ -1,0 +1,75 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+
+export interface UpstreamTlsOptions {
+  /** Extra CA certificates (PEM) trusted for upstream servers, on top of the system roots. */
+  readonly extraCaPems: readonly string[];
+  /** Skip upstream certificate verification entirely. */
+  readonly insecure: boolean;
+}
+
+export interface UpstreamTarget {
+  readonly scheme: 'http' | 'https';
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Keep-alive connection pools to upstream servers, verified TLS by default. */
+export class UpstreamPool {
+  private readonly httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+  private readonly httpsAgent: https.Agent;
+  /** Built once: a context per connection would re-parse every root certificate each time. */
+  private readonly secureContext: SecureContext | undefined;
+
+  constructor(readonly tls: UpstreamTlsOptions) {
+    this.secureContext =
+      tls.extraCaPems.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...tls.extraCaPems] }) : undefined;
+    this.httpsAgent = new https.Agent({
+      keepAlive: true,
+      scheduling: 'lifo',
+      rejectUnauthorized: !tls.insecure,
+      ...(this.secureContext ? { secureContext: this.secureContext } : {}),
+    });
+  }
+
+  /**
+   * A request to `target` with headers given as a flat raw list (order and case kept).
+   * `agent: false` gives a fresh connection, as a protocol upgrade needs.
+   */
+  request(
+    target: UpstreamTarget,
+    method: string,
+    path: string,
+    headers: string[],
+    options: { fresh?: boolean; servername?: string | undefined } = {},
+  ): http.ClientRequest {
+    const base = {
+      host: target.host,
+      port: target.port,
+      method,
+      path,
+      headers,
+      setHost: false,
+    };
+    if (target.scheme === 'http') {
+      return http.request({ ...base, agent: options.fresh ? false : this.httpAgent });
+    }
+    const servername = options.servername ?? target.host;
+    const tlsRequest: https.RequestOptions & { ALPNProtocols: string[] } = {
+      ...base,
+      agent: options.fresh ? false : this.httpsAgent,
+      ...(isIP(servername) ? {} : { servername }),
+      rejectUnauthorized: !this.tls.insecure,
+      ...(this.secureContext ? { secureContext: this.secureContext } : {}),
+      ALPNProtocols: ['http/1.1'],
+    };
+    return https.request(tlsRequest);
+  }
+
+  destroy(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}

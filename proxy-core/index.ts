@@ -1,0 +1,13 @@
+/** Sluice's proxy core: a pure Node library. No Electron, no DOM. */
+export { SluiceProxy, type ProxyOptions } from './proxy-server.js';
+export {
+  loadOrCreateCa,
+  CaFileError,
+  CA_CERT_FILE,
+  CA_KEY_FILE,
+  type CertificateAuthority,
+} from './ca/certificate-authority.js';
+export { DEFAULT_CAPTURE, DEFAULT_TIMEOUTS, type CaptureOptions, type TimeoutOptions } from './options.js';
+export type { CapturedRange } from './capture/body-capture.js';
+export type { ProxyEventListener } from './event-hub.js';
+export type * from '../app/proxy-events.js';
