@@ -307,9 +307,11 @@ export class SluiceProxy {
     upstream.setNoDelay(true);
     let connected = false;
     const connectTimer = setTimeout(() => {
-      upstream.destroy(Object.assign(new Error(`no connection after ${this.timeouts.upstreamConnectMs / 1000} s`), {
-        code: 'upstream-connect-timeout',
-      }));
+      upstream.destroy(
+        Object.assign(new Error(`no connection after ${this.timeouts.upstreamConnectMs / 1000} s`), {
+          code: 'upstream-connect-timeout',
+        }),
+      );
     }, this.timeouts.upstreamConnectMs);
     upstream.once('connect', () => {
       connected = true;
@@ -388,7 +390,9 @@ export class SluiceProxy {
       const detail = `could not open the WebSocket upstream: ${err.message}`;
       bridge.failed('proxy-error', err.code ?? 'ERROR', detail);
       if (!socket.destroyed) {
-        socket.end(`HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\nX-Sluice-Error: ${err.code ?? 'ERROR'}\r\n\r\n`);
+        socket.end(
+          `HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\nX-Sluice-Error: ${err.code ?? 'ERROR'}\r\n\r\n`,
+        );
       }
     });
     upstreamReq.end();

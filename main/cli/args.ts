@@ -97,6 +97,7 @@ function parsePort(text: string): number {
 function seconds(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} takes a positive number of seconds, not "${text}"`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new UsageError(`${flag} takes a positive number of seconds, not "${text}"`);
   return value;
 }

@@ -71,9 +71,12 @@ async function main(argv: readonly string[]): Promise<void> {
   } catch (err) {
     await proxy.close();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') fail(`port ${options.port} on ${options.host} is in use; choose another with --port`, EXIT_FAILURE);
-    if (code === 'EACCES') fail(`no permission to listen on ${options.host}:${options.port}; choose a port above 1023`, EXIT_FAILURE);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') fail(`cannot listen on ${options.host}: no such local address`, EXIT_FAILURE);
+    if (code === 'EADDRINUSE')
+      fail(`port ${options.port} on ${options.host} is in use; choose another with --port`, EXIT_FAILURE);
+    if (code === 'EACCES')
+      fail(`no permission to listen on ${options.host}:${options.port}; choose a port above 1023`, EXIT_FAILURE);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      fail(`cannot listen on ${options.host}: no such local address`, EXIT_FAILURE);
     fail(`cannot listen on ${options.host}:${options.port}: ${describe(err)}`, EXIT_FAILURE);
   }
   if (!isLoopback(options.host)) {

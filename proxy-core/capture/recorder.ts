@@ -70,7 +70,14 @@ export class ExchangeCapture {
     this.sse = new SseTracker(this.id, contentEncoding, emit, (reason) => this.limited('response', reason, -1));
   }
 
-  onFlushed(direction: Direction, chunk: Buffer, index: number, offset: number, readAt: number, flushedAt: number): void {
+  onFlushed(
+    direction: Direction,
+    chunk: Buffer,
+    index: number,
+    offset: number,
+    readAt: number,
+    flushedAt: number,
+  ): void {
     if (this.hub.active) {
       this.hub.emit({ type: 'chunk', id: this.id, direction, offset, size: chunk.length, readAt, flushedAt, index });
     }

@@ -7,13 +7,25 @@ export interface PumpObserver {
   /** Bytes were read from the source (used for idleness). */
   onRead(direction: Direction, at: number): void;
   /** A chunk's write was handed to the sink's socket. */
-  onFlushed(direction: Direction, chunk: Buffer, index: number, offset: number, readAt: number, flushedAt: number): void;
+  onFlushed(
+    direction: Direction,
+    chunk: Buffer,
+    index: number,
+    offset: number,
+    readAt: number,
+    flushedAt: number,
+  ): void;
   onPaused(direction: Direction, at: number, queuedBytes: number): void;
   onResumed(direction: Direction, at: number, pausedAt: number, queuedBytes: number): void;
 }
 
 /** Anything with a backpressured write: a socket, a ServerResponse or a ClientRequest. */
-type Sink = Writable | (NodeJS.WritableStream & { writableLength: number; write(chunk: Buffer, cb: (err?: Error | null) => void): boolean });
+type Sink =
+  | Writable
+  | (NodeJS.WritableStream & {
+      writableLength: number;
+      write(chunk: Buffer, cb: (err?: Error | null) => void): boolean;
+    });
 
 /**
  * Forwards one body, chunk by chunk, as it arrives: each chunk is written at once (Node corks

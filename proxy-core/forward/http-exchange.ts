@@ -75,7 +75,12 @@ export class HttpExchange implements PumpObserver {
         kind: 'http',
         intercepted: target.intercepted,
         clientAddress: req.socket.remoteAddress ?? '',
-        request: { method: req.method ?? 'GET', url: this.url(), httpVersion: req.httpVersion, headers: requestHeaders },
+        request: {
+          method: req.method ?? 'GET',
+          url: this.url(),
+          httpVersion: req.httpVersion,
+          headers: requestHeaders,
+        },
       });
     }
     const headers = endToEnd(requestHeaders);
@@ -100,7 +105,14 @@ export class HttpExchange implements PumpObserver {
     this.idle.touch(at);
   }
 
-  onFlushed(direction: Direction, chunk: Buffer, index: number, offset: number, readAt: number, flushedAt: number): void {
+  onFlushed(
+    direction: Direction,
+    chunk: Buffer,
+    index: number,
+    offset: number,
+    readAt: number,
+    flushedAt: number,
+  ): void {
     this.capture.onFlushed(direction, chunk, index, offset, readAt, flushedAt);
   }
 
@@ -203,7 +215,11 @@ export class HttpExchange implements PumpObserver {
     } catch (err) {
       socket?.uncork();
       upstreamRes.destroy();
-      this.fail('proxy-error', 'invalid-response-head', `upstream sent a response head Node cannot forward: ${message(err)}`);
+      this.fail(
+        'proxy-error',
+        'invalid-response-head',
+        `upstream sent a response head Node cannot forward: ${message(err)}`,
+      );
       return;
     }
     if (socket) setImmediate(() => socket.uncork());

@@ -92,7 +92,14 @@ export class SocketBridge implements PumpObserver {
     this.idle.touch(at);
   }
 
-  onFlushed(direction: Direction, chunk: Buffer, index: number, offset: number, readAt: number, flushedAt: number): void {
+  onFlushed(
+    direction: Direction,
+    chunk: Buffer,
+    index: number,
+    offset: number,
+    readAt: number,
+    flushedAt: number,
+  ): void {
     this.capture.onFlushed(direction, chunk, index, offset, readAt, flushedAt);
   }
 
