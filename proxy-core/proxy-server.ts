@@ -281,8 +281,9 @@ export class SluiceProxy {
       },
       ALPNProtocols: ['http/1.1'],
     });
+    // No resume() here: TLSSocket drains what we unshifted into the handshake itself; a resume
+    // would let those bytes flow out as unheard 'data' and the handshake would never finish.
     this.tunnels.set(tlsSocket, { ...authority, tls: true });
-    socket.resume();
     this.server.emit('connection', tlsSocket);
   }
 

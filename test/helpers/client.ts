@@ -70,8 +70,8 @@ export async function fetchViaProxy(
       method: options.method ?? 'GET',
       path: https ? `${url.pathname}${url.search}` : url.href,
       headers: { host: url.host, ...options.headers },
-      agent: false,
-      ...(socket ? { createConnection: () => socket } : {}),
+      // Node ignores createConnection when agent is false.
+      ...(socket ? { createConnection: () => socket } : { agent: false }),
     });
     const chunks: Buffer[] = [];
     const arrivals: { at: number; size: number }[] = [];

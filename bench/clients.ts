@@ -1,0 +1,139 @@
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+
+export type Scheme = 'http' | 'https';
+
+/** An upstream reachable at 127.0.0.1 over http and https; its certificate names `tlsHost`. */
+export interface Upstream {
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  readonly tlsHost: string;
+  /** The CA that issued the upstream's certificate; direct https clients trust it. */
+  readonly caPem: string;
+}
+
+/** Straight to the upstream, or through a Sluice proxy whose CA the client trusts. */
+export type Route =
+  { readonly via: 'direct' } | { readonly via: 'proxy'; readonly port: number; readonly caPem: string };
+
+export const DIRECT: Route = { via: 'direct' };
+
+/**
+ * Opens an intercepted TLS connection the way a browser does through an explicit proxy: CONNECT,
+ * then a TLS handshake inside the tunnel with the proxy's leaf for `host`.
+ */
+export function openTunnel(
+  proxyPort: number,
+  host: string,
+  port: number,
+  caPem: string,
+  timeoutMs = 10_000,
+): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: `${host}:${port}` });
+    let secure: tls.TLSSocket | undefined;
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      req.destroy();
+      secure?.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(
+      () => fail(new Error(`tunnel to ${host}:${port} not ready within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    req.on('connect', (res, socket) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        fail(new Error(`CONNECT ${host}:${port} answered ${res.statusCode}`));
+        return;
+      }
+      secure = tls.connect({ socket, servername: host, ca: caPem, ALPNProtocols: ['http/1.1'] });
+      secure.once('secureConnect', () => {
+        clearTimeout(timer);
+        resolve(secure!);
+      });
+      secure.once('error', fail);
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+/** Sends GET `path` to the upstream over `scheme` along `route`; resolves with the response head. */
+export async function get(
+  route: Route,
+  upstream: Upstream,
+  scheme: Scheme,
+  path: string,
+): Promise<http.IncomingMessage> {
+  const req = await makeRequest(route, upstream, scheme, path);
+  return new Promise((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+async function makeRequest(
+  route: Route,
+  upstream: Upstream,
+  scheme: Scheme,
+  path: string,
+): Promise<http.ClientRequest> {
+  const port = scheme === 'https' ? upstream.httpsPort : upstream.httpPort;
+  if (route.via === 'direct') {
+    if (scheme === 'http') return http.request({ host: '127.0.0.1', port, path, agent: false });
+    return https.request({
+      host: '127.0.0.1',
+      port,
+      path,
+      agent: false,
+      servername: upstream.tlsHost,
+      ca: upstream.caPem,
+      headers: { host: `${upstream.tlsHost}:${port}` },
+    });
+  }
+  if (scheme === 'http') {
+    return http.request({ host: '127.0.0.1', port: route.port, path: `http://127.0.0.1:${port}${path}`, agent: false });
+  }
+  const socket = await openTunnel(route.port, upstream.tlsHost, port, route.caPem);
+  // No `agent` here: with agent: false, Node makes a throwaway Agent that ignores createConnection.
+  return http.request({
+    path,
+    createConnection: () => socket,
+    headers: { host: `${upstream.tlsHost}:${port}` },
+  });
+}
+
+/** Reads a response to its end and counts the bytes; rejects if it breaks off or takes too long. */
+export function countBody(res: http.IncomingMessage, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let bytes = 0;
+    const timer = setTimeout(() => {
+      res.destroy();
+      reject(new Error(`body not complete within ${timeoutMs} ms (${bytes} bytes read)`));
+    }, timeoutMs);
+    res.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    res.once('end', () => {
+      clearTimeout(timer);
+      if (res.complete) resolve(bytes);
+      else reject(new Error(`response ended incomplete after ${bytes} bytes`));
+    });
+    res.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** Fails loudly when a transfer did not deliver what was asked: a fast broken run is no result. */
+export function expectStatus(res: http.IncomingMessage, what: string): void {
+  if (res.statusCode !== 200) {
+    res.resume();
+    throw new Error(`${what}: status ${res.statusCode} ${res.headers['x-sluice-error'] ?? ''}`);
+  }
+}

@@ -1,0 +1,413 @@
+/**
+ * Sluice benchmark: direct vs through the proxy, in one run, reported as ratios to direct (the
+ * machine's noise moves both sides alike, so the ratio is what compares across machines).
+ *
+ *   npm run bench        (builds, then runs dist/bench/run.js)
+ *
+ * Processes: the proxy is the real CLI (bin/sluice.js) in a child process, the bulk upstream is
+ * another child (upstream-server.js), and the client is this process; none shares an event loop
+ * with another. The SSE upstream alone lives here, because its event stamps and the client's
+ * arrival times must come from the same monotonic clock.
+ *
+ * Knobs (environment): BENCH_BODY_MIB (default 1024), BENCH_REPEATS (2), BENCH_SLOW_MIB (64),
+ * BENCH_ONLY (comma list of throughput,sse,handshake,slow), BENCH_PROXY_NODE_ARGS (extra node
+ * flags for the proxy, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * Results: a table on stdout and .bench/results.json; progress on stderr.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { Framing } from './body-source.js';
+import { stopAllChildren } from './children.js';
+import type { Route, Scheme, Upstream } from './clients.js';
+import { measureHandshakes, type HandshakeResult } from './handshake.js';
+import { fixed, formatTable, mebibytes, NONE, type Row } from './report.js';
+import { readPeakRss } from './proc.js';
+import { measureSlowClient, type SlowClientResult } from './slow-client.js';
+import { startSluice, type SluiceProcess } from './sluice-process.js';
+import { measureSseLatency, startSseUpstream, type SseLatencyResult } from './sse-latency.js';
+import { MiB } from './stats.js';
+import { measureThroughput, type Pids, type ThroughputResult, type TransferRun } from './throughput.js';
+import { makeUpstreamCredentials, startBulkUpstream, type BulkUpstream, type UpstreamCredentials } from './upstream.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(ROOT, 'bin', 'sluice.js');
+const UPSTREAM_SCRIPT = fileURLToPath(new URL('./upstream-server.js', import.meta.url));
+const RESULTS_FILE = join(ROOT, '.bench', 'results.json');
+
+const TARGETS = {
+  httpThroughputRatio: 0.8,
+  httpsThroughputRatio: 0.45,
+  sseAddedP99Ms: 2,
+  peakRssMiB: 150,
+  slowClientGrowthMiB: 8,
+};
+
+const SECTIONS = ['throughput', 'sse', 'handshake', 'slow'] as const;
+type Section = (typeof SECTIONS)[number];
+
+interface Config {
+  readonly bodyBytes: number;
+  readonly repeats: number;
+  readonly slowBytes: number;
+  readonly sseEvents: number;
+  readonly sseIntervalMs: number;
+  readonly handshakeSamples: number;
+  readonly sections: ReadonlySet<Section>;
+  readonly proxyNodeArgs: string[];
+}
+
+function readConfig(env: NodeJS.ProcessEnv): Config {
+  const positive = (name: string, fallback: number): number => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+    return value;
+  };
+  const only = env.BENCH_ONLY?.split(',').map((s) => s.trim()) ?? [...SECTIONS];
+  const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown section(s) ${unknown.join(', ')}`);
+  return {
+    bodyBytes: positive('BENCH_BODY_MIB', 1024) * MiB,
+    repeats: positive('BENCH_REPEATS', 2),
+    slowBytes: positive('BENCH_SLOW_MIB', 64) * MiB,
+    sseEvents: 500,
+    sseIntervalMs: 5,
+    handshakeSamples: 20,
+    sections: new Set(only as Section[]),
+    proxyNodeArgs: env.BENCH_PROXY_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+  };
+}
+
+function progress(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+interface Results {
+  throughput: ThroughputResult[];
+  peakRss: { sampledBytes: number; kernelHighWaterBytes: number } | undefined;
+  sse: SseLatencyResult[];
+  handshake: HandshakeResult | undefined;
+  slowClient: SlowClientResult[];
+  failures: Failure[];
+}
+
+/** Everything this run made, so it can all be undone on the way out whatever happened. */
+class Workspace {
+  private constructor(readonly path: string) {}
+
+  static async create(): Promise<Workspace> {
+    return new Workspace(await mkdtemp(join(tmpdir(), 'sluice-bench-')));
+  }
+
+  /** Where a proxy keeps its CA, and its TMPDIR (spill files): inside our folder, so removed with it. */
+  async proxyDirs(name: string): Promise<{ dataDir: string; tmpDir: string }> {
+    const tmpDir = join(this.path, `${name}-tmp`);
+    await mkdir(tmpDir, { recursive: true });
+    return { dataDir: join(this.path, 'proxy-data'), tmpDir };
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.path, { recursive: true, force: true });
+  }
+}
+
+async function launchSluice(
+  workspace: Workspace,
+  credentials: UpstreamCredentials,
+  config: Config,
+  events: boolean,
+): Promise<SluiceProcess> {
+  const dirs = await workspace.proxyDirs(events ? 'proxy-events' : 'proxy');
+  return startSluice({
+    cliPath: CLI,
+    ...dirs,
+    upstreamCaFile: credentials.caFile,
+    events,
+    nodeArgs: config.proxyNodeArgs,
+  });
+}
+
+/** A measurement that could not be made; the run goes on and the table says why. */
+interface Failure {
+  readonly measure: string;
+  readonly error: string;
+}
+
+/** Runs one measurement; a failure is recorded, not thrown, so one broken path does not hide the rest. */
+async function attempt<T>(failures: Failure[], measure: string, run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    failures.push({ measure, error });
+    progress(`${measure} FAILED: ${error}`);
+    return undefined;
+  }
+}
+
+function describeRuns(runs: readonly TransferRun[]): string {
+  const speeds = runs.map((r) => fixed(r.megabytesPerSecond, 0)).join('/');
+  const cpu = runs.map(({ cpuSeconds: c }) => `${fixed(c.client)}/${fixed(c.upstream)}/${fixed(c.proxy)}`).join(', ');
+  return `${speeds} MB/s (CPU s client/upstream/proxy ${cpu})`;
+}
+
+const THROUGHPUT_CASES: readonly (readonly [Scheme, Framing])[] = [
+  ['http', 'length'],
+  ['http', 'chunked'],
+  ['https', 'length'],
+  ['https', 'chunked'],
+];
+
+async function runThroughput(
+  config: Config,
+  results: Results,
+  sluice: SluiceProcess,
+  bulk: BulkUpstream,
+): Promise<void> {
+  const route = proxyRoute(sluice);
+  const { upstream } = bulk;
+  const pids: Pids = { proxy: sluice.pid, upstream: bulk.child.pid };
+  for (const [scheme, framing] of THROUGHPUT_CASES) {
+    const measure = `throughput ${scheme} ${framing}`;
+    const result = await attempt(results.failures, measure, () =>
+      measureThroughput(route, pids, upstream, scheme, framing, config.bodyBytes, config.repeats),
+    );
+    if (!result) continue;
+    results.throughput.push(result);
+    progress(`${measure}: direct ${describeRuns(result.directRuns)}; via Sluice ${describeRuns(result.proxyRuns)}`);
+  }
+  if (results.throughput.length === 0) return;
+  results.peakRss = {
+    sampledBytes: Math.max(...results.throughput.map((r) => r.proxyPeakRssBytes)),
+    kernelHighWaterBytes: await readPeakRss(sluice.pid),
+  };
+}
+
+async function runSse(
+  config: Config,
+  results: Results,
+  sluice: SluiceProcess,
+  credentials: UpstreamCredentials,
+): Promise<void> {
+  const sseUpstream = await startSseUpstream(credentials);
+  try {
+    for (const scheme of ['http', 'https'] as const) {
+      const result = await attempt(results.failures, `SSE latency ${scheme}`, () =>
+        measureSseLatency(proxyRoute(sluice), sseUpstream.upstream, scheme, config.sseEvents, config.sseIntervalMs),
+      );
+      if (!result) continue;
+      results.sse.push(result);
+      progress(`SSE ${scheme}: added p50 ${fixed(result.added.p50, 3)} ms, p99 ${fixed(result.added.p99, 3)} ms`);
+    }
+  } finally {
+    await sseUpstream.close();
+  }
+}
+
+async function runSlowClient(
+  config: Config,
+  results: Results,
+  sluice: SluiceProcess,
+  upstream: Upstream,
+): Promise<void> {
+  for (const scheme of ['http', 'https'] as const) {
+    const result = await attempt(results.failures, `slow client ${scheme}`, () =>
+      measureSlowClient(sluice, upstream, scheme, config.slowBytes),
+    );
+    if (!result) continue;
+    results.slowClient.push(result);
+    progress(
+      `slow client ${scheme}: RSS ${mebibytes(result.rssBeforeBytes)} -> ${mebibytes(result.rssPeakBytes)} MiB, ` +
+        `${result.backpressurePauses} pauses, ${fixed(result.seconds)} s`,
+    );
+  }
+}
+
+function proxyRoute(sluice: SluiceProcess): Route & { via: 'proxy' } {
+  return { via: 'proxy', port: sluice.port, caPem: sluice.caPem };
+}
+
+async function runBench(config: Config, workspace: Workspace): Promise<Results> {
+  const results: Results = {
+    throughput: [],
+    peakRss: undefined,
+    sse: [],
+    handshake: undefined,
+    slowClient: [],
+    failures: [],
+  };
+  const credentials = await makeUpstreamCredentials(join(workspace.path, 'upstream-ca'));
+  const bulk = await startBulkUpstream(UPSTREAM_SCRIPT, credentials);
+  const { httpPort, httpsPort } = bulk.upstream;
+  const sluice = await launchSluice(workspace, credentials, config, false);
+  progress(`proxy pid ${sluice.pid} on port ${sluice.port}; upstream http ${httpPort}, https ${httpsPort}`);
+
+  if (config.sections.has('throughput')) await runThroughput(config, results, sluice, bulk);
+  if (config.sections.has('sse')) await runSse(config, results, sluice, credentials);
+  if (config.sections.has('handshake')) {
+    results.handshake = await attempt(results.failures, 'TLS handshakes', () =>
+      measureHandshakes(sluice.port, sluice.caPem, bulk.upstream, config.handshakeSamples),
+    );
+    if (results.handshake) progress(`handshakes: ${JSON.stringify(results.handshake)}`);
+  }
+  await sluice.child.stop();
+
+  if (config.sections.has('slow')) {
+    // A fresh proxy printing NDJSON events: its backpressure-paused lines are what we count.
+    const withEvents = await launchSluice(workspace, credentials, config, true);
+    try {
+      await runSlowClient(config, results, withEvents, bulk.upstream);
+    } finally {
+      await withEvents.child.stop();
+    }
+  }
+  await bulk.child.stop();
+  return results;
+}
+
+function verdict(value: number, passes: (v: number) => boolean): boolean {
+  return Number.isFinite(value) && passes(value);
+}
+
+function throughputRows(results: readonly ThroughputResult[], bodyBytes: number): Row[] {
+  return results.map((r) => {
+    const target = r.scheme === 'http' ? TARGETS.httpThroughputRatio : TARGETS.httpsThroughputRatio;
+    const framing = r.framing === 'length' ? 'Content-Length' : 'chunked';
+    return {
+      measure: `${r.scheme} ${framing} ${mebibytes(bodyBytes)} MiB, MB/s (best of ${r.directRuns.length})`,
+      direct: fixed(r.direct, 0),
+      viaSluice: fixed(r.proxy, 0),
+      ratio: fixed(r.ratio, 2),
+      target: `>= ${fixed(target, 2)}`,
+      ok: verdict(r.ratio, (v) => v >= target),
+    };
+  });
+}
+
+function sseRows(results: readonly SseLatencyResult[]): Row[] {
+  return results.flatMap((r) => [
+    {
+      measure: `SSE ${r.scheme} event latency p50, ms (${r.events} events)`,
+      direct: fixed(r.direct.p50, 3),
+      viaSluice: `${fixed(r.proxy.p50, 3)} (added ${fixed(r.added.p50, 3)})`,
+      ratio: fixed(r.proxy.p50 / r.direct.p50, 2),
+      target: NONE,
+      ok: undefined,
+    },
+    {
+      measure: `SSE ${r.scheme} event latency p99, ms`,
+      direct: fixed(r.direct.p99, 3),
+      viaSluice: `${fixed(r.proxy.p99, 3)} (added ${fixed(r.added.p99, 3)})`,
+      ratio: fixed(r.proxy.p99 / r.direct.p99, 2),
+      target: `added < ${TARGETS.sseAddedP99Ms} ms`,
+      ok: verdict(r.added.p99, (v) => v < TARGETS.sseAddedP99Ms),
+    },
+  ]);
+}
+
+function memoryRows(results: Results): Row[] {
+  const rows: Row[] = [];
+  if (results.peakRss) {
+    const peakMiB = results.peakRss.sampledBytes / MiB;
+    rows.push({
+      measure: `peak proxy RSS while bodies stream, MiB (VmHWM ${mebibytes(results.peakRss.kernelHighWaterBytes)})`,
+      direct: NONE,
+      viaSluice: fixed(peakMiB),
+      ratio: NONE,
+      target: `< ${TARGETS.peakRssMiB} MiB`,
+      ok: verdict(peakMiB, (v) => v < TARGETS.peakRssMiB),
+    });
+  }
+  for (const r of results.slowClient) {
+    const growthMiB = r.growthBytes / MiB;
+    rows.push(
+      {
+        measure: `slow client ${r.scheme} ${mebibytes(r.bytes)} MiB: proxy RSS before -> peak (after), MiB`,
+        direct: NONE,
+        viaSluice:
+          `${mebibytes(r.rssBeforeBytes)} -> ${mebibytes(r.rssPeakBytes)} (+${fixed(growthMiB)}) ` +
+          `(${mebibytes(r.rssAfterBytes)})`,
+        ratio: NONE,
+        target: `growth < ${TARGETS.slowClientGrowthMiB} MiB`,
+        ok: verdict(growthMiB, (v) => v < TARGETS.slowClientGrowthMiB),
+      },
+      {
+        measure: `slow client ${r.scheme}: backpressure pauses (${fixed(r.seconds)} s)`,
+        direct: NONE,
+        viaSluice: String(r.backpressurePauses),
+        ratio: NONE,
+        target: '> 0',
+        ok: r.backpressurePauses > 0,
+      },
+    );
+  }
+  return rows;
+}
+
+function handshakeRows(result: HandshakeResult | undefined): Row[] {
+  if (!result) return [];
+  const row = (what: string, via: { p50: number; p90: number }): Row => ({
+    measure: `TLS handshake, ${what}, ms p50 (p90)`,
+    direct: `${fixed(result.direct.p50, 2)} (${fixed(result.direct.p90, 2)})`,
+    viaSluice: `${fixed(via.p50, 2)} (${fixed(via.p90, 2)})`,
+    ratio: fixed(via.p50 / result.direct.p50, 2),
+    target: NONE,
+    ok: undefined,
+  });
+  return [row('new host', result.newHost), row('cached host', result.cachedHost)];
+}
+
+function failureRow(failure: Failure): Row {
+  const firstLine = failure.error.split('\n')[0] ?? '';
+  return {
+    measure: failure.measure,
+    direct: NONE,
+    viaSluice: `FAILED: ${firstLine.slice(0, 100)}`,
+    ratio: NONE,
+    target: NONE,
+    ok: false,
+  };
+}
+
+async function main(): Promise<void> {
+  const config = readConfig(process.env);
+  const workspace = await Workspace.create();
+  let cleaningUp: Promise<void> | undefined;
+  const cleanUp = (): Promise<void> => (cleaningUp ??= stopAllChildren().finally(() => workspace.remove()));
+  const onSignal = (): void => {
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = performance.now();
+  let results: Results;
+  try {
+    results = await runBench(config, workspace);
+  } finally {
+    await cleanUp();
+  }
+  const rows = [
+    ...throughputRows(results.throughput, config.bodyBytes),
+    ...sseRows(results.sse),
+    ...memoryRows(results),
+    ...handshakeRows(results.handshake),
+    ...results.failures.map(failureRow),
+  ];
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`\n${formatTable(rows)}\n\nTotal ${fixed(seconds)} s. MB = 10^6 bytes.\n`);
+  await mkdir(join(ROOT, '.bench'), { recursive: true });
+  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' };
+  const json = { date: new Date().toISOString(), machine, seconds, config, targets: TARGETS, rows, results };
+  await writeFile(
+    RESULTS_FILE,
+    `${JSON.stringify(json, (_key, value: unknown) => (value instanceof Set ? [...value] : value), 2)}\n`,
+  );
+  process.stdout.write(`Results: ${RESULTS_FILE}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,43 @@
+import { readFile } from 'node:fs/promises';
+import { NodeChild } from './children.js';
+
+export interface SluiceProcess {
+  readonly child: NodeChild;
+  readonly pid: number;
+  readonly port: number;
+  /** Sluice's own CA certificate, which intercepted-https clients must trust. */
+  readonly caPem: string;
+}
+
+export interface SluiceLaunch {
+  /** bin/sluice.js: the command users run. */
+  readonly cliPath: string;
+  readonly dataDir: string;
+  readonly upstreamCaFile: string;
+  /** The proxy's TMPDIR, so its spill files land in a folder the bench removes whatever happens. */
+  readonly tmpDir: string;
+  readonly events: boolean;
+  /** Extra node flags, e.g. --cpu-prof when profiling the proxy. */
+  readonly nodeArgs?: string[];
+}
+
+const START_TIMEOUT_MS = 30_000;
+
+/** Starts the Sluice CLI on a free port and waits for its `ca:` and `proxy:` lines. */
+export async function startSluice(launch: SluiceLaunch): Promise<SluiceProcess> {
+  const args = ['--port', '0', '--data-dir', launch.dataDir, '--upstream-ca', launch.upstreamCaFile];
+  if (launch.events) args.push('--events', 'ndjson');
+  const child = new NodeChild(launch.cliPath, args, {
+    env: { ...process.env, TMPDIR: launch.tmpDir },
+    nodeArgs: launch.nodeArgs ?? [],
+  });
+  try {
+    const caLine = await child.waitForLine(/^ca: (.+)$/, START_TIMEOUT_MS);
+    const proxyLine = await child.waitForLine(/^proxy: http:\/\/127\.0\.0\.1:(\d+)$/, START_TIMEOUT_MS);
+    const caPem = await readFile(caLine[1]!, 'utf8');
+    return { child, pid: child.pid, port: Number(proxyLine[1]), caPem };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}

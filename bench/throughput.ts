@@ -1,0 +1,115 @@
+import { performance } from 'node:perf_hooks';
+import { fillerPath, type Framing } from './body-source.js';
+import { countBody, DIRECT, expectStatus, get, type Route, type Scheme, type Upstream } from './clients.js';
+import { ownCpuSeconds, readCpuSeconds, RssSampler } from './proc.js';
+import { megabytesPerSecond } from './stats.js';
+
+/** Generous: even a badly regressed proxy moves a gigabyte in this time; a hung one does not. */
+const TRANSFER_TIMEOUT_MS = 180_000;
+
+/** CPU seconds each process spent during one transfer. */
+export interface CpuSeconds {
+  readonly client: number;
+  readonly upstream: number;
+  readonly proxy: number;
+}
+
+export interface TransferRun {
+  readonly megabytesPerSecond: number;
+  readonly seconds: number;
+  /** Where the time went: with 2 cores and 3 busy processes, the proxy's share explains the ratio. */
+  readonly cpuSeconds: CpuSeconds;
+}
+
+export interface ThroughputResult {
+  readonly scheme: Scheme;
+  readonly framing: Framing;
+  readonly bytes: number;
+  readonly directRuns: TransferRun[];
+  readonly proxyRuns: TransferRun[];
+  /** MB/s of the best run of each: noise only ever slows a run down, so the best is the least disturbed. */
+  readonly direct: number;
+  readonly proxy: number;
+  readonly ratio: number;
+  /** Highest proxy RSS seen while its bodies streamed. */
+  readonly proxyPeakRssBytes: number;
+}
+
+export interface Pids {
+  readonly proxy: number;
+  readonly upstream: number;
+}
+
+async function cpuNow(pids: Pids): Promise<CpuSeconds> {
+  const [upstream, proxy] = await Promise.all([readCpuSeconds(pids.upstream), readCpuSeconds(pids.proxy)]);
+  return { client: ownCpuSeconds(), upstream, proxy };
+}
+
+/** Downloads `bytes` and times it, from sending the request to the body's end. */
+async function transfer(
+  route: Route,
+  upstream: Upstream,
+  pids: Pids,
+  scheme: Scheme,
+  framing: Framing,
+  bytes: number,
+): Promise<TransferRun> {
+  const cpuBefore = await cpuNow(pids);
+  const started = performance.now();
+  const res = await get(route, upstream, scheme, fillerPath(bytes, framing));
+  expectStatus(res, `${route.via} ${scheme} ${framing}`);
+  const received = await countBody(res, TRANSFER_TIMEOUT_MS);
+  const ms = performance.now() - started;
+  const cpuAfter = await cpuNow(pids);
+  if (received !== bytes) throw new Error(`${route.via} ${scheme} ${framing}: got ${received} of ${bytes} bytes`);
+  return {
+    megabytesPerSecond: megabytesPerSecond(bytes, ms),
+    seconds: ms / 1000,
+    cpuSeconds: {
+      client: cpuAfter.client - cpuBefore.client,
+      upstream: cpuAfter.upstream - cpuBefore.upstream,
+      proxy: cpuAfter.proxy - cpuBefore.proxy,
+    },
+  };
+}
+
+/**
+ * Direct and proxied runs alternate, so a burst of noise from elsewhere on the machine hits both
+ * sides rather than skewing one.
+ */
+export async function measureThroughput(
+  proxy: Route & { via: 'proxy' },
+  pids: Pids,
+  upstream: Upstream,
+  scheme: Scheme,
+  framing: Framing,
+  bytes: number,
+  repeats: number,
+): Promise<ThroughputResult> {
+  const directRuns: TransferRun[] = [];
+  const proxyRuns: TransferRun[] = [];
+  let proxyPeakRssBytes = 0;
+  for (let run = 0; run < repeats; run++) {
+    directRuns.push(await transfer(DIRECT, upstream, pids, scheme, framing, bytes));
+    const sampler = new RssSampler(pids.proxy);
+    try {
+      proxyRuns.push(await transfer(proxy, upstream, pids, scheme, framing, bytes));
+    } finally {
+      proxyPeakRssBytes = Math.max(proxyPeakRssBytes, await sampler.stop());
+    }
+  }
+  const best = (runs: TransferRun[]): number => Math.max(...runs.map((r) => r.megabytesPerSecond));
+  const direct = best(directRuns);
+  const proxied = best(proxyRuns);
+  return {
+    scheme,
+    framing,
+    bytes,
+    directRuns,
+    proxyRuns,
+    direct,
+    proxy: proxied,
+    ratio: proxied / direct,
+    proxyPeakRssBytes,
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * The bulk upstream for the benchmark, run as its own process so generating a gigabyte does not
+ * compete with the client or the proxy for one event loop. Usage: upstream-server.js KEY CERT.
+ * Prints one JSON line {"http": port, "https": port} once both listen; exits when stdin closes,
+ * so it cannot outlive a benchmark that died.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { parseFillerRequest, sendFiller } from './body-source.js';
+
+const handler: http.RequestListener = (req, res) => {
+  const filler = parseFillerRequest(req.url ?? '/');
+  if (!filler) {
+    res.writeHead(404, { 'Content-Length': 0 });
+    res.end();
+    return;
+  }
+  req.socket.setNoDelay(true);
+  sendFiller(res, filler.bytes, filler.framing);
+};
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+async function main(): Promise<void> {
+  const [keyPath, certPath] = process.argv.slice(2);
+  if (!keyPath || !certPath) throw new Error('usage: upstream-server.js KEY CERT');
+  const plain = http.createServer(handler);
+  const secure = https.createServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, handler);
+  const ports = { http: await listen(plain), https: await listen(secure) };
+  process.stdout.write(`${JSON.stringify(ports)}\n`);
+  const stop = (): void => process.exit(0);
+  process.stdin.on('end', stop);
+  process.stdin.on('error', stop);
+  process.stdin.resume();
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`upstream-server: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
