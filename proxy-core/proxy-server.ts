@@ -211,7 +211,11 @@ export class SluiceProxy {
       status,
     });
     const body = `Sluice: ${detail}\n`;
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      Connection: 'close',
+    });
     res.end(body);
   }
 
@@ -231,6 +235,9 @@ export class SluiceProxy {
       return;
     }
     socket.on('error', noop);
+    // Node's server stops tracking a socket once it is CONNECTed; we must end it on close().
+    this.rawSockets.add(socket);
+    socket.once('close', () => this.rawSockets.delete(socket));
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     const clientAddress = req.socket.remoteAddress ?? '';
     if (matchesHost(authority.host, this.options.passThroughHosts ?? [])) {
@@ -247,6 +254,8 @@ export class SluiceProxy {
         socket.unshift(first);
         this.tunnels.set(socket, { ...authority, tls: false });
         this.server.emit('connection', socket);
+        // We paused it to sniff; the HTTP server only listens, so flowing must be restored here.
+        socket.resume();
       } else {
         this.tunnel(socket, authority, first, clientAddress);
       }
@@ -296,15 +305,9 @@ export class SluiceProxy {
       clientAddress,
       false,
     );
-    this.rawSockets.add(client);
     const upstream = net.connect({ host: authority.host, port: authority.port, allowHalfOpen: true });
     this.rawSockets.add(upstream);
-    const forget = (): void => {
-      this.rawSockets.delete(client);
-      this.rawSockets.delete(upstream);
-    };
-    upstream.on('close', forget);
-    client.on('close', forget);
+    upstream.on('close', () => this.rawSockets.delete(upstream));
     upstream.setNoDelay(true);
     let connected = false;
     const connectTimer = setTimeout(() => {
@@ -317,7 +320,8 @@ export class SluiceProxy {
     upstream.once('connect', () => {
       connected = true;
       clearTimeout(connectTimer);
-      if (head.length > 0) upstream.write(head);
+      // Sniffed bytes go back in front, so the pump forwards and counts them like the rest.
+      if (head.length > 0) client.unshift(head);
       bridge.attach(client, upstream);
       client.resume();
     });

@@ -22,6 +22,7 @@ export class SocketBridge implements PumpObserver {
   private clientEnded = false;
   private upstreamEnded = false;
   private upstreamError: Error | undefined;
+  private firstEnd: 'client' | 'upstream' | undefined;
   private closed = false;
 
   constructor(
@@ -30,6 +31,8 @@ export class SocketBridge implements PumpObserver {
     request: RequestHead,
     clientAddress: string,
     intercepted: boolean,
+    /** Raw tunnels keep TCP half-close (one side may finish sending and still read). */
+    private readonly halfOpen = kind === 'tunnel',
   ) {
     this.id = services.nextId();
     this.capture = services.openCapture(this.id, { copyBodies: false });
@@ -74,11 +77,15 @@ export class SocketBridge implements PumpObserver {
     upstream.on('close', this.onSocketClose);
     this.toUpstream = new BodyPump(client, upstream, 'request', this, () => {
       this.clientEnded = true;
+      this.firstEnd ??= 'client';
       upstream.end();
+      if (!this.halfOpen) this.endBoth();
     });
     this.toClient = new BodyPump(upstream, client, 'response', this, () => {
       this.upstreamEnded = true;
+      this.firstEnd ??= 'upstream';
       client.end();
+      if (!this.halfOpen) this.endBoth();
     });
     this.idle.start();
   }
@@ -122,13 +129,30 @@ export class SocketBridge implements PumpObserver {
     this.upstreamError ??= err;
   };
 
+  /**
+   * A WebSocket has no half-open state worth keeping: once one side has said goodbye, finish
+   * both, and do not wait for ever on a peer that never answers the FIN.
+   */
+  private endBoth(): void {
+    this.client?.end();
+    this.upstream?.end();
+    setTimeout(() => {
+      this.client?.destroy();
+      this.upstream?.destroy();
+    }, END_GRACE_MS).unref();
+  }
+
   private readonly onSocketClose = (): void => {
     if (this.closed) return;
-    if (this.clientEnded && this.upstreamEnded) {
+    if (this.upstreamError) {
+      const code = (this.upstreamError as NodeJS.ErrnoException).code ?? 'ECONNRESET';
+      this.close('upstream-reset', code, `upstream connection failed: ${this.upstreamError.message}`);
+    } else if (this.firstEnd === 'upstream' || (this.clientEnded && this.upstreamEnded && this.halfOpen)) {
       this.close('completed');
-    } else if (this.upstreamError || this.upstream?.destroyed) {
-      const code = (this.upstreamError as NodeJS.ErrnoException | undefined)?.code ?? 'ECONNRESET';
-      this.close('upstream-reset', code, `upstream connection closed: ${this.upstreamError?.message ?? code}`);
+    } else if (this.firstEnd === 'client') {
+      this.close('client-closed', 'client-closed', 'the client closed the connection');
+    } else if (this.upstream?.destroyed && !this.client?.destroyed) {
+      this.close('upstream-reset', 'ECONNRESET', 'the upstream connection closed without ending its stream');
     } else {
       this.close('client-closed', 'client-closed', 'the client closed the connection');
     }
@@ -168,5 +192,8 @@ export class SocketBridge implements PumpObserver {
     }
   }
 }
+
+/** How long a side that was sent our FIN may take to close before we cut it. */
+const END_GRACE_MS = 2_000;
 
 function noop(): void {}

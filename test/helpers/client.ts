@@ -11,6 +11,8 @@ export interface ProxiedRequest {
   readonly caPem?: string;
   /** Called with each body chunk as it arrives. */
   readonly onChunk?: (chunk: Buffer, at: number) => void;
+  /** Aborting it closes the connection, as a reader that goes away does. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ProxiedResponse {
@@ -103,6 +105,10 @@ export async function fetchViaProxy(
       );
     });
     req.on('error', (err) => finish(undefined, err));
+    options.signal?.addEventListener('abort', () => {
+      req.destroy();
+      socket?.destroy();
+    });
     req.end(options.body);
   });
 }

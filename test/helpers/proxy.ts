@@ -1,4 +1,4 @@
-import type { ProxyEvent } from '../../app/proxy-events.js';
+import type { ExchangeOpenedEvent, ProxyEvent } from '../../app/proxy-events.js';
 import { loadOrCreateCa, SluiceProxy, type ProxyOptions } from '../../proxy-core/index.js';
 import { tempDir } from './temp-dir.js';
 
@@ -53,4 +53,12 @@ export async function startProxy(options: Omit<ProxyOptions, 'ca'> = {}): Promis
       await dir.remove();
     },
   };
+}
+
+/** The last exchange-opened event that matches, e.g. by URL. */
+export function lastOpened(
+  events: readonly ProxyEvent[],
+  matches: (e: ExchangeOpenedEvent) => boolean = () => true,
+): ExchangeOpenedEvent | undefined {
+  return events.findLast((e): e is ExchangeOpenedEvent => e.type === 'exchange-opened' && matches(e));
 }

@@ -36,6 +36,12 @@ export async function startServer(
   const host = tls?.host ?? 'localhost';
   const server = tls ? https.createServer(tls.authority.issue(host), handler) : http.createServer(handler);
   server.keepAliveTimeout = 1000;
+  // Upgraded sockets leave the server's books; keep our own so close() really closes.
+  const upgraded = new Set<import('node:stream').Duplex>();
+  server.on('upgrade', (_req, socket) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const url = tls ? `https://${host}:${port}` : `http://127.0.0.1:${port}`;
@@ -46,6 +52,7 @@ export async function startServer(
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
         server.close(() => resolve());
       }),
   };
