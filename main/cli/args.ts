@@ -63,7 +63,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
       },
     });
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    // One line: scripts read our errors, and Node's parser writes some over three.
+    throw new UsageError((err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' '));
   }
   const v = parsed.values;
   if (v.events !== undefined && v.events !== 'ndjson') {

@@ -1,0 +1,131 @@
+import { statSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fetchViaProxy } from '../helpers/client.js';
+import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { startServer } from '../helpers/servers.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function dataDir(): Promise<string> {
+  const dir = await tempDir();
+  cleanups.push(dir.remove);
+  return dir.path;
+}
+
+async function started(args: string[]): Promise<RunningCli> {
+  const cli = await startCli(args);
+  cleanups.push(() => cli.stop('SIGKILL'));
+  return cli;
+}
+
+describe('the sluice command', () => {
+  it('prints ca: and proxy: lines, writes the CA first with a 0600 key, and proxies', async () => {
+    const dir = await dataDir();
+    const cli = await started(['--port', '0', '--data-dir', dir]);
+    expect(cli.stdoutLines[0]).toBe(`ca: ${join(dir, 'ca.pem')}`);
+    expect(cli.stdoutLines[1]).toBe(`proxy: http://127.0.0.1:${cli.port}`);
+    expect(statSync(join(dir, 'ca-key.pem')).mode & 0o777).toBe(0o600);
+    expect(await readFile(cli.caPath, 'utf8')).toContain('BEGIN CERTIFICATE');
+
+    const upstream = await startServer((_req, res) => res.end('through'));
+    cleanups.push(() => upstream.close());
+    const res = await fetchViaProxy(cli.port, `${upstream.url}/`);
+    expect(res.body.toString()).toBe('through');
+  });
+
+  it('exits cleanly on SIGINT and SIGTERM', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const cli = await started(['--port', '0', '--data-dir', await dataDir()]);
+      expect(await cli.stop(signal)).toBe(0);
+    }
+  });
+
+  it('keeps the same CA across runs', async () => {
+    const dir = await dataDir();
+    const first = await started(['--port', '0', '--data-dir', dir]);
+    const pem = await readFile(first.caPath, 'utf8');
+    await first.stop();
+    const second = await started(['--port', '0', '--data-dir', dir]);
+    expect(await readFile(second.caPath, 'utf8')).toBe(pem);
+  });
+
+  it('says a port is in use in one line and exits non-zero', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => blocker.close(r)));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const result = await runCli(['--port', String(port), '--data-dir', await dataDir()]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([`sluice: port ${port} on 127.0.0.1 is in use; choose another with --port`]);
+  });
+
+  it.each([
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--port', 'eighty'], /--port takes a number/],
+    [['--port', '70000'], /--port takes a number/],
+    [['--events', 'xml'], /--events takes "ndjson"/],
+    [['--idle-timeout', '-5'], /--idle-timeout takes a positive number/],
+  ])('rejects bad flags %j with one line and exit 2', async (args, message) => {
+    const result = await runCli([...args, '--data-dir', await dataDir()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('refuses an unreadable or corrupt CA without replacing it', async () => {
+    const dir = await dataDir();
+    await writeFile(join(dir, 'ca.pem'), 'not a certificate');
+    await writeFile(join(dir, 'ca-key.pem'), 'not a key', { mode: 0o600 });
+    const result = await runCli(['--port', '0', '--data-dir', dir]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/CA certificate .*ca\.pem cannot be parsed/);
+    expect(await readFile(join(dir, 'ca.pem'), 'utf8')).toBe('not a certificate');
+  });
+
+  it('reports an upstream CA file it cannot use', async () => {
+    const result = await runCli(['--port', '0', '--data-dir', await dataDir(), '--upstream-ca', '/nonexistent/ca.pem']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot use --upstream-ca \/nonexistent\/ca\.pem/);
+  });
+
+  it('reports a data dir it cannot write', async () => {
+    if (process.getuid?.() === 0) {
+      // root ignores permissions; a path under a regular file fails for everyone.
+      const dir = await dataDir();
+      await writeFile(join(dir, 'file'), '');
+      const result = await runCli(['--port', '0', '--data-dir', join(dir, 'file', 'sub')]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^sluice: /);
+      return;
+    }
+    const dir = await dataDir();
+    await mkdir(join(dir, 'locked'));
+    await chmod(join(dir, 'locked'), 0o500);
+    const result = await runCli(['--port', '0', '--data-dir', join(dir, 'locked', 'sub')]);
+    expect(result.code).toBe(1);
+  });
+
+  it('warns loudly about --insecure-upstream', async () => {
+    const cli = await started(['--port', '0', '--data-dir', await dataDir(), '--insecure-upstream']);
+    expect(cli.stderr()).toMatch(/^WARNING: --insecure-upstream/);
+  });
+
+  it('--events ndjson prints each event as one JSON line', async () => {
+    const cli = await started(['--port', '0', '--data-dir', await dataDir(), '--events', 'ndjson']);
+    const upstream = await startServer((_req, res) => res.end('x'));
+    cleanups.push(() => upstream.close());
+    await fetchViaProxy(cli.port, `${upstream.url}/ndjson`);
+    const deadline = Date.now() + 5000;
+    while (!cli.events.some((e) => e.type === 'exchange-closed') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(cli.events.map((e) => e.type)).toEqual(['exchange-opened', 'response-head', 'chunk', 'exchange-closed']);
+  });
+});
