@@ -71,7 +71,8 @@ describe('the sluice command', () => {
     [['--port', 'eighty'], /--port takes a number/],
     [['--port', '70000'], /--port takes a number/],
     [['--events', 'xml'], /--events takes "ndjson"/],
-    [['--idle-timeout', '-5'], /--idle-timeout takes a positive number/],
+    [['--idle-timeout=-5'], /--idle-timeout takes a positive number/],
+    [['--idle-timeout', 'soon'], /--idle-timeout takes a positive number/],
   ])('rejects bad flags %j with one line and exit 2', async (args, message) => {
     const result = await runCli([...args, '--data-dir', await dataDir()]);
     expect(result.code).toBe(2);
