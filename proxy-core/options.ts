@@ -39,6 +39,6 @@ export const DEFAULT_CAPTURE: CaptureOptions = {
   memoryBytesPerBody: 1 << 20,
   maxBytesPerBody: 64 << 20,
   totalMemoryBytes: 128 << 20,
-  totalSpillBytes: 4096 << 20,
+  totalSpillBytes: 4 * 1024 ** 3,
   maxSpillBacklogBytes: 16 << 20,
 };
