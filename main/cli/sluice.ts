@@ -63,6 +63,18 @@ async function main(argv: readonly string[]): Promise<void> {
     timeouts: timeoutsFrom(options),
   });
   if (options.events === 'ndjson') proxy.subscribe(new NdjsonWriter(process.stdout).write);
+  // Handlers go in before the `proxy:` line: a script may signal us the moment it reads it.
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) process.exit(EXIT_FAILURE);
+    stopping = true;
+    proxy.close().then(
+      () => process.exit(0),
+      () => process.exit(EXIT_FAILURE),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 
   try {
     const address = await proxy.listen(options.port, options.host);
@@ -82,18 +94,6 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!isLoopback(options.host)) {
     process.stderr.write(`WARNING: listening on ${options.host}: other machines can use this proxy\n`);
   }
-
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) process.exit(EXIT_FAILURE);
-    stopping = true;
-    proxy.close().then(
-      () => process.exit(0),
-      () => process.exit(EXIT_FAILURE),
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 function timeoutsFrom(options: CliOptions): Partial<TimeoutOptions> {

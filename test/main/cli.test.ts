@@ -63,7 +63,9 @@ describe('the sluice command', () => {
     const port = (blocker.address() as net.AddressInfo).port;
     const result = await runCli(['--port', String(port), '--data-dir', await dataDir()]);
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual([`sluice: port ${port} on 127.0.0.1 is in use; choose another with --port`]);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `sluice: port ${port} on 127.0.0.1 is in use; choose another with --port`,
+    ]);
   });
 
   it.each([

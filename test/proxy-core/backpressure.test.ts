@@ -58,7 +58,10 @@ async function slowDownload(cli: RunningCli, url: string, caPem: string) {
       const timer = setInterval(() => {
         let chunk: Buffer | null;
         let taken = 0;
-        while (taken < READ_BYTES && (chunk = res.read(Math.min(READ_BYTES - taken, res.readableLength || READ_BYTES)))) {
+        while (
+          taken < READ_BYTES &&
+          (chunk = res.read(Math.min(READ_BYTES - taken, res.readableLength || READ_BYTES)))
+        ) {
           hash.update(chunk);
           taken += chunk.length;
         }
@@ -107,24 +110,30 @@ describe.each(['http', 'https'] as const)('a slow client over %s', (scheme) => {
     await dir?.remove();
   });
 
-  it(`gets all ${BODY_MIB} MiB byte for byte while the proxy pauses upstream and stays small`, { timeout: 60_000 }, async () => {
-    const caPem = readFileSync(cli.caPath, 'utf8');
-    const result = await slowDownload(cli, `${upstream.url}/big`, caPem);
-    expect(result.bytes).toBe(BODY_MIB * MIB);
-    expect(result.sha).toBe(expectedSha);
+  it(
+    `gets all ${BODY_MIB} MiB byte for byte while the proxy pauses upstream and stays small`,
+    { timeout: 60_000 },
+    async () => {
+      const caPem = readFileSync(cli.caPath, 'utf8');
+      const result = await slowDownload(cli, `${upstream.url}/big`, caPem);
+      expect(result.bytes).toBe(BODY_MIB * MIB);
+      expect(result.sha).toBe(expectedSha);
 
-    const paused = cli.events.filter((e) => e.type === 'backpressure-paused' && e.direction === 'response');
-    const resumed = cli.events.filter((e) => e.type === 'backpressure-resumed' && e.direction === 'response');
-    expect(paused.length).toBeGreaterThan(10);
-    expect(resumed.length).toBeGreaterThanOrEqual(paused.length - 1);
-    const closed = cli.events.find((e) => e.type === 'exchange-closed');
-    expect(closed).toMatchObject({ outcome: 'completed', responseBytes: BODY_MIB * MIB });
-    expect(closed?.type === 'exchange-closed' && closed.pausedMs).toBeGreaterThan(1000);
+      const paused = cli.events.filter((e) => e.type === 'backpressure-paused' && e.direction === 'response');
+      const resumed = cli.events.filter((e) => e.type === 'backpressure-resumed' && e.direction === 'response');
+      expect(paused.length).toBeGreaterThan(10);
+      expect(resumed.length).toBeGreaterThanOrEqual(paused.length - 1);
+      const closed = cli.events.find((e) => e.type === 'exchange-closed');
+      expect(closed).toMatchObject({ outcome: 'completed', responseBytes: BODY_MIB * MIB });
+      expect(closed?.type === 'exchange-closed' && closed.pausedMs).toBeGreaterThan(1000);
 
-    // Memory must not follow the body: 60 MiB more pass after the steady-state sample.
-    const growthMib = (result.peakRss - result.steadyRss) / MIB;
-    console.log(`${scheme}: proxy RSS steady ${(result.steadyRss / MIB).toFixed(1)} MiB, growth ${growthMib.toFixed(1)} MiB`);
-    // Dead read buffers wait for V8 to collect them (about 20 MiB seen on http); a leak would be ~60.
-    expect(growthMib).toBeLessThan(28);
-  });
+      // Memory must not follow the body: 60 MiB more pass after the steady-state sample.
+      const growthMib = (result.peakRss - result.steadyRss) / MIB;
+      console.log(
+        `${scheme}: proxy RSS steady ${(result.steadyRss / MIB).toFixed(1)} MiB, growth ${growthMib.toFixed(1)} MiB`,
+      );
+      // Dead read buffers wait for V8 to collect them (about 20 MiB seen on http); a leak would be ~60.
+      expect(growthMib).toBeLessThan(28);
+    },
+  );
 });

@@ -102,7 +102,12 @@ describe('CONNECT', () => {
   it('passes TLS for pass-through hosts through raw: the client sees the upstream certificate', async () => {
     const passing = await startProxy({ passThroughHosts: ['localhost'] });
     const raw = await new Promise<net.Socket>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: passing.port, method: 'CONNECT', path: `localhost:${httpsUpstream.port}` });
+      const req = http.request({
+        host: '127.0.0.1',
+        port: passing.port,
+        method: 'CONNECT',
+        path: `localhost:${httpsUpstream.port}`,
+      });
       req.on('connect', (_res, socket) => resolve(socket));
       req.on('error', reject);
       req.end();

@@ -9,7 +9,10 @@ describe('malformed requests', () => {
 
   const cases: [string, () => string][] = [
     ['garbage bytes', () => '\x00\x01\x02 not http at all \xff\r\n\r\n'],
-    ['a 1 MiB header line', () => `GET ${rig.upstream.url}/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(1 << 20)}\r\n\r\n`],
+    [
+      'a 1 MiB header line',
+      () => `GET ${rig.upstream.url}/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(1 << 20)}\r\n\r\n`,
+    ],
     [
       'both Content-Length and Transfer-Encoding',
       () =>

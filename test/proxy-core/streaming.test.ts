@@ -89,8 +89,6 @@ describe.each(SCHEMES)('streaming over %s', (scheme) => {
     const names = res.rawHeaders.filter((_, i) => i % 2 === 0);
     expect(names.slice(0, 4)).toEqual(['X-Zeta', 'x-alpha', 'X-ZETA', 'Content-Length']);
     const opened = lastOpened(rig.proxy.events, (e) => e.request.url.endsWith('/headers'));
-    expect(opened?.request.headers.map(([n]) => n)).toEqual(
-      expect.arrayContaining(['X-Mixed-Case', 'x-lower']),
-    );
+    expect(opened?.request.headers.map(([n]) => n)).toEqual(expect.arrayContaining(['X-Mixed-Case', 'x-lower']));
   });
 });
