@@ -1,23 +1,13 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Direction, ExchangeOutcome } from '../../app/proxy-events.js';
-import type { ExchangeCapture } from '../capture/recorder.js';
+import type { ExchangeOutcome } from '../../app/proxy-events.js';
 import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
-import type { EventHub } from '../event-hub.js';
-import type { TimeoutOptions } from '../options.js';
-import { BodyPump, type PumpObserver } from './body-pump.js';
-import { IdleTimer } from './idle-timer.js';
+import { BodyPump } from './body-pump.js';
+import { ExchangeBase, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, headerValue, toPairs } from './raw-headers.js';
-import type { UpstreamPool, UpstreamTarget } from './upstream.js';
+import type { UpstreamTarget } from './upstream.js';
 
-export interface ExchangeServices {
-  readonly hub: EventHub;
-  readonly upstream: UpstreamPool;
-  readonly timeouts: TimeoutOptions;
-  openCapture(id: number, options?: { copyBodies?: boolean }): ExchangeCapture;
-  nextId(): number;
-}
 
 export interface HttpTarget extends UpstreamTarget {
   /** Origin-form path and query sent upstream. */
@@ -35,32 +25,24 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
  * One request/response exchange, forwarded byte for byte with backpressure in both directions.
  * State lives in this one object; each event of the streams involved has a small named handler.
  */
-export class HttpExchange implements PumpObserver {
-  readonly id: number;
+export class HttpExchange extends ExchangeBase {
   private readonly openedAt = now();
-  private readonly capture: ExchangeCapture;
-  private readonly idle: IdleTimer;
   private upstreamReq: ClientRequest | undefined;
   private upstreamRes: IncomingMessage | undefined;
-  private requestPump: BodyPump | undefined;
-  private responsePump: BodyPump | undefined;
   private headerTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private requestSentAt = -1;
   private dnsMs = -1;
   private connectMs = -1;
   private sslMs = -1;
-  private closed = false;
 
   constructor(
-    private readonly services: ExchangeServices,
+    services: ExchangeServices,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly target: HttpTarget,
   ) {
-    this.id = services.nextId();
-    this.capture = services.openCapture(this.id);
-    this.idle = new IdleTimer(services.timeouts.idleMs, () => this.isPaused(), this.onIdle);
+    super(services, true);
   }
 
   start(): void {
@@ -96,43 +78,12 @@ export class HttpExchange implements PumpObserver {
     upstreamReq.on('finish', this.onRequestSent);
     this.res.on('close', this.onClientClose);
     this.res.on('finish', this.onResponseDelivered);
-    this.requestPump = new BodyPump(req, upstreamReq, 'request', this, () => upstreamReq.end());
+    this.toUpstream = new BodyPump(req, upstreamReq, 'request', this, () => upstreamReq.end());
     this.idle.start();
-  }
-
-  // PumpObserver: the observe path.
-  onRead(_direction: Direction, at: number): void {
-    this.idle.touch(at);
-  }
-
-  onFlushed(
-    direction: Direction,
-    chunk: Buffer,
-    index: number,
-    offset: number,
-    readAt: number,
-    flushedAt: number,
-  ): void {
-    this.capture.onFlushed(direction, chunk, index, offset, readAt, flushedAt);
-  }
-
-  onPaused(direction: Direction, at: number, queuedBytes: number): void {
-    const { hub } = this.services;
-    if (hub.active) hub.emit({ type: 'backpressure-paused', id: this.id, direction, t: at, queuedBytes });
-  }
-
-  onResumed(direction: Direction, at: number, pausedAt: number, queuedBytes: number): void {
-    this.idle.touch(at);
-    const { hub } = this.services;
-    if (hub.active) hub.emit({ type: 'backpressure-resumed', id: this.id, direction, t: at, pausedAt, queuedBytes });
   }
 
   private url(): string {
     return `${this.target.scheme}://${hostHeader(this.target)}${this.target.path}`;
-  }
-
-  private isPaused(): boolean {
-    return (this.requestPump?.paused ?? false) || (this.responsePump?.paused ?? false);
   }
 
   private readonly onUpstreamSocket = (socket: Socket): void => {
@@ -186,22 +137,19 @@ export class HttpExchange implements PumpObserver {
     const at = now();
     this.idle.touch(at);
     const responseHeaders = toPairs(upstreamRes.rawHeaders);
-    const { hub } = this.services;
-    if (hub.active) {
-      hub.emit({
-        type: 'response-head',
-        id: this.id,
-        t: at,
-        response: {
-          status: upstreamRes.statusCode ?? 0,
-          statusText: upstreamRes.statusMessage ?? '',
-          httpVersion: upstreamRes.httpVersion,
-          headers: responseHeaders,
-        },
-        timings: { dns: this.dnsMs, connect: this.connectMs, ssl: this.sslMs },
-        requestSentAt: this.requestSentAt,
-      });
-    }
+    this.emit({
+      type: 'response-head',
+      id: this.id,
+      t: at,
+      response: {
+        status: upstreamRes.statusCode ?? 0,
+        statusText: upstreamRes.statusMessage ?? '',
+        httpVersion: upstreamRes.httpVersion,
+        headers: responseHeaders,
+      },
+      timings: { dns: this.dnsMs, connect: this.connectMs, ssl: this.sslMs },
+      requestSentAt: this.requestSentAt,
+    });
 
     const { res } = this;
     res.sendDate = false;
@@ -229,7 +177,7 @@ export class HttpExchange implements PumpObserver {
     }
     upstreamRes.on('error', noop);
     upstreamRes.on('close', this.onUpstreamResponseClose);
-    this.responsePump = new BodyPump(upstreamRes, res, 'response', this, this.onUpstreamEnd);
+    this.toClient = new BodyPump(upstreamRes, res, 'response', this, this.onUpstreamEnd);
   };
 
   private readonly onUpstreamEnd = (): void => {
@@ -270,7 +218,7 @@ export class HttpExchange implements PumpObserver {
     this.close(outcome, code, detail);
   };
 
-  private readonly onIdle = (): void => {
+  protected onIdle(): void {
     if (this.closed) return;
     const seconds = this.services.timeouts.idleMs / 1000;
     const detail = `no bytes moved in either direction for ${seconds} s`;
@@ -278,7 +226,7 @@ export class HttpExchange implements PumpObserver {
     else this.respondWithError(504, 'idle-timeout', detail);
     this.close('idle-timeout', 'idle-timeout', detail);
     this.upstreamReq?.destroy();
-  };
+  }
 
   /** Ends the exchange so the client cannot mistake what it got for a complete response. */
   private fail(outcome: ExchangeOutcome, reason: string, detail: string): void {
@@ -305,32 +253,9 @@ export class HttpExchange implements PumpObserver {
   }
 
   private close(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    const at = now();
-    this.idle.stop();
     this.clearConnectTimer();
     if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
-    const pausedMs = (this.requestPump?.pausedMs(at) ?? 0) + (this.responsePump?.pausedMs(at) ?? 0);
-    if (outcome !== 'completed') {
-      this.requestPump?.stop();
-      this.responsePump?.stop();
-    }
-    this.capture.finish();
-    const { hub } = this.services;
-    if (hub.active) {
-      hub.emit({
-        type: 'exchange-closed',
-        id: this.id,
-        t: at,
-        outcome,
-        ...(reason === undefined ? {} : { reason }),
-        ...(detail === undefined ? {} : { detail }),
-        requestBytes: this.requestPump?.bytes ?? 0,
-        responseBytes: this.responsePump?.bytes ?? 0,
-        pausedMs,
-      });
-    }
+    this.finish(outcome, reason, detail);
   }
 }
 

@@ -1,0 +1,100 @@
+import type { Direction, ExchangeOutcome, ProxyEvent } from '../../app/proxy-events.js';
+import type { ExchangeCapture } from '../capture/recorder.js';
+import { now } from '../clock.js';
+import type { EventHub } from '../event-hub.js';
+import type { TimeoutOptions } from '../options.js';
+import type { BodyPump, PumpObserver } from './body-pump.js';
+import { IdleTimer } from './idle-timer.js';
+import type { UpstreamPool } from './upstream.js';
+
+export interface ExchangeServices {
+  readonly hub: EventHub;
+  readonly upstream: UpstreamPool;
+  readonly timeouts: TimeoutOptions;
+  openCapture(id: number, options?: { copyBodies?: boolean }): ExchangeCapture;
+  nextId(): number;
+}
+
+/**
+ * What every exchange shares, whether HTTP or two joined sockets: an id, a capture, an idle
+ * timer that ignores time paused for backpressure, the observe-path reporting of its two pumps,
+ * and exactly one `exchange-closed` event.
+ */
+export abstract class ExchangeBase implements PumpObserver {
+  readonly id: number;
+  protected readonly capture: ExchangeCapture;
+  protected readonly idle: IdleTimer;
+  /** Client → upstream: the request body, or the client's half of a tunnel. */
+  protected toUpstream: BodyPump | undefined;
+  /** Upstream → client. */
+  protected toClient: BodyPump | undefined;
+  protected closed = false;
+
+  constructor(
+    protected readonly services: ExchangeServices,
+    copyBodies: boolean,
+  ) {
+    this.id = services.nextId();
+    this.capture = services.openCapture(this.id, { copyBodies });
+    this.idle = new IdleTimer(
+      services.timeouts.idleMs,
+      () => (this.toUpstream?.paused ?? false) || (this.toClient?.paused ?? false),
+      () => this.onIdle(),
+    );
+  }
+
+  protected abstract onIdle(): void;
+
+  protected emit(event: ProxyEvent): void {
+    if (this.services.hub.active) this.services.hub.emit(event);
+  }
+
+  onRead(_direction: Direction, at: number): void {
+    this.idle.touch(at);
+  }
+
+  onFlushed(
+    direction: Direction,
+    chunk: Buffer,
+    index: number,
+    offset: number,
+    readAt: number,
+    flushedAt: number,
+  ): void {
+    this.capture.onFlushed(direction, chunk, index, offset, readAt, flushedAt);
+  }
+
+  onPaused(direction: Direction, at: number, queuedBytes: number): void {
+    this.emit({ type: 'backpressure-paused', id: this.id, direction, t: at, queuedBytes });
+  }
+
+  onResumed(direction: Direction, at: number, pausedAt: number, queuedBytes: number): void {
+    this.idle.touch(at);
+    this.emit({ type: 'backpressure-resumed', id: this.id, direction, t: at, pausedAt, queuedBytes });
+  }
+
+  /** Records how the exchange ended, once; later calls are ignored. */
+  protected finish(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    const at = now();
+    this.idle.stop();
+    const pausedMs = (this.toUpstream?.pausedMs(at) ?? 0) + (this.toClient?.pausedMs(at) ?? 0);
+    if (outcome !== 'completed') {
+      this.toUpstream?.stop();
+      this.toClient?.stop();
+    }
+    this.capture.finish();
+    this.emit({
+      type: 'exchange-closed',
+      id: this.id,
+      t: at,
+      outcome,
+      ...(reason === undefined ? {} : { reason }),
+      ...(detail === undefined ? {} : { detail }),
+      requestBytes: this.toUpstream?.bytes ?? 0,
+      responseBytes: this.toClient?.bytes ?? 0,
+      pausedMs,
+    });
+  }
+}
