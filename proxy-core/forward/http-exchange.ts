@@ -8,7 +8,6 @@ import { ExchangeBase, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, headerValue, toPairs } from './raw-headers.js';
 import type { UpstreamTarget } from './upstream.js';
 
-
 export interface HttpTarget extends UpstreamTarget {
   /** Origin-form path and query sent upstream. */
   readonly path: string;
@@ -120,6 +119,9 @@ export class HttpExchange extends ExchangeBase {
   private readonly onRequestSent = (): void => {
     this.requestSentAt = now();
     if (this.upstreamRes || this.closed) return;
+    // Until the response head arrives, silence is the upstream thinking: the response-header
+    // timeout governs that wait, and the idle timer takes over again with the body.
+    this.idle.stop();
     this.headerTimer = setTimeout(() => {
       this.upstreamReq?.destroy(timeoutError('response-header-timeout', this.services.timeouts.responseHeaderMs));
     }, this.services.timeouts.responseHeaderMs);
@@ -136,6 +138,7 @@ export class HttpExchange extends ExchangeBase {
     this.clearConnectTimer();
     const at = now();
     this.idle.touch(at);
+    this.idle.start();
     const responseHeaders = toPairs(upstreamRes.rawHeaders);
     this.emit({
       type: 'response-head',
