@@ -44,7 +44,8 @@ export function connectThroughProxy(proxyPort: number, url: URL, caPem?: string)
         resolve(socket);
         return;
       }
-      const secure = tls.connect({ socket, servername: url.hostname, ca: caPem, ALPNProtocols: ['http/1.1'] });
+      const servername = net.isIP(url.hostname) ? {} : { servername: url.hostname };
+      const secure = tls.connect({ socket, ...servername, ca: caPem, ALPNProtocols: ['http/1.1'] });
       secure.once('secureConnect', () => resolve(secure));
       secure.once('error', reject);
     });
