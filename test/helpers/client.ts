@@ -44,8 +44,8 @@ export function connectThroughProxy(proxyPort: number, url: URL, caPem?: string)
         resolve(socket);
         return;
       }
-      const servername = net.isIP(url.hostname) ? {} : { servername: url.hostname };
-      const secure = tls.connect({ socket, ...servername, ca: caPem, ALPNProtocols: ['http/1.1'] });
+      // `host` is what the certificate is checked against; Node sends it as SNI unless it is an IP.
+      const secure = tls.connect({ socket, host: url.hostname, ca: caPem, ALPNProtocols: ['http/1.1'] });
       secure.once('secureConnect', () => resolve(secure));
       secure.once('error', reject);
     });
