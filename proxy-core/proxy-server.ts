@@ -123,13 +123,22 @@ export class SluiceProxy {
     return (this.server.address() as AddressInfo | null) ?? undefined;
   }
 
-  /** Stops listening and ends every connection, then frees captures and spill files. */
-  async close(): Promise<void> {
+  /**
+   * Stops listening and ends every client connection, keeping captures and exchange numbering,
+   * so `listen()` can start again (on another port, say) and the history stays whole.
+   */
+  async stopListening(): Promise<void> {
+    if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     for (const socket of this.rawSockets) socket.destroy();
-    this.upstream.destroy();
     await closed;
+  }
+
+  /** Stops listening and ends every connection, then frees captures and spill files. */
+  async close(): Promise<void> {
+    await this.stopListening();
+    this.upstream.destroy();
     this.recorder.clear();
     if (this.ownsSpillDir) await rm(this.spillDir, { recursive: true, force: true });
   }

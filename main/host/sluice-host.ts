@@ -1,0 +1,194 @@
+import type {
+  BodyRange,
+  CaInfo,
+  CommandName,
+  CommandReply,
+  CommandRequest,
+  HostEvent,
+  ProxyStatus,
+  Settings,
+} from '../../app/contract.js';
+import { isCommandName } from '../../app/contract.js';
+import type { Direction } from '../../app/proxy-events.js';
+import { now } from '../../proxy-core/clock.js';
+import { loadOrCreateCa, SluiceProxy, type CertificateAuthority } from '../../proxy-core/index.js';
+import { SettingsStore } from './settings-store.js';
+import { trustInstructions } from './trust-instructions.js';
+
+export type HostListener = (event: HostEvent) => void;
+
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'unknown-command' | 'bad-request',
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+export interface HostOptions {
+  readonly dataDir: string;
+  /** Extra CA certificates (PEM) trusted for upstream servers, e.g. from --upstream-ca. */
+  readonly upstreamCaPems?: readonly string[];
+}
+
+type Handlers = { [C in CommandName]: (request: CommandRequest<C>) => Promise<CommandReply<C>> };
+
+/**
+ * Owns the proxy core, the CA and the settings, and answers the contract's commands. It knows no
+ * transport: Electron IPC and the headless host's WebSocket both go through `call()` and
+ * `subscribe()`, so both carry exactly the same contract.
+ */
+export class SluiceHost {
+  private readonly listeners = new Set<HostListener>();
+  private status: ProxyStatus;
+
+  private constructor(
+    private readonly proxy: SluiceProxy,
+    private readonly ca: CertificateAuthority,
+    private readonly settings: SettingsStore,
+    readonly notices: readonly string[],
+  ) {
+    const s = settings.get();
+    this.status = { state: 'stopped', host: s.proxyHost, port: s.proxyPort, captureEnabled: s.captureEnabled };
+    proxy.setCaptureEnabled(s.captureEnabled);
+    proxy.subscribe((event) => this.emit(event));
+  }
+
+  static async create(options: HostOptions): Promise<SluiceHost> {
+    const { store, notices } = await SettingsStore.open(options.dataDir);
+    const ca = await loadOrCreateCa(options.dataDir);
+    const s = store.get();
+    const proxy = await SluiceProxy.create({
+      ca,
+      upstreamCaPems: options.upstreamCaPems ?? [],
+      insecureUpstream: s.insecureUpstream,
+      passThroughHosts: s.passThroughHosts,
+      timeouts: s.timeouts,
+    });
+    return new SluiceHost(proxy, ca, store, notices);
+  }
+
+  subscribe(listener: HostListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Runs one command; rejects with a CommandError that says what was wrong with the call. */
+  async call<C extends CommandName>(command: C, request: CommandRequest<C>): Promise<CommandReply<C>> {
+    if (!isCommandName(command)) {
+      throw new CommandError(`unknown command ${JSON.stringify(command)}`, 'unknown-command');
+    }
+    if (request !== undefined && (typeof request !== 'object' || request === null)) {
+      throw new CommandError(`${command} takes an object`, 'bad-request');
+    }
+    const handler = this.handlers[command] as (r: CommandRequest<C>) => Promise<CommandReply<C>>;
+    return handler(request ?? ({} as CommandRequest<C>));
+  }
+
+  async close(): Promise<void> {
+    await this.proxy.close();
+    this.listeners.clear();
+  }
+
+  private readonly handlers: Handlers = {
+    'proxy.status': async () => this.status,
+    'proxy.start': async () => this.start(),
+    'proxy.stop': async () => this.stop(),
+    'proxy.setPort': async ({ port }) => this.setPort(port),
+    'capture.setEnabled': async ({ enabled }) => this.setCaptureEnabled(enabled),
+    'capture.clear': async () => {
+      this.proxy.clearCaptures();
+      return { cleared: true as const };
+    },
+    'body.read': async ({ id, direction, start, end }) => this.readBody(id, direction, start, end),
+    'ca.get': async () => this.caInfo(),
+    'settings.get': async () => this.settings.get(),
+  };
+
+  private async start(): Promise<ProxyStatus> {
+    if (this.status.state === 'running') return this.status;
+    const { proxyHost, proxyPort } = this.settings.get();
+    try {
+      const address = await this.proxy.listen(proxyPort, proxyHost);
+      this.setStatus({ state: 'running', host: proxyHost, port: address.port });
+    } catch (err) {
+      this.setStatus({
+        state: 'error',
+        host: proxyHost,
+        port: proxyPort,
+        error: listenError(err, proxyHost, proxyPort),
+      });
+    }
+    return this.status;
+  }
+
+  private async stop(): Promise<ProxyStatus> {
+    await this.proxy.stopListening();
+    const { proxyHost, proxyPort } = this.settings.get();
+    this.setStatus({ state: 'stopped', host: proxyHost, port: proxyPort });
+    return this.status;
+  }
+
+  private async setPort(port: unknown): Promise<ProxyStatus> {
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new CommandError(`port must be a whole number from 0 to 65535, not ${JSON.stringify(port)}`, 'bad-request');
+    }
+    const wasRunning = this.status.state === 'running';
+    await this.updateSettings({ proxyPort: port });
+    await this.stop();
+    return wasRunning ? this.start() : this.status;
+  }
+
+  private async setCaptureEnabled(enabled: unknown): Promise<ProxyStatus> {
+    if (typeof enabled !== 'boolean') throw new CommandError('enabled must be true or false', 'bad-request');
+    this.proxy.setCaptureEnabled(enabled);
+    await this.updateSettings({ captureEnabled: enabled });
+    this.setStatus({ captureEnabled: enabled });
+    return this.status;
+  }
+
+  private async readBody(id: unknown, direction: unknown, start?: number, end?: number): Promise<BodyRange | null> {
+    if (typeof id !== 'number' || (direction !== 'request' && direction !== 'response')) {
+      throw new CommandError('body.read needs a numeric id and a direction of "request" or "response"', 'bad-request');
+    }
+    const range = await this.proxy.readBody(id, direction as Direction, start, end);
+    if (!range) return null;
+    return {
+      id,
+      direction: direction as Direction,
+      start: start ?? 0,
+      base64: range.bytes.toString('base64'),
+      captured: range.captured,
+      ...(range.limited ? { limited: range.limited } : {}),
+    };
+  }
+
+  private caInfo(): CaInfo {
+    return { path: this.ca.certPath, certPem: this.ca.certPem, trust: trustInstructions(this.ca.certPath) };
+  }
+
+  private async updateSettings(patch: Partial<Omit<Settings, 'version' | 'timeouts'>>): Promise<void> {
+    const { notice } = await this.settings.update(patch);
+    if (notice) this.emit({ type: 'host-notice', t: now(), level: 'warning', message: notice });
+  }
+
+  private setStatus(change: Partial<ProxyStatus>): void {
+    // An error belongs to the state it came with; any change of state clears it.
+    const { error: _stale, ...rest } = this.status;
+    this.status = { ...rest, ...change };
+    this.emit({ type: 'proxy-status', t: now(), status: this.status });
+  }
+
+  private emit(event: HostEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+function listenError(err: unknown, host: string, port: number): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return `port ${port} on ${host} is in use; choose another port`;
+  if (code === 'EACCES') return `no permission to listen on ${host}:${port}; choose a port above 1023`;
+  return `cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`;
+}
