@@ -73,7 +73,11 @@ export interface ResponseHeadEvent {
   readonly requestSentAt: number;
 }
 
-/** One chunk as it left the proxy. Emitted when the write was handed to the socket. */
+/**
+ * One chunk as it left the proxy. Emitted when the write was handed to the socket. A chunk is
+ * what one read delivered; for a chunked HTTP body Node's parser delivers each chunk frame
+ * separately, so a burst of small frames in one TCP read is several chunks, as the sender wrote them.
+ */
 export interface ChunkEvent {
   readonly type: 'chunk';
   readonly id: number;

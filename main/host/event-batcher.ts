@@ -1,0 +1,320 @@
+import type { EventBatch, HostEvent } from '../../app/contract.js';
+import type { ChunkEvent } from '../../app/proxy-events.js';
+import { now } from '../../proxy-core/clock.js';
+
+export interface EventBatcherOptions {
+  /** Hands one batch to the consumer (IPC send, WebSocket send). Must not block. */
+  readonly send: (batch: EventBatch) => void;
+  /** Whether the consumer can take another batch now, e.g. a WebSocket's bufferedAmount is low. */
+  readonly ready?: () => boolean;
+  /** Least time between two timed flushes: one batch per animation frame. */
+  readonly intervalMs?: number;
+  /** Most events in one batch; this many queued are sent at once, without waiting for the interval. */
+  readonly maxBatch?: number;
+  /** Queue length past which display events are summarised, then dropped. */
+  readonly maxQueued?: number;
+}
+
+export const DEFAULT_INTERVAL_MS = 16;
+export const DEFAULT_MAX_BATCH = 2000;
+export const DEFAULT_MAX_QUEUED = 20_000;
+
+/**
+ * How expendable an event is when the queue overflows: chunks go first (they are the bulk of any
+ * flood and the bytes stay readable through `body.read`), then parsed SSE events, and only past
+ * the hard cap anything, structural events included, oldest first.
+ */
+type Tier = 'chunk' | 'sse' | 'structural';
+
+function tierOf(event: HostEvent): Tier {
+  if (event.type === 'chunk') return 'chunk';
+  if (event.type === 'sse-event' || event.type === 'sse-retry') return 'sse';
+  return 'structural';
+}
+
+/** One key per exchange and direction: chunks of different bodies never merge. */
+function chunkKey(chunk: ChunkEvent): number {
+  return chunk.id * 2 + (chunk.direction === 'response' ? 1 : 0);
+}
+
+/** A chunk event covering `first` and then `next`, which must follow it in the same body. */
+function mergeChunks(first: ChunkEvent, next: ChunkEvent): ChunkEvent {
+  return {
+    type: 'chunk',
+    id: first.id,
+    direction: first.direction,
+    offset: first.offset,
+    size: first.size + next.size,
+    readAt: first.readAt,
+    flushedAt: next.flushedAt,
+    index: first.index,
+  };
+}
+
+function follows(first: ChunkEvent, next: ChunkEvent): boolean {
+  return first.offset + first.size === next.offset;
+}
+
+/**
+ * Carries host events to one renderer in batches: at most one timed batch per `intervalMs`, or
+ * sooner when `maxBatch` events are waiting. The proxy never waits for the renderer: `push` only
+ * appends to an array, and a consumer that cannot keep up (`ready()` false) costs it display
+ * events, never time. Those are first summarised, then dropped; each batch after a drop starts
+ * with one `events-dropped` event carrying how many were lost, so the renderer re-reads state.
+ *
+ * Summarising merges a body's queued chunk events into one covering their combined byte range
+ * (offset and index of the first, sizes summed, `readAt` of the first, `flushedAt` of the last).
+ * It loses only per-read granularity, which the gaps in `index` still reveal; byte totals and
+ * ranges stay exact, so merged events are not counted as dropped and need no re-read. A chunk is
+ * merged into the previous queued chunk of its body even across other events of the exchange:
+ * every event still arrives after the bytes it refers to (an sse-event's `chunkRange` indexes fall
+ * inside the merged chunk), which is all the display needs. Merges that would not be contiguous
+ * (a chunk dropped in between) are not made.
+ *
+ * If merging is not enough, the oldest chunks go first, merged ones included, as the issue orders:
+ * once anything is dropped the renderer re-reads state, so keeping one merged chunk over one SSE
+ * event would buy nothing. Batches carry `seq` 0, 1, 2, ...
+ */
+export class EventBatcher {
+  private readonly send: (batch: EventBatch) => void;
+  private readonly ready: () => boolean;
+  private readonly intervalMs: number;
+  private readonly maxBatch: number;
+  private readonly maxQueued: number;
+  /** Never exceeded: past it even structural events go, oldest first. */
+  readonly hardCap: number;
+  /** Compaction frees at least this many slots, so its O(queue) cost is paid rarely. */
+  private readonly slack: number;
+
+  /** Queued events are `items[head..]`: taking a batch moves `head`, never shifts the array. */
+  private items: HostEvent[] = [];
+  private head = 0;
+  /** Queue length at which the next push compacts. */
+  private compactAt: number;
+  /** Queue length at which the next push asks for an early flush. */
+  private earlyFlushAt: number;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private closed = false;
+  private warned = false;
+
+  private seq = 0;
+  /** Dropped since the last batch that reported them. */
+  private unreported = 0;
+  private droppedTotal = 0;
+  private mergedTotal = 0;
+  private peak = 0;
+
+  constructor(options: EventBatcherOptions) {
+    this.send = options.send;
+    this.ready = options.ready ?? (() => true);
+    this.intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+    this.maxQueued = Math.max(4, options.maxQueued ?? DEFAULT_MAX_QUEUED);
+    this.hardCap = 2 * this.maxQueued;
+    this.slack = Math.max(1, Math.floor(this.maxQueued / 4));
+    this.compactAt = this.maxQueued;
+    this.earlyFlushAt = this.maxBatch;
+  }
+
+  /** Events waiting for the consumer. */
+  get queued(): number {
+    return this.items.length - this.head;
+  }
+
+  /** The longest the queue has been; never more than `hardCap`. */
+  get peakQueued(): number {
+    return this.peak;
+  }
+
+  /** Events lost to overflow (or to a `send` that threw) since the start. */
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  /** Chunk events folded into a neighbour since the start; not lost, so not in `dropped`. */
+  get merged(): number {
+    return this.mergedTotal;
+  }
+
+  /** Batches sent so far; also the `seq` the next batch will carry. */
+  get batches(): number {
+    return this.seq;
+  }
+
+  /** Called on the proxy's path for every event: appends, and rarely compacts. Never throws. */
+  push(event: HostEvent): void {
+    if (this.closed) return;
+    this.items.push(event);
+    let queued = this.items.length - this.head;
+    if (queued > this.compactAt) {
+      this.compact();
+      queued = this.items.length - this.head;
+    }
+    if (queued > this.peak) this.peak = queued;
+    if (queued >= this.earlyFlushAt) this.scheduleImmediate();
+    else if (this.timer === undefined) this.scheduleTimer();
+  }
+
+  /** Sends what is queued now, as far as the consumer is ready; for tests and shutdown. */
+  flushNow(): void {
+    this.flush();
+  }
+
+  /** Stops the timers and forgets the queue; later pushes are ignored. */
+  close(): void {
+    this.closed = true;
+    this.clearSchedule();
+    this.items = [];
+    this.head = 0;
+  }
+
+  private readonly flush = (): void => {
+    this.clearSchedule();
+    if (this.closed) return;
+    while ((this.queued > 0 || this.unreported > 0) && this.consumerReady()) {
+      if (!this.sendBatch()) break;
+    }
+    this.earlyFlushAt = this.queued + this.maxBatch;
+    // Lower only: a flush that could not send must not let the queue grow past its bound.
+    this.compactAt = Math.max(this.maxQueued, Math.min(this.compactAt, this.queued + this.slack));
+    this.releaseSentPrefix();
+    if (this.queued > 0 || this.unreported > 0) this.scheduleTimer();
+  };
+
+  /** False when `send` threw: the consumer is gone or broken, so try again on the next tick. */
+  private sendBatch(): boolean {
+    const reported = this.unreported;
+    const events: HostEvent[] = [];
+    if (reported > 0) events.push({ type: 'events-dropped', t: now(), count: reported });
+    const end = Math.min(this.items.length, this.head + this.maxBatch - events.length);
+    for (let i = this.head; i < end; i++) events.push(this.items[i]!);
+    const taken = end - this.head;
+    this.head = end;
+    this.unreported = 0;
+    try {
+      this.send({ seq: this.seq, events });
+      this.seq++;
+      return true;
+    } catch (err) {
+      // The consumer did not get them: count them as lost so the next batch says so.
+      this.countDropped(taken);
+      this.unreported += reported;
+      this.warnOnce(`event batch send failed: ${String(err)}`);
+      return false;
+    }
+  }
+
+  private consumerReady(): boolean {
+    try {
+      return this.ready();
+    } catch (err) {
+      this.warnOnce(`event consumer ready() threw: ${String(err)}`);
+      return false;
+    }
+  }
+
+  /** Drops references to sent events once they are most of the array, so memory follows the queue. */
+  private releaseSentPrefix(): void {
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > this.items.length / 2) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /**
+   * Brings the queue back under `maxQueued - slack`: merge chunks, then drop the oldest chunks,
+   * then the oldest SSE events; structural events go only to stay under the hard cap. Runs at most
+   * once per `slack` pushes, so its linear cost is constant per push.
+   */
+  private compact(): void {
+    this.mergeQueuedChunks();
+    const target = this.maxQueued - this.slack;
+    this.dropOldest(this.queued - target, 'chunk');
+    this.dropOldest(this.queued - target, 'sse');
+    const overHardCap = this.queued - (this.hardCap - this.slack);
+    if (overHardCap > 0) {
+      this.head += overHardCap;
+      this.countDropped(overHardCap);
+      this.releaseSentPrefix();
+    }
+    this.compactAt = Math.max(this.maxQueued, this.queued + this.slack);
+  }
+
+  /** Folds each queued chunk into the previous queued chunk of the same body, in place. */
+  private mergeQueuedChunks(): void {
+    const { items } = this;
+    const lastChunkAt = new Map<number, number>();
+    let write = 0;
+    for (let read = this.head; read < items.length; read++) {
+      const event = items[read]!;
+      if (event.type === 'chunk') {
+        const key = chunkKey(event);
+        const at = lastChunkAt.get(key);
+        const previous = at === undefined ? undefined : (items[at] as ChunkEvent);
+        if (previous && follows(previous, event)) {
+          items[at!] = mergeChunks(previous, event);
+          this.mergedTotal++;
+          continue;
+        }
+        lastChunkAt.set(key, write);
+      }
+      items[write++] = event;
+    }
+    items.length = write;
+    this.head = 0;
+  }
+
+  /** Removes up to `excess` events of exactly `tier`, oldest first, in place. */
+  private dropOldest(excess: number, tier: Tier): void {
+    if (excess <= 0) return;
+    const { items } = this;
+    let toDrop = excess;
+    let write = this.head;
+    for (let read = this.head; read < items.length; read++) {
+      const event = items[read]!;
+      if (toDrop > 0 && tierOf(event) === tier) {
+        toDrop--;
+        continue;
+      }
+      items[write++] = event;
+    }
+    items.length = write;
+    this.countDropped(excess - toDrop);
+  }
+
+  private countDropped(count: number): void {
+    this.unreported += count;
+    this.droppedTotal += count;
+  }
+
+  private scheduleTimer(): void {
+    if (this.timer !== undefined || this.closed) return;
+    this.timer = setTimeout(this.flush, this.intervalMs);
+    // A renderer's queue must never keep the process alive on its own.
+    this.timer.unref();
+  }
+
+  private scheduleImmediate(): void {
+    if (this.immediate !== undefined || this.closed) return;
+    // Not synchronously: push runs inside the proxy's data handler, and send may be costly.
+    this.immediate = setImmediate(this.flush);
+    this.immediate.unref();
+  }
+
+  private clearSchedule(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned) return;
+    this.warned = true;
+    process.emitWarning(`sluice: ${message}`);
+  }
+}
