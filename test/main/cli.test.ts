@@ -2,26 +2,17 @@ import { statSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fetchViaProxy } from '../helpers/client.js';
 import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { startServer } from '../helpers/servers.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { useCleanup } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function dataDir(): Promise<string> {
-  const dir = await tempDir();
-  cleanups.push(dir.remove);
-  return dir.path;
-}
+const { defer, freshDir: dataDir } = useCleanup();
 
 async function started(args: string[]): Promise<RunningCli> {
   const cli = await startCli(args);
-  cleanups.push(() => cli.stop('SIGKILL'));
+  defer(() => cli.stop('SIGKILL'));
   return cli;
 }
 
@@ -35,7 +26,7 @@ describe('the sluice command', () => {
     expect(await readFile(cli.caPath, 'utf8')).toContain('BEGIN CERTIFICATE');
 
     const upstream = await startServer((_req, res) => res.end('through'));
-    cleanups.push(() => upstream.close());
+    defer(() => upstream.close());
     const res = await fetchViaProxy(cli.port, `${upstream.url}/`);
     expect(res.body.toString()).toBe('through');
   });
@@ -59,7 +50,7 @@ describe('the sluice command', () => {
   it('says a port is in use in one line and exits non-zero', async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise((r) => blocker.close(r)));
+    defer(() => new Promise((r) => blocker.close(r)));
     const port = (blocker.address() as net.AddressInfo).port;
     const result = await runCli(['--port', String(port), '--data-dir', await dataDir()]);
     expect(result.code).toBe(1);
@@ -123,7 +114,7 @@ describe('the sluice command', () => {
   it('--events ndjson prints each event as one JSON line', async () => {
     const cli = await started(['--port', '0', '--data-dir', await dataDir(), '--events', 'ndjson']);
     const upstream = await startServer((_req, res) => res.end('x'));
-    cleanups.push(() => upstream.close());
+    defer(() => upstream.close());
     await fetchViaProxy(cli.port, `${upstream.url}/ndjson`);
     const deadline = Date.now() + 5000;
     while (!cli.events.some((e) => e.type === 'exchange-closed') && Date.now() < deadline) {

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_SETTINGS,
   SettingsError,
@@ -8,18 +8,9 @@ import {
   validateSettings,
   type SettingsPatch,
 } from '../../main/host/settings-store.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { useCleanup } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function dataDir(): Promise<string> {
-  const dir = await tempDir();
-  cleanups.push(dir.remove);
-  return dir.path;
-}
+const { freshDir: dataDir } = useCleanup();
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
   return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;

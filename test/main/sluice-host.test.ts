@@ -1,29 +1,26 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CommandName, HostEvent } from '../../app/contract.js';
 import { CommandError, SluiceHost } from '../../main/host/sluice-host.js';
 import { fetchViaProxy } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/servers.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { useCleanup } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const { defer, freshDir } = useCleanup();
 
 async function makeHost(): Promise<{ host: SluiceHost; events: HostEvent[]; dataDir: string }> {
-  const dir = await tempDir();
-  const host = await SluiceHost.create({ dataDir: dir.path });
-  cleanups.push(dir.remove, () => host.close());
+  const dataDir = await freshDir();
+  const host = await SluiceHost.create({ dataDir });
+  defer(() => host.close());
   const events: HostEvent[] = [];
   host.subscribe((e) => events.push(e));
   await host.call('proxy.setPort', { port: 0 });
-  return { host, events, dataDir: dir.path };
+  return { host, events, dataDir };
 }
 
 async function upstream(): Promise<TestServer> {
   const server = await startServer((req, res) => res.end(`hello from ${req.url}`));
-  cleanups.push(() => server.close());
+  defer(() => server.close());
   return server;
 }
 
@@ -68,7 +65,7 @@ describe('the host', () => {
     const { host } = await makeHost();
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise((r) => blocker.close(r)));
+    defer(() => new Promise((r) => blocker.close(r)));
     const port = (blocker.address() as net.AddressInfo).port;
     await host.call('proxy.setPort', { port });
     const failed = await host.call('proxy.start', {});
@@ -88,7 +85,7 @@ describe('the host', () => {
     expect(await host.call('body.read', { id: 1, direction: 'response' })).toBeNull();
     await host.close();
     const again = await SluiceHost.create({ dataDir });
-    cleanups.push(() => again.close());
+    defer(() => again.close());
     expect((await again.call('proxy.status', {})).captureEnabled).toBe(false);
   });
 
