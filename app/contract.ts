@@ -128,3 +128,23 @@ export interface EventBatch {
   readonly seq: number;
   readonly events: readonly HostEvent[];
 }
+
+/** Renderer → host over a message transport (the headless host's WebSocket). */
+export interface CallMessage<C extends CommandName = CommandName> {
+  readonly kind: 'call';
+  /** Chosen by the caller; echoed in the answer. */
+  readonly id: number;
+  readonly command: C;
+  readonly request: CommandRequest<C>;
+}
+
+export interface CallFailure {
+  readonly code: 'unknown-command' | 'bad-request' | 'bad-message' | 'failed';
+  readonly message: string;
+}
+
+/** Host → renderer over a message transport. */
+export type HostMessage =
+  | { readonly kind: 'reply'; readonly id: number; readonly reply: unknown }
+  | { readonly kind: 'error'; readonly id: number; readonly error: CallFailure }
+  | { readonly kind: 'batch'; readonly batch: EventBatch };
