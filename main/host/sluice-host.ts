@@ -153,6 +153,17 @@ export class SluiceHost {
     if (typeof id !== 'number' || (direction !== 'request' && direction !== 'response')) {
       throw new CommandError('body.read needs a numeric id and a direction of "request" or "response"', 'bad-request');
     }
+    for (const [name, value] of [
+      ['start', start],
+      ['end', end],
+    ] as const) {
+      if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
+        throw new CommandError(
+          `body.read ${name} must be a whole number of bytes, not ${JSON.stringify(value)}`,
+          'bad-request',
+        );
+      }
+    }
     const range = await this.proxy.readBody(id, direction as Direction, start, end);
     if (!range) return null;
     return {
@@ -182,7 +193,14 @@ export class SluiceHost {
   }
 
   private emit(event: HostEvent): void {
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        // One broken consumer (a tab, a window) must not starve the others or the proxy.
+        process.emitWarning(`sluice: host listener threw: ${String(err)}`);
+      }
+    }
   }
 }
 

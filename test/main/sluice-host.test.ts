@@ -106,6 +106,9 @@ describe('the host', () => {
       /true or false/,
     );
     await expect(host.call('body.read', { id: 1, direction: 'sideways' as 'request' })).rejects.toThrow(/direction/);
+    await expect(
+      host.call('body.read', { id: 1, direction: 'request', start: '5' as unknown as number }),
+    ).rejects.toThrow(/start must be a whole number/);
   });
 });
 

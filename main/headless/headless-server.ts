@@ -1,0 +1,295 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { CallFailure, CallMessage, HostMessage } from '../../app/contract.js';
+import { EventBatcher } from '../host/event-batcher.js';
+import { CommandError, type SluiceHost } from '../host/sluice-host.js';
+import { NOT_BUILT_PAGE, readStaticFile } from './static-files.js';
+
+export interface HeadlessServerOptions {
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  /** The built renderer, e.g. dist/renderer; need not exist yet. */
+  readonly rendererDir: string;
+  /** Defaults to 32 random bytes, base64url. */
+  readonly token?: string;
+}
+
+const HOST = '127.0.0.1';
+/** Cookies ignore ports: each host names its cookie by port so two hosts never overwrite each other. */
+const cookieName = (port: number): string => `sluice_token_${port}`;
+const MIB = 1024 * 1024;
+/** Largest message a client may send, and the send buffer past which its batches wait. */
+const MAX_MESSAGE_BYTES = MIB;
+const MAX_BUFFERED_BYTES = MIB;
+/** How long a closing WebSocket may take to answer our close frame before it is cut. */
+const CLOSE_GRACE_MS = 1000;
+
+type ErrorMessage = Extract<HostMessage, { kind: 'error' }>;
+
+/**
+ * The host served to a browser: the built renderer over HTTP and the contract over a WebSocket
+ * (`/ws`), on 127.0.0.1 only. Anything on this machine can reach a loopback port, including web
+ * pages through DNS rebinding, so every request needs the random token (in the URL, or the cookie
+ * the page sets) and a Host header naming this server; WebSockets also need a local Origin.
+ * Each WebSocket gets its own subscription and batcher, so several tabs each see every event.
+ */
+export class HeadlessServer {
+  readonly url: string;
+  private readonly secret: Buffer;
+  private readonly allowedHosts: ReadonlySet<string>;
+  private readonly allowedOrigins: ReadonlySet<string>;
+  private readonly csp: string;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly host: SluiceHost,
+    private readonly server: http.Server,
+    private readonly rendererDir: string,
+    readonly port: number,
+    readonly token: string,
+  ) {
+    this.url = `http://${HOST}:${port}/?token=${token}`;
+    this.secret = Buffer.from(token);
+    this.allowedHosts = new Set([`${HOST}:${port}`, `localhost:${port}`]);
+    this.allowedOrigins = new Set([`http://${HOST}:${port}`, `http://localhost:${port}`]);
+    this.csp = [
+      "default-src 'self'",
+      `connect-src 'self' ws://${HOST}:${port} ws://localhost:${port}`,
+      "img-src 'self' data:",
+      "style-src 'self' 'unsafe-inline'",
+      "object-src 'none'",
+      "base-uri 'none'",
+      "frame-ancestors 'none'",
+    ].join('; ');
+    server.on('request', this.onRequest);
+    server.on('upgrade', this.onUpgrade);
+  }
+
+  static async start(host: SluiceHost, options: HeadlessServerOptions): Promise<HeadlessServer> {
+    const token = options.token ?? randomBytes(32).toString('base64url');
+    // It goes into a URL and a cookie unescaped.
+    if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error('the ui token may only hold letters, digits, - and _');
+    const server = http.createServer();
+    const port = await listen(server, options.port ?? 0);
+    return new HeadlessServer(host, server, path.resolve(options.rendererDir), port, token);
+  }
+
+  /** Closes every WebSocket (each unsubscribes from the host as it goes) and the server. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // WebSockets first: dropping every connection would cut them before their close frame.
+    await Promise.all([...this.wss.clients].map(closeWebSocket));
+    this.wss.close();
+    this.server.closeAllConnections();
+    await serverClosed;
+  }
+
+  private readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    // The token is in the page's URL: never let it leave in a Referer.
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (!this.hostAllowed(req))
+      return sendText(res, 403, 'Forbidden: this server answers only to 127.0.0.1 or localhost.');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return sendText(res, 405, 'Method not allowed.');
+    }
+    const target = parseTarget(req.url);
+    if (!this.authorised(req, target.token)) {
+      return sendText(res, 401, 'Unauthorised: open the full URL Sluice printed, with its token.');
+    }
+    const serve = target.path === '/' || target.path === '/index.html' ? this.servePage : this.serveAsset;
+    serve(req, res, target.path).catch((err: unknown) => {
+      if (res.headersSent) res.destroy();
+      else sendText(res, 500, `Internal error: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  };
+
+  private readonly servePage = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    // Lets the page's scripts, styles and WebSocket in without repeating the token in every URL.
+    res.setHeader('Set-Cookie', `${cookieName(this.port)}=${this.token}; HttpOnly; SameSite=Strict; Path=/`);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Security-Policy', this.csp);
+    const page = await readStaticFile(this.rendererDir, '/index.html');
+    if (page) send(req, res, 200, page.contentType, page.body);
+    else send(req, res, 503, 'text/html; charset=utf-8', Buffer.from(NOT_BUILT_PAGE));
+  };
+
+  private readonly serveAsset = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    urlPath: string,
+  ): Promise<void> => {
+    const file = await readStaticFile(this.rendererDir, urlPath);
+    if (!file) return sendText(res, 404, 'Not found.');
+    if (file.contentType.startsWith('text/html')) res.setHeader('Content-Security-Policy', this.csp);
+    send(req, res, 200, file.contentType, file.body);
+  };
+
+  private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (this.closing) return refuseUpgrade(socket, 503);
+    const target = parseTarget(req.url);
+    if (!this.hostAllowed(req) || !this.originAllowed(req)) return refuseUpgrade(socket, 403);
+    if (target.path !== '/ws') return refuseUpgrade(socket, 404);
+    if (!this.authorised(req, target.token)) return refuseUpgrade(socket, 403);
+    this.wss.handleUpgrade(req, socket, head, this.onConnection);
+  };
+
+  private readonly onConnection = (ws: WebSocket): void => {
+    const batcher = new EventBatcher({
+      send: (batch) => ws.send(JSON.stringify({ kind: 'batch', batch } satisfies HostMessage)),
+      ready: () => ws.readyState === WebSocket.OPEN && ws.bufferedAmount < MAX_BUFFERED_BYTES,
+    });
+    const unsubscribe = this.host.subscribe((event) => batcher.push(event));
+    ws.on('message', (data, isBinary) => void this.answer(ws, data, isBinary));
+    ws.on('close', () => {
+      unsubscribe();
+      batcher.close();
+    });
+    // Protocol errors (an oversized message, bad UTF-8) close the socket; 'close' cleans up.
+    ws.on('error', () => undefined);
+  };
+
+  private async answer(ws: WebSocket, data: RawData, isBinary: boolean): Promise<void> {
+    const call = readCall(data, isBinary);
+    const answer = call.kind === 'call' ? await this.run(call) : call;
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(answer));
+  }
+
+  private async run(call: CallMessage): Promise<HostMessage> {
+    try {
+      return { kind: 'reply', id: call.id, reply: await this.host.call(call.command, call.request) };
+    } catch (err) {
+      return { kind: 'error', id: call.id, error: failureOf(err) };
+    }
+  }
+
+  private hostAllowed(req: http.IncomingMessage): boolean {
+    // A rebound DNS name reaches us with the attacker's name in Host.
+    return this.allowedHosts.has(req.headers.host?.toLowerCase() ?? '');
+  }
+
+  private originAllowed(req: http.IncomingMessage): boolean {
+    // Browsers always send Origin on WebSockets, and any page may open one to us.
+    const origin = req.headers.origin;
+    return origin === undefined || this.allowedOrigins.has(origin.toLowerCase());
+  }
+
+  private authorised(req: http.IncomingMessage, queryToken: string | null): boolean {
+    if (queryToken !== null && this.matches(queryToken)) return true;
+    return cookieValues(req.headers.cookie, cookieName(this.port)).some((value) => this.matches(value));
+  }
+
+  private matches(candidate: string): boolean {
+    const given = Buffer.from(candidate);
+    return given.length === this.secret.length && timingSafeEqual(given, this.secret);
+  }
+}
+
+function listen(server: http.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new Error(`ui port ${port} on ${HOST} is in use`));
+      else if (err.code === 'EACCES') reject(new Error(`no permission to listen on ${HOST}:${port}`));
+      else reject(new Error(`cannot listen on ${HOST}:${port}: ${err.message}`));
+    });
+    server.listen(port, HOST, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Splits the request target by hand: `new URL` would read `//evil/x` as a host and hide `..`. */
+function parseTarget(url: string | undefined): { path: string; token: string | null } {
+  const raw = url ?? '/';
+  const query = raw.indexOf('?');
+  if (query < 0) return { path: raw, token: null };
+  return { path: raw.slice(0, query), token: new URLSearchParams(raw.slice(query + 1)).get('token') };
+}
+
+function cookieValues(header: string | undefined, name: string): string[] {
+  if (!header) return [];
+  return header
+    .split(';')
+    .map((pair) => pair.trim())
+    .filter((pair) => pair.startsWith(`${name}=`))
+    .map((pair) => pair.slice(name.length + 1));
+}
+
+function send(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  status: number,
+  contentType: string,
+  body: Buffer,
+): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': body.length });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function sendText(res: http.ServerResponse, status: number, text: string): void {
+  const body = Buffer.from(`${text}\n`);
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': body.length,
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
+
+function refuseUpgrade(socket: Duplex, status: number): void {
+  // The http server stops watching an upgrading socket; a reset must not become an uncaught error.
+  socket.on('error', () => socket.destroy());
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function closeWebSocket(ws: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) return resolve();
+    ws.once('close', () => resolve());
+    // A polite close lets the tab tell "host stopped" from a crash; a client that never answers is cut.
+    ws.close(1001, 'Sluice is shutting down');
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+  });
+}
+
+/** A CallMessage, or the bad-message answer to send back instead. */
+function readCall(data: RawData, isBinary: boolean): CallMessage | ErrorMessage {
+  if (isBinary) return badMessage(-1, 'messages must be JSON text');
+  let value: unknown;
+  try {
+    value = JSON.parse(textOf(data));
+  } catch {
+    return badMessage(-1, 'message is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null) return badMessage(-1, 'message must be a JSON object');
+  const { kind, id, command } = value as Record<string, unknown>;
+  const replyId = typeof id === 'number' && Number.isFinite(id) ? id : -1;
+  if (kind !== 'call' || replyId !== id || typeof command !== 'string') {
+    return badMessage(replyId, 'expected {"kind":"call","id":<number>,"command":<string>,"request":{...}}');
+  }
+  return value as CallMessage;
+}
+
+function textOf(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return (Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+}
+
+function badMessage(id: number, message: string): ErrorMessage {
+  return { kind: 'error', id, error: { code: 'bad-message', message } };
+}
+
+function failureOf(err: unknown): CallFailure {
+  if (err instanceof CommandError) return { code: err.code, message: err.message };
+  return { code: 'failed', message: err instanceof Error ? err.message : String(err) };
+}
