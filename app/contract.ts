@@ -24,6 +24,8 @@ export interface ProxyStatus {
   readonly captureEnabled: boolean;
   /** Why the proxy is in `error` (e.g. the port is in use). */
   readonly error?: string;
+  /** The system's code for that error, e.g. `EADDRINUSE`, for callers that act on it. */
+  readonly errorCode?: string;
 }
 
 export interface TimeoutSettings {

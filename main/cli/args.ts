@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 
 export interface CliOptions {
-  readonly port: number;
-  readonly host: string;
+  /** Undefined when not given: the saved setting (default 8080) applies. */
+  readonly port: number | undefined;
+  readonly host: string | undefined;
   readonly dataDir: string | undefined;
   readonly upstreamCaFiles: readonly string[];
   readonly insecureUpstream: boolean;
@@ -12,6 +13,8 @@ export interface CliOptions {
   readonly headerTimeoutS: number | undefined;
   readonly connectTimeoutS: number | undefined;
   readonly responseTimeoutS: number | undefined;
+  readonly uiPort: number | undefined;
+  readonly ui: boolean;
   readonly help: boolean;
   readonly version: boolean;
 }
@@ -30,6 +33,8 @@ Options:
   --insecure-upstream      do not verify upstream TLS certificates (dangerous)
   --pass-through HOST      tunnel this host's TLS untouched ("*.example.com" ok); may repeat
   --events ndjson          print every proxy event as one JSON line on stdout
+  --ui-port N              port of the browser UI (default: a free one)
+  --no-ui                  do not start the browser UI
   --idle-timeout S         close an exchange after S seconds with no bytes either way (default 600)
   --header-timeout S       time a client has to send a request head (default 30)
   --connect-timeout S      time to connect to an upstream (default 30)
@@ -37,7 +42,9 @@ Options:
   --help                   show this help
   --version                print the version
 
-At start it prints "ca: PATH" (the CA certificate to trust) and "proxy: http://HOST:PORT".`;
+At start it prints "ca: PATH" (the CA certificate to trust), "proxy: http://HOST:PORT" and, unless
+--no-ui, "ui: http://127.0.0.1:PORT/?token=..." (open it in a browser). --port and --host given
+here are for this run; the saved settings keep their own.`;
 
 export function parseCliArgs(argv: readonly string[]): CliOptions {
   let parsed;
@@ -54,6 +61,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         'insecure-upstream': { type: 'boolean' },
         'pass-through': { type: 'string', multiple: true },
         events: { type: 'string' },
+        'ui-port': { type: 'string' },
+        'no-ui': { type: 'boolean' },
         'idle-timeout': { type: 'string' },
         'header-timeout': { type: 'string' },
         'connect-timeout': { type: 'string' },
@@ -70,11 +79,11 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (v.events !== undefined && v.events !== 'ndjson') {
     throw new UsageError(`--events takes "ndjson", not "${v.events}"`);
   }
-  const host = v.host ?? '127.0.0.1';
-  if (host.trim() === '') throw new UsageError('--host needs an address');
+  if (v.host !== undefined && v.host.trim() === '') throw new UsageError('--host needs an address');
+  if (v['no-ui'] && v['ui-port'] !== undefined) throw new UsageError('--ui-port and --no-ui do not go together');
   return {
-    port: v.port === undefined ? 8080 : parsePort(v.port),
-    host,
+    port: v.port === undefined ? undefined : parsePort('--port', v.port),
+    host: v.host,
     dataDir: v['data-dir'],
     upstreamCaFiles: v['upstream-ca'] ?? [],
     insecureUpstream: v['insecure-upstream'] ?? false,
@@ -84,14 +93,17 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     headerTimeoutS: seconds('--header-timeout', v['header-timeout']),
     connectTimeoutS: seconds('--connect-timeout', v['connect-timeout']),
     responseTimeoutS: seconds('--response-timeout', v['response-timeout']),
+    uiPort: v['ui-port'] === undefined ? undefined : parsePort('--ui-port', v['ui-port']),
+    ui: !(v['no-ui'] ?? false),
     help: v.help ?? false,
     version: v.version ?? false,
   };
 }
 
-function parsePort(text: string): number {
+function parsePort(flag: string, text: string): number {
   const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port takes a number from 0 to 65535, not "${text}"`);
+  if (!/^\d+$/.test(text) || port > 65535)
+    throw new UsageError(`${flag} takes a number from 0 to 65535, not "${text}"`);
   return port;
 }
 

@@ -1,14 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { TimeoutOptions } from '../../proxy-core/options.js';
-import { CaFileError, loadOrCreateCa, SluiceProxy } from '../../proxy-core/index.js';
+import { fileURLToPath } from 'node:url';
+import type { HostEvent } from '../../app/contract.js';
+import type { EventsDroppedEvent } from '../../app/host-events.js';
+import type { ProxyEvent } from '../../app/proxy-events.js';
+import { CaFileError } from '../../proxy-core/index.js';
 import { defaultDataDir } from '../data-dir.js';
+import { HeadlessServer } from '../headless/headless-server.js';
+import { SluiceHost, type SettingsOverrides } from '../host/sluice-host.js';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './args.js';
 import { NdjsonWriter } from './ndjson-writer.js';
 
 /** Exit codes scripts can rely on. */
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
+
+/** Where `npm run build` puts the renderer, seen from dist/main/cli/. */
+const RENDERER_DIR = fileURLToPath(new URL('../../renderer/', import.meta.url));
 
 async function main(argv: readonly string[]): Promise<void> {
   let options: CliOptions;
@@ -28,83 +36,109 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
 
-  const upstreamCaPems = await Promise.all(
-    options.upstreamCaFiles.map(async (file) => {
-      try {
-        const pem = await readFile(file, 'utf8');
-        if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
-        return pem;
-      } catch (err) {
-        return fail(`cannot use --upstream-ca ${file}: ${describe(err)}`, EXIT_FAILURE);
-      }
-    }),
-  );
-
+  const upstreamCaPems = await Promise.all(options.upstreamCaFiles.map(readUpstreamCa));
   const dataDir = options.dataDir ?? defaultDataDir();
-  let ca;
+  let host: SluiceHost;
   try {
-    ca = await loadOrCreateCa(dataDir);
+    host = await SluiceHost.create({ dataDir, upstreamCaPems, overrides: overridesFrom(options) });
   } catch (err) {
     if (err instanceof CaFileError) fail(err.message, EXIT_FAILURE);
     fail(`cannot use data dir ${dataDir}: ${describe(err)}`, EXIT_FAILURE);
   }
-  process.stdout.write(`ca: ${ca.certPath}\n`);
+  for (const notice of host.notices) process.stderr.write(`WARNING: ${notice}\n`);
+  const ca = await host.call('ca.get', {});
+  process.stdout.write(`ca: ${ca.path}\n`);
 
   if (options.insecureUpstream) {
     process.stderr.write(
       'WARNING: --insecure-upstream: upstream TLS certificates are NOT verified; anyone on the path can read and change this traffic\n',
     );
   }
-  const proxy = await SluiceProxy.create({
-    ca,
-    upstreamCaPems,
-    insecureUpstream: options.insecureUpstream,
-    passThroughHosts: options.passThrough,
-    timeouts: timeoutsFrom(options),
-  });
-  if (options.events === 'ndjson') proxy.subscribe(new NdjsonWriter(process.stdout).write);
-  // Handlers go in before the `proxy:` line: a script may signal us the moment it reads it.
+  if (options.events === 'ndjson') {
+    const writer = new NdjsonWriter(process.stdout);
+    host.subscribe((event) => {
+      if (isCoreEvent(event)) writer.write(event);
+    });
+  }
+
+  let ui: HeadlessServer | undefined;
   let stopping = false;
   const stop = (): void => {
     if (stopping) process.exit(EXIT_FAILURE);
     stopping = true;
-    proxy.close().then(
+    Promise.all([ui?.close(), host.close()]).then(
       () => process.exit(0),
       () => process.exit(EXIT_FAILURE),
     );
   };
+  // Handlers go in before the `proxy:` line: a script may signal us the moment it reads it.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 
-  try {
-    const address = await proxy.listen(options.port, options.host);
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    process.stdout.write(`proxy: http://${host}:${address.port}\n`);
-  } catch (err) {
-    await proxy.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE')
-      fail(`port ${options.port} on ${options.host} is in use; choose another with --port`, EXIT_FAILURE);
-    if (code === 'EACCES')
-      fail(`no permission to listen on ${options.host}:${options.port}; choose a port above 1023`, EXIT_FAILURE);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-      fail(`cannot listen on ${options.host}: no such local address`, EXIT_FAILURE);
-    fail(`cannot listen on ${options.host}:${options.port}: ${describe(err)}`, EXIT_FAILURE);
+  const status = await host.call('proxy.start', {});
+  if (status.state !== 'running') {
+    await host.close();
+    fail(listenFailure(status.errorCode, status.host, status.port, status.error), EXIT_FAILURE);
   }
-  if (!isLoopback(options.host)) {
-    process.stderr.write(`WARNING: listening on ${options.host}: other machines can use this proxy\n`);
+  const shownHost = status.host.includes(':') ? `[${status.host}]` : status.host;
+  process.stdout.write(`proxy: http://${shownHost}:${status.port}\n`);
+  if (!isLoopback(status.host)) {
+    process.stderr.write(`WARNING: listening on ${status.host}: other machines can use this proxy\n`);
+  }
+
+  if (options.ui) {
+    try {
+      ui = await HeadlessServer.start(host, { port: options.uiPort ?? 0, rendererDir: RENDERER_DIR });
+    } catch (err) {
+      await host.close();
+      fail(describe(err), EXIT_FAILURE);
+    }
+    process.stdout.write(`ui: ${ui.url}\n`);
   }
 }
 
-function timeoutsFrom(options: CliOptions): Partial<TimeoutOptions> {
+async function readUpstreamCa(file: string): Promise<string> {
+  try {
+    const pem = await readFile(file, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+    return pem;
+  } catch (err) {
+    return fail(`cannot use --upstream-ca ${file}: ${describe(err)}`, EXIT_FAILURE);
+  }
+}
+
+/** Flags given on the command line hold for this run only; absent ones leave the saved settings be. */
+function overridesFrom(options: CliOptions): SettingsOverrides {
   const ms = (s: number | undefined): number | undefined => (s === undefined ? undefined : Math.round(s * 1000));
-  const entries = Object.entries({
+  const timeouts = defined({
     idleMs: ms(options.idleTimeoutS),
     requestHeaderMs: ms(options.headerTimeoutS),
     upstreamConnectMs: ms(options.connectTimeoutS),
     responseHeaderMs: ms(options.responseTimeoutS),
-  }).filter(([, value]) => value !== undefined);
-  return Object.fromEntries(entries) as Partial<TimeoutOptions>;
+  });
+  return defined({
+    proxyHost: options.host,
+    proxyPort: options.port,
+    insecureUpstream: options.insecureUpstream ? true : undefined,
+    passThroughHosts: options.passThrough.length > 0 ? options.passThrough : undefined,
+    timeouts: Object.keys(timeouts).length > 0 ? timeouts : undefined,
+  }) as SettingsOverrides;
+}
+
+function defined<T extends Record<string, unknown>>(record: T): Partial<T> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** `--events ndjson` is the core's event stream: host bookkeeping events stay out of it. */
+function isCoreEvent(event: HostEvent): event is ProxyEvent | EventsDroppedEvent {
+  return event.type !== 'proxy-status' && event.type !== 'host-notice';
+}
+
+function listenFailure(code: string | undefined, host: string, port: number, error: string | undefined): string {
+  if (code === 'EADDRINUSE') return `port ${port} on ${host} is in use; choose another with --port`;
+  if (code === 'EACCES') return `no permission to listen on ${host}:${port}; choose a port above 1023`;
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return `cannot listen on ${host}: no such local address`;
+  return error ?? `cannot listen on ${host}:${port}`;
 }
 
 function isLoopback(host: string): boolean {

@@ -27,10 +27,18 @@ export class CommandError extends Error {
   }
 }
 
+/** Settings given for this run only (command-line flags): they win over the file and are not saved. */
+export type SettingsOverrides = Partial<
+  Pick<Settings, 'proxyHost' | 'proxyPort' | 'insecureUpstream' | 'passThroughHosts'>
+> & {
+  readonly timeouts?: Partial<Settings['timeouts']>;
+};
+
 export interface HostOptions {
   readonly dataDir: string;
   /** Extra CA certificates (PEM) trusted for upstream servers, e.g. from --upstream-ca. */
   readonly upstreamCaPems?: readonly string[];
+  readonly overrides?: SettingsOverrides;
 }
 
 type Handlers = { [C in CommandName]: (request: CommandRequest<C>) => Promise<CommandReply<C>> };
@@ -48,9 +56,10 @@ export class SluiceHost {
     private readonly proxy: SluiceProxy,
     private readonly ca: CertificateAuthority,
     private readonly settings: SettingsStore,
+    private overrides: SettingsOverrides,
     readonly notices: readonly string[],
   ) {
-    const s = settings.get();
+    const s = this.effective();
     this.status = { state: 'stopped', host: s.proxyHost, port: s.proxyPort, captureEnabled: s.captureEnabled };
     proxy.setCaptureEnabled(s.captureEnabled);
     proxy.subscribe((event) => this.emit(event));
@@ -59,7 +68,8 @@ export class SluiceHost {
   static async create(options: HostOptions): Promise<SluiceHost> {
     const { store, notices } = await SettingsStore.open(options.dataDir);
     const ca = await loadOrCreateCa(options.dataDir);
-    const s = store.get();
+    const overrides = options.overrides ?? {};
+    const s = mergeSettings(store.get(), overrides);
     const proxy = await SluiceProxy.create({
       ca,
       upstreamCaPems: options.upstreamCaPems ?? [],
@@ -67,7 +77,7 @@ export class SluiceHost {
       passThroughHosts: s.passThroughHosts,
       timeouts: s.timeouts,
     });
-    return new SluiceHost(proxy, ca, store, notices);
+    return new SluiceHost(proxy, ca, store, overrides, notices);
   }
 
   subscribe(listener: HostListener): () => void {
@@ -104,21 +114,23 @@ export class SluiceHost {
     },
     'body.read': async ({ id, direction, start, end }) => this.readBody(id, direction, start, end),
     'ca.get': async () => this.caInfo(),
-    'settings.get': async () => this.settings.get(),
+    'settings.get': async () => this.effective(),
   };
 
   private async start(): Promise<ProxyStatus> {
     if (this.status.state === 'running') return this.status;
-    const { proxyHost, proxyPort } = this.settings.get();
+    const { proxyHost, proxyPort } = this.effective();
     try {
       const address = await this.proxy.listen(proxyPort, proxyHost);
       this.setStatus({ state: 'running', host: proxyHost, port: address.port });
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
       this.setStatus({
         state: 'error',
         host: proxyHost,
         port: proxyPort,
         error: listenError(err, proxyHost, proxyPort),
+        ...(code ? { errorCode: code } : {}),
       });
     }
     return this.status;
@@ -126,7 +138,7 @@ export class SluiceHost {
 
   private async stop(): Promise<ProxyStatus> {
     await this.proxy.stopListening();
-    const { proxyHost, proxyPort } = this.settings.get();
+    const { proxyHost, proxyPort } = this.effective();
     this.setStatus({ state: 'stopped', host: proxyHost, port: proxyPort });
     return this.status;
   }
@@ -136,6 +148,9 @@ export class SluiceHost {
       throw new CommandError(`port must be a whole number from 0 to 65535, not ${JSON.stringify(port)}`, 'bad-request');
     }
     const wasRunning = this.status.state === 'running';
+    // The user chose a port in the app: that choice outlives a --port given at start.
+    const { proxyPort: _flag, ...rest } = this.overrides;
+    this.overrides = rest;
     await this.updateSettings({ proxyPort: port });
     await this.stop();
     return wasRunning ? this.start() : this.status;
@@ -185,9 +200,13 @@ export class SluiceHost {
     if (notice) this.emit({ type: 'host-notice', t: now(), level: 'warning', message: notice });
   }
 
+  private effective(): Settings {
+    return mergeSettings(this.settings.get(), this.overrides);
+  }
+
   private setStatus(change: Partial<ProxyStatus>): void {
     // An error belongs to the state it came with; any change of state clears it.
-    const { error: _stale, ...rest } = this.status;
+    const { error: _stale, errorCode: _staleCode, ...rest } = this.status;
     this.status = { ...rest, ...change };
     this.emit({ type: 'proxy-status', t: now(), status: this.status });
   }
@@ -209,4 +228,8 @@ function listenError(err: unknown, host: string, port: number): string {
   if (code === 'EADDRINUSE') return `port ${port} on ${host} is in use; choose another port`;
   if (code === 'EACCES') return `no permission to listen on ${host}:${port}; choose a port above 1023`;
   return `cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+function mergeSettings(stored: Settings, overrides: SettingsOverrides): Settings {
+  return { ...stored, ...overrides, timeouts: { ...stored.timeouts, ...overrides.timeouts } };
 }

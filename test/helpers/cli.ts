@@ -14,15 +14,19 @@ export interface RunningCli {
   readonly stdoutLines: string[];
   readonly events: ProxyEvent[];
   stderr(): string;
+  /** The first stdout line starting with `prefix`, waiting for it up to `ms`. */
+  line(prefix: string, ms?: number): Promise<string>;
   /** Resident memory of the proxy process now, in bytes (Linux). */
   rss(): number;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts the real `sluice` command and waits for its `proxy:` line. */
-export async function startCli(args: string[]): Promise<RunningCli> {
+export const LAUNCHER = fileURLToPath(new URL('../../dist/main/launch.js', import.meta.url));
+
+/** Starts the real `sluice` command (or another entry, e.g. the npm start launcher) and waits for its `proxy:` line. */
+export async function startCli(args: string[], entry = CLI): Promise<RunningCli> {
   if (!existsSync(BUILT)) throw new Error('the CLI is not built: run `npm run build` (npm test does)');
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stdoutLines: string[] = [];
   const events: ProxyEvent[] = [];
   let stderr = '';
@@ -47,6 +51,15 @@ export async function startCli(args: string[]): Promise<RunningCli> {
     stdoutLines,
     events,
     stderr: () => stderr,
+    line: async (prefix, ms = 5000) => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const found = stdoutLines.find((l) => l.startsWith(prefix));
+        if (found !== undefined) return found;
+        if (Date.now() > deadline) throw new Error(`no "${prefix}" line within ${ms} ms: ${stdoutLines.join(' | ')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     rss: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;

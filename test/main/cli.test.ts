@@ -2,16 +2,16 @@ import { statSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fetchViaProxy } from '../helpers/client.js';
-import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { LAUNCHER, runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { startServer } from '../helpers/servers.js';
 import { useCleanup } from '../helpers/cleanup.js';
 
 const { defer, freshDir: dataDir } = useCleanup();
 
-async function started(args: string[]): Promise<RunningCli> {
-  const cli = await startCli(args);
+async function started(args: string[], entry?: string): Promise<RunningCli> {
+  const cli = await startCli(args, entry);
   defer(() => cli.stop('SIGKILL'));
   return cli;
 }
@@ -108,7 +108,8 @@ describe('the sluice command', () => {
 
   it('warns loudly about --insecure-upstream', async () => {
     const cli = await started(['--port', '0', '--data-dir', await dataDir(), '--insecure-upstream']);
-    expect(cli.stderr()).toMatch(/^WARNING: --insecure-upstream/);
+    // stderr is its own pipe: it may arrive a moment after the stdout line we waited for.
+    await vi.waitFor(() => expect(cli.stderr()).toMatch(/^WARNING: --insecure-upstream/), { timeout: 3000 });
   });
 
   it('--events ndjson prints each event as one JSON line', async () => {
@@ -121,5 +122,50 @@ describe('the sluice command', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(cli.events.map((e) => e.type)).toEqual(['exchange-opened', 'response-head', 'chunk', 'exchange-closed']);
+  });
+
+  it('starts the browser UI guarded by a token and prints its address', async () => {
+    const cli = await started(['--port', '0', '--data-dir', await dataDir()]);
+    const line = await cli.line('ui: ');
+    expect(line).toMatch(/^ui: http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{20,}$/);
+    const url = new URL(line.slice(4));
+    expect((await fetch(`${url.origin}/`)).status).toBe(401);
+    expect((await fetch(`${url.origin}/?token=wrong`)).status).toBe(401);
+    // No renderer is built yet: the page says so, behind the token.
+    expect((await fetch(url)).status).toBe(503);
+  });
+
+  it('--no-ui starts no UI; a --ui-port in use is one line and exit 1', async () => {
+    const quiet = await started(['--port', '0', '--data-dir', await dataDir(), '--no-ui']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(quiet.stdoutLines.some((l) => l.startsWith('ui: '))).toBe(false);
+
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    defer(() => new Promise((r) => blocker.close(r)));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const result = await runCli(['--port', '0', '--ui-port', String(port), '--data-dir', await dataDir()]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([`sluice: ui port ${port} on 127.0.0.1 is in use`]);
+  });
+
+  it('flags hold for the run only: --port does not change the saved settings', async () => {
+    const dir = await dataDir();
+    const cli = await started(['--port', '0', '--data-dir', dir]);
+    await cli.stop();
+    const saved = await readFile(join(dir, 'settings.json'), 'utf8').catch(() => '{}');
+    expect(JSON.parse(saved).proxyPort ?? 8080).toBe(8080);
+  });
+
+  it('npm start falls back to the headless host when Electron cannot run, saying so in one line', async () => {
+    const cli = await started(['--port', '0', '--data-dir', await dataDir()], LAUNCHER);
+    expect(await cli.line('ui: ')).toMatch(/token=/);
+    await vi.waitFor(() => expect(cli.stderr()).toContain('starting the headless host'), { timeout: 3000 });
+    const reason = cli.stderr().trim().split('\n');
+    // Electron's binary cannot be downloaded on this machine; where it can, the shell is not built yet.
+    expect(reason).toHaveLength(1);
+    expect(reason[0]).toMatch(
+      /^sluice: (Electron's binary is not installed here|the Electron shell is not built yet); starting the headless host/,
+    );
   });
 });

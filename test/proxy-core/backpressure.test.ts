@@ -132,8 +132,10 @@ describe.each(['http', 'https'] as const)('a slow client over %s', (scheme) => {
       console.log(
         `${scheme}: proxy RSS steady ${(result.steadyRss / MIB).toFixed(1)} MiB, growth ${growthMib.toFixed(1)} MiB`,
       );
-      // Dead read buffers wait for V8 to collect them (about 20 MiB seen on http); a leak would be ~60.
-      expect(growthMib).toBeLessThan(28);
+      // Keeping the body would add at least the 60 MiB that passed after the steady-state sample.
+      // What does move RSS is dead 64 KiB read buffers waiting for V8 to collect them: 20-36 MiB
+      // seen on http (it falls back after), ~3-13 MiB on https. The bound sits between the two.
+      expect(growthMib).toBeLessThan(44);
     },
   );
 });
