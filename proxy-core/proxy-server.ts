@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
-import type { Direction, ProxyEvent } from '../app/proxy-events.js';
+import type { Direction, ProxyEvent, RawHeaders, ResponseHead } from '../app/proxy-events.js';
 import type { CertificateAuthority } from './ca/certificate-authority.js';
 import { LeafCertificates } from './ca/leaf-certificates.js';
 import { CaptureBudget, type CapturedRange } from './capture/body-capture.js';
@@ -374,12 +374,7 @@ export class SluiceProxy {
     );
     upstreamReq.on('upgrade', (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
       const responseHeaders = toPairs(upRes.rawHeaders);
-      bridge.responded({
-        status: upRes.statusCode ?? 101,
-        statusText: upRes.statusMessage ?? '',
-        httpVersion: upRes.httpVersion,
-        headers: responseHeaders,
-      });
+      bridge.responded(responseHeadOf(upRes, responseHeaders));
       upSocket.setNoDelay(true);
       socket.write(responseHeadText(upRes, responseHeaders));
       if (upHead.length > 0) socket.write(upHead);
@@ -389,12 +384,7 @@ export class SluiceProxy {
     upstreamReq.on('response', (upRes: IncomingMessage) => {
       // The upstream refused the upgrade: relay its answer as-is and close.
       const responseHeaders = toPairs(upRes.rawHeaders);
-      bridge.responded({
-        status: upRes.statusCode ?? 0,
-        statusText: upRes.statusMessage ?? '',
-        httpVersion: upRes.httpVersion,
-        headers: responseHeaders,
-      });
+      bridge.responded(responseHeadOf(upRes, responseHeaders));
       const kept = endToEnd(responseHeaders, { keepTransferEncoding: false });
       kept.push(['Connection', 'close']);
       socket.write(responseHeadText(upRes, kept));
@@ -463,6 +453,10 @@ function looksLikeHttp(first: Buffer): boolean {
 function servernameOf(socket: TLSSocket): string | undefined {
   const name = (socket as TLSSocket & { servername?: string | false }).servername;
   return typeof name === 'string' && name.length > 0 ? name : undefined;
+}
+
+function responseHeadOf(res: IncomingMessage, headers: RawHeaders): ResponseHead {
+  return { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', httpVersion: res.httpVersion, headers };
 }
 
 function responseHeadText(res: IncomingMessage, headers: readonly (readonly [string, string])[]): string {
