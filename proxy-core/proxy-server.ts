@@ -12,7 +12,7 @@ import { CaptureBudget, type CapturedRange } from './capture/body-capture.js';
 import { Recorder } from './capture/recorder.js';
 import { now } from './clock.js';
 import { EventHub, type ProxyEventListener } from './event-hub.js';
-import { matchesHost, parseAuthority } from './forward/connect-target.js';
+import { bracketHost, matchesHost, parseAuthority } from './forward/connect-target.js';
 import type { ExchangeServices } from './forward/exchange-base.js';
 import { HttpExchange, hostHeader, type HttpTarget } from './forward/http-exchange.js';
 import { endToEnd, flatten, toPairs } from './forward/raw-headers.js';
@@ -210,16 +210,21 @@ export class SluiceProxy {
     };
   }
 
-  private refuse(req: IncomingMessage, res: ServerResponse, status: number, detail: string): void {
+  /** Something a client sent could not become an exchange; `status` 0 means we could only close. */
+  private reportClientError(socket: Duplex, code: string, detail: string, status: number): void {
     this.emit({
       type: 'client-error',
       t: now(),
       wallTime: Date.now(),
-      clientAddress: req.socket.remoteAddress ?? '',
-      code: 'bad-request-target',
+      clientAddress: (socket as Socket).remoteAddress ?? '',
+      code,
       detail,
       status,
     });
+  }
+
+  private refuse(req: IncomingMessage, res: ServerResponse, status: number, detail: string): void {
+    this.reportClientError(req.socket, 'bad-request-target', detail, status);
     const body = `Sluice: ${detail}\n`;
     res.writeHead(status, {
       'Content-Type': 'text/plain; charset=utf-8',
@@ -232,15 +237,8 @@ export class SluiceProxy {
   private readonly onConnect = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const authority = parseAuthority(req.url ?? '');
     if (!authority) {
-      this.emit({
-        type: 'client-error',
-        t: now(),
-        wallTime: Date.now(),
-        clientAddress: req.socket.remoteAddress ?? '',
-        code: 'bad-connect-target',
-        detail: `CONNECT needs host:port, got "${(req.url ?? '').slice(0, 200)}"`,
-        status: 400,
-      });
+      const detail = `CONNECT needs host:port, got "${(req.url ?? '').slice(0, 200)}"`;
+      this.reportClientError(req.socket, 'bad-connect-target', detail, 400);
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -307,7 +305,7 @@ export class SluiceProxy {
   }
 
   private tunnel(client: Duplex, authority: { host: string; port: number }, head: Buffer, clientAddress: string): void {
-    const target = `${authority.host.includes(':') ? `[${authority.host}]` : authority.host}:${authority.port}`;
+    const target = `${bracketHost(authority.host)}:${authority.port}`;
     const bridge = new SocketBridge(
       this.services,
       'tunnel',
@@ -414,15 +412,7 @@ export class SluiceProxy {
     const detail = tls
       ? `TLS handshake with the client failed (${err.message}); if the client does not trust Sluice's CA, install ca.pem`
       : `malformed request: ${err.message}`;
-    this.emit({
-      type: 'client-error',
-      t: now(),
-      wallTime: Date.now(),
-      clientAddress: (socket as Socket).remoteAddress ?? '',
-      code,
-      detail,
-      status: tls ? 0 : status,
-    });
+    this.reportClientError(socket, code, detail, tls ? 0 : status);
     if (!tls && socket.writable) {
       const body = `Sluice: ${detail}\n`;
       socket.end(

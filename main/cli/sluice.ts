@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { HostEvent } from '../../app/contract.js';
 import type { EventsDroppedEvent } from '../../app/host-events.js';
 import type { ProxyEvent } from '../../app/proxy-events.js';
+import { bracketHost } from '../../proxy-core/forward/connect-target.js';
 import { CaFileError } from '../../proxy-core/index.js';
 import { defaultDataDir } from '../data-dir.js';
 import { HeadlessServer } from '../headless/headless-server.js';
@@ -80,8 +81,7 @@ async function main(argv: readonly string[]): Promise<void> {
     await host.close();
     fail(listenFailure(status.errorCode, status.host, status.port, status.error), EXIT_FAILURE);
   }
-  const shownHost = status.host.includes(':') ? `[${status.host}]` : status.host;
-  process.stdout.write(`proxy: http://${shownHost}:${status.port}\n`);
+  process.stdout.write(`proxy: http://${bracketHost(status.host)}:${status.port}\n`);
   if (!isLoopback(status.host)) {
     process.stderr.write(`WARNING: listening on ${status.host}: other machines can use this proxy\n`);
   }

@@ -13,6 +13,11 @@ export function parseAuthority(text: string, defaultPort?: number): Authority | 
   return { host, port };
 }
 
+/** A host as it goes before `:port` in a URL or authority: IPv6 addresses in brackets. */
+export function bracketHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** Host patterns: `example.com` matches itself, `*.example.com` its subdomains. */
 export function matchesHost(host: string, patterns: readonly string[]): boolean {
   const name = host.toLowerCase();

@@ -4,6 +4,7 @@ import type { ExchangeOutcome } from '../../app/proxy-events.js';
 import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
+import { bracketHost } from './connect-target.js';
 import { ExchangeBase, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, headerValue, toPairs } from './raw-headers.js';
 import type { UpstreamTarget } from './upstream.js';
@@ -263,7 +264,7 @@ export class HttpExchange extends ExchangeBase {
 }
 
 export function hostHeader(target: UpstreamTarget): string {
-  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  const host = bracketHost(target.host);
   const defaultPort = target.scheme === 'https' ? 443 : 80;
   return target.port === defaultPort ? host : `${host}:${target.port}`;
 }
