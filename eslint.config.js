@@ -16,6 +16,7 @@ const uiPatterns = [
 ];
 
 export default tseslint.config(
+  { files: ['**/*.{ts,tsx,js}'] },
   { ignores: ['dist/**', 'node_modules/**', 'test-results/**', 'playwright-report/**', '.bench/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -60,6 +61,29 @@ export default tseslint.config(
         'Buffer',
         'require',
       ],
+    },
+  },
+  {
+    // The renderer runs in a sandboxed page: it reaches the host only through the contract.
+    files: ['renderer/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'The renderer talks to the host only through app/contract.ts.' }],
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'net', 'http', 'https', 'tls', 'crypto', 'stream', 'zlib', 'ws'],
+              message: 'The renderer runs in a browser page: no Node imports.',
+            },
+            {
+              group: ['**/proxy-core/**', '**/main/**'],
+              message: 'The renderer talks to the host only through app/contract.ts.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'process', 'Buffer', 'require'],
     },
   },
   {

@@ -53,10 +53,24 @@ export interface BodyRange {
   readonly start: number;
   /** The bytes, base64-encoded so the reply survives any transport. */
   readonly base64: string;
-  /** Bytes captured so far for this body. */
+  /** Bytes captured so far for this body, as forwarded (still content-encoded). */
   readonly captured: number;
   /** Why capture stopped early, when it did. */
   readonly limited?: string;
+  /**
+   * Present when the read asked for `decoded` bytes of a body with a Content-Encoding the host
+   * can undo (gzip, deflate, br): `start`/`base64` then refer to the decoded bytes.
+   */
+  readonly decoded?: DecodedInfo;
+}
+
+export interface DecodedInfo {
+  /** The Content-Encoding that was undone, e.g. `gzip`. */
+  readonly encoding: string;
+  /** Decoded size of everything captured so far. */
+  readonly decodedSize: number;
+  /** Why decoding stopped early (corrupt data); the bytes before that point are still given. */
+  readonly error?: string;
 }
 
 export interface TrustInstructions {
@@ -80,7 +94,8 @@ export interface Commands {
   'capture.setEnabled': { request: { enabled: boolean }; reply: ProxyStatus };
   'capture.clear': { request: Record<string, never>; reply: { cleared: true } };
   'body.read': {
-    request: { id: number; direction: Direction; start?: number; end?: number };
+    /** `start`/`end` (exclusive) in bytes; with `decoded`, in decoded bytes. */
+    request: { id: number; direction: Direction; start?: number; end?: number; decoded?: boolean };
     reply: BodyRange | null;
   };
   'ca.get': { request: Record<string, never>; reply: CaInfo };
@@ -122,9 +137,18 @@ export interface HostNoticeEvent {
   readonly message: string;
 }
 
-export type HostEvent = ProxyEvent | EventsDroppedEvent | ProxyStatusEvent | HostNoticeEvent;
+/** The capture was cleared, from any window or tab: every view empties. */
+export interface CaptureClearedEvent {
+  readonly type: 'capture-cleared';
+  readonly t: number;
+}
 
-/** What a renderer receives: events in order, at most one batch per frame. */
+export type HostEvent = ProxyEvent | EventsDroppedEvent | ProxyStatusEvent | HostNoticeEvent | CaptureClearedEvent;
+
+/**
+ * What a renderer receives: events in order, at most one batch per frame. A new consumer first
+ * gets the host's log of what happened before it connected (as ordinary batches), then live events.
+ */
 export interface EventBatch {
   /** Increments by one per batch sent to this consumer. */
   readonly seq: number;
@@ -150,3 +174,19 @@ export type HostMessage =
   | { readonly kind: 'reply'; readonly id: number; readonly reply: unknown }
   | { readonly kind: 'error'; readonly id: number; readonly error: CallFailure }
   | { readonly kind: 'batch'; readonly batch: EventBatch };
+
+/** What a transport's call resolves to; errors travel as data because IPC and contextBridge strip Error fields. */
+export type CallOutcome =
+  { readonly kind: 'reply'; readonly reply: unknown } | { readonly kind: 'error'; readonly error: CallFailure };
+
+/**
+ * The one small API a renderer gets from its transport. The Electron preload exposes exactly this
+ * as `window[BRIDGE_KEY]` through contextBridge; in a browser the renderer builds the same object
+ * over the headless host's WebSocket. `listen` returns a function that stops listening.
+ */
+export interface BridgeApi {
+  call(command: CommandName, request: unknown): Promise<CallOutcome>;
+  listen(onBatch: (batch: EventBatch) => void): () => void;
+}
+
+export const BRIDGE_KEY = 'sluice';

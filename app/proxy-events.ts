@@ -200,3 +200,26 @@ export type ProxyEventType = ProxyEvent['type'];
 export function isFailure(outcome: ExchangeOutcome): boolean {
   return outcome === 'upstream-reset' || outcome === 'idle-timeout' || outcome === 'proxy-error';
 }
+
+/** Whether `next` starts where `first` ends, in the same body: the two can be shown as one. */
+export function chunkFollows(first: ChunkEvent, next: ChunkEvent): boolean {
+  return first.id === next.id && first.direction === next.direction && first.offset + first.size === next.offset;
+}
+
+/**
+ * One chunk event covering `first` and then `next` (which must follow it): offset, index and read
+ * time of the first, flush time of the last, sizes summed. Byte ranges stay exact; only per-read
+ * granularity is lost, and the gap in `index` to the next chunk shows that.
+ */
+export function mergeChunks(first: ChunkEvent, next: ChunkEvent): ChunkEvent {
+  return {
+    type: 'chunk',
+    id: first.id,
+    direction: first.direction,
+    offset: first.offset,
+    size: first.size + next.size,
+    readAt: first.readAt,
+    flushedAt: next.flushedAt,
+    index: first.index,
+  };
+}

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { findElectronBinary } from './electron-binary.js';
 
 /**
  * What `npm start` runs: the Electron app where Electron can run, else the headless host (the
@@ -9,18 +9,8 @@ import { fileURLToPath } from 'node:url';
  */
 const ELECTRON_MAIN = fileURLToPath(new URL('./electron/main.js', import.meta.url));
 
-function electronBinary(): string | undefined {
-  try {
-    // The electron package exports the path of its binary, and throws when that was never downloaded.
-    const path = createRequire(import.meta.url)('electron') as unknown;
-    return typeof path === 'string' && existsSync(path) ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function launch(args: readonly string[]): Promise<void> {
-  const binary = electronBinary();
+  const binary = findElectronBinary();
   if (binary && existsSync(ELECTRON_MAIN)) {
     const child = spawn(binary, [ELECTRON_MAIN, ...args], { stdio: 'inherit' });
     child.on('exit', (code) => process.exit(code ?? 1));

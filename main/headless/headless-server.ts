@@ -5,7 +5,6 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { CallFailure, CallMessage, HostMessage } from '../../app/contract.js';
-import { EventBatcher } from '../host/event-batcher.js';
 import { CommandError, type SluiceHost } from '../host/sluice-host.js';
 import { NOT_BUILT_PAGE, readStaticFile } from './static-files.js';
 
@@ -146,16 +145,12 @@ export class HeadlessServer {
   };
 
   private readonly onConnection = (ws: WebSocket): void => {
-    const batcher = new EventBatcher({
+    const closeFeed = this.host.openFeed({
       send: (batch) => ws.send(JSON.stringify({ kind: 'batch', batch } satisfies HostMessage)),
       ready: () => ws.readyState === WebSocket.OPEN && ws.bufferedAmount < MAX_BUFFERED_BYTES,
     });
-    const unsubscribe = this.host.subscribe((event) => batcher.push(event));
     ws.on('message', (data, isBinary) => void this.answer(ws, data, isBinary));
-    ws.on('close', () => {
-      unsubscribe();
-      batcher.close();
-    });
+    ws.on('close', closeFeed);
     // Protocol errors (an oversized message, bad UTF-8) close the socket; 'close' cleans up.
     ws.on('error', () => undefined);
   };

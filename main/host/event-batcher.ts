@@ -1,5 +1,5 @@
 import type { EventBatch, HostEvent } from '../../app/contract.js';
-import type { ChunkEvent } from '../../app/proxy-events.js';
+import { chunkFollows, mergeChunks, type ChunkEvent } from '../../app/proxy-events.js';
 import { now } from '../../proxy-core/clock.js';
 
 export interface EventBatcherOptions {
@@ -37,24 +37,6 @@ function chunkKey(chunk: ChunkEvent): number {
   return chunk.id * 2 + (chunk.direction === 'response' ? 1 : 0);
 }
 
-/** A chunk event covering `first` and then `next`, which must follow it in the same body. */
-function mergeChunks(first: ChunkEvent, next: ChunkEvent): ChunkEvent {
-  return {
-    type: 'chunk',
-    id: first.id,
-    direction: first.direction,
-    offset: first.offset,
-    size: first.size + next.size,
-    readAt: first.readAt,
-    flushedAt: next.flushedAt,
-    index: first.index,
-  };
-}
-
-function follows(first: ChunkEvent, next: ChunkEvent): boolean {
-  return first.offset + first.size === next.offset;
-}
-
 /**
  * Carries host events to one renderer in batches: at most one timed batch per `intervalMs`, or
  * sooner when `maxBatch` events are waiting. The proxy never waits for the renderer: `push` only
@@ -89,6 +71,9 @@ export class EventBatcher {
   /** Queued events are `items[head..]`: taking a batch moves `head`, never shifts the array. */
   private items: HostEvent[] = [];
   private head = 0;
+  /** History replayed to a new consumer, sent before `items`; never merged or dropped. */
+  private history: readonly HostEvent[] = [];
+  private historyAt = 0;
   /** Queue length at which the next push compacts. */
   private compactAt: number;
   /** Queue length at which the next push asks for an early flush. */
@@ -156,6 +141,18 @@ export class EventBatcher {
     else if (this.timer === undefined) this.scheduleTimer();
   }
 
+  /**
+   * Queues what happened before this consumer arrived (the host's event log) ahead of everything
+   * pushed later. Sent in `maxBatch`-sized batches as fast as the consumer is ready, and never
+   * merged or dropped: the log holds these events anyway, so waiting costs no memory.
+   */
+  prime(events: readonly HostEvent[]): void {
+    if (this.closed || events.length === 0) return;
+    this.history = events;
+    this.historyAt = 0;
+    this.scheduleImmediate();
+  }
+
   /** Sends what is queued now, as far as the consumer is ready; for tests and shutdown. */
   flushNow(): void {
     this.flush();
@@ -167,20 +164,43 @@ export class EventBatcher {
     this.clearSchedule();
     this.items = [];
     this.head = 0;
+    this.history = [];
+  }
+
+  private get historyLeft(): number {
+    return this.history.length - this.historyAt;
   }
 
   private readonly flush = (): void => {
     this.clearSchedule();
     if (this.closed) return;
-    while ((this.queued > 0 || this.unreported > 0) && this.consumerReady()) {
+    while (this.historyLeft > 0 && this.consumerReady()) {
+      if (!this.sendHistoryBatch()) break;
+    }
+    while (this.historyLeft === 0 && (this.queued > 0 || this.unreported > 0) && this.consumerReady()) {
       if (!this.sendBatch()) break;
     }
     this.earlyFlushAt = this.queued + this.maxBatch;
     // Lower only: a flush that could not send must not let the queue grow past its bound.
     this.compactAt = Math.max(this.maxQueued, Math.min(this.compactAt, this.queued + this.slack));
     this.releaseSentPrefix();
-    if (this.queued > 0 || this.unreported > 0) this.scheduleTimer();
+    if (this.historyLeft > 0 || this.queued > 0 || this.unreported > 0) this.scheduleTimer();
   };
+
+  private sendHistoryBatch(): boolean {
+    const end = Math.min(this.history.length, this.historyAt + this.maxBatch);
+    const events = this.history.slice(this.historyAt, end);
+    try {
+      this.send({ seq: this.seq, events });
+    } catch (err) {
+      this.warnOnce(`event batch send failed: ${String(err)}`);
+      return false;
+    }
+    this.seq++;
+    this.historyAt = end;
+    if (this.historyLeft === 0) this.history = [];
+    return true;
+  }
 
   /** False when `send` threw: the consumer is gone or broken, so try again on the next tick. */
   private sendBatch(): boolean {
@@ -255,7 +275,7 @@ export class EventBatcher {
         const key = chunkKey(event);
         const at = lastChunkAt.get(key);
         const previous = at === undefined ? undefined : (items[at] as ChunkEvent);
-        if (previous && follows(previous, event)) {
+        if (previous && chunkFollows(previous, event)) {
           items[at!] = mergeChunks(previous, event);
           this.mergedTotal++;
           continue;

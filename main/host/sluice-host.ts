@@ -4,6 +4,7 @@ import type {
   CommandName,
   CommandReply,
   CommandRequest,
+  EventBatch,
   HostEvent,
   ProxyStatus,
   Settings,
@@ -12,10 +13,19 @@ import { isCommandName } from '../../app/contract.js';
 import type { Direction } from '../../app/proxy-events.js';
 import { now } from '../../proxy-core/clock.js';
 import { loadOrCreateCa, SluiceProxy, type CertificateAuthority } from '../../proxy-core/index.js';
+import { contentEncodingOf, decodeBody, isDecodable } from './body-decoder.js';
+import { EventBatcher } from './event-batcher.js';
+import { EventLog } from './event-log.js';
 import { SettingsStore } from './settings-store.js';
 import { trustInstructions } from './trust-instructions.js';
 
 export type HostListener = (event: HostEvent) => void;
+
+/** One window or tab receiving batches: how to hand it a batch, and whether it can take one now. */
+export interface FeedConsumer {
+  readonly send: (batch: EventBatch) => void;
+  readonly ready?: () => boolean;
+}
 
 export class CommandError extends Error {
   constructor(
@@ -50,6 +60,7 @@ type Handlers = { [C in CommandName]: (request: CommandRequest<C>) => Promise<Co
  */
 export class SluiceHost {
   private readonly listeners = new Set<HostListener>();
+  private readonly log = new EventLog();
   private status: ProxyStatus;
 
   private constructor(
@@ -78,6 +89,20 @@ export class SluiceHost {
       timeouts: s.timeouts,
     });
     return new SluiceHost(proxy, ca, store, overrides, notices);
+  }
+
+  /**
+   * Starts feeding one renderer: first what the log holds (so a late window or a reloaded tab
+   * sees the capture so far), then live events, batched per frame. Returns the function that stops it.
+   */
+  openFeed(consumer: FeedConsumer): () => void {
+    const batcher = new EventBatcher(consumer);
+    batcher.prime(this.log.events());
+    const unsubscribe = this.subscribe((event) => batcher.push(event));
+    return () => {
+      unsubscribe();
+      batcher.close();
+    };
   }
 
   subscribe(listener: HostListener): () => void {
@@ -110,9 +135,12 @@ export class SluiceHost {
     'capture.setEnabled': async ({ enabled }) => this.setCaptureEnabled(enabled),
     'capture.clear': async () => {
       this.proxy.clearCaptures();
+      this.log.clear();
+      this.emit({ type: 'capture-cleared', t: now() });
       return { cleared: true as const };
     },
-    'body.read': async ({ id, direction, start, end }) => this.readBody(id, direction, start, end),
+    'body.read': async ({ id, direction, start, end, decoded }) =>
+      decoded === true ? this.readDecoded(id, direction, start, end) : this.readBody(id, direction, start, end),
     'ca.get': async () => this.caInfo(),
     'settings.get': async () => this.effective(),
   };
@@ -191,6 +219,29 @@ export class SluiceHost {
     };
   }
 
+  /** The captured body with its Content-Encoding undone, sliced after decoding. */
+  private async readDecoded(id: unknown, direction: unknown, start?: number, end?: number): Promise<BodyRange | null> {
+    const whole = await this.readBody(id, direction);
+    if (!whole) return null;
+    const encoding = contentEncodingOf(this.log.headersOf(whole.id, whole.direction));
+    if (!encoding) return this.readBody(id, direction, start, end);
+    if (!isDecodable(encoding)) {
+      return {
+        ...whole,
+        decoded: { encoding, decodedSize: 0, error: `cannot decode Content-Encoding ${encoding}` },
+        base64: '',
+      };
+    }
+    const result = await decodeBody(Buffer.from(whole.base64, 'base64'), encoding);
+    const from = start ?? 0;
+    return {
+      ...whole,
+      start: from,
+      base64: result.bytes.subarray(from, end ?? result.bytes.length).toString('base64'),
+      decoded: { encoding, decodedSize: result.bytes.length, ...(result.error ? { error: result.error } : {}) },
+    };
+  }
+
   private caInfo(): CaInfo {
     return { path: this.ca.certPath, certPem: this.ca.certPem, trust: trustInstructions(this.ca.certPath) };
   }
@@ -212,6 +263,7 @@ export class SluiceHost {
   }
 
   private emit(event: HostEvent): void {
+    this.log.append(event);
     for (const listener of this.listeners) {
       try {
         listener(event);
