@@ -146,11 +146,13 @@ export interface CaptureClearedEvent {
 export type HostEvent = ProxyEvent | EventsDroppedEvent | ProxyStatusEvent | HostNoticeEvent | CaptureClearedEvent;
 
 /**
- * What a renderer receives: events in order, at most one batch per frame. A new consumer first
- * gets the host's log of what happened before it connected (as ordinary batches), then live events.
+ * What a renderer receives: events in order, at most one batch per frame. A feed starts with
+ * `seq` 0 (sent at once, even when empty) and the host's log of what happened before the consumer
+ * connected, then live events. A batch with `seq` 0 therefore means "start from scratch": after a
+ * reconnect or a reload the consumer drops what it knew and rebuilds from the replay.
  */
 export interface EventBatch {
-  /** Increments by one per batch sent to this consumer. */
+  /** 0 for the first batch of a feed, then increments by one per batch sent to this consumer. */
   readonly seq: number;
   readonly events: readonly HostEvent[];
 }

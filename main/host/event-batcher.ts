@@ -74,6 +74,7 @@ export class EventBatcher {
   /** History replayed to a new consumer, sent before `items`; never merged or dropped. */
   private history: readonly HostEvent[] = [];
   private historyAt = 0;
+  private firstBatchPending = false;
   /** Queue length at which the next push compacts. */
   private compactAt: number;
   /** Queue length at which the next push asks for an early flush. */
@@ -147,9 +148,11 @@ export class EventBatcher {
    * merged or dropped: the log holds these events anyway, so waiting costs no memory.
    */
   prime(events: readonly HostEvent[]): void {
-    if (this.closed || events.length === 0) return;
+    if (this.closed) return;
     this.history = events;
     this.historyAt = 0;
+    // Even an empty history is one batch: seq 0 tells the consumer a new feed has begun.
+    this.firstBatchPending = this.seq === 0;
     this.scheduleImmediate();
   }
 
@@ -167,8 +170,9 @@ export class EventBatcher {
     this.history = [];
   }
 
+  /** History batches still to send; an empty primed history still owes its one batch. */
   private get historyLeft(): number {
-    return this.history.length - this.historyAt;
+    return this.history.length - this.historyAt + (this.firstBatchPending ? 1 : 0);
   }
 
   private readonly flush = (): void => {
@@ -198,7 +202,11 @@ export class EventBatcher {
     }
     this.seq++;
     this.historyAt = end;
-    if (this.historyLeft === 0) this.history = [];
+    this.firstBatchPending = false;
+    if (this.historyAt === this.history.length) {
+      this.history = [];
+      this.historyAt = 0;
+    }
     return true;
   }
 

@@ -99,12 +99,13 @@ class Tab {
 
   static async open(ui: HeadlessServer, options: ClientOptions = {}): Promise<Tab> {
     const ws = new WebSocket(`ws://127.0.0.1:${ui.port}/ws?token=${ui.token}`, options);
+    // Listening before 'open': the feed's first batch can arrive in the same read as the handshake.
+    const tab = new Tab(ws);
+    defer(async () => tab.ws.terminate());
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    const tab = new Tab(ws);
-    defer(async () => tab.ws.terminate());
     return tab;
   }
 
@@ -252,6 +253,13 @@ describe('the headless server', () => {
     expect(tab.events.some((e) => e.type === 'proxy-status' && e.status.state === 'running')).toBe(true);
     const seqs = tab.received.flatMap((m) => (m.kind === 'batch' ? [m.batch.seq] : []));
     expect(seqs).toEqual(seqs.map((_, i) => i));
+
+    // A tab that opens later is given the capture so far before live events.
+    const late = await Tab.open(ui);
+    await late.waitFor(() => late.events.find((e) => e.type === 'exchange-closed' && e.id === id));
+    expect(late.events.filter((e) => 'id' in e && e.id === id).map((e) => e.type)).toEqual(
+      tab.events.filter((e) => 'id' in e && e.id === id).map((e) => e.type),
+    );
 
     const body = replyOf('body.read', await tab.call('body.read', { id, direction: 'response' })) as { base64: string };
     expect(Buffer.from(body.base64, 'base64').toString()).toBe('streamed to /tokens');

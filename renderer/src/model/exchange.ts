@@ -1,0 +1,50 @@
+import type {
+  CaptureLimitedEvent,
+  ChunkEvent,
+  Direction,
+  ExchangeClosedEvent,
+  ExchangeOpenedEvent,
+  ResponseHeadEvent,
+  SseEvent,
+} from '../../../app/proxy-events.js';
+
+/** One backpressure pause: reads from the fast side stopped because the slow side's buffer was full. */
+export interface PauseInterval {
+  readonly direction: Direction;
+  readonly start: number;
+  /** Undefined while the pause lasts. */
+  readonly end: number | undefined;
+  /** Bytes waiting in the proxy for the slow side: at the start, then the most seen once it ended. */
+  readonly queuedBytes: number;
+}
+
+/**
+ * One body as the renderer knows it. Arrays grow in place as events arrive (copying a 100,000-chunk
+ * array per event would cost more than the events), so views key their memos on the exchange's
+ * `revision`, which the store bumps on every change.
+ */
+export interface BodyView {
+  readonly direction: Direction;
+  /** In body order; under a flood the host may have merged neighbours (see `mergeChunks`). */
+  readonly chunks: ChunkEvent[];
+  readonly pauses: PauseInterval[];
+  /** Bytes forwarded so far (sum of chunk sizes), still content-encoded. */
+  bytes: number;
+  /** Set when the capture of this body gave way; the forwarded stream is unaffected. */
+  limited: CaptureLimitedEvent | undefined;
+}
+
+export interface ExchangeView {
+  readonly id: number;
+  readonly opened: ExchangeOpenedEvent;
+  response: ResponseHeadEvent | undefined;
+  closed: ExchangeClosedEvent | undefined;
+  readonly requestBody: BodyView;
+  readonly responseBody: BodyView;
+  /** Parsed Server-Sent Events, in stream order. */
+  readonly sse: SseEvent[];
+  /** The last `retry:` the stream asked for, in ms. */
+  sseRetryMs: number | undefined;
+  /** Bumped on every change to this exchange. */
+  revision: number;
+}
