@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { CallFailure, CallMessage, HostMessage } from '../../app/contract.js';
-import { CommandError, type SluiceHost } from '../host/sluice-host.js';
+import type { CallMessage, HostMessage } from '../../app/contract.js';
+import { answerCall, badMessage, readCallText, type ErrorMessage } from '../host/call-messages.js';
+import type { SluiceHost } from '../host/sluice-host.js';
 import { NOT_BUILT_PAGE, readStaticFile } from './static-files.js';
 
 export interface HeadlessServerOptions {
@@ -26,8 +27,6 @@ const MAX_MESSAGE_BYTES = MIB;
 const MAX_BUFFERED_BYTES = MIB;
 /** How long a closing WebSocket may take to answer our close frame before it is cut. */
 const CLOSE_GRACE_MS = 1000;
-
-type ErrorMessage = Extract<HostMessage, { kind: 'error' }>;
 
 /**
  * The host served to a browser: the built renderer over HTTP and the contract over a WebSocket
@@ -156,17 +155,8 @@ export class HeadlessServer {
   };
 
   private async answer(ws: WebSocket, data: RawData, isBinary: boolean): Promise<void> {
-    const call = readCall(data, isBinary);
-    const answer = call.kind === 'call' ? await this.run(call) : call;
+    const answer = await answerCall(this.host, readCall(data, isBinary));
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(answer));
-  }
-
-  private async run(call: CallMessage): Promise<HostMessage> {
-    try {
-      return { kind: 'reply', id: call.id, reply: await this.host.call(call.command, call.request) };
-    } catch (err) {
-      return { kind: 'error', id: call.id, error: failureOf(err) };
-    }
   }
 
   private hostAllowed(req: http.IncomingMessage): boolean {
@@ -259,32 +249,10 @@ function closeWebSocket(ws: WebSocket): Promise<void> {
 
 /** A CallMessage, or the bad-message answer to send back instead. */
 function readCall(data: RawData, isBinary: boolean): CallMessage | ErrorMessage {
-  if (isBinary) return badMessage(-1, 'messages must be JSON text');
-  let value: unknown;
-  try {
-    value = JSON.parse(textOf(data));
-  } catch {
-    return badMessage(-1, 'message is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null) return badMessage(-1, 'message must be a JSON object');
-  const { kind, id, command } = value as Record<string, unknown>;
-  const replyId = typeof id === 'number' && Number.isFinite(id) ? id : -1;
-  if (kind !== 'call' || replyId !== id || typeof command !== 'string') {
-    return badMessage(replyId, 'expected {"kind":"call","id":<number>,"command":<string>,"request":{...}}');
-  }
-  return value as CallMessage;
+  return isBinary ? badMessage(-1, 'messages must be JSON text') : readCallText(textOf(data));
 }
 
 function textOf(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return (Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
-}
-
-function badMessage(id: number, message: string): ErrorMessage {
-  return { kind: 'error', id, error: { code: 'bad-message', message } };
-}
-
-function failureOf(err: unknown): CallFailure {
-  if (err instanceof CommandError) return { code: err.code, message: err.message };
-  return { code: 'failed', message: err instanceof Error ? err.message : String(err) };
 }

@@ -1,14 +1,29 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { App } from './app/App.js';
+import { HostContext } from './app/host-context.js';
+import { useSluice } from './store/store.js';
+import { connectHost } from './transport/connect-host.js';
+import './app/app.css';
 
-function App() {
-  return <h1>Sluice</h1>;
-}
+const host = connectHost();
+host.listen((batch) => useSluice.getState().receive(batch));
+host.onConnection((state, detail) => {
+  useSluice.getState().setConnection(state, detail);
+  // The replayed log does not carry the proxy's state; proxy-status events keep it current after this.
+  if (state === 'open')
+    host.call('proxy.status', {}).then(
+      (status) => useSluice.getState().setStatus(status),
+      () => undefined,
+    );
+});
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
   <StrictMode>
-    <App />
+    <HostContext.Provider value={host}>
+      <App onReconnect={() => location.reload()} />
+    </HostContext.Provider>
   </StrictMode>,
 );

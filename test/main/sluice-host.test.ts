@@ -1,4 +1,5 @@
 import net from 'node:net';
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { CommandName, HostEvent } from '../../app/contract.js';
 import { CommandError, SluiceHost } from '../../main/host/sluice-host.js';
@@ -43,6 +44,61 @@ describe('the host', () => {
     });
     expect(Buffer.from(body!.base64, 'base64').toString()).toBe('hello from /one');
     expect(events.some((e) => e.type === 'proxy-status' && e.status.state === 'running')).toBe(true);
+  });
+
+  it('reads bodies decoded (gzip, br, deflate), slices after decoding, and says what it undid', async () => {
+    const { host, events } = await makeHost();
+    const { port } = await host.call('proxy.start', {});
+    const text = 'streamed and squeezed '.repeat(500);
+    const encoders: Record<string, (b: Buffer) => Buffer> = {
+      gzip: (b) => zlib.gzipSync(b),
+      br: (b) => zlib.brotliCompressSync(b),
+      deflate: (b) => zlib.deflateSync(b),
+    };
+    const server = await startServer((req, res) => {
+      const encoding = req.url!.slice(1);
+      const body = encoders[encoding]!(Buffer.from(text));
+      res.writeHead(200, { 'Content-Encoding': encoding, 'Content-Type': 'text/plain' });
+      // Half now and half later: the first read sees a partial stream and must not fail on it.
+      res.write(body.subarray(0, body.length >> 1));
+      setTimeout(() => res.end(body.subarray(body.length >> 1)), 30);
+    });
+    defer(() => server.close());
+    for (const encoding of Object.keys(encoders)) {
+      const res = await fetchViaProxy(port, `${server.url}/${encoding}`);
+      expect(res.complete).toBe(true);
+      await new Promise((r) => setTimeout(r, 30));
+      const opened = events.findLast((e) => e.type === 'exchange-opened');
+      const id = opened?.type === 'exchange-opened' ? opened.id : -1;
+      const decoded = await host.call('body.read', { id, direction: 'response', decoded: true, start: 22, end: 44 });
+      expect(decoded?.decoded).toEqual({ encoding, decodedSize: text.length });
+      expect(Buffer.from(decoded!.base64, 'base64').toString()).toBe(text.slice(22, 44));
+      const raw = await host.call('body.read', { id, direction: 'response' });
+      expect(raw?.decoded).toBeUndefined();
+      expect(Buffer.from(raw!.base64, 'base64').equals(res.body)).toBe(true);
+    }
+  });
+
+  it('replays what happened before a window opened, and a clear empties it for everyone', async () => {
+    const { host } = await makeHost();
+    const { port } = await host.call('proxy.start', {});
+    const server = await upstream();
+    await fetchViaProxy(port, `${server.url}/before`);
+    await new Promise((r) => setTimeout(r, 30));
+    const batches: { seq: number; types: string[] }[] = [];
+    const close = host.openFeed({ send: (b) => batches.push({ seq: b.seq, types: b.events.map((e) => e.type) }) });
+    defer(async () => close());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(batches[0]?.seq).toBe(0);
+    expect(batches.flatMap((b) => b.types)).toEqual(['exchange-opened', 'response-head', 'chunk', 'exchange-closed']);
+    await host.call('capture.clear', {});
+    await new Promise((r) => setTimeout(r, 50));
+    expect(batches.flatMap((b) => b.types).at(-1)).toBe('capture-cleared');
+    const later: string[] = [];
+    const closeLater = host.openFeed({ send: (b) => later.push(...b.events.map((e) => e.type)) });
+    defer(async () => closeLater());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(later).toEqual([]);
   });
 
   it('moves to another port while running and keeps numbering exchanges', async () => {

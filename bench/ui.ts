@@ -1,0 +1,255 @@
+/**
+ * UI benchmark: a stream of many small chunks through the real `sluice` CLI while Debian's
+ * Chromium shows that exchange's chunk timeline, against the same stream with no UI open.
+ *
+ *   npm run bench:ui      (builds, then runs dist/bench/ui.js)
+ *
+ * Two measurements, each with and without the UI, in one run:
+ * - paced: the upstream writes BENCH_UI_RATE chunks a second (default 10,000) for
+ *   BENCH_UI_SECONDS (10); the client reports the chunk rate it received. The page reports its
+ *   longest frame (longest gap between animation frames, and the longest long-animation-frame
+ *   entry) and its long-task total from Chromium's performance timeline.
+ * - flat out: the upstream writes 1 KiB chunks as fast as the proxy takes them for the same time;
+ *   the ratio of bytes per second with the UI to without is the UI's cost to the proxy.
+ * Targets: no frame over 100 ms; throughput with the UI at least 0.9 of without.
+ * Results: a table on stdout and .bench/ui-results.json; progress on stderr.
+ */
+import { chromium, type Browser, type Page } from '@playwright/test';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { NodeChild, stopAllChildren } from './children.js';
+import { fixed, formatTable, type Row } from './report.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(ROOT, 'bin', 'sluice.js');
+const RESULTS_FILE = join(ROOT, '.bench', 'ui-results.json');
+const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
+const RATE = Number(process.env.BENCH_UI_RATE ?? 10_000);
+const SECONDS = Number(process.env.BENCH_UI_SECONDS ?? 10);
+const PACED_CHUNK = 64;
+const FLAT_CHUNK = 1024;
+const TARGETS = { longestFrameMs: 100, throughputRatio: 0.9 };
+
+const progress = (message: string): void => void process.stderr.write(`[bench:ui] ${message}\n`);
+
+type Mode = 'paced' | 'flat';
+
+/** An upstream that streams chunked for `SECONDS`: paced at RATE chunks/s, or as fast as it can. */
+function startUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const mode: Mode = req.url?.startsWith('/flat') ? 'flat' : 'paced';
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    const started = performance.now();
+    const paced = Buffer.alloc(PACED_CHUNK, 0x61);
+    const flat = Buffer.alloc(FLAT_CHUNK, 0x62);
+    let sent = 0;
+    const pump = (): void => {
+      const elapsed = performance.now() - started;
+      if (elapsed >= SECONDS * 1000) return void res.end();
+      if (mode === 'paced') {
+        // Catch up to where the rate says we should be, then wait a millisecond.
+        const due = Math.floor((elapsed / 1000) * RATE);
+        for (; sent < due; sent++) res.write(paced);
+        setTimeout(pump, 1);
+      } else {
+        while (res.write(flat)) if (performance.now() - started >= SECONDS * 1000) break;
+        res.once('drain', pump);
+      }
+    };
+    pump();
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        close: () => new Promise((done) => (server.closeAllConnections(), server.close(() => done()))),
+      });
+    }),
+  );
+}
+
+interface StreamResult {
+  readonly bytes: number;
+  readonly seconds: number;
+}
+
+/** Reads one stream through the proxy to its end. */
+function readThroughProxy(proxyPort: number, url: string): Promise<StreamResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: proxyPort, path: url, headers: { host: new URL(url).host } });
+    req.on('response', (res) => {
+      let bytes = 0;
+      let first = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (bytes === 0) first = performance.now();
+        bytes += chunk.length;
+      });
+      res.on('end', () => resolve({ bytes, seconds: (performance.now() - first) / 1000 }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Collects frame gaps and Chromium's long-task and long-animation-frame entries from page start. */
+const PAGE_PROBE = `
+  window.__sluiceFrames = { maxGap: 0, frames: 0, longTaskTotal: 0, longTasks: 0, maxLoaf: 0 };
+  (() => {
+    const f = window.__sluiceFrames;
+    let last = performance.now();
+    const tick = (now) => { f.maxGap = Math.max(f.maxGap, now - last); f.frames++; last = now; requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) { f.longTaskTotal += e.duration; f.longTasks++; }
+    }).observe({ type: 'longtask', buffered: true });
+    try {
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) f.maxLoaf = Math.max(f.maxLoaf, e.duration);
+      }).observe({ type: 'long-animation-frame', buffered: true });
+    } catch {}
+  })();
+`;
+
+interface FrameStats {
+  readonly maxGap: number;
+  readonly frames: number;
+  readonly longTaskTotal: number;
+  readonly longTasks: number;
+  readonly maxLoaf: number;
+}
+
+async function resetFrames(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const f = (globalThis as unknown as { __sluiceFrames: Record<string, number> }).__sluiceFrames;
+    Object.assign(f, { maxGap: 0, frames: 0, longTaskTotal: 0, longTasks: 0, maxLoaf: 0 });
+  });
+}
+
+async function readFrames(page: Page): Promise<FrameStats> {
+  return page.evaluate(() => ({ ...(globalThis as unknown as { __sluiceFrames: FrameStats }).__sluiceFrames }));
+}
+
+/** Starts the stream, opens its timeline in the page as soon as the row appears, and waits for the end. */
+async function streamWithUi(page: Page, proxyPort: number, url: string, path: string): Promise<StreamResult> {
+  await resetFrames(page);
+  const reading = readThroughProxy(proxyPort, url);
+  const row = page.getByTestId('exchange-row').filter({ hasText: path }).last();
+  await row.click({ timeout: 5000 });
+  await page.getByRole('tab', { name: 'Timeline' }).click();
+  return reading;
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'sluice-bench-ui-'));
+  const upstream = await startUpstream();
+  let browser: Browser | undefined;
+  try {
+    const sluice = new NodeChild(CLI, ['--port', '0', '--data-dir', work]);
+    const proxyPort = Number((await sluice.waitForLine(/^proxy: http:\/\/127\.0\.0\.1:(\d+)$/, 30_000))[1]);
+    const uiUrl = (await sluice.waitForLine(/^ui: (.+)$/, 30_000))[1]!;
+
+    progress(`paced ${RATE} chunks/s × ${SECONDS} s, no UI`);
+    const pacedAlone = await readThroughProxy(proxyPort, `${upstream.url}/paced-alone`);
+    progress(`flat out ${SECONDS} s, no UI`);
+    const flatAlone = await readThroughProxy(proxyPort, `${upstream.url}/flat-alone`);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+      ],
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    await page.addInitScript(PAGE_PROBE);
+    await page.goto(uiUrl);
+    await page.getByTestId('proxy-state').filter({ hasText: 'running' }).waitFor();
+
+    progress(`paced, UI showing the timeline`);
+    const pacedUi = await streamWithUi(page, proxyPort, `${upstream.url}/paced-ui`, '/paced-ui');
+    await page.waitForTimeout(500);
+    const pacedFrames = await readFrames(page);
+    progress(`flat out, UI showing the timeline`);
+    const flatUi = await streamWithUi(page, proxyPort, `${upstream.url}/flat-ui`, '/flat-ui');
+    await page.waitForTimeout(500);
+    const flatFrames = await readFrames(page);
+    const shownChunks = await page.getByTestId('timeline-summary').first().getAttribute('data-chunks');
+
+    const rate = (r: StreamResult, size: number): number => r.bytes / size / r.seconds;
+    const mbps = (r: StreamResult): number => r.bytes / 1e6 / r.seconds;
+    const longest = (f: FrameStats): number => Math.max(f.maxGap, f.maxLoaf);
+    const rows: Row[] = [
+      {
+        measure: 'paced: chunks/s received (no UI → UI)',
+        direct: fixed(rate(pacedAlone, PACED_CHUNK), 0),
+        viaSluice: fixed(rate(pacedUi, PACED_CHUNK), 0),
+        ratio: fixed(rate(pacedUi, PACED_CHUNK) / rate(pacedAlone, PACED_CHUNK), 2),
+        target: `≥ ${TARGETS.throughputRatio}`,
+        ok: rate(pacedUi, PACED_CHUNK) / rate(pacedAlone, PACED_CHUNK) >= TARGETS.throughputRatio,
+      },
+      {
+        measure: 'flat out: MB/s (no UI → UI)',
+        direct: fixed(mbps(flatAlone)),
+        viaSluice: fixed(mbps(flatUi)),
+        ratio: fixed(mbps(flatUi) / mbps(flatAlone), 2),
+        target: `≥ ${TARGETS.throughputRatio}`,
+        ok: mbps(flatUi) / mbps(flatAlone) >= TARGETS.throughputRatio,
+      },
+      frameRow('paced: longest frame ms (rAF gap / LoAF)', pacedFrames, longest),
+      frameRow('flat out: longest frame ms (rAF gap / LoAF)', flatFrames, longest),
+      longTaskRow('paced: long tasks (count / total ms)', pacedFrames, pacedUi.seconds),
+      longTaskRow('flat out: long tasks (count / total ms)', flatFrames, flatUi.seconds),
+    ];
+    console.log(formatTable(rows));
+    console.log(`\nchunks drawn on the flat-out timeline: ${shownChunks ?? 'n/a'}`);
+    await mkdir(join(ROOT, '.bench'), { recursive: true });
+    await writeFile(
+      RESULTS_FILE,
+      JSON.stringify(
+        { rate: RATE, seconds: SECONDS, pacedAlone, pacedUi, flatAlone, flatUi, pacedFrames, flatFrames },
+        null,
+        2,
+      ),
+    );
+    await sluice.stop();
+  } finally {
+    await browser?.close();
+    await upstream.close();
+    await stopAllChildren();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function frameRow(measure: string, f: FrameStats, longest: (f: FrameStats) => number): Row {
+  return {
+    measure,
+    direct: '—',
+    viaSluice: `${fixed(f.maxGap)} / ${fixed(f.maxLoaf)}`,
+    ratio: '—',
+    target: `< ${TARGETS.longestFrameMs}`,
+    ok: longest(f) < TARGETS.longestFrameMs,
+  };
+}
+
+function longTaskRow(measure: string, f: FrameStats, seconds: number): Row {
+  return {
+    measure,
+    direct: '—',
+    viaSluice: `${f.longTasks} / ${fixed(f.longTaskTotal, 0)} (${fixed((f.longTaskTotal / (seconds * 1000)) * 100)} %)`,
+    ratio: '—',
+    target: '—',
+    ok: undefined,
+  };
+}
+
+await main();

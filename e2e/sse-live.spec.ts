@@ -1,0 +1,61 @@
+import { expect, gate, readAll, requestViaProxy, screenshot, test } from './fixtures.js';
+
+const WORDS = ['The', ' sluice', ' lets', ' each', ' token', ' through', ' as', ' it', ' comes', '.'];
+
+function openAiChunk(content: string): string {
+  return JSON.stringify({
+    id: 'chatcmpl-e2e',
+    object: 'chat.completion.chunk',
+    model: 'gpt-test',
+    choices: [{ index: 0, delta: { content }, finish_reason: null }],
+  });
+}
+
+test('SSE events appear while the upstream stream is still open, then the stream completes', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  const last = gate();
+  let lastEventSent = false;
+  const server = await upstream(async (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    for (const [i, word] of WORDS.slice(0, -1).entries()) {
+      res.write(`id: ${i}\ndata: ${openAiChunk(word)}\n\n`);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await last.promise;
+    lastEventSent = true;
+    res.write(`id: ${WORDS.length - 1}\ndata: ${openAiChunk(WORDS.at(-1)!)}\n\n`);
+    res.end('data: [DONE]\n\n');
+  });
+
+  const response = requestViaProxy(sluice.proxyPort, `${server.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: '{"model":"gpt-test","stream":true}',
+  });
+  const body = response.then(readAll);
+
+  const row = page.getByTestId('exchange-row').filter({ hasText: '/v1/chat/completions' });
+  await expect(row).toHaveAttribute('data-state', 'streaming');
+  await row.click();
+  await page.getByRole('tab', { name: /Events/ }).click();
+
+  // Every event sent so far is on screen, and the upstream has not sent its last one yet.
+  await expect(page.getByTestId('sse-row')).toHaveCount(WORDS.length - 1);
+  expect(lastEventSent).toBe(false);
+  await expect(page.getByTestId('sse-stats')).toContainText(`${WORDS.length - 1} events`);
+  await screenshot(page, 'sse-events-live');
+
+  await page.getByRole('tab', { name: /Joined text/i }).click();
+  await expect(page.getByTestId('sse-joined-text')).toHaveText(WORDS.slice(0, -1).join(''));
+  expect(lastEventSent).toBe(false);
+
+  last.open();
+  expect((await body).toString()).toContain('[DONE]');
+  await expect(page.getByTestId('sse-joined-text')).toHaveText(WORDS.join(''));
+  await expect(page.getByTestId('outcome')).toHaveAttribute('data-outcome', 'completed');
+  await expect(row).toHaveAttribute('data-state', 'completed');
+  await screenshot(page, 'sse-joined-text');
+});

@@ -1,0 +1,74 @@
+/**
+ * The Electron app's main process: one instance, one window, and the host in a utility process
+ * (docs/adr/0002-host-in-utility-process.md). It stays thin; what can be decided without Electron
+ * lives in plain modules beside it.
+ */
+import { app, BrowserWindow, dialog, session } from 'electron';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { defaultDataDir } from '../data-dir.js';
+import { HostProcess } from './host-connection.js';
+import { acceptConnectionRequests } from './ipc.js';
+import { guardAllContents, hardenSession } from './security.js';
+import { dataDirArg, shellPaths } from './shell-options.js';
+import { createMainWindow, showWindow } from './window.js';
+
+const paths = shellPaths(fileURLToPath(new URL('.', import.meta.url)));
+const rendererUrl = pathToFileURL(paths.rendererIndex).href;
+const dataDir = dataDirArg(process.argv) ?? defaultDataDir();
+// Chromium's profile and the single-instance lock go beside the CA and settings: the default would
+// be the same folder (see data-dir.ts), and a --data-dir must move the lock too, or an app under
+// test would find the user's own instance and quit.
+app.setPath('userData', dataDir);
+
+if (app.requestSingleInstanceLock()) run();
+else app.quit();
+
+function run(): void {
+  let window: BrowserWindow | undefined;
+  let host: HostProcess | undefined;
+
+  const openWindow = (): void => {
+    window = createMainWindow(paths);
+    window.on('closed', () => (window = undefined));
+  };
+
+  app.on('second-instance', () => (window ? showWindow(window) : openWindow()));
+  guardAllContents(rendererUrl);
+
+  void app.whenReady().then(() => {
+    hardenSession(session.defaultSession);
+    host = new HostProcess({
+      modulePath: paths.hostProcess,
+      dataDir,
+      onFatal: (message) => {
+        dialog.showErrorBox('Sluice cannot run its proxy', message);
+        app.quit();
+      },
+    });
+    acceptConnectionRequests({
+      rendererUrl,
+      isOurWindow: (contents) => window !== undefined && !window.isDestroyed() && window.webContents === contents,
+      connect: (contents) => host?.connect(contents),
+    });
+    openWindow();
+  });
+
+  app.on('activate', () => {
+    if (app.isReady() && !window) openWindow();
+  });
+  // On macOS an app lives on without windows (the proxy keeps running); elsewhere closing it quits.
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+
+  let quitting = false;
+  app.on('before-quit', (event) => {
+    if (quitting) return;
+    quitting = true;
+    // Hold the quit until the proxy has stopped, so its port is free and no client is cut mid-write
+    // by a killed process; then leave without another round of quit events.
+    event.preventDefault();
+    void (host?.stop() ?? Promise.resolve()).finally(() => app.exit(0));
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
+}

@@ -1,0 +1,178 @@
+import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { isFailure } from '../../../app/proxy-events.js';
+import { formatBytes, formatDuration } from '../format.js';
+import { isAtBottom, scrollToReveal, visibleWindow } from '../sse/virtual-window.js';
+import { filterIds } from '../store/filter.js';
+import { rowState, STATE_WORDS, typeCategory, urlParts, durationMs } from '../store/exchange-row.js';
+import { useExchange, useSluice } from '../store/store.js';
+import { hostNow } from '../store/host-clock.js';
+import { FilterBar } from './FilterBar.js';
+import './exchange-list.css';
+
+const ROW_HEIGHT = 24;
+const OVERSCAN = 12;
+
+/** The ids that pass the filter, recomputed only when the list or the filter changed. */
+function useFilteredIds(): { ids: number[]; total: number } {
+  const listRevision = useSluice((s) => s.listRevision);
+  const filter = useSluice((s) => s.filter);
+  return useMemo(() => {
+    const { traffic } = useSluice.getState();
+    return { ids: filterIds(traffic.order, traffic.exchanges, filter), total: traffic.order.length };
+    // listRevision stands for the mutable traffic it describes.
+  }, [listRevision, filter]);
+}
+
+/** Every exchange, live: a fixed row height keeps 100,000 rows to a screenful of elements. */
+export function ExchangeList() {
+  const { ids, total } = useFilteredIds();
+  const selectedId = useSluice((s) => s.selectedId);
+  const select = useSluice((s) => s.select);
+  const scroller = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewport, setViewport] = useState(600);
+  const following = useRef(true);
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const observer = new ResizeObserver(() => setViewport(element.clientHeight));
+    observer.observe(element);
+    setViewport(element.clientHeight);
+    return () => observer.disconnect();
+  }, []);
+
+  // New rows keep the list at the bottom while the user has not scrolled away from it.
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (element && following.current) element.scrollTop = element.scrollHeight;
+  }, [ids.length]);
+
+  const onScroll = useCallback(() => {
+    const element = scroller.current;
+    if (!element) return;
+    setScrollTop(element.scrollTop);
+    following.current = isAtBottom(element.scrollTop, element.clientHeight, element.scrollHeight, ROW_HEIGHT / 2);
+  }, []);
+
+  const moveTo = useCallback(
+    (index: number) => {
+      const clamped = Math.max(0, Math.min(ids.length - 1, index));
+      const id = ids[clamped];
+      if (id === undefined) return;
+      select(id);
+      const element = scroller.current;
+      if (!element) return;
+      const reveal = scrollToReveal(clamped, element.scrollTop, element.clientHeight, ROW_HEIGHT);
+      if (reveal !== undefined) element.scrollTop = reveal;
+    },
+    [ids, select],
+  );
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    const current = selectedId === undefined ? -1 : ids.indexOf(selectedId);
+    const page = Math.max(1, Math.floor(viewport / ROW_HEIGHT) - 1);
+    const target: Record<string, number> = {
+      ArrowDown: current + 1,
+      ArrowUp: current < 0 ? ids.length - 1 : current - 1,
+      PageDown: current + page,
+      PageUp: current - page,
+      Home: 0,
+      End: ids.length - 1,
+    };
+    if (e.key === 'Escape') {
+      select(undefined);
+      return;
+    }
+    const next = target[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    moveTo(next);
+  };
+
+  const { start, end } = visibleWindow(scrollTop, viewport, ROW_HEIGHT, ids.length, OVERSCAN);
+  const rows = [];
+  for (let i = start; i < end; i++) {
+    const id = ids[i]!;
+    rows.push(<Row key={id} id={id} top={i * ROW_HEIGHT} selected={id === selectedId} onSelect={select} />);
+  }
+
+  return (
+    <section className="exchange-list" aria-label="Exchanges">
+      <FilterBar shown={ids.length} total={total} />
+      <div className="exchange-header row" aria-hidden="true">
+        <span className="c-id">#</span>
+        <span className="c-method">Method</span>
+        <span className="c-host">Host</span>
+        <span className="c-path">Path</span>
+        <span className="c-status">Status</span>
+        <span className="c-type">Type</span>
+        <span className="c-size">Size</span>
+        <span className="c-time">Time</span>
+        <span className="c-state">State</span>
+      </div>
+      <div
+        className="exchange-scroller"
+        ref={scroller}
+        onScroll={onScroll}
+        tabIndex={0}
+        role="listbox"
+        aria-label="Exchanges, newest last; arrow keys move the selection"
+        aria-activedescendant={selectedId === undefined ? undefined : `exchange-${selectedId}`}
+        onKeyDown={onKeyDown}
+        data-testid="exchange-list"
+      >
+        <div style={{ height: ids.length * ROW_HEIGHT, position: 'relative' }}>{rows}</div>
+        {total === 0 && (
+          <p className="empty muted">
+            No traffic yet. Point a client at the proxy address above, e.g.{' '}
+            <code className="mono">curl -x http://127.0.0.1:PORT http://example.com/</code>
+          </p>
+        )}
+      </div>
+    </section>
+  );
+}
+
+interface RowProps {
+  readonly id: number;
+  readonly top: number;
+  readonly selected: boolean;
+  readonly onSelect: (id: number) => void;
+}
+
+const Row = memo(function Row({ id, top, selected, onSelect }: RowProps) {
+  const x = useExchange(id);
+  if (!x) return null;
+  const { host, path } = urlParts(x);
+  const state = rowState(x);
+  const failed = x.closed !== undefined && isFailure(x.closed.outcome);
+  const status = x.response?.response.status;
+  const size = x.responseBody.bytes;
+  return (
+    <div
+      id={`exchange-${id}`}
+      className={`row exchange-row${selected ? ' selected' : ''}${failed ? ' failed' : ''}`}
+      style={{ top, height: ROW_HEIGHT }}
+      role="option"
+      aria-selected={selected}
+      data-testid="exchange-row"
+      data-state={state}
+      onMouseDown={() => onSelect(id)}
+    >
+      <span className="c-id muted">{id}</span>
+      <span className="c-method">{x.opened.request.method}</span>
+      <span className="c-host" title={host}>
+        {host}
+      </span>
+      <span className="c-path" title={path}>
+        {path}
+      </span>
+      <span className={`c-status s${status ? Math.floor(status / 100) : 0}`}>{status ?? ''}</span>
+      <span className="c-type">{typeCategory(x)}</span>
+      <span className="c-size">{size > 0 ? formatBytes(size) : ''}</span>
+      <span className="c-time">{formatDuration(durationMs(x, x.closed ? x.closed.t : hostNow()))}</span>
+      <span className={`c-state state-${state}`}>{STATE_WORDS[state]}</span>
+    </div>
+  );
+});

@@ -1,0 +1,80 @@
+import type { ChangeEvent } from 'react';
+import { useSluice } from '../store/store.js';
+import type { StatusFilter } from '../store/filter.js';
+import type { TypeCategory } from '../store/exchange-row.js';
+
+const STATUSES: readonly StatusFilter[] = ['all', '2xx', '3xx', '4xx', '5xx', '1xx', 'failed', 'pending'];
+const TYPES: readonly (TypeCategory | 'all')[] = [
+  'all',
+  'sse',
+  'ndjson',
+  'json',
+  'html',
+  'js',
+  'css',
+  'image',
+  'text',
+  'binary',
+  'websocket',
+  'tunnel',
+  'none',
+];
+
+export function FilterBar({ shown, total }: { shown: number; total: number }) {
+  const filter = useSluice((s) => s.filter);
+  const setFilter = useSluice((s) => s.setFilter);
+  const text = (key: 'text' | 'host') => (e: ChangeEvent<HTMLInputElement>) => setFilter({ [key]: e.target.value });
+
+  return (
+    <div className="filter-bar" role="search">
+      <input
+        type="search"
+        placeholder="Filter: method, URL, status"
+        aria-label="Filter by text"
+        value={filter.text}
+        onChange={text('text')}
+        style={{ minWidth: 220 }}
+      />
+      <input type="search" placeholder="Host" aria-label="Filter by host" value={filter.host} onChange={text('host')} />
+      <label>
+        Status{' '}
+        <select
+          aria-label="Filter by status"
+          value={filter.status}
+          onChange={(e) => setFilter({ status: e.target.value as StatusFilter })}
+        >
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Type{' '}
+        <select
+          aria-label="Filter by content type"
+          value={filter.type}
+          onChange={(e) => setFilter({ type: e.target.value as TypeCategory | 'all' })}
+        >
+          {TYPES.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          checked={filter.streamingOnly}
+          onChange={(e) => setFilter({ streamingOnly: e.target.checked })}
+        />{' '}
+        Streaming only
+      </label>
+      <span className="muted" data-testid="row-count">
+        {shown === total ? `${total} exchange${total === 1 ? '' : 's'}` : `${shown} of ${total} exchanges`}
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,45 @@
+import type { RawHeaders } from '../../../app/proxy-events.js';
+import type { ExchangeView } from '../model/exchange.js';
+
+function HeaderTable({ title, headers, first }: { title: string; headers: RawHeaders; first: string }) {
+  return (
+    <section className="headers-section">
+      <h3>{title}</h3>
+      <p className="mono first-line">{first}</p>
+      <table className="headers mono">
+        <tbody>
+          {headers.map(([name, value], i) => (
+            <tr key={`${i}:${name}`}>
+              <th scope="row">{name}</th>
+              <td>{value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** Request and response heads as they were on the wire: names keep their case, order and repeats. */
+export function HeadersView({ x }: { x: ExchangeView }) {
+  const { request } = x.opened;
+  const response = x.response?.response;
+  return (
+    <div className="headers-view" data-testid="headers-view">
+      <HeaderTable
+        title="Request"
+        headers={request.headers}
+        first={`${request.method} ${request.url} HTTP/${request.httpVersion}`}
+      />
+      {response ? (
+        <HeaderTable
+          title="Response"
+          headers={response.headers}
+          first={`HTTP/${response.httpVersion} ${response.status} ${response.statusText}`}
+        />
+      ) : (
+        <p className="muted">{x.closed ? 'No response was received.' : 'Waiting for the response head…'}</p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+import { useRef } from 'react';
+import type { LlmProvider, LlmText } from './llm-text.js';
+import { plural } from './sse-format.js';
+import { useStickToBottom } from './use-stick-to-bottom.js';
+
+const PROVIDER_NAMES: Record<LlmProvider, string> = {
+  openai: 'OpenAI Chat Completions',
+  'openai-responses': 'OpenAI Responses',
+  anthropic: 'Anthropic Messages',
+  gemini: 'Gemini',
+  ollama: 'Ollama',
+};
+
+export interface JoinedTextProps {
+  readonly llm: LlmText;
+  readonly live: boolean;
+}
+
+/**
+ * The answer as the model wrote it. Everything here is model output and is rendered as text
+ * nodes only, never as HTML. Follows the end while the text grows, like the events table.
+ */
+export function JoinedText({ llm, live }: JoinedTextProps) {
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const stick = useStickToBottom(scrollRef, live);
+  const state = llm.done ? 'finished' : live ? 'writing…' : 'stream ended without a finish marker';
+
+  return (
+    <div className="sse-joined-wrap">
+      <div className="sse-joined" ref={scrollRef} onScroll={stick.onScroll}>
+        {llm.errors && (
+          <div className="sse-errors" role="alert">
+            {llm.errors.map((error, i) => (
+              <div key={i}>Error in stream: {error}</div>
+            ))}
+          </div>
+        )}
+        {llm.thinking && (
+          <details className="sse-section" open>
+            <summary>Thinking</summary>
+            <pre className="sse-text sse-thinking" data-testid="sse-joined-thinking">
+              {llm.thinking}
+            </pre>
+          </details>
+        )}
+        <pre className="sse-text" data-testid="sse-joined-text">
+          {llm.text}
+        </pre>
+        {llm.toolInput && (
+          <details className="sse-section" open>
+            <summary>Tool input</summary>
+            <pre className="sse-text" data-testid="sse-joined-tool-input">
+              {llm.toolInput}
+            </pre>
+          </details>
+        )}
+      </div>
+      <div className="sse-joined-foot">
+        {llm.provider && PROVIDER_NAMES[llm.provider]} · assembled from {plural(llm.eventsUsed, 'event')} · {state}
+      </div>
+      {live && !stick.stuck && (
+        <button type="button" className="sse-jump" onClick={stick.jumpToLatest}>
+          Jump to latest ↓
+        </button>
+      )}
+    </div>
+  );
+}

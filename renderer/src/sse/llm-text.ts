@@ -1,0 +1,319 @@
+import type { StreamEventRow } from './stream-events.js';
+
+/**
+ * Assembles the answer an LLM streaming API is writing from its events: the text deltas joined
+ * in order, with reasoning and tool-call input kept apart. Knows the common wire formats:
+ *
+ * - `openai`: Chat Completions and the many servers that copy it (`choices[].delta.content`,
+ *   `delta.reasoning_content` / `delta.reasoning`, `delta.tool_calls[].function.arguments`, `[DONE]`).
+ * - `openai-responses`: the Responses API (`response.output_text.delta` and friends).
+ * - `anthropic`: Messages (`content_block_delta` with `text_delta`, `thinking_delta`, `input_json_delta`).
+ * - `gemini`: `streamGenerateContent?alt=sse` (`candidates[].content.parts[].text`, `thought` parts).
+ * - `ollama`: its NDJSON `/api/chat` (`message.content`) and `/api/generate` (`response`).
+ */
+export type LlmProvider = 'openai' | 'openai-responses' | 'anthropic' | 'gemini' | 'ollama';
+
+export interface LlmText {
+  /** Undefined until the stream's first events matched a known format (or when none did). */
+  readonly provider: LlmProvider | undefined;
+  readonly text: string;
+  /** Reasoning / thinking text, when the model streamed any. */
+  readonly thinking?: string;
+  /** Tool-call arguments as streamed (usually partial JSON); one line per call. */
+  readonly toolInput?: string;
+  /** Events that contributed text, thinking or tool input. */
+  readonly eventsUsed: number;
+  /** Errors the API reported inside the stream (e.g. Anthropic's `overloaded_error`). */
+  readonly errors?: readonly string[];
+  /** The stream said it was finished (`[DONE]`, `message_stop`, `response.completed`, `done: true`, ...). */
+  readonly done: boolean;
+}
+
+/** Give up detecting after this many JSON events matched no format, so unrelated streams cost nothing. */
+const DETECT_LIMIT = 20;
+/** A broken stream can repeat an error per event; a few are enough to show. */
+const MAX_ERRORS = 20;
+
+const ANTHROPIC_TYPES = new Set([
+  'message_start',
+  'content_block_start',
+  'content_block_delta',
+  'content_block_stop',
+  'message_delta',
+  'message_stop',
+]);
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Incremental: `sync(rows)` with the same growing array does work only for rows it has not seen,
+ * so a live stream costs O(new events) per update. Each event's JSON is parsed once.
+ */
+export class LlmTextAssembler {
+  private seen = 0;
+  /** The last row consumed, to notice when `sync` is handed a different stream. */
+  private lastRow: StreamEventRow | undefined;
+  private provider: LlmProvider | undefined;
+  private unmatched = 0;
+  private text = '';
+  private thinking = '';
+  private toolInput = '';
+  /** Which tool call the tool input is currently being written for; a new one starts a new line. */
+  private toolKey: string | undefined;
+  private eventsUsed = 0;
+  private errors: string[] = [];
+  private done = false;
+  private cached: LlmText | undefined;
+
+  /** Rows consumed so far. */
+  get count(): number {
+    return this.seen;
+  }
+
+  /**
+   * Brings the result up to date with `rows`, a stream's events so far (append-only). If `rows`
+   * is not a continuation of what was seen (shorter, or a different event where the last one
+   * was), starts over.
+   */
+  sync(rows: readonly StreamEventRow[]): LlmText {
+    if (rows.length < this.seen || (this.seen > 0 && !sameRow(rows[this.seen - 1], this.lastRow))) this.reset();
+    return this.add(rows, this.seen);
+  }
+
+  /** Consumes `rows` from index `from` on (every row, when `from` is left out). */
+  add(rows: readonly StreamEventRow[], from = 0): LlmText {
+    for (let i = from; i < rows.length; i++) this.addRow(rows[i]!);
+    return this.result;
+  }
+
+  /** The assembled text so far; the same object until something changes, so it can key memos. */
+  get result(): LlmText {
+    this.cached ??= {
+      provider: this.provider,
+      text: this.text,
+      eventsUsed: this.eventsUsed,
+      done: this.done,
+      ...(this.thinking && { thinking: this.thinking }),
+      ...(this.toolInput && { toolInput: this.toolInput }),
+      ...(this.errors.length > 0 && { errors: [...this.errors] }),
+    };
+    return this.cached;
+  }
+
+  reset(): void {
+    // A fresh instance's fields are exactly the initial state; copying them keeps one definition.
+    Object.assign(this, new LlmTextAssembler());
+  }
+
+  private addRow(row: StreamEventRow): void {
+    this.seen++;
+    this.lastRow = row;
+    this.cached = undefined;
+    const data = row.data.trim();
+    if (data === '[DONE]') {
+      this.done = true;
+      return;
+    }
+    // Only objects are events of these APIs; checking the first character keeps non-JSON
+    // streams (and keep-alive comments) from paying for a failed parse.
+    if (data[0] !== '{' || (this.provider === undefined && this.unmatched >= DETECT_LIMIT)) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!isObject(json)) return;
+    this.collectError(json);
+    this.provider ??= detectProvider(json, row.event);
+    if (this.provider === undefined) {
+      this.unmatched++;
+      return;
+    }
+    const before = this.text.length + this.thinking.length + this.toolInput.length;
+    HANDLERS[this.provider](this, json, row.event);
+    if (this.text.length + this.thinking.length + this.toolInput.length > before) this.eventsUsed++;
+  }
+
+  /** The error shapes these APIs share: `{error: "…"}`, `{error: {message}}`, `{type: "error", message}`. */
+  private collectError(json: Json): void {
+    const error = json.error;
+    const message =
+      str(error) ??
+      (isObject(error) ? (str(error.message) ?? str(error.type)) : undefined) ??
+      (json.type === 'error' ? str(json.message) : undefined);
+    if (message !== undefined) this.addError(message);
+  }
+
+  /** @internal for the format handlers below. */
+  addError(message: string): void {
+    if (this.errors.length < MAX_ERRORS) this.errors.push(message);
+  }
+
+  /** @internal */
+  appendText(piece: unknown): void {
+    if (typeof piece === 'string') this.text += piece;
+  }
+
+  /** @internal */
+  appendThinking(piece: unknown): void {
+    if (typeof piece === 'string') this.thinking += piece;
+  }
+
+  /** @internal Tool input for the call named by `key`; a different key starts a new line. */
+  appendToolInput(key: string, piece: unknown): void {
+    if (typeof piece !== 'string' || piece === '') return;
+    if (key !== this.toolKey && this.toolInput !== '') this.toolInput += '\n';
+    this.toolKey = key;
+    this.toolInput += piece;
+  }
+
+  /** @internal A tool call sent whole, in one event: always a line of its own. */
+  appendToolCall(json: string): void {
+    this.toolKey = undefined;
+    this.appendToolInput(`call-${this.seen}-${this.toolInput.length}`, json);
+  }
+
+  /** @internal */
+  markDone(): void {
+    this.done = true;
+  }
+}
+
+function sameRow(a: StreamEventRow | undefined, b: StreamEventRow | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.index === b.index && a.t === b.t && a.data === b.data);
+}
+
+/** Which API a stream speaks, from one of its first events. */
+export function detectProvider(json: Json, event: string | undefined): LlmProvider | undefined {
+  const type = str(json.type) ?? event;
+  if (type?.startsWith('response.')) return 'openai-responses';
+  if (type !== undefined && ANTHROPIC_TYPES.has(type)) return 'anthropic';
+  if (json.object === 'chat.completion.chunk' || json.object === 'text_completion' || Array.isArray(json.choices)) {
+    return 'openai';
+  }
+  if (Array.isArray(json.candidates)) return 'gemini';
+  if (typeof json.done === 'boolean' && (isObject(json.message) || typeof json.response === 'string')) return 'ollama';
+  return undefined;
+}
+
+type Handler = (into: LlmTextAssembler, json: Json, event: string | undefined) => void;
+
+const HANDLERS: Record<LlmProvider, Handler> = {
+  openai(into, json) {
+    if (!Array.isArray(json.choices)) return;
+    for (const choice of json.choices) {
+      // With `n > 1` choices interleave; joining them would be nonsense, so follow the first.
+      if (!isObject(choice) || (choice.index ?? 0) !== 0) continue;
+      const delta = isObject(choice.delta) ? choice.delta : undefined;
+      if (delta) {
+        into.appendThinking(delta.reasoning_content ?? delta.reasoning);
+        into.appendText(delta.content);
+        into.appendText(delta.refusal);
+        if (Array.isArray(delta.tool_calls)) {
+          for (const call of delta.tool_calls) {
+            if (isObject(call) && isObject(call.function)) {
+              into.appendToolInput(String(call.index ?? call.id ?? 0), call.function.arguments);
+            }
+          }
+        }
+      } else {
+        // Legacy completions stream `choices[].text`.
+        into.appendText(choice.text);
+      }
+    }
+  },
+
+  'openai-responses'(into, json, event) {
+    const type = str(json.type) ?? event;
+    switch (type) {
+      case 'response.output_text.delta':
+      case 'response.refusal.delta':
+        into.appendText(json.delta);
+        break;
+      case 'response.reasoning_summary_text.delta':
+      case 'response.reasoning_text.delta':
+        into.appendThinking(json.delta);
+        break;
+      case 'response.function_call_arguments.delta':
+        into.appendToolInput(String(json.item_id ?? json.output_index ?? ''), json.delta);
+        break;
+      case 'response.failed': {
+        const response = isObject(json.response) ? json.response : {};
+        const error = isObject(response.error) ? str(response.error.message) : undefined;
+        into.addError(error ?? 'response.failed');
+        into.markDone();
+        break;
+      }
+      case 'response.completed':
+      case 'response.incomplete':
+        into.markDone();
+        break;
+    }
+  },
+
+  anthropic(into, json, event) {
+    const type = str(json.type) ?? event;
+    if (type === 'content_block_delta' && isObject(json.delta)) {
+      const delta = json.delta;
+      if (delta.type === 'text_delta') into.appendText(delta.text);
+      else if (delta.type === 'thinking_delta') into.appendThinking(delta.thinking);
+      else if (delta.type === 'input_json_delta') into.appendToolInput(String(json.index), delta.partial_json);
+    } else if (type === 'content_block_start' && isObject(json.content_block)) {
+      // Blocks usually start empty, but a start may carry text already.
+      const block = json.content_block;
+      if (block.type === 'text') into.appendText(block.text);
+      else if (block.type === 'thinking') into.appendThinking(block.thinking);
+    } else if (type === 'message_stop') {
+      into.markDone();
+    }
+  },
+
+  gemini(into, json) {
+    const candidate: unknown = Array.isArray(json.candidates) ? json.candidates[0] : undefined;
+    if (!isObject(candidate)) return;
+    const content = isObject(candidate.content) ? candidate.content : undefined;
+    if (content && Array.isArray(content.parts)) {
+      for (const part of content.parts) {
+        if (!isObject(part)) continue;
+        if (part.thought === true) into.appendThinking(part.text);
+        else into.appendText(part.text);
+        // Gemini sends each function call whole, in one part.
+        if (isObject(part.functionCall)) into.appendToolCall(JSON.stringify(part.functionCall));
+      }
+    }
+    if (typeof candidate.finishReason === 'string') into.markDone();
+  },
+
+  ollama(into, json) {
+    const message = isObject(json.message) ? json.message : undefined;
+    if (message) {
+      into.appendThinking(message.thinking);
+      into.appendText(message.content);
+      if (Array.isArray(message.tool_calls)) {
+        for (const call of message.tool_calls) {
+          if (isObject(call) && isObject(call.function)) {
+            into.appendToolCall(JSON.stringify(call.function));
+          }
+        }
+      }
+    } else {
+      into.appendThinking(json.thinking);
+      into.appendText(json.response);
+    }
+    if (json.done === true) into.markDone();
+  },
+};
+
+/** One-shot assembly of a whole stream. */
+export function assembleLlmText(rows: readonly StreamEventRow[]): LlmText {
+  return new LlmTextAssembler().add(rows);
+}

@@ -1,0 +1,200 @@
+import type { HostEvent, ProxyStatus } from '../../../app/contract.js';
+import type { ClientErrorEvent, Direction } from '../../../app/proxy-events.js';
+import { chunkFollows, mergeChunks } from '../../../app/proxy-events.js';
+import type { BodyView, ExchangeView } from '../model/exchange.js';
+
+/** A note for the user that belongs to no exchange: host notices, refused client requests, drops. */
+export interface Notice {
+  readonly t: number;
+  readonly level: 'info' | 'warning' | 'error';
+  readonly message: string;
+}
+
+export interface TrafficLimits {
+  /** Chunks kept per body; past it, new chunks merge into the last one (byte ranges stay exact). */
+  readonly maxChunksPerBody: number;
+  /** Exchanges kept; past it the oldest finished ones are forgotten. */
+  readonly maxExchanges: number;
+}
+
+export const DEFAULT_LIMITS: TrafficLimits = { maxChunksPerBody: 200_000, maxExchanges: 200_000 };
+
+/**
+ * Everything the renderer knows about traffic. Mutable on purpose: a flood brings thousands of
+ * chunk events a second, and copying arrays per event would cost more than the events. Whoever
+ * mutates bumps `revision` on the exchange and `listRevision` when the list itself changed
+ * (rows added or removed, a status, a type or an ending arrived), so views can memoise.
+ */
+export interface Traffic {
+  readonly exchanges: Map<number, ExchangeView>;
+  /** Ids in arrival order. */
+  order: number[];
+  listRevision: number;
+  status: ProxyStatus | undefined;
+  notices: Notice[];
+  clientErrors: ClientErrorEvent[];
+  /** Display events the host dropped because this window fell behind, since the feed began. */
+  droppedEvents: number;
+}
+
+export function emptyTraffic(): Traffic {
+  return {
+    exchanges: new Map(),
+    order: [],
+    listRevision: 0,
+    status: undefined,
+    notices: [],
+    clientErrors: [],
+    droppedEvents: 0,
+  };
+}
+
+function emptyBody(direction: Direction): BodyView {
+  return { direction, chunks: [], pauses: [], bytes: 0, limited: undefined };
+}
+
+const MAX_NOTICES = 200;
+
+/** Applies one host event to `traffic` in place. Events for exchanges it does not know are ignored. */
+export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLimits = DEFAULT_LIMITS): void {
+  switch (event.type) {
+    case 'exchange-opened': {
+      if (traffic.exchanges.has(event.id)) return;
+      traffic.exchanges.set(event.id, {
+        id: event.id,
+        opened: event,
+        response: undefined,
+        closed: undefined,
+        requestBody: emptyBody('request'),
+        responseBody: emptyBody('response'),
+        sse: [],
+        sseRetryMs: undefined,
+        revision: 0,
+      });
+      traffic.order.push(event.id);
+      traffic.listRevision++;
+      // Trim to 90 % so the linear pass is paid once per many new exchanges, not on each.
+      if (traffic.order.length > limits.maxExchanges) forgetOldest(traffic, Math.floor(limits.maxExchanges * 0.9));
+      return;
+    }
+    case 'response-head':
+      return touch(traffic, event.id, true, (x) => {
+        x.response = event;
+      });
+    case 'chunk':
+      return touch(traffic, event.id, false, (x) => {
+        const body = bodyOf(x, event.direction);
+        const last = body.chunks[body.chunks.length - 1];
+        if (body.chunks.length >= limits.maxChunksPerBody && last && chunkFollows(last, event)) {
+          body.chunks[body.chunks.length - 1] = mergeChunks(last, event);
+        } else {
+          body.chunks.push(event);
+        }
+        body.bytes = Math.max(body.bytes, event.offset + event.size);
+      });
+    case 'backpressure-paused':
+      return touch(traffic, event.id, false, (x) => {
+        bodyOf(x, event.direction).pauses.push({
+          direction: event.direction,
+          start: event.t,
+          end: undefined,
+          queuedBytes: event.queuedBytes,
+        });
+      });
+    case 'backpressure-resumed':
+      return touch(traffic, event.id, false, (x) => {
+        const { pauses } = bodyOf(x, event.direction);
+        const open = pauses.findLastIndex((p) => p.end === undefined);
+        const interval = {
+          direction: event.direction,
+          start: event.pausedAt,
+          end: event.t,
+          queuedBytes: event.queuedBytes,
+        };
+        // A resume whose pause was dropped under load still shows as an interval.
+        if (open >= 0) pauses[open] = interval;
+        else pauses.push(interval);
+      });
+    case 'sse-event':
+      return touch(traffic, event.id, false, (x) => {
+        x.sse.push(event);
+      });
+    case 'sse-retry':
+      return touch(traffic, event.id, false, (x) => {
+        x.sseRetryMs = event.retryMs;
+      });
+    case 'capture-limited':
+      return touch(traffic, event.id, false, (x) => {
+        const body = bodyOf(x, event.direction);
+        body.limited ??= event;
+      });
+    case 'exchange-closed':
+      return touch(traffic, event.id, true, (x) => {
+        x.closed = event;
+        // Pauses still open when the exchange ended ended with it.
+        for (const body of [x.requestBody, x.responseBody]) {
+          body.pauses.forEach((p, i) => {
+            if (p.end === undefined) body.pauses[i] = { ...p, end: event.t };
+          });
+        }
+      });
+    case 'client-error':
+      traffic.clientErrors.push(event);
+      if (traffic.clientErrors.length > MAX_NOTICES)
+        traffic.clientErrors.splice(0, traffic.clientErrors.length - MAX_NOTICES);
+      return;
+    case 'host-notice':
+      addNotice(traffic, { t: event.t, level: event.level, message: event.message });
+      return;
+    case 'proxy-status':
+      traffic.status = event.status;
+      return;
+    case 'events-dropped':
+      traffic.droppedEvents += event.count;
+      return;
+    case 'capture-cleared':
+      clearExchanges(traffic);
+      return;
+  }
+}
+
+export function clearExchanges(traffic: Traffic): void {
+  traffic.exchanges.clear();
+  traffic.order = [];
+  traffic.clientErrors = [];
+  traffic.droppedEvents = 0;
+  traffic.listRevision++;
+}
+
+export function addNotice(traffic: Traffic, notice: Notice): void {
+  traffic.notices.push(notice);
+  if (traffic.notices.length > MAX_NOTICES) traffic.notices.splice(0, traffic.notices.length - MAX_NOTICES);
+}
+
+function bodyOf(x: ExchangeView, direction: Direction): BodyView {
+  return direction === 'request' ? x.requestBody : x.responseBody;
+}
+
+function touch(traffic: Traffic, id: number, listChanged: boolean, change: (x: ExchangeView) => void): void {
+  const x = traffic.exchanges.get(id);
+  if (!x) return;
+  change(x);
+  x.revision++;
+  if (listChanged) traffic.listRevision++;
+}
+
+function forgetOldest(traffic: Traffic, max: number): void {
+  const excess = traffic.order.length - max;
+  let removed = 0;
+  const kept: number[] = [];
+  for (const id of traffic.order) {
+    const x = traffic.exchanges.get(id);
+    if (removed < excess && x?.closed) {
+      traffic.exchanges.delete(id);
+      removed++;
+    } else {
+      kept.push(id);
+    }
+  }
+  traffic.order = kept;
+}

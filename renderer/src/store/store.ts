@@ -1,0 +1,115 @@
+import { create } from 'zustand';
+import type { EventBatch, HostEvent, ProxyStatus } from '../../../app/contract.js';
+import type { ExchangeView } from '../model/exchange.js';
+import { applyEvent, emptyTraffic, type Traffic } from './apply-event.js';
+import { NO_FILTER, type ExchangeFilter } from './filter.js';
+import { noteHostTime } from './host-clock.js';
+
+export type ConnectionState = 'connecting' | 'open' | 'closed';
+export type DetailTab = 'headers' | 'body' | 'events' | 'timeline';
+
+export interface SluiceState {
+  /** Mutated in place by `applyEvents`; `tick` and the revisions say when. */
+  readonly traffic: Traffic;
+  /** Bumped once per applied slice of events. */
+  tick: number;
+  listRevision: number;
+  connection: ConnectionState;
+  connectionDetail: string | undefined;
+  selectedId: number | undefined;
+  filter: ExchangeFilter;
+  detailTab: DetailTab;
+  /** Batches received, applied a frame's worth at a time. */
+  pending: HostEvent[];
+}
+
+export interface SluiceActions {
+  receive(batch: EventBatch): void;
+  select(id: number | undefined): void;
+  setFilter(patch: Partial<ExchangeFilter>): void;
+  setDetailTab(tab: DetailTab): void;
+  setConnection(state: ConnectionState, detail?: string): void;
+  setStatus(status: ProxyStatus): void;
+}
+
+/** Events applied per animation frame at most: a flood costs the page a steady slice of each frame. */
+const EVENTS_PER_FRAME = 4000;
+
+export const useSluice = create<SluiceState & SluiceActions>()((set, get) => {
+  let frame: number | undefined;
+
+  const applyPending = (): void => {
+    frame = undefined;
+    const state = get();
+    const slice = state.pending.splice(0, EVENTS_PER_FRAME);
+    for (const event of slice) applyEvent(state.traffic, event);
+    const last = slice[slice.length - 1];
+    if (last) noteHostTime(last.type === 'chunk' ? last.flushedAt : last.t);
+    const { traffic } = state;
+    const selectedGone = state.selectedId !== undefined && !traffic.exchanges.has(state.selectedId);
+    set({
+      tick: state.tick + 1,
+      listRevision: traffic.listRevision,
+      ...(selectedGone ? { selectedId: undefined } : {}),
+    });
+    if (state.pending.length > 0) schedule();
+  };
+
+  const schedule = (): void => {
+    frame ??= requestAnimationFrame(applyPending);
+  };
+
+  return {
+    traffic: emptyTraffic(),
+    tick: 0,
+    listRevision: 0,
+    connection: 'connecting',
+    connectionDetail: undefined,
+    selectedId: undefined,
+    filter: NO_FILTER,
+    detailTab: 'headers',
+    pending: [],
+
+    receive(batch) {
+      const state = get();
+      if (batch.seq === 0) {
+        // A new feed replays the host's log from the start: forget what the last feed told us.
+        const traffic = state.traffic;
+        const fresh = emptyTraffic();
+        traffic.exchanges.clear();
+        Object.assign(traffic, {
+          ...fresh,
+          exchanges: traffic.exchanges,
+          status: traffic.status,
+          notices: traffic.notices,
+        });
+        traffic.listRevision = state.listRevision + 1;
+        state.pending.length = 0;
+      }
+      for (const event of batch.events) state.pending.push(event);
+      schedule();
+    },
+    select(id) {
+      set({ selectedId: id });
+    },
+    setFilter(patch) {
+      set({ filter: { ...get().filter, ...patch } });
+    },
+    setDetailTab(tab) {
+      set({ detailTab: tab });
+    },
+    setConnection(connection, detail) {
+      set({ connection, connectionDetail: detail });
+    },
+    setStatus(status) {
+      get().traffic.status = status;
+      set({ tick: get().tick + 1 });
+    },
+  };
+});
+
+/** The exchange, re-rendering whenever it changes. */
+export function useExchange(id: number | undefined): ExchangeView | undefined {
+  useSluice((s) => (id === undefined ? -1 : (s.traffic.exchanges.get(id)?.revision ?? -2)));
+  return id === undefined ? undefined : useSluice.getState().traffic.exchanges.get(id);
+}

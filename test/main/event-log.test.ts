@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { HostEvent } from '../../app/contract.js';
+import type { ChunkEvent } from '../../app/proxy-events.js';
+import { EventLog } from '../../main/host/event-log.js';
+
+function opened(id: number): HostEvent {
+  return {
+    type: 'exchange-opened',
+    id,
+    t: id,
+    wallTime: 0,
+    kind: 'http',
+    intercepted: false,
+    clientAddress: '127.0.0.1',
+    request: {
+      method: 'GET',
+      url: `http://example.test/${id}`,
+      httpVersion: '1.1',
+      headers: [['Host', 'example.test']],
+    },
+  };
+}
+
+function chunk(id: number, index: number, size = 10): ChunkEvent {
+  return {
+    type: 'chunk',
+    id,
+    direction: 'response',
+    offset: index * size,
+    size,
+    readAt: index,
+    flushedAt: index + 0.1,
+    index,
+  };
+}
+
+function closed(id: number): HostEvent {
+  return { type: 'exchange-closed', id, t: 100, outcome: 'completed', requestBytes: 0, responseBytes: 0, pausedMs: 0 };
+}
+
+describe('the host event log', () => {
+  it('keeps each exchange in order and merges chunks past the per-body cap without losing bytes', () => {
+    const log = new EventLog({ maxChunksPerBody: 3 });
+    log.append(opened(1));
+    for (let i = 0; i < 10; i++) log.append(chunk(1, i));
+    log.append(closed(1));
+    const chunks = log.events().filter((e): e is ChunkEvent => e.type === 'chunk');
+    expect(chunks.map((c) => [c.offset, c.size])).toEqual([
+      [0, 10],
+      [10, 10],
+      [20, 80],
+    ]);
+    expect(log.events().at(-1)?.type).toBe('exchange-closed');
+  });
+
+  it('forgets the oldest finished exchanges whole when full, never an open one', () => {
+    const log = new EventLog({ maxEvents: 10 });
+    log.append(opened(1));
+    for (let id = 2; id <= 6; id++) {
+      log.append(opened(id));
+      log.append(closed(id));
+    }
+    const ids = new Set(log.events().map((e) => ('id' in e ? e.id : -1)));
+    expect(ids.has(1)).toBe(true);
+    expect(log.size).toBeLessThanOrEqual(10);
+    expect(ids.has(6)).toBe(true);
+    expect(ids.has(2)).toBe(false);
+  });
+
+  it('ignores events of exchanges it never saw opened, and clears', () => {
+    const log = new EventLog();
+    log.append(chunk(7, 0));
+    expect(log.events()).toEqual([]);
+    log.append(opened(8));
+    log.clear();
+    expect(log.events()).toEqual([]);
+    expect(log.headersOf(8, 'request')).toBeUndefined();
+  });
+});

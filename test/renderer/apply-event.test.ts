@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import type { HostEvent } from '../../app/contract.js';
+import type { RawHeaders } from '../../app/proxy-events.js';
+import { applyEvent, emptyTraffic, type Traffic } from '../../renderer/src/store/apply-event.js';
+import { rowState } from '../../renderer/src/store/exchange-row.js';
+import { filterIds, NO_FILTER } from '../../renderer/src/store/filter.js';
+
+function open(id: number, url: string): HostEvent {
+  return {
+    type: 'exchange-opened',
+    id,
+    t: id * 10,
+    wallTime: 0,
+    kind: 'http',
+    intercepted: false,
+    clientAddress: '127.0.0.1',
+    request: { method: 'GET', url, httpVersion: '1.1', headers: [] },
+  };
+}
+
+function head(id: number, status: number, headers: RawHeaders): HostEvent {
+  return {
+    type: 'response-head',
+    id,
+    t: id * 10 + 1,
+    response: { status, statusText: '', httpVersion: '1.1', headers },
+    timings: { dns: -1, connect: 1, ssl: -1 },
+    requestSentAt: id * 10,
+  };
+}
+
+function apply(traffic: Traffic, ...events: HostEvent[]): void {
+  for (const event of events) applyEvent(traffic, event);
+}
+
+describe('the renderer traffic model', () => {
+  it('builds an exchange from its events: chunks, pauses (open ones closed by the end), SSE, outcome', () => {
+    const traffic = emptyTraffic();
+    apply(
+      traffic,
+      open(1, 'https://api.test/v1/stream'),
+      head(1, 200, [['Content-Type', 'text/event-stream; charset=utf-8']]),
+    );
+    expect(rowState(traffic.exchanges.get(1)!)).toBe('streaming');
+    apply(
+      traffic,
+      { type: 'chunk', id: 1, direction: 'response', offset: 0, size: 5, readAt: 12, flushedAt: 12.1, index: 0 },
+      { type: 'backpressure-paused', id: 1, direction: 'response', t: 13, queuedBytes: 4096 },
+      { type: 'backpressure-resumed', id: 1, direction: 'response', t: 15, pausedAt: 13, queuedBytes: 8192 },
+      { type: 'backpressure-paused', id: 1, direction: 'response', t: 16, queuedBytes: 100 },
+      { type: 'sse-event', id: 1, index: 0, eventId: '1', event: undefined, data: 'hi', t: 12, chunkRange: [0, 0] },
+      { type: 'chunk', id: 1, direction: 'response', offset: 5, size: 7, readAt: 17, flushedAt: 18, index: 1 },
+      {
+        type: 'exchange-closed',
+        id: 1,
+        t: 20,
+        outcome: 'client-closed',
+        requestBytes: 0,
+        responseBytes: 12,
+        pausedMs: 6,
+      },
+    );
+    const x = traffic.exchanges.get(1)!;
+    expect(x.responseBody.bytes).toBe(12);
+    expect(x.responseBody.chunks).toHaveLength(2);
+    expect(x.responseBody.pauses).toEqual([
+      { direction: 'response', start: 13, end: 15, queuedBytes: 8192 },
+      { direction: 'response', start: 16, end: 20, queuedBytes: 100 },
+    ]);
+    expect(x.sse.map((e) => e.data)).toEqual(['hi']);
+    expect(rowState(x)).toBe('client-closed');
+    expect(x.revision).toBeGreaterThan(5);
+  });
+
+  it('merges chunks past its per-body cap and forgets the oldest finished exchanges past its cap', () => {
+    const traffic = emptyTraffic();
+    const limits = { maxChunksPerBody: 2, maxExchanges: 10 };
+    applyEvent(traffic, open(1, 'http://a.test/'), limits);
+    for (let i = 0; i < 5; i++) {
+      applyEvent(
+        traffic,
+        { type: 'chunk', id: 1, direction: 'response', offset: i * 3, size: 3, readAt: i, flushedAt: i, index: i },
+        limits,
+      );
+    }
+    expect(traffic.exchanges.get(1)!.responseBody.chunks.map((c) => c.size)).toEqual([3, 12]);
+    expect(traffic.exchanges.get(1)!.responseBody.bytes).toBe(15);
+    for (let id = 2; id <= 12; id++) {
+      applyEvent(traffic, open(id, `http://a.test/${id}`), limits);
+      applyEvent(
+        traffic,
+        { type: 'exchange-closed', id, t: 1, outcome: 'completed', requestBytes: 0, responseBytes: 0, pausedMs: 0 },
+        limits,
+      );
+    }
+    expect(traffic.order.length).toBeLessThanOrEqual(10);
+    // Exchange 1 is still open: it stays.
+    expect(traffic.order[0]).toBe(1);
+  });
+
+  it('filters by text, host suffix, status class, type and streaming, keeping arrival order', () => {
+    const traffic = emptyTraffic();
+    apply(
+      traffic,
+      open(1, 'https://api.example.com/users'),
+      head(1, 200, [['content-type', 'application/json']]),
+      open(2, 'https://cdn.other.net/app.js'),
+      head(2, 404, [['content-type', 'text/javascript']]),
+      open(3, 'https://api.example.com/events'),
+      head(3, 200, [['content-type', 'text/event-stream']]),
+      open(4, 'http://example.com/pending'),
+    );
+    const ids = (filter: Partial<typeof NO_FILTER>) =>
+      filterIds(traffic.order, traffic.exchanges, { ...NO_FILTER, ...filter });
+    expect(ids({})).toEqual([1, 2, 3, 4]);
+    expect(ids({ text: 'USERS' })).toEqual([1]);
+    expect(ids({ host: 'example.com' })).toEqual([1, 3, 4]);
+    expect(ids({ status: '4xx' })).toEqual([2]);
+    expect(ids({ status: 'pending' })).toEqual([4]);
+    expect(ids({ type: 'js' })).toEqual([2]);
+    expect(ids({ streamingOnly: true })).toEqual([3]);
+    expect(ids({ host: 'example.com', status: '2xx', type: 'sse' })).toEqual([3]);
+  });
+
+  it('empties on capture-cleared but keeps notices and status', () => {
+    const traffic = emptyTraffic();
+    apply(
+      traffic,
+      open(1, 'http://a.test/'),
+      { type: 'host-notice', t: 1, level: 'warning', message: 'settings were reset' },
+      { type: 'capture-cleared', t: 2 },
+    );
+    expect(traffic.order).toEqual([]);
+    expect(traffic.exchanges.size).toBe(0);
+    expect(traffic.notices).toHaveLength(1);
+  });
+});
