@@ -223,3 +223,11 @@ export function mergeChunks(first: ChunkEvent, next: ChunkEvent): ChunkEvent {
     index: first.index,
   };
 }
+
+/** The first value of a header, its name matched without regard to case as HTTP requires. */
+export function headerValue(headers: RawHeaders | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  const wanted = name.toLowerCase();
+  for (const [key, value] of headers) if (key.toLowerCase() === wanted) return value;
+  return undefined;
+}

@@ -8,7 +8,8 @@
  * - in-process http / https: a SluiceHost in this process forwards the download, with one feed
  *   whose batches are structured-cloned, as an IPC send would (the "host in the main process" design);
  * - child-process http / https: the same download through the real CLI in a child process, as a
- *   utility process would run it; this process only watches its own loop.
+ *   utility process would run it; this process only watches its own loop. (The CLI has no event
+ *   listener here, so its MB/s is not comparable with the in-process rows; its loop is what counts.)
  *
  *   npm run build && node dist/bench/event-loop-lag.js
  *

@@ -59,3 +59,40 @@ test('SSE events appear while the upstream stream is still open, then the stream
   await expect(row).toHaveAttribute('data-state', 'completed');
   await screenshot(page, 'sse-joined-text');
 });
+
+test('an NDJSON stream (Ollama-style) shows its lines as events and its joined text, live', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  const last = gate();
+  const words = ['Lines', ' of', ' JSON', ' flow', ' too'];
+  const line = (content: string, done: boolean) =>
+    `${JSON.stringify({ model: 'llama-test', message: { role: 'assistant', content }, done })}\n`;
+  const server = await upstream(async (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+    for (const word of words.slice(0, -1)) {
+      res.write(line(word, false));
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await last.promise;
+    res.end(line(words.at(-1)!, true));
+  });
+
+  const body = requestViaProxy(sluice.proxyPort, `${server.url}/api/chat`, { method: 'POST', body: '{}' }).then(
+    readAll,
+  );
+  const row = page.getByTestId('exchange-row').filter({ hasText: '/api/chat' });
+  await expect(row).toHaveAttribute('data-state', 'streaming');
+  await row.click();
+  await page.getByRole('tab', { name: /Events/ }).click();
+  await expect(page.getByTestId('sse-row')).toHaveCount(words.length - 1);
+  await page.getByRole('tab', { name: /Joined text/i }).click();
+  await expect(page.getByTestId('sse-joined-text')).toHaveText(words.slice(0, -1).join(''));
+
+  last.open();
+  await body;
+  await expect(page.getByTestId('sse-joined-text')).toHaveText(words.join(''));
+  await page.getByRole('tab', { name: 'Table' }).click();
+  await expect(page.getByTestId('sse-row')).toHaveCount(words.length);
+});

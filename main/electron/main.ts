@@ -4,6 +4,7 @@
  * lives in plain modules beside it.
  */
 import { app, BrowserWindow, dialog, session } from 'electron';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultDataDir } from '../data-dir.js';
 import { HostProcess } from './host-connection.js';
@@ -18,6 +19,7 @@ const dataDir = dataDirArg(process.argv) ?? defaultDataDir();
 // Chromium's profile and the single-instance lock go beside the CA and settings: the default would
 // be the same folder (see data-dir.ts), and a --data-dir must move the lock too, or an app under
 // test would find the user's own instance and quit.
+mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 app.setPath('userData', dataDir);
 
 if (app.requestSingleInstanceLock()) run();
@@ -32,7 +34,10 @@ function run(): void {
     window.on('closed', () => (window = undefined));
   };
 
-  app.on('second-instance', () => (window ? showWindow(window) : openWindow()));
+  app.on('second-instance', () => {
+    if (window) showWindow(window);
+    else if (app.isReady()) openWindow();
+  });
   guardAllContents(rendererUrl);
 
   void app.whenReady().then(() => {

@@ -1,12 +1,11 @@
 import zlib from 'node:zlib';
-import type { RawHeaders } from '../../app/proxy-events.js';
+import { headerValue, type RawHeaders } from '../../app/proxy-events.js';
 
 export type Decodable = 'gzip' | 'deflate' | 'br';
 
 /** The Content-Encoding of a body when it is one the host can undo; undefined for identity or none. */
 export function contentEncodingOf(headers: RawHeaders | undefined): string | undefined {
-  const value = headers?.find(([name]) => name.toLowerCase() === 'content-encoding')?.[1];
-  const encoding = value?.trim().toLowerCase();
+  const encoding = headerValue(headers, 'content-encoding')?.trim().toLowerCase();
   return encoding && encoding !== 'identity' ? encoding : undefined;
 }
 

@@ -13,11 +13,18 @@ export interface EventBatcherOptions {
   readonly maxBatch?: number;
   /** Queue length past which display events are summarised, then dropped. */
   readonly maxQueued?: number;
+  /**
+   * Most chunk events of one body in one batch; past it, neighbours are merged. A window cannot
+   * show more than a few hundred reads per frame, and a flood of tiny chunks (hundreds of
+   * thousands a second) would otherwise cost the proxy's process more in encoding than in forwarding.
+   */
+  readonly maxChunksPerBodyPerBatch?: number;
 }
 
 export const DEFAULT_INTERVAL_MS = 16;
 export const DEFAULT_MAX_BATCH = 2000;
 export const DEFAULT_MAX_QUEUED = 20_000;
+export const DEFAULT_MAX_CHUNKS_PER_BODY_PER_BATCH = 500;
 
 /**
  * How expendable an event is when the queue overflows: chunks go first (they are the bulk of any
@@ -63,6 +70,7 @@ export class EventBatcher {
   private readonly intervalMs: number;
   private readonly maxBatch: number;
   private readonly maxQueued: number;
+  private readonly maxChunksPerBody: number;
   /** Never exceeded: past it even structural events go, oldest first. */
   readonly hardCap: number;
   /** Compaction frees at least this many slots, so its O(queue) cost is paid rarely. */
@@ -97,6 +105,7 @@ export class EventBatcher {
     this.intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
     this.maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
     this.maxQueued = Math.max(4, options.maxQueued ?? DEFAULT_MAX_QUEUED);
+    this.maxChunksPerBody = Math.max(1, options.maxChunksPerBodyPerBatch ?? DEFAULT_MAX_CHUNKS_PER_BODY_PER_BATCH);
     this.hardCap = 2 * this.maxQueued;
     this.slack = Math.max(1, Math.floor(this.maxQueued / 4));
     this.compactAt = this.maxQueued;
@@ -220,6 +229,7 @@ export class EventBatcher {
     const taken = end - this.head;
     this.head = end;
     this.unreported = 0;
+    this.mergedTotal += thinChunks(events, this.maxChunksPerBody);
     try {
       this.send({ seq: this.seq, events });
       this.seq++;
@@ -345,4 +355,42 @@ export class EventBatcher {
     this.warned = true;
     process.emitWarning(`sluice: ${message}`);
   }
+}
+
+/**
+ * Merges runs of neighbouring chunks of any body that has more than `maxPerBody` chunk events in
+ * `events`, in place, so that it has at most about `maxPerBody`. Each merged chunk stays where its
+ * first member was; byte ranges stay exact. Returns how many chunk events were folded away.
+ */
+export function thinChunks(events: HostEvent[], maxPerBody: number): number {
+  const counts = new Map<number, number>();
+  for (const event of events) {
+    if (event.type === 'chunk') counts.set(chunkKey(event), (counts.get(chunkKey(event)) ?? 0) + 1);
+  }
+  const factors = new Map<number, number>();
+  for (const [key, count] of counts) if (count > maxPerBody) factors.set(key, Math.ceil(count / maxPerBody));
+  if (factors.size === 0) return 0;
+  const groups = new Map<number, { at: number; members: number }>();
+  let write = 0;
+  for (let read = 0; read < events.length; read++) {
+    const event = events[read]!;
+    if (event.type === 'chunk') {
+      const key = chunkKey(event);
+      const factor = factors.get(key);
+      if (factor !== undefined) {
+        const group = groups.get(key);
+        const previous = group ? (events[group.at] as ChunkEvent) : undefined;
+        if (group && previous && group.members < factor && chunkFollows(previous, event)) {
+          events[group.at] = mergeChunks(previous, event);
+          group.members++;
+          continue;
+        }
+        groups.set(key, { at: write, members: 1 });
+      }
+    }
+    events[write++] = event;
+  }
+  const folded = events.length - write;
+  events.length = write;
+  return folded;
 }

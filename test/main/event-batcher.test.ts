@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EventBatch, HostEvent } from '../../app/contract.js';
 import type { ChunkEvent, ExchangeClosedEvent, ExchangeOpenedEvent, ProxyEvent } from '../../app/proxy-events.js';
-import { EventBatcher } from '../../main/host/event-batcher.js';
+import { EventBatcher, thinChunks } from '../../main/host/event-batcher.js';
 import { fetchViaProxy } from '../helpers/client.js';
 import { useRig } from '../helpers/schemes.js';
 
@@ -397,5 +397,37 @@ describe('EventBatcher overflow, exactly', () => {
     isReady = true;
     await until(() => sizes().length === 3);
     expect(sizes()).toEqual([1, 10, 1]);
+  });
+});
+
+describe('thinning a batch', () => {
+  const chunk = (id: number, index: number): HostEvent => ({
+    type: 'chunk',
+    id,
+    direction: 'response',
+    offset: index * 4,
+    size: 4,
+    readAt: index,
+    flushedAt: index + 0.5,
+    index,
+  });
+
+  it('merges neighbours only for bodies over the cap, keeping byte ranges and other events in place', () => {
+    const events: HostEvent[] = [];
+    for (let i = 0; i < 10; i++) events.push(chunk(1, i));
+    events.splice(5, 0, { type: 'sse-retry', id: 1, t: 5, retryMs: 100 });
+    events.push(chunk(2, 0), chunk(2, 1));
+    const folded = thinChunks(events, 3);
+    const ones = events.filter((e) => e.type === 'chunk' && e.id === 1) as ChunkEvent[];
+    // Ten chunks, at most three: groups of four, the sse-retry between members left where it was.
+    expect(ones.map((c) => [c.offset, c.size, c.index, c.readAt, c.flushedAt])).toEqual([
+      [0, 16, 0, 0, 3.5],
+      [16, 16, 4, 4, 7.5],
+      [32, 8, 8, 8, 9.5],
+    ]);
+    expect(events.map((e) => e.type).indexOf('sse-retry')).toBe(2);
+    expect(events.filter((e) => e.type === 'chunk' && e.id === 2)).toHaveLength(2);
+    expect(events.some((e) => e.type === 'sse-retry')).toBe(true);
+    expect(folded).toBe(12 - events.filter((e) => e.type === 'chunk').length);
   });
 });

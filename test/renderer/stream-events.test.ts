@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ChunkEvent, SseEvent } from '../../app/proxy-events.js';
+import { headerValue, type ChunkEvent, type SseEvent } from '../../app/proxy-events.js';
 import {
   chunkAtOffset,
   feedBodyBytes,
-  headerValue,
   isEventStream,
   isNdjson,
   NdjsonSplitter,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAtBottom, scrollToReveal, visibleWindow } from '../../renderer/src/sse/virtual-window.js';
+import { isAtBottom, scrollToReveal, visibleWindow } from '../../renderer/src/virtual-window.js';
 
 describe('visibleWindow', () => {
   it('renders the rows in view plus overscan on each side', () => {

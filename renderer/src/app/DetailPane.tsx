@@ -7,6 +7,7 @@ import { OUTCOME_WORDS, rowState, STATE_WORDS, typeCategory } from '../store/exc
 import { useExchange, useSluice, type DetailTab } from '../store/store.js';
 import { BodyPanel } from './BodyPanel.js';
 import { HeadersView } from './HeadersView.js';
+import { useNdjsonRows } from './use-ndjson-rows.js';
 import { useHostNow } from './use-now.js';
 import './detail-pane.css';
 
@@ -29,11 +30,13 @@ function Detail({ x }: { x: ExchangeView }) {
   const open = x.closed === undefined;
   const now = useHostNow(open);
   const category = typeCategory(x);
-  const hasEvents = category === 'sse' || x.sse.length > 0;
+  const ndjson = category === 'ndjson';
+  const hasEvents = category === 'sse' || ndjson || x.sse.length > 0;
+  const ndjsonRows = useNdjsonRows(x, ndjson && chosen === 'events');
   const tabs: { id: DetailTab; label: string }[] = [
     { id: 'headers', label: 'Headers' },
     { id: 'body', label: 'Body' },
-    ...(hasEvents ? [{ id: 'events' as const, label: `Events (${x.sse.length})` }] : []),
+    ...(hasEvents ? [{ id: 'events' as const, label: ndjson ? 'Events' : `Events (${x.sse.length})` }] : []),
     { id: 'timeline', label: 'Timeline' },
   ];
   const tab = chosen === 'events' && !hasEvents ? 'body' : chosen;
@@ -69,7 +72,9 @@ function Detail({ x }: { x: ExchangeView }) {
             <BodyPanel x={x} direction="response" />
           </>
         )}
-        {tab === 'events' && <SseView exchange={x} revision={x.revision} />}
+        {tab === 'events' && (
+          <SseView exchange={x} revision={x.revision} rows={ndjson ? (ndjsonRows ?? []) : undefined} />
+        )}
         {tab === 'timeline' && (
           <div className="timelines">
             <ChunkTimeline

@@ -1,7 +1,7 @@
 import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { isFailure } from '../../../app/proxy-events.js';
 import { formatBytes, formatDuration } from '../format.js';
-import { isAtBottom, scrollToReveal, visibleWindow } from '../sse/virtual-window.js';
+import { isAtBottom, scrollToReveal, visibleWindow } from '../virtual-window.js';
 import { filterIds } from '../store/filter.js';
 import { rowState, STATE_WORDS, typeCategory, urlParts, durationMs } from '../store/exchange-row.js';
 import { useExchange, useSluice } from '../store/store.js';

@@ -4,7 +4,7 @@ import { formatChunkRange, formatOffset, previewData } from './sse-format.js';
 import { gapBefore } from './stats.js';
 import type { StreamEventRow } from './stream-events.js';
 import { useStickToBottom } from './use-stick-to-bottom.js';
-import { scrollToReveal, visibleWindow } from './virtual-window.js';
+import { scrollToReveal, visibleWindow } from '../virtual-window.js';
 
 /** Must match `.sse-row` height in sse.css: virtualisation needs every collapsed row equally tall. */
 export const ROW_HEIGHT = 24;

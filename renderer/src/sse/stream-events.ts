@@ -1,4 +1,4 @@
-import type { ChunkEvent, RawHeaders } from '../../../app/proxy-events.js';
+import type { ChunkEvent } from '../../../app/proxy-events.js';
 
 /**
  * One event of a streamed response, whatever framed it: a Server-Sent Event from the store
@@ -44,12 +44,6 @@ export function isNdjson(contentType: string | undefined): boolean {
   return NDJSON_TYPES.has(mediaType(contentType));
 }
 
-/** The first value of a header, matched without regard to case as HTTP requires. */
-export function headerValue(headers: RawHeaders, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const [key, value] of headers) if (key.toLowerCase() === wanted) return value;
-  return undefined;
-}
 
 /** Which event view a response body gets, from its Content-Type. */
 export function streamKind(contentType: string | undefined): 'sse' | 'ndjson' | undefined {

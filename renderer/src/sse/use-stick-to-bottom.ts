@@ -1,5 +1,5 @@
 import { useCallback, useLayoutEffect, useRef, useState, type RefObject } from 'react';
-import { isAtBottom } from './virtual-window.js';
+import { isAtBottom } from '../virtual-window.js';
 
 export interface StickToBottom {
   /** True while the view follows new content. */

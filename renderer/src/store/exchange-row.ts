@@ -1,35 +1,22 @@
-import type { ExchangeOutcome, RawHeaders } from '../../../app/proxy-events.js';
+import { headerValue, type ExchangeOutcome } from '../../../app/proxy-events.js';
 import type { ExchangeView } from '../model/exchange.js';
+import { isNdjson, mediaType } from '../sse/stream-events.js';
 
-export function headerValue(headers: RawHeaders | undefined, name: string): string | undefined {
-  const lower = name.toLowerCase();
-  return headers?.find(([n]) => n.toLowerCase() === lower)?.[1];
-}
-
-/** The media type without parameters, lower-cased: `text/event-stream`. */
-export function mediaType(x: ExchangeView): string {
-  return (headerValue(x.response?.response.headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+/** The response's media type without parameters, lower-cased: `text/event-stream`. */
+export function responseMediaType(x: ExchangeView): string {
+  return mediaType(headerValue(x.response?.response.headers, 'content-type'));
 }
 
 export type TypeCategory =
   'sse' | 'ndjson' | 'json' | 'html' | 'js' | 'css' | 'image' | 'text' | 'binary' | 'websocket' | 'tunnel' | 'none';
 
-const NDJSON_TYPES = new Set([
-  'application/x-ndjson',
-  'application/ndjson',
-  'application/jsonl',
-  'application/x-jsonlines',
-  'application/json-seq',
-  'application/stream+json',
-]);
-
 export function typeCategory(x: ExchangeView): TypeCategory {
   if (x.opened.kind === 'websocket') return 'websocket';
   if (x.opened.kind === 'tunnel') return 'tunnel';
-  const type = mediaType(x);
+  const type = responseMediaType(x);
   if (!type) return 'none';
   if (type === 'text/event-stream') return 'sse';
-  if (NDJSON_TYPES.has(type)) return 'ndjson';
+  if (isNdjson(type)) return 'ndjson';
   if (type === 'application/json' || type.endsWith('+json')) return 'json';
   if (type === 'text/html') return 'html';
   if (type.includes('javascript')) return 'js';
