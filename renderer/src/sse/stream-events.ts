@@ -44,7 +44,6 @@ export function isNdjson(contentType: string | undefined): boolean {
   return NDJSON_TYPES.has(mediaType(contentType));
 }
 
-
 /** Which event view a response body gets, from its Content-Type. */
 export function streamKind(contentType: string | undefined): 'sse' | 'ndjson' | undefined {
   if (isEventStream(contentType)) return 'sse';
