@@ -6,13 +6,22 @@
 import type { EventsDroppedEvent } from './host-events.js';
 import type { Direction, ProxyEvent } from './proxy-events.js';
 
-/** Channel names, in one place for every transport. */
+/**
+ * Electron IPC channel names, in one place. The window asks the main process for its connection
+ * on `connect`; main answers on the same channel with a MessagePort to the host's utility process
+ * (or, without a port, a `HostStopped` notice). Calls and batches then travel over that port in the
+ * envelope below (`CallMessage`, `BatchAck` in; `HostMessage` out), as they do over the headless
+ * host's WebSocket.
+ */
 export const CHANNELS = {
-  /** Renderer → host: `{ id, command, request }`; host → renderer: `{ id, reply }` or `{ id, error }`. */
-  command: 'sluice:command',
-  /** Host → renderer: `EventBatch`. */
-  events: 'sluice:events',
+  connect: 'sluice:connect',
 } as const;
+
+/** Main → window on `CHANNELS.connect` with no port: the host process went away (it is restarted). */
+export interface HostStopped {
+  readonly kind: 'host-stopped';
+  readonly detail: string;
+}
 
 export type ProxyState = 'stopped' | 'running' | 'error';
 
@@ -157,13 +166,23 @@ export interface EventBatch {
   readonly events: readonly HostEvent[];
 }
 
-/** Renderer → host over a message transport (the headless host's WebSocket). */
+/** Renderer → host over a message transport (the headless host's WebSocket, a window's port). */
 export interface CallMessage<C extends CommandName = CommandName> {
   readonly kind: 'call';
   /** Chosen by the caller; echoed in the answer. */
   readonly id: number;
   readonly command: C;
   readonly request: CommandRequest<C>;
+}
+
+/**
+ * Renderer → host over a port: the batch `seq` was handed to the page's listeners. A port has no
+ * `bufferedAmount` to tell a busy page from an idle one, so receipts are its flow control (the
+ * WebSocket needs none).
+ */
+export interface BatchAck {
+  readonly kind: 'ack';
+  readonly seq: number;
 }
 
 export interface CallFailure {

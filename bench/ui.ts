@@ -11,6 +11,8 @@
  *   entry) and its long-task total from Chromium's performance timeline.
  * - flat out: the upstream writes 1 KiB chunks as fast as the proxy takes them for the same time;
  *   the ratio of bytes per second with the UI to without is the UI's cost to the proxy.
+ * - a long list: BENCH_UI_ROWS exchanges (default 100,000) sent through the proxy, then the list
+ *   scrolled top to bottom with the mouse wheel and by keyboard while frames are measured.
  * Targets: no frame over 100 ms; throughput with the UI at least 0.9 of without.
  * Results: a table on stdout and .bench/ui-results.json; progress on stderr.
  */
@@ -23,16 +25,17 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { NodeChild, stopAllChildren } from './children.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 import { fixed, formatTable, type Row } from './report.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin', 'sluice.js');
 const RESULTS_FILE = join(ROOT, '.bench', 'ui-results.json');
-const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
 const RATE = Number(process.env.BENCH_UI_RATE ?? 10_000);
 const SECONDS = Number(process.env.BENCH_UI_SECONDS ?? 10);
 const PACED_CHUNK = 64;
 const FLAT_CHUNK = 1024;
+const ROWS = Number(process.env.BENCH_UI_ROWS ?? 100_000);
 const TARGETS = { longestFrameMs: 100, throughputRatio: 0.9 };
 
 const progress = (message: string): void => void process.stderr.write(`[bench:ui] ${message}\n`);
@@ -57,7 +60,10 @@ function startUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
         for (; sent < due; sent++) res.write(paced);
         setTimeout(pump, 1);
       } else {
-        while (res.write(flat)) if (performance.now() - started >= SECONDS * 1000) break;
+        // Write until the proxy pushes back, then wait for it; the time check above ends the stream.
+        while (res.write(flat)) {
+          if (performance.now() - started >= SECONDS * 1000) return void res.end();
+        }
         res.once('drain', pump);
       }
     };
@@ -96,6 +102,54 @@ function readThroughProxy(proxyPort: number, url: string): Promise<StreamResult>
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Sends `count` small GETs through the proxy, `concurrency` at a time on keep-alive connections. */
+async function sendMany(proxyPort: number, baseUrl: string, count: number, concurrency = 32): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const n = next++;
+      if (n > 0 && n % 10_000 === 0) {
+        progress(`  ${n} sent, ${fixed(n / ((performance.now() - started) / 1000), 0)}/s`);
+      }
+      const url = `${baseUrl}/row/${n}`;
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port: proxyPort,
+          path: url,
+          agent,
+          headers: { host: new URL(url).host },
+        });
+        req.on('response', (res) => res.resume().on('end', resolve).on('error', reject));
+        req.on('error', reject);
+        req.end();
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  agent.destroy();
+}
+
+/** Scrolls the exchange list from top to bottom, by wheel then by PageDown, measuring frames. */
+async function scrollList(page: Page): Promise<FrameStats> {
+  const list = page.getByTestId('exchange-list');
+  await list.hover();
+  await list.evaluate((el) => (el.scrollTop = 0));
+  await resetFrames(page);
+  for (let i = 0; i < 150; i++) {
+    await page.mouse.wheel(0, 4000);
+    await page.waitForTimeout(16);
+  }
+  await list.focus();
+  await page.keyboard.press('Home');
+  for (let i = 0; i < 150; i++) await page.keyboard.press('PageDown');
+  await page.keyboard.press('End');
+  await page.waitForTimeout(300);
+  return readFrames(page);
 }
 
 /** Collects frame gaps and Chromium's long-task and long-animation-frame entries from page start. */
@@ -151,7 +205,8 @@ async function main(): Promise<void> {
   const upstream = await startUpstream();
   let browser: Browser | undefined;
   try {
-    const sluice = new NodeChild(CLI, ['--port', '0', '--data-dir', work]);
+    const nodeArgs = process.env.BENCH_PROXY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const sluice = new NodeChild(CLI, ['--port', '0', '--data-dir', work], { nodeArgs });
     const proxyPort = Number((await sluice.waitForLine(/^proxy: http:\/\/127\.0\.0\.1:(\d+)$/, 30_000))[1]);
     const uiUrl = (await sluice.waitForLine(/^ui: (.+)$/, 30_000))[1]!;
 
@@ -160,16 +215,7 @@ async function main(): Promise<void> {
     progress(`flat out ${SECONDS} s, no UI`);
     const flatAlone = await readThroughProxy(proxyPort, `${upstream.url}/flat-alone`);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-      ],
-    });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
     const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
     await page.addInitScript(PAGE_PROBE);
     await page.goto(uiUrl);
@@ -184,6 +230,17 @@ async function main(): Promise<void> {
     await page.waitForTimeout(500);
     const flatFrames = await readFrames(page);
     const shownChunks = await page.getByTestId('timeline-summary').first().getAttribute('data-chunks');
+
+    progress(`sending ${ROWS} exchanges for the list`);
+    const sendStarted = performance.now();
+    await sendMany(proxyPort, upstream.url, ROWS);
+    const sendSeconds = (performance.now() - sendStarted) / 1000;
+    await page
+      .getByTestId('row-count')
+      .filter({ hasText: new RegExp(`^${ROWS + 4} exchanges$`) })
+      .waitFor({ timeout: 120_000 });
+    const listFrames = await scrollList(page);
+    const domRows = await page.getByTestId('exchange-row').count();
 
     const rate = (r: StreamResult, size: number): number => r.bytes / size / r.seconds;
     const mbps = (r: StreamResult): number => r.bytes / 1e6 / r.seconds;
@@ -209,9 +266,13 @@ async function main(): Promise<void> {
       frameRow('flat out: longest frame ms (rAF gap / LoAF)', flatFrames, longest),
       longTaskRow('paced: long tasks (count / total ms)', pacedFrames, pacedUi.seconds),
       longTaskRow('flat out: long tasks (count / total ms)', flatFrames, flatUi.seconds),
+      frameRow(`${ROWS} rows: longest scroll frame ms (rAF gap / LoAF)`, listFrames, longest),
     ];
     console.log(formatTable(rows));
     console.log(`\nchunks drawn on the flat-out timeline: ${shownChunks ?? 'n/a'}`);
+    console.log(
+      `${ROWS} exchanges sent in ${fixed(sendSeconds)} s; row elements in the page while scrolling: ${domRows}`,
+    );
     await mkdir(join(ROOT, '.bench'), { recursive: true });
     await writeFile(
       RESULTS_FILE,

@@ -58,6 +58,28 @@ test('SSE events appear while the upstream stream is still open, then the stream
   await expect(page.getByTestId('outcome')).toHaveAttribute('data-outcome', 'completed');
   await expect(row).toHaveAttribute('data-state', 'completed');
   await screenshot(page, 'sse-joined-text');
+
+  await page.getByRole('tab', { name: 'Timeline' }).click();
+  const summary = page.getByTestId('timeline-summary').first();
+  await expect(summary).toHaveAttribute('data-chunks', String(WORDS.length + 1));
+  await screenshot(page, 'timeline-sse');
+
+  // Zoom and fit from the keyboard; hovering a chunk tells its offset, size and time.
+  const plot = page.locator('.tl-plot').first();
+  await plot.focus();
+  await page.keyboard.press('+');
+  await expect(plot).toHaveAttribute('data-mode', 'manual');
+  await page.keyboard.press('0');
+  await expect(plot).toHaveAttribute('data-mode', 'fit');
+  const box = (await plot.boundingBox())!;
+  const tooltip = page.locator('.tl-tooltip');
+  for (let x = box.x + 2; x < box.x + box.width; x += 3) {
+    await page.mouse.move(x, box.y + box.height / 2);
+    if (((await tooltip.textContent({ timeout: 50 }).catch(() => null)) ?? '').includes('chunk #')) break;
+  }
+  await expect(tooltip).toContainText(/chunk #\d+ · offset \d+ · .+ · read \+/);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(page, 'timeline-sse-dark');
 });
 
 test('an NDJSON stream (Ollama-style) shows its lines as events and its joined text, live', async ({

@@ -157,6 +157,11 @@ export class SluiceProxy {
     this.recorder.clear();
   }
 
+  /** Frees the body copies of exchanges the host no longer keeps; bytes in flight are unaffected. */
+  forgetCaptures(ids: Iterable<number>): void {
+    for (const id of ids) this.recorder.forget(id);
+  }
+
   /** The PEM certificate the proxy presents for `host`, for diagnostics. */
   leafCertificateFor(host: string): string {
     return this.leaves.issuePem(host);

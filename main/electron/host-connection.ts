@@ -1,16 +1,10 @@
 import { MessageChannelMain, utilityProcess, type UtilityProcess, type WebContents } from 'electron';
-import { CHANNELS } from '../../app/contract.js';
+import { CHANNELS, type HostStopped } from '../../app/contract.js';
 import type { FromHostProcess, ToHostProcess } from './host-service.js';
 import { RestartBudget } from './restart-budget.js';
 
 /** How long the host may take to close its exchanges and its port on quit before it is killed. */
 const SHUTDOWN_GRACE_MS = 5000;
-
-/** What the main process tells a window on `CHANNELS.events` when no port comes with it. */
-export interface HostStoppedNotice {
-  readonly kind: 'host-stopped';
-  readonly detail: string;
-}
 
 export interface HostProcessOptions {
   readonly modulePath: string;
@@ -45,7 +39,7 @@ export class HostProcess {
     }
     const { port1, port2 } = new MessageChannelMain();
     this.child.postMessage({ kind: 'connect' } satisfies ToHostProcess, [port1]);
-    contents.postMessage(CHANNELS.events, null, [port2]);
+    contents.postMessage(CHANNELS.connect, null, [port2]);
   }
 
   /** Asks the host to stop the proxy and exit; kills it if it has not within the grace period. */
@@ -93,7 +87,7 @@ export class HostProcess {
   }
 
   private tellWindows(detail: string): void {
-    const notice: HostStoppedNotice = { kind: 'host-stopped', detail };
-    for (const contents of this.windows) if (!contents.isDestroyed()) contents.postMessage(CHANNELS.events, notice);
+    const notice: HostStopped = { kind: 'host-stopped', detail };
+    for (const contents of this.windows) if (!contents.isDestroyed()) contents.postMessage(CHANNELS.connect, notice);
   }
 }

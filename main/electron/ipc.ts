@@ -12,12 +12,12 @@ export interface ConnectionRequests {
 
 /**
  * The one IPC message the main process takes: a window asking for its port to the host, on
- * `CHANNELS.events` (the port then carries the events, and the calls too). Only our window's top
+ * `CHANNELS.connect` (the port then carries the events, and the calls too). Only our window's top
  * frame, showing our page, gets one; anything else is refused with a warning, since it means a
  * page we did not load is trying to reach the host.
  */
 export function acceptConnectionRequests(requests: ConnectionRequests): () => void {
-  const channel = CHANNELS.events;
+  const channel = CHANNELS.connect;
   const onRequest = (event: IpcMainEvent): void => {
     const frame = event.senderFrame;
     const problem = ipcProblem(

@@ -1,5 +1,6 @@
 import type { HostEvent } from '../../app/contract.js';
-import { chunkFollows, mergeChunks, type ChunkEvent, type Direction, type RawHeaders } from '../../app/proxy-events.js';
+import type { ChunkEvent, Direction, RawHeaders } from '../../app/proxy-events.js';
+import { ChunkColumns } from './chunk-columns.js';
 
 export interface EventLogLimits {
   /** Events kept in all; past it the oldest finished exchanges are forgotten whole. */
@@ -10,6 +11,9 @@ export interface EventLogLimits {
   readonly maxLooseEvents?: number;
 }
 
+/** Told the ids of exchanges the log forgot, so their body copies can go too. */
+export type ForgetListener = (ids: readonly number[]) => void;
+
 const DEFAULTS: Required<EventLogLimits> = {
   maxEvents: 1_000_000,
   maxChunksPerBody: 20_000,
@@ -17,13 +21,19 @@ const DEFAULTS: Required<EventLogLimits> = {
 };
 
 interface ExchangeRecord {
+  /** Every event but chunks, in order. */
   readonly events: HostEvent[];
+  /**
+   * How many request and response chunks came before `events[i]`, at `[2i]` and `[2i + 1]`, so
+   * replay interleaves them as they were. Flat: an exchange has several events, and a pair
+   * each would cost more than the numbers.
+   */
+  readonly chunksBefore: number[];
+  /** Made on a body's first chunk: most requests have no body. */
+  readonly chunks: Partial<Record<Direction, ChunkColumns>>;
   requestHeaders: RawHeaders;
   responseHeaders: RawHeaders | undefined;
   closed: boolean;
-  /** Index in `events` of the last chunk event of each body, and how many that body has. */
-  lastChunk: Record<Direction, number>;
-  chunkCount: Record<Direction, number>;
 }
 
 /**
@@ -38,7 +48,10 @@ export class EventLog {
   private loose: HostEvent[] = [];
   private count = 0;
 
-  constructor(limits: EventLogLimits = {}) {
+  constructor(
+    limits: EventLogLimits = {},
+    private readonly onForget: ForgetListener = () => undefined,
+  ) {
     this.limits = { ...DEFAULTS, ...limits };
   }
 
@@ -51,11 +64,11 @@ export class EventLog {
       case 'exchange-opened':
         this.exchanges.set(event.id, {
           events: [event],
+          chunksBefore: [0, 0],
+          chunks: {},
           requestHeaders: event.request.headers,
           responseHeaders: undefined,
           closed: false,
-          lastChunk: { request: -1, response: -1 },
-          chunkCount: { request: 0, response: 0 },
         });
         this.count++;
         break;
@@ -74,6 +87,7 @@ export class EventLog {
         if (event.type === 'response-head') record.responseHeaders = event.response.headers;
         if (event.type === 'exchange-closed') record.closed = true;
         record.events.push(event);
+        record.chunksBefore.push(record.chunks.request?.length ?? 0, record.chunks.response?.length ?? 0);
         this.count++;
         break;
       }
@@ -101,7 +115,7 @@ export class EventLog {
   /** Every kept event: each exchange's in order, exchanges in the order they opened, then the rest. */
   events(): HostEvent[] {
     const all: HostEvent[] = [];
-    for (const record of this.exchanges.values()) for (const event of record.events) all.push(event);
+    for (const record of this.exchanges.values()) replay(record, all);
     const loose = this.loose.slice(-this.limits.maxLooseEvents);
     for (const event of loose) all.push(event);
     return all;
@@ -117,26 +131,38 @@ export class EventLog {
   private appendChunk(chunk: ChunkEvent): void {
     const record = this.exchanges.get(chunk.id);
     if (!record) return;
-    const { direction } = chunk;
-    const at = record.lastChunk[direction];
-    const previous = at >= 0 ? (record.events[at] as ChunkEvent) : undefined;
-    if (record.chunkCount[direction] >= this.limits.maxChunksPerBody && previous && chunkFollows(previous, chunk)) {
-      record.events[at] = mergeChunks(previous, chunk);
-      return;
-    }
-    record.lastChunk[direction] = record.events.length;
-    record.chunkCount[direction]++;
-    record.events.push(chunk);
+    const columns = (record.chunks[chunk.direction] ??= new ChunkColumns(chunk.id, chunk.direction));
+    if (columns.length >= this.limits.maxChunksPerBody && columns.mergeIntoLast(chunk)) return;
+    columns.push(chunk);
     this.count++;
   }
 
   private forgetOldest(): void {
     const target = Math.floor(this.limits.maxEvents * 0.9);
+    const forgotten: number[] = [];
     for (const [id, record] of this.exchanges) {
-      if (this.count <= target) return;
+      if (this.count <= target) break;
       if (!record.closed) continue;
       this.exchanges.delete(id);
-      this.count -= record.events.length;
+      this.count -= record.events.length + (record.chunks.request?.length ?? 0) + (record.chunks.response?.length ?? 0);
+      forgotten.push(id);
     }
+    if (forgotten.length > 0) this.onForget(forgotten);
   }
+}
+
+/** Appends an exchange's events to `out` with its chunks interleaved where they came. */
+function replay(record: ExchangeRecord, out: HostEvent[]): void {
+  const { request, response } = record.chunks;
+  let requestSent = 0;
+  let responseSent = 0;
+  const chunksUpTo = (requests: number, responses: number): void => {
+    for (; requestSent < requests; requestSent++) out.push(request!.at(requestSent));
+    for (; responseSent < responses; responseSent++) out.push(response!.at(responseSent));
+  };
+  record.events.forEach((event, i) => {
+    chunksUpTo(record.chunksBefore[2 * i]!, record.chunksBefore[2 * i + 1]!);
+    out.push(event);
+  });
+  chunksUpTo(request?.length ?? 0, response?.length ?? 0);
 }

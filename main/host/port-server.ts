@@ -1,5 +1,5 @@
 import type { MessagePort as WorkerPort } from 'node:worker_threads';
-import type { HostMessage } from '../../app/contract.js';
+import type { BatchAck, HostMessage } from '../../app/contract.js';
 import { answerCall, readCall } from './call-messages.js';
 import type { SluiceHost } from './sluice-host.js';
 
@@ -14,16 +14,6 @@ export interface HostPort {
   /** Called once when the other end goes away (the window closed or reloaded). */
   onClose(listener: () => void): void;
   close(): void;
-}
-
-/**
- * A renderer's receipt for one batch, sent once the batch was handed to its listeners. A port has
- * no `bufferedAmount` to tell a busy renderer from an idle one, so the receipts are the flow
- * control; the renderer's side is `renderer/src/transport/port-bridge.ts`, which sends them.
- */
-export interface BatchAck {
-  readonly kind: 'ack';
-  readonly seq: number;
 }
 
 /**

@@ -60,7 +60,8 @@ type Handlers = { [C in CommandName]: (request: CommandRequest<C>) => Promise<Co
  */
 export class SluiceHost {
   private readonly listeners = new Set<HostListener>();
-  private readonly log = new EventLog();
+  // An exchange the log no longer shows is one nobody can open: its body copies go with it.
+  private readonly log = new EventLog({}, (ids) => this.proxy.forgetCaptures(ids));
   private status: ProxyStatus;
 
   private constructor(
@@ -74,6 +75,8 @@ export class SluiceHost {
     this.status = { state: 'stopped', host: s.proxyHost, port: s.proxyPort, captureEnabled: s.captureEnabled };
     proxy.setCaptureEnabled(s.captureEnabled);
     proxy.subscribe((event) => this.emit(event));
+    // Into the log, so every window that opens later is told too (a replaced settings file, ...).
+    for (const message of notices) this.emit({ type: 'host-notice', t: now(), level: 'warning', message });
   }
 
   static async create(options: HostOptions): Promise<SluiceHost> {

@@ -23,18 +23,159 @@ export interface CapturedRange {
   readonly limited: CaptureLimitReason | undefined;
 }
 
+/** Largest block small chunks are gathered into, in memory and on their way to the spill file. */
+const MAX_BLOCK = 64 * 1024;
+
+/**
+ * Bytes appended piece by piece, kept in a few growing blocks rather than one Buffer per piece:
+ * an LLM stream arrives in chunks of tens of bytes, and a Buffer each would cost several times
+ * the bytes themselves in object overhead. Blocks double from the first piece's size up to
+ * MAX_BLOCK, so a tiny body costs one small block and slack stays under half of what is kept.
+ */
+class BlockList {
+  readonly blocks: Buffer[] = [];
+  /** Bytes used in the last block. */
+  private fill = 0;
+  bytes = 0;
+
+  append(part: Buffer): void {
+    let offset = 0;
+    while (offset < part.length) {
+      let block = this.blocks[this.blocks.length - 1];
+      if (block === undefined || this.fill === block.length) {
+        const want = Math.max(part.length - offset, Math.min(MAX_BLOCK, this.bytes));
+        // Small blocks come from Node's shared pool (one allocation per 8 KiB, not per body); large
+        // ones get their own memory so that freeing a body frees it.
+        block = want < Buffer.poolSize >>> 1 ? Buffer.allocUnsafe(want) : Buffer.allocUnsafeSlow(want);
+        this.blocks.push(block);
+        this.fill = 0;
+      }
+      const copied = part.copy(block, this.fill, offset);
+      this.fill += copied;
+      offset += copied;
+    }
+    this.bytes += part.length;
+  }
+
+  /** The kept bytes as slices, without the unused tail of the last block. */
+  *pieces(): Generator<Buffer> {
+    for (let i = 0; i < this.blocks.length; i++) {
+      const block = this.blocks[i]!;
+      yield i === this.blocks.length - 1 ? block.subarray(0, this.fill) : block;
+    }
+  }
+
+  /** Hands over everything kept (for writing out) and starts empty. */
+  take(): Buffer {
+    const all =
+      this.blocks.length === 1 && this.fill === this.blocks[0]!.length
+        ? this.blocks[0]!
+        : Buffer.concat([...this.pieces()]);
+    this.clear();
+    return all;
+  }
+
+  clear(): void {
+    this.blocks.length = 0;
+    this.fill = 0;
+    this.bytes = 0;
+  }
+}
+
+/** How long gathered spill bytes may wait for more before they are written anyway. */
+const SPILL_FLUSH_MS = 50;
+
+/**
+ * The part of a body past its memory share, on its way to and in a file. Bytes are gathered into
+ * blocks first (written when a block is full or after SPILL_FLUSH_MS), so a flood of tiny chunks
+ * costs a few large writes, not one each. Until the disk has them they stay in memory, so the
+ * file's bytes, the blocks being written and the one being gathered are always readable in order.
+ */
+class SpillFile {
+  private readonly stream: WriteStream;
+  /** Bytes the file holds for sure. */
+  written = 0;
+  /** Bytes written, being written, or gathered. */
+  queued = 0;
+  /** Blocks handed to the stream and not confirmed yet, oldest first. */
+  private readonly inFlight: Buffer[] = [];
+  private inFlightBytes = 0;
+  private readonly gathering = new BlockList();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    onError: () => void,
+  ) {
+    this.stream = createWriteStream(path, { mode: 0o600 });
+    this.stream.on('error', onError);
+  }
+
+  /** Bytes not yet in the file. */
+  get backlog(): number {
+    return this.inFlightBytes + this.gathering.bytes;
+  }
+
+  append(part: Buffer): void {
+    this.gathering.append(part);
+    this.queued += part.length;
+    if (this.gathering.bytes >= MAX_BLOCK) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), SPILL_FLUSH_MS).unref();
+  }
+
+  /** What is in memory past the file's first `written` bytes, in order; taken before any await. */
+  pending(): Buffer[] {
+    return [...this.inFlight, ...this.gathering.pieces()];
+  }
+
+  async readFile(from: number, to: number): Promise<Buffer> {
+    const handle = await open(this.path, 'r');
+    try {
+      const buf = Buffer.alloc(to - from);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, from);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  destroy(): void {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.gathering.clear();
+    this.inFlight.length = 0;
+    this.stream.destroy();
+    unlink(this.path).catch(() => undefined);
+  }
+
+  private flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.closed || this.gathering.bytes === 0) return;
+    const block = this.gathering.take();
+    this.inFlight.push(block);
+    this.inFlightBytes += block.length;
+    this.stream.write(block, (err) => {
+      if (err || this.closed) return;
+      // Writes complete in order: the oldest block in flight is the one now in the file.
+      this.inFlight.shift();
+      this.inFlightBytes -= block.length;
+      this.written += block.length;
+    });
+  }
+}
+
 /**
  * A bounded copy of one body: the first bytes in memory, the rest in a spill file, and past the
  * caps nothing but a flag. Appends never block and never throw: when the disk cannot keep up,
- * the copy gives way and says so, and the forwarded stream is none the wiser.
+ * the copy gives way and says so, and the forwarded stream is none the wiser. A body is readable
+ * in full at any moment, whatever has reached the disk yet.
  */
 export class BodyCapture {
-  private readonly memory: Buffer[] = [];
-  private memoryBytes = 0;
-  private spill: WriteStream | undefined;
-  private spillPath: string | undefined;
-  private spillQueued = 0;
-  private spillWritten = 0;
+  /** Made on the first byte: many bodies (most requests) have none. */
+  private memory: BlockList | undefined;
+  private spill: SpillFile | undefined;
   private captured = 0;
   private limitedBy: CaptureLimitReason | undefined;
   private disposed = false;
@@ -59,14 +200,14 @@ export class BodyCapture {
     const room = options.maxBytesPerBody - this.captured;
     const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
     if (part.length > 0) {
+      const inMemory = this.memory?.bytes ?? 0;
       const fitsInMemory =
         this.spill === undefined &&
-        this.memoryBytes + part.length <= options.memoryBytesPerBody &&
+        inMemory + part.length <= options.memoryBytesPerBody &&
         this.budget.memoryBytes + part.length <= options.totalMemoryBytes;
       if (fitsInMemory) {
-        // Copy: the forwarded buffer may be a slice of a larger allocation we must not retain.
-        this.memory.push(Buffer.from(part));
-        this.memoryBytes += part.length;
+        // Copied: the forwarded buffer may be a slice of a larger allocation we must not retain.
+        (this.memory ??= new BlockList()).append(part);
         this.budget.memoryBytes += part.length;
         this.captured += part.length;
       } else if (!this.appendToSpill(part)) {
@@ -76,47 +217,41 @@ export class BodyCapture {
     if (part.length < chunk.length) this.limit('body-cap');
   }
 
-  /** Bytes [start, end) of the body as captured, clipped to what has reached memory or disk. */
+  /** Bytes [start, end) of the body as captured so far. */
   async read(start = 0, end = Number.MAX_SAFE_INTEGER): Promise<CapturedRange> {
-    const stop = Math.min(end, this.memoryBytes + this.spillWritten);
+    // Everything is taken as it is now, before the file read yields: blocks confirmed meanwhile
+    // are still in `pending`, and the file's first `written` bytes do not change.
+    const stop = Math.min(end, this.captured);
+    const captured = this.captured;
+    const limited = this.limitedBy;
+    const inMemory = this.memory ? [...this.memory.pieces()] : [];
+    const spill = this.spill;
+    const written = spill?.written ?? 0;
+    const pending = spill?.pending() ?? [];
     const parts: Buffer[] = [];
-    if (start < this.memoryBytes) {
-      let pos = 0;
-      for (const piece of this.memory) {
-        const from = Math.max(start - pos, 0);
-        const to = Math.min(stop - pos, piece.length);
-        if (to > from) parts.push(piece.subarray(from, to));
-        pos += piece.length;
-        if (pos >= stop) break;
-      }
-    }
-    const fileStart = Math.max(start, this.memoryBytes) - this.memoryBytes;
-    const fileEnd = stop - this.memoryBytes;
-    if (this.spillPath !== undefined && fileEnd > fileStart) {
-      const handle = await open(this.spillPath, 'r');
-      try {
-        const buf = Buffer.alloc(fileEnd - fileStart);
-        const { bytesRead } = await handle.read(buf, 0, buf.length, fileStart);
-        parts.push(buf.subarray(0, bytesRead));
-      } finally {
-        await handle.close();
-      }
-    }
-    return { bytes: Buffer.concat(parts), captured: this.captured, limited: this.limitedBy };
+    let pos = 0;
+    const take = (piece: Buffer): void => {
+      const from = Math.max(start - pos, 0);
+      const to = Math.min(stop - pos, piece.length);
+      if (to > from) parts.push(piece.subarray(from, to));
+      pos += piece.length;
+    };
+    for (const piece of inMemory) take(piece);
+    const fileStart = Math.max(start - pos, 0);
+    const fileEnd = Math.min(stop - pos, written);
+    if (spill && fileEnd > fileStart) parts.push(await spill.readFile(fileStart, fileEnd));
+    pos += written;
+    for (const piece of pending) take(piece);
+    return { bytes: Buffer.concat(parts), captured, limited };
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.budget.memoryBytes -= this.memoryBytes;
-    this.budget.spillBytes -= this.spillQueued;
-    this.memory.length = 0;
-    this.memoryBytes = 0;
-    const path = this.spillPath;
-    if (this.spill !== undefined && path !== undefined) {
-      this.spill.destroy();
-      unlink(path).catch(() => undefined);
-    }
+    this.budget.memoryBytes -= this.memory?.bytes ?? 0;
+    this.budget.spillBytes -= this.spill?.queued ?? 0;
+    this.memory = undefined;
+    this.spill?.destroy();
   }
 
   private appendToSpill(part: Buffer): boolean {
@@ -125,26 +260,15 @@ export class BodyCapture {
       this.limit('total-cap');
       return false;
     }
-    const stream = this.spill ?? this.openSpill();
-    if (stream.writableLength + part.length > options.maxSpillBacklogBytes) {
+    if ((this.spill?.backlog ?? 0) + part.length > options.maxSpillBacklogBytes) {
       this.limit('spill-failed');
       return false;
     }
-    stream.write(part, (err) => {
-      if (!err) this.spillWritten += part.length;
-    });
-    this.spillQueued += part.length;
+    this.spill ??= new SpillFile(join(this.budget.spillDir, this.fileName), () => this.limit('spill-failed'));
+    this.spill.append(part);
     this.budget.spillBytes += part.length;
     this.captured += part.length;
     return true;
-  }
-
-  private openSpill(): WriteStream {
-    this.spillPath = join(this.budget.spillDir, this.fileName);
-    const stream = createWriteStream(this.spillPath, { mode: 0o600 });
-    stream.on('error', () => this.limit('spill-failed'));
-    this.spill = stream;
-    return stream;
   }
 
   private limit(reason: CaptureLimitReason): void {

@@ -33,6 +33,12 @@ export class Recorder {
     return this.captures.get(id)?.body(direction)?.read(start, end);
   }
 
+  /** Forgets one exchange's capture (its host stopped showing it) and frees its memory and spill files. */
+  forget(id: number): void {
+    this.captures.get(id)?.dispose();
+    this.captures.delete(id);
+  }
+
   /** Forgets every capture and frees its memory and spill files. */
   clear(): void {
     for (const capture of this.captures.values()) capture.dispose();

@@ -16,7 +16,12 @@ import { dataDirArg, shellPaths } from '../../main/electron/shell-options.js';
 /** The Electron shell's decisions, checked without Electron: its modules only wire these to events. */
 const RENDERER = pathToFileURL(path.resolve('/opt/sluice/dist/renderer/index.html')).href;
 
-const fromOurPage: IpcSender = { channel: CHANNELS.events, fromOurWindow: true, isMainFrame: true, frameUrl: RENDERER };
+const fromOurPage: IpcSender = {
+  channel: CHANNELS.connect,
+  fromOurWindow: true,
+  isMainFrame: true,
+  frameUrl: RENDERER,
+};
 
 describe('IPC validation', () => {
   it('accepts our channel from our window, top frame, showing our page', () => {

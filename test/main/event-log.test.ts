@@ -54,7 +54,8 @@ describe('the host event log', () => {
   });
 
   it('forgets the oldest finished exchanges whole when full, never an open one', () => {
-    const log = new EventLog({ maxEvents: 10 });
+    const forgotten: number[] = [];
+    const log = new EventLog({ maxEvents: 10 }, (ids) => forgotten.push(...ids));
     log.append(opened(1));
     for (let id = 2; id <= 6; id++) {
       log.append(opened(id));
@@ -65,6 +66,7 @@ describe('the host event log', () => {
     expect(log.size).toBeLessThanOrEqual(10);
     expect(ids.has(6)).toBe(true);
     expect(ids.has(2)).toBe(false);
+    expect(forgotten).toEqual([2]);
   });
 
   it('ignores events of exchanges it never saw opened, and clears', () => {

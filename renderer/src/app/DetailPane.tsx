@@ -77,24 +77,17 @@ function Detail({ x }: { x: ExchangeView }) {
         )}
         {tab === 'timeline' && (
           <div className="timelines">
-            <ChunkTimeline
-              label="Response body"
-              body={x.responseBody}
-              startedAt={x.opened.t}
-              endedAt={endedAt}
-              revision={x.revision}
-              now={now}
-            />
-            {x.requestBody.chunks.length > 0 && (
+            {/* The request body only when there was one: most requests have none. */}
+            {[x.responseBody, ...(x.requestBody.chunks.length > 0 ? [x.requestBody] : [])].map((body) => (
               <ChunkTimeline
-                label="Request body"
-                body={x.requestBody}
+                key={body.direction}
+                body={body}
                 startedAt={x.opened.t}
                 endedAt={endedAt}
                 revision={x.revision}
                 now={now}
               />
-            )}
+            ))}
           </div>
         )}
       </div>

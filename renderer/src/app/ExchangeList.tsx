@@ -169,7 +169,7 @@ const Row = memo(function Row({ id, top, selected, onSelect }: RowProps) {
         {path}
       </span>
       <span className={`c-status s${status ? Math.floor(status / 100) : 0}`}>{status ?? ''}</span>
-      <span className="c-type">{typeCategory(x)}</span>
+      <span className="c-type">{typeCategory(x) === 'none' ? '' : typeCategory(x)}</span>
       <span className="c-size">{size > 0 ? formatBytes(size) : ''}</span>
       <span className="c-time">{formatDuration(durationMs(x, x.closed ? x.closed.t : hostNow()))}</span>
       <span className={`c-state state-${state}`}>{STATE_WORDS[state]}</span>

@@ -1,4 +1,4 @@
-import type { BridgeApi, CallOutcome, CommandName, EventBatch } from '../../../app/contract.js';
+import type { BatchAck, BridgeApi, CallOutcome, CommandName, EventBatch } from '../../../app/contract.js';
 import { BatchFanout } from './batch-fanout.js';
 import { ConnectionStatus, type ConnectionAware, type ConnectionListener } from './connection.js';
 import { PendingCalls, readHostMessage } from './pending-calls.js';
@@ -26,7 +26,7 @@ export class PortBridge implements BridgeApi, ConnectionAware {
   private readonly status = new ConnectionStatus();
   private readonly calls = new PendingCalls();
   private readonly fanout = new BatchFanout({
-    onDelivered: (batch) => this.port?.postMessage({ kind: 'ack', seq: batch.seq }),
+    onDelivered: (batch) => this.port?.postMessage({ kind: 'ack', seq: batch.seq } satisfies BatchAck),
   });
   private unsent: unknown[] = [];
   private port: MessagePortLike | undefined;

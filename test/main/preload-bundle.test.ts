@@ -1,0 +1,80 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import { build } from 'vite';
+import { describe, expect, it, vi } from 'vitest';
+import { BRIDGE_KEY, CHANNELS, type BridgeApi, type EventBatch } from '../../app/contract.js';
+import { fromWorkerPort, servePort } from '../../main/host/port-server.js';
+import { SluiceHost } from '../../main/host/sluice-host.js';
+import type { ConnectionAware } from '../../renderer/src/transport/connection.js';
+import { useCleanup } from '../helpers/cleanup.js';
+
+const { defer, freshDir } = useCleanup();
+
+type IpcListener = (event: { ports: unknown[] }, message?: unknown) => void;
+
+/**
+ * The preload as Electron runs it, short of Electron: the bundle vite.preload.config.ts makes, run
+ * as a sandboxed preload is (CommonJS whose `require` knows only `electron`), with stand-ins for
+ * contextBridge and ipcRenderer, and a real host on the other end of a real port.
+ */
+async function loadPreload(): Promise<{
+  exposed: Record<string, unknown>;
+  sent: string[];
+  fromMain: (ports: unknown[], message?: unknown) => void;
+}> {
+  const outDir = await freshDir();
+  await build({ configFile: 'vite.preload.config.ts', logLevel: 'silent', build: { outDir, sourcemap: false } });
+  const code = await readFile(path.join(outDir, 'preload.cjs'), 'utf8');
+  const exposed: Record<string, unknown> = {};
+  const sent: string[] = [];
+  const listeners = new Map<string, IpcListener>();
+  const electron = {
+    contextBridge: { exposeInMainWorld: (key: string, api: unknown) => (exposed[key] = api) },
+    ipcRenderer: {
+      send: (channel: string) => sent.push(channel),
+      on: (channel: string, listener: IpcListener) => listeners.set(channel, listener),
+    },
+  };
+  const sandboxedRequire = (name: string): unknown => {
+    if (name === 'electron') return electron;
+    throw new Error(`a sandboxed preload cannot require ${name}`);
+  };
+  const module = { exports: {} };
+  new Function('require', 'module', 'exports', code)(sandboxedRequire, module, module.exports);
+  const fromMain = (ports: unknown[], message?: unknown): void => listeners.get(CHANNELS.connect)?.({ ports }, message);
+  return { exposed, sent, fromMain };
+}
+
+describe('the preload bundle', () => {
+  it('exposes one bridge that asks main for a port on first use and speaks the contract over it', async () => {
+    const { exposed, sent, fromMain } = await loadPreload();
+    expect(Object.keys(exposed)).toEqual([BRIDGE_KEY]);
+    const bridge = exposed[BRIDGE_KEY] as BridgeApi & ConnectionAware;
+    expect(Object.keys(bridge).sort()).toEqual(['call', 'listen', 'onConnection']);
+    expect(sent).toEqual([]);
+
+    const states: string[] = [];
+    bridge.onConnection((state) => states.push(state));
+    const batches: EventBatch[] = [];
+    bridge.listen((batch) => batches.push(batch));
+    const status = bridge.call('proxy.status', {});
+    expect(sent).toEqual([CHANNELS.connect]);
+
+    // What main does on that request: one end to the host, the other to the window.
+    const host = await SluiceHost.create({ dataDir: await freshDir() });
+    defer(() => host.close());
+    const { port1, port2 } = new MessageChannel();
+    defer(async () => port1.close());
+    servePort(host, fromWorkerPort(port1));
+    // Node's port is an EventTarget like the DOM's, which is what the preload gets.
+    fromMain([port2]);
+
+    expect(await status).toMatchObject({ kind: 'reply', reply: { state: 'stopped' } });
+    await vi.waitFor(() => expect(batches[0]?.seq).toBe(0));
+    expect(states).toEqual(['connecting', 'open']);
+
+    fromMain([], { kind: 'host-stopped', detail: 'the Sluice proxy process stopped (exit code 9)' });
+    expect(states.at(-1)).toBe('closed');
+  });
+});

@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import type { CaptureLimitReason } from '../../app/proxy-events.js';
+import { BodyCapture, CaptureBudget } from '../../proxy-core/capture/body-capture.js';
+import { DEFAULT_CAPTURE } from '../../proxy-core/options.js';
+import { useCleanup } from '../helpers/cleanup.js';
+
+const { freshDir } = useCleanup();
+
+async function capture(options: Partial<typeof DEFAULT_CAPTURE>) {
+  const dir = await freshDir();
+  const budget = new CaptureBudget({ ...DEFAULT_CAPTURE, ...options }, dir);
+  const limits: CaptureLimitReason[] = [];
+  return { dir, budget, limits, body: new BodyCapture(budget, 'b.bin', (reason) => limits.push(reason)) };
+}
+
+describe('a body capture', () => {
+  it('keeps a stream of tiny chunks byte-exact across memory, the bytes on their way to disk, and the file', async () => {
+    const { body, budget, dir } = await capture({ memoryBytesPerBody: 10_000, maxBytesPerBody: 1 << 20 });
+    const sent = randomBytes(300_000);
+    // 48-byte pieces, like LLM tokens: memory fills at 10,000, the rest is gathered for the file.
+    for (let at = 0; at < sent.length; at += 48) {
+      body.append(sent.subarray(at, at + 48));
+      if (at % 48_000 === 0) {
+        // Readable at once, whatever has reached the disk yet.
+        const now = await body.read();
+        expect(now.bytes.equals(sent.subarray(0, Math.min(at + 48, sent.length)))).toBe(true);
+      }
+    }
+    expect((await body.read()).bytes.equals(sent)).toBe(true);
+    expect((await body.read(9_990, 10_020)).bytes.equals(sent.subarray(9_990, 10_020))).toBe(true);
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await body.read()).bytes.equals(sent)).toBe(true);
+    expect((await body.read(123_456, 234_567)).bytes.equals(sent.subarray(123_456, 234_567))).toBe(true);
+    // Whole pieces only go to memory: 208 of 48 bytes fit under 10,000.
+    expect(budget.memoryBytes).toBe(Math.floor(10_000 / 48) * 48);
+    expect(await readdir(dir)).toEqual(['b.bin']);
+    body.dispose();
+    expect(budget.memoryBytes).toBe(0);
+    expect(budget.spillBytes).toBe(0);
+  });
+
+  it('keeps tiny chunks in a few blocks, not one object each', async () => {
+    const { body } = await capture({ memoryBytesPerBody: 1 << 20 });
+    for (let i = 0; i < 20_000; i++) body.append(Buffer.from('data: {"t":"x"}\n\n'.padEnd(48)));
+    const blocks = (body as unknown as { memory: { blocks: Buffer[] } }).memory.blocks;
+    expect(blocks.length).toBeLessThan(30);
+    const kept = blocks.reduce((sum, b) => sum + b.length, 0);
+    // Slack stays under half of what is kept.
+    expect(kept).toBeLessThan(20_000 * 48 * 1.5);
+  });
+
+  it('stops at the cap and says so once; a tiny body costs one exact block', async () => {
+    const { body, limits } = await capture({ maxBytesPerBody: 100 });
+    body.append(Buffer.alloc(60, 1));
+    const blocks = (body as unknown as { memory: { blocks: Buffer[] } }).memory.blocks;
+    expect(blocks.map((b) => b.length)).toEqual([60]);
+    body.append(Buffer.alloc(60, 2));
+    body.append(Buffer.alloc(60, 3));
+    const all = await body.read();
+    expect(all.captured).toBe(100);
+    expect(all.limited).toBe('body-cap');
+    expect(limits).toEqual(['body-cap']);
+  });
+});
