@@ -42,9 +42,13 @@ const progress = (message: string): void => void process.stderr.write(`[bench:ui
 
 type Mode = 'paced' | 'flat';
 
-/** An upstream that streams chunked for `SECONDS`: paced at RATE chunks/s, or as fast as it can. */
+/**
+ * An upstream that streams chunked for `SECONDS`, paced at RATE chunks/s (`/paced…`) or as fast as
+ * it can (`/flat…`), and answers `/row/…` at once with a few bytes of JSON.
+ */
 function startUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/row/')) return void res.end(`{"row":"${req.url}"}`);
     const mode: Mode = req.url?.startsWith('/flat') ? 'flat' : 'paced';
     res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
     const started = performance.now();
