@@ -17,6 +17,8 @@ test('filters narrow the list by text, host, status, type and streaming; arrow k
       res.end(JSON.stringify({ path: req.url, ok: true }));
     }
   });
+  // Before any traffic the list says how to send some, with the real address.
+  await expect(page.getByTestId('empty-hint')).toContainText(`curl -x http://127.0.0.1:${sluice.proxyPort} `);
   // Two host names for one server: the host filter must tell them apart.
   const byIp = server.url;
   const byName = server.url.replace('127.0.0.1', 'localhost');

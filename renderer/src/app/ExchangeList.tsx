@@ -123,14 +123,23 @@ export function ExchangeList() {
         data-testid="exchange-list"
       >
         <div style={{ height: ids.length * ROW_HEIGHT, position: 'relative' }}>{rows}</div>
-        {total === 0 && (
-          <p className="empty muted">
-            No traffic yet. Point a client at the proxy address above, e.g.{' '}
-            <code className="mono">curl -x http://127.0.0.1:PORT http://example.com/</code>
-          </p>
-        )}
+        {total === 0 && <EmptyHint />}
       </div>
     </section>
+  );
+}
+
+/** What to do when nothing has come through yet, with the proxy's real address. */
+function EmptyHint() {
+  const status = useSluice((s) => s.traffic.status);
+  useSluice((s) => s.tick);
+  const address = status ? `http://${status.host}:${status.port}` : 'http://127.0.0.1:8080';
+  return (
+    <p className="empty muted" data-testid="empty-hint">
+      No traffic yet. Send a request through the proxy, for example{' '}
+      <code className="mono">curl -x {address} http://example.com/</code>, or set {address} as the HTTP and HTTPS proxy
+      of your client.
+    </p>
   );
 }
 
