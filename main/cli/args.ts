@@ -15,6 +15,11 @@ export interface CliOptions {
   readonly responseTimeoutS: number | undefined;
   readonly uiPort: number | undefined;
   readonly ui: boolean;
+  /** Write the capture as HAR to this file on exit. */
+  readonly har: string | undefined;
+  /** Redact Authorization, Cookie, Set-Cookie and `harRedactHeaders` in the HAR. */
+  readonly harRedact: boolean;
+  readonly harRedactHeaders: readonly string[];
   readonly help: boolean;
   readonly version: boolean;
 }
@@ -35,6 +40,9 @@ Options:
   --events ndjson          print every proxy event as one JSON line on stdout
   --ui-port N              port of the browser UI (default: a free one)
   --no-ui                  do not start the browser UI
+  --har FILE               on exit (also Ctrl-C, SIGTERM) write every kept exchange to FILE as HAR 1.2
+  --har-redact             in the HAR, hide the values of Authorization, Cookie and Set-Cookie
+  --har-redact-header NAME also hide this header's values (implies --har-redact); may repeat
   --idle-timeout S         close an exchange after S seconds with no bytes either way (default 600)
   --header-timeout S       time a client has to send a request head (default 30)
   --connect-timeout S      time to connect to an upstream (default 30)
@@ -63,6 +71,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         events: { type: 'string' },
         'ui-port': { type: 'string' },
         'no-ui': { type: 'boolean' },
+        har: { type: 'string' },
+        'har-redact': { type: 'boolean' },
+        'har-redact-header': { type: 'string', multiple: true },
         'idle-timeout': { type: 'string' },
         'header-timeout': { type: 'string' },
         'connect-timeout': { type: 'string' },
@@ -81,6 +92,14 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   }
   if (v.host !== undefined && v.host.trim() === '') throw new UsageError('--host needs an address');
   if (v['no-ui'] && v['ui-port'] !== undefined) throw new UsageError('--ui-port and --no-ui do not go together');
+  if (v.har !== undefined && v.har.trim() === '') throw new UsageError('--har needs a file name');
+  const harRedactHeaders = v['har-redact-header'] ?? [];
+  if (harRedactHeaders.some((name) => !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name))) {
+    throw new UsageError('--har-redact-header takes a header name, e.g. x-api-key');
+  }
+  if (v.har === undefined && (v['har-redact'] || harRedactHeaders.length > 0)) {
+    throw new UsageError('--har-redact and --har-redact-header go with --har FILE');
+  }
   return {
     port: v.port === undefined ? undefined : parsePort('--port', v.port),
     host: v.host,
@@ -95,6 +114,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     responseTimeoutS: seconds('--response-timeout', v['response-timeout']),
     uiPort: v['ui-port'] === undefined ? undefined : parsePort('--ui-port', v['ui-port']),
     ui: !(v['no-ui'] ?? false),
+    har: v.har,
+    harRedact: (v['har-redact'] ?? false) || harRedactHeaders.length > 0,
+    harRedactHeaders,
     help: v.help ?? false,
     version: v.version ?? false,
   };

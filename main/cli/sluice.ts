@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostEvent } from '../../app/contract.js';
 import type { EventsDroppedEvent } from '../../app/host-events.js';
@@ -32,10 +34,11 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   if (options.version) {
-    const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
-    process.stdout.write(`sluice ${pkg.version}\n`);
+    process.stdout.write(`sluice ${packageVersion()}\n`);
     return;
   }
+  // Checked now, not at exit: a capture must not be lost to a typo noticed only afterwards.
+  const harFile = options.har === undefined ? undefined : await checkHarTarget(resolve(options.har));
 
   const upstreamCaPems = await Promise.all(options.upstreamCaFiles.map(readUpstreamCa));
   const dataDir = options.dataDir ?? defaultDataDir();
@@ -64,11 +67,18 @@ async function main(argv: readonly string[]): Promise<void> {
 
   let ui: HeadlessServer | undefined;
   let stopping = false;
+  const shutDown = async (): Promise<number> => {
+    // Before closing: closing the proxy lets go of the captured bodies.
+    const code = harFile === undefined ? 0 : await exportHar(host, harFile, options);
+    await Promise.all([ui?.close(), host.close()]);
+    return code;
+  };
   const stop = (): void => {
+    // A second signal while the HAR is being written means "stop now", without it.
     if (stopping) process.exit(EXIT_FAILURE);
     stopping = true;
-    Promise.all([ui?.close(), host.close()]).then(
-      () => process.exit(0),
+    shutDown().then(
+      (code) => process.exit(code),
       () => process.exit(EXIT_FAILURE),
     );
   };
@@ -95,6 +105,41 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     process.stdout.write(`ui: ${ui.url}\n`);
   }
+}
+
+/** Writes the HAR for `--har`; says what it wrote, or why it could not, in one line on stderr. */
+async function exportHar(host: SluiceHost, file: string, options: CliOptions): Promise<number> {
+  try {
+    const { entries, incomplete } = await host.writeHarFile(file, {
+      redact: options.harRedact,
+      redactHeaders: options.harRedactHeaders,
+      creator: { name: 'Sluice', version: packageVersion() },
+    });
+    const open = incomplete > 0 ? ` (${incomplete} still open, marked incomplete)` : '';
+    process.stderr.write(`sluice: wrote ${entries} exchange${entries === 1 ? '' : 's'}${open} to ${file}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`sluice: cannot write --har ${file}: ${describe(err)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+/** The `--har` path when its folder exists and can be written; otherwise exits with one line. */
+async function checkHarTarget(file: string): Promise<string> {
+  try {
+    const folder = await stat(dirname(file));
+    if (!folder.isDirectory()) throw new Error(`${dirname(file)} is not a folder`);
+    await access(dirname(file), constants.W_OK);
+    const existing = await stat(file).catch(() => undefined);
+    if (existing?.isDirectory()) throw new Error('it is a folder');
+  } catch (err) {
+    fail(`cannot write --har ${file}: ${describe(err)}`, EXIT_FAILURE);
+  }
+  return file;
+}
+
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 }
 
 async function readUpstreamCa(file: string): Promise<string> {

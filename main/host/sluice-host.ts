@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type {
   BodyRange,
   CaInfo,
@@ -12,7 +13,11 @@ import type {
 import { isCommandName } from '../../app/contract.js';
 import type { Direction } from '../../app/proxy-events.js';
 import { now } from '../../proxy-core/clock.js';
-import { loadOrCreateCa, SluiceProxy, type CertificateAuthority } from '../../proxy-core/index.js';
+import { loadOrCreateCa, SluiceProxy, type CaptureOptions, type CertificateAuthority } from '../../proxy-core/index.js';
+import { exchangesIn } from '../har/exchange-events.js';
+import type { CapturedBody } from '../har/har-entry.js';
+import { writeHarFile } from '../har/har-file.js';
+import { writeHar, type HarExportOptions, type HarExportResult, type HarSource } from '../har/har-writer.js';
 import { contentEncodingOf, decodeBody, isDecodable } from './body-decoder.js';
 import { EventBatcher } from './event-batcher.js';
 import { EventLog } from './event-log.js';
@@ -49,6 +54,8 @@ export interface HostOptions {
   /** Extra CA certificates (PEM) trusted for upstream servers, e.g. from --upstream-ca. */
   readonly upstreamCaPems?: readonly string[];
   readonly overrides?: SettingsOverrides;
+  /** Body capture limits; the core's defaults when absent (tests use a small per-body cap). */
+  readonly capture?: Partial<CaptureOptions>;
 }
 
 type Handlers = { [C in CommandName]: (request: CommandRequest<C>) => Promise<CommandReply<C>> };
@@ -90,6 +97,7 @@ export class SluiceHost {
       insecureUpstream: s.insecureUpstream,
       passThroughHosts: s.passThroughHosts,
       timeouts: s.timeouts,
+      ...(options.capture ? { capture: options.capture } : {}),
     });
     return new SluiceHost(proxy, ca, store, overrides, notices);
   }
@@ -123,6 +131,19 @@ export class SluiceHost {
     }
     const handler = this.handlers[command] as (r: CommandRequest<C>) => Promise<CommandReply<C>>;
     return handler(request ?? ({} as CommandRequest<C>));
+  }
+
+  /**
+   * Writes the kept exchanges (or `options.ids`) as HAR 1.2 to `out`, one entry at a time,
+   * waiting for `drain`; exchanges still open are written as far as they got. Does not end `out`.
+   */
+  writeHar(out: Writable, options: HarExportOptions = {}): Promise<HarExportResult> {
+    return writeHar(out, this.harSource(), options);
+  }
+
+  /** As `writeHar`, to a file that appears only once complete. */
+  writeHarFile(path: string, options: HarExportOptions = {}): Promise<HarExportResult> {
+    return writeHarFile(path, this.harSource(), options);
   }
 
   async close(): Promise<void> {
@@ -243,6 +264,27 @@ export class SluiceHost {
       base64: result.bytes.subarray(from, end ?? result.bytes.length).toString('base64'),
       decoded: { encoding, decodedSize: result.bytes.length, ...(result.error ? { error: result.error } : {}) },
     };
+  }
+
+  private harSource(): HarSource {
+    return {
+      exchanges: () => exchangesIn(this.log.events()),
+      readBody: (id, direction) => this.capturedBody(id, direction),
+    };
+  }
+
+  /** A whole captured body with its Content-Encoding undone where possible, for export. */
+  private async capturedBody(id: number, direction: Direction): Promise<CapturedBody | undefined> {
+    const range = await this.proxy.readBody(id, direction);
+    if (!range) return undefined;
+    const raw = range.bytes;
+    const limited = range.limited ? { limited: range.limited } : {};
+    const encoding = contentEncodingOf(this.log.headersOf(id, direction));
+    if (!encoding || raw.length === 0) return { raw, ...limited };
+    if (!isDecodable(encoding)) return { raw, decodeError: `cannot decode Content-Encoding ${encoding}`, ...limited };
+    const result = await decodeBody(raw, encoding);
+    if (result.error && result.bytes.length === 0) return { raw, decodeError: result.error, ...limited };
+    return { raw, decoded: result.bytes, ...(result.error ? { decodeError: result.error } : {}), ...limited };
   }
 
   private caInfo(): CaInfo {

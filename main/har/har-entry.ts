@@ -1,0 +1,360 @@
+import { headerValue, type Direction, type RawHeaders } from '../../app/proxy-events.js';
+import { bodyPayload, payloadText, type BodyPayload } from './body-text.js';
+import type { ExchangeEvents } from './exchange-events.js';
+import type {
+  HarBackpressure,
+  HarBodyMarks,
+  HarChunk,
+  HarContent,
+  HarCookie,
+  HarEntry,
+  HarEventSourceMessage,
+  HarNameValue,
+  HarPostData,
+  HarRequest,
+  HarResponse,
+  HarTimings,
+} from './har-types.js';
+import { isRedacted, redactHeaders, REDACTED } from './redact.js';
+
+/** One body as captured, with its Content-Encoding undone where the host could. */
+export interface CapturedBody {
+  /** The bytes captured, as forwarded (still content-encoded). */
+  readonly raw: Buffer;
+  /** `raw` decoded, when it had a Content-Encoding the host can undo. */
+  readonly decoded?: Buffer;
+  /** Why the Content-Encoding could not be undone (unknown coding, corrupt data). */
+  readonly decodeError?: string;
+  /** Why capture stopped before the body ended, when it did. */
+  readonly limited?: string;
+}
+
+export interface CapturedBodies {
+  readonly request?: CapturedBody | undefined;
+  readonly response?: CapturedBody | undefined;
+}
+
+export interface EntryOptions {
+  /** Lower-cased header names whose values are replaced; undefined or empty for none. */
+  readonly redact?: ReadonlySet<string> | undefined;
+  /**
+   * What goes in a body's `text`: by default the whole text; a streaming writer puts a
+   * placeholder there and writes the body in pieces in its place.
+   */
+  readonly placeBody?: ((payload: BodyPayload, direction: Direction) => string) | undefined;
+}
+
+/**
+ * One HAR entry from what the host saw of an exchange and its captured bodies. Pure: the same
+ * input gives the same entry, whether the exchange has ended or is still open.
+ */
+export function buildEntry(exchange: ExchangeEvents, bodies: CapturedBodies, options: EntryOptions = {}): HarEntry {
+  const { opened, closed } = exchange;
+  const origin = opened.t;
+  const relative = (time: number): number => round(time - origin);
+  const timings = harTimings(exchange);
+  return {
+    startedDateTime: new Date(opened.wallTime).toISOString(),
+    time: round(totalTime(timings)),
+    request: harRequest(exchange, bodies.request, options),
+    response: harResponse(exchange, bodies.response, options),
+    cache: {},
+    timings,
+    _id: opened.id,
+    _kind: opened.kind,
+    ...(closed
+      ? {
+          _outcome: closed.outcome,
+          ...(closed.reason ? { _outcomeReason: closed.reason } : {}),
+          _pausedMs: round(closed.pausedMs),
+        }
+      : { _incomplete: true as const, comment: 'still open at export: what was seen so far' }),
+    _chunks: exchange.chunks.map((chunk): HarChunk => ({
+      direction: chunk.direction,
+      offset: chunk.offset,
+      size: chunk.size,
+      readAt: relative(chunk.readAt),
+      flushedAt: relative(chunk.flushedAt),
+    })),
+    _backpressure: backpressureIntervals(exchange, relative),
+    ...(exchange.sse.length > 0 ? { _eventSourceMessages: exchange.sse.map((e) => sseMessage(e, exchange)) } : {}),
+  };
+}
+
+/**
+ * HAR timings from the core's measurements. The core measures dns, TCP connect and TLS one after
+ * another; HAR counts TLS inside `connect`. What the core does not measure separately (waiting
+ * for a socket) is in `send`, which runs from the request's arrival to the last byte sent upstream.
+ */
+export function harTimings(exchange: ExchangeEvents): HarTimings {
+  const { opened, responseHead, closed } = exchange;
+  const phases = responseHead?.timings ?? { dns: -1, connect: -1, ssl: -1 };
+  const dns = phases.dns >= 0 ? round(phases.dns) : -1;
+  const ssl = phases.ssl >= 0 ? round(phases.ssl) : -1;
+  const connect = phases.connect >= 0 ? round(phases.connect + Math.max(ssl, 0)) : -1;
+  const setUp = Math.max(dns, 0) + Math.max(connect, 0);
+  const end = closed?.t ?? lastActivity(exchange);
+  if (!responseHead) {
+    return { blocked: -1, dns, connect, ssl, send: nonNegative(end - opened.t - setUp), wait: 0, receive: 0 };
+  }
+  // A streamed upload can still be going when the response starts: then waiting took no time.
+  const sentAt = Math.min(responseHead.requestSentAt, responseHead.t);
+  return {
+    blocked: -1,
+    dns,
+    connect,
+    ssl,
+    send: nonNegative(sentAt - opened.t - setUp),
+    wait: nonNegative(responseHead.t - sentAt),
+    receive: nonNegative(end - responseHead.t),
+  };
+}
+
+function totalTime(t: HarTimings): number {
+  // `ssl` is inside `connect`, so it is not added again.
+  return [t.blocked, t.dns, t.connect, t.send, t.wait, t.receive].reduce((sum, ms) => sum + Math.max(ms, 0), 0);
+}
+
+/** The latest time anything happened in an exchange that has not closed. */
+function lastActivity(exchange: ExchangeEvents): number {
+  let last = exchange.responseHead?.t ?? exchange.opened.t;
+  for (const chunk of exchange.chunks) last = Math.max(last, chunk.flushedAt);
+  for (const event of exchange.backpressure) last = Math.max(last, event.t);
+  return last;
+}
+
+function harRequest(exchange: ExchangeEvents, body: CapturedBody | undefined, options: EntryOptions): HarRequest {
+  const { redact } = options;
+  const { request } = exchange.opened;
+  const bytes = exchange.closed?.requestBytes ?? bodyBytesSeen(exchange, 'request');
+  const postData =
+    bytes > 0 || (body && body.raw.length > 0) ? harPostData(request.headers, body, bytes, options) : undefined;
+  return {
+    method: request.method,
+    url: harUrl(exchange),
+    httpVersion: httpVersion(request.httpVersion),
+    cookies: requestCookies(request.headers, redact),
+    headers: nameValues(redactHeaders(request.headers, redact)),
+    queryString: queryString(request.url),
+    ...(postData ? { postData } : {}),
+    headersSize: -1,
+    bodySize: bytes,
+  };
+}
+
+function harResponse(exchange: ExchangeEvents, body: CapturedBody | undefined, options: EntryOptions): HarResponse {
+  const { redact } = options;
+  const { responseHead, closed } = exchange;
+  const failure = closed && closed.outcome !== 'completed' && closed.outcome !== 'client-closed';
+  const error = failure ? (closed.detail ?? closed.reason ?? closed.outcome) : undefined;
+  if (!responseHead) {
+    return {
+      status: 0,
+      statusText: '',
+      httpVersion: '',
+      cookies: [],
+      headers: [],
+      content: { size: 0, mimeType: 'x-unknown' },
+      redirectURL: '',
+      headersSize: -1,
+      bodySize: -1,
+      comment: closed ? 'no response head' : 'no response head yet',
+      ...(error ? { _error: error } : {}),
+    };
+  }
+  const { headers } = responseHead.response;
+  const bytes = closed?.responseBytes ?? bodyBytesSeen(exchange, 'response');
+  return {
+    status: responseHead.response.status,
+    statusText: responseHead.response.statusText,
+    httpVersion: httpVersion(responseHead.response.httpVersion),
+    cookies: responseCookies(headers, redact),
+    headers: nameValues(redactHeaders(headers, redact)),
+    content: harContent(headers, body, bytes, options),
+    redirectURL: headerValue(headers, 'location') ?? '',
+    headersSize: -1,
+    bodySize: bytes,
+    ...(error ? { _error: error } : {}),
+  };
+}
+
+function bodyMarks(body: CapturedBody | undefined, wireBytes: number): HarBodyMarks & { comment?: string } {
+  const captured = body?.raw.length ?? 0;
+  const cut = body?.limited !== undefined || captured < wireBytes;
+  const marks: HarBodyMarks & { comment?: string } = {
+    ...(cut
+      ? {
+          _truncated: true as const,
+          _truncatedReason: body?.limited ?? (body ? 'not-captured-yet' : 'not-captured'),
+          _capturedBytes: captured,
+          comment: `truncated: ${captured} of ${wireBytes} bytes captured${body?.limited ? ` (${body.limited})` : ''}`,
+        }
+      : {}),
+    ...(body?.decodeError !== undefined ? { _decodeError: body.decodeError } : {}),
+  };
+  return marks;
+}
+
+function harContent(
+  headers: RawHeaders,
+  body: CapturedBody | undefined,
+  wireBytes: number,
+  options: EntryOptions,
+): HarContent {
+  const mimeType = headerValue(headers, 'content-type') ?? 'x-unknown';
+  const marks = bodyMarks(body, wireBytes);
+  if (!body || body.raw.length === 0) return { size: 0, mimeType, ...marks };
+  const payload = bodyPayload(body, marks._truncated === true);
+  return {
+    size: (body.decoded ?? body.raw).length,
+    ...(body.decoded ? { compression: body.decoded.length - body.raw.length } : {}),
+    mimeType,
+    text: (options.placeBody ?? payloadText)(payload, 'response'),
+    ...(payload.base64 ? { encoding: 'base64' as const } : {}),
+    ...marks,
+  };
+}
+
+function harPostData(
+  headers: RawHeaders,
+  body: CapturedBody | undefined,
+  wireBytes: number,
+  options: EntryOptions,
+): HarPostData {
+  const mimeType = headerValue(headers, 'content-type') ?? 'x-unknown';
+  const marks = bodyMarks(body, wireBytes);
+  if (!body || body.raw.length === 0) return { mimeType, text: '', ...marks };
+  const payload = bodyPayload(body, marks._truncated === true);
+  const text = (options.placeBody ?? payloadText)(payload, 'request');
+  return { mimeType, text, ...(payload.base64 ? { _encoding: 'base64' as const } : {}), ...marks };
+}
+
+/** Bytes forwarded so far, for an exchange that has not closed. */
+function bodyBytesSeen(exchange: ExchangeEvents, direction: Direction): number {
+  let end = 0;
+  for (const chunk of exchange.chunks)
+    if (chunk.direction === direction) end = Math.max(end, chunk.offset + chunk.size);
+  return end;
+}
+
+function backpressureIntervals(exchange: ExchangeEvents, relative: (time: number) => number): HarBackpressure[] {
+  const intervals: HarBackpressure[] = [];
+  const open = new Map<Direction, { pausedAt: number; queuedBytes: number }>();
+  for (const event of exchange.backpressure) {
+    if (event.type === 'backpressure-paused') {
+      open.set(event.direction, { pausedAt: event.t, queuedBytes: event.queuedBytes });
+      continue;
+    }
+    open.delete(event.direction);
+    intervals.push({
+      direction: event.direction,
+      pausedAt: relative(event.pausedAt),
+      resumedAt: relative(event.t),
+      queuedBytes: event.queuedBytes,
+    });
+  }
+  for (const [direction, paused] of open) {
+    intervals.push({ direction, pausedAt: relative(paused.pausedAt), queuedBytes: paused.queuedBytes });
+  }
+  return intervals;
+}
+
+function sseMessage(event: ExchangeEvents['sse'][number], exchange: ExchangeEvents): HarEventSourceMessage {
+  const { opened } = exchange;
+  return {
+    time: (opened.wallTime + (event.t - opened.t)) / 1000,
+    eventName: event.event ?? 'message',
+    eventId: event.eventId ?? '',
+    data: event.data,
+  };
+}
+
+function nameValues(headers: RawHeaders): HarNameValue[] {
+  return headers.map(([name, value]) => ({ name, value }));
+}
+
+/** A tunnel's target is `host:port`, which is no URL; HAR needs one, and `tcp://` says what it was. */
+function harUrl(exchange: ExchangeEvents): string {
+  const { kind, request } = exchange.opened;
+  return kind === 'tunnel' ? `tcp://${request.url}` : request.url;
+}
+
+function queryString(url: string): HarNameValue[] {
+  try {
+    return [...new URL(url).searchParams].map(([name, value]) => ({ name, value }));
+  } catch {
+    return []; // a CONNECT target (host:port) has no query
+  }
+}
+
+function requestCookies(headers: RawHeaders, redact: ReadonlySet<string> | undefined): HarCookie[] {
+  const hidden = isRedacted('cookie', redact);
+  const cookies: HarCookie[] = [];
+  for (const [name, value] of headers) {
+    if (name.toLowerCase() !== 'cookie') continue;
+    for (const pair of value.split(';')) {
+      const [cookieName, cookieValue] = splitPair(pair);
+      if (cookieName) cookies.push({ name: cookieName, value: hidden ? REDACTED : cookieValue });
+    }
+  }
+  return cookies;
+}
+
+function responseCookies(headers: RawHeaders, redact: ReadonlySet<string> | undefined): HarCookie[] {
+  const hidden = isRedacted('set-cookie', redact);
+  const cookies: HarCookie[] = [];
+  for (const [name, value] of headers) {
+    if (name.toLowerCase() !== 'set-cookie') continue;
+    const [first = '', ...attributes] = value.split(';');
+    const [cookieName, cookieValue] = splitPair(first);
+    if (!cookieName) continue;
+    const cookie: { -readonly [K in keyof HarCookie]: HarCookie[K] } = {
+      name: cookieName,
+      value: hidden ? REDACTED : cookieValue,
+    };
+    for (const attribute of attributes) {
+      const [key, attributeValue] = splitPair(attribute);
+      switch (key.toLowerCase()) {
+        case 'path':
+          cookie.path = attributeValue;
+          break;
+        case 'domain':
+          cookie.domain = attributeValue;
+          break;
+        case 'expires': {
+          const date = new Date(attributeValue);
+          if (!Number.isNaN(date.getTime())) cookie.expires = date.toISOString();
+          break;
+        }
+        case 'httponly':
+          cookie.httpOnly = true;
+          break;
+        case 'secure':
+          cookie.secure = true;
+          break;
+      }
+    }
+    cookies.push(cookie);
+  }
+  return cookies;
+}
+
+function splitPair(text: string): [string, string] {
+  const at = text.indexOf('=');
+  if (at < 0) return [text.trim(), ''];
+  return [text.slice(0, at).trim(), text.slice(at + 1).trim()];
+}
+
+/** HAR writes the protocol as it appears on a status line: `HTTP/1.1`. */
+function httpVersion(version: string): string {
+  return version === '' || version.startsWith('HTTP/') ? version : `HTTP/${version}`;
+}
+
+function nonNegative(ms: number): number {
+  return Math.max(0, round(ms));
+}
+
+/** Microsecond precision: the clock has it, and more digits would only bloat the file. */
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

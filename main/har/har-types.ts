@@ -1,0 +1,164 @@
+/**
+ * HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/) as Sluice writes it. Fields starting
+ * with `_` are our extensions, which the spec allows: streaming detail a plain HAR cannot hold.
+ * Times in HAR are milliseconds unless a field says otherwise; -1 means "does not apply".
+ */
+
+export interface Har {
+  readonly log: HarLog;
+}
+
+export interface HarLog {
+  readonly version: '1.2';
+  readonly creator: HarCreator;
+  readonly entries: readonly HarEntry[];
+  readonly comment?: string;
+}
+
+export interface HarCreator {
+  readonly name: string;
+  readonly version: string;
+}
+
+export interface HarNameValue {
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface HarCookie {
+  readonly name: string;
+  readonly value: string;
+  readonly path?: string;
+  readonly domain?: string;
+  readonly expires?: string;
+  readonly httpOnly?: boolean;
+  readonly secure?: boolean;
+}
+
+/** Marks on a body that was not captured whole. */
+export interface HarBodyMarks {
+  /** The capture stopped before the body ended (a cap, a failed spill): the bytes here are a prefix. */
+  readonly _truncated?: true;
+  /** Why it stopped: `body-cap`, `total-cap`, `spill-failed`, ... */
+  readonly _truncatedReason?: string;
+  /** Bytes captured, as they were on the wire (still content-encoded). */
+  readonly _capturedBytes?: number;
+  /** The Content-Encoding could not be undone; the text is the encoded bytes, in base64. */
+  readonly _decodeError?: string;
+}
+
+export interface HarPostData extends HarBodyMarks {
+  readonly mimeType: string;
+  readonly text: string;
+  /** HAR 1.2 has no encoding for request bodies; `base64` when the body is not text. */
+  readonly _encoding?: 'base64';
+  readonly comment?: string;
+}
+
+export interface HarContent extends HarBodyMarks {
+  /** Decoded size of what was captured. */
+  readonly size: number;
+  /** Bytes saved by the Content-Encoding: `size` minus the encoded bytes captured. */
+  readonly compression?: number;
+  readonly mimeType: string;
+  readonly text?: string;
+  readonly encoding?: 'base64';
+  readonly comment?: string;
+}
+
+export interface HarRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly httpVersion: string;
+  readonly cookies: readonly HarCookie[];
+  readonly headers: readonly HarNameValue[];
+  readonly queryString: readonly HarNameValue[];
+  readonly postData?: HarPostData;
+  /** -1: the proxy keeps parsed headers, not the head's bytes. */
+  readonly headersSize: number;
+  /** Body bytes forwarded (content-encoded), or -1 when unknown. */
+  readonly bodySize: number;
+  readonly comment?: string;
+}
+
+export interface HarResponse {
+  /** 0 when no response head arrived (yet). */
+  readonly status: number;
+  readonly statusText: string;
+  readonly httpVersion: string;
+  readonly cookies: readonly HarCookie[];
+  readonly headers: readonly HarNameValue[];
+  readonly content: HarContent;
+  readonly redirectURL: string;
+  readonly headersSize: number;
+  readonly bodySize: number;
+  readonly comment?: string;
+  /** Why the exchange failed, in words (Chrome writes the same field). */
+  readonly _error?: string;
+}
+
+export interface HarTimings {
+  readonly blocked: number;
+  readonly dns: number;
+  /** TCP connect, including `ssl` as HAR 1.2 requires. */
+  readonly connect: number;
+  readonly ssl: number;
+  readonly send: number;
+  readonly wait: number;
+  readonly receive: number;
+  readonly comment?: string;
+}
+
+/** One chunk as the proxy forwarded it; times in ms from the entry's `startedDateTime`. */
+export interface HarChunk {
+  readonly direction: 'request' | 'response';
+  /** Position in the body, in bytes as forwarded (still content-encoded). */
+  readonly offset: number;
+  readonly size: number;
+  readonly readAt: number;
+  readonly flushedAt: number;
+}
+
+/** One Server-Sent Event, named as Chrome's DevTools protocol names them (`Network.eventSourceMessageReceived`). */
+export interface HarEventSourceMessage {
+  /** Seconds since the epoch, with fractions, like Chrome's `_webSocketMessages`. */
+  readonly time: number;
+  readonly eventName: string;
+  readonly eventId: string;
+  readonly data: string;
+}
+
+/** A stretch when the proxy paused reads because the other side was slow; ms from `startedDateTime`. */
+export interface HarBackpressure {
+  readonly direction: 'request' | 'response';
+  readonly pausedAt: number;
+  /** Absent while still paused at export. */
+  readonly resumedAt?: number;
+  /** The most bytes queued in the proxy while paused. */
+  readonly queuedBytes: number;
+}
+
+export interface HarEntry {
+  readonly startedDateTime: string;
+  readonly time: number;
+  readonly request: HarRequest;
+  readonly response: HarResponse;
+  readonly cache: Record<string, never>;
+  readonly timings: HarTimings;
+  readonly connection?: string;
+  readonly comment?: string;
+  /** Sluice's exchange id, so a HAR entry can be matched with the UI and `--events ndjson`. */
+  readonly _id: number;
+  /** `http`, `websocket` or `tunnel`. */
+  readonly _kind: string;
+  /** Still open at export: written with what was seen so far. */
+  readonly _incomplete?: true;
+  /** How the exchange ended: `completed`, `client-closed`, `upstream-reset`, `idle-timeout`, `proxy-error`. */
+  readonly _outcome?: string;
+  readonly _outcomeReason?: string;
+  /** Total ms reads were paused by backpressure, both directions. */
+  readonly _pausedMs?: number;
+  readonly _chunks: readonly HarChunk[];
+  readonly _backpressure: readonly HarBackpressure[];
+  readonly _eventSourceMessages?: readonly HarEventSourceMessage[];
+}
