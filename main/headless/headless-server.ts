@@ -7,6 +7,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { CallMessage, HostMessage } from '../../app/contract.js';
 import { answerCall, badMessage, readCallText, type ErrorMessage } from '../host/call-messages.js';
 import type { SluiceHost } from '../host/sluice-host.js';
+import type { HarExportOptions } from '../har/har-writer.js';
 import { NOT_BUILT_PAGE, readStaticFile } from './static-files.js';
 
 export interface HeadlessServerOptions {
@@ -98,14 +99,27 @@ export class HeadlessServer {
     res.setHeader('Referrer-Policy', 'no-referrer');
     if (!this.hostAllowed(req))
       return sendText(res, 403, 'Forbidden: this server answers only to 127.0.0.1 or localhost.');
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const target = parseTarget(req.url);
+    // The page's export form posts its choice (an id list can outgrow a URL); nothing else is posted.
+    const post = req.method === 'POST' && target.path === HAR_PATH;
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !post) {
       res.setHeader('Allow', 'GET, HEAD');
       return sendText(res, 405, 'Method not allowed.');
     }
-    const target = parseTarget(req.url);
     if (!this.authorised(req, target.token)) {
       return sendText(res, 401, 'Unauthorised: open the full URL Sluice printed, with its token.');
     }
+    if (post) {
+      // A form on another site cannot carry our SameSite cookie, but say no to foreign origins anyway.
+      // Our own page's form says `Origin: null`: its no-referrer policy hides the origin too.
+      if (req.headers.origin !== 'null' && !this.originAllowed(req))
+        return sendText(res, 403, 'Forbidden: foreign origin.');
+      return void readForm(req).then(
+        (form) => this.serveHar(req, res, form),
+        (err: Error) => sendText(res, 413, err.message),
+      );
+    }
+    if (target.path === HAR_PATH) return void this.serveHar(req, res, target.query);
     const serve = target.path === '/' || target.path === '/index.html' ? this.servePage : this.serveAsset;
     serve(req, res, target.path).catch((err: unknown) => {
       if (res.headersSent) res.destroy();
@@ -133,6 +147,28 @@ export class HeadlessServer {
     if (file.contentType.startsWith('text/html')) res.setHeader('Content-Security-Policy', this.csp);
     send(req, res, 200, file.contentType, file.body);
   };
+
+  /**
+   * The capture as a HAR download (`GET /har?ids=1,2&redact=1&redactHeader=x-api-key`), written as
+   * a stream straight into the response. The page links here; the cookie carries the token.
+   */
+  private async serveHar(req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams): Promise<void> {
+    const options = harOptions(query);
+    if (typeof options === 'string') return sendText(res, 400, options);
+    res.writeHead(200, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Disposition': `attachment; filename="${harFileName(new Date())}"`,
+      'Cache-Control': 'no-store',
+    });
+    if (req.method === 'HEAD') return void res.end();
+    try {
+      await this.host.writeHar(res, options);
+      res.end();
+    } catch {
+      // Half a HAR must not look like a whole one: cut the download so the browser marks it failed.
+      res.destroy();
+    }
+  }
 
   private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (this.closing) return refuseUpgrade(socket, 503);
@@ -193,11 +229,58 @@ function listen(server: http.Server, port: number): Promise<number> {
 }
 
 /** Splits the request target by hand: `new URL` would read `//evil/x` as a host and hide `..`. */
-function parseTarget(url: string | undefined): { path: string; token: string | null } {
+function parseTarget(url: string | undefined): { path: string; token: string | null; query: URLSearchParams } {
   const raw = url ?? '/';
-  const query = raw.indexOf('?');
-  if (query < 0) return { path: raw, token: null };
-  return { path: raw.slice(0, query), token: new URLSearchParams(raw.slice(query + 1)).get('token') };
+  const at = raw.indexOf('?');
+  const query = new URLSearchParams(at < 0 ? '' : raw.slice(at + 1));
+  return { path: at < 0 ? raw : raw.slice(0, at), token: query.get('token'), query };
+}
+
+const HAR_PATH = '/har';
+/** An export form lists ids: 100,000 of them fit in well under a megabyte. */
+const MAX_FORM_BYTES = 8 * MIB;
+
+function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (part: Buffer) => {
+      size += part.length;
+      if (size > MAX_FORM_BYTES) {
+        reject(new Error(`the export form is over ${MAX_FORM_BYTES / MIB} MiB`));
+        req.destroy();
+      } else {
+        parts.push(part);
+      }
+    });
+    req.on('end', () => resolve(new URLSearchParams(Buffer.concat(parts).toString('utf8'))));
+    req.on('error', reject);
+  });
+}
+
+/** Export options from `/har`'s query, or what is wrong with it. */
+function harOptions(query: URLSearchParams): HarExportOptions | string {
+  const ids = query.get('ids');
+  let selection: Set<number> | undefined;
+  if (ids !== null && ids !== '') {
+    const numbers = ids.split(',').map(Number);
+    if (numbers.some((n) => !Number.isInteger(n) || n < 0))
+      return 'ids must be a comma-separated list of exchange ids.';
+    selection = new Set(numbers);
+  }
+  const headers = query
+    .getAll('redactHeader')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  if (headers.some((h) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h))) return 'redactHeader must be header names.';
+  return { ids: selection, redact: query.get('redact') === '1', redactHeaders: headers };
+}
+
+/** `sluice-2026-11-23-140512.har`, in local time, like a browser's download names. */
+function harFileName(date: Date): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const day = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}`;
+  return `sluice-${day}-${two(date.getHours())}${two(date.getMinutes())}${two(date.getSeconds())}.har`;
 }
 
 function cookieValues(header: string | undefined, name: string): string[] {

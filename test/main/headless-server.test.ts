@@ -294,6 +294,46 @@ describe('the headless server', () => {
     expect(a).toMatchObject({ type: 'exchange-closed', outcome: 'completed' });
   });
 
+  it('serves the capture as a HAR download, only with the token, and takes the page form only from no foreign origin', async () => {
+    const { ui, host } = await serve();
+    const { port } = await host.call('proxy.start', {});
+    await fetchViaProxy(port, `${await upstream()}/one`);
+    await fetchViaProxy(port, `${await upstream()}/two`);
+    await new Promise((r) => setTimeout(r, 50));
+
+    expect((await get(ui.port, '/har')).status).toBe(401);
+    const all = await get(ui.port, `/har?token=${ui.token}`);
+    expect(all.status).toBe(200);
+    expect(all.headers['content-disposition']).toMatch(/^attachment; filename="sluice-[\d-]+\.har"$/);
+    const entries = (JSON.parse(all.body) as { log: { entries: { request: { url: string } }[] } }).log.entries;
+    expect(entries.map((e) => new URL(e.request.url).pathname)).toEqual(['/one', '/two']);
+    expect((await get(ui.port, `/har?token=${ui.token}&ids=x`)).status).toBe(400);
+
+    const form = (origin: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const body = 'ids=2';
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port: ui.port,
+            method: 'POST',
+            path: `/har?token=${ui.token}`,
+            agent: false,
+            headers: { origin, 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    expect(await form('https://evil.example')).toBe(403);
+    expect(await form('null')).toBe(200);
+    expect(await form(`http://127.0.0.1:${ui.port}`)).toBe(200);
+  });
+
   it('closes its WebSockets and frees its port on close; says so when the port is taken', async () => {
     const { ui, host } = await serve();
     const taken = HeadlessServer.start(host, { port: ui.port, rendererDir: '/nowhere' });

@@ -1,16 +1,18 @@
 import { useState } from 'react';
 import { useSluice } from '../store/store.js';
 import { CaHelp } from './CaHelp.js';
+import { HarDialog } from './HarDialog.js';
 import { useHost } from './host-context.js';
 import { useCommand } from './use-command.js';
 
-/** Proxy address and state, record/pause, clear, CA help; HAR and the system proxy switch come later. */
+/** Proxy address and state, record/pause, clear, HAR export, CA help; the system proxy switch comes later. */
 export function Toolbar() {
   const host = useHost();
   const status = useSluice((s) => s.traffic.status);
   useSluice((s) => s.tick);
   const run = useCommand();
   const [caOpen, setCaOpen] = useState(false);
+  const [harOpen, setHarOpen] = useState(false);
 
   const running = status?.state === 'running';
   const address = status ? `${status.host}:${status.port}` : '…';
@@ -45,8 +47,8 @@ export function Toolbar() {
         Clear
       </button>
       <span className="spacer" />
-      <button type="button" disabled title="HAR export and import arrive with the HAR issue">
-        HAR…
+      <button type="button" onClick={() => setHarOpen(true)} title="Export the capture as a HAR file">
+        Export HAR…
       </button>
       <button type="button" disabled title="The system proxy switch arrives with the tray issue">
         System proxy
@@ -55,6 +57,7 @@ export function Toolbar() {
         CA certificate
       </button>
       {caOpen && <CaHelp onClose={() => setCaOpen(false)} />}
+      {harOpen && <HarDialog onClose={() => setHarOpen(false)} />}
     </header>
   );
 }

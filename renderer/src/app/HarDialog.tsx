@@ -1,0 +1,126 @@
+import { useMemo, useState } from 'react';
+import { filterIds, isFiltering } from '../store/filter.js';
+import { useSluice } from '../store/store.js';
+
+type Scope = 'all' | 'shown' | 'selected';
+
+/** Where the page came from decides how a file reaches the user: only the headless host serves downloads. */
+const canDownload = typeof location !== 'undefined' && location.protocol.startsWith('http');
+
+/**
+ * Export the capture as HAR: all of it, what the filter shows, or the selected exchange; secrets
+ * redacted on request. The headless host writes the file straight into a download, so a big
+ * capture never passes through the page.
+ */
+export function HarDialog({ onClose }: { onClose: () => void }) {
+  const filter = useSluice((s) => s.filter);
+  const selectedId = useSluice((s) => s.selectedId);
+  const listRevision = useSluice((s) => s.listRevision);
+  const { total, shown } = useMemo(() => {
+    const { traffic } = useSluice.getState();
+    return { total: traffic.order.length, shown: filterIds(traffic.order, traffic.exchanges, filter) };
+    // listRevision stands for the mutable traffic it describes.
+  }, [filter, listRevision]);
+  const [scope, setScope] = useState<Scope>(selectedId !== undefined ? 'selected' : 'all');
+  const [redact, setRedact] = useState(false);
+  const [extraHeaders, setExtraHeaders] = useState('');
+  const [started, setStarted] = useState(false);
+
+  const ids = scope === 'selected' && selectedId !== undefined ? [selectedId] : scope === 'shown' ? shown : undefined;
+  const headers = extraHeaders
+    .split(/[\s,]+/)
+    .map((h) => h.trim())
+    .filter(Boolean);
+  const count = ids?.length ?? total;
+
+  return (
+    <div className="dialog-backdrop" onClick={onClose} onKeyDown={(e) => e.key === 'Escape' && onClose()}>
+      <div
+        className="dialog"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="har-title"
+        onClick={(e) => e.stopPropagation()}
+      >
+        <h2 id="har-title">Export HAR</h2>
+        <fieldset className="har-scope">
+          <legend>Exchanges</legend>
+          <label>
+            <input type="radio" name="scope" checked={scope === 'all'} onChange={() => setScope('all')} /> All ({total})
+          </label>
+          <label>
+            <input
+              type="radio"
+              name="scope"
+              checked={scope === 'shown'}
+              disabled={!isFiltering(filter)}
+              onChange={() => setScope('shown')}
+            />{' '}
+            Shown by the filter ({shown.length})
+          </label>
+          <label>
+            <input
+              type="radio"
+              name="scope"
+              checked={scope === 'selected'}
+              disabled={selectedId === undefined}
+              onChange={() => setScope('selected')}
+            />{' '}
+            The selected exchange{selectedId !== undefined ? ` (#${selectedId})` : ''}
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Secrets</legend>
+          <label>
+            <input type="checkbox" checked={redact} onChange={(e) => setRedact(e.target.checked)} /> Redact
+            Authorization, Proxy-Authorization, Cookie and Set-Cookie
+          </label>
+          <label className="har-extra">
+            Also redact these headers:{' '}
+            <input
+              type="text"
+              value={extraHeaders}
+              placeholder="x-api-key, x-session"
+              aria-label="More header names to redact"
+              onChange={(e) => setExtraHeaders(e.target.value)}
+            />
+          </label>
+        </fieldset>
+        <p className="muted">
+          Bodies are included (binary as base64); truncated captures and open streams are marked. Streaming detail
+          (chunks, SSE events, backpressure) is in underscore fields.
+        </p>
+        {canDownload ? (
+          // A real form post: the id list can outgrow a URL, and the browser saves the answer as a file.
+          // The dialog stays until closed: removing the form as it submits would cancel the download.
+          <form method="post" action="har" onSubmit={() => setStarted(true)}>
+            {ids && <input type="hidden" name="ids" value={ids.join(',')} />}
+            {(redact || headers.length > 0) && <input type="hidden" name="redact" value="1" />}
+            {headers.map((h) => (
+              <input key={h} type="hidden" name="redactHeader" value={h} />
+            ))}
+            <button type="submit" disabled={count === 0}>
+              Export {count} exchange{count === 1 ? '' : 's'}
+            </button>{' '}
+            <button type="button" onClick={onClose}>
+              {started ? 'Close' : 'Cancel'}
+            </button>
+            {started && (
+              <p className="muted" role="status">
+                The browser is saving the file.
+              </p>
+            )}
+          </form>
+        ) : (
+          <p className="banner info">
+            The desktop app saves HAR files in a coming version; meanwhile run <code>sluice --har FILE</code> or use the
+            browser UI.{' '}
+            <button type="button" onClick={onClose}>
+              Close
+            </button>
+          </p>
+        )}
+      </div>
+    </div>
+  );
+}
