@@ -109,6 +109,32 @@ export interface Commands {
   };
   'ca.get': { request: Record<string, never>; reply: CaInfo };
   'settings.get': { request: Record<string, never>; reply: Settings };
+  /**
+   * Imports a HAR file the host can read (a local path) as ordinary exchanges; progress comes as
+   * `har-import-progress` events. Rejects with words saying what is wrong and where.
+   */
+  'har.import': { request: { path: string }; reply: HarImportReply };
+}
+
+/**
+ * Imported exchanges are numbered from here. The proxy numbers its exchanges 1, 2, 3, ... per
+ * run; it would need 2^40 (about 10^12) of them to get here, which at 100,000 a second takes
+ * four months. Below 2^53, so every id stays an exact number in JSON and JavaScript.
+ */
+export const IMPORTED_ID_BASE = 2 ** 40;
+
+/** How an exchange's id reads to a person: imported ones as i1, i2, ... */
+export function displayId(id: number): string {
+  return id >= IMPORTED_ID_BASE ? `i${id - IMPORTED_ID_BASE + 1}` : String(id);
+}
+
+export interface HarImportReply {
+  /** The id in this import's `har-import-progress` events. */
+  readonly importId: number;
+  /** Entries imported as exchanges. */
+  readonly entries: number;
+  /** Entries that could not be imported; a `host-notice` names each with its index and why. */
+  readonly skipped: number;
 }
 
 export type CommandName = keyof Commands;
@@ -125,6 +151,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'body.read',
   'ca.get',
   'settings.get',
+  'har.import',
 ];
 
 export function isCommandName(value: unknown): value is CommandName {
@@ -152,7 +179,23 @@ export interface CaptureClearedEvent {
   readonly t: number;
 }
 
-export type HostEvent = ProxyEvent | EventsDroppedEvent | ProxyStatusEvent | HostNoticeEvent | CaptureClearedEvent;
+/** How far a HAR import has got; sent live only (a window that opens later sees the exchanges). */
+export interface HarImportProgressEvent {
+  readonly type: 'har-import-progress';
+  readonly t: number;
+  readonly importId: number;
+  readonly bytesRead: number;
+  /** The file's size when known. */
+  readonly totalBytes?: number;
+  /** Entries imported so far. */
+  readonly entries: number;
+  readonly done: boolean;
+  /** Why the import stopped, when it failed; entries imported before the problem stay. */
+  readonly error?: string;
+}
+
+export type HostEvent =
+  ProxyEvent | EventsDroppedEvent | ProxyStatusEvent | HostNoticeEvent | CaptureClearedEvent | HarImportProgressEvent;
 
 /**
  * What a renderer receives: events in order, at most one batch per frame. A feed starts with

@@ -100,8 +100,8 @@ export class HeadlessServer {
     if (!this.hostAllowed(req))
       return sendText(res, 403, 'Forbidden: this server answers only to 127.0.0.1 or localhost.');
     const target = parseTarget(req.url);
-    // The page's export form posts its choice (an id list can outgrow a URL); nothing else is posted.
-    const post = req.method === 'POST' && target.path === HAR_PATH;
+    // The page posts two things: its export form (an id list can outgrow a URL) and a HAR to import.
+    const post = req.method === 'POST' && (target.path === HAR_PATH || target.path === HAR_IMPORT_PATH);
     if (req.method !== 'GET' && req.method !== 'HEAD' && !post) {
       res.setHeader('Allow', 'GET, HEAD');
       return sendText(res, 405, 'Method not allowed.');
@@ -114,6 +114,7 @@ export class HeadlessServer {
       // Our own page's form says `Origin: null`: its no-referrer policy hides the origin too.
       if (req.headers.origin !== 'null' && !this.originAllowed(req))
         return sendText(res, 403, 'Forbidden: foreign origin.');
+      if (target.path === HAR_IMPORT_PATH) return void this.importHar(req, res, target.query);
       return void readForm(req).then(
         (form) => this.serveHar(req, res, form),
         (err: Error) => sendText(res, 413, err.message),
@@ -167,6 +168,28 @@ export class HeadlessServer {
     } catch {
       // Half a HAR must not look like a whole one: cut the download so the browser marks it failed.
       res.destroy();
+    }
+  }
+
+  /**
+   * Imports the HAR file in the request body (`POST /har/import?name=capture.har`), read as it
+   * arrives, so a file of hundreds of megabytes is never one string in either process. Progress
+   * reaches every tab as `har-import-progress` events; the answer is the `HarImportReply` as JSON,
+   * or a 400 with the words saying what is wrong and where.
+   */
+  private async importHar(req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams): Promise<void> {
+    const length = Number(req.headers['content-length']);
+    const name = query.get('name') ?? undefined;
+    try {
+      const reply = await this.host.importHar(req, {
+        ...(Number.isFinite(length) ? { totalBytes: length } : {}),
+        ...(name ? { name } : {}),
+      });
+      sendJson(res, 200, reply);
+    } catch (err) {
+      // Whatever the file still holds is not wanted: drain it so the answer reaches the page.
+      req.resume();
+      sendJson(res, 400, { error: err instanceof Error ? err.message : String(err) });
     }
   }
 
@@ -237,6 +260,7 @@ function parseTarget(url: string | undefined): { path: string; token: string | n
 }
 
 const HAR_PATH = '/har';
+const HAR_IMPORT_PATH = '/har/import';
 /** An export form lists ids: 100,000 of them fit in well under a megabyte. */
 const MAX_FORM_BYTES = 8 * MIB;
 
@@ -301,6 +325,16 @@ function send(
 ): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': body.length });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
+  const body = Buffer.from(JSON.stringify(value));
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': body.length,
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
 }
 
 function sendText(res: http.ServerResponse, status: number, text: string): void {

@@ -97,10 +97,12 @@ export class EventLog {
         if (this.loose.length > this.limits.maxLooseEvents * 2)
           this.loose = this.loose.slice(-this.limits.maxLooseEvents);
         break;
-      // Status is asked for on connect, drops concern one consumer, and a clear empties the log.
+      // Status is asked for on connect, drops concern one consumer, a clear empties the log, and
+      // an import's progress matters only while it runs.
       case 'proxy-status':
       case 'events-dropped':
       case 'capture-cleared':
+      case 'har-import-progress':
         return;
     }
     if (this.count > this.limits.maxEvents) this.forgetOldest();

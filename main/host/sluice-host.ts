@@ -1,4 +1,7 @@
-import type { Writable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import type {
   BodyRange,
   CaInfo,
@@ -6,17 +9,26 @@ import type {
   CommandReply,
   CommandRequest,
   EventBatch,
+  HarImportReply,
   HostEvent,
   ProxyStatus,
   Settings,
 } from '../../app/contract.js';
-import { isCommandName } from '../../app/contract.js';
+import { IMPORTED_ID_BASE, isCommandName } from '../../app/contract.js';
 import type { Direction } from '../../app/proxy-events.js';
 import { now } from '../../proxy-core/clock.js';
-import { loadOrCreateCa, SluiceProxy, type CaptureOptions, type CertificateAuthority } from '../../proxy-core/index.js';
+import {
+  loadOrCreateCa,
+  SluiceProxy,
+  type CaptureOptions,
+  type CapturedRange,
+  type CertificateAuthority,
+} from '../../proxy-core/index.js';
 import { exchangesIn } from '../har/exchange-events.js';
 import type { CapturedBody } from '../har/har-entry.js';
 import { writeHarFile } from '../har/har-file.js';
+import { importHar, type EntryIssue } from '../har/har-import.js';
+import { ImportedBodies } from '../har/imported-bodies.js';
 import { writeHar, type HarExportOptions, type HarExportResult, type HarSource } from '../har/har-writer.js';
 import { contentEncodingOf, decodeBody, isDecodable } from './body-decoder.js';
 import { EventBatcher } from './event-batcher.js';
@@ -58,6 +70,9 @@ export interface HostOptions {
   readonly capture?: Partial<CaptureOptions>;
 }
 
+/** Issues named one by one in an import's notice; past this only their number is given. */
+const NOTICE_ISSUES = 20;
+
 type Handlers = { [C in CommandName]: (request: CommandRequest<C>) => Promise<CommandReply<C>> };
 
 /**
@@ -68,8 +83,14 @@ type Handlers = { [C in CommandName]: (request: CommandRequest<C>) => Promise<Co
 export class SluiceHost {
   private readonly listeners = new Set<HostListener>();
   // An exchange the log no longer shows is one nobody can open: its body copies go with it.
-  private readonly log = new EventLog({}, (ids) => this.proxy.forgetCaptures(ids));
+  private readonly log = new EventLog({}, (ids) => {
+    this.proxy.forgetCaptures(ids);
+    this.importedBodies.forget(ids);
+  });
   private status: ProxyStatus;
+  private readonly importedBodies: ImportedBodies;
+  private nextImportedId = IMPORTED_ID_BASE;
+  private imports = 0;
 
   private constructor(
     private readonly proxy: SluiceProxy,
@@ -77,7 +98,9 @@ export class SluiceHost {
     private readonly settings: SettingsStore,
     private overrides: SettingsOverrides,
     readonly notices: readonly string[],
+    capture: Partial<CaptureOptions> = {},
   ) {
+    this.importedBodies = new ImportedBodies(capture);
     const s = this.effective();
     this.status = { state: 'stopped', host: s.proxyHost, port: s.proxyPort, captureEnabled: s.captureEnabled };
     proxy.setCaptureEnabled(s.captureEnabled);
@@ -99,7 +122,7 @@ export class SluiceHost {
       timeouts: s.timeouts,
       ...(options.capture ? { capture: options.capture } : {}),
     });
-    return new SluiceHost(proxy, ca, store, overrides, notices);
+    return new SluiceHost(proxy, ca, store, overrides, notices, options.capture);
   }
 
   /**
@@ -146,8 +169,73 @@ export class SluiceHost {
     return writeHarFile(path, this.harSource(), options);
   }
 
+  /**
+   * Imports a HAR document as ordinary exchanges with fresh ids (from IMPORTED_ID_BASE): every
+   * view shows them as it shows captured ones, and their bodies read through `body.read`.
+   * Progress goes to subscribers as `har-import-progress`; entries that could not be imported
+   * (and parts left out) are named in one `host-notice`. Rejects with words saying what is wrong
+   * with the file and where; entries read before the problem stay imported.
+   */
+  async importHar(
+    source: Readable,
+    options: { readonly totalBytes?: number | undefined; readonly name?: string | undefined } = {},
+  ): Promise<HarImportReply> {
+    const importId = ++this.imports;
+    const progress = (bytesRead: number, entries: number, done: boolean, error?: string): void =>
+      this.emit({
+        type: 'har-import-progress',
+        t: now(),
+        importId,
+        bytesRead,
+        ...(options.totalBytes !== undefined ? { totalBytes: options.totalBytes } : {}),
+        entries,
+        done,
+        ...(error !== undefined ? { error } : {}),
+      });
+    let last = { bytesRead: 0, entries: 0 };
+    try {
+      const result = await importHar(
+        source,
+        { nextId: () => this.nextImportedId++, emit: (event) => this.emit(event), bodies: this.importedBodies },
+        {
+          ...options,
+          onProgress: (p) => {
+            last = p;
+            progress(p.bytesRead, p.entries, false);
+          },
+        },
+      );
+      const issues = [...result.skipped, ...result.warnings].sort((a, b) => a.index - b.index);
+      if (issues.length > 0) {
+        this.emit({ type: 'host-notice', t: now(), level: 'warning', message: importNotice(options.name, issues) });
+      }
+      progress(last.bytesRead, result.entries, true);
+      return { importId, entries: result.entries, skipped: result.skipped.length };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.emit({ type: 'host-notice', t: now(), level: 'error', message });
+      progress(last.bytesRead, last.entries, true, message);
+      throw err;
+    }
+  }
+
+  /** `importHar` from a file the host can read. */
+  async importHarFile(path: string): Promise<HarImportReply> {
+    let size: number;
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) throw new Error('not a file');
+      size = info.size;
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new CommandError(`cannot open ${path}: ${why}`, 'bad-request');
+    }
+    return this.importHar(createReadStream(path), { totalBytes: size, name: basename(path) });
+  }
+
   async close(): Promise<void> {
     await this.proxy.close();
+    await this.importedBodies.close();
     this.listeners.clear();
   }
 
@@ -159,6 +247,7 @@ export class SluiceHost {
     'capture.setEnabled': async ({ enabled }) => this.setCaptureEnabled(enabled),
     'capture.clear': async () => {
       this.proxy.clearCaptures();
+      this.importedBodies.clear();
       this.log.clear();
       this.emit({ type: 'capture-cleared', t: now() });
       return { cleared: true as const };
@@ -167,6 +256,11 @@ export class SluiceHost {
       decoded === true ? this.readDecoded(id, direction, start, end) : this.readBody(id, direction, start, end),
     'ca.get': async () => this.caInfo(),
     'settings.get': async () => this.effective(),
+    'har.import': async ({ path }) => {
+      if (typeof path !== 'string' || path === '')
+        throw new CommandError('har.import needs a file path', 'bad-request');
+      return this.importHarFile(path);
+    },
   };
 
   private async start(): Promise<ProxyStatus> {
@@ -231,7 +325,7 @@ export class SluiceHost {
         );
       }
     }
-    const range = await this.proxy.readBody(id, direction as Direction, start, end);
+    const range = await this.readCaptured(id, direction as Direction, start, end);
     if (!range) return null;
     return {
       id,
@@ -275,7 +369,7 @@ export class SluiceHost {
 
   /** A whole captured body with its Content-Encoding undone where possible, for export. */
   private async capturedBody(id: number, direction: Direction): Promise<CapturedBody | undefined> {
-    const range = await this.proxy.readBody(id, direction);
+    const range = await this.readCaptured(id, direction);
     if (!range) return undefined;
     const raw = range.bytes;
     const limited = range.limited ? { limited: range.limited } : {};
@@ -285,6 +379,18 @@ export class SluiceHost {
     const result = await decodeBody(raw, encoding);
     if (result.error && result.bytes.length === 0) return { raw, decodeError: result.error, ...limited };
     return { raw, decoded: result.bytes, ...(result.error ? { decodeError: result.error } : {}), ...limited };
+  }
+
+  /** Body bytes from the proxy's captures, or from the imported bodies for an imported id. */
+  private readCaptured(
+    id: number,
+    direction: Direction,
+    start?: number,
+    end?: number,
+  ): Promise<CapturedRange | undefined> {
+    return id >= IMPORTED_ID_BASE
+      ? this.importedBodies.read(id, direction, start, end)
+      : this.proxy.readBody(id, direction, start, end);
   }
 
   private caInfo(): CaInfo {
@@ -325,6 +431,12 @@ function listenError(err: unknown, host: string, port: number): string {
   if (code === 'EADDRINUSE') return `port ${port} on ${host} is in use; choose another port`;
   if (code === 'EACCES') return `no permission to listen on ${host}:${port}; choose a port above 1023`;
   return `cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+function importNotice(name: string | undefined, issues: readonly EntryIssue[]): string {
+  const named = issues.slice(0, NOTICE_ISSUES).map((issue) => issue.message);
+  const more = issues.length > NOTICE_ISSUES ? `; and ${issues.length - NOTICE_ISSUES} more` : '';
+  return `HAR import${name ? ` of ${name}` : ''}: ${named.join('; ')}${more}`;
 }
 
 function mergeSettings(stored: Settings, overrides: SettingsOverrides): Settings {

@@ -1,4 +1,5 @@
 import { useSluice } from '../store/store.js';
+import { HarImportBanners } from './HarImport.js';
 
 /** What the user must know that is not an exchange: a lost host, dropped display events, notices. */
 export function Banners({ onReconnect }: { onReconnect: () => void }) {
@@ -28,6 +29,7 @@ export function Banners({ onReconnect }: { onReconnect: () => void }) {
           </button>
         </div>
       )}
+      <HarImportBanners />
       {recent.map((n, i) => (
         <div key={`${n.t}-${i}`} className={`banner ${n.level}`}>
           {n.message}

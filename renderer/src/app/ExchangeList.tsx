@@ -1,4 +1,5 @@
 import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { displayId } from '../../../app/contract.js';
 import { isFailure } from '../../../app/proxy-events.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { isAtBottom, scrollToReveal, visibleWindow } from '../virtual-window.js';
@@ -169,7 +170,7 @@ const Row = memo(function Row({ id, top, selected, onSelect }: RowProps) {
       data-state={state}
       onMouseDown={() => onSelect(id)}
     >
-      <span className="c-id muted">{id}</span>
+      <span className="c-id muted">{displayId(id)}</span>
       <span className="c-method">{x.opened.request.method}</span>
       <span className="c-host" title={host}>
         {host}

@@ -1,4 +1,5 @@
 import { useMemo, useState } from 'react';
+import { displayId } from '../../../app/contract.js';
 import { filterIds, isFiltering } from '../store/filter.js';
 import { useSluice } from '../store/store.js';
 
@@ -66,7 +67,7 @@ export function HarDialog({ onClose }: { onClose: () => void }) {
               disabled={selectedId === undefined}
               onChange={() => setScope('selected')}
             />{' '}
-            The selected exchange{selectedId !== undefined ? ` (#${selectedId})` : ''}
+            The selected exchange{selectedId !== undefined ? ` (#${displayId(selectedId)})` : ''}
           </label>
         </fieldset>
         <fieldset>

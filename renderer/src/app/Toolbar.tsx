@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useSluice } from '../store/store.js';
 import { CaHelp } from './CaHelp.js';
 import { HarDialog } from './HarDialog.js';
+import { HarImportButton } from './HarImport.js';
 import { useHost } from './host-context.js';
 import { useCommand } from './use-command.js';
 
@@ -47,6 +48,7 @@ export function Toolbar() {
         Clear
       </button>
       <span className="spacer" />
+      <HarImportButton />
       <button type="button" onClick={() => setHarOpen(true)} title="Export the capture as a HAR file">
         Export HAR…
       </button>

@@ -1,4 +1,4 @@
-import type { HostEvent, ProxyStatus } from '../../../app/contract.js';
+import type { HarImportProgressEvent, HostEvent, ProxyStatus } from '../../../app/contract.js';
 import type { ClientErrorEvent, Direction } from '../../../app/proxy-events.js';
 import { chunkFollows, mergeChunks } from '../../../app/proxy-events.js';
 import type { BodyView, ExchangeView } from '../model/exchange.js';
@@ -35,6 +35,8 @@ export interface Traffic {
   clientErrors: ClientErrorEvent[];
   /** Display events the host dropped because this window fell behind, since the feed began. */
   droppedEvents: number;
+  /** The latest progress of each HAR import, by import id, until the user dismisses it. */
+  imports: Map<number, HarImportProgressEvent>;
 }
 
 export function emptyTraffic(): Traffic {
@@ -46,6 +48,7 @@ export function emptyTraffic(): Traffic {
     notices: [],
     clientErrors: [],
     droppedEvents: 0,
+    imports: new Map(),
   };
 }
 
@@ -154,6 +157,9 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
       return;
     case 'capture-cleared':
       clearExchanges(traffic);
+      return;
+    case 'har-import-progress':
+      traffic.imports.set(event.importId, event);
       return;
   }
 }

@@ -82,6 +82,7 @@ export const useSluice = create<SluiceState & SluiceActions>()((set, get) => {
           exchanges: traffic.exchanges,
           status: traffic.status,
           notices: traffic.notices,
+          imports: traffic.imports,
         });
         traffic.listRevision = state.listRevision + 1;
         state.pending.length = 0;

@@ -1,0 +1,445 @@
+/**
+ * One HAR entry (ours or any tool's) as the events the core would have reported for it, so an
+ * imported exchange is an ordinary exchange to every view. Pure: no clock, no host, no I/O.
+ */
+import { createParser } from 'eventsource-parser';
+import {
+  headerValue,
+  type CaptureLimitReason,
+  type ChunkEvent,
+  type ConnectTimings,
+  type Direction,
+  type ExchangeClosedEvent,
+  type ExchangeKind,
+  type ExchangeOutcome,
+  type ProxyEvent,
+  type RawHeaders,
+  type SseEvent,
+} from '../../app/proxy-events.js';
+import {
+  arrayAt,
+  bodyBytes,
+  coreHttpVersion,
+  headersAt,
+  isObject,
+  numberAt,
+  objectAt,
+  stringAt,
+  withoutContentEncoding,
+  type Fields,
+} from './har-fields.js';
+import type { HarBackpressure, HarChunk, HarEventSourceMessage } from './har-types.js';
+
+/** An entry that cannot become an exchange at all; the import skips it and says why. */
+export class EntrySkipped extends Error {}
+
+export interface EntryContext {
+  /** The exchange id the host assigned. */
+  readonly id: number;
+  /** The host's monotonic time for a wall-clock time in ms, preserving gaps between entries. */
+  readonly monotonic: (wallTime: number) => number;
+  /** Wall time to use when `startedDateTime` cannot be read (the previous entry's). */
+  readonly fallbackWallTime: number;
+}
+
+export interface ImportedExchange {
+  readonly wallTime: number;
+  /** In the order the core would have emitted them, up to `closed`. */
+  readonly events: ProxyEvent[];
+  readonly closed: ExchangeClosedEvent;
+  /** Body bytes as HAR holds them: with any Content-Encoding undone. */
+  readonly bodies: Partial<Record<Direction, Buffer>>;
+  /** Parts of the entry that were left out, in words. */
+  readonly warnings: string[];
+}
+
+const OUTCOMES: readonly ExchangeOutcome[] = [
+  'completed',
+  'client-closed',
+  'upstream-reset',
+  'idle-timeout',
+  'proxy-error',
+];
+const LIMIT_REASONS: readonly CaptureLimitReason[] = ['body-cap', 'total-cap', 'spill-failed', 'decode-failed'];
+
+/** Rank among events at the same time: the core opens, answers, forwards, parses, then limits. */
+type Timed = { readonly at: number; readonly rank: number; readonly event: ProxyEvent };
+
+export function entryToExchange(entry: unknown, context: EntryContext): ImportedExchange {
+  if (!isObject(entry)) throw new EntrySkipped(`is ${describeValue(entry)}, not an object`);
+  const request = objectAt(entry, 'request');
+  const method = stringAt(request, 'method');
+  const rawUrl = stringAt(request, 'url');
+  if (!request || !method || rawUrl === undefined) throw new EntrySkipped('has no request with a method and url');
+  const response = objectAt(entry, 'response') ?? {};
+  const { id } = context;
+  const warnings: string[] = [];
+
+  const parsedWall = Date.parse(stringAt(entry, 'startedDateTime') ?? '');
+  if (Number.isNaN(parsedWall)) warnings.push('startedDateTime is not a date; placed after the previous entry');
+  const wallTime = Number.isNaN(parsedWall) ? context.fallbackWallTime : parsedWall;
+  const start = context.monotonic(wallTime);
+  const at = (msFromStart: number): number => start + msFromStart;
+
+  const kind = kindOf(entry, method, rawUrl, numberAt(response, 'status') ?? 0);
+  const phases = phasesOf(objectAt(entry, 'timings'), numberAt(entry, 'time'));
+  const status = numberAt(response, 'status') ?? 0;
+  const content = objectAt(response, 'content');
+  const postData = objectAt(request, 'postData');
+  // A body whose decoding failed on export is still encoded: its header stays true.
+  const requestHeaders = keepEncodingIf(headersAt(request, 'headers'), postData);
+  const responseHeaders = keepEncodingIf(headersAt(response, 'headers'), content);
+
+  const bodies: Partial<Record<Direction, Buffer>> = {};
+  const readBody = (direction: Direction, holder: Fields | undefined, base64: boolean): void => {
+    const text = stringAt(holder, 'text');
+    if (!text) return;
+    try {
+      bodies[direction] = bodyBytes(text, base64);
+    } catch (err) {
+      warnings.push(`${direction} body left out: ${(err as Error).message}`);
+    }
+  };
+  readBody('request', postData, stringAt(postData, '_encoding') === 'base64');
+  readBody('response', content, stringAt(content, 'encoding') === 'base64');
+
+  const timed: Timed[] = [];
+  const push = (time: number, rank: number, event: ProxyEvent): void => {
+    timed.push({ at: time, rank, event });
+  };
+  push(start, 0, {
+    type: 'exchange-opened',
+    id,
+    t: start,
+    wallTime,
+    kind,
+    intercepted: /^(https|wss):/i.test(rawUrl),
+    clientAddress: '',
+    request: {
+      method,
+      url: kind === 'tunnel' ? rawUrl.replace(/^tcp:\/\//, '') : rawUrl,
+      httpVersion: coreHttpVersion(stringAt(request, 'httpVersion')),
+      headers: requestHeaders,
+    },
+  });
+  const responseAt = at(phases.responseAt);
+  if (status > 0) {
+    push(responseAt, 1, {
+      type: 'response-head',
+      id,
+      t: responseAt,
+      response: {
+        status,
+        statusText: stringAt(response, 'statusText') ?? '',
+        httpVersion: coreHttpVersion(stringAt(response, 'httpVersion')),
+        headers: responseHeaders,
+      },
+      timings: phases.connectTimings,
+      requestSentAt: at(phases.requestSentAt),
+    });
+  }
+
+  const chunks = chunksOf(entry, bodies, webSocketMessages(entry, wallTime, warnings), phases, id, at);
+  for (const chunk of chunks) {
+    push(chunk.direction === 'response' ? Math.max(chunk.readAt, responseAt) : chunk.readAt, 2, chunk);
+  }
+  const responseChunks = chunks.filter((c) => c.direction === 'response');
+  for (const event of sseEvents(entry, responseHeaders, bodies.response, responseChunks, id, wallTime, at)) {
+    push(event.t, 3, event);
+  }
+  const backpressure = backpressureOf(entry);
+  for (const interval of backpressure) {
+    push(at(interval.pausedAt), 2, {
+      type: 'backpressure-paused',
+      id,
+      direction: interval.direction,
+      t: at(interval.pausedAt),
+      queuedBytes: interval.queuedBytes,
+    });
+    if (interval.resumedAt === undefined) continue;
+    push(at(interval.resumedAt), 2, {
+      type: 'backpressure-resumed',
+      id,
+      direction: interval.direction,
+      t: at(interval.resumedAt),
+      pausedAt: at(interval.pausedAt),
+      queuedBytes: interval.queuedBytes,
+    });
+  }
+  const end = at(phases.end);
+  for (const [direction, holder] of [
+    ['request', postData],
+    ['response', content],
+  ] as const) {
+    if (holder?._truncated !== true) continue;
+    const reason = stringAt(holder, '_truncatedReason') as CaptureLimitReason | undefined;
+    push(end, 4, {
+      type: 'capture-limited',
+      id,
+      direction,
+      t: end,
+      reason: reason && LIMIT_REASONS.includes(reason) ? reason : 'body-cap',
+      atOffset: numberAt(holder, '_capturedBytes') ?? bodies[direction]?.length ?? 0,
+    });
+  }
+  const closed: ExchangeClosedEvent = {
+    type: 'exchange-closed',
+    id,
+    t: timed.reduce((latest, e) => Math.max(latest, e.at), end),
+    ...outcomeOf(entry, response, status),
+    requestBytes: byteCount(numberAt(request, 'bodySize'), bodies.request),
+    responseBytes: byteCount(numberAt(response, 'bodySize'), bodies.response),
+    pausedMs:
+      numberAt(entry, '_pausedMs') ??
+      backpressure.reduce((sum, b) => sum + (b.resumedAt === undefined ? 0 : b.resumedAt - b.pausedAt), 0),
+  };
+
+  // Stable: events at the same time keep the core's order (rank), then the file's.
+  timed.sort((a, b) => a.at - b.at || a.rank - b.rank);
+  return { wallTime, events: timed.map((e) => e.event), closed, bodies, warnings };
+}
+
+function kindOf(entry: Fields, method: string, url: string, status: number): ExchangeKind {
+  const ours = stringAt(entry, '_kind');
+  if (ours === 'http' || ours === 'websocket' || ours === 'tunnel') return ours;
+  if (method.toUpperCase() === 'CONNECT' || url.startsWith('tcp://')) return 'tunnel';
+  if (status === 101 || Array.isArray(entry._webSocketMessages)) return 'websocket';
+  return 'http';
+}
+
+/** When each phase happened, in ms from `startedDateTime`. */
+interface Phases {
+  readonly connectTimings: ConnectTimings;
+  readonly requestSentAt: number;
+  readonly responseAt: number;
+  readonly end: number;
+}
+
+function phasesOf(timings: Fields | undefined, time: number | undefined): Phases {
+  const phase = (key: string): number => Math.max(numberAt(timings, key) ?? -1, -1);
+  const [blocked, dns, connect, ssl, send, wait, receive] = [
+    'blocked',
+    'dns',
+    'connect',
+    'ssl',
+    'send',
+    'wait',
+    'receive',
+  ].map(phase) as [number, number, number, number, number, number, number];
+  const spent = (ms: number): number => Math.max(ms, 0);
+  // HAR counts TLS inside `connect`; the core reports them one after the other.
+  const tcp = connect >= 0 ? Math.max(connect - spent(ssl), 0) : -1;
+  const requestSentAt = spent(blocked) + spent(dns) + spent(connect) + spent(send);
+  const responseAt = requestSentAt + spent(wait);
+  return {
+    connectTimings: { dns, connect: tcp, ssl },
+    requestSentAt,
+    responseAt,
+    end: Math.max(responseAt + spent(receive), time ?? 0),
+  };
+}
+
+interface Message {
+  readonly direction: Direction;
+  readonly at: number;
+  readonly bytes: Buffer;
+}
+
+/** Chrome's `_webSocketMessages` (mitmproxy writes the same): text and binary frames as chunks. */
+function webSocketMessages(entry: Fields, wallTime: number, warnings: string[]): Message[] {
+  const messages: Message[] = [];
+  for (const item of arrayAt(entry, '_webSocketMessages') ?? []) {
+    if (!isObject(item)) continue;
+    const opcode = numberAt(item, 'opcode');
+    const data = stringAt(item, 'data') ?? '';
+    if (opcode !== 1 && opcode !== 2) continue; // control frames carry no message bytes
+    try {
+      messages.push({
+        direction: stringAt(item, 'type') === 'send' ? 'request' : 'response',
+        at: (numberAt(item, 'time') ?? wallTime / 1000) * 1000 - wallTime,
+        bytes: bodyBytes(data, opcode === 2),
+      });
+    } catch (err) {
+      warnings.push(`a WebSocket message left out: ${(err as Error).message}`);
+    }
+  }
+  return messages;
+}
+
+/**
+ * Chunk events: ours from `_chunks`; a WebSocket's messages; otherwise one chunk per body when
+ * it was sent (request) or fully received (response). Message bytes become the bodies so they
+ * can be read like any body.
+ */
+function chunksOf(
+  entry: Fields,
+  bodies: Partial<Record<Direction, Buffer>>,
+  messages: readonly Message[],
+  phases: Phases,
+  id: number,
+  at: (ms: number) => number,
+): ChunkEvent[] {
+  const chunks: ChunkEvent[] = [];
+  const next = { request: { index: 0, offset: 0 }, response: { index: 0, offset: 0 } };
+  const add = (direction: Direction, size: number, readAt: number, flushedAt: number, offset?: number): void => {
+    const body = next[direction];
+    const from = offset ?? body.offset;
+    chunks.push({ type: 'chunk', id, direction, offset: from, size, readAt, flushedAt, index: body.index++ });
+    body.offset = from + size;
+  };
+  const ours = (arrayAt(entry, '_chunks') ?? []).filter(isChunk);
+  if (ours.length > 0) {
+    for (const c of ours) add(c.direction, c.size, at(c.readAt), at(c.flushedAt), c.offset);
+    return chunks;
+  }
+  if (messages.length > 0) {
+    const parts: Record<Direction, Buffer[]> = { request: [], response: [] };
+    for (const m of messages) {
+      add(m.direction, m.bytes.length, at(m.at), at(m.at));
+      parts[m.direction].push(m.bytes);
+    }
+    for (const direction of ['request', 'response'] as const) {
+      if (parts[direction].length > 0) bodies[direction] = Buffer.concat(parts[direction]);
+    }
+    return chunks;
+  }
+  const sent = at(phases.requestSentAt);
+  if (bodies.request?.length) add('request', bodies.request.length, sent, sent);
+  if (bodies.response?.length) add('response', bodies.response.length, at(phases.end), at(phases.end));
+  return chunks;
+}
+
+function isChunk(value: unknown): value is HarChunk {
+  return (
+    isObject(value) &&
+    (value.direction === 'request' || value.direction === 'response') &&
+    [value.offset, value.size, value.readAt, value.flushedAt].every((n) => typeof n === 'number' && Number.isFinite(n))
+  );
+}
+
+function backpressureOf(entry: Fields): HarBackpressure[] {
+  return (arrayAt(entry, '_backpressure') ?? []).filter(
+    (b): b is HarBackpressure =>
+      isObject(b) &&
+      (b.direction === 'request' || b.direction === 'response') &&
+      typeof b.pausedAt === 'number' &&
+      (b.resumedAt === undefined || typeof b.resumedAt === 'number') &&
+      typeof b.queuedBytes === 'number',
+  );
+}
+
+/**
+ * SSE events: ours from `_eventSourceMessages`; otherwise, for a `text/event-stream` body, parsed
+ * from the body as the core parses it, each stamped with the chunk that completed it.
+ */
+function sseEvents(
+  entry: Fields,
+  headers: RawHeaders,
+  body: Buffer | undefined,
+  chunks: readonly ChunkEvent[],
+  id: number,
+  wallTime: number,
+  at: (ms: number) => number,
+): SseEvent[] {
+  const chunkAt = (t: number): number => {
+    let index = 0;
+    for (const chunk of chunks) if (chunk.readAt <= t) index = chunk.index;
+    return index;
+  };
+  const recorded = (arrayAt(entry, '_eventSourceMessages') ?? []).filter(isEventSourceMessage);
+  if (recorded.length > 0) {
+    return recorded.map((m, index) => {
+      const t = at(m.time * 1000 - wallTime);
+      const chunk = chunkAt(t);
+      // Our export writes an event with no name as `message` and no id as '': both are the defaults.
+      return {
+        type: 'sse-event',
+        id,
+        index,
+        eventId: m.eventId === '' ? undefined : m.eventId,
+        event: m.eventName === 'message' ? undefined : m.eventName,
+        data: m.data,
+        t,
+        chunkRange: [chunk, chunk],
+      };
+    });
+  }
+  if (!body?.length || !/^\s*text\/event-stream\s*(;|$)/i.test(headerValue(headers, 'content-type') ?? '')) return [];
+  const events: SseEvent[] = [];
+  let current = { t: 0, index: 0, from: 0 };
+  const parser = createParser({
+    onEvent: (e) => {
+      events.push({
+        type: 'sse-event',
+        id,
+        index: events.length,
+        eventId: e.id,
+        event: e.event,
+        data: e.data,
+        t: current.t,
+        chunkRange: [current.from, current.index],
+      });
+      current = { ...current, from: current.index };
+    },
+  });
+  const decoder = new TextDecoder('utf-8');
+  // Chunk by chunk when the chunks cover the body's bytes (it was not content-encoded).
+  const covered = chunks.reduce((sum, c) => sum + c.size, 0) === body.length;
+  for (const chunk of covered ? chunks : [undefined]) {
+    const bytes = chunk ? body.subarray(chunk.offset, chunk.offset + chunk.size) : body;
+    current = { t: chunk?.readAt ?? chunks.at(-1)?.readAt ?? 0, index: chunk?.index ?? 0, from: current.from };
+    parser.feed(decoder.decode(bytes, { stream: true }));
+  }
+  return events;
+}
+
+function isEventSourceMessage(value: unknown): value is HarEventSourceMessage {
+  return (
+    isObject(value) &&
+    typeof value.time === 'number' &&
+    typeof value.data === 'string' &&
+    typeof value.eventName === 'string' &&
+    typeof value.eventId === 'string'
+  );
+}
+
+function outcomeOf(
+  entry: Fields,
+  response: Fields,
+  status: number,
+): { outcome: ExchangeOutcome; reason?: string; detail?: string } {
+  const error = stringAt(response, '_error') || undefined;
+  const ours = stringAt(entry, '_outcome') as ExchangeOutcome | undefined;
+  if (ours && OUTCOMES.includes(ours)) {
+    const reason = stringAt(entry, '_outcomeReason');
+    return { outcome: ours, ...(reason ? { reason } : {}), ...(error ? { detail: error } : {}) };
+  }
+  if (entry._incomplete === true) {
+    // Nothing more will ever arrive for it: shown as ended, with words saying it was cut by the export.
+    return {
+      outcome: 'client-closed',
+      reason: 'incomplete-at-export',
+      detail: 'still open when the HAR file was written: this is what had been seen',
+    };
+  }
+  if (status === 0) return { outcome: 'proxy-error', reason: 'no-response', detail: error ?? 'no response in the HAR' };
+  if (error) return { outcome: 'upstream-reset', reason: 'har-error', detail: error };
+  return { outcome: 'completed' };
+}
+
+/** Our export writes wire bytes in `bodySize`; other tools may write -1 (unknown). */
+function byteCount(bodySize: number | undefined, body: Buffer | undefined): number {
+  return bodySize !== undefined && bodySize >= 0 ? bodySize : (body?.length ?? 0);
+}
+
+function keepEncodingIf(headers: RawHeaders, body: Fields | undefined): [string, string][] {
+  return typeof body?._decodeError === 'string'
+    ? headers.map(([n, v]) => [n, v] as [string, string])
+    : withoutContentEncoding(headers);
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
+}

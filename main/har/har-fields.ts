@@ -1,0 +1,72 @@
+/**
+ * Reading fields of a HAR entry that any tool may have written: every field is checked, none is
+ * trusted, and what is missing or odd falls back to what HAR 1.2 says it means.
+ */
+import type { RawHeaders } from '../../app/proxy-events.js';
+
+export type Fields = Record<string, unknown>;
+
+export function isObject(value: unknown): value is Fields {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function objectAt(parent: Fields, key: string): Fields | undefined {
+  const value = parent[key];
+  return isObject(value) ? value : undefined;
+}
+
+export function stringAt(parent: Fields | undefined, key: string): string | undefined {
+  const value = parent?.[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A finite number, or undefined: HAR uses -1 for "does not apply", which callers keep. */
+export function numberAt(parent: Fields | undefined, key: string): number | undefined {
+  const value = parent?.[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+export function arrayAt(parent: Fields | undefined, key: string): unknown[] | undefined {
+  const value = parent?.[key];
+  return Array.isArray(value) ? value : undefined;
+}
+
+/** `[{name, value}]` as wire-order pairs; items that are not name/value objects are left out. */
+export function headersAt(parent: Fields | undefined, key: string): [string, string][] {
+  const headers: [string, string][] = [];
+  for (const item of arrayAt(parent, key) ?? []) {
+    if (!isObject(item) || typeof item.name !== 'string') continue;
+    headers.push([item.name, item.value === undefined || item.value === null ? '' : String(item.value)]);
+  }
+  return headers;
+}
+
+/** HAR writes `HTTP/1.1`; the core reports `1.1`. Chrome's `h2`/`h3` are kept as they are. */
+export function coreHttpVersion(version: string | undefined): string {
+  if (!version) return '1.1';
+  const match = /^HTTP\/(.+)$/i.exec(version);
+  return match ? match[1]! : version;
+}
+
+/**
+ * A HAR body's `text` is the body with its Content-Encoding undone, so the imported headers must
+ * not claim one any more: `body.read` with `decoded` would try to gunzip plain text. The header
+ * keeps its place and value under another name, so nothing is lost.
+ */
+export const ORIGINAL_CONTENT_ENCODING = 'x-original-content-encoding';
+
+export function withoutContentEncoding(headers: RawHeaders): [string, string][] {
+  return headers.map(([name, value]) => [
+    name.toLowerCase() === 'content-encoding' ? ORIGINAL_CONTENT_ENCODING : name,
+    value,
+  ]);
+}
+
+const BASE64 = /^[A-Za-z0-9+/\-_\s]*=*\s*$/;
+
+/** A body's bytes from its HAR text; throws with words when base64 is not base64. */
+export function bodyBytes(text: string, base64: boolean): Buffer {
+  if (!base64) return Buffer.from(text, 'utf8');
+  if (!BASE64.test(text)) throw new Error('its text is marked base64 but is not valid base64');
+  return Buffer.from(text, 'base64');
+}
