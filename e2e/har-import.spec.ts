@@ -66,3 +66,43 @@ test("another tool's HAR imports; a broken file is refused with what is wrong an
   await page.getByTestId('har-import-input').setInputFiles(`${FIXTURES}mitmproxy-tests/broken.har`);
   await expect(page.getByTestId('har-import-status').filter({ hasText: 'stopped' })).toContainText(/HAR|JSON/);
 });
+
+test('a HAR recorded by Chromium itself imports with its requests and bodies', async ({
+  browser,
+  page,
+  sluice,
+  upstream,
+}) => {
+  const server = await upstream((req, res) => {
+    if (req.url === '/') {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<!doctype html><title>recorded</title><script>fetch("/api/data").then((r) => r.json())</script>');
+    } else if (req.url === '/api/data') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ recordedBy: 'chromium', n: 42 }));
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  const dir = await tempDir('sluice-e2e-record-');
+  try {
+    const file = `${dir.path}/chromium.har`;
+    const recording = await browser.newContext({ recordHar: { path: file, content: 'embed' } });
+    const recorded = await recording.newPage();
+    const data = recorded.waitForResponse((r) => r.url().endsWith('/api/data'));
+    await recorded.goto(server.url);
+    await (await data).finished();
+    await recording.close();
+
+    await page.getByTestId('har-import-input').setInputFiles(file);
+    await expect(page.getByTestId('har-import-status')).toContainText(/Imported [2-9] exchanges/);
+    const api = page.getByTestId('exchange-row').filter({ hasText: '/api/data' });
+    await expect(api).toContainText('200');
+    await api.click();
+    await page.getByRole('tab', { name: 'Body' }).click();
+    await expect(page.getByTestId('body-content').last()).toContainText('"recordedBy": "chromium"');
+  } finally {
+    await dir.remove();
+  }
+});
