@@ -15,7 +15,16 @@ import type { Direction, ProxyEvent } from './proxy-events.js';
  */
 export const CHANNELS = {
   connect: 'sluice:connect',
+  /** Window → main (invoke): show an open or save dialog for a `FileChoice`; answers a path or null. */
+  chooseFile: 'sluice:choose-file',
 } as const;
+
+/** What a file dialog is for; main picks the title, the filters and the buttons. */
+export interface FileChoice {
+  readonly purpose: 'har-open' | 'har-save';
+  /** For a save dialog: the file name to offer. */
+  readonly suggestedName?: string;
+}
 
 /** Main → window on `CHANNELS.connect` with no port: the host process went away (it is restarted). */
 export interface HostStopped {
@@ -114,6 +123,14 @@ export interface Commands {
    * `har-import-progress` events. Rejects with words saying what is wrong and where.
    */
   'har.import': { request: { path: string }; reply: HarImportReply };
+  /**
+   * Writes the capture (or the `ids` given) as HAR to a local `.har` path the user chose in a
+   * save dialog: the desktop app's export. Browsers download `/har` from the headless host instead.
+   */
+  'har.export': {
+    request: { path: string; ids?: number[]; redact?: boolean; redactHeaders?: string[] };
+    reply: { path: string; entries: number };
+  };
 }
 
 /**
@@ -152,6 +169,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'ca.get',
   'settings.get',
   'har.import',
+  'har.export',
 ];
 
 export function isCommandName(value: unknown): value is CommandName {
@@ -251,6 +269,8 @@ export type CallOutcome =
 export interface BridgeApi {
   call(command: CommandName, request: unknown): Promise<CallOutcome>;
   listen(onBatch: (batch: EventBatch) => void): () => void;
+  /** The desktop app's file dialogs; a browser has none (it uploads and downloads instead). */
+  chooseFile?(choice: FileChoice): Promise<string | null>;
 }
 
 export const BRIDGE_KEY = 'sluice';

@@ -95,6 +95,9 @@ test('a HAR recorded by Chromium itself imports with its requests and bodies', a
     await (await data).finished();
     await recording.close();
 
+    // The recording went straight to the server: Sluice has seen none of it until the import.
+    await expect(page.getByTestId('proxy-state')).toContainText(String(sluice.proxyPort));
+    await expect(page.getByTestId('exchange-row')).toHaveCount(0);
     await page.getByTestId('har-import-input').setInputFiles(file);
     await expect(page.getByTestId('har-import-status')).toContainText(/Imported [2-9] exchanges/);
     const api = page.getByTestId('exchange-row').filter({ hasText: '/api/data' });

@@ -8,7 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultDataDir } from '../data-dir.js';
 import { HostProcess } from './host-connection.js';
-import { acceptConnectionRequests } from './ipc.js';
+import { acceptConnectionRequests, acceptFileChoices } from './ipc.js';
+import { showFileDialog } from './file-dialogs.js';
 import { guardAllContents, hardenSession } from './security.js';
 import { dataDirArg, shellPaths } from './shell-options.js';
 import { createMainWindow, showWindow } from './window.js';
@@ -50,11 +51,10 @@ function run(): void {
         app.quit();
       },
     });
-    acceptConnectionRequests({
-      rendererUrl,
-      isOurWindow: (contents) => window !== undefined && !window.isDestroyed() && window.webContents === contents,
-      connect: (contents) => host?.connect(contents),
-    });
+    const isOurWindow = (contents: Electron.WebContents): boolean =>
+      window !== undefined && !window.isDestroyed() && window.webContents === contents;
+    acceptConnectionRequests({ rendererUrl, isOurWindow, connect: (contents) => host?.connect(contents) });
+    acceptFileChoices({ rendererUrl, isOurWindow, choose: (_contents, choice) => showFileDialog(window, choice) });
     openWindow();
   });
 

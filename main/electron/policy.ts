@@ -1,4 +1,4 @@
-import { CHANNELS } from '../../app/contract.js';
+import { CHANNELS, type FileChoice } from '../../app/contract.js';
 
 /**
  * The shell's security decisions as plain functions, so Node tests can pin them down; the Electron
@@ -49,6 +49,17 @@ export interface IpcSender {
   /** The sending frame is its window's top frame (not an iframe); false when the frame is gone. */
   readonly isMainFrame: boolean;
   readonly frameUrl: string | undefined;
+}
+
+/** A `FileChoice` from the page, checked field by field; undefined for anything else. */
+export function readFileChoice(value: unknown): FileChoice | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { purpose, suggestedName } = value as Record<string, unknown>;
+  if (purpose !== 'har-open' && purpose !== 'har-save') return undefined;
+  if (suggestedName !== undefined && (typeof suggestedName !== 'string' || !/^[\w .-]{1,100}$/.test(suggestedName))) {
+    return undefined;
+  }
+  return suggestedName === undefined ? { purpose } : { purpose, suggestedName };
 }
 
 /** Why an IPC message must be refused, or undefined when it comes from our page on our channel. */

@@ -26,5 +26,7 @@ const api: BridgeApi & ConnectionAware = {
   call: (command, request) => bridge.call(command, request),
   listen: (onBatch) => bridge.listen(onBatch),
   onConnection: (listener) => bridge.onConnection(listener),
+  // Main shows the dialog; the page gets back only the path the user picked.
+  chooseFile: (choice) => ipcRenderer.invoke(CHANNELS.chooseFile, choice) as Promise<string | null>,
 };
 contextBridge.exposeInMainWorld(BRIDGE_KEY, api);

@@ -7,6 +7,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { CallMessage, HostMessage } from '../../app/contract.js';
 import { answerCall, badMessage, readCallText, type ErrorMessage } from '../host/call-messages.js';
 import type { SluiceHost } from '../host/sluice-host.js';
+import { harFileName } from '../../app/file-names.js';
 import type { HarExportOptions } from '../har/har-writer.js';
 import { NOT_BUILT_PAGE, readStaticFile } from './static-files.js';
 
@@ -298,13 +299,6 @@ function harOptions(query: URLSearchParams): HarExportOptions | string {
     .filter(Boolean);
   if (headers.some((h) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h))) return 'redactHeader must be header names.';
   return { ids: selection, redact: query.get('redact') === '1', redactHeaders: headers };
-}
-
-/** `sluice-2026-11-23-140512.har`, in local time, like a browser's download names. */
-function harFileName(date: Date): string {
-  const two = (n: number): string => String(n).padStart(2, '0');
-  const day = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}`;
-  return `sluice-${day}-${two(date.getHours())}${two(date.getMinutes())}${two(date.getSeconds())}.har`;
 }
 
 function cookieValues(header: string | undefined, name: string): string[] {

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, isAbsolute } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type {
   BodyRange,
@@ -219,6 +219,34 @@ export class SluiceHost {
     }
   }
 
+  /** The desktop app's export: checks what the page sent, then writes the file. */
+  private async exportHarFile(
+    path: unknown,
+    ids: unknown,
+    redact: unknown,
+    redactHeaders: unknown,
+  ): Promise<{ path: string; entries: number }> {
+    // Only ever a .har file: a page must not be able to overwrite anything else the user owns.
+    if (typeof path !== 'string' || !isAbsolute(path) || !/\.har$/i.test(path)) {
+      throw new CommandError('har.export needs an absolute path to a .har file', 'bad-request');
+    }
+    if (ids !== undefined && (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id)))) {
+      throw new CommandError('har.export ids must be a list of exchange ids', 'bad-request');
+    }
+    if (
+      redactHeaders !== undefined &&
+      (!Array.isArray(redactHeaders) || !redactHeaders.every((h) => typeof h === 'string'))
+    ) {
+      throw new CommandError('har.export redactHeaders must be a list of header names', 'bad-request');
+    }
+    const result = await this.writeHarFile(path, {
+      ids: ids === undefined ? undefined : new Set(ids as number[]),
+      redact: redact === true,
+      redactHeaders: (redactHeaders as string[] | undefined) ?? [],
+    });
+    return { path, entries: result.entries };
+  }
+
   /** `importHar` from a file the host can read. */
   async importHarFile(path: string): Promise<HarImportReply> {
     let size: number;
@@ -256,6 +284,7 @@ export class SluiceHost {
       decoded === true ? this.readDecoded(id, direction, start, end) : this.readBody(id, direction, start, end),
     'ca.get': async () => this.caInfo(),
     'settings.get': async () => this.effective(),
+    'har.export': async ({ path, ids, redact, redactHeaders }) => this.exportHarFile(path, ids, redact, redactHeaders),
     'har.import': async ({ path }) => {
       if (typeof path !== 'string' || path === '')
         throw new CommandError('har.import needs a file path', 'bad-request');

@@ -6,6 +6,7 @@ import {
   externalTarget,
   ipcProblem,
   isRendererUrl,
+  readFileChoice,
   RENDERER_CSP,
   withCsp,
   type IpcSender,
@@ -37,6 +38,20 @@ describe('IPC validation', () => {
     expect(ipcProblem({ ...fromOurPage, frameUrl: undefined }, RENDERER)).toMatch(/not ours/);
     const sibling = pathToFileURL(path.resolve('/opt/sluice/dist/renderer/other.html')).href;
     expect(ipcProblem({ ...fromOurPage, frameUrl: sibling }, RENDERER)).toMatch(/not ours/);
+  });
+});
+
+describe('file dialog requests', () => {
+  it('takes only a known purpose and a plain file name', () => {
+    expect(readFileChoice({ purpose: 'har-open' })).toEqual({ purpose: 'har-open' });
+    expect(readFileChoice({ purpose: 'har-save', suggestedName: 'sluice-2026.har' })).toEqual({
+      purpose: 'har-save',
+      suggestedName: 'sluice-2026.har',
+    });
+    expect(readFileChoice({ purpose: 'anything' })).toBeUndefined();
+    expect(readFileChoice({ purpose: 'har-save', suggestedName: '../../.bashrc' })).toBeUndefined();
+    expect(readFileChoice({ purpose: 'har-save', suggestedName: '/etc/passwd' })).toBeUndefined();
+    expect(readFileChoice('har-open')).toBeUndefined();
   });
 });
 

@@ -21,6 +21,7 @@ type IpcListener = (event: { ports: unknown[] }, message?: unknown) => void;
 async function loadPreload(): Promise<{
   exposed: Record<string, unknown>;
   sent: string[];
+  invoked: [string, unknown][];
   fromMain: (ports: unknown[], message?: unknown) => void;
 }> {
   const outDir = await freshDir();
@@ -28,11 +29,16 @@ async function loadPreload(): Promise<{
   const code = await readFile(path.join(outDir, 'preload.cjs'), 'utf8');
   const exposed: Record<string, unknown> = {};
   const sent: string[] = [];
+  const invoked: [string, unknown][] = [];
   const listeners = new Map<string, IpcListener>();
   const electron = {
     contextBridge: { exposeInMainWorld: (key: string, api: unknown) => (exposed[key] = api) },
     ipcRenderer: {
       send: (channel: string) => sent.push(channel),
+      invoke: async (channel: string, request: unknown) => {
+        invoked.push([channel, request]);
+        return '/home/someone/chosen.har';
+      },
       on: (channel: string, listener: IpcListener) => listeners.set(channel, listener),
     },
   };
@@ -43,7 +49,7 @@ async function loadPreload(): Promise<{
   const module = { exports: {} };
   new Function('require', 'module', 'exports', code)(sandboxedRequire, module, module.exports);
   const fromMain = (ports: unknown[], message?: unknown): void => listeners.get(CHANNELS.connect)?.({ ports }, message);
-  return { exposed, sent, fromMain };
+  return { exposed, sent, invoked, fromMain };
 }
 
 describe('the preload bundle', () => {
@@ -51,7 +57,7 @@ describe('the preload bundle', () => {
     const { exposed, sent, fromMain } = await loadPreload();
     expect(Object.keys(exposed)).toEqual([BRIDGE_KEY]);
     const bridge = exposed[BRIDGE_KEY] as BridgeApi & ConnectionAware;
-    expect(Object.keys(bridge).sort()).toEqual(['call', 'listen', 'onConnection']);
+    expect(Object.keys(bridge).sort()).toEqual(['call', 'chooseFile', 'listen', 'onConnection']);
     expect(sent).toEqual([]);
 
     const states: string[] = [];
@@ -76,5 +82,12 @@ describe('the preload bundle', () => {
 
     fromMain([], { kind: 'host-stopped', detail: 'the Sluice proxy process stopped (exit code 9)' });
     expect(states.at(-1)).toBe('closed');
+  });
+
+  it('asks main for a file dialog on its one invoke channel and gives back only the path', async () => {
+    const { exposed, invoked } = await loadPreload();
+    const bridge = exposed[BRIDGE_KEY] as BridgeApi;
+    expect(await bridge.chooseFile?.({ purpose: 'har-save', suggestedName: 'x.har' })).toBe('/home/someone/chosen.har');
+    expect(invoked).toEqual([[CHANNELS.chooseFile, { purpose: 'har-save', suggestedName: 'x.har' }]]);
   });
 });

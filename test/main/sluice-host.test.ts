@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { CommandName, HostEvent } from '../../app/contract.js';
@@ -99,6 +101,22 @@ describe('the host', () => {
     defer(async () => closeLater());
     await new Promise((r) => setTimeout(r, 50));
     expect(later).toEqual([]);
+  });
+
+  it('writes a HAR file the desktop app chose, and only ever a .har file at an absolute path', async () => {
+    const { host, dataDir } = await makeHost();
+    const { port } = await host.call('proxy.start', {});
+    const server = await upstream();
+    await fetchViaProxy(port, `${server.url}/saved`);
+    await new Promise((r) => setTimeout(r, 30));
+    const file = path.join(dataDir, 'export.har');
+    expect(await host.call('har.export', { path: file, redact: true })).toEqual({ path: file, entries: 1 });
+    const har = JSON.parse(await readFile(file, 'utf8')) as { log: { entries: { request: { url: string } }[] } };
+    expect(har.log.entries[0]?.request.url).toBe(`${server.url}/saved`);
+    for (const bad of ['relative.har', path.join(dataDir, 'settings.json'), path.join(dataDir, 'x.har.txt')]) {
+      await expect(host.call('har.export', { path: bad })).rejects.toThrow(/absolute path to a \.har file/);
+    }
+    await expect(host.call('har.export', { path: file, ids: ['1'] as unknown as number[] })).rejects.toThrow(/ids/);
   });
 
   it('moves to another port while running and keeps numbering exchanges', async () => {

@@ -1,5 +1,7 @@
 import { useMemo, useState } from 'react';
 import { displayId } from '../../../app/contract.js';
+import { harFileName } from '../../../app/file-names.js';
+import { useHost } from './host-context.js';
 import { filterIds, isFiltering } from '../store/filter.js';
 import { useSluice } from '../store/store.js';
 
@@ -113,15 +115,60 @@ export function HarDialog({ onClose }: { onClose: () => void }) {
             )}
           </form>
         ) : (
-          <p className="banner info">
-            The desktop app saves HAR files in a coming version; meanwhile run <code>sluice --har FILE</code> or use the
-            browser UI.{' '}
-            <button type="button" onClick={onClose}>
-              Close
-            </button>
-          </p>
+          <SaveWithDialog
+            ids={ids}
+            redact={redact || headers.length > 0}
+            headers={headers}
+            count={count}
+            onClose={onClose}
+          />
         )}
       </div>
+    </div>
+  );
+}
+
+interface SaveProps {
+  readonly ids: readonly number[] | undefined;
+  readonly redact: boolean;
+  readonly headers: readonly string[];
+  readonly count: number;
+  readonly onClose: () => void;
+}
+
+/** The desktop app's way: the user picks a path in the system's save dialog and the host writes there. */
+function SaveWithDialog({ ids, redact, headers, count, onClose }: SaveProps) {
+  const host = useHost();
+  const [state, setState] = useState<{ saving: boolean; message?: string; failed?: boolean }>({ saving: false });
+  const save = async (): Promise<void> => {
+    const path = await host.chooseFile({ purpose: 'har-save', suggestedName: harFileName(new Date()) });
+    if (!path) return;
+    setState({ saving: true });
+    try {
+      const result = await host.call('har.export', {
+        path,
+        ...(ids ? { ids: [...ids] } : {}),
+        redact,
+        redactHeaders: [...headers],
+      });
+      setState({ saving: false, message: `Saved ${result.entries} exchanges to ${result.path}.` });
+    } catch (err) {
+      setState({ saving: false, failed: true, message: err instanceof Error ? err.message : String(err) });
+    }
+  };
+  return (
+    <div>
+      <button type="button" disabled={count === 0 || state.saving || !host.canChooseFiles} onClick={() => void save()}>
+        Save {count} exchange{count === 1 ? '' : 's'}…
+      </button>{' '}
+      <button type="button" onClick={onClose}>
+        {state.message && !state.failed ? 'Close' : 'Cancel'}
+      </button>
+      {state.message && (
+        <p className={state.failed ? 'banner error' : 'muted'} role="status">
+          {state.message}
+        </p>
+      )}
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { formatBytes } from '../format.js';
 import { addNotice } from '../store/apply-event.js';
 import { hostNow } from '../store/host-clock.js';
 import { useSluice } from '../store/store.js';
+import { useHost } from './host-context.js';
 
 const canUpload = typeof location !== 'undefined' && location.protocol.startsWith('http');
 
@@ -12,10 +13,17 @@ const canUpload = typeof location !== 'undefined' && location.protocol.startsWit
  * arrives, and every tab follows its progress; nothing here holds the file.
  */
 export function HarImportButton() {
+  const host = useHost();
   const input = useRef<HTMLInputElement>(null);
   if (!canUpload) {
+    // The desktop app: the system's open dialog, then the host reads the file itself.
+    const open = async (): Promise<void> => {
+      const path = await host.chooseFile({ purpose: 'har-open' });
+      // The host reports a bad file as a notice and in the progress line.
+      if (path) await host.call('har.import', { path }).catch(() => undefined);
+    };
     return (
-      <button type="button" disabled title="Importing into the desktop app arrives in a coming version">
+      <button type="button" disabled={!host.canChooseFiles} onClick={() => void open()}>
         Import HAR…
       </button>
     );

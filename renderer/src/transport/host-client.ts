@@ -5,6 +5,7 @@ import type {
   CommandReply,
   CommandRequest,
   EventBatch,
+  FileChoice,
 } from '../../../app/contract.js';
 import type { ConnectionAware, ConnectionListener } from './connection.js';
 
@@ -42,6 +43,17 @@ export class HostClient {
   /** Batches in order; one with seq 0 starts a new feed (see `EventBatch`). Returns the function that stops listening. */
   listen(onBatch: (batch: EventBatch) => void): () => void {
     return this.bridge.listen(onBatch);
+  }
+
+  /** Whether this page can show file dialogs (the desktop app); a browser uploads and downloads instead. */
+  get canChooseFiles(): boolean {
+    return typeof this.bridge.chooseFile === 'function';
+  }
+
+  /** The path the user picked in the app's open or save dialog, or null when cancelled. */
+  async chooseFile(choice: FileChoice): Promise<string | null> {
+    if (typeof this.bridge.chooseFile !== 'function') throw new Error('this window has no file dialogs');
+    return this.bridge.chooseFile(choice);
   }
 
   /** Hears the current state at once, then each change. A bridge that cannot tell is taken as always open. */
