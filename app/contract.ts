@@ -17,7 +17,14 @@ export const CHANNELS = {
   connect: 'sluice:connect',
   /** Window → main (invoke): show an open or save dialog for a `FileChoice`; answers a path or null. */
   chooseFile: 'sluice:choose-file',
+  /** Main → window: the user picked an app menu item that the page carries out (a `MenuAction`). */
+  menu: 'sluice:menu',
 } as const;
+
+/** App menu items the page carries out, because they open its dialogs. */
+export type MenuAction = 'har-import' | 'har-export' | 'ca-help' | 'capture-clear';
+
+export const MENU_ACTIONS: readonly MenuAction[] = ['har-import', 'har-export', 'ca-help', 'capture-clear'];
 
 /** What a file dialog is for; main picks the title, the filters and the buttons. */
 export interface FileChoice {
@@ -271,6 +278,8 @@ export interface BridgeApi {
   listen(onBatch: (batch: EventBatch) => void): () => void;
   /** The desktop app's file dialogs; a browser has none (it uploads and downloads instead). */
   chooseFile?(choice: FileChoice): Promise<string | null>;
+  /** The desktop app's menu items meant for the page; returns the function that stops listening. */
+  onMenu?(listener: (action: MenuAction) => void): () => void;
 }
 
 export const BRIDGE_KEY = 'sluice';

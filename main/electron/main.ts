@@ -10,6 +10,7 @@ import { defaultDataDir } from '../data-dir.js';
 import { HostProcess } from './host-connection.js';
 import { acceptConnectionRequests, acceptFileChoices } from './ipc.js';
 import { showFileDialog } from './file-dialogs.js';
+import { installAppMenu } from './menu.js';
 import { guardAllContents, hardenSession } from './security.js';
 import { dataDirArg, shellPaths } from './shell-options.js';
 import { createMainWindow, showWindow } from './window.js';
@@ -55,6 +56,7 @@ function run(): void {
       window !== undefined && !window.isDestroyed() && window.webContents === contents;
     acceptConnectionRequests({ rendererUrl, isOurWindow, connect: (contents) => host?.connect(contents) });
     acceptFileChoices({ rendererUrl, isOurWindow, choose: (_contents, choice) => showFileDialog(window, choice) });
+    installAppMenu(() => window);
     openWindow();
   });
 

@@ -7,7 +7,14 @@
  * CommonJS file (dist/main/electron/preload.cjs).
  */
 import { contextBridge, ipcRenderer } from 'electron';
-import { BRIDGE_KEY, CHANNELS, type BridgeApi, type HostStopped } from '../../app/contract.js';
+import {
+  BRIDGE_KEY,
+  CHANNELS,
+  MENU_ACTIONS,
+  type BridgeApi,
+  type HostStopped,
+  type MenuAction,
+} from '../../app/contract.js';
 import type { ConnectionAware } from '../../renderer/src/transport/connection.js';
 import { PortBridge } from '../../renderer/src/transport/port-bridge.js';
 
@@ -28,5 +35,13 @@ const api: BridgeApi & ConnectionAware = {
   onConnection: (listener) => bridge.onConnection(listener),
   // Main shows the dialog; the page gets back only the path the user picked.
   chooseFile: (choice) => ipcRenderer.invoke(CHANNELS.chooseFile, choice) as Promise<string | null>,
+  onMenu: (listener) => {
+    // Only the action's name crosses over: the IPC event (and its sender) stays here.
+    const onAction = (_event: unknown, action: unknown): void => {
+      if ((MENU_ACTIONS as readonly unknown[]).includes(action)) listener(action as MenuAction);
+    };
+    ipcRenderer.on(CHANNELS.menu, onAction);
+    return () => void ipcRenderer.removeListener(CHANNELS.menu, onAction);
+  },
 };
 contextBridge.exposeInMainWorld(BRIDGE_KEY, api);

@@ -1,6 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App.js';
+import { importWithDialog } from './app/HarImport.js';
 import { HostContext } from './app/host-context.js';
 import { useSluice } from './store/store.js';
 import { connectHost } from './transport/connect-host.js';
@@ -8,6 +9,14 @@ import './app/app.css';
 
 const host = connectHost();
 host.listen((batch) => useSluice.getState().receive(batch));
+// The desktop app's menu: items that open the page's dialogs or act on the capture.
+host.onMenu((action) => {
+  const { openDialog } = useSluice.getState();
+  if (action === 'har-export') openDialog('har-export');
+  else if (action === 'ca-help') openDialog('ca-help');
+  else if (action === 'har-import') void importWithDialog(host);
+  else void host.call('capture.clear', {}).catch(() => undefined);
+});
 host.onConnection((state, detail) => {
   useSluice.getState().setConnection(state, detail);
   // The replayed log does not carry the proxy's state; proxy-status events keep it current after this.

@@ -23,6 +23,7 @@ async function loadPreload(): Promise<{
   sent: string[];
   invoked: [string, unknown][];
   fromMain: (ports: unknown[], message?: unknown) => void;
+  menu: (action: unknown) => void;
 }> {
   const outDir = await freshDir();
   await build({ configFile: 'vite.preload.config.ts', logLevel: 'silent', build: { outDir, sourcemap: false } });
@@ -40,6 +41,9 @@ async function loadPreload(): Promise<{
         return '/home/someone/chosen.har';
       },
       on: (channel: string, listener: IpcListener) => listeners.set(channel, listener),
+      removeListener: (channel: string, listener: IpcListener) => {
+        if (listeners.get(channel) === listener) listeners.delete(channel);
+      },
     },
   };
   const sandboxedRequire = (name: string): unknown => {
@@ -49,7 +53,8 @@ async function loadPreload(): Promise<{
   const module = { exports: {} };
   new Function('require', 'module', 'exports', code)(sandboxedRequire, module, module.exports);
   const fromMain = (ports: unknown[], message?: unknown): void => listeners.get(CHANNELS.connect)?.({ ports }, message);
-  return { exposed, sent, invoked, fromMain };
+  const menu = (action: unknown): void => listeners.get(CHANNELS.menu)?.({ ports: [] }, action);
+  return { exposed, sent, invoked, fromMain, menu };
 }
 
 describe('the preload bundle', () => {
@@ -57,7 +62,7 @@ describe('the preload bundle', () => {
     const { exposed, sent, fromMain } = await loadPreload();
     expect(Object.keys(exposed)).toEqual([BRIDGE_KEY]);
     const bridge = exposed[BRIDGE_KEY] as BridgeApi & ConnectionAware;
-    expect(Object.keys(bridge).sort()).toEqual(['call', 'chooseFile', 'listen', 'onConnection']);
+    expect(Object.keys(bridge).sort()).toEqual(['call', 'chooseFile', 'listen', 'onConnection', 'onMenu']);
     expect(sent).toEqual([]);
 
     const states: string[] = [];
@@ -82,6 +87,19 @@ describe('the preload bundle', () => {
 
     fromMain([], { kind: 'host-stopped', detail: 'the Sluice proxy process stopped (exit code 9)' });
     expect(states.at(-1)).toBe('closed');
+  });
+
+  it("passes the app menu's page actions on, only known ones, until told to stop", async () => {
+    const { exposed, menu } = await loadPreload();
+    const bridge = exposed[BRIDGE_KEY] as BridgeApi;
+    const heard: string[] = [];
+    const stop = bridge.onMenu!((action) => heard.push(action));
+    menu('har-export');
+    menu('format-disk');
+    menu({ action: 'har-import' });
+    stop();
+    menu('har-import');
+    expect(heard).toEqual(['har-export']);
   });
 
   it('asks main for a file dialog on its one invoke channel and gives back only the path', async () => {

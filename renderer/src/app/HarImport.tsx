@@ -3,6 +3,7 @@ import { formatBytes } from '../format.js';
 import { addNotice } from '../store/apply-event.js';
 import { hostNow } from '../store/host-clock.js';
 import { useSluice } from '../store/store.js';
+import type { HostClient } from '../transport/host-client.js';
 import { useHost } from './host-context.js';
 
 const canUpload = typeof location !== 'undefined' && location.protocol.startsWith('http');
@@ -16,14 +17,8 @@ export function HarImportButton() {
   const host = useHost();
   const input = useRef<HTMLInputElement>(null);
   if (!canUpload) {
-    // The desktop app: the system's open dialog, then the host reads the file itself.
-    const open = async (): Promise<void> => {
-      const path = await host.chooseFile({ purpose: 'har-open' });
-      // The host reports a bad file as a notice and in the progress line.
-      if (path) await host.call('har.import', { path }).catch(() => undefined);
-    };
     return (
-      <button type="button" disabled={!host.canChooseFiles} onClick={() => void open()}>
+      <button type="button" disabled={!host.canChooseFiles} onClick={() => void importWithDialog(host)}>
         Import HAR…
       </button>
     );
@@ -63,6 +58,13 @@ export function HarImportButton() {
       />
     </>
   );
+}
+
+/** The desktop app's import: the system's open dialog, then the host reads the file itself. */
+export async function importWithDialog(host: HostClient): Promise<void> {
+  const path = await host.chooseFile({ purpose: 'har-open' });
+  // The host reports a bad file as a notice and in the progress line.
+  if (path) await host.call('har.import', { path }).catch(() => undefined);
 }
 
 /** One line per HAR import: live progress, then how it ended, until dismissed. */

@@ -1,4 +1,3 @@
-import { useState } from 'react';
 import { useSluice } from '../store/store.js';
 import { CaHelp } from './CaHelp.js';
 import { HarDialog } from './HarDialog.js';
@@ -12,8 +11,8 @@ export function Toolbar() {
   const status = useSluice((s) => s.traffic.status);
   useSluice((s) => s.tick);
   const run = useCommand();
-  const [caOpen, setCaOpen] = useState(false);
-  const [harOpen, setHarOpen] = useState(false);
+  const dialog = useSluice((s) => s.dialog);
+  const openDialog = useSluice((s) => s.openDialog);
 
   const running = status?.state === 'running';
   const address = status ? `${status.host}:${status.port}` : '…';
@@ -49,17 +48,17 @@ export function Toolbar() {
       </button>
       <span className="spacer" />
       <HarImportButton />
-      <button type="button" onClick={() => setHarOpen(true)} title="Export the capture as a HAR file">
+      <button type="button" onClick={() => openDialog('har-export')} title="Export the capture as a HAR file">
         Export HAR…
       </button>
       <button type="button" disabled title="The system proxy switch arrives with the tray issue">
         System proxy
       </button>
-      <button type="button" onClick={() => setCaOpen(true)}>
+      <button type="button" onClick={() => openDialog('ca-help')}>
         CA certificate
       </button>
-      {caOpen && <CaHelp onClose={() => setCaOpen(false)} />}
-      {harOpen && <HarDialog onClose={() => setHarOpen(false)} />}
+      {dialog === 'ca-help' && <CaHelp onClose={() => openDialog(undefined)} />}
+      {dialog === 'har-export' && <HarDialog onClose={() => openDialog(undefined)} />}
     </header>
   );
 }

@@ -7,6 +7,7 @@ import { noteHostTime } from './host-clock.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 export type DetailTab = 'headers' | 'body' | 'events' | 'timeline';
+export type Dialog = 'har-export' | 'ca-help';
 
 export interface SluiceState {
   /** Mutated in place by `applyEvents`; `tick` and the revisions say when. */
@@ -19,6 +20,8 @@ export interface SluiceState {
   selectedId: number | undefined;
   filter: ExchangeFilter;
   detailTab: DetailTab;
+  /** The dialog open over the app, opened from the toolbar or the desktop app's menu. */
+  dialog: Dialog | undefined;
   /** Batches received, applied a frame's worth at a time. */
   pending: HostEvent[];
 }
@@ -30,6 +33,7 @@ export interface SluiceActions {
   setDetailTab(tab: DetailTab): void;
   setConnection(state: ConnectionState, detail?: string): void;
   setStatus(status: ProxyStatus): void;
+  openDialog(dialog: Dialog | undefined): void;
 }
 
 /** Events applied per animation frame at most: a flood costs the page a steady slice of each frame. */
@@ -68,6 +72,7 @@ export const useSluice = create<SluiceState & SluiceActions>()((set, get) => {
     selectedId: undefined,
     filter: NO_FILTER,
     detailTab: 'headers',
+    dialog: undefined,
     pending: [],
 
     receive(batch) {
@@ -101,6 +106,9 @@ export const useSluice = create<SluiceState & SluiceActions>()((set, get) => {
     },
     setConnection(connection, detail) {
       set({ connection, connectionDetail: detail });
+    },
+    openDialog(dialog) {
+      set({ dialog });
     },
     setStatus(status) {
       get().traffic.status = status;

@@ -6,6 +6,7 @@ import type {
   CommandRequest,
   EventBatch,
   FileChoice,
+  MenuAction,
 } from '../../../app/contract.js';
 import type { ConnectionAware, ConnectionListener } from './connection.js';
 
@@ -54,6 +55,11 @@ export class HostClient {
   async chooseFile(choice: FileChoice): Promise<string | null> {
     if (typeof this.bridge.chooseFile !== 'function') throw new Error('this window has no file dialogs');
     return this.bridge.chooseFile(choice);
+  }
+
+  /** The app menu's items meant for the page (desktop app only); returns the function that stops listening. */
+  onMenu(listener: (action: MenuAction) => void): () => void {
+    return typeof this.bridge.onMenu === 'function' ? this.bridge.onMenu(listener) : () => undefined;
   }
 
   /** Hears the current state at once, then each change. A bridge that cannot tell is taken as always open. */
