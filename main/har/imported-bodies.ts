@@ -43,6 +43,8 @@ export class ImportedBodies {
     record[direction] = capture;
     for (let at = 0; at < bytes.length && limited === undefined; at += PIECE)
       capture.append(bytes.subarray(at, at + PIECE));
+    // Complete: a spilled body's file is closed, so a big import holds no descriptor per body.
+    capture.finish();
     return limited;
   }
 

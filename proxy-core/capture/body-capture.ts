@@ -103,6 +103,7 @@ class SpillFile {
   private readonly gathering = new BlockList();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private ended = false;
 
   constructor(
     readonly path: string,
@@ -118,6 +119,7 @@ class SpillFile {
   }
 
   append(part: Buffer): void {
+    if (this.ended) return;
     this.gathering.append(part);
     this.queued += part.length;
     if (this.gathering.bytes >= MAX_BLOCK) this.flush();
@@ -138,6 +140,18 @@ class SpillFile {
     } finally {
       await handle.close();
     }
+  }
+
+  /**
+   * No more bytes will come: writes what is gathered and closes the file, so a finished body
+   * holds no file descriptor. Thousands of spilled bodies must not exhaust the process's limit,
+   * which the proxy needs for its sockets. Reads open the file on their own.
+   */
+  end(): void {
+    if (this.closed || this.ended) return;
+    this.ended = true;
+    this.flush();
+    this.stream.end();
   }
 
   destroy(): void {
@@ -179,6 +193,7 @@ export class BodyCapture {
   private captured = 0;
   private limitedBy: CaptureLimitReason | undefined;
   private disposed = false;
+  private finished = false;
 
   constructor(
     private readonly budget: CaptureBudget,
@@ -195,7 +210,7 @@ export class BodyCapture {
   }
 
   append(chunk: Buffer): void {
-    if (this.limitedBy !== undefined || this.disposed) return;
+    if (this.limitedBy !== undefined || this.disposed || this.finished) return;
     const { options } = this.budget;
     const room = options.maxBytesPerBody - this.captured;
     const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
@@ -243,6 +258,12 @@ export class BodyCapture {
     pos += written;
     for (const piece of pending) take(piece);
     return { bytes: Buffer.concat(parts), captured, limited };
+  }
+
+  /** The body is complete: its spill file, if any, is written out and closed. Reads still work. */
+  finish(): void {
+    this.finished = true;
+    this.spill?.end();
   }
 
   dispose(): void {

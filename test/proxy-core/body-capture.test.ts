@@ -63,4 +63,25 @@ describe('a body capture', () => {
     expect(all.limited).toBe('body-cap');
     expect(limits).toEqual(['body-cap']);
   });
+
+  it('closes the spill file of a finished body: thousands of spilled bodies hold no descriptors', async () => {
+    const { budget } = await capture({ memoryBytesPerBody: 10, totalMemoryBytes: 10 });
+    const openFiles = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+    const before = await openFiles();
+    const bodies = Array.from({ length: 200 }, (_, i) => new BodyCapture(budget, `${i}.bin`, () => undefined));
+    for (const body of bodies) body.append(randomBytes(100));
+    for (const body of bodies) body.finish();
+    // Opening and closing are asynchronous: wait until every file has its bytes, then (bounded)
+    // for the descriptors to go.
+    const { dir } = { dir: (budget as unknown as { spillDir: string }).spillDir };
+    const written = async (): Promise<number> => (await readdir(dir)).length;
+    for (let i = 0; i < 100 && (await written()) < 200; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await openFiles()) > before + 5; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await openFiles()).toBeLessThanOrEqual(before + 5);
+    const read = await bodies[123]!.read();
+    expect(read.captured).toBe(100);
+    expect(read.bytes.length).toBe(100);
+    for (const body of bodies) body.dispose();
+  });
 });
