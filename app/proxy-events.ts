@@ -127,6 +127,33 @@ export interface SseEvent {
   readonly chunkRange: readonly [first: number, last: number];
 }
 
+/**
+ * One WebSocket message, parsed from the forwarded frames on the observe path: a whole data
+ * message (fragments joined) or one control frame.
+ */
+export interface WebSocketMessageEvent {
+  readonly type: 'websocket-message';
+  readonly id: number;
+  /** `request`: client → server (sent); `response`: server → client (received). */
+  readonly direction: Direction;
+  /** Read time of the chunk holding the frame that completed the message. */
+  readonly t: number;
+  /** 1 text, 2 binary, 8 close, 9 ping, 10 pong. */
+  readonly opcode: number;
+  /** Text as UTF-8; binary (and a control payload that is not UTF-8) as base64. For close, the reason. */
+  readonly data: string;
+  /** `data` is base64. */
+  readonly binary: boolean;
+  /** Payload bytes (after permessage-deflate was undone, when it was). */
+  readonly size: number;
+  /** `data` holds only the first part of the payload (the per-message display cap). */
+  readonly truncated?: boolean;
+  /** Still permessage-deflate compressed: `data` is the compressed bytes in base64. */
+  readonly compressed?: boolean;
+  /** A close frame's status code, when it had one. */
+  readonly closeCode?: number;
+}
+
 export interface SseRetryEvent {
   readonly type: 'sse-retry';
   readonly id: number;
@@ -153,7 +180,9 @@ export type CaptureLimitReason =
   /** The spill file could not keep up or failed; copies were dropped rather than slow the stream. */
   | 'spill-failed'
   /** The content decoder (gzip/deflate/br) for SSE parsing failed. */
-  | 'decode-failed';
+  | 'decode-failed'
+  /** The WebSocket frames could not be parsed (not RFC 6455, or an extension we cannot undo). */
+  | 'websocket-frames';
 
 export interface ExchangeClosedEvent {
   readonly type: 'exchange-closed';
@@ -190,6 +219,7 @@ export type ProxyEvent =
   | BackpressureResumedEvent
   | SseEvent
   | SseRetryEvent
+  | WebSocketMessageEvent
   | CaptureLimitedEvent
   | ExchangeClosedEvent
   | ClientErrorEvent;

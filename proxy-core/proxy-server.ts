@@ -382,6 +382,8 @@ export class SluiceProxy {
       socket.write(responseHeadText(upRes, responseHeaders));
       if (upHead.length > 0) socket.write(upHead);
       if (head.length > 0) upSocket.write(head);
+      bridge.forwardedEarly('response', upHead);
+      bridge.forwardedEarly('request', head);
       bridge.attach(socket, upSocket);
     });
     upstreamReq.on('response', (upRes: IncomingMessage) => {

@@ -15,6 +15,7 @@ import {
   type ProxyEvent,
   type RawHeaders,
   type SseEvent,
+  type WebSocketMessageEvent,
 } from '../../app/proxy-events.js';
 import {
   arrayAt,
@@ -60,7 +61,13 @@ const OUTCOMES: readonly ExchangeOutcome[] = [
   'idle-timeout',
   'proxy-error',
 ];
-const LIMIT_REASONS: readonly CaptureLimitReason[] = ['body-cap', 'total-cap', 'spill-failed', 'decode-failed'];
+const LIMIT_REASONS: readonly CaptureLimitReason[] = [
+  'body-cap',
+  'total-cap',
+  'spill-failed',
+  'decode-failed',
+  'websocket-frames',
+];
 
 /** Rank among events at the same time: the core opens, answers, forwards, parses, then limits. */
 type Timed = { readonly at: number; readonly rank: number; readonly event: ProxyEvent };
@@ -139,7 +146,9 @@ export function entryToExchange(entry: unknown, context: EntryContext): Imported
     });
   }
 
-  const chunks = chunksOf(entry, bodies, webSocketMessages(entry, wallTime, warnings), phases, id, at);
+  const messages = webSocketMessages(entry, wallTime, warnings);
+  const chunks = chunksOf(entry, bodies, messages, phases, id, at);
+  for (const message of messages) push(at(message.at), 3, messageEvent(message, id, at));
   for (const chunk of chunks) {
     push(chunk.direction === 'response' ? Math.max(chunk.readAt, responseAt) : chunk.readAt, 2, chunk);
   }
@@ -241,29 +250,61 @@ function phasesOf(timings: Fields | undefined, time: number | undefined): Phases
 
 interface Message {
   readonly direction: Direction;
+  /** Ms from `startedDateTime`. */
   readonly at: number;
+  readonly opcode: number;
+  readonly data: string;
+  readonly binary: boolean;
+  /** The payload's bytes, for `size` and, for data messages, as body bytes. */
   readonly bytes: Buffer;
+  readonly item: Fields;
 }
 
-/** Chrome's `_webSocketMessages` (mitmproxy writes the same): text and binary frames as chunks. */
+/** Chrome's `_webSocketMessages` (mitmproxy and ours write the same shape), in file order. */
 function webSocketMessages(entry: Fields, wallTime: number, warnings: string[]): Message[] {
   const messages: Message[] = [];
   for (const item of arrayAt(entry, '_webSocketMessages') ?? []) {
     if (!isObject(item)) continue;
     const opcode = numberAt(item, 'opcode');
+    if (opcode === undefined || ![1, 2, 8, 9, 10].includes(opcode)) continue;
     const data = stringAt(item, 'data') ?? '';
-    if (opcode !== 1 && opcode !== 2) continue; // control frames carry no message bytes
+    // Chrome writes binary messages in base64; ours mark other base64 payloads with `_binary`.
+    const binary = opcode === 2 || item._binary === true;
     try {
       messages.push({
         direction: stringAt(item, 'type') === 'send' ? 'request' : 'response',
         at: (numberAt(item, 'time') ?? wallTime / 1000) * 1000 - wallTime,
-        bytes: bodyBytes(data, opcode === 2),
+        opcode,
+        data,
+        binary,
+        bytes: bodyBytes(data, binary),
+        item,
       });
     } catch (err) {
       warnings.push(`a WebSocket message left out: ${(err as Error).message}`);
     }
   }
   return messages;
+}
+
+function messageEvent(message: Message, id: number, at: (ms: number) => number): WebSocketMessageEvent {
+  const { item } = message;
+  const closeCode = numberAt(item, '_closeCode');
+  // A close frame's payload on the wire held its 2-byte code before the reason.
+  const wireSize = message.bytes.length + (closeCode === undefined ? 0 : 2);
+  return {
+    type: 'websocket-message',
+    id,
+    direction: message.direction,
+    t: at(message.at),
+    opcode: message.opcode,
+    data: message.data,
+    binary: message.binary,
+    size: numberAt(item, '_size') ?? wireSize,
+    ...(item._truncated === true ? { truncated: true } : {}),
+    ...(item._compressed === true ? { compressed: true } : {}),
+    ...(closeCode === undefined ? {} : { closeCode }),
+  };
 }
 
 /**
@@ -294,7 +335,8 @@ function chunksOf(
   }
   if (messages.length > 0) {
     const parts: Record<Direction, Buffer[]> = { request: [], response: [] };
-    for (const m of messages) {
+    // Only data messages are message bytes; control frames carry none.
+    for (const m of messages.filter((message) => message.opcode === 1 || message.opcode === 2)) {
       add(m.direction, m.bytes.length, at(m.at), at(m.at));
       parts[m.direction].push(m.bytes);
     }

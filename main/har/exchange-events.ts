@@ -8,6 +8,7 @@ import type {
   ExchangeOpenedEvent,
   ResponseHeadEvent,
   SseEvent,
+  WebSocketMessageEvent,
 } from '../../app/proxy-events.js';
 
 /** What the host saw of one exchange, gathered from its events, for export. */
@@ -18,6 +19,7 @@ export interface ExchangeEvents {
   readonly chunks: ChunkEvent[];
   readonly backpressure: (BackpressurePausedEvent | BackpressureResumedEvent)[];
   readonly sse: SseEvent[];
+  readonly messages: WebSocketMessageEvent[];
   readonly captureLimits: CaptureLimitedEvent[];
 }
 
@@ -37,6 +39,7 @@ export function* exchangesIn(events: Iterable<HostEvent>): Generator<ExchangeEve
         chunks: [],
         backpressure: [],
         sse: [],
+        messages: [],
         captureLimits: [],
       };
       continue;
@@ -58,6 +61,9 @@ export function* exchangesIn(events: Iterable<HostEvent>): Generator<ExchangeEve
         break;
       case 'sse-event':
         current.sse.push(event);
+        break;
+      case 'websocket-message':
+        current.messages.push(event);
         break;
       case 'capture-limited':
         current.captureLimits.push(event);

@@ -14,6 +14,7 @@ import type {
   HarRequest,
   HarResponse,
   HarTimings,
+  HarWebSocketMessage,
 } from './har-types.js';
 import { isRedacted, redactHeaders, REDACTED } from './redact.js';
 
@@ -78,6 +79,9 @@ export function buildEntry(exchange: ExchangeEvents, bodies: CapturedBodies, opt
     })),
     _backpressure: backpressureIntervals(exchange, relative),
     ...(exchange.sse.length > 0 ? { _eventSourceMessages: exchange.sse.map((e) => sseMessage(e, exchange)) } : {}),
+    ...(exchange.messages.length > 0
+      ? { _webSocketMessages: exchange.messages.map((m) => webSocketMessage(m, exchange)) }
+      : {}),
   };
 }
 
@@ -266,6 +270,23 @@ function sseMessage(event: ExchangeEvents['sse'][number], exchange: ExchangeEven
     eventName: event.event ?? 'message',
     eventId: event.eventId ?? '',
     data: event.data,
+  };
+}
+
+function webSocketMessage(message: ExchangeEvents['messages'][number], exchange: ExchangeEvents): HarWebSocketMessage {
+  const { opened } = exchange;
+  const binary = message.binary && message.opcode !== 2;
+  const truncated = message.truncated === true;
+  return {
+    type: message.direction === 'request' ? 'send' : 'receive',
+    time: (opened.wallTime + (message.t - opened.t)) / 1000,
+    opcode: message.opcode,
+    data: message.data,
+    ...(binary ? { _binary: true as const } : {}),
+    ...(truncated || message.compressed ? { _size: message.size } : {}),
+    ...(truncated ? { _truncated: true as const } : {}),
+    ...(message.compressed ? { _compressed: true as const } : {}),
+    ...(message.closeCode === undefined ? {} : { _closeCode: message.closeCode }),
   };
 }
 

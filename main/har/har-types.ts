@@ -128,6 +128,31 @@ export interface HarEventSourceMessage {
   readonly data: string;
 }
 
+/**
+ * One WebSocket message in the shape Chrome's DevTools writes `_webSocketMessages`: `data` is the
+ * text, or base64 for a binary message (opcode 2). Fields with `_` are ours.
+ */
+export interface HarWebSocketMessage {
+  /** `send`: client → server; `receive`: server → client. */
+  readonly type: 'send' | 'receive';
+  /** Seconds since the epoch, with fractions. */
+  readonly time: number;
+  /** 1 text, 2 binary, 8 close, 9 ping, 10 pong. */
+  readonly opcode: number;
+  /** Text, or base64 when binary; a close frame's reason. */
+  readonly data: string;
+  /** Base64 although the opcode is not 2 (a ping or pong with bytes that are not UTF-8, a compressed message). */
+  readonly _binary?: true;
+  /** Payload bytes, when `data` does not hold them all. */
+  readonly _size?: number;
+  /** `data` holds only the first part of the message (the display cap). */
+  readonly _truncated?: true;
+  /** Still permessage-deflate compressed: `data` is the compressed bytes, base64. */
+  readonly _compressed?: true;
+  /** A close frame's status code. */
+  readonly _closeCode?: number;
+}
+
 /** A stretch when the proxy paused reads because the other side was slow; ms from `startedDateTime`. */
 export interface HarBackpressure {
   readonly direction: 'request' | 'response';
@@ -161,4 +186,5 @@ export interface HarEntry {
   readonly _chunks: readonly HarChunk[];
   readonly _backpressure: readonly HarBackpressure[];
   readonly _eventSourceMessages?: readonly HarEventSourceMessage[];
+  readonly _webSocketMessages?: readonly HarWebSocketMessage[];
 }

@@ -28,14 +28,14 @@ export const DEFAULT_MAX_CHUNKS_PER_BODY_PER_BATCH = 500;
 
 /**
  * How expendable an event is when the queue overflows: chunks go first (they are the bulk of any
- * flood and the bytes stay readable through `body.read`), then parsed SSE events, and only past
- * the hard cap anything, structural events included, oldest first.
+ * flood and the bytes stay readable through `body.read`), then parsed SSE events and WebSocket
+ * messages, and only past the hard cap anything, structural events included, oldest first.
  */
 type Tier = 'chunk' | 'sse' | 'structural';
 
 function tierOf(event: HostEvent): Tier {
   if (event.type === 'chunk') return 'chunk';
-  if (event.type === 'sse-event' || event.type === 'sse-retry') return 'sse';
+  if (event.type === 'sse-event' || event.type === 'sse-retry' || event.type === 'websocket-message') return 'sse';
   return 'structural';
 }
 

@@ -7,6 +7,12 @@ export interface EventLogLimits {
   readonly maxEvents?: number;
   /** Chunk events kept per body; later chunks are merged into the last one (byte ranges stay exact). */
   readonly maxChunksPerBody?: number;
+  /**
+   * WebSocket messages kept per exchange. Past it further messages still reach live consumers but
+   * are not kept for replay or export (counted in `messagesNotKept`): dropping the oldest instead
+   * would mean cutting into the middle of an exchange's interleaved events on every message.
+   */
+  readonly maxMessagesPerExchange?: number;
   /** Events that belong to no exchange (client errors, notices) kept, newest last. */
   readonly maxLooseEvents?: number;
 }
@@ -17,6 +23,7 @@ export type ForgetListener = (ids: readonly number[]) => void;
 const DEFAULTS: Required<EventLogLimits> = {
   maxEvents: 1_000_000,
   maxChunksPerBody: 20_000,
+  maxMessagesPerExchange: 20_000,
   maxLooseEvents: 1_000,
 };
 
@@ -34,6 +41,9 @@ interface ExchangeRecord {
   requestHeaders: RawHeaders;
   responseHeaders: RawHeaders | undefined;
   closed: boolean;
+  /** WebSocket messages kept, and those past the cap that were not. */
+  messages: number;
+  messagesNotKept: number;
 }
 
 /**
@@ -69,6 +79,8 @@ export class EventLog {
           requestHeaders: event.request.headers,
           responseHeaders: undefined,
           closed: false,
+          messages: 0,
+          messagesNotKept: 0,
         });
         this.count++;
         break;
@@ -80,10 +92,15 @@ export class EventLog {
       case 'backpressure-resumed':
       case 'sse-event':
       case 'sse-retry':
+      case 'websocket-message':
       case 'capture-limited':
       case 'exchange-closed': {
         const record = this.exchanges.get(event.id);
         if (!record) return;
+        if (event.type === 'websocket-message' && record.messages++ >= this.limits.maxMessagesPerExchange) {
+          record.messagesNotKept++;
+          return;
+        }
         if (event.type === 'response-head') record.responseHeaders = event.response.headers;
         if (event.type === 'exchange-closed') record.closed = true;
         record.events.push(event);
@@ -121,6 +138,11 @@ export class EventLog {
     const loose = this.loose.slice(-this.limits.maxLooseEvents);
     for (const event of loose) all.push(event);
     return all;
+  }
+
+  /** WebSocket messages of an exchange that were past the cap and not kept; 0 when none or unknown. */
+  messagesNotKept(id: number): number {
+    return this.exchanges.get(id)?.messagesNotKept ?? 0;
   }
 
   /** The headers of a body, to know its Content-Encoding; undefined when the exchange is not kept. */

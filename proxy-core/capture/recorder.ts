@@ -3,6 +3,7 @@ import { now } from '../clock.js';
 import type { EventHub } from '../event-hub.js';
 import { BodyCapture, type CaptureBudget, type CapturedRange } from './body-capture.js';
 import { SseTracker } from './sse-tracker.js';
+import { WebSocketTracker } from './websocket-tracker.js';
 
 /**
  * The observe path. Told about each chunk after it was handed to the other side, it announces
@@ -18,13 +19,19 @@ export class Recorder {
     private readonly budget: CaptureBudget,
   ) {}
 
-  /** Body copies and SSE parsing stop for new exchanges while disabled; events still flow. */
+  /** Body copies, SSE and WebSocket parsing stop for new exchanges while disabled; events still flow. */
   setEnabled(enabled: boolean): void {
     this.enabled = enabled;
   }
 
   open(id: number, options: { copyBodies?: boolean } = {}): ExchangeCapture {
-    const capture = new ExchangeCapture(id, this.hub, this.budget, this.enabled && (options.copyBodies ?? true));
+    const capture = new ExchangeCapture(
+      id,
+      this.hub,
+      this.budget,
+      this.enabled && (options.copyBodies ?? true),
+      this.enabled,
+    );
     this.captures.set(id, capture);
     return capture;
   }
@@ -50,12 +57,15 @@ export class ExchangeCapture {
   private readonly request: BodyCapture | undefined;
   private readonly response: BodyCapture | undefined;
   private sse: SseTracker | undefined;
+  private websocket: WebSocketTracker | undefined;
 
   constructor(
     readonly id: number,
     private readonly hub: EventHub,
     budget: CaptureBudget,
     private readonly copyBodies: boolean,
+    /** Parse streams (WebSocket frames) even where bodies are not copied, as for a bridge. */
+    private readonly parseStreams = copyBodies,
   ) {
     if (copyBodies) {
       this.request = new BodyCapture(budget, `${id}-request.bin`, (r, at) => this.limited('request', r, at));
@@ -76,6 +86,25 @@ export class ExchangeCapture {
     this.sse = new SseTracker(this.id, contentEncoding, emit, (reason) => this.limited('response', reason, -1));
   }
 
+  /**
+   * Starts parsing both directions as WebSocket frames; called when the 101 was forwarded, with
+   * its `Sec-WebSocket-Extensions`. Bytes the upgrade carried along arrive through `onWebSocketBytes`.
+   */
+  trackWebSocket(extensions: string | undefined): void {
+    if (!this.parseStreams) return;
+    const emit = (e: ProxyEvent): void => {
+      if (this.hub.active) this.hub.emit(e);
+    };
+    this.websocket = new WebSocketTracker(this.id, extensions, emit, (direction, at) =>
+      this.limited(direction, 'websocket-frames', at),
+    );
+  }
+
+  /** Bytes forwarded outside the pumps (those that came with the upgrade itself), for the frame parser. */
+  onWebSocketBytes(direction: Direction, bytes: Buffer, at: number): void {
+    this.websocket?.onBytes(direction, bytes, at);
+  }
+
   onFlushed(
     direction: Direction,
     chunk: Buffer,
@@ -89,15 +118,20 @@ export class ExchangeCapture {
     }
     this.body(direction)?.append(chunk);
     if (direction === 'response') this.sse?.onChunk(chunk, index, readAt);
+    this.websocket?.onBytes(direction, chunk, readAt);
   }
 
   /** The exchange is over; parsing ends, copies stay readable until cleared. */
   finish(): void {
     this.sse?.end();
+    this.request?.finish();
+    this.response?.finish();
+    this.websocket = undefined;
   }
 
   dispose(): void {
     this.sse?.end();
+    this.websocket = undefined;
     this.request?.dispose();
     this.response?.dispose();
   }

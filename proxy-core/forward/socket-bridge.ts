@@ -1,5 +1,12 @@
 import type { Duplex } from 'node:stream';
-import type { ExchangeKind, ExchangeOutcome, RequestHead, ResponseHead } from '../../app/proxy-events.js';
+import {
+  headerValue,
+  type Direction,
+  type ExchangeKind,
+  type ExchangeOutcome,
+  type RequestHead,
+  type ResponseHead,
+} from '../../app/proxy-events.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { ExchangeBase, type ExchangeServices } from './exchange-base.js';
@@ -49,6 +56,15 @@ export class SocketBridge extends ExchangeBase {
       timings: { dns: -1, connect: -1, ssl: -1 },
       requestSentAt: -1,
     });
+    if (response.status === 101) this.capture.trackWebSocket(headerValue(response.headers, 'sec-websocket-extensions'));
+  }
+
+  /**
+   * Bytes that came with the upgrade and were written before the pumps started (`head` of either
+   * side): the frame parser must see them first. Observe path only; they were already written.
+   */
+  forwardedEarly(direction: Direction, bytes: Buffer): void {
+    if (bytes.length > 0) this.capture.onWebSocketBytes(direction, bytes, now());
   }
 
   /** Starts moving bytes both ways. */

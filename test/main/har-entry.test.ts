@@ -61,6 +61,7 @@ function exchange(parts: Partial<ExchangeEvents> = {}): ExchangeEvents {
     chunks: [],
     backpressure: [],
     sse: [],
+    messages: [],
     captureLimits: [],
     ...parts,
   };

@@ -32,6 +32,7 @@ function exchange(id: number, url = 'http://example.test/x'): ExchangeEvents {
     chunks: [],
     backpressure: [],
     sse: [],
+    messages: [],
     captureLimits: [],
   };
 }

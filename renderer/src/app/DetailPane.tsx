@@ -9,6 +9,7 @@ import { BodyPanel } from './BodyPanel.js';
 import { HeadersView } from './HeadersView.js';
 import { useNdjsonRows } from './use-ndjson-rows.js';
 import { useHostNow } from './use-now.js';
+import { MessagesView } from '../websocket/MessagesView.js';
 import './detail-pane.css';
 
 export function DetailPane() {
@@ -33,13 +34,16 @@ function Detail({ x }: { x: ExchangeView }) {
   const ndjson = category === 'ndjson';
   const hasEvents = category === 'sse' || ndjson || x.sse.length > 0;
   const ndjsonRows = useNdjsonRows(x, ndjson && chosen === 'events');
+  const hasMessages = x.opened.kind === 'websocket' || x.messages.length > 0;
+  const messageCount = x.messages.length + x.messagesDropped;
   const tabs: { id: DetailTab; label: string }[] = [
     { id: 'headers', label: 'Headers' },
     { id: 'body', label: 'Body' },
     ...(hasEvents ? [{ id: 'events' as const, label: ndjson ? 'Events' : `Events (${x.sse.length})` }] : []),
+    ...(hasMessages ? [{ id: 'messages' as const, label: `Messages (${messageCount})` }] : []),
     { id: 'timeline', label: 'Timeline' },
   ];
-  const tab = chosen === 'events' && !hasEvents ? 'body' : chosen;
+  const tab = (chosen === 'events' && !hasEvents) || (chosen === 'messages' && !hasMessages) ? 'body' : chosen;
   const endedAt = x.closed?.t;
 
   return (
@@ -75,6 +79,7 @@ function Detail({ x }: { x: ExchangeView }) {
         {tab === 'events' && (
           <SseView exchange={x} revision={x.revision} rows={ndjson ? (ndjsonRows ?? []) : undefined} />
         )}
+        {tab === 'messages' && <MessagesView exchange={x} revision={x.revision} />}
         {tab === 'timeline' && (
           <div className="timelines">
             {/* The request body only when there was one: most requests have none. */}

@@ -6,6 +6,7 @@ import type {
   ExchangeOpenedEvent,
   ResponseHeadEvent,
   SseEvent,
+  WebSocketMessageEvent,
 } from '../../../app/proxy-events.js';
 
 /** One backpressure pause: reads from the fast side stopped because the slow side's buffer was full. */
@@ -45,6 +46,10 @@ export interface ExchangeView {
   readonly sse: SseEvent[];
   /** The last `retry:` the stream asked for, in ms. */
   sseRetryMs: number | undefined;
+  /** WebSocket messages in arrival order; past the store's cap the oldest are dropped. */
+  readonly messages: WebSocketMessageEvent[];
+  /** Messages dropped from the front of `messages` by the cap, so counts stay true. */
+  messagesDropped: number;
   /** Bumped on every change to this exchange. */
   revision: number;
 }

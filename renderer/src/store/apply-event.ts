@@ -15,9 +15,17 @@ export interface TrafficLimits {
   readonly maxChunksPerBody: number;
   /** Exchanges kept; past it the oldest finished ones are forgotten. */
   readonly maxExchanges: number;
+  /** WebSocket messages kept per exchange; past it the oldest tenth is dropped (newest matter live). */
+  readonly maxMessagesPerExchange?: number;
 }
 
-export const DEFAULT_LIMITS: TrafficLimits = { maxChunksPerBody: 200_000, maxExchanges: 200_000 };
+const MAX_MESSAGES = 50_000;
+
+export const DEFAULT_LIMITS: TrafficLimits = {
+  maxChunksPerBody: 200_000,
+  maxExchanges: 200_000,
+  maxMessagesPerExchange: MAX_MESSAGES,
+};
 
 /**
  * Everything the renderer knows about traffic. Mutable on purpose: a flood brings thousands of
@@ -72,6 +80,8 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         responseBody: emptyBody('response'),
         sse: [],
         sseRetryMs: undefined,
+        messages: [],
+        messagesDropped: 0,
         revision: 0,
       });
       traffic.order.push(event.id);
@@ -125,6 +135,17 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
     case 'sse-retry':
       return touch(traffic, event.id, false, (x) => {
         x.sseRetryMs = event.retryMs;
+      });
+    case 'websocket-message':
+      return touch(traffic, event.id, false, (x) => {
+        x.messages.push(event);
+        const max = limits.maxMessagesPerExchange ?? MAX_MESSAGES;
+        if (x.messages.length > max) {
+          // A tenth at a time, so the splice is paid once per many messages.
+          const excess = x.messages.length - Math.floor(max * 0.9);
+          x.messages.splice(0, excess);
+          x.messagesDropped += excess;
+        }
       });
     case 'capture-limited':
       return touch(traffic, event.id, false, (x) => {

@@ -6,7 +6,7 @@ import { NO_FILTER, type ExchangeFilter } from './filter.js';
 import { noteHostTime } from './host-clock.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
-export type DetailTab = 'headers' | 'body' | 'events' | 'timeline';
+export type DetailTab = 'headers' | 'body' | 'events' | 'messages' | 'timeline';
 export type Dialog = 'har-export' | 'ca-help';
 
 export interface SluiceState {
