@@ -135,7 +135,7 @@ describe('event batching under a real flood', () => {
     async () => {
       const consumer = collectingConsumer();
       const batcher = new EventBatcher({ send: consumer.send });
-      const { res, emitted, closed, sent, chunks } = await runFlood(batcher, 10);
+      const { res, emitted, opened, closed, sent, chunks } = await runFlood(batcher, 10);
       batcher.flushNow();
 
       expect(res.status).toBe(200);
@@ -153,16 +153,32 @@ describe('event batching under a real flood', () => {
       expect(Math.max(...batches.map((b) => b.events.length))).toBeLessThanOrEqual(2000);
       expectSeqFromZero(batches);
 
+      // Nothing lost. A batch that came late (a busy machine) may have had a body's neighbouring
+      // chunks merged past 500 (see thinChunks): the byte ranges must still cover the body exactly.
       expect(batcher.dropped).toBe(0);
-      expect(batcher.merged).toBe(0);
       const delivered = consumer.delivered();
-      expect(delivered.length).toBe(emitted.length);
-      expect(delivered.findIndex((e, i) => e !== emitted[i])).toBe(-1);
+      const notChunks = (events: readonly HostEvent[]) => events.filter((e) => e.type !== 'chunk');
+      const others = notChunks(delivered);
+      const emittedOthers = notChunks(emitted);
+      expect(others.length).toBe(emittedOthers.length);
+      expect(others.findIndex((e, i) => e !== emittedOthers[i])).toBe(-1);
+      const deliveredChunks = delivered.filter(
+        (e): e is ChunkEvent => e.type === 'chunk' && e.id === opened.id && e.direction === 'response',
+      );
+      let covered = 0;
+      let gaps = 0;
+      for (const chunk of deliveredChunks) {
+        if (chunk.offset !== covered) gaps++;
+        covered = chunk.offset + chunk.size;
+      }
+      expect(gaps).toBe(0);
+      expect(covered).toBe(sent.bytes);
+      expect(deliveredChunks.length + batcher.merged).toBe(chunks.length);
 
       console.log(
         `flood: ${Math.round(chunksPerSecond)} chunk events/s, ${Math.round(emitted.length / floodSeconds)} ` +
           `events/s in all over ${floodSeconds.toFixed(1)} s; ${(batches.length / (spanMs / 1000)).toFixed(1)} ` +
-          `batches/s, largest ${Math.max(...batches.map((b) => b.events.length))} events`,
+          `batches/s, largest ${Math.max(...batches.map((b) => b.events.length))} events, ${batcher.merged} merged`,
       );
     },
   );

@@ -18,8 +18,8 @@ export function EventDetail({ row, start, onClose }: EventDetailProps) {
   const pretty = useMemo(() => prettyData(row.data), [row]);
   const chunks = formatChunkRange(row.chunkRange);
   return (
-    <section className="sse-detail" aria-label={`Event ${row.index}`} data-testid="sse-detail">
-      <header className="sse-detail-head">
+    <section className="live-detail" aria-label={`Event ${row.index}`} data-testid="sse-detail">
+      <header className="live-detail-head">
         <span>
           Event {row.index}
           {row.event !== undefined && ` · ${row.event}`}
@@ -28,11 +28,11 @@ export function EventDetail({ row, start, onClose }: EventDetailProps) {
           {chunks && ` · chunk ${chunks}`}
           {` · ${pretty.json ? 'JSON' : 'text'}, ${formatCount(row.data.length)} chars`}
         </span>
-        <button type="button" className="sse-close" onClick={onClose} aria-label="Close event data">
+        <button type="button" className="live-close" onClick={onClose} aria-label="Close event data">
           ×
         </button>
       </header>
-      <pre className="sse-text sse-detail-body">{pretty.text}</pre>
+      <pre className="live-detail-body">{pretty.text}</pre>
     </section>
   );
 }

@@ -59,7 +59,7 @@ export function JoinedText({ llm, live }: JoinedTextProps) {
         {llm.provider && PROVIDER_NAMES[llm.provider]} · assembled from {plural(llm.eventsUsed, 'event')} · {state}
       </div>
       {live && !stick.stuck && (
-        <button type="button" className="sse-jump" onClick={stick.jumpToLatest}>
+        <button type="button" className="live-jump" onClick={stick.jumpToLatest}>
           Jump to latest ↓
         </button>
       )}

@@ -57,10 +57,10 @@ function SseViewBody({ exchange, revision, rows: givenRows }: SseViewProps) {
   const idPrefix = `sse-${exchange.id}`;
 
   return (
-    <div className="sse-view">
-      <div className="sse-bar">
-        <div className="sse-stats" data-testid="sse-stats" title={summary}>
-          {live && <span className="sse-live" title="The stream is open" />}
+    <div className="live-view sse-view">
+      <div className="live-bar">
+        <div className="live-stats" data-testid="sse-stats" title={summary}>
+          {live && <span className="live-dot sse-live" title="The stream is open" />}
           {summary}
         </div>
         {llm.provider !== undefined && (

@@ -1,10 +1,10 @@
-import { useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useMemo, useState } from 'react';
 import type { WebSocketMessageEvent } from '../../../app/proxy-events.js';
 import { formatBytes, formatCount } from '../format.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { formatOffset, prettyData } from '../sse/sse-format.js';
-import { useStickToBottom } from '../sse/use-stick-to-bottom.js';
-import { scrollToReveal, visibleWindow } from '../virtual-window.js';
+import { LiveTable } from '../live-table/LiveTable.js';
+import { useLiveTable } from '../live-table/use-live-table.js';
 import {
   closeText,
   countMessages,
@@ -14,10 +14,6 @@ import {
   messagePreview,
 } from './message-format.js';
 import './messages.css';
-
-/** Must match `.ws-row` height in messages.css: virtualisation needs every row equally tall. */
-const ROW_HEIGHT = 24;
-const OVERSCAN = 12;
 
 export interface MessagesViewProps {
   /** Its `messages` grow in place; `revision` says when. */
@@ -50,10 +46,10 @@ function MessagesViewBody({ exchange, revision }: MessagesViewProps) {
   const start = exchange.response?.t ?? exchange.opened.t;
 
   return (
-    <div className="ws-view">
-      <div className="ws-bar">
-        <div className="ws-stats" data-testid="ws-stats" title={describeCounts(counts, dropped)}>
-          {live && <span className="ws-live" title="The socket is open" />}
+    <div className="live-view ws-view">
+      <div className="live-bar">
+        <div className="live-stats" data-testid="ws-stats" title={describeCounts(counts, dropped)}>
+          {live && <span className="live-dot" title="The socket is open" />}
           {describeCounts(counts, dropped)}
         </div>
       </div>
@@ -95,168 +91,71 @@ interface TableProps {
  * (End also follows new messages again), Enter or Space opens or closes the message, Escape closes it.
  */
 function MessagesTable(props: TableProps) {
-  const { messages, count, start, idPrefix, selected, expanded, onSelect } = props;
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const stick = useStickToBottom(scrollRef, props.followInitially);
-  const [scrollTop, setScrollTop] = useState(0);
-  const [viewportHeight, setViewportHeight] = useState(0);
-
-  useLayoutEffect(() => {
-    const element = scrollRef.current;
-    if (!element) return;
-    setViewportHeight(element.clientHeight);
-    const observer = new ResizeObserver(() => setViewportHeight(element.clientHeight));
-    observer.observe(element);
-    return () => observer.disconnect();
-  }, []);
-
-  // While following, lay out the end now, so new rows never show as blank space for a frame.
-  const view = visibleWindow(stick.stuck ? Infinity : scrollTop, viewportHeight, ROW_HEIGHT, count, OVERSCAN);
-
-  const moveTo = (index: number) => {
-    const target = Math.min(count - 1, Math.max(0, index));
-    if (target < 0) return;
-    // Picking an older message means reading it: stop new ones from pushing it away.
-    if (target < count - 1) stick.release();
-    onSelect(target, expanded);
-    const element = scrollRef.current;
-    if (!element) return;
-    const reveal = scrollToReveal(target, element.scrollTop, element.clientHeight, ROW_HEIGHT);
-    if (reveal !== undefined) element.scrollTop = reveal;
-  };
-
-  const handleKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
-    const page = Math.max(1, Math.floor(viewportHeight / ROW_HEIGHT) - 1);
-    const current = selected ?? (event.key === 'ArrowUp' ? count : -1);
-    switch (event.key) {
-      case 'ArrowDown':
-        moveTo(current + 1);
-        break;
-      case 'ArrowUp':
-        moveTo(current - 1);
-        break;
-      case 'PageDown':
-        moveTo(current + page);
-        break;
-      case 'PageUp':
-        moveTo(current - page);
-        break;
-      case 'Home':
-        moveTo(0);
-        break;
-      case 'End':
-        moveTo(count - 1);
-        stick.jumpToLatest();
-        break;
-      case 'Enter':
-      case ' ':
-        if (selected !== undefined) onSelect(selected, !expanded);
-        else if (count > 0) moveTo(count - 1);
-        break;
-      case 'Escape':
-        if (!expanded || selected === undefined) return;
-        onSelect(selected, false);
-        break;
-      default:
-        return;
-    }
-    event.preventDefault();
-  };
+  const { messages, start } = props;
+  const table = useLiveTable(props);
 
   const rows = [];
-  for (let i = view.start; i < view.end; i++) {
+  for (let i = table.view.start; i < table.view.end; i++) {
     const message = messages[i];
     if (!message) continue;
-    const isSelected = i === selected;
     const kind = messageKind(message);
     rows.push(
       <div
         key={i}
-        id={`${idPrefix}-row-${i}`}
-        role="row"
-        aria-rowindex={i + 2}
-        aria-selected={isSelected}
-        aria-expanded={isSelected ? expanded : undefined}
+        {...table.rowProps(i, `ws-${message.direction}`)}
         data-testid="ws-row"
         data-direction={message.direction}
         data-kind={kind}
-        className={`ws-row ws-${message.direction}${isSelected ? ' ws-row-selected' : ''}`}
-        onClick={() => {
-          if (i < count - 1) stick.release();
-          onSelect(i, !(isSelected && expanded));
-        }}
       >
-        <span role="gridcell" className="ws-cell ws-dir" title={message.direction === 'request' ? 'sent' : 'received'}>
+        <span
+          role="gridcell"
+          className="live-cell ws-dir"
+          title={message.direction === 'request' ? 'sent' : 'received'}
+        >
           {directionArrow(message)}
         </span>
-        <span role="gridcell" className="ws-cell ws-num">
+        <span role="gridcell" className="live-cell live-num">
           {formatOffset(message.t - start)}
         </span>
-        <span role="gridcell" className={`ws-cell ws-kind ws-kind-${kind}`}>
+        <span role="gridcell" className={`live-cell ws-kind ws-kind-${kind}`}>
           {kind}
         </span>
-        <span role="gridcell" className="ws-cell ws-num">
+        <span role="gridcell" className="live-cell live-num">
           {formatBytes(message.size)}
         </span>
-        <span role="gridcell" className="ws-cell ws-data">
+        <span role="gridcell" className="live-cell live-data">
           {messagePreview(message)}
         </span>
       </div>,
     );
   }
 
-  const activeRowId =
-    selected !== undefined && selected >= view.start && selected < view.end ? `${idPrefix}-row-${selected}` : undefined;
-
   return (
-    <div className="ws-table-wrap">
-      <div
-        className="ws-table"
-        role="grid"
-        aria-label="WebSocket messages"
-        aria-rowcount={count + 1}
-        aria-activedescendant={activeRowId}
-        tabIndex={0}
-        onKeyDown={handleKeyDown}
-      >
-        <div className="ws-row ws-head" role="row" aria-rowindex={1}>
-          <span role="columnheader" className="ws-cell" title="↑ sent by the client, ↓ received from the server">
+    <LiveTable
+      table={table}
+      label="WebSocket messages"
+      header={
+        <>
+          <span role="columnheader" className="live-cell" title="↑ sent by the client, ↓ received from the server">
             dir
           </span>
-          <span role="columnheader" className="ws-cell ws-num" title="Time since the socket opened">
+          <span role="columnheader" className="live-cell live-num" title="Time since the socket opened">
             time
           </span>
-          <span role="columnheader" className="ws-cell">
+          <span role="columnheader" className="live-cell">
             type
           </span>
-          <span role="columnheader" className="ws-cell ws-num">
+          <span role="columnheader" className="live-cell live-num">
             size
           </span>
-          <span role="columnheader" className="ws-cell">
+          <span role="columnheader" className="live-cell">
             data
           </span>
-        </div>
-        <div
-          className="ws-scroll"
-          ref={scrollRef}
-          onScroll={() => {
-            stick.onScroll();
-            if (scrollRef.current) setScrollTop(scrollRef.current.scrollTop);
-          }}
-        >
-          <div className="ws-spacer" style={{ height: view.totalHeight }}>
-            <div className="ws-window" style={{ transform: `translateY(${view.offsetTop}px)` }}>
-              {rows}
-            </div>
-          </div>
-        </div>
-      </div>
-      {!stick.stuck && view.totalHeight > viewportHeight && (
-        <button type="button" className="ws-jump" onClick={stick.jumpToLatest}>
-          Jump to latest ↓
-        </button>
-      )}
-    </div>
+        </>
+      }
+    >
+      {rows}
+    </LiveTable>
   );
 }
 
@@ -286,16 +185,16 @@ function MessageDetail({ message, number, start, onClose }: DetailProps) {
     ...(message.truncated ? ['truncated for display'] : []),
   ];
   return (
-    <section className="ws-detail" aria-label={`Message ${number}`} data-testid="ws-detail">
-      <header className="ws-detail-head">
+    <section className="live-detail" aria-label={`Message ${number}`} data-testid="ws-detail">
+      <header className="live-detail-head">
         <span>
           Message {formatCount(number)} · {notes.join(' · ')}
         </span>
-        <button type="button" className="ws-close" onClick={onClose} aria-label="Close message">
+        <button type="button" className="live-close" onClick={onClose} aria-label="Close message">
           ×
         </button>
       </header>
-      <pre className="ws-detail-body">{body}</pre>
+      <pre className="live-detail-body">{body}</pre>
     </section>
   );
 }

@@ -1,0 +1,56 @@
+import type { ReactNode } from 'react';
+import type { LiveTable as LiveTableState } from './use-live-table.js';
+import './live-table.css';
+
+export interface LiveTableProps {
+  /** From `useLiveTable`. */
+  readonly table: LiveTableState;
+  /** The grid's accessible name. */
+  readonly label: string;
+  /** Added to the grid's class, e.g. to pick other columns. */
+  readonly className?: string | undefined;
+  /** Kept mounted but not shown (another tab is), so the scroll position survives. */
+  readonly hidden?: boolean | undefined;
+  /** The column headers: `role="columnheader"` cells. */
+  readonly header: ReactNode;
+  /** The rendered rows, `table.view.start` to `table.view.end`, each with `table.rowProps(i)`. */
+  readonly children: ReactNode;
+}
+
+/**
+ * The frame of a live table: an ARIA grid with a header row, a virtualised scroll area of the
+ * rows in view and a "Jump to latest" button while the user has scrolled away from the end.
+ * Columns come from the `--live-columns` custom property; see live-table.css.
+ */
+export function LiveTable({ table, label, className, hidden, header, children }: LiveTableProps) {
+  const { view } = table;
+  return (
+    <div className="live-table-wrap" hidden={hidden}>
+      <div
+        className={className ? `live-table ${className}` : 'live-table'}
+        role="grid"
+        aria-label={label}
+        aria-rowcount={table.count + 1}
+        aria-activedescendant={table.activeRowId}
+        tabIndex={0}
+        onKeyDown={table.onKeyDown}
+      >
+        <div className="live-row live-head" role="row" aria-rowindex={1}>
+          {header}
+        </div>
+        <div className="live-scroll" ref={table.scrollRef} onScroll={table.onScroll}>
+          <div className="live-spacer" style={{ height: view.totalHeight }}>
+            <div className="live-window" style={{ transform: `translateY(${view.offsetTop}px)` }}>
+              {children}
+            </div>
+          </div>
+        </div>
+      </div>
+      {table.showJump && (
+        <button type="button" className="live-jump" onClick={table.jumpToLatest}>
+          Jump to latest ↓
+        </button>
+      )}
+    </div>
+  );
+}
