@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Settings, TimeoutSettings } from '../../app/contract.js';
 import { DEFAULT_TIMEOUTS } from '../../proxy-core/options.js';
+import { writeAtomic } from '../write-atomic.js';
 
 /**
  * Settings persisted as `<dataDir>/settings.json`.
@@ -331,25 +331,6 @@ async function copyAside(path: string): Promise<string> {
 }
 
 /** Temp file + fsync + rename, so a crash leaves either the old settings or the new, never half. */
-async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(tmp, 'wx', mode);
-  try {
-    await handle.chmod(mode); // the umask may have narrowed or the file system ignored `mode`
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await handle.close();
-  await rename(tmp, path).catch(async (err: unknown) => {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  });
-}
-
 function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
