@@ -47,3 +47,13 @@ function run(decoder: zlib.Gunzip | zlib.Inflate | zlib.InflateRaw | zlib.Brotli
     decoder.end(input);
   });
 }
+
+/**
+ * A body as it was before its Content-Encoding (`encoding`, from `contentEncodingOf`): decoded
+ * bytes and any error on the way, or only an error for an encoding the host cannot undo. Display
+ * (`body.read` with `decoded`) and HAR export both read bodies through this.
+ */
+export async function undoEncoding(raw: Buffer, encoding: string): Promise<DecodeResult | { readonly error: string }> {
+  if (!isDecodable(encoding)) return { error: `cannot decode Content-Encoding ${encoding}` };
+  return decodeBody(raw, encoding);
+}

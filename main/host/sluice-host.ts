@@ -30,7 +30,7 @@ import { writeHarFile } from '../har/har-file.js';
 import { importHar, type EntryIssue } from '../har/har-import.js';
 import { ImportedBodies } from '../har/imported-bodies.js';
 import { writeHar, type HarExportOptions, type HarExportResult, type HarSource } from '../har/har-writer.js';
-import { contentEncodingOf, decodeBody, isDecodable } from './body-decoder.js';
+import { contentEncodingOf, undoEncoding } from './body-decoder.js';
 import { EventBatcher } from './event-batcher.js';
 import { EventLog } from './event-log.js';
 import { SettingsStore } from './settings-store.js';
@@ -281,7 +281,7 @@ export class SluiceHost {
       return { cleared: true as const };
     },
     'body.read': async ({ id, direction, start, end, decoded }) =>
-      decoded === true ? this.readDecoded(id, direction, start, end) : this.readBody(id, direction, start, end),
+      this.readBody(id, direction, start, end, decoded === true),
     'ca.get': async () => this.caInfo(),
     'settings.get': async () => this.effective(),
     'har.export': async ({ path, ids, redact, redactHeaders }) => this.exportHarFile(path, ids, redact, redactHeaders),
@@ -339,7 +339,17 @@ export class SluiceHost {
     return this.status;
   }
 
-  private async readBody(id: unknown, direction: unknown, start?: number, end?: number): Promise<BodyRange | null> {
+  /**
+   * `body.read`: bytes as forwarded, or with `decoded` the Content-Encoding undone (gzip, deflate,
+   * br), in which case the whole capture is decoded and `start`/`end` slice the decoded bytes.
+   */
+  private async readBody(
+    id: unknown,
+    direction: unknown,
+    start?: number,
+    end?: number,
+    decoded = false,
+  ): Promise<BodyRange | null> {
     if (typeof id !== 'number' || (direction !== 'request' && direction !== 'response')) {
       throw new CommandError('body.read needs a numeric id and a direction of "request" or "response"', 'bad-request');
     }
@@ -354,38 +364,25 @@ export class SluiceHost {
         );
       }
     }
-    const range = await this.readCaptured(id, direction as Direction, start, end);
+    const encoding = decoded ? contentEncodingOf(this.log.headersOf(id, direction)) : undefined;
+    // Decoding needs the body from its first byte; a plain read only the range asked for.
+    const range = await this.readCaptured(id, direction, encoding ? undefined : start, encoding ? undefined : end);
     if (!range) return null;
-    return {
+    const from = start ?? 0;
+    const answer: Omit<BodyRange, 'base64'> = {
       id,
-      direction: direction as Direction,
-      start: start ?? 0,
-      base64: range.bytes.toString('base64'),
+      direction,
+      start: from,
       captured: range.captured,
       ...(range.limited ? { limited: range.limited } : {}),
     };
-  }
-
-  /** The captured body with its Content-Encoding undone, sliced after decoding. */
-  private async readDecoded(id: unknown, direction: unknown, start?: number, end?: number): Promise<BodyRange | null> {
-    const whole = await this.readBody(id, direction);
-    if (!whole) return null;
-    const encoding = contentEncodingOf(this.log.headersOf(whole.id, whole.direction));
-    if (!encoding) return this.readBody(id, direction, start, end);
-    if (!isDecodable(encoding)) {
-      return {
-        ...whole,
-        decoded: { encoding, decodedSize: 0, error: `cannot decode Content-Encoding ${encoding}` },
-        base64: '',
-      };
-    }
-    const result = await decodeBody(Buffer.from(whole.base64, 'base64'), encoding);
-    const from = start ?? 0;
+    if (!encoding) return { ...answer, base64: range.bytes.toString('base64') };
+    const result = await undoEncoding(range.bytes, encoding);
+    const bytes = 'bytes' in result ? result.bytes : Buffer.alloc(0);
     return {
-      ...whole,
-      start: from,
-      base64: result.bytes.subarray(from, end ?? result.bytes.length).toString('base64'),
-      decoded: { encoding, decodedSize: result.bytes.length, ...(result.error ? { error: result.error } : {}) },
+      ...answer,
+      base64: bytes.subarray(from, end ?? bytes.length).toString('base64'),
+      decoded: { encoding, decodedSize: bytes.length, ...(result.error ? { error: result.error } : {}) },
     };
   }
 
@@ -404,9 +401,10 @@ export class SluiceHost {
     const limited = range.limited ? { limited: range.limited } : {};
     const encoding = contentEncodingOf(this.log.headersOf(id, direction));
     if (!encoding || raw.length === 0) return { raw, ...limited };
-    if (!isDecodable(encoding)) return { raw, decodeError: `cannot decode Content-Encoding ${encoding}`, ...limited };
-    const result = await decodeBody(raw, encoding);
-    if (result.error && result.bytes.length === 0) return { raw, decodeError: result.error, ...limited };
+    const result = await undoEncoding(raw, encoding);
+    if (!('bytes' in result) || (result.error && result.bytes.length === 0)) {
+      return { raw, decodeError: result.error, ...limited };
+    }
     return { raw, decoded: result.bytes, ...(result.error ? { decodeError: result.error } : {}), ...limited };
   }
 
