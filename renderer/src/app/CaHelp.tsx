@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { CaInfo } from '../../../app/contract.js';
+import { Dialog } from './Dialog.js';
 import { useHost } from './host-context.js';
 
 /** The local CA: where its certificate is, and how to trust it on each system and in Firefox. */
@@ -15,43 +16,34 @@ export function CaHelp({ onClose }: { onClose: () => void }) {
   }, [host]);
 
   return (
-    <div className="dialog-backdrop" onClick={onClose} onKeyDown={(e) => e.key === 'Escape' && onClose()}>
-      <div
-        className="dialog"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby="ca-title"
-        onClick={(e) => e.stopPropagation()}
-      >
-        <h2 id="ca-title">Trust Sluice's CA to inspect HTTPS</h2>
-        {error && <p className="banner error">{error}</p>}
-        {info && (
-          <>
-            <p>
-              Certificate file: <code className="mono">{info.path}</code>
-            </p>
-            {info.trust.map((t) => (
-              <section key={t.platform}>
-                <h3>{t.title}</h3>
-                <ol>
-                  {t.steps.map((step) => (
-                    <li key={step}>
-                      <code className="mono">{step}</code>
-                    </li>
-                  ))}
-                </ol>
-              </section>
-            ))}
-            <details>
-              <summary>Certificate (PEM)</summary>
-              <pre>{info.certPem}</pre>
-            </details>
-          </>
-        )}
-        <button type="button" ref={closeButton} onClick={onClose}>
-          Close
-        </button>
-      </div>
-    </div>
+    <Dialog title="Trust Sluice's CA to inspect HTTPS" onClose={onClose}>
+      {error && <p className="banner error">{error}</p>}
+      {info && (
+        <>
+          <p>
+            Certificate file: <code className="mono">{info.path}</code>
+          </p>
+          {info.trust.map((t) => (
+            <section key={t.platform}>
+              <h3>{t.title}</h3>
+              <ol>
+                {t.steps.map((step) => (
+                  <li key={step}>
+                    <code className="mono">{step}</code>
+                  </li>
+                ))}
+              </ol>
+            </section>
+          ))}
+          <details>
+            <summary>Certificate (PEM)</summary>
+            <pre>{info.certPem}</pre>
+          </details>
+        </>
+      )}
+      <button type="button" ref={closeButton} onClick={onClose}>
+        Close
+      </button>
+    </Dialog>
   );
 }

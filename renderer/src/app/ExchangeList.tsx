@@ -1,9 +1,9 @@
-import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { memo, useCallback, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { displayId } from '../../../app/contract.js';
 import { isFailure } from '../../../app/proxy-events.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { isAtBottom, scrollToReveal, visibleWindow } from '../virtual-window.js';
-import { filterIds } from '../store/filter.js';
+import { useFilteredIds } from '../store/use-filtered-ids.js';
 import { rowState, STATE_WORDS, typeCategory, urlParts, durationMs } from '../store/exchange-row.js';
 import { useExchange, useSluice } from '../store/store.js';
 import { hostNow } from '../store/host-clock.js';
@@ -12,17 +12,6 @@ import './exchange-list.css';
 
 const ROW_HEIGHT = 24;
 const OVERSCAN = 12;
-
-/** The ids that pass the filter, recomputed only when the list or the filter changed. */
-function useFilteredIds(): { ids: number[]; total: number } {
-  const listRevision = useSluice((s) => s.listRevision);
-  const filter = useSluice((s) => s.filter);
-  return useMemo(() => {
-    const { traffic } = useSluice.getState();
-    return { ids: filterIds(traffic.order, traffic.exchanges, filter), total: traffic.order.length };
-    // listRevision stands for the mutable traffic it describes.
-  }, [listRevision, filter]);
-}
 
 /** Every exchange, live: a fixed row height keeps 100,000 rows to a screenful of elements. */
 export function ExchangeList() {

@@ -1,14 +1,14 @@
-import { useMemo, useState } from 'react';
+import { useState } from 'react';
 import { displayId } from '../../../app/contract.js';
 import { harFileName } from '../../../app/file-names.js';
 import { useHost } from './host-context.js';
-import { filterIds, isFiltering } from '../store/filter.js';
+import { isFiltering } from '../store/filter.js';
+import { useFilteredIds } from '../store/use-filtered-ids.js';
+import { Dialog } from './Dialog.js';
 import { useSluice } from '../store/store.js';
+import { servedOverHttp } from '../transport/connect-host.js';
 
 type Scope = 'all' | 'shown' | 'selected';
-
-/** Where the page came from decides how a file reaches the user: only the headless host serves downloads. */
-const canDownload = typeof location !== 'undefined' && location.protocol.startsWith('http');
 
 /**
  * Export the capture as HAR: all of it, what the filter shows, or the selected exchange; secrets
@@ -18,12 +18,7 @@ const canDownload = typeof location !== 'undefined' && location.protocol.startsW
 export function HarDialog({ onClose }: { onClose: () => void }) {
   const filter = useSluice((s) => s.filter);
   const selectedId = useSluice((s) => s.selectedId);
-  const listRevision = useSluice((s) => s.listRevision);
-  const { total, shown } = useMemo(() => {
-    const { traffic } = useSluice.getState();
-    return { total: traffic.order.length, shown: filterIds(traffic.order, traffic.exchanges, filter) };
-    // listRevision stands for the mutable traffic it describes.
-  }, [filter, listRevision]);
+  const { ids: shown, total } = useFilteredIds();
   const [scope, setScope] = useState<Scope>(selectedId !== undefined ? 'selected' : 'all');
   const [redact, setRedact] = useState(false);
   const [extraHeaders, setExtraHeaders] = useState('');
@@ -37,94 +32,85 @@ export function HarDialog({ onClose }: { onClose: () => void }) {
   const count = ids?.length ?? total;
 
   return (
-    <div className="dialog-backdrop" onClick={onClose} onKeyDown={(e) => e.key === 'Escape' && onClose()}>
-      <div
-        className="dialog"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby="har-title"
-        onClick={(e) => e.stopPropagation()}
-      >
-        <h2 id="har-title">Export HAR</h2>
-        <fieldset className="har-scope">
-          <legend>Exchanges</legend>
-          <label>
-            <input type="radio" name="scope" checked={scope === 'all'} onChange={() => setScope('all')} /> All ({total})
-          </label>
-          <label>
-            <input
-              type="radio"
-              name="scope"
-              checked={scope === 'shown'}
-              disabled={!isFiltering(filter)}
-              onChange={() => setScope('shown')}
-            />{' '}
-            Shown by the filter ({shown.length})
-          </label>
-          <label>
-            <input
-              type="radio"
-              name="scope"
-              checked={scope === 'selected'}
-              disabled={selectedId === undefined}
-              onChange={() => setScope('selected')}
-            />{' '}
-            The selected exchange{selectedId !== undefined ? ` (#${displayId(selectedId)})` : ''}
-          </label>
-        </fieldset>
-        <fieldset>
-          <legend>Secrets</legend>
-          <label>
-            <input type="checkbox" checked={redact} onChange={(e) => setRedact(e.target.checked)} /> Redact
-            Authorization, Proxy-Authorization, Cookie and Set-Cookie
-          </label>
-          <label className="har-extra">
-            Also redact these headers:{' '}
-            <input
-              type="text"
-              value={extraHeaders}
-              placeholder="x-api-key, x-session"
-              aria-label="More header names to redact"
-              onChange={(e) => setExtraHeaders(e.target.value)}
-            />
-          </label>
-        </fieldset>
-        <p className="muted">
-          Bodies are included (binary as base64); truncated captures and open streams are marked. Streaming detail
-          (chunks, SSE events, backpressure) is in underscore fields.
-        </p>
-        {canDownload ? (
-          // A real form post: the id list can outgrow a URL, and the browser saves the answer as a file.
-          // The dialog stays until closed: removing the form as it submits would cancel the download.
-          <form method="post" action="har" onSubmit={() => setStarted(true)}>
-            {ids && <input type="hidden" name="ids" value={ids.join(',')} />}
-            {(redact || headers.length > 0) && <input type="hidden" name="redact" value="1" />}
-            {headers.map((h) => (
-              <input key={h} type="hidden" name="redactHeader" value={h} />
-            ))}
-            <button type="submit" disabled={count === 0}>
-              Export {count} exchange{count === 1 ? '' : 's'}
-            </button>{' '}
-            <button type="button" onClick={onClose}>
-              {started ? 'Close' : 'Cancel'}
-            </button>
-            {started && (
-              <p className="muted" role="status">
-                The browser is saving the file.
-              </p>
-            )}
-          </form>
-        ) : (
-          <SaveWithDialog
-            ids={ids}
-            redact={redact || headers.length > 0}
-            headers={headers}
-            count={count}
-            onClose={onClose}
+    <Dialog title="Export HAR" onClose={onClose}>
+      <fieldset className="har-scope">
+        <legend>Exchanges</legend>
+        <label>
+          <input type="radio" name="scope" checked={scope === 'all'} onChange={() => setScope('all')} /> All ({total})
+        </label>
+        <label>
+          <input
+            type="radio"
+            name="scope"
+            checked={scope === 'shown'}
+            disabled={!isFiltering(filter)}
+            onChange={() => setScope('shown')}
+          />{' '}
+          Shown by the filter ({shown.length})
+        </label>
+        <label>
+          <input
+            type="radio"
+            name="scope"
+            checked={scope === 'selected'}
+            disabled={selectedId === undefined}
+            onChange={() => setScope('selected')}
+          />{' '}
+          The selected exchange{selectedId !== undefined ? ` (#${displayId(selectedId)})` : ''}
+        </label>
+      </fieldset>
+      <fieldset>
+        <legend>Secrets</legend>
+        <label>
+          <input type="checkbox" checked={redact} onChange={(e) => setRedact(e.target.checked)} /> Redact Authorization,
+          Proxy-Authorization, Cookie and Set-Cookie
+        </label>
+        <label className="har-extra">
+          Also redact these headers:{' '}
+          <input
+            type="text"
+            value={extraHeaders}
+            placeholder="x-api-key, x-session"
+            aria-label="More header names to redact"
+            onChange={(e) => setExtraHeaders(e.target.value)}
           />
-        )}
-      </div>
-    </div>
+        </label>
+      </fieldset>
+      <p className="muted">
+        Bodies are included (binary as base64); truncated captures and open streams are marked. Streaming detail
+        (chunks, SSE events, backpressure) is in underscore fields.
+      </p>
+      {servedOverHttp ? (
+        // A real form post: the id list can outgrow a URL, and the browser saves the answer as a file.
+        // The dialog stays until closed: removing the form as it submits would cancel the download.
+        <form method="post" action="har" onSubmit={() => setStarted(true)}>
+          {ids && <input type="hidden" name="ids" value={ids.join(',')} />}
+          {(redact || headers.length > 0) && <input type="hidden" name="redact" value="1" />}
+          {headers.map((h) => (
+            <input key={h} type="hidden" name="redactHeader" value={h} />
+          ))}
+          <button type="submit" disabled={count === 0}>
+            Export {count} exchange{count === 1 ? '' : 's'}
+          </button>{' '}
+          <button type="button" onClick={onClose}>
+            {started ? 'Close' : 'Cancel'}
+          </button>
+          {started && (
+            <p className="muted" role="status">
+              The browser is saving the file.
+            </p>
+          )}
+        </form>
+      ) : (
+        <SaveWithDialog
+          ids={ids}
+          redact={redact || headers.length > 0}
+          headers={headers}
+          count={count}
+          onClose={onClose}
+        />
+      )}
+    </Dialog>
   );
 }
 

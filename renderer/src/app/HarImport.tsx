@@ -5,8 +5,7 @@ import { hostNow } from '../store/host-clock.js';
 import { useSluice } from '../store/store.js';
 import type { HostClient } from '../transport/host-client.js';
 import { useHost } from './host-context.js';
-
-const canUpload = typeof location !== 'undefined' && location.protocol.startsWith('http');
+import { servedOverHttp } from '../transport/connect-host.js';
 
 /**
  * Opens a HAR file (ours, a browser's, another proxy's) into the same views. The file goes to the
@@ -16,7 +15,7 @@ const canUpload = typeof location !== 'undefined' && location.protocol.startsWit
 export function HarImportButton() {
   const host = useHost();
   const input = useRef<HTMLInputElement>(null);
-  if (!canUpload) {
+  if (!servedOverHttp) {
     return (
       <button type="button" disabled={!host.canChooseFiles} onClick={() => void importWithDialog(host)}>
         Import HAR…

@@ -3,6 +3,7 @@ import type { BodyRange } from '../../../app/contract.js';
 import type { Direction } from '../../../app/proxy-events.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { useHost } from './host-context.js';
+import { bytesFromBase64 } from '../base64.js';
 
 /** How much of a body the detail pane fetches and shows; the rest stays in the host. */
 export const BODY_SHOW_LIMIT = 2 * 1024 * 1024;
@@ -19,13 +20,6 @@ export interface BodyState {
   /** No capture exists (capture was paused, or the exchange was cleared). */
   readonly missing: boolean;
   readonly error: string | undefined;
-}
-
-function decodeBase64(base64: string): Uint8Array {
-  const binary = atob(base64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }
 
 /**
@@ -54,7 +48,7 @@ export function useBody(x: ExchangeView, direction: Direction): BodyState {
           if (cancelled) return;
           setState(
             range
-              ? { body: { bytes: decodeBase64(range.base64), range }, missing: false, error: undefined }
+              ? { body: { bytes: bytesFromBase64(range.base64), range }, missing: false, error: undefined }
               : { body: undefined, missing: true, error: undefined },
           );
         },

@@ -3,16 +3,10 @@ import { headerValue } from '../../../app/proxy-events.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { feedBodyBytes, NdjsonSplitter, type StreamEventRow } from '../sse/stream-events.js';
 import { useHost } from './host-context.js';
+import { bytesFromBase64 } from '../base64.js';
 
 /** A growing NDJSON body is re-read at most this often. */
 const REFRESH_MS = 250;
-
-function decodeBase64(base64: string): Uint8Array {
-  const binary = atob(base64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
 
 interface Feed {
   readonly id: number;
@@ -52,7 +46,7 @@ export function useNdjsonRows(x: ExchangeView, enabled: boolean): readonly Strea
         .call('body.read', { id: x.id, direction: 'response', start: current.fed, decoded: encoded })
         .then((range) => {
           if (!range || feed.current !== current) return;
-          const bytes = decodeBase64(range.base64);
+          const bytes = bytesFromBase64(range.base64);
           const { chunks } = x.responseBody;
           const last = chunks[chunks.length - 1];
           const rows = encoded

@@ -12,6 +12,12 @@ export function connectHost(): HostClient {
   return new HostClient(new WsBridge({ url: hostSocketUrl(window.location), WebSocket }));
 }
 
+/**
+ * Whether the headless host served this page over HTTP, so files can travel as uploads and
+ * downloads; the desktop app loads it from disk and uses the system's file dialogs instead.
+ */
+export const servedOverHttp = typeof location !== 'undefined' && location.protocol.startsWith('http');
+
 /** `/ws` on the page's own host; the token rides in the page's cookie, never in this URL. */
 export function hostSocketUrl(location: { readonly protocol: string; readonly host: string }): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;

@@ -1,5 +1,6 @@
 import type { WebSocketMessageEvent } from '../../../app/proxy-events.js';
 import { formatBytes, formatCount } from '../format.js';
+import { bytesFromBase64 } from '../base64.js';
 
 /** The message types as the table names them. */
 export type MessageKind = 'text' | 'binary' | 'close' | 'ping' | 'pong' | 'other';
@@ -50,12 +51,10 @@ export function hexPreview(base64: string, bytes = 16): string {
   return decoded.length > bytes || base64.length > Math.ceil((bytes + 1) / 3) * 4 ? `${hex} …` : hex;
 }
 
+/** A preview of a damaged payload is empty rather than an error. */
 function decodeBase64(base64: string): Uint8Array {
   try {
-    const text = atob(base64);
-    const out = new Uint8Array(text.length);
-    for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-    return out;
+    return bytesFromBase64(base64);
   } catch {
     return new Uint8Array();
   }
