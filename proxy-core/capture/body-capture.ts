@@ -82,6 +82,9 @@ class BlockList {
   }
 }
 
+/** Parts this large go to the spill file as they are, not gathered. */
+const LARGE_PART = 16 * 1024;
+
 /** How long gathered spill bytes may wait for more before they are written anyway. */
 const SPILL_FLUSH_MS = 50;
 
@@ -120,8 +123,15 @@ class SpillFile {
 
   append(part: Buffer): void {
     if (this.ended) return;
-    this.gathering.append(part);
     this.queued += part.length;
+    if (part.length >= LARGE_PART) {
+      // Gathering turns many small writes into few; a large part gains nothing from it but a copy
+      // and its garbage, so it goes out as it is, after what was gathered before it.
+      this.flush();
+      this.writeOut(part);
+      return;
+    }
+    this.gathering.append(part);
     if (this.gathering.bytes >= MAX_BLOCK) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), SPILL_FLUSH_MS).unref();
   }
@@ -167,7 +177,11 @@ class SpillFile {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.closed || this.gathering.bytes === 0) return;
-    const block = this.gathering.take();
+    this.writeOut(this.gathering.take());
+  }
+
+  /** Hands `block` to the file, keeping it readable from memory until the file has it. */
+  private writeOut(block: Buffer): void {
     this.inFlight.push(block);
     this.inFlightBytes += block.length;
     this.stream.write(block, (err) => {

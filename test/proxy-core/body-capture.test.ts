@@ -41,6 +41,23 @@ describe('a body capture', () => {
     expect(budget.spillBytes).toBe(0);
   });
 
+  it('keeps small and large chunks in order past memory: gathered ones and ones written as they are', async () => {
+    const { body } = await capture({ memoryBytesPerBody: 1000, maxBytesPerBody: 1 << 20 });
+    const sent = randomBytes(200_000);
+    const sizes = [300, 700, 40_000, 12, 20_000, 5, 64 * 1024, 100];
+    let at = 0;
+    for (let i = 0; at < sent.length; i++) {
+      const size = sizes[i % sizes.length]!;
+      body.append(sent.subarray(at, at + size));
+      at += size;
+    }
+    expect((await body.read()).bytes.equals(sent)).toBe(true);
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await body.read()).bytes.equals(sent)).toBe(true);
+    expect((await body.read(999, 41_013)).bytes.equals(sent.subarray(999, 41_013))).toBe(true);
+    body.dispose();
+  });
+
   it('keeps tiny chunks in a few blocks, not one object each', async () => {
     const { body } = await capture({ memoryBytesPerBody: 1 << 20 });
     for (let i = 0; i < 20_000; i++) body.append(Buffer.from('data: {"t":"x"}\n\n'.padEnd(48)));
