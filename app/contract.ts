@@ -110,6 +110,28 @@ export interface CaInfo {
   readonly trust: readonly TrustInstructions[];
 }
 
+export type SystemProxyMode = 'manual' | 'pac';
+
+/**
+ * The machine-wide proxy switch. `on`: the system's proxy settings point at Sluice (`targets` says
+ * which settings were changed); `off`: they are the user's own; `error`: the last switch failed
+ * (or the settings could not be restored), and `message` says what happened.
+ */
+export interface SystemProxyStatus {
+  readonly state: 'off' | 'on' | 'error';
+  /** Whether this machine has proxy settings Sluice can change; `message` says why not. */
+  readonly supported: boolean;
+  /** Which settings Sluice changes here, e.g. `GNOME`, `KDE`, `macOS`, `Windows`. */
+  readonly targets: readonly string[];
+  readonly mode: SystemProxyMode;
+  /** When on: the proxy address the system points at (`host:port`). */
+  readonly address?: string;
+  /** When on in PAC mode: the script URL the system uses. */
+  readonly pacUrl?: string;
+  /** Why it is unsupported, off against the user's wish (another Sluice has it on), or in error. */
+  readonly message?: string;
+}
+
 /** Every command with its request and reply. */
 export interface Commands {
   'proxy.status': { request: Record<string, never>; reply: ProxyStatus };
@@ -125,6 +147,13 @@ export interface Commands {
   };
   'ca.get': { request: Record<string, never>; reply: CaInfo };
   'settings.get': { request: Record<string, never>; reply: Settings };
+  'systemProxy.status': { request: Record<string, never>; reply: SystemProxyStatus };
+  /**
+   * Points the machine's proxy settings at Sluice (starting the proxy when it is stopped) or puts
+   * back the user's own. Never rejects for a refusal the user can act on: the reply's `state` and
+   * `message` say what happened.
+   */
+  'systemProxy.set': { request: { enabled: boolean; mode?: SystemProxyMode }; reply: SystemProxyStatus };
   /**
    * Imports a HAR file the host can read (a local path) as ordinary exchanges; progress comes as
    * `har-import-progress` events. Rejects with words saying what is wrong and where.
@@ -175,6 +204,8 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'body.read',
   'ca.get',
   'settings.get',
+  'systemProxy.status',
+  'systemProxy.set',
   'har.import',
   'har.export',
 ];
@@ -188,6 +219,13 @@ export interface ProxyStatusEvent {
   readonly type: 'proxy-status';
   readonly t: number;
   readonly status: ProxyStatus;
+}
+
+/** The system proxy switch changed (on, off, failed), from any window, the tray or the CLI. */
+export interface SystemProxyStatusEvent {
+  readonly type: 'system-proxy-status';
+  readonly t: number;
+  readonly status: SystemProxyStatus;
 }
 
 /** Something the user should know that is not an exchange: a corrupt settings file replaced, ... */
@@ -220,7 +258,13 @@ export interface HarImportProgressEvent {
 }
 
 export type HostEvent =
-  ProxyEvent | EventsDroppedEvent | ProxyStatusEvent | HostNoticeEvent | CaptureClearedEvent | HarImportProgressEvent;
+  | ProxyEvent
+  | EventsDroppedEvent
+  | ProxyStatusEvent
+  | SystemProxyStatusEvent
+  | HostNoticeEvent
+  | CaptureClearedEvent
+  | HarImportProgressEvent;
 
 /**
  * What a renderer receives: events in order, at most one batch per frame. A feed starts with

@@ -226,6 +226,25 @@ export type ProxyEvent =
 
 export type ProxyEventType = ProxyEvent['type'];
 
+/** Every proxy event type; `satisfies` makes a new event type a compile error until it is listed. */
+const PROXY_EVENT_TYPE_SET = {
+  'exchange-opened': true,
+  'response-head': true,
+  chunk: true,
+  'backpressure-paused': true,
+  'backpressure-resumed': true,
+  'sse-event': true,
+  'sse-retry': true,
+  'websocket-message': true,
+  'capture-limited': true,
+  'exchange-closed': true,
+  'client-error': true,
+} satisfies Record<ProxyEventType, true>;
+
+export function isProxyEventType(type: string): type is ProxyEventType {
+  return Object.hasOwn(PROXY_EVENT_TYPE_SET, type);
+}
+
 /** Whether an outcome is a failure, for display: a client that left normally is not one. */
 export function isFailure(outcome: ExchangeOutcome): boolean {
   return outcome === 'upstream-reset' || outcome === 'idle-timeout' || outcome === 'proxy-error';

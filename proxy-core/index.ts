@@ -1,5 +1,5 @@
 /** Sluice's proxy core: a pure Node library. No Electron, no DOM. */
-export { SluiceProxy, type ProxyOptions } from './proxy-server.js';
+export { SluiceProxy, type LocalDocument, type ProxyOptions } from './proxy-server.js';
 export {
   loadOrCreateCa,
   CaFileError,

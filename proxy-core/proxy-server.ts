@@ -47,6 +47,12 @@ const TLS_HANDSHAKE = 0x16;
  * The Sluice proxy: an explicit HTTP proxy that intercepts TLS with a local CA, forwards every
  * stream chunk by chunk with backpressure, and reports what it forwards as typed events.
  */
+/** A document the proxy answers itself (see `serveLocal`). */
+export interface LocalDocument {
+  readonly contentType: string;
+  readonly body: string;
+}
+
 export class SluiceProxy {
   private readonly hub = new EventHub();
   private readonly server: http.Server;
@@ -57,6 +63,7 @@ export class SluiceProxy {
   private readonly spillDir: string;
   private readonly ownsSpillDir: boolean;
   private readonly tunnels = new WeakMap<Duplex, TunnelContext>();
+  private readonly localDocuments = new Map<string, LocalDocument>();
   private readonly rawSockets = new Set<Duplex>();
   private readonly services: ExchangeServices;
   private exchangeCount = 0;
@@ -171,7 +178,26 @@ export class SluiceProxy {
     if (this.hub.active) this.hub.emit(event);
   }
 
+  /**
+   * Serves a small document at `path` to requests made to the proxy itself (origin-form, not inside
+   * a tunnel), e.g. the system proxy's PAC script; null stops serving it. Never an exchange.
+   */
+  serveLocal(path: string, doc: LocalDocument | null): void {
+    if (doc) this.localDocuments.set(path, doc);
+    else this.localDocuments.delete(path);
+  }
+
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const local = this.tunnels.has(req.socket) ? undefined : this.localDocuments.get(req.url ?? '');
+    if (local && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, {
+        'Content-Type': local.contentType,
+        'Content-Length': Buffer.byteLength(local.body),
+        'Cache-Control': 'no-store',
+      });
+      res.end(req.method === 'HEAD' ? undefined : local.body);
+      return;
+    }
     const target = this.resolveTarget(req);
     if (typeof target === 'string') {
       this.refuse(req, res, 400, target);

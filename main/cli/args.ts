@@ -20,6 +20,8 @@ export interface CliOptions {
   /** Redact Authorization, Cookie, Set-Cookie and `harRedactHeaders` in the HAR. */
   readonly harRedact: boolean;
   readonly harRedactHeaders: readonly string[];
+  /** Point the machine's proxy settings at Sluice while it runs, directly or through a PAC script. */
+  readonly systemProxy: 'manual' | 'pac' | undefined;
   readonly help: boolean;
   readonly version: boolean;
 }
@@ -43,6 +45,9 @@ Options:
   --har FILE               on exit (also Ctrl-C, SIGTERM) write every kept exchange to FILE as HAR 1.2
   --har-redact             in the HAR, hide the values of Authorization, Cookie and Set-Cookie
   --har-redact-header NAME also hide this header's values (implies --har-redact); may repeat
+  --system-proxy           while running, point this machine's proxy settings at Sluice; the
+                           previous settings come back on exit (and after a crash, at next start)
+  --system-proxy-pac       the same through a PAC script that goes direct when Sluice is not answering
   --idle-timeout S         close an exchange after S seconds with no bytes either way (default 600)
   --header-timeout S       time a client has to send a request head (default 30)
   --connect-timeout S      time to connect to an upstream (default 30)
@@ -51,7 +56,8 @@ Options:
   --version                print the version
 
 At start it prints "ca: PATH" (the CA certificate to trust), "proxy: http://HOST:PORT" and, unless
---no-ui, "ui: http://127.0.0.1:PORT/?token=..." (open it in a browser). --port and --host given
+--no-ui, "ui: http://127.0.0.1:PORT/?token=..." (open it in a browser); with --system-proxy,
+"system-proxy: http://HOST:PORT (GNOME, KDE)" naming the settings changed. --port and --host given
 here are for this run; the saved settings keep their own.`;
 
 export function parseCliArgs(argv: readonly string[]): CliOptions {
@@ -74,6 +80,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         har: { type: 'string' },
         'har-redact': { type: 'boolean' },
         'har-redact-header': { type: 'string', multiple: true },
+        'system-proxy': { type: 'boolean' },
+        'system-proxy-pac': { type: 'boolean' },
         'idle-timeout': { type: 'string' },
         'header-timeout': { type: 'string' },
         'connect-timeout': { type: 'string' },
@@ -117,6 +125,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     har: v.har,
     harRedact: (v['har-redact'] ?? false) || harRedactHeaders.length > 0,
     harRedactHeaders,
+    systemProxy: v['system-proxy-pac'] ? 'pac' : v['system-proxy'] ? 'manual' : undefined,
     help: v.help ?? false,
     version: v.version ?? false,
   };

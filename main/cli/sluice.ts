@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostEvent } from '../../app/contract.js';
 import type { EventsDroppedEvent } from '../../app/host-events.js';
-import type { ProxyEvent } from '../../app/proxy-events.js';
+import { isProxyEventType, type ProxyEvent } from '../../app/proxy-events.js';
 import { bracketHost } from '../../proxy-core/forward/connect-target.js';
 import { CaFileError } from '../../proxy-core/index.js';
 import { defaultDataDir } from '../data-dir.js';
@@ -105,6 +105,17 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     process.stdout.write(`ui: ${ui.url}\n`);
   }
+
+  if (options.systemProxy !== undefined) {
+    const sp = await host.call('systemProxy.set', { enabled: true, mode: options.systemProxy });
+    if (sp.state === 'on') {
+      const where = sp.mode === 'pac' ? `pac ${sp.pacUrl ?? ''}` : `http://${sp.address ?? ''}`;
+      process.stdout.write(`system-proxy: ${where} (${sp.targets.join(', ')})\n`);
+    } else {
+      // The proxy itself works: keep running, and say plainly that the machine is not pointed at it.
+      process.stderr.write(`WARNING: system proxy not switched on: ${sp.message ?? sp.state}\n`);
+    }
+  }
 }
 
 /** Writes the HAR for `--har`; says what it wrote, or why it could not, in one line on stderr. */
@@ -176,7 +187,7 @@ function defined<T extends Record<string, unknown>>(record: T): Partial<T> {
 
 /** `--events ndjson` is the core's event stream: host bookkeeping events stay out of it. */
 function isCoreEvent(event: HostEvent): event is ProxyEvent | EventsDroppedEvent {
-  return event.type !== 'proxy-status' && event.type !== 'host-notice';
+  return isProxyEventType(event.type) || event.type === 'events-dropped';
 }
 
 function listenFailure(code: string | undefined, host: string, port: number, error: string | undefined): string {

@@ -114,9 +114,10 @@ export class EventLog {
         if (this.loose.length > this.limits.maxLooseEvents * 2)
           this.loose = this.loose.slice(-this.limits.maxLooseEvents);
         break;
-      // Status is asked for on connect, drops concern one consumer, a clear empties the log, and
+      // Statuses are asked for on connect, drops concern one consumer, a clear empties the log, and
       // an import's progress matters only while it runs.
       case 'proxy-status':
+      case 'system-proxy-status':
       case 'events-dropped':
       case 'capture-cleared':
       case 'har-import-progress':

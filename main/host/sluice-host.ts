@@ -13,6 +13,8 @@ import type {
   HostEvent,
   ProxyStatus,
   Settings,
+  SystemProxyMode,
+  SystemProxyStatus,
 } from '../../app/contract.js';
 import { IMPORTED_ID_BASE, isCommandName } from '../../app/contract.js';
 import type { Direction } from '../../app/proxy-events.js';
@@ -30,6 +32,10 @@ import { writeHarFile } from '../har/har-file.js';
 import { importHar, type EntryIssue } from '../har/har-import.js';
 import { ImportedBodies } from '../har/imported-bodies.js';
 import { writeHar, type HarExportOptions, type HarExportResult, type HarSource } from '../har/har-writer.js';
+import { PAC_PATH, pacScript } from '../system-proxy/pac-script.js';
+import { platformAdapters } from '../system-proxy/platform-adapters.js';
+import { SystemProxySwitch } from '../system-proxy/system-proxy-switch.js';
+import type { HostPort, SystemProxyAdapter } from '../system-proxy/types.js';
 import { contentEncodingOf, undoEncoding } from './body-decoder.js';
 import { EventBatcher } from './event-batcher.js';
 import { EventLog } from './event-log.js';
@@ -68,6 +74,11 @@ export interface HostOptions {
   readonly overrides?: SettingsOverrides;
   /** Body capture limits; the core's defaults when absent (tests use a small per-body cap). */
   readonly capture?: Partial<CaptureOptions>;
+  /**
+   * The system proxy adapters to use; this platform's when absent. Tests pass adapters bound to a
+   * private session bus or fake tools, so they never touch the machine's own settings.
+   */
+  readonly systemProxyAdapters?: readonly SystemProxyAdapter<unknown>[];
 }
 
 /** Issues named one by one in an import's notice; past this only their number is given. */
@@ -97,6 +108,7 @@ export class SluiceHost {
     private readonly ca: CertificateAuthority,
     private readonly settings: SettingsStore,
     private overrides: SettingsOverrides,
+    private readonly systemProxy: SystemProxySwitch,
     readonly notices: readonly string[],
     capture: Partial<CaptureOptions> = {},
   ) {
@@ -105,12 +117,18 @@ export class SluiceHost {
     this.status = { state: 'stopped', host: s.proxyHost, port: s.proxyPort, captureEnabled: s.captureEnabled };
     proxy.setCaptureEnabled(s.captureEnabled);
     proxy.subscribe((event) => this.emit(event));
+    systemProxy.subscribe((status) => this.emit({ type: 'system-proxy-status', t: now(), status }));
     // Into the log, so every window that opens later is told too (a replaced settings file, ...).
     for (const message of notices) this.emit({ type: 'host-notice', t: now(), level: 'warning', message });
   }
 
   static async create(options: HostOptions): Promise<SluiceHost> {
     const { store, notices } = await SettingsStore.open(options.dataDir);
+    // Before our proxy listens: a record left by a crash is judged by whether its proxy answers.
+    const opened = SystemProxySwitch.open({
+      dataDir: options.dataDir,
+      adapters: options.systemProxyAdapters ?? platformAdapters(),
+    });
     const ca = await loadOrCreateCa(options.dataDir);
     const overrides = options.overrides ?? {};
     const s = mergeSettings(store.get(), overrides);
@@ -122,7 +140,8 @@ export class SluiceHost {
       timeouts: s.timeouts,
       ...(options.capture ? { capture: options.capture } : {}),
     });
-    return new SluiceHost(proxy, ca, store, overrides, notices, options.capture);
+    const { proxySwitch, notice } = await opened;
+    return new SluiceHost(proxy, ca, store, overrides, proxySwitch, [...notices, ...(notice ? [notice] : [])], options.capture);
   }
 
   /**
@@ -261,7 +280,9 @@ export class SluiceHost {
     return this.importHar(createReadStream(path), { totalBytes: size, name: basename(path) });
   }
 
+  /** Restores the user's system proxy (if this Sluice changed it), then stops the proxy. */
   async close(): Promise<void> {
+    await this.systemProxy.close();
     await this.proxy.close();
     await this.importedBodies.close();
     this.listeners.clear();
@@ -284,6 +305,14 @@ export class SluiceHost {
       this.readBody(id, direction, start, end, decoded === true),
     'ca.get': async () => this.caInfo(),
     'settings.get': async () => this.effective(),
+    'systemProxy.status': async () => this.systemProxy.status(),
+    'systemProxy.set': async ({ enabled, mode }) => {
+      if (typeof enabled !== 'boolean') throw new CommandError('enabled must be true or false', 'bad-request');
+      if (mode !== undefined && mode !== 'manual' && mode !== 'pac') {
+        throw new CommandError(`mode must be "manual" or "pac", not ${JSON.stringify(mode)}`, 'bad-request');
+      }
+      return enabled ? this.enableSystemProxy(mode ?? 'manual') : this.systemProxy.disable();
+    },
     'har.export': async ({ path, ids, redact, redactHeaders }) => this.exportHarFile(path, ids, redact, redactHeaders),
     'har.import': async ({ path }) => {
       if (typeof path !== 'string' || path === '')
@@ -297,6 +326,10 @@ export class SluiceHost {
     const { proxyHost, proxyPort } = this.effective();
     try {
       const address = await this.proxy.listen(proxyPort, proxyHost);
+      this.proxy.serveLocal(PAC_PATH, {
+        contentType: 'application/x-ns-proxy-autoconfig',
+        body: pacScript(systemAddress(proxyHost, address.port)),
+      });
       this.setStatus({ state: 'running', host: proxyHost, port: address.port });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -312,6 +345,16 @@ export class SluiceHost {
   }
 
   private async stop(): Promise<ProxyStatus> {
+    if (this.systemProxy.status().state === 'on') {
+      // Never leave the machine pointing at a proxy that is not there.
+      await this.systemProxy.disable();
+      this.emit({
+        type: 'host-notice',
+        t: now(),
+        level: 'info',
+        message: 'The system proxy was switched off because the proxy stopped.',
+      });
+    }
     await this.proxy.stopListening();
     const { proxyHost, proxyPort } = this.effective();
     this.setStatus({ state: 'stopped', host: proxyHost, port: proxyPort });
@@ -327,8 +370,27 @@ export class SluiceHost {
     const { proxyPort: _flag, ...rest } = this.overrides;
     this.overrides = rest;
     await this.updateSettings({ proxyPort: port });
-    await this.stop();
-    return wasRunning ? this.start() : this.status;
+    const systemProxy = this.systemProxy.status();
+    await this.proxy.stopListening();
+    const { proxyHost, proxyPort } = this.effective();
+    this.setStatus({ state: 'stopped', host: proxyHost, port: proxyPort });
+    if (!wasRunning) return this.status;
+    const status = await this.start();
+    // The system proxy follows the move (the user's own settings stay saved from the first switch).
+    if (systemProxy.state === 'on') {
+      if (status.state === 'running') await this.enableSystemProxy(systemProxy.mode);
+      else await this.stop();
+    }
+    return status;
+  }
+
+  private async enableSystemProxy(mode: SystemProxyMode): Promise<SystemProxyStatus> {
+    if (!this.systemProxy.status().supported) return this.systemProxy.status();
+    const status = this.status.state === 'running' ? this.status : await this.start();
+    if (status.state !== 'running') {
+      return this.systemProxy.refuse(`The proxy is not running (${status.error ?? status.state}), so the system was not pointed at it.`);
+    }
+    return this.systemProxy.enable(systemAddress(status.host, status.port), mode);
   }
 
   private async setCaptureEnabled(enabled: unknown): Promise<ProxyStatus> {
@@ -451,6 +513,12 @@ export class SluiceHost {
       }
     }
   }
+}
+
+/** Where other programs reach the proxy: a wildcard listen address is reached over loopback. */
+function systemAddress(host: string, port: number): HostPort {
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  return { host: wildcard ? '127.0.0.1' : host, port };
 }
 
 function listenError(err: unknown, host: string, port: number): string {

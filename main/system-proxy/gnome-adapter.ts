@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { execCommand } from './run-command.js';
 import { formatValue, parseBoolean, parseInt32, parseString, parseStringArray, type GValue } from './gsettings.js';
 import {
   LOOPBACK_BYPASS,
@@ -8,6 +8,7 @@ import {
   type GnomeProxyMode,
   type GnomeProxySnapshot,
   type OurProxy,
+  type SystemProxyAdapter,
 } from './types.js';
 
 /** Runs `gsettings` with the given arguments and resolves with its stdout; rejects on failure. */
@@ -18,19 +19,11 @@ export class SystemProxyError extends Error {
 }
 
 const SCHEMA = 'org.gnome.system.proxy';
-const COMMAND_TIMEOUT_MS = 10_000;
 
 /** The real `gsettings`, no shell, with a timeout so a hung bus cannot hang Sluice. */
 export function execGsettings(env: NodeJS.ProcessEnv = process.env, file = 'gsettings'): GsettingsRunner {
-  return (args) =>
-    new Promise((resolve, reject) => {
-      execFile(file, args, { env, timeout: COMMAND_TIMEOUT_MS, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-        if (err) {
-          const detail = String(stderr).trim();
-          reject(Object.assign(err, { message: detail ? `${err.message}: ${detail}` : err.message }));
-        } else resolve(String(stdout));
-      });
-    });
+  const run = execCommand(env);
+  return (args) => run(file, args);
 }
 
 type Kind = 'string' | 'strings' | 'int' | 'bool';
@@ -199,7 +192,7 @@ export interface GnomeAdapterOptions {
 }
 
 /** Linux GNOME: the proxy settings in `org.gnome.system.proxy`, read and written with gsettings. */
-export class GnomeProxyAdapter {
+export class GnomeProxyAdapter implements SystemProxyAdapter<GnomeProxySnapshot> {
   readonly name = 'GNOME';
   readonly isSnapshot = isGnomeSnapshot;
   private readonly run: GsettingsRunner;
@@ -258,19 +251,27 @@ export class GnomeProxyAdapter {
     return snapshot;
   }
 
-  /** Points http and https at our proxy; the user's bypass list is kept, loopback added. */
+  /**
+   * Points http and https at our proxy (or, in PAC mode, the system at our script); the user's
+   * bypass list is kept and loopback added.
+   */
   async apply(ours: OurProxy): Promise<void> {
     const current = await this.read();
     const target = cloneSnapshot(current);
     const bypass = [...LOOPBACK_BYPASS, ...(ours.bypass ?? []), ...current.ignoreHosts];
     target.ignoreHosts = [...new Set(bypass)];
-    target.useSameProxy = true;
-    target.http = { ...target.http, host: ours.host, port: ours.port, enabled: true, useAuthentication: false };
-    target.https = { host: ours.host, port: ours.port };
-    // Another manual proxy for ftp or socks would catch schemes we do not set (ws:, ftp:); clear them.
-    target.ftp = { host: '', port: 0 };
-    target.socks = { host: '', port: 0 };
-    target.mode = 'manual';
+    if (ours.pacUrl !== undefined) {
+      target.autoconfigUrl = ours.pacUrl;
+      target.mode = 'auto';
+    } else {
+      target.useSameProxy = true;
+      target.http = { ...target.http, host: ours.host, port: ours.port, enabled: true, useAuthentication: false };
+      target.https = { host: ours.host, port: ours.port };
+      // Another manual proxy for ftp or socks would catch schemes we do not set (ws:, ftp:); clear them.
+      target.ftp = { host: '', port: 0 };
+      target.socks = { host: '', port: 0 };
+      target.mode = 'manual';
+    }
     await this.writeAll(target, current, 'apply the system proxy');
   }
 
@@ -279,14 +280,15 @@ export class GnomeProxyAdapter {
     await this.writeAll(snapshot, await this.read(), 'restore the previous system proxy');
   }
 
-  /** Whether the current settings still send http and https to this proxy. */
-  pointsAt(s: GnomeProxySnapshot, proxy: { host: string; port: number }): boolean {
+  /** Whether the current settings still send http and https to us (or use our PAC script). */
+  pointsAt(s: GnomeProxySnapshot, ours: OurProxy): boolean {
+    if (ours.pacUrl !== undefined) return s.mode === 'auto' && s.autoconfigUrl === ours.pacUrl;
     return (
       s.mode === 'manual' &&
-      s.http.host === proxy.host &&
-      s.http.port === proxy.port &&
-      s.https.host === proxy.host &&
-      s.https.port === proxy.port
+      s.http.host === ours.host &&
+      s.http.port === ours.port &&
+      s.https.host === ours.host &&
+      s.https.port === ours.port
     );
   }
 

@@ -1,34 +1,31 @@
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import type { OurProxy } from './types.js';
+import type { HostPort, OurProxy, SystemProxyAdapter } from './types.js';
 import { writeAtomic } from '../write-atomic.js';
 
 /**
- * Crash safety for the system proxy switch. Before anything is changed, the previous settings are
- * written to the data dir; they are removed only after a clean restore. A record still there on the
- * next start means Sluice died while the system pointed at it, and the user's network is broken until
- * it is restored.
+ * Crash safety for the system proxy switch. Before anything is changed, the previous settings of
+ * every adapter (GNOME and KDE on one Linux desktop, say) are written to the data dir; they are
+ * removed only after a clean restore. A record still there on the next start means Sluice died
+ * while the system pointed at it, and the user's network is broken until it is restored.
  */
 
 export const SWITCH_RECORD_FILE = 'system-proxy-record.json';
 
-/** What the switch needs from an OS adapter; S is that adapter's snapshot. */
-export interface SwitchableAdapter<S> {
-  readonly name: string;
-  read(): Promise<S>;
-  apply(ours: OurProxy): Promise<void>;
-  restore(previous: S): Promise<void>;
-  pointsAt(current: S, proxy: { host: string; port: number }): boolean;
-  /** Refuses a damaged record instead of writing garbage into the user's settings. */
-  isSnapshot(x: unknown): x is S;
-}
+/** What the switch needs from an adapter: everything but the availability check. */
+export type SwitchableAdapter<S = unknown> = Omit<SystemProxyAdapter<S>, 'available'>;
 
-export interface SwitchRecord<S> {
+export interface SwitchRecord {
   version: 1;
-  adapter: string;
-  previous: S;
-  proxy: { host: string; port: number };
+  /** The settings before Sluice changed them, by adapter name. */
+  previous: Record<string, unknown>;
+  proxy: HostPort;
+  /** Set in PAC mode: the script URL the system was pointed at. */
+  pacUrl?: string;
+  /** The Sluice that switched on (one per host, so two in one process differ too); others leave it be. */
+  owner: string;
+  /** Its process, for the message that names it. */
   pid: number;
   at: string;
 }
@@ -39,7 +36,7 @@ export class SwitchRecordStore {
     this.path = join(dataDir, SWITCH_RECORD_FILE);
   }
 
-  async write<S>(record: SwitchRecord<S>): Promise<void> {
+  async write(record: SwitchRecord): Promise<void> {
     await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
     await writeAtomic(this.path, JSON.stringify(record, null, 2) + '\n', 0o600);
   }
@@ -63,90 +60,181 @@ export class SwitchRecordStore {
   }
 }
 
-function isRecordOf<S>(adapter: SwitchableAdapter<S>, x: unknown): x is SwitchRecord<S> {
+/**
+ * A record whose envelope is sound. Each adapter's snapshot is checked by that adapter when it is
+ * used, so one damaged part never blocks restoring the others.
+ */
+export function isSwitchRecord(x: unknown): x is SwitchRecord {
   if (typeof x !== 'object' || x === null) return false;
-  const r = x as Partial<SwitchRecord<S>>;
+  const r = x as Partial<SwitchRecord>;
   return (
     r.version === 1 &&
-    r.adapter === adapter.name &&
+    typeof r.previous === 'object' &&
+    r.previous !== null &&
+    !Array.isArray(r.previous) &&
     typeof r.proxy?.host === 'string' &&
     Number.isInteger(r.proxy.port) &&
-    adapter.isSnapshot(r.previous)
+    (r.pacUrl === undefined || typeof r.pacUrl === 'string') &&
+    typeof r.owner === 'string' &&
+    Number.isInteger(r.pid)
   );
 }
 
-/** Saves the previous settings, then points the system at our proxy. */
-export async function switchOn<S>(
-  adapter: SwitchableAdapter<S>,
+export function recordedProxy(record: SwitchRecord): OurProxy {
+  return { ...record.proxy, ...(record.pacUrl !== undefined ? { pacUrl: record.pacUrl } : {}) };
+}
+
+/**
+ * Saves the previous settings, then points every adapter at our proxy. Returns the names of the
+ * settings changed. When one adapter fails, those already changed are put back before it throws.
+ */
+export async function switchOn(
+  adapters: readonly SwitchableAdapter[],
   store: SwitchRecordStore,
   ours: OurProxy,
-): Promise<void> {
+  owner = String(process.pid),
+): Promise<string[]> {
   const existing = await store.read().catch(() => null);
-  // Already on (say the port changed): keep the user's settings from the first switch, never ours.
-  const previous = isRecordOf(adapter, existing) ? existing.previous : await adapter.read();
-  await store.write<S>({
+  const kept = isSwitchRecord(existing) ? existing.previous : {};
+  const previous: Record<string, unknown> = {};
+  for (const adapter of adapters) {
+    // Already on (say the port changed): keep the user's settings from the first switch, never ours.
+    const earlier = kept[adapter.name];
+    previous[adapter.name] = adapter.isSnapshot(earlier) ? earlier : await adapter.read();
+  }
+  await store.write({
     version: 1,
-    adapter: adapter.name,
     previous,
     proxy: { host: ours.host, port: ours.port },
+    ...(ours.pacUrl !== undefined ? { pacUrl: ours.pacUrl } : {}),
+    owner,
     pid: process.pid,
     at: new Date().toISOString(),
   });
+  const changed: SwitchableAdapter[] = [];
   try {
-    await adapter.apply(ours);
+    for (const adapter of adapters) {
+      changed.push(adapter);
+      await adapter.apply(ours);
+    }
   } catch (err) {
     // A half-applied switch must not be left behind; put back what was there, then report.
-    await adapter.restore(previous).catch(() => undefined);
+    for (const adapter of changed) await adapter.restore(previous[adapter.name]).catch(() => undefined);
     await store.remove();
     throw err;
   }
+  return adapters.map((a) => a.name);
 }
 
-/** Restores the saved settings and removes the record; nothing to do when there is none. */
-export async function switchOff<S>(adapter: SwitchableAdapter<S>, store: SwitchRecordStore): Promise<boolean> {
+/**
+ * Restores the saved settings of every adapter and removes the record; false when there was none.
+ * If one restore fails the others still happen, the record stays (the next start retries what still
+ * points at us) and the error names what failed.
+ */
+export async function switchOff(adapters: readonly SwitchableAdapter[], store: SwitchRecordStore): Promise<boolean> {
   const record = await store.read();
   if (record === null) return false;
-  if (!isRecordOf(adapter, record)) throw new Error(`The saved system proxy record ${store.path} is damaged.`);
-  await adapter.restore(record.previous);
+  if (!isSwitchRecord(record)) throw new Error(`The saved system proxy record ${store.path} is damaged.`);
+  const failures: string[] = [];
+  for (const [name, snapshot] of Object.entries(record.previous)) {
+    const adapter = adapters.find((a) => a.name === name);
+    if (!adapter) {
+      failures.push(`${name}: its settings cannot be changed here`);
+      continue;
+    }
+    if (!adapter.isSnapshot(snapshot)) {
+      failures.push(`${name}: the saved settings are damaged`);
+      continue;
+    }
+    try {
+      await adapter.restore(snapshot);
+    } catch (err) {
+      failures.push(`${name}: ${(err as Error).message}`);
+    }
+  }
+  if (failures.length > 0) {
+    throw new Error(`Could not restore every system proxy setting (${failures.join('; ')}); saved in ${store.path}.`);
+  }
   await store.remove();
   return true;
 }
 
+/** Who holds a record: nobody (none, or stale), this process, or another live Sluice. */
+export type RecordOwner = { kind: 'none' } | { kind: 'self'; record: SwitchRecord } | { kind: 'other'; record: SwitchRecord };
+
+export async function recordOwner(
+  store: SwitchRecordStore,
+  isProxyAlive: (proxy: HostPort) => Promise<boolean>,
+  owner = String(process.pid),
+): Promise<RecordOwner> {
+  const record = await store.read().catch(() => null);
+  if (!isSwitchRecord(record)) return { kind: 'none' };
+  if (record.owner === owner) return { kind: 'self', record };
+  return (await isProxyAlive(record.proxy)) ? { kind: 'other', record } : { kind: 'none' };
+}
+
 /**
  * On start: a leftover record whose proxy no longer answers means an earlier Sluice crashed with the
- * system proxy on. Restore the user's settings and return a message to show them; null when there
- * was nothing to repair (no record, or the proxy is alive, i.e. another Sluice owns it).
+ * system proxy on. Restore the user's settings where they still point at the dead proxy and return
+ * a message to show them; null when there was nothing to repair (no record, or the proxy is alive,
+ * i.e. another Sluice owns it).
  */
-export async function recoverIfStale<S>(
-  adapter: SwitchableAdapter<S>,
+export async function recoverIfStale(
+  adapters: readonly SwitchableAdapter[],
   store: SwitchRecordStore,
-  isProxyAlive: (proxy: { host: string; port: number }) => Promise<boolean>,
+  isProxyAlive: (proxy: HostPort) => Promise<boolean>,
 ): Promise<string | null> {
   let record: unknown;
   try {
     record = await store.read();
   } catch {
-    return `The saved system proxy settings in ${store.path} could not be read; check your proxy settings (${adapter.name}).`;
+    return `The saved system proxy settings in ${store.path} could not be read; check your proxy settings.`;
   }
   if (record === null) return null;
-  if (!isRecordOf(adapter, record)) {
-    return `The saved system proxy settings in ${store.path} are damaged and were not applied; check your proxy settings (${adapter.name}).`;
+  if (!isSwitchRecord(record)) {
+    return `The saved system proxy settings in ${store.path} are damaged and were not applied; check your proxy settings.`;
   }
   if (await isProxyAlive(record.proxy)) return null;
-  const where = `${record.proxy.host}:${record.proxy.port}`;
-  const current = await adapter.read();
-  if (!adapter.pointsAt(current, record.proxy)) {
-    // The user has changed their settings since; theirs win over a stale copy.
-    await store.remove();
-    return `Sluice did not shut down cleanly last time, but your system proxy no longer points at it (${where}); it was left as it is.`;
+  const where = record.pacUrl ?? `${record.proxy.host}:${record.proxy.port}`;
+  const ours = recordedProxy(record);
+  const restored: string[] = [];
+  const leftAlone: string[] = [];
+  const problems: string[] = [];
+  // A damaged part can never be applied; anything else may work on a later start, so keep the record.
+  let retry = false;
+  for (const [name, snapshot] of Object.entries(record.previous)) {
+    const adapter = adapters.find((a) => a.name === name);
+    try {
+      if (!adapter) {
+        // Say, GNOME's settings from a shell without a session bus: keep the record for a start that can.
+        retry = true;
+        problems.push(`the ${name} settings cannot be changed from here, so they were not restored yet`);
+      } else if (!adapter.isSnapshot(snapshot)) {
+        problems.push(`the saved ${name} settings are damaged and were not applied`);
+      } else if (adapter.pointsAt(await adapter.read(), ours)) {
+        await adapter.restore(snapshot);
+        restored.push(name);
+      } else {
+        // The user has changed their settings since; theirs win over a stale copy.
+        leftAlone.push(name);
+      }
+    } catch (err) {
+      retry = true;
+      problems.push(`${name}: ${(err as Error).message}`);
+    }
   }
-  await adapter.restore(record.previous);
-  await store.remove();
-  return `Sluice did not shut down cleanly last time and left your system proxy pointing at ${where}. Your previous proxy settings have been restored.`;
+  if (!retry) await store.remove();
+  const parts = [`Sluice did not shut down cleanly last time and left your system proxy pointing at ${where}.`];
+  if (restored.length > 0) parts.push(`Your previous proxy settings have been restored (${restored.join(', ')}).`);
+  if (leftAlone.length > 0) {
+    parts.push(`Your ${leftAlone.join(', ')} proxy settings no longer point at it and were left as they are.`);
+  }
+  if (problems.length > 0) parts.push(`Check your proxy settings: ${problems.join('; ')}.`);
+  return parts.join(' ');
 }
 
 /** The default liveness check: does anything accept a TCP connection at the recorded address? */
-export function tcpAnswers(proxy: { host: string; port: number }, timeoutMs = 1000): Promise<boolean> {
+export function tcpAnswers(proxy: HostPort, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: proxy.host, port: proxy.port });
     const done = (alive: boolean) => {
@@ -158,5 +246,3 @@ export function tcpAnswers(proxy: { host: string; port: number }, timeoutMs = 10
     socket.once('error', () => done(false));
   });
 }
-
-/** Temp file + fsync + rename: a crash leaves the old record or the new one, never half of one. */

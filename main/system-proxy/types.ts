@@ -34,6 +34,11 @@ export interface OurProxy {
   port: number;
   /** Extra hosts to bypass; loopback names are always added. */
   bypass?: string[];
+  /**
+   * PAC mode: point the system at this proxy auto-config URL instead of a manual proxy. Its script
+   * answers `PROXY host:port; DIRECT`, so clients go direct when Sluice is not answering.
+   */
+  pacUrl?: string;
 }
 
 /** Loopback must never go through the proxy: it would loop back into Sluice itself. */
@@ -41,3 +46,27 @@ export const LOOPBACK_BYPASS = ['localhost', '127.0.0.1', '::1'] as const;
 
 /** Why an adapter cannot work here, in words for the user; `ok` when it can. */
 export type Availability = { ok: true } | { ok: false; reason: string };
+
+/**
+ * One OS or desktop's proxy settings. `S` is everything the adapter reads, so `restore` can put
+ * back exactly what was there (a PAC URL, another manual proxy and its bypass list), not merely
+ * "proxy off". Adapters are driven by the switch record (`switch-record.ts`), never directly.
+ */
+export interface SystemProxyAdapter<S> {
+  /** Shown to the user ("GNOME", "KDE", "macOS", "Windows") and stored in the crash record. */
+  readonly name: string;
+  /** Whether this machine has what the adapter needs; never throws. */
+  available(): Promise<Availability>;
+  read(): Promise<S>;
+  /** Points the system at our proxy (or our PAC URL), keeping the user's bypass list plus loopback. */
+  apply(ours: OurProxy): Promise<void>;
+  /** Writes back exactly the snapshot. */
+  restore(previous: S): Promise<void>;
+  /** Whether these settings still send traffic to us (our host:port, or our PAC URL in PAC mode). */
+  pointsAt(current: S, ours: OurProxy): boolean;
+  /** Shape check for a snapshot read back from disk, so a damaged crash record is refused. */
+  isSnapshot(x: unknown): x is S;
+}
+
+/** Runs a program (no shell) and resolves with its stdout; rejects with stderr in the message. */
+export type CommandRunner = (file: string, args: readonly string[]) => Promise<string>;

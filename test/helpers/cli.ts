@@ -24,9 +24,9 @@ export interface RunningCli {
 export const LAUNCHER = fileURLToPath(new URL('../../dist/main/launch.js', import.meta.url));
 
 /** Starts the real `sluice` command (or another entry, e.g. the npm start launcher) and waits for its `proxy:` line. */
-export async function startCli(args: string[], entry = CLI): Promise<RunningCli> {
+export async function startCli(args: string[], entry = CLI, env: NodeJS.ProcessEnv = process.env): Promise<RunningCli> {
   if (!existsSync(BUILT)) throw new Error('the CLI is not built: run `npm run build` (npm test does)');
-  const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const stdoutLines: string[] = [];
   const events: ProxyEvent[] = [];
   let stderr = '';
@@ -66,7 +66,8 @@ export async function startCli(args: string[], entry = CLI): Promise<RunningCli>
     },
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) {
+        // A child killed by a signal has no exit code, only a signal code.
+        if (child.exitCode !== null || child.signalCode !== null) {
           resolve(child.exitCode);
           return;
         }

@@ -1,7 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   execGsettings,
@@ -10,6 +8,7 @@ import {
   type GsettingsRunner,
 } from '../../main/system-proxy/gnome-adapter.js';
 import {
+  recordOwner,
   recoverIfStale,
   switchOff,
   switchOn,
@@ -18,62 +17,12 @@ import {
 } from '../../main/system-proxy/switch-record.js';
 import { parseString } from '../../main/system-proxy/gsettings.js';
 import type { GnomeProxySnapshot } from '../../main/system-proxy/types.js';
+import { missingGnomeTools, privateSession, type PrivateSession } from '../helpers/private-session.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-function installed(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore', timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const missing = ['gsettings', 'dbus-run-session'].filter((c) => !installed(c));
+const missing = missingGnomeTools;
 if (missing.length > 0) {
   console.warn(`Skipping GNOME system proxy tests: ${missing.join(', ')} not installed (libglib2.0-bin, dbus).`);
-}
-
-/**
- * A private session bus and config dir, so nothing here can touch the machine's own settings:
- * dconf keeps values in XDG_CONFIG_HOME/dconf/user. The bus lives until we close its stdin.
- */
-async function privateSession(): Promise<{ env: NodeJS.ProcessEnv; close: () => Promise<void> }> {
-  const dir = await tempDir('sluice-gnome-');
-  // Separate config and runtime dirs: dconf keeps its database at config/dconf/user and a
-  // shared-memory flag at runtime/dconf/user, which would clobber each other in one dir.
-  const config = join(dir.path, 'config');
-  const runtime = join(dir.path, 'runtime');
-  await mkdir(config, { mode: 0o700 });
-  await mkdir(runtime, { mode: 0o700 });
-  const base = { PATH: process.env['PATH'], HOME: dir.path, XDG_CONFIG_HOME: config, XDG_RUNTIME_DIR: runtime };
-  const child = spawn('dbus-run-session', ['--', 'sh', '-c', 'echo "$DBUS_SESSION_BUS_ADDRESS"; exec cat >/dev/null'], {
-    env: base,
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('no bus address from dbus-run-session')), 10_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) {
-        clearTimeout(timer);
-        resolve(out.trim());
-      }
-    });
-    child.once('error', reject);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    env: { ...base, DBUS_SESSION_BUS_ADDRESS: address },
-    close: async () => {
-      child.stdin.end();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-      await dir.remove();
-    },
-  };
 }
 
 async function deadPort(): Promise<number> {
@@ -111,7 +60,7 @@ async function setUserManualProxy(run: GsettingsRunner): Promise<void> {
 const OURS = { host: '127.0.0.1', port: 8899, bypass: ['internal.test'] };
 
 describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings, private bus)', () => {
-  let session: Awaited<ReturnType<typeof privateSession>>;
+  let session: PrivateSession;
   let run: GsettingsRunner;
   let adapter: GnomeProxyAdapter;
   const dirs: { remove: () => Promise<void> }[] = [];
@@ -149,12 +98,12 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
     expect(isGnomeSnapshot(before)).toBe(true);
 
     const records = await store();
-    await switchOn(adapter, records, OURS);
+    await switchOn([adapter], records, OURS);
 
     // The record was written, 0600, with the previous settings.
     expect((await stat(records.path)).mode & 0o777).toBe(0o600);
-    const record = (await records.read()) as { previous: GnomeProxySnapshot; proxy: unknown; pid: number };
-    expect(record.previous).toEqual(before);
+    const record = (await records.read()) as { previous: { GNOME: GnomeProxySnapshot }; proxy: unknown; pid: number };
+    expect(record.previous.GNOME).toEqual(before);
     expect(record.proxy).toEqual({ host: '127.0.0.1', port: 8899 });
     expect(record.pid).toBe(process.pid);
 
@@ -181,7 +130,7 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
     );
     expect(adapter.pointsAt(applied, OURS)).toBe(true);
 
-    expect(await switchOff(adapter, records)).toBe(true);
+    expect(await switchOff([adapter], records)).toBe(true);
     expect(await adapter.read()).toEqual(before);
     // GLib prints this one double-quoted (`"p@ss w\\"o'rd"`); the parser reads both forms.
     expect(await get('.http', 'authentication-password')).toBe(`"p@ss w\\"o'rd"`);
@@ -198,11 +147,11 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
     expect(before.ignoreHosts).toEqual([]);
 
     const records = await store();
-    await switchOn(adapter, records, { host: '127.0.0.1', port: 8899 });
+    await switchOn([adapter], records, { host: '127.0.0.1', port: 8899 });
     expect(await get('', 'mode')).toBe("'manual'");
     expect((await adapter.read()).ignoreHosts).toEqual(['localhost', '127.0.0.1', '::1']);
 
-    await switchOff(adapter, records);
+    await switchOff([adapter], records);
     expect(await adapter.read()).toEqual(before);
     expect(await get('', 'mode')).toBe("'auto'");
     expect(await get('', 'autoconfig-url')).toBe("'http://wpad.example/wpad.dat'");
@@ -213,10 +162,10 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
     await setUserManualProxy(run);
     const before = await adapter.read();
     const records = await store();
-    await switchOn(adapter, records, OURS);
-    await switchOn(adapter, records, { ...OURS, port: 9000 });
+    await switchOn([adapter], records, OURS);
+    await switchOn([adapter], records, { ...OURS, port: 9000 });
     expect(await get('.https', 'port')).toBe('9000');
-    await switchOff(adapter, records);
+    await switchOff([adapter], records);
     expect(await adapter.read()).toEqual(before);
   });
 
@@ -225,41 +174,52 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
     const before = await adapter.read();
     const records = await store();
     const port = await deadPort();
-    await switchOn(adapter, records, { host: '127.0.0.1', port });
+    await switchOn([adapter], records, { host: '127.0.0.1', port });
     // "Crash": the process is gone, the record and our settings stay behind.
 
-    const message = await recoverIfStale(adapter, records, (p) => tcpAnswers(p));
+    const message = await recoverIfStale([adapter], records, (p) => tcpAnswers(p));
     expect(message).toMatch(/did not shut down cleanly/);
     expect(message).toContain(`127.0.0.1:${port}`);
     expect(await adapter.read()).toEqual(before);
     expect(await records.read()).toBeNull();
-    expect(await recoverIfStale(adapter, records, (p) => tcpAnswers(p))).toBeNull();
+    expect(await recoverIfStale([adapter], records, (p) => tcpAnswers(p))).toBeNull();
   });
 
   it('leaves things alone when the recorded proxy is still running', async () => {
     const records = await store();
-    await switchOn(adapter, records, OURS);
-    expect(await recoverIfStale(adapter, records, () => Promise.resolve(true))).toBeNull();
+    await switchOn([adapter], records, OURS);
+    expect(await recoverIfStale([adapter], records, () => Promise.resolve(true))).toBeNull();
     expect(await get('.http', 'port')).toBe('8899');
     expect(await records.read()).not.toBeNull();
   });
 
   it('does not overwrite settings the user changed after the crash', async () => {
     const records = await store();
-    await switchOn(adapter, records, OURS);
+    await switchOn([adapter], records, OURS);
     await run(['set', 'org.gnome.system.proxy', 'mode', "'none'"]);
-    const message = await recoverIfStale(adapter, records, () => Promise.resolve(false));
-    expect(message).toMatch(/no longer points at it/);
+    const message = await recoverIfStale([adapter], records, () => Promise.resolve(false));
+    expect(message).toMatch(/no longer point at it and were left as they are/);
     expect(await get('', 'mode')).toBe("'none'");
     expect(await records.read()).toBeNull();
   });
 
   it('reports a damaged record instead of applying it', async () => {
     const records = await store();
-    await records.write({ version: 1, adapter: 'GNOME', previous: { mode: 'bogus' }, proxy: OURS, pid: 1, at: '' });
-    const message = await recoverIfStale(adapter, records, () => Promise.resolve(false));
+    await records.write({ version: 1, previous: { GNOME: { mode: 'bogus' } }, proxy: OURS, owner: '1', pid: 1, at: '' });
+    const message = await recoverIfStale([adapter], records, () => Promise.resolve(false));
     expect(message).toMatch(/damaged/);
     expect(await get('', 'mode')).toBe("'none'");
+  });
+
+  it('knows whether a record belongs to this process, another live Sluice, or nobody', async () => {
+    const records = await store();
+    expect(await recordOwner(records, () => Promise.resolve(true))).toEqual({ kind: 'none' });
+    await switchOn([adapter], records, OURS);
+    expect((await recordOwner(records, () => Promise.resolve(true))).kind).toBe('self');
+    expect((await recordOwner(records, () => Promise.resolve(true), 'another-sluice')).kind).toBe('other');
+    // Another process's record whose proxy is gone is stale: nobody owns it.
+    expect((await recordOwner(records, () => Promise.resolve(false), 'another-sluice')).kind).toBe('none');
+    await switchOff([adapter], records);
   });
 });
 

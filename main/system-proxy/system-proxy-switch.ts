@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import type { SystemProxyMode, SystemProxyStatus } from '../../app/contract.js';
+import { pacUrlFor } from './pac-script.js';
+import {
+  recordOwner,
+  recoverIfStale,
+  switchOff,
+  switchOn,
+  SwitchRecordStore,
+  tcpAnswers,
+  type SwitchRecord,
+} from './switch-record.js';
+import type { HostPort, OurProxy, SystemProxyAdapter } from './types.js';
+
+export interface SystemProxySwitchOptions {
+  readonly dataDir: string;
+  /** Every adapter for this platform; those not available here are left out (and said why). */
+  readonly adapters: readonly SystemProxyAdapter<unknown>[];
+  /** Whether a recorded proxy still answers; another Sluice owns a record whose proxy does. */
+  readonly isProxyAlive?: (proxy: HostPort) => Promise<boolean>;
+  /** Hosts that bypass the proxy besides loopback. */
+  readonly bypass?: readonly string[];
+}
+
+export type SystemProxyListener = (status: SystemProxyStatus) => void;
+
+/**
+ * The machine-wide proxy switch of one Sluice: which adapters apply here, the crash record, who
+ * owns it (a second Sluice never applies over a live first one) and the status every window, the
+ * tray and the CLI show. Changes run one at a time, so a double click cannot interleave two.
+ */
+export class SystemProxySwitch {
+  private readonly store: SwitchRecordStore;
+  private readonly listeners = new Set<SystemProxyListener>();
+  private current: SystemProxyStatus;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly owner = `${process.pid}-${randomUUID()}`;
+
+  private constructor(
+    private readonly usable: readonly SystemProxyAdapter<unknown>[],
+    private readonly options: SystemProxySwitchOptions,
+    unsupported: string | undefined,
+  ) {
+    this.store = new SwitchRecordStore(options.dataDir);
+    this.current = {
+      state: 'off',
+      supported: usable.length > 0,
+      targets: usable.map((a) => a.name),
+      mode: 'manual',
+      ...(unsupported !== undefined ? { message: unsupported } : {}),
+    };
+  }
+
+  /**
+   * Finds the adapters that work here and repairs what a crashed Sluice left behind. The notice,
+   * when there is one, is for the user (what was restored, or what still needs their attention).
+   */
+  static async open(options: SystemProxySwitchOptions): Promise<{ proxySwitch: SystemProxySwitch; notice: string | null }> {
+    const checks = await Promise.all(options.adapters.map(async (a) => ({ adapter: a, availability: await a.available() })));
+    const usable = checks.filter((c) => c.availability.ok).map((c) => c.adapter);
+    const reasons = checks.flatMap((c) => (c.availability.ok ? [] : [c.availability.reason]));
+    const unsupported =
+      usable.length > 0
+        ? undefined
+        : reasons.length > 0
+          ? `The system proxy cannot be changed here: ${reasons.join(' ')}`
+          : 'The system proxy cannot be changed on this platform.';
+    const proxySwitch = new SystemProxySwitch(usable, options, unsupported);
+    let notice: string | null = null;
+    try {
+      notice = await recoverIfStale(usable, proxySwitch.store, proxySwitch.isAlive);
+    } catch (err) {
+      notice = `Could not check for system proxy settings left by an earlier Sluice: ${(err as Error).message}`;
+    }
+    return { proxySwitch, notice };
+  }
+
+  status(): SystemProxyStatus {
+    return this.current;
+  }
+
+  subscribe(listener: SystemProxyListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Points the system at `proxy` (again, when it moved); the user's settings from the first time are kept. */
+  enable(proxy: HostPort, mode: SystemProxyMode = 'manual'): Promise<SystemProxyStatus> {
+    return this.serial(async () => {
+      if (!this.current.supported) return this.current;
+      const owner = await recordOwner(this.store, this.isAlive, this.owner);
+      if (owner.kind === 'other') {
+        return this.set({ state: 'off', message: otherInstance(owner.record) });
+      }
+      const ours: OurProxy = {
+        host: proxy.host,
+        port: proxy.port,
+        ...(this.options.bypass ? { bypass: [...this.options.bypass] } : {}),
+        ...(mode === 'pac' ? { pacUrl: pacUrlFor(proxy) } : {}),
+      };
+      try {
+        const targets = await switchOn(this.usable, this.store, ours, this.owner);
+        return this.set({
+          state: 'on',
+          targets,
+          mode,
+          address: `${proxy.host}:${proxy.port}`,
+          ...(ours.pacUrl !== undefined ? { pacUrl: ours.pacUrl } : {}),
+        });
+      } catch (err) {
+        return this.set({ state: 'error', mode, message: (err as Error).message });
+      }
+    });
+  }
+
+  /** Puts back the user's own settings; leaves another Sluice's switch alone. */
+  disable(): Promise<SystemProxyStatus> {
+    return this.serial(async () => {
+      if (!this.current.supported) return this.current;
+      const owner = await recordOwner(this.store, this.isAlive, this.owner);
+      if (owner.kind === 'other') return this.set({ state: 'off', message: otherInstance(owner.record) });
+      try {
+        if (owner.kind === 'self') await switchOff(this.usable, this.store);
+        return this.set({ state: 'off' });
+      } catch (err) {
+        return this.set({ state: 'error', message: (err as Error).message });
+      }
+    });
+  }
+
+  /** Says why a switch did not happen, keeping the state as it is. */
+  refuse(message: string): SystemProxyStatus {
+    const { address, pacUrl, state } = this.current;
+    return this.set({ state, message, ...(address ? { address } : {}), ...(pacUrl ? { pacUrl } : {}) });
+  }
+
+  /** On quit: restores the user's settings if this Sluice changed them. */
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    if (this.current.state !== 'off') await this.disable();
+    this.listeners.clear();
+  }
+
+  private readonly isAlive = (proxy: HostPort): Promise<boolean> =>
+    (this.options.isProxyAlive ?? ((p: HostPort) => tcpAnswers(p)))(proxy);
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private set(change: Partial<Omit<SystemProxyStatus, 'supported'>>): SystemProxyStatus {
+    // address, pacUrl and message describe one state; a new state starts without the old ones.
+    const { address: _a, pacUrl: _p, message: _m, ...rest } = this.current;
+    this.current = { ...rest, ...change };
+    for (const listener of this.listeners) listener(this.current);
+    return this.current;
+  }
+}
+
+function otherInstance(record: SwitchRecord): string {
+  return (
+    `Another Sluice (process ${record.pid}) has the system proxy pointed at ` +
+    `${record.proxy.host}:${record.proxy.port}; switch it off there first.`
+  );
+}

@@ -1,0 +1,196 @@
+import { runInNewContext } from 'node:vm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { HostEvent, SystemProxyStatus } from '../../app/contract.js';
+import { SluiceHost } from '../../main/host/sluice-host.js';
+import { execGsettings, GnomeProxyAdapter, type GsettingsRunner } from '../../main/system-proxy/gnome-adapter.js';
+import { SWITCH_RECORD_FILE } from '../../main/system-proxy/switch-record.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { missingGnomeTools, privateSession, type PrivateSession } from '../helpers/private-session.js';
+import { CLI, startCli } from '../helpers/cli.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const { defer, freshDir } = useCleanup();
+
+if (missingGnomeTools.length > 0) {
+  console.warn(`Skipping system proxy host tests: ${missingGnomeTools.join(', ')} not installed (libglib2.0-bin, dbus).`);
+}
+
+const SCHEMA = 'org.gnome.system.proxy';
+
+/** Evaluates a PAC script the way a browser does, with the two helpers ours uses. */
+function findProxy(script: string, url: string): string {
+  const sandbox = {
+    isPlainHostName: (h: string) => !h.includes('.'),
+    shExpMatch: (s: string, pattern: string) =>
+      new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(s),
+    result: '',
+  };
+  const host = new URL(url).hostname;
+  runInNewContext(`${script}\nresult = FindProxyForURL(${JSON.stringify(url)}, ${JSON.stringify(host)});`, sandbox);
+  return sandbox.result;
+}
+
+describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (real gsettings, private bus)', () => {
+  let session: PrivateSession;
+  let gsettings: GsettingsRunner;
+
+  beforeEach(async () => {
+    session = await privateSession();
+    gsettings = execGsettings(session.env);
+    // The user's own corporate proxy, which must come back exactly.
+    await gsettings(['set', SCHEMA, 'autoconfig-url', "'http://wpad.corp.example/proxy.pac'"]);
+    await gsettings(['set', SCHEMA, 'ignore-hosts', "['corp.example']"]);
+    await gsettings(['set', SCHEMA, 'mode', "'auto'"]);
+  });
+  afterEach(async () => {
+    await session.close();
+  });
+
+  async function get(key: string, child = ''): Promise<string> {
+    return (await gsettings(['get', `${SCHEMA}${child}`, key])).trim();
+  }
+
+  async function makeHost(dataDir?: string): Promise<{ host: SluiceHost; events: HostEvent[]; dataDir: string }> {
+    const dir = dataDir ?? (await freshDir());
+    const host = await SluiceHost.create({
+      dataDir: dir,
+      systemProxyAdapters: [new GnomeProxyAdapter({ env: session.env })],
+    });
+    defer(() => host.close());
+    const events: HostEvent[] = [];
+    host.subscribe((e) => events.push(e));
+    await host.call('proxy.setPort', { port: 0 });
+    return { host, events, dataDir: dir };
+  }
+
+  it('switches on (starting the proxy), follows a port change, and restores exactly on switch-off', async () => {
+    const { host, events, dataDir } = await makeHost();
+    expect(await host.call('systemProxy.status', {})).toMatchObject({ state: 'off', supported: true, targets: ['GNOME'] });
+
+    const on = await host.call('systemProxy.set', { enabled: true });
+    const proxy = await host.call('proxy.status', {});
+    expect(proxy.state).toBe('running');
+    expect(on).toMatchObject({ state: 'on', targets: ['GNOME'], mode: 'manual', address: `127.0.0.1:${proxy.port}` });
+    expect(await get('mode')).toBe("'manual'");
+    expect(await get('port', '.http')).toBe(String(proxy.port));
+    expect(await get('host', '.https')).toBe("'127.0.0.1'");
+    expect(existsSync(join(dataDir, SWITCH_RECORD_FILE))).toBe(true);
+    // Every window hears it.
+    expect(events.filter((e) => e.type === 'system-proxy-status').at(-1)).toMatchObject({ status: { state: 'on' } });
+
+    await host.call('proxy.setPort', { port: 0 });
+    const moved = await host.call('proxy.status', {});
+    expect(moved.port).not.toBe(proxy.port);
+    expect(await get('port', '.http')).toBe(String(moved.port));
+    expect((await host.call('systemProxy.status', {})).address).toBe(`127.0.0.1:${moved.port}`);
+
+    expect(await host.call('systemProxy.set', { enabled: false })).toMatchObject({ state: 'off' });
+    expect(await get('mode')).toBe("'auto'");
+    expect(await get('autoconfig-url')).toBe("'http://wpad.corp.example/proxy.pac'");
+    expect(await get('ignore-hosts')).toBe("['corp.example']");
+    expect(existsSync(join(dataDir, SWITCH_RECORD_FILE))).toBe(false);
+  });
+
+  it('restores the user settings when the host closes (quit) and when the proxy is stopped', async () => {
+    const first = await makeHost();
+    await first.host.call('systemProxy.set', { enabled: true });
+    expect(await get('mode')).toBe("'manual'");
+    await first.host.call('proxy.stop', {});
+    expect(await get('mode')).toBe("'auto'");
+    expect((await first.host.call('systemProxy.status', {})).state).toBe('off');
+    expect(first.events.some((e) => e.type === 'host-notice' && /switched off because the proxy stopped/.test(e.message))).toBe(
+      true,
+    );
+
+    const second = await makeHost();
+    await second.host.call('systemProxy.set', { enabled: true });
+    expect(await get('mode')).toBe("'manual'");
+    await second.host.close();
+    expect(await get('mode')).toBe("'auto'");
+    expect(await get('autoconfig-url')).toBe("'http://wpad.corp.example/proxy.pac'");
+  });
+
+  it('in PAC mode points the system at a script the proxy serves, which goes direct without Sluice', async () => {
+    const { host } = await makeHost();
+    const on = await host.call('systemProxy.set', { enabled: true, mode: 'pac' });
+    const { port } = await host.call('proxy.status', {});
+    const pacUrl = `http://127.0.0.1:${port}/sluice.pac`;
+    expect(on).toMatchObject({ state: 'on', mode: 'pac', pacUrl });
+    expect(await get('mode')).toBe("'auto'");
+    expect(await get('autoconfig-url')).toBe(`'${pacUrl}'`);
+
+    const res = await fetch(pacUrl);
+    expect(res.headers.get('content-type')).toBe('application/x-ns-proxy-autoconfig');
+    const script = await res.text();
+    expect(findProxy(script, 'https://api.example.com/v1')).toBe(`PROXY 127.0.0.1:${port}; DIRECT`);
+    expect(findProxy(script, 'http://localhost:3000/')).toBe('DIRECT');
+    expect(findProxy(script, 'http://127.0.0.1:3000/')).toBe('DIRECT');
+
+    await host.call('systemProxy.set', { enabled: false });
+    expect(await get('autoconfig-url')).toBe("'http://wpad.corp.example/proxy.pac'");
+  });
+
+  it('a second Sluice with the same data dir never applies over a running first one', async () => {
+    const first = await makeHost();
+    const on = await first.host.call('systemProxy.set', { enabled: true });
+    const second = await makeHost(first.dataDir);
+    const refused: SystemProxyStatus = await second.host.call('systemProxy.set', { enabled: true });
+    expect(refused.state).toBe('off');
+    expect(refused.message).toMatch(/Another Sluice \(process \d+\) has the system proxy pointed at 127\.0\.0\.1:\d+/);
+    // Still the first one's, and switching off in the second leaves it alone.
+    expect(await get('port', '.http')).toBe(on.address!.split(':')[1]);
+    await second.host.call('systemProxy.set', { enabled: false });
+    expect(await get('mode')).toBe("'manual'");
+    await second.host.close();
+    expect(await get('mode')).toBe("'manual'");
+    await first.host.call('systemProxy.set', { enabled: false });
+    expect(await get('mode')).toBe("'auto'");
+  });
+
+  it('after a crash (SIGKILL with --system-proxy on) the next start restores and says so', async () => {
+    const dataDir = await freshDir();
+    const cli = await startCli(['--port', '0', '--no-ui', '--data-dir', dataDir, '--system-proxy'], CLI, session.env);
+    defer(() => cli.stop('SIGKILL'));
+    const line = await cli.line('system-proxy: ', 10_000);
+    expect(line).toBe(`system-proxy: http://127.0.0.1:${cli.port} (GNOME)`);
+    expect(await get('port', '.http')).toBe(String(cli.port));
+
+    await cli.stop('SIGKILL');
+    expect(await get('mode')).toBe("'manual'"); // what a crash leaves behind
+
+    const again = await startCli(['--port', '0', '--no-ui', '--data-dir', dataDir], CLI, session.env);
+    defer(() => again.stop());
+    expect(again.stderr()).toMatch(/did not shut down cleanly last time .*Your previous proxy settings have been restored \(GNOME\)/);
+    expect(await get('mode')).toBe("'auto'");
+    expect(await get('autoconfig-url')).toBe("'http://wpad.corp.example/proxy.pac'");
+    expect(await get('ignore-hosts')).toBe("['corp.example']");
+    expect(existsSync(join(dataDir, SWITCH_RECORD_FILE))).toBe(false);
+    expect(await again.stop()).toBe(0);
+  });
+
+  it('a clean exit (SIGTERM) of `sluice --system-proxy` restores the settings', async () => {
+    const dataDir = await freshDir();
+    const cli = await startCli(['--port', '0', '--no-ui', '--data-dir', dataDir, '--system-proxy'], CLI, session.env);
+    defer(() => cli.stop('SIGKILL'));
+    await cli.line('system-proxy: ', 10_000);
+    expect(await get('mode')).toBe("'manual'");
+    expect(await cli.stop('SIGTERM')).toBe(0);
+    expect(await get('mode')).toBe("'auto'");
+  });
+});
+
+describe('system proxy where it cannot be changed', () => {
+  it('says why, and a switch-on changes nothing and does not throw', async () => {
+    const dataDir = await freshDir();
+    const env = { PATH: '/nonexistent' };
+    const host = await SluiceHost.create({ dataDir, systemProxyAdapters: [new GnomeProxyAdapter({ env, run: execGsettings(env) })] });
+    defer(() => host.close());
+    const status = await host.call('systemProxy.status', {});
+    expect(status).toMatchObject({ state: 'off', supported: false });
+    expect(status.message).toMatch(/cannot be changed here: The gsettings command is not installed/);
+    expect(await host.call('systemProxy.set', { enabled: true })).toEqual(status);
+    expect(existsSync(join(dataDir, SWITCH_RECORD_FILE))).toBe(false);
+    await expect(host.call('systemProxy.set', { enabled: 'yes' as unknown as boolean })).rejects.toThrow(/true or false/);
+  });
+});
