@@ -419,16 +419,19 @@ function planWrites(current: MacServiceProxy, target: MacServiceProxy): Write[] 
   // server or URL until the state after it; networksetup has no way to write one without the other.
   const manual = (kind: ManualKind): Write[] => {
     const [cur, want, flag] = [current[kind], target[kind], MANUAL[kind].flag];
+    if (cur.server === want.server && cur.port === want.port) {
+      return cur.enabled === want.enabled ? [] : [state(kind, flag, want.enabled)];
+    }
+    // Off first when it ends off: should networksetup refuse the server (it is not known to take the
+    // empty one a never-set proxy has), the kind at least no longer points at us.
     // An authenticated proxy comes back with its server, port and state but not its password, which
     // networksetup can neither read nor keep without being given it: the user may have to tick
     // "Proxy server requires password" again (the password itself stays in the keychain).
-    if (cur.server !== want.server || cur.port !== want.port) {
-      return [
-        { part: kind, args: [`-set${flag}`, svc, want.server, String(want.port)] },
-        state(kind, flag, want.enabled),
-      ];
-    }
-    return cur.enabled === want.enabled ? [] : [state(kind, flag, want.enabled)];
+    return [
+      ...(!want.enabled && cur.enabled ? [state(kind, flag, false)] : []),
+      { part: kind, args: [`-set${flag}`, svc, want.server, String(want.port)] },
+      state(kind, flag, want.enabled),
+    ];
   };
   const autoProxy = (): Write[] => {
     const [cur, want] = [current.autoProxy, target.autoProxy];
@@ -436,6 +439,8 @@ function planWrites(current: MacServiceProxy, target: MacServiceProxy): Write[] 
     // it, so the one there stays, turned off.
     if (want.url !== null && want.url !== cur.url) {
       return [
+        // Off first when it ends off, as for the manual kinds.
+        ...(!want.enabled && cur.enabled ? [state('autoProxy', 'autoproxy', false)] : []),
         { part: 'autoProxy', args: ['-setautoproxyurl', svc, want.url] },
         state('autoProxy', 'autoproxy', want.enabled),
       ];

@@ -235,8 +235,11 @@ describe('macOS adapter, against a fake networksetup', () => {
       ns('-setproxyautodiscovery', LAN, 'on'),
       ns('-setautoproxystate', LAN, 'on'),
       ns('-setsocksfirewallproxystate', LAN, 'on'),
+      // Off before the server is written back, which turns it on until the state after it.
+      ns('-setwebproxystate', LAN, 'off'),
       ns('-setwebproxy', LAN, 'old.proxy.example', '8080'),
       ns('-setwebproxystate', LAN, 'off'),
+      ns('-setsecurewebproxystate', LAN, 'off'),
       ns('-setsecurewebproxy', LAN, '', '0'),
       ns('-setsecurewebproxystate', LAN, 'off'),
       ns('-setproxybypassdomains', LAN, 'Empty'),
