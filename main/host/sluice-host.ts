@@ -141,7 +141,15 @@ export class SluiceHost {
       ...(options.capture ? { capture: options.capture } : {}),
     });
     const { proxySwitch, notice } = await opened;
-    return new SluiceHost(proxy, ca, store, overrides, proxySwitch, [...notices, ...(notice ? [notice] : [])], options.capture);
+    return new SluiceHost(
+      proxy,
+      ca,
+      store,
+      overrides,
+      proxySwitch,
+      [...notices, ...(notice ? [notice] : [])],
+      options.capture,
+    );
   }
 
   /**
@@ -388,7 +396,9 @@ export class SluiceHost {
     if (!this.systemProxy.status().supported) return this.systemProxy.status();
     const status = this.status.state === 'running' ? this.status : await this.start();
     if (status.state !== 'running') {
-      return this.systemProxy.refuse(`The proxy is not running (${status.error ?? status.state}), so the system was not pointed at it.`);
+      return this.systemProxy.refuse(
+        `The proxy is not running (${status.error ?? status.state}), so the system was not pointed at it.`,
+      );
     }
     return this.systemProxy.enable(systemAddress(status.host, status.port), mode);
   }

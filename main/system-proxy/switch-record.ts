@@ -160,7 +160,8 @@ export async function switchOff(adapters: readonly SwitchableAdapter[], store: S
 }
 
 /** Who holds a record: nobody (none, or stale), this process, or another live Sluice. */
-export type RecordOwner = { kind: 'none' } | { kind: 'self'; record: SwitchRecord } | { kind: 'other'; record: SwitchRecord };
+export type RecordOwner =
+  { kind: 'none' } | { kind: 'self'; record: SwitchRecord } | { kind: 'other'; record: SwitchRecord };
 
 export async function recordOwner(
   store: SwitchRecordStore,

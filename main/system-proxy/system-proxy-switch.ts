@@ -55,8 +55,12 @@ export class SystemProxySwitch {
    * Finds the adapters that work here and repairs what a crashed Sluice left behind. The notice,
    * when there is one, is for the user (what was restored, or what still needs their attention).
    */
-  static async open(options: SystemProxySwitchOptions): Promise<{ proxySwitch: SystemProxySwitch; notice: string | null }> {
-    const checks = await Promise.all(options.adapters.map(async (a) => ({ adapter: a, availability: await a.available() })));
+  static async open(
+    options: SystemProxySwitchOptions,
+  ): Promise<{ proxySwitch: SystemProxySwitch; notice: string | null }> {
+    const checks = await Promise.all(
+      options.adapters.map(async (a) => ({ adapter: a, availability: await a.available() })),
+    );
     const usable = checks.filter((c) => c.availability.ok).map((c) => c.adapter);
     const reasons = checks.flatMap((c) => (c.availability.ok ? [] : [c.availability.reason]));
     const unsupported =

@@ -19,12 +19,17 @@ host.onMenu((action) => {
 });
 host.onConnection((state, detail) => {
   useSluice.getState().setConnection(state, detail);
-  // The replayed log does not carry the proxy's state; proxy-status events keep it current after this.
-  if (state === 'open')
+  // The replayed log does not carry the states; status events keep them current after this.
+  if (state === 'open') {
     host.call('proxy.status', {}).then(
       (status) => useSluice.getState().setStatus(status),
       () => undefined,
     );
+    host.call('systemProxy.status', {}).then(
+      (status) => useSluice.getState().setSystemProxy(status),
+      () => undefined,
+    );
+  }
 });
 
 const root = document.getElementById('root');

@@ -65,4 +65,3 @@ export async function privateSession(): Promise<PrivateSession> {
     },
   };
 }
-

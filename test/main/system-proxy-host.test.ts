@@ -13,7 +13,9 @@ import { join } from 'node:path';
 const { defer, freshDir } = useCleanup();
 
 if (missingGnomeTools.length > 0) {
-  console.warn(`Skipping system proxy host tests: ${missingGnomeTools.join(', ')} not installed (libglib2.0-bin, dbus).`);
+  console.warn(
+    `Skipping system proxy host tests: ${missingGnomeTools.join(', ')} not installed (libglib2.0-bin, dbus).`,
+  );
 }
 
 const SCHEMA = 'org.gnome.system.proxy';
@@ -23,7 +25,12 @@ function findProxy(script: string, url: string): string {
   const sandbox = {
     isPlainHostName: (h: string) => !h.includes('.'),
     shExpMatch: (s: string, pattern: string) =>
-      new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(s),
+      new RegExp(
+        `^${pattern
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.')}$`,
+      ).test(s),
     result: '',
   };
   const host = new URL(url).hostname;
@@ -66,7 +73,11 @@ describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (re
 
   it('switches on (starting the proxy), follows a port change, and restores exactly on switch-off', async () => {
     const { host, events, dataDir } = await makeHost();
-    expect(await host.call('systemProxy.status', {})).toMatchObject({ state: 'off', supported: true, targets: ['GNOME'] });
+    expect(await host.call('systemProxy.status', {})).toMatchObject({
+      state: 'off',
+      supported: true,
+      targets: ['GNOME'],
+    });
 
     const on = await host.call('systemProxy.set', { enabled: true });
     const proxy = await host.call('proxy.status', {});
@@ -99,9 +110,9 @@ describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (re
     await first.host.call('proxy.stop', {});
     expect(await get('mode')).toBe("'auto'");
     expect((await first.host.call('systemProxy.status', {})).state).toBe('off');
-    expect(first.events.some((e) => e.type === 'host-notice' && /switched off because the proxy stopped/.test(e.message))).toBe(
-      true,
-    );
+    expect(
+      first.events.some((e) => e.type === 'host-notice' && /switched off because the proxy stopped/.test(e.message)),
+    ).toBe(true);
 
     const second = await makeHost();
     await second.host.call('systemProxy.set', { enabled: true });
@@ -161,7 +172,9 @@ describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (re
 
     const again = await startCli(['--port', '0', '--no-ui', '--data-dir', dataDir], CLI, session.env);
     defer(() => again.stop());
-    expect(again.stderr()).toMatch(/did not shut down cleanly last time .*Your previous proxy settings have been restored \(GNOME\)/);
+    expect(again.stderr()).toMatch(
+      /did not shut down cleanly last time .*Your previous proxy settings have been restored \(GNOME\)/,
+    );
     expect(await get('mode')).toBe("'auto'");
     expect(await get('autoconfig-url')).toBe("'http://wpad.corp.example/proxy.pac'");
     expect(await get('ignore-hosts')).toBe("['corp.example']");
@@ -184,13 +197,18 @@ describe('system proxy where it cannot be changed', () => {
   it('says why, and a switch-on changes nothing and does not throw', async () => {
     const dataDir = await freshDir();
     const env = { PATH: '/nonexistent' };
-    const host = await SluiceHost.create({ dataDir, systemProxyAdapters: [new GnomeProxyAdapter({ env, run: execGsettings(env) })] });
+    const host = await SluiceHost.create({
+      dataDir,
+      systemProxyAdapters: [new GnomeProxyAdapter({ env, run: execGsettings(env) })],
+    });
     defer(() => host.close());
     const status = await host.call('systemProxy.status', {});
     expect(status).toMatchObject({ state: 'off', supported: false });
     expect(status.message).toMatch(/cannot be changed here: The gsettings command is not installed/);
     expect(await host.call('systemProxy.set', { enabled: true })).toEqual(status);
     expect(existsSync(join(dataDir, SWITCH_RECORD_FILE))).toBe(false);
-    await expect(host.call('systemProxy.set', { enabled: 'yes' as unknown as boolean })).rejects.toThrow(/true or false/);
+    await expect(host.call('systemProxy.set', { enabled: 'yes' as unknown as boolean })).rejects.toThrow(
+      /true or false/,
+    );
   });
 });

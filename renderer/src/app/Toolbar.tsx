@@ -3,9 +3,10 @@ import { CaHelp } from './CaHelp.js';
 import { HarDialog } from './HarDialog.js';
 import { HarImportButton } from './HarImport.js';
 import { useHost } from './host-context.js';
+import { SystemProxySwitch } from './SystemProxySwitch.js';
 import { useCommand } from './use-command.js';
 
-/** Proxy address and state, record/pause, clear, HAR export, CA help; the system proxy switch comes later. */
+/** Proxy address and state, record/pause, clear, HAR import/export, the system proxy switch, CA help. */
 export function Toolbar() {
   const host = useHost();
   const status = useSluice((s) => s.traffic.status);
@@ -51,9 +52,7 @@ export function Toolbar() {
       <button type="button" onClick={() => openDialog('har-export')} title="Export the capture as a HAR file">
         Export HAR…
       </button>
-      <button type="button" disabled title="The system proxy switch arrives with the tray issue">
-        System proxy
-      </button>
+      <SystemProxySwitch />
       <button type="button" onClick={() => openDialog('ca-help')}>
         CA certificate
       </button>

@@ -1,4 +1,4 @@
-import type { HarImportProgressEvent, HostEvent, ProxyStatus } from '../../../app/contract.js';
+import type { HarImportProgressEvent, HostEvent, ProxyStatus, SystemProxyStatus } from '../../../app/contract.js';
 import type { ClientErrorEvent, Direction } from '../../../app/proxy-events.js';
 import { chunkFollows, mergeChunks } from '../../../app/proxy-events.js';
 import type { BodyView, ExchangeView } from '../model/exchange.js';
@@ -39,6 +39,8 @@ export interface Traffic {
   order: number[];
   listRevision: number;
   status: ProxyStatus | undefined;
+  /** The machine-wide proxy switch, as the host last said. */
+  systemProxy: SystemProxyStatus | undefined;
   notices: Notice[];
   clientErrors: ClientErrorEvent[];
   /** Display events the host dropped because this window fell behind, since the feed began. */
@@ -53,6 +55,7 @@ export function emptyTraffic(): Traffic {
     order: [],
     listRevision: 0,
     status: undefined,
+    systemProxy: undefined,
     notices: [],
     clientErrors: [],
     droppedEvents: 0,
@@ -172,6 +175,9 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
       return;
     case 'proxy-status':
       traffic.status = event.status;
+      return;
+    case 'system-proxy-status':
+      traffic.systemProxy = event.status;
       return;
     case 'events-dropped':
       traffic.droppedEvents += event.count;

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { EventBatch, HostEvent, ProxyStatus } from '../../../app/contract.js';
+import type { EventBatch, HostEvent, ProxyStatus, SystemProxyStatus } from '../../../app/contract.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { applyEvent, emptyTraffic, type Traffic } from './apply-event.js';
 import { NO_FILTER, type ExchangeFilter } from './filter.js';
@@ -33,6 +33,7 @@ export interface SluiceActions {
   setDetailTab(tab: DetailTab): void;
   setConnection(state: ConnectionState, detail?: string): void;
   setStatus(status: ProxyStatus): void;
+  setSystemProxy(status: SystemProxyStatus): void;
   openDialog(dialog: Dialog | undefined): void;
 }
 
@@ -86,6 +87,7 @@ export const useSluice = create<SluiceState & SluiceActions>()((set, get) => {
           ...fresh,
           exchanges: traffic.exchanges,
           status: traffic.status,
+          systemProxy: traffic.systemProxy,
           notices: traffic.notices,
           imports: traffic.imports,
         });
@@ -112,6 +114,10 @@ export const useSluice = create<SluiceState & SluiceActions>()((set, get) => {
     },
     setStatus(status) {
       get().traffic.status = status;
+      set({ tick: get().tick + 1 });
+    },
+    setSystemProxy(status) {
+      get().traffic.systemProxy = status;
       set({ tick: get().tick + 1 });
     },
   };
