@@ -1,16 +1,28 @@
 import { GnomeProxyAdapter } from './gnome-adapter.js';
+import { KdeProxyAdapter } from './kde-adapter.js';
+import { MacProxyAdapter } from './macos-adapter.js';
 import type { SystemProxyAdapter } from './types.js';
+import { WindowsProxyAdapter } from './windows-adapter.js';
 
 /**
  * The adapters that may apply on this platform; the switch keeps those `available()` here. On
  * Linux both desktops' settings are changed when both are present: a KDE user's browser may read
- * GNOME's settings and the other way round.
+ * GNOME's settings and the other way round. `warn` hears what went wrong after a successful change
+ * (running programs not told to re-read), so the host can show it.
  */
 export function platformAdapters(
   platform: NodeJS.Platform = process.platform,
   env: NodeJS.ProcessEnv = process.env,
+  warn: (message: string) => void = (message) => console.warn(`sluice: ${message}`),
 ): SystemProxyAdapter<unknown>[] {
-  const adapters: SystemProxyAdapter<unknown>[] = [];
-  if (platform === 'linux') adapters.push(new GnomeProxyAdapter({ env }));
-  return adapters;
+  switch (platform) {
+    case 'linux':
+      return [new GnomeProxyAdapter({ env }), new KdeProxyAdapter({ env, warn })];
+    case 'darwin':
+      return [new MacProxyAdapter({ env })];
+    case 'win32':
+      return [new WindowsProxyAdapter({ env, onWarning: warn })];
+    default:
+      return [];
+  }
 }

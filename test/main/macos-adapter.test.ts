@@ -320,7 +320,7 @@ describe('macOS adapter, against a fake networksetup', () => {
     );
     expect(error).toBeInstanceOf(SystemProxyError);
     expect((error as Error).message).toMatch(
-      /^Could not apply the system proxy on "Wi-Fi": Command failed: networksetup -setsecurewebproxy Wi-Fi 127\.0\.0\.1 8899/,
+      /^Could not apply the system proxy on "Wi-Fi": \*\* Error: Command requires admin privileges\./,
     );
     expect((error as Error).message).toMatch(/asks for an administrator.*Privacy & Security/);
 
