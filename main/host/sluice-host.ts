@@ -125,9 +125,11 @@ export class SluiceHost {
   static async create(options: HostOptions): Promise<SluiceHost> {
     const { store, notices } = await SettingsStore.open(options.dataDir);
     // Before our proxy listens: a record left by a crash is judged by whether its proxy answers.
+    // Adapters warn after a change that worked (running programs not told); the host shows it.
+    let warn = (message: string): void => console.warn(`sluice: ${message}`);
     const opened = SystemProxySwitch.open({
       dataDir: options.dataDir,
-      adapters: options.systemProxyAdapters ?? platformAdapters(),
+      adapters: options.systemProxyAdapters ?? platformAdapters(process.platform, process.env, (m) => warn(m)),
     });
     const ca = await loadOrCreateCa(options.dataDir);
     const overrides = options.overrides ?? {};
@@ -141,7 +143,7 @@ export class SluiceHost {
       ...(options.capture ? { capture: options.capture } : {}),
     });
     const { proxySwitch, notice } = await opened;
-    return new SluiceHost(
+    const host = new SluiceHost(
       proxy,
       ca,
       store,
@@ -150,6 +152,8 @@ export class SluiceHost {
       [...notices, ...(notice ? [notice] : [])],
       options.capture,
     );
+    warn = (message) => host.emit({ type: 'host-notice', t: now(), level: 'warning', message });
+    return host;
   }
 
   /**
