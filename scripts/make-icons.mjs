@@ -6,12 +6,19 @@
  *   build/icons/NxN.png         16 to 512, for Linux (electron-builder reads the folder)
  *   build/icons/icon.ico        Windows: 16-48 as bitmaps (what older shells and NSIS read), 64-256 as PNG
  *   build/icons/icon.icns       macOS: PNG entries from 16 to 1024
+ *   build/tray/tray-STATE.png   the tray icon per state (off, on, error), 16 px and @2x 32 px,
+ *                               in colour on its own tile (tray backgrounds range from white to black)
+ *   build/tray/tray-STATETemplate.png   the same states as macOS template images: black and alpha
+ *                               only, which the menu bar tints, so states differ by shape
  *
  *   node scripts/make-icons.mjs
  *
  * The mark is a sluice gate: two posts and a raised gate panel over water flowing beneath, on a
- * rounded square. Each size is drawn from the shapes (4x4 samples a pixel), not scaled down, so
- * small sizes stay crisp.
+ * rounded square. In the tray the gate is raised with water flowing when the system proxy points
+ * at Sluice (on), lowered with no water when it does not (off), and lowered with a red "!" badge
+ * when the proxy or the switch failed (error). Each size is drawn from the shapes (4x4 samples a
+ * pixel), not scaled down, so small sizes stay crisp. The file names are the ones
+ * main/electron/tray-model.ts asks for; a test checks every one exists at its size.
  */
 import { Buffer } from 'node:buffer';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +28,7 @@ import { fileURLToPath, URL } from 'node:url';
 import { deflateSync } from 'node:zlib';
 
 const OUT = fileURLToPath(new URL('../build/icons/', import.meta.url));
+const TRAY_OUT = fileURLToPath(new URL('../build/tray/', import.meta.url));
 const SAMPLES = 4;
 
 const NAVY = [11, 42, 69];
@@ -55,8 +63,78 @@ function mix(a, b, t) {
   return a.map((value, i) => Math.round(value + (b[i] - value) * t));
 }
 
-/** RGBA pixels, straight (not premultiplied) alpha, rows top to bottom. */
+const SLATE_DARK = [51, 65, 85];
+const SLATE = [100, 116, 139];
+const SLATE_LIGHT = [203, 213, 225];
+const SLATE_PALE = [226, 232, 240];
+const RED = [220, 38, 38];
+const WHITE = [255, 255, 255];
+const BLACK = [0, 0, 0];
+
+/**
+ * The tray's gate in its own unit square: which part is at (x, y), or undefined. Open: the gate
+ * raised over flowing water (a body of it in colour; in one colour that would merge with the posts
+ * into a bowl, so two waves between them instead); closed: the gate down, nothing flowing.
+ */
+function trayGlyphAt(x, y, open, waves) {
+  if (y > 0.04 && y < 0.96 && ((x > 0.06 && x < 0.2) || (x > 0.8 && x < 0.94))) return 'post';
+  const between = x > 0.27 && x < 0.73;
+  if (open) {
+    if (between && y > 0.06 && y < 0.38) return 'gate';
+    const wave = (top) => Math.abs(y - (top + 0.05 * Math.sin(2 * Math.PI * (x * 2 + 0.1)))) < 0.065;
+    if (waves) return between && (wave(0.6) || wave(0.85)) ? 'water' : undefined;
+    if (x > 0.02 && x < 0.98 && y < 0.96 && y > 0.64 + 0.06 * Math.sin(2 * Math.PI * (x * 2 + 0.1))) return 'water';
+    return undefined;
+  }
+  if (between && y > 0.3 && y < 0.96) return Math.abs(y - 0.6) < 0.045 ? 'slit' : 'gate';
+  return undefined;
+}
+
+/** The error badge, in the icon's unit square: 'badge', 'mark' (the "!"), 'gap' around it, or undefined. */
+function badgeAt(x, y) {
+  const [cx, cy] = [0.74, 0.74];
+  const d = Math.hypot(x - cx, y - cy);
+  if (d > 0.34) return undefined;
+  if (d > 0.26) return 'gap';
+  const bar = Math.abs(x - cx) < 0.05 && y > cy - 0.17 && y < cy + 0.03;
+  const dot = Math.hypot(x - cx, y - (cy + 0.11)) < 0.05;
+  return bar || dot ? 'mark' : 'badge';
+}
+
+/** A tray icon in colour, on a tile of its own: the app's colours when on, slate otherwise. */
+function trayColourAt(state) {
+  const on = state === 'on';
+  return (x, y) => {
+    const badge = state === 'error' ? badgeAt(x, y) : undefined;
+    if (badge === 'gap') return undefined;
+    if (badge) return badge === 'mark' ? WHITE : RED;
+    if (!inRoundedRect(x, y, 0, 0, 1, 1, 0.22)) return undefined;
+    const part = trayGlyphAt((x - 0.14) / 0.72, (y - 0.14) / 0.72, on, false);
+    if (part === 'post') return on ? STEEL : SLATE_LIGHT;
+    if (part === 'gate') return on ? GATE : SLATE_PALE;
+    if (part === 'slit') return SLATE;
+    if (part === 'water') return WATER;
+    return on ? mix(NAVY, TEAL, y) : mix(SLATE_DARK, SLATE, y);
+  };
+}
+
+/** A tray icon as a macOS template image: black where drawn, alpha for the rest. */
+function trayTemplateAt(state) {
+  return (x, y) => {
+    const badge = state === 'error' ? badgeAt(x, y) : undefined;
+    if (badge) return badge === 'badge' ? BLACK : undefined;
+    const part = trayGlyphAt(x, y, state === 'on', true);
+    return part && part !== 'slit' ? BLACK : undefined;
+  };
+}
+
+/** RGBA pixels of the app icon. */
 function render(size) {
+  return draw(size, colourAt);
+}
+
+/** RGBA pixels, straight (not premultiplied) alpha, rows top to bottom, of `shape` over the unit square. */
+function draw(size, shape) {
   const pixels = Buffer.alloc(size * size * 4);
   for (let py = 0; py < size; py++) {
     for (let px = 0; px < size; px++) {
@@ -66,7 +144,7 @@ function render(size) {
       let covered = 0;
       for (let sy = 0; sy < SAMPLES; sy++) {
         for (let sx = 0; sx < SAMPLES; sx++) {
-          const colour = colourAt((px + (sx + 0.5) / SAMPLES) / size, (py + (sy + 0.5) / SAMPLES) / size);
+          const colour = shape((px + (sx + 0.5) / SAMPLES) / size, (py + (sy + 0.5) / SAMPLES) / size);
           if (!colour) continue;
           r += colour[0];
           g += colour[1];
@@ -180,9 +258,9 @@ const pixels = new Map(SIZES.map((size) => [size, render(size)]));
 const pngs = new Map(SIZES.map((size) => [size, png(size, pixels.get(size))]));
 
 mkdirSync(OUT, { recursive: true });
-const write = (name, data) => {
-  writeFileSync(path.join(OUT, name), data);
-  process.stdout.write(`${path.relative(process.cwd(), path.join(OUT, name))} (${data.length} bytes)\n`);
+const write = (name, data, dir = OUT) => {
+  writeFileSync(path.join(dir, name), data);
+  process.stdout.write(`${path.relative(process.cwd(), path.join(dir, name))} (${data.length} bytes)\n`);
 };
 write('icon.png', pngs.get(1024));
 for (const size of [16, 24, 32, 48, 64, 128, 256, 512]) write(`${size}x${size}.png`, pngs.get(size));
@@ -209,3 +287,15 @@ write(
     { type: 'ic10', data: pngs.get(1024) },
   ]),
 );
+
+// Tray: 16 px at 1x and 32 px as @2x, which Electron's image loading picks up beside the 1x file.
+mkdirSync(TRAY_OUT, { recursive: true });
+for (const state of ['off', 'on', 'error']) {
+  for (const [suffix, size] of [
+    ['', 16],
+    ['@2x', 32],
+  ]) {
+    write(`tray-${state}${suffix}.png`, png(size, draw(size, trayColourAt(state))), TRAY_OUT);
+    write(`tray-${state}Template${suffix}.png`, png(size, draw(size, trayTemplateAt(state))), TRAY_OUT);
+  }
+}

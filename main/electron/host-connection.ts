@@ -1,6 +1,6 @@
 import { MessageChannelMain, utilityProcess, type UtilityProcess, type WebContents } from 'electron';
-import { CHANNELS, type HostStopped } from '../../app/contract.js';
-import type { FromHostProcess, ToHostProcess } from './host-service.js';
+import { CHANNELS, type HostStopped, type SystemProxyStatus } from '../../app/contract.js';
+import type { FromHostProcess, HostStatus, MainCallAnswer, ToHostProcess } from './host-service.js';
 import { RestartBudget } from './restart-budget.js';
 
 /** How long the host may take to close its exchanges and its port on quit before it is killed. */
@@ -13,11 +13,14 @@ export interface HostProcessOptions {
   readonly onFatal: (message: string) => void;
 }
 
+export type HostStatusListener = (status: HostStatus | undefined) => void;
+
 /**
  * The host's utility process, seen from the main process. Each window gets its own
  * `MessageChannelMain`: one end to the host, one to the window, so calls and batches flow between
  * them directly and never through this process's event loop. A crashed host is restarted (within
- * a budget) and every window is handed a fresh port, whose feed starts again from seq 0.
+ * a budget) and every window is handed a fresh port, whose feed starts again from seq 0. The main
+ * process's own use (the tray) is the host's status and the system proxy switch.
  */
 export class HostProcess {
   private child: UtilityProcess;
@@ -25,6 +28,10 @@ export class HostProcess {
   private readonly budget = new RestartBudget();
   private failure: string | undefined;
   private stopping: Promise<void> | undefined;
+  private latest: HostStatus | undefined;
+  private readonly statusListeners = new Set<HostStatusListener>();
+  private readonly calls = new Map<number, { resolve: (reply: unknown) => void; reject: (err: Error) => void }>();
+  private nextCallId = 1;
 
   constructor(private readonly options: HostProcessOptions) {
     this.child = this.fork();
@@ -40,6 +47,35 @@ export class HostProcess {
     const { port1, port2 } = new MessageChannelMain();
     this.child.postMessage({ kind: 'connect' } satisfies ToHostProcess, [port1]);
     contents.postMessage(CHANNELS.connect, null, [port2]);
+  }
+
+  /** The host's latest status; undefined until it is ready, and again while it restarts. */
+  get status(): HostStatus | undefined {
+    return this.latest;
+  }
+
+  /** Calls `listener` on every status change, including to undefined when the host goes away. */
+  onStatus(listener: HostStatusListener): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /**
+   * Switches the system proxy; resolves with the switch's status, which says in `state` and
+   * `message` when the host refused. Rejects only when the host could not answer (it stopped).
+   */
+  setSystemProxy(enabled: boolean): Promise<SystemProxyStatus> {
+    if (this.stopping) return Promise.reject(new Error('Sluice is quitting'));
+    const id = this.nextCallId++;
+    return new Promise((resolve, reject) => {
+      this.calls.set(id, { resolve: (reply) => resolve(reply as SystemProxyStatus), reject });
+      this.child.postMessage({
+        kind: 'call',
+        id,
+        command: 'systemProxy.set',
+        request: { enabled },
+      } satisfies ToHostProcess);
+    });
   }
 
   /** Asks the host to stop the proxy and exit; kills it if it has not within the grace period. */
@@ -68,6 +104,8 @@ export class HostProcess {
   }
 
   private onMessage(message: FromHostProcess): void {
+    if (message.kind === 'status') return this.setStatus(message.status);
+    if (message.kind === 'reply' || message.kind === 'error') return this.answer(message);
     if (message.kind === 'failed') this.failure = message.message;
     if (message.kind !== 'ready') return;
     for (const notice of message.notices) console.warn(`sluice: ${notice}`);
@@ -75,8 +113,28 @@ export class HostProcess {
     console.log(state === 'running' ? `sluice: proxy on http://${host}:${port}` : `sluice: proxy ${state}: ${error}`);
   }
 
+  private answer(message: MainCallAnswer): void {
+    const call = this.calls.get(message.id);
+    if (!call) return;
+    this.calls.delete(message.id);
+    if (message.kind === 'reply') call.resolve(message.reply);
+    else call.reject(new Error(message.error.message));
+  }
+
+  private setStatus(status: HostStatus | undefined): void {
+    this.latest = status;
+    for (const listener of this.statusListeners) listener(status);
+  }
+
   private onExit(child: UtilityProcess, code: number): void {
-    if (this.stopping || child !== this.child) return;
+    if (child !== this.child) return;
+    // A call the dead host never answered would otherwise wait forever.
+    const calls = [...this.calls.values()];
+    this.calls.clear();
+    for (const call of calls) call.reject(new Error(`the Sluice proxy process stopped (exit code ${code})`));
+    if (this.stopping) return;
+    // The restarted host sends its status once ready; until then the tray must not offer a stale one.
+    this.setStatus(undefined);
     if (this.failure !== undefined) return this.options.onFatal(this.failure);
     const detail = `the Sluice proxy process stopped (exit code ${code})`;
     this.tellWindows(detail);

@@ -3,7 +3,7 @@
  * (docs/adr/0002-host-in-utility-process.md). It stays thin; what can be decided without Electron
  * lives in plain modules beside it.
  */
-import { app, BrowserWindow, dialog, session } from 'electron';
+import { app, BrowserWindow, dialog, session, type Tray } from 'electron';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultDataDir } from '../data-dir.js';
@@ -13,6 +13,8 @@ import { showFileDialog } from './file-dialogs.js';
 import { installAppMenu } from './menu.js';
 import { guardAllContents, hardenSession } from './security.js';
 import { dataDirArg, shellPaths } from './shell-options.js';
+import { createTray } from './tray.js';
+import { quitsWhenAllWindowsClose } from './tray-model.js';
 import { createMainWindow, showWindow } from './window.js';
 
 const paths = shellPaths(fileURLToPath(new URL('.', import.meta.url)));
@@ -30,16 +32,19 @@ else app.quit();
 function run(): void {
   let window: BrowserWindow | undefined;
   let host: HostProcess | undefined;
+  // Held here so the tray is not garbage-collected, which would take the icon away.
+  let tray: Tray | undefined;
 
   const openWindow = (): void => {
     window = createMainWindow(paths);
     window.on('closed', () => (window = undefined));
   };
-
-  app.on('second-instance', () => {
+  const bringUpWindow = (): void => {
     if (window) showWindow(window);
     else if (app.isReady()) openWindow();
-  });
+  };
+
+  app.on('second-instance', bringUpWindow);
   guardAllContents(rendererUrl);
 
   void app.whenReady().then(() => {
@@ -57,15 +62,22 @@ function run(): void {
     acceptConnectionRequests({ rendererUrl, isOurWindow, connect: (contents) => host?.connect(contents) });
     acceptFileChoices({ rendererUrl, isOurWindow, choose: (_contents, choice) => showFileDialog(window, choice) });
     installAppMenu(() => window);
+    try {
+      tray = createTray({ iconDir: paths.trayIcons, host, showWindow: bringUpWindow });
+    } catch (err) {
+      // Without a tray the app still works; closing its window quits it as before.
+      console.warn(`sluice: no tray icon: ${err instanceof Error ? err.message : String(err)}`);
+    }
     openWindow();
   });
 
   app.on('activate', () => {
     if (app.isReady() && !window) openWindow();
   });
-  // On macOS an app lives on without windows (the proxy keeps running); elsewhere closing it quits.
+  // With a tray the app lives on in it, proxying; without one only macOS keeps a windowless app.
+  // Electron quits here by default when nobody listens, so the listener must stay.
   app.on('window-all-closed', () => {
-    if (process.platform !== 'darwin') app.quit();
+    if (quitsWhenAllWindowsClose(process.platform, tray !== undefined)) app.quit();
   });
 
   let quitting = false;

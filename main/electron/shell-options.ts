@@ -11,6 +11,12 @@ export interface ShellPaths {
   readonly preload: string;
   /** The host's utility process entry. */
   readonly hostProcess: string;
+  /**
+   * The tray images (build/tray, made by scripts/make-icons.mjs): beside dist/ in the repository,
+   * and in the packaged app inside app.asar, whose `files` list takes them in, so the same relative
+   * path finds them in both. Electron's image loading reads from the asar.
+   */
+  readonly trayIcons: string;
 }
 
 export function shellPaths(electronDir: string): ShellPaths {
@@ -18,6 +24,7 @@ export function shellPaths(electronDir: string): ShellPaths {
     rendererIndex: path.join(electronDir, '..', '..', 'renderer', 'index.html'),
     preload: path.join(electronDir, 'preload.cjs'),
     hostProcess: path.join(electronDir, 'host-process.js'),
+    trayIcons: path.join(electronDir, '..', '..', '..', 'build', 'tray'),
   };
 }
 

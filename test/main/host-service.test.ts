@@ -1,13 +1,58 @@
 import net from 'node:net';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
-import type { HostMessage } from '../../app/contract.js';
-import { runHostService, type FromHostProcess, type ParentLink } from '../../main/electron/host-service.js';
+import type { HostMessage, SystemProxyStatus } from '../../app/contract.js';
+import {
+  runHostService,
+  type FromHostProcess,
+  type HostStatus,
+  type MainCallAnswer,
+  type ParentLink,
+} from '../../main/electron/host-service.js';
 import { fromWorkerPort, type HostPort } from '../../main/host/port-server.js';
 import { SluiceHost } from '../../main/host/sluice-host.js';
+import type { Availability, OurProxy, SystemProxyAdapter } from '../../main/system-proxy/types.js';
 import { useCleanup } from '../helpers/cleanup.js';
 
 const { defer, freshDir } = useCleanup();
+
+/** Proxy settings held in memory, so switching on never touches the machine's own. */
+class MemoryProxySettings implements SystemProxyAdapter<{ server: string }> {
+  readonly name = 'Memory';
+  settings = { server: 'corp.example:3128' };
+  async available(): Promise<Availability> {
+    return { ok: true };
+  }
+  async read(): Promise<{ server: string }> {
+    return { ...this.settings };
+  }
+  async apply(ours: OurProxy): Promise<void> {
+    this.settings = { server: `${ours.host}:${ours.port}` };
+  }
+  async restore(previous: { server: string }): Promise<void> {
+    this.settings = { ...previous };
+  }
+  pointsAt(current: { server: string }, ours: OurProxy): boolean {
+    return current.server === `${ours.host}:${ours.port}`;
+  }
+  isSnapshot(x: unknown): x is { server: string } {
+    return typeof (x as { server?: unknown } | null)?.server === 'string';
+  }
+}
+
+/** A host on a fresh data dir and any free port; no adapters unless given, never the machine's. */
+function hostMaker(dataDir: string, adapters: SystemProxyAdapter<unknown>[] = []) {
+  let host: SluiceHost | undefined;
+  return {
+    create: async (): Promise<SluiceHost> => {
+      host = await SluiceHost.create({ dataDir, overrides: { proxyPort: 0 }, systemProxyAdapters: adapters });
+      return host;
+    },
+    get host(): SluiceHost {
+      return host!;
+    },
+  };
+}
 
 /** The main process's side of the link, with real ports for the windows. */
 class FakeMain {
@@ -31,6 +76,19 @@ class FakeMain {
   }
 }
 
+function statuses(main: FakeMain): HostStatus[] {
+  return main.posted.flatMap((m) => (m.kind === 'status' ? [m.status] : []));
+}
+
+async function answerTo(main: FakeMain, id: number): Promise<MainCallAnswer> {
+  let answer: MainCallAnswer | undefined;
+  await vi.waitFor(() => {
+    answer = main.posted.find((m): m is MainCallAnswer => (m.kind === 'reply' || m.kind === 'error') && m.id === id);
+    expect(answer).toBeDefined();
+  });
+  return answer!;
+}
+
 function firstAnswer(port: MessagePort, id: number): Promise<HostMessage> {
   return new Promise((resolve) =>
     port.on('message', (message: HostMessage) => message.kind !== 'batch' && message.id === id && resolve(message)),
@@ -50,16 +108,12 @@ describe('the host process service', () => {
     const main = new FakeMain();
     const exit = vi.fn();
     const dataDir = await freshDir();
-    let host: SluiceHost | undefined;
-    const createHost = async (): Promise<SluiceHost> => {
-      host = await SluiceHost.create({ dataDir, overrides: { proxyPort: 0 } });
-      return host;
-    };
-    const service = runHostService({ parent: main.link, createHost, exit });
+    const maker = hostMaker(dataDir);
+    const service = runHostService({ parent: main.link, createHost: maker.create, exit });
     const early = main.connect();
     early.postMessage({ kind: 'call', id: 1, command: 'proxy.status', request: {} });
     await service;
-    defer(() => host!.close());
+    defer(() => maker.host.close());
 
     const ready = main.posted[0];
     expect(ready).toMatchObject({ kind: 'ready', status: { state: 'running' } });
@@ -91,19 +145,107 @@ describe('the host process service', () => {
     const main = new FakeMain();
     const exit = vi.fn();
     const dataDir = await freshDir();
-    let host: SluiceHost | undefined;
-    const service = runHostService({
-      parent: main.link,
-      createHost: async () => {
-        host = await SluiceHost.create({ dataDir, overrides: { proxyPort: 0 } });
-        return host;
-      },
-      exit,
-    });
+    const maker = hostMaker(dataDir);
+    const service = runHostService({ parent: main.link, createHost: maker.create, exit });
+    main.send({ kind: 'call', id: 3, command: 'systemProxy.set', request: { enabled: true } });
     main.send({ kind: 'shutdown' });
+    main.send({ kind: 'call', id: 4, command: 'systemProxy.set', request: { enabled: true } });
     await service;
-    defer(() => host!.close());
+    defer(() => maker.host.close());
     expect(exit).toHaveBeenCalledWith(0);
-    expect(main.posted).toEqual([]);
+    // No ready and no status; the calls are answered, not left waiting.
+    const refused = { code: 'failed', message: 'the Sluice proxy process is shutting down' };
+    expect(main.posted).toEqual([
+      { kind: 'error', id: 4, error: refused },
+      { kind: 'error', id: 3, error: refused },
+    ]);
+  });
+
+  it('tells main the status right after ready and again on each change, never a repeat', async () => {
+    const main = new FakeMain();
+    const settings = new MemoryProxySettings();
+    const maker = hostMaker(await freshDir(), [settings]);
+    await runHostService({ parent: main.link, createHost: maker.create, exit: vi.fn() });
+    defer(() => maker.host.close());
+
+    expect(main.posted.map((m) => m.kind)).toEqual(['ready', 'status']);
+    const [first] = statuses(main);
+    const { port } = first!.proxy;
+    expect(first).toEqual({
+      proxy: { state: 'running', host: '127.0.0.1', port, captureEnabled: true },
+      systemProxy: { state: 'off', supported: true, targets: ['Memory'], mode: 'manual' },
+    });
+
+    // A window changes the proxy: main hears it too.
+    const window = main.connect();
+    window.postMessage({ kind: 'call', id: 1, command: 'capture.setEnabled', request: { enabled: false } });
+    await firstAnswer(window, 1);
+    await vi.waitFor(() => expect(statuses(main)).toHaveLength(2));
+    expect(statuses(main)[1]).toEqual({ ...first, proxy: { ...first!.proxy, captureEnabled: false } });
+
+    // The switch is already off: the host reports "off" again, which is no change.
+    window.postMessage({ kind: 'call', id: 2, command: 'systemProxy.set', request: { enabled: false } });
+    expect(await firstAnswer(window, 2)).toMatchObject({ kind: 'reply', reply: { state: 'off' } });
+    window.postMessage({ kind: 'call', id: 3, command: 'proxy.status', request: {} });
+    await firstAnswer(window, 3);
+    expect(statuses(main)).toHaveLength(2);
+  });
+
+  it('runs systemProxy.set for main and answers with the switch status, which the status follows', async () => {
+    const main = new FakeMain();
+    const settings = new MemoryProxySettings();
+    const maker = hostMaker(await freshDir(), [settings]);
+    const service = runHostService({ parent: main.link, createHost: maker.create, exit: vi.fn() });
+    // Sent before the host is ready: it waits for the host.
+    main.send({ kind: 'call', id: 1, command: 'systemProxy.set', request: { enabled: true } });
+    await service;
+    defer(() => maker.host.close());
+    const { port } = statuses(main)[0]!.proxy;
+
+    const answer = await answerTo(main, 1);
+    expect(answer).toEqual({
+      kind: 'reply',
+      id: 1,
+      reply: { state: 'on', supported: true, targets: ['Memory'], mode: 'manual', address: `127.0.0.1:${port}` },
+    });
+    expect(settings.settings).toEqual({ server: `127.0.0.1:${port}` });
+    await vi.waitFor(() => expect(statuses(main).at(-1)!.systemProxy).toEqual((answer as { reply: unknown }).reply));
+
+    // Switching on again changes nothing, so no status is posted for it.
+    const before = statuses(main).length;
+    main.send({ kind: 'call', id: 2, command: 'systemProxy.set', request: { enabled: true } });
+    expect(await answerTo(main, 2)).toMatchObject({ kind: 'reply', reply: { state: 'on' } });
+    expect(statuses(main)).toHaveLength(before);
+
+    main.send({ kind: 'call', id: 3, command: 'systemProxy.set', request: { enabled: false } });
+    expect(((await answerTo(main, 3)) as { reply: SystemProxyStatus }).reply.state).toBe('off');
+    expect(settings.settings).toEqual({ server: 'corp.example:3128' });
+    expect(statuses(main).at(-1)!.systemProxy.state).toBe('off');
+  });
+
+  it("refuses main's calls outside the tray's commands and malformed ones, with the contract's errors", async () => {
+    const main = new FakeMain();
+    const maker = hostMaker(await freshDir());
+    await runHostService({ parent: main.link, createHost: maker.create, exit: vi.fn() });
+    defer(() => maker.host.close());
+    expect(statuses(main)[0]!.systemProxy).toMatchObject({ state: 'off', supported: false });
+
+    main.send({ kind: 'call', id: 1, command: 'capture.clear', request: {} });
+    expect(await answerTo(main, 1)).toEqual({
+      kind: 'error',
+      id: 1,
+      error: { code: 'unknown-command', message: 'the main process may call systemProxy.set, not "capture.clear"' },
+    });
+    main.send({ kind: 'call', id: 2, command: 'systemProxy.set', request: { enabled: 'yes' } });
+    expect(await answerTo(main, 2)).toEqual({
+      kind: 'error',
+      id: 2,
+      error: { code: 'bad-request', message: 'enabled must be true or false' },
+    });
+    main.send({ kind: 'call', id: 'x', command: 'systemProxy.set', request: { enabled: true } });
+    expect(await answerTo(main, -1)).toMatchObject({ kind: 'error', error: { code: 'bad-message' } });
+    // Unsupported here: the switch answers with its status, which says so, rather than failing.
+    main.send({ kind: 'call', id: 3, command: 'systemProxy.set', request: { enabled: true } });
+    expect(await answerTo(main, 3)).toMatchObject({ kind: 'reply', reply: { state: 'off', supported: false } });
   });
 });
