@@ -205,7 +205,14 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
 
   it('reports a damaged record instead of applying it', async () => {
     const records = await store();
-    await records.write({ version: 1, previous: { GNOME: { mode: 'bogus' } }, proxy: OURS, owner: '1', pid: 1, at: '' });
+    await records.write({
+      version: 1,
+      previous: { GNOME: { mode: 'bogus' } },
+      proxy: OURS,
+      owner: '1',
+      pid: 1,
+      at: '',
+    });
     const message = await recoverIfStale([adapter], records, () => Promise.resolve(false));
     expect(message).toMatch(/damaged/);
     expect(await get('', 'mode')).toBe("'none'");
