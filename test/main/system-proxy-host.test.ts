@@ -3,9 +3,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HostEvent, SystemProxyStatus } from '../../app/contract.js';
 import { SluiceHost } from '../../main/host/sluice-host.js';
 import { execGsettings, GnomeProxyAdapter, type GsettingsRunner } from '../../main/system-proxy/gnome-adapter.js';
+import { execCommand } from '../../main/system-proxy/run-command.js';
 import { SWITCH_RECORD_FILE } from '../../main/system-proxy/switch-record.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { missingGnomeTools, privateSession, type PrivateSession } from '../helpers/private-session.js';
+import { installed, missingGnomeTools, privateSession, type PrivateSession } from '../helpers/private-session.js';
 import { CLI, startCli } from '../helpers/cli.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,9 @@ if (missingGnomeTools.length > 0) {
 }
 
 const SCHEMA = 'org.gnome.system.proxy';
+/** Where KDE's config tools are installed too, `sluice` changes both desktops' settings, as it should. */
+const withKde = installed('kwriteconfig5') && installed('kreadconfig5');
+const DESKTOPS = withKde ? 'GNOME, KDE' : 'GNOME';
 
 /** Evaluates a PAC script the way a browser does, with the two helpers ours uses. */
 function findProxy(script: string, url: string): string {
@@ -49,10 +53,21 @@ describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (re
     await gsettings(['set', SCHEMA, 'autoconfig-url', "'http://wpad.corp.example/proxy.pac'"]);
     await gsettings(['set', SCHEMA, 'ignore-hosts', "['corp.example']"]);
     await gsettings(['set', SCHEMA, 'mode', "'auto'"]);
+    if (withKde) {
+      await kconfig('kwriteconfig5', 'Proxy Config Script', 'http://wpad.corp.example/proxy.pac');
+      await kconfig('kwriteconfig5', 'ProxyType', '2');
+    }
   });
   afterEach(async () => {
     await session.close();
   });
+
+  /** KDE's proxy settings in the private session's config dir. */
+  async function kconfig(tool: 'kwriteconfig5' | 'kreadconfig5', key: string, value?: string): Promise<string> {
+    const args = ['--file', 'kioslaverc', '--group', 'Proxy Settings', '--key', key];
+    const run = execCommand(session.env);
+    return (await run(tool, value === undefined ? [...args, '--default', '(absent)'] : [...args, value])).trim();
+  }
 
   async function get(key: string, child = ''): Promise<string> {
     return (await gsettings(['get', `${SCHEMA}${child}`, key])).trim();
@@ -164,17 +179,25 @@ describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (re
     const cli = await startCli(['--port', '0', '--no-ui', '--data-dir', dataDir, '--system-proxy'], CLI, session.env);
     defer(() => cli.stop('SIGKILL'));
     const line = await cli.line('system-proxy: ', 10_000);
-    expect(line).toBe(`system-proxy: http://127.0.0.1:${cli.port} (GNOME)`);
+    expect(line).toBe(`system-proxy: http://127.0.0.1:${cli.port} (${DESKTOPS})`);
     expect(await get('port', '.http')).toBe(String(cli.port));
+    if (withKde) {
+      expect(await kconfig('kreadconfig5', 'ProxyType')).toBe('1');
+      expect(await kconfig('kreadconfig5', 'httpsProxy')).toBe(`http://127.0.0.1 ${cli.port}`);
+    }
 
     await cli.stop('SIGKILL');
     expect(await get('mode')).toBe("'manual'"); // what a crash leaves behind
 
     const again = await startCli(['--port', '0', '--no-ui', '--data-dir', dataDir], CLI, session.env);
     defer(() => again.stop());
-    expect(again.stderr()).toMatch(
-      /did not shut down cleanly last time .*Your previous proxy settings have been restored \(GNOME\)/,
-    );
+    expect(again.stderr()).toContain(`Your previous proxy settings have been restored (${DESKTOPS})`);
+    expect(again.stderr()).toMatch(/did not shut down cleanly last time/);
+    if (withKde) {
+      expect(await kconfig('kreadconfig5', 'ProxyType')).toBe('2');
+      expect(await kconfig('kreadconfig5', 'Proxy Config Script')).toBe('http://wpad.corp.example/proxy.pac');
+      expect(await kconfig('kreadconfig5', 'httpsProxy')).toBe('(absent)');
+    }
     expect(await get('mode')).toBe("'auto'");
     expect(await get('autoconfig-url')).toBe("'http://wpad.corp.example/proxy.pac'");
     expect(await get('ignore-hosts')).toBe("['corp.example']");
