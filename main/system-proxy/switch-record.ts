@@ -126,15 +126,27 @@ export async function switchOn(
   return adapters.map((a) => a.name);
 }
 
+/** What a switch-off did: settings put back, and settings the user had changed meanwhile (kept). */
+export interface SwitchOffResult {
+  restored: string[];
+  leftAlone: string[];
+}
+
 /**
- * Restores the saved settings of every adapter and removes the record; false when there was none.
- * If one restore fails the others still happen, the record stays (the next start retries what still
- * points at us) and the error names what failed.
+ * Restores the saved settings of every adapter and removes the record; null when there was none.
+ * Settings that no longer point at us were changed by the user while Sluice had them, and theirs
+ * win over the old copy. If one restore fails the others still happen, the record stays (the next
+ * start retries what still points at us) and the error names what failed.
  */
-export async function switchOff(adapters: readonly SwitchableAdapter[], store: SwitchRecordStore): Promise<boolean> {
+export async function switchOff(
+  adapters: readonly SwitchableAdapter[],
+  store: SwitchRecordStore,
+): Promise<SwitchOffResult | null> {
   const record = await store.read();
-  if (record === null) return false;
+  if (record === null) return null;
   if (!isSwitchRecord(record)) throw new Error(`The saved system proxy record ${store.path} is damaged.`);
+  const ours = recordedProxy(record);
+  const result: SwitchOffResult = { restored: [], leftAlone: [] };
   const failures: string[] = [];
   for (const [name, snapshot] of Object.entries(record.previous)) {
     const adapter = adapters.find((a) => a.name === name);
@@ -147,7 +159,12 @@ export async function switchOff(adapters: readonly SwitchableAdapter[], store: S
       continue;
     }
     try {
-      await adapter.restore(snapshot);
+      if (adapter.pointsAt(await adapter.read(), ours)) {
+        await adapter.restore(snapshot);
+        result.restored.push(name);
+      } else {
+        result.leftAlone.push(name);
+      }
     } catch (err) {
       failures.push(`${name}: ${(err as Error).message}`);
     }
@@ -156,7 +173,7 @@ export async function switchOff(adapters: readonly SwitchableAdapter[], store: S
     throw new Error(`Could not restore every system proxy setting (${failures.join('; ')}); saved in ${store.path}.`);
   }
   await store.remove();
-  return true;
+  return result;
 }
 
 /** Who holds a record: nobody (none, or stale), this process, or another live Sluice. */

@@ -124,8 +124,18 @@ export class SystemProxySwitch {
       const owner = await recordOwner(this.store, this.isAlive, this.owner);
       if (owner.kind === 'other') return this.set({ state: 'off', message: otherInstance(owner.record) });
       try {
-        if (owner.kind === 'self') await switchOff(this.usable, this.store);
-        return this.set({ state: 'off' });
+        const result = owner.kind === 'self' ? await switchOff(this.usable, this.store) : null;
+        const kept = result?.leftAlone ?? [];
+        return this.set({
+          state: 'off',
+          ...(kept.length > 0
+            ? {
+                message:
+                  `Your ${kept.join(' and ')} proxy settings were changed while Sluice had them, ` +
+                  'so they were left as you set them.',
+              }
+            : {}),
+        });
       } catch (err) {
         return this.set({ state: 'error', message: (err as Error).message });
       }

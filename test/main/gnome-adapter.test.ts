@@ -130,7 +130,7 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
     );
     expect(adapter.pointsAt(applied, OURS)).toBe(true);
 
-    expect(await switchOff([adapter], records)).toBe(true);
+    expect(await switchOff([adapter], records)).toEqual({ restored: ['GNOME'], leftAlone: [] });
     expect(await adapter.read()).toEqual(before);
     // GLib prints this one double-quoted (`"p@ss w\\"o'rd"`); the parser reads both forms.
     expect(await get('.http', 'authentication-password')).toBe(`"p@ss w\\"o'rd"`);
@@ -199,6 +199,16 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
     await run(['set', 'org.gnome.system.proxy', 'mode', "'none'"]);
     const message = await recoverIfStale([adapter], records, () => Promise.resolve(false));
     expect(message).toMatch(/no longer point at it and were left as they are/);
+    expect(await get('', 'mode')).toBe("'none'");
+    expect(await records.read()).toBeNull();
+  });
+
+  it('on switch-off keeps settings the user changed while Sluice had them', async () => {
+    await setUserManualProxy(run);
+    const records = await store();
+    await switchOn([adapter], records, OURS);
+    await run(['set', 'org.gnome.system.proxy', 'mode', "'none'"]);
+    expect(await switchOff([adapter], records)).toEqual({ restored: [], leftAlone: ['GNOME'] });
     expect(await get('', 'mode')).toBe("'none'");
     expect(await records.read()).toBeNull();
   });

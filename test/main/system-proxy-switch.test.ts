@@ -79,6 +79,20 @@ describe('the system proxy switch', () => {
     expect(existsSync(join(dataDir, SWITCH_RECORD_FILE))).toBe(false);
   });
 
+  it('switching off keeps what the user set meanwhile, restores the rest, and says so', async () => {
+    const gnome = new MemoryDesktop('GNOME');
+    const kde = new MemoryDesktop('KDE');
+    const { proxySwitch } = await SystemProxySwitch.open({ dataDir: await freshDir(), adapters: [gnome, kde] });
+    await proxySwitch.enable(PROXY);
+    gnome.setting = { proxy: 'new-corp:8080' };
+    const off = await proxySwitch.disable();
+    expect(off).toMatchObject({
+      state: 'off',
+      message: 'Your GNOME proxy settings were changed while Sluice had them, so they were left as you set them.',
+    });
+    expect([gnome.setting.proxy, kde.setting.proxy]).toEqual(['new-corp:8080', 'corp:3128']);
+  });
+
   it('runs one change at a time: a double click cannot interleave two', async () => {
     const gnome = new MemoryDesktop('GNOME');
     const { proxySwitch } = await SystemProxySwitch.open({ dataDir: await freshDir(), adapters: [gnome] });
