@@ -49,7 +49,10 @@ export function createTray({ iconDir, host, showWindow }: TrayOptions): Tray {
       case 'show-window':
         return showWindow();
       case 'copy-proxy-address':
-        void clipboard.writeText(action.text).catch((err: Error) => console.warn(`sluice: copy: ${err.message}`));
+        // Through a promise chain: a throw or a rejection alike becomes one warning.
+        void Promise.resolve()
+          .then(() => clipboard.writeText(action.text))
+          .catch((err: Error) => console.warn(`sluice: copy: ${err.message}`));
         return;
       case 'quit':
         // before-quit waits for the host to stop, which restores the user's system proxy.
