@@ -60,9 +60,17 @@ export interface SystemProxyAdapter<S> {
   read(): Promise<S>;
   /** Points the system at our proxy (or our PAC URL), keeping the user's bypass list plus loopback. */
   apply(ours: OurProxy): Promise<void>;
-  /** Writes back exactly the snapshot. */
-  restore(previous: S): Promise<void>;
-  /** Whether these settings still send traffic to us (our host:port, or our PAC URL in PAC mode). */
+  /**
+   * Writes back exactly the snapshot. With `onlyWhereOurs`, an adapter whose settings have parts
+   * (macOS: one per network service) writes back only the parts that still point at us, so a
+   * part the user changed meanwhile keeps their change; single-part adapters may ignore it (the
+   * switch asks `pointsAt` first).
+   */
+  restore(previous: S, onlyWhereOurs?: OurProxy): Promise<void>;
+  /**
+   * Whether these settings still send traffic to us (our host:port, or our PAC URL in PAC mode);
+   * for an adapter with parts, whether any part does.
+   */
   pointsAt(current: S, ours: OurProxy): boolean;
   /** Shape check for a snapshot read back from disk, so a damaged crash record is refused. */
   isSnapshot(x: unknown): x is S;
