@@ -17,6 +17,8 @@ import { NdjsonWriter } from './ndjson-writer.js';
 /** Exit codes scripts can rely on. */
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
+/** How long a second Ctrl-C waits for the system proxy to be put back before leaving anyway. */
+const RESTORE_BOUND_MS = 10_000;
 
 /** Where `npm run build` puts the renderer, seen from dist/main/cli/. */
 const RENDERER_DIR = fileURLToPath(new URL('../../renderer/', import.meta.url));
@@ -71,20 +73,27 @@ async function main(argv: readonly string[]): Promise<void> {
     // Before closing: closing the proxy lets go of the captured bodies.
     const code = harFile === undefined ? 0 : await exportHar(host, harFile, options);
     await Promise.all([ui?.close(), host.close()]);
-    return code;
+    return (await reportSystemProxy(host)) ? code : EXIT_FAILURE;
   };
   const stop = (): void => {
-    // A second signal while the HAR is being written means "stop now", without it.
-    if (stopping) process.exit(EXIT_FAILURE);
+    if (stopping) {
+      // A second signal while the HAR is being written means "stop now", without it; but the
+      // user's system proxy is still put back first (bounded, so a hung tool cannot keep us).
+      const bound = new Promise((resolve) => setTimeout(resolve, RESTORE_BOUND_MS).unref());
+      void Promise.race([host.restoreSystemProxy().then(() => reportSystemProxy(host)), bound]).finally(() =>
+        process.exit(EXIT_FAILURE),
+      );
+      return;
+    }
     stopping = true;
     shutDown().then(
       (code) => process.exit(code),
       () => process.exit(EXIT_FAILURE),
     );
   };
-  // Handlers go in before the `proxy:` line: a script may signal us the moment it reads it.
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // Handlers go in before the `proxy:` line: a script may signal us the moment it reads it. SIGHUP
+  // is a closed terminal (on Windows, a closed console window): the system proxy must come back then too.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
 
   const status = await host.call('proxy.start', {});
   if (status.state !== 'running') {
@@ -116,6 +125,17 @@ async function main(argv: readonly string[]): Promise<void> {
       process.stderr.write(`WARNING: system proxy not switched on: ${sp.message ?? sp.state}\n`);
     }
   }
+}
+
+/** Says on stderr when the user's system proxy could not be restored; false then. */
+async function reportSystemProxy(host: SluiceHost): Promise<boolean> {
+  const status = await host.call('systemProxy.status', {});
+  if (status.state !== 'error') return true;
+  process.stderr.write(
+    `WARNING: your system proxy settings could not be restored: ${status.message ?? 'unknown error'}; ` +
+      'they are saved in the data folder and the next start tries again\n',
+  );
+  return false;
 }
 
 /** Writes the HAR for `--har`; says what it wrote, or why it could not, in one line on stderr. */

@@ -1,10 +1,15 @@
 import { MessageChannelMain, utilityProcess, type UtilityProcess, type WebContents } from 'electron';
-import { CHANNELS, type HostStopped, type SystemProxyStatus } from '../../app/contract.js';
+import { CHANNELS, type HostStopped, type SystemProxyMode, type SystemProxyStatus } from '../../app/contract.js';
 import type { FromHostProcess, HostStatus, MainCallAnswer, ToHostProcess } from './host-service.js';
 import { RestartBudget } from './restart-budget.js';
 
 /** How long the host may take to close its exchanges and its port on quit before it is killed. */
 const SHUTDOWN_GRACE_MS = 5000;
+/**
+ * With the system proxy on, quitting first puts the user's settings back, which on macOS means a
+ * few networksetup runs per network service and on Windows a PowerShell start: allow for it.
+ */
+const RESTORE_GRACE_MS = 30_000;
 
 export interface HostProcessOptions {
   readonly modulePath: string;
@@ -64,7 +69,7 @@ export class HostProcess {
    * Switches the system proxy; resolves with the switch's status, which says in `state` and
    * `message` when the host refused. Rejects only when the host could not answer (it stopped).
    */
-  setSystemProxy(enabled: boolean): Promise<SystemProxyStatus> {
+  setSystemProxy(enabled: boolean, mode?: SystemProxyMode): Promise<SystemProxyStatus> {
     if (this.stopping) return Promise.reject(new Error('Sluice is quitting'));
     const id = this.nextCallId++;
     return new Promise((resolve, reject) => {
@@ -73,7 +78,7 @@ export class HostProcess {
         kind: 'call',
         id,
         command: 'systemProxy.set',
-        request: { enabled },
+        request: mode ? { enabled, mode } : { enabled },
       } satisfies ToHostProcess);
     });
   }
@@ -83,7 +88,8 @@ export class HostProcess {
     this.stopping ??= new Promise<void>((resolve) => {
       const child = this.child;
       if (child.pid === undefined) return resolve();
-      const timer = setTimeout(() => child.kill(), SHUTDOWN_GRACE_MS);
+      const grace = this.latest?.systemProxy.state === 'off' ? SHUTDOWN_GRACE_MS : RESTORE_GRACE_MS;
+      const timer = setTimeout(() => child.kill(), grace);
       child.once('exit', () => {
         clearTimeout(timer);
         resolve();

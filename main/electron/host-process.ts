@@ -21,14 +21,23 @@ if (!parentPort) {
   process.exit(2);
 }
 
+let deliver: ((message: unknown) => void) | undefined;
 const link: ParentLink = {
-  onMessage: (listener) =>
+  onMessage: (listener) => {
+    deliver = (message) => listener(message, undefined);
     parentPort.on('message', ({ data, ports }) => {
       const port = ports[0];
       listener(data, port ? fromMessagePortMain(port) : undefined);
-    }),
+    });
+  },
   post: (message) => parentPort.postMessage(message),
 };
+
+// Ctrl-C in a terminal reaches this process too (one process group). The main process drives the
+// quit, and its quit restores the user's system proxy through us: dying first would skip that.
+process.on('SIGINT', () => undefined);
+// Sent to this process alone (a session ending, a service manager): leave as on a quit, restoring.
+for (const signal of ['SIGTERM', 'SIGHUP'] as const) process.on(signal, () => deliver?.({ kind: 'shutdown' }));
 
 const dataDir = dataDirArg(process.argv) ?? defaultDataDir();
 await runHostService({

@@ -3,7 +3,7 @@
  * (docs/adr/0002-host-in-utility-process.md). It stays thin; what can be decided without Electron
  * lives in plain modules beside it.
  */
-import { app, BrowserWindow, dialog, session, type Tray } from 'electron';
+import { app, BrowserWindow, dialog, powerMonitor, session, type Tray } from 'electron';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultDataDir } from '../data-dir.js';
@@ -38,6 +38,8 @@ function run(): void {
   const openWindow = (): void => {
     window = createMainWindow(paths);
     window.on('closed', () => (window = undefined));
+    // Windows sends no quit events at log-off or shutdown, only this: start restoring at once.
+    window.on('session-end', () => void host?.stop());
   };
   const bringUpWindow = (): void => {
     if (window) showWindow(window);
@@ -89,5 +91,14 @@ function run(): void {
     event.preventDefault();
     void (host?.stop() ?? Promise.resolve()).finally(() => app.exit(0));
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => app.quit());
+  void app.whenReady().then(() => {
+    // Linux and macOS: hold a shutdown or reboot until the quit has restored the system proxy.
+    // Electron's types omit the event argument its docs give this handler.
+    const onShutdown = (...args: unknown[]): void => {
+      (args[0] as { preventDefault?: () => void } | undefined)?.preventDefault?.();
+      app.quit();
+    };
+    powerMonitor.on('shutdown', onShutdown);
+  });
 }

@@ -39,7 +39,8 @@ export function createTray({ iconDir, host, showWindow }: TrayOptions): Tray {
         render();
         // A refusal comes back as a status (and a status event): only a host that went away rejects.
         void host
-          .setSystemProxy(action.enabled)
+          // The mode last used, so a PAC choice made in the window holds here too.
+          .setSystemProxy(action.enabled, host.status?.systemProxy.mode)
           .catch((err: Error) => console.warn(`sluice: system proxy: ${err.message}`))
           .finally(() => {
             switching = undefined;

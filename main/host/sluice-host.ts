@@ -33,9 +33,11 @@ import { importHar, type EntryIssue } from '../har/har-import.js';
 import { ImportedBodies } from '../har/imported-bodies.js';
 import { writeHar, type HarExportOptions, type HarExportResult, type HarSource } from '../har/har-writer.js';
 import { PAC_PATH, pacScript } from '../system-proxy/pac-script.js';
+import { INSTANCE_PATH } from '../system-proxy/switch-record.js';
 import { platformAdapters } from '../system-proxy/platform-adapters.js';
 import { SystemProxySwitch } from '../system-proxy/system-proxy-switch.js';
 import type { HostPort, SystemProxyAdapter } from '../system-proxy/types.js';
+import { defaultDataDir } from '../data-dir.js';
 import { contentEncodingOf, undoEncoding } from './body-decoder.js';
 import { EventBatcher } from './event-batcher.js';
 import { EventLog } from './event-log.js';
@@ -102,6 +104,7 @@ export class SluiceHost {
   private readonly importedBodies: ImportedBodies;
   private nextImportedId = IMPORTED_ID_BASE;
   private imports = 0;
+  private lifecycle: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly proxy: SluiceProxy,
@@ -127,9 +130,16 @@ export class SluiceHost {
     // Before our proxy listens: a record left by a crash is judged by whether its proxy answers.
     // Adapters warn after a change that worked (running programs not told); the host shows it.
     let warn = (message: string): void => console.warn(`sluice: ${message}`);
+    // The machine's real settings: one marker per user (in the default data dir), so Sluices with
+    // different data dirs never both apply. Injected adapters (tests) keep it in their data dir.
     const opened = SystemProxySwitch.open({
       dataDir: options.dataDir,
-      adapters: options.systemProxyAdapters ?? platformAdapters(process.platform, process.env, (m) => warn(m)),
+      ...(options.systemProxyAdapters
+        ? { adapters: options.systemProxyAdapters }
+        : {
+            adapters: platformAdapters(process.platform, process.env, (m) => warn(m)),
+            markerDir: defaultDataDir(),
+          }),
     });
     const ca = await loadOrCreateCa(options.dataDir);
     const overrides = options.overrides ?? {};
@@ -292,9 +302,17 @@ export class SluiceHost {
     return this.importHar(createReadStream(path), { totalBytes: size, name: basename(path) });
   }
 
-  /** Restores the user's system proxy (if this Sluice changed it), then stops the proxy. */
+  /** Puts back the user's system proxy settings now, e.g. when the CLI must leave at once. */
+  restoreSystemProxy(): Promise<SystemProxyStatus> {
+    return this.serially(() => this.systemProxy.close());
+  }
+
+  /**
+   * Restores the user's system proxy (if this Sluice changed it), then stops the proxy. A failed
+   * restore shows afterwards in `systemProxy.status` (state `error`), for the caller to report.
+   */
   async close(): Promise<void> {
-    await this.systemProxy.close();
+    await this.serially(() => this.systemProxy.close());
     await this.proxy.close();
     await this.importedBodies.close();
     this.listeners.clear();
@@ -302,9 +320,11 @@ export class SluiceHost {
 
   private readonly handlers: Handlers = {
     'proxy.status': async () => this.status,
-    'proxy.start': async () => this.start(),
-    'proxy.stop': async () => this.stop(),
-    'proxy.setPort': async ({ port }) => this.setPort(port),
+    // Starting, stopping, moving and the system proxy switch run one at a time: a stop or a port
+    // change must never land in the middle of a switch-on that points the machine at us.
+    'proxy.start': async () => this.serially(() => this.start()),
+    'proxy.stop': async () => this.serially(() => this.stop()),
+    'proxy.setPort': async ({ port }) => this.serially(() => this.setPort(port)),
     'capture.setEnabled': async ({ enabled }) => this.setCaptureEnabled(enabled),
     'capture.clear': async () => {
       this.proxy.clearCaptures();
@@ -323,7 +343,7 @@ export class SluiceHost {
       if (mode !== undefined && mode !== 'manual' && mode !== 'pac') {
         throw new CommandError(`mode must be "manual" or "pac", not ${JSON.stringify(mode)}`, 'bad-request');
       }
-      return enabled ? this.enableSystemProxy(mode ?? 'manual') : this.systemProxy.disable();
+      return this.serially(() => (enabled ? this.enableSystemProxy(mode ?? 'manual') : this.systemProxy.disable()));
     },
     'har.export': async ({ path, ids, redact, redactHeaders }) => this.exportHarFile(path, ids, redact, redactHeaders),
     'har.import': async ({ path }) => {
@@ -342,6 +362,8 @@ export class SluiceHost {
         contentType: 'application/x-ns-proxy-autoconfig',
         body: pacScript(systemAddress(proxyHost, address.port)),
       });
+      // How another Sluice (or this one after a crash) tells that the switch's owner still runs.
+      this.proxy.serveLocal(INSTANCE_PATH, { contentType: 'text/plain', body: this.systemProxy.ownerId });
       this.setStatus({ state: 'running', host: proxyHost, port: address.port });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -357,9 +379,19 @@ export class SluiceHost {
   }
 
   private async stop(): Promise<ProxyStatus> {
-    if (this.systemProxy.status().state === 'on') {
+    if (this.systemProxy.status().state !== 'off') {
       // Never leave the machine pointing at a proxy that is not there.
-      await this.systemProxy.disable();
+      const after = await this.systemProxy.disable();
+      if (after.state === 'error') {
+        // Still pointing at us: a stopped proxy would cut the whole machine off. Keep it running.
+        this.emit({
+          type: 'host-notice',
+          t: now(),
+          level: 'error',
+          message: `The proxy keeps running: your system proxy settings could not be restored (${after.message ?? 'unknown error'}).`,
+        });
+        return this.status;
+      }
       this.emit({
         type: 'host-notice',
         t: now(),
@@ -391,9 +423,24 @@ export class SluiceHost {
     // The system proxy follows the move (the user's own settings stay saved from the first switch).
     if (systemProxy.state === 'on') {
       if (status.state === 'running') await this.enableSystemProxy(systemProxy.mode);
-      else await this.stop();
+      else {
+        // The new port failed (its error stays in the status); nothing answers at the old one.
+        await this.systemProxy.disable();
+        this.emit({
+          type: 'host-notice',
+          t: now(),
+          level: 'warning',
+          message: 'The system proxy was switched off because the proxy could not listen on the new port.',
+        });
+      }
     }
     return status;
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.lifecycle.then(work, work);
+    this.lifecycle = next.catch(() => undefined);
+    return next;
   }
 
   private async enableSystemProxy(mode: SystemProxyMode): Promise<SystemProxyStatus> {

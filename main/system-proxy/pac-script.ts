@@ -26,7 +26,7 @@ function FindProxyForURL(url, host) {
   for (var i = 0; i < direct.length; i++) {
     if (h === direct[i] || shExpMatch(h, direct[i]) || shExpMatch(h, "*." + direct[i])) return "DIRECT";
   }
-  return "PROXY ${host}:${proxy.port}; DIRECT";
+  return ${JSON.stringify(`PROXY ${host}:${proxy.port}; DIRECT`)};
 }
 `;
 }

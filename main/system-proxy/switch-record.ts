@@ -1,5 +1,5 @@
 import { mkdir, readFile, unlink } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import type { HostPort, OurProxy, SystemProxyAdapter } from './types.js';
 import { writeAtomic } from '../write-atomic.js';
@@ -86,7 +86,8 @@ export function recordedProxy(record: SwitchRecord): OurProxy {
 
 /**
  * Saves the previous settings, then points every adapter at our proxy. Returns the names of the
- * settings changed. When one adapter fails, those already changed are put back before it throws.
+ * settings changed. When one adapter fails, every adapter is put back to the saved settings before
+ * it throws; the record goes only if all of that worked, so a start later can finish the job.
  */
 export async function switchOn(
   adapters: readonly SwitchableAdapter[],
@@ -95,12 +96,11 @@ export async function switchOn(
   owner = String(process.pid),
 ): Promise<string[]> {
   const existing = await store.read().catch(() => null);
-  const kept = isSwitchRecord(existing) ? existing.previous : {};
-  const previous: Record<string, unknown> = {};
+  // Already on (say the port changed), or a record kept for a desktop not reachable now: keep the
+  // user's settings from the first switch, never ours, and never drop another adapter's part.
+  const previous: Record<string, unknown> = isSwitchRecord(existing) ? { ...existing.previous } : {};
   for (const adapter of adapters) {
-    // Already on (say the port changed): keep the user's settings from the first switch, never ours.
-    const earlier = kept[adapter.name];
-    previous[adapter.name] = adapter.isSnapshot(earlier) ? earlier : await adapter.read();
+    if (!adapter.isSnapshot(previous[adapter.name])) previous[adapter.name] = await adapter.read();
   }
   await store.write({
     version: 1,
@@ -111,17 +111,25 @@ export async function switchOn(
     pid: process.pid,
     at: new Date().toISOString(),
   });
-  const changed: SwitchableAdapter[] = [];
   try {
-    for (const adapter of adapters) {
-      changed.push(adapter);
-      await adapter.apply(ours);
-    }
+    for (const adapter of adapters) await adapter.apply(ours);
   } catch (err) {
-    // A half-applied switch must not be left behind; put back what was there, then report.
-    for (const adapter of changed) await adapter.restore(previous[adapter.name]).catch(() => undefined);
-    await store.remove();
-    throw err;
+    // A half-applied switch must not be left behind. Every adapter, not only those changed now:
+    // on a port change the others already point at the old port, which is about to be gone.
+    const failed: string[] = [];
+    for (const adapter of adapters) {
+      await adapter
+        .restore(previous[adapter.name])
+        .catch((e: unknown) => failed.push(`${adapter.name}: ${(e as Error).message}`));
+    }
+    if (failed.length === 0) await store.remove();
+    const detail =
+      failed.length > 0
+        ? ` Putting back your settings failed too (${failed.join('; ')}); they stay saved in ${store.path}.`
+        : '';
+    const said = (err as Error).message;
+    const stop = detail && !/[.!?]$/.test(said) ? '.' : '';
+    throw Object.assign(err as Error, { message: `${said}${stop}${detail}` });
   }
   return adapters.map((a) => a.name);
 }
@@ -160,7 +168,7 @@ export async function switchOff(
     }
     try {
       if (adapter.pointsAt(await adapter.read(), ours)) {
-        await adapter.restore(snapshot);
+        await adapter.restore(snapshot, ours);
         result.restored.push(name);
       } else {
         result.leftAlone.push(name);
@@ -176,31 +184,33 @@ export async function switchOff(
   return result;
 }
 
-/** Who holds a record: nobody (none, or stale), this process, or another live Sluice. */
+/** Who holds a record: nobody (none, or stale), this switch, or another live Sluice. */
 export type RecordOwner =
   { kind: 'none' } | { kind: 'self'; record: SwitchRecord } | { kind: 'other'; record: SwitchRecord };
 
+/** Whether the Sluice that wrote a record still runs; see `instanceAnswers`. */
+export type OwnerCheck = (holder: { proxy: HostPort; owner: string }) => Promise<boolean>;
+
 export async function recordOwner(
   store: SwitchRecordStore,
-  isProxyAlive: (proxy: HostPort) => Promise<boolean>,
+  isOwnerAlive: OwnerCheck,
   owner = String(process.pid),
 ): Promise<RecordOwner> {
   const record = await store.read().catch(() => null);
   if (!isSwitchRecord(record)) return { kind: 'none' };
   if (record.owner === owner) return { kind: 'self', record };
-  return (await isProxyAlive(record.proxy)) ? { kind: 'other', record } : { kind: 'none' };
+  return (await isOwnerAlive(record)) ? { kind: 'other', record } : { kind: 'none' };
 }
 
 /**
- * On start: a leftover record whose proxy no longer answers means an earlier Sluice crashed with the
- * system proxy on. Restore the user's settings where they still point at the dead proxy and return
- * a message to show them; null when there was nothing to repair (no record, or the proxy is alive,
- * i.e. another Sluice owns it).
+ * On start: a leftover record whose Sluice no longer runs means it crashed with the system proxy
+ * on. Restore the user's settings where they still point at the dead proxy and return a message to
+ * show them; null when there was nothing to repair (no record, or its Sluice is alive).
  */
 export async function recoverIfStale(
   adapters: readonly SwitchableAdapter[],
   store: SwitchRecordStore,
-  isProxyAlive: (proxy: HostPort) => Promise<boolean>,
+  isOwnerAlive: OwnerCheck,
 ): Promise<string | null> {
   let record: unknown;
   try {
@@ -212,36 +222,38 @@ export async function recoverIfStale(
   if (!isSwitchRecord(record)) {
     return `The saved system proxy settings in ${store.path} are damaged and were not applied; check your proxy settings.`;
   }
-  if (await isProxyAlive(record.proxy)) return null;
+  if (await isOwnerAlive(record)) return null;
   const where = record.pacUrl ?? `${record.proxy.host}:${record.proxy.port}`;
   const ours = recordedProxy(record);
   const restored: string[] = [];
   const leftAlone: string[] = [];
   const problems: string[] = [];
-  // A damaged part can never be applied; anything else may work on a later start, so keep the record.
-  let retry = false;
+  // A damaged part can never be applied; anything else may work on a later start, so keep those.
+  const retry: Record<string, unknown> = {};
   for (const [name, snapshot] of Object.entries(record.previous)) {
     const adapter = adapters.find((a) => a.name === name);
     try {
       if (!adapter) {
         // Say, GNOME's settings from a shell without a session bus: keep the record for a start that can.
-        retry = true;
+        retry[name] = snapshot;
         problems.push(`the ${name} settings cannot be changed from here, so they were not restored yet`);
       } else if (!adapter.isSnapshot(snapshot)) {
         problems.push(`the saved ${name} settings are damaged and were not applied`);
       } else if (adapter.pointsAt(await adapter.read(), ours)) {
-        await adapter.restore(snapshot);
+        await adapter.restore(snapshot, ours);
         restored.push(name);
       } else {
         // The user has changed their settings since; theirs win over a stale copy.
         leftAlone.push(name);
       }
     } catch (err) {
-      retry = true;
+      retry[name] = snapshot;
       problems.push(`${name}: ${(err as Error).message}`);
     }
   }
-  if (!retry) await store.remove();
+  // Parts handled now leave the record, so a later switch-on never brings back an old copy of them.
+  if (Object.keys(retry).length === 0) await store.remove();
+  else await store.write({ ...record, previous: retry });
   const parts = [`Sluice did not shut down cleanly last time and left your system proxy pointing at ${where}.`];
   if (restored.length > 0) parts.push(`Your previous proxy settings have been restored (${restored.join(', ')}).`);
   if (leftAlone.length > 0) {
@@ -251,16 +263,42 @@ export async function recoverIfStale(
   return parts.join(' ');
 }
 
-/** The default liveness check: does anything accept a TCP connection at the recorded address? */
-export function tcpAnswers(proxy: HostPort, timeoutMs = 1000): Promise<boolean> {
+/** Where a running Sluice answers with its switch's owner id (served by the proxy itself). */
+export const INSTANCE_PATH = '/sluice-instance';
+
+/**
+ * The default owner check: does the recorded proxy answer as that very Sluice? A port taken over
+ * by another program, or by this Sluice after a restart (a new owner id), is not the owner.
+ */
+export function instanceAnswers(
+  { proxy, owner }: { proxy: HostPort; owner: string },
+  timeoutMs = 1000,
+): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: proxy.host, port: proxy.port });
-    const done = (alive: boolean) => {
-      socket.destroy();
+    const req = request({
+      host: proxy.host,
+      port: proxy.port,
+      path: INSTANCE_PATH,
+      agent: false,
+      timeout: timeoutMs,
+      headers: { connection: 'close' },
+    });
+    const done = (alive: boolean): void => {
+      req.destroy();
       resolve(alive);
     };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
+    req.once('timeout', () => done(false));
+    req.once('error', () => done(false));
+    req.once('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        body += d;
+        if (body.length > 200) done(false);
+      });
+      res.once('end', () => done(res.statusCode === 200 && body.trim() === owner));
+      res.once('error', () => done(false));
+    });
+    req.end();
   });
 }

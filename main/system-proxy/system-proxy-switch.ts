@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { SystemProxyMode, SystemProxyStatus } from '../../app/contract.js';
 import { pacUrlFor } from './pac-script.js';
+import { OwnerMarkerFile } from './owner-marker.js';
 import {
+  instanceAnswers,
   recordOwner,
   recoverIfStale,
   switchOff,
   switchOn,
   SwitchRecordStore,
-  tcpAnswers,
-  type SwitchRecord,
+  type OwnerCheck,
 } from './switch-record.js';
 import type { HostPort, OurProxy, SystemProxyAdapter } from './types.js';
 
@@ -16,8 +17,14 @@ export interface SystemProxySwitchOptions {
   readonly dataDir: string;
   /** Every adapter for this platform; those not available here are left out (and said why). */
   readonly adapters: readonly SystemProxyAdapter<unknown>[];
-  /** Whether a recorded proxy still answers; another Sluice owns a record whose proxy does. */
-  readonly isProxyAlive?: (proxy: HostPort) => Promise<boolean>;
+  /** Whether the Sluice that wrote a record or marker still runs; `instanceAnswers` by default. */
+  readonly isOwnerAlive?: OwnerCheck;
+  /**
+   * Where the one-per-user marker of the Sluice that has the system proxy lives, so Sluices with
+   * different data dirs never both apply. The default data dir for the real platform adapters;
+   * the data dir itself by default, so a test never writes outside its own folder.
+   */
+  readonly markerDir?: string;
   /** Hosts that bypass the proxy besides loopback. */
   readonly bypass?: readonly string[];
 }
@@ -35,6 +42,8 @@ export class SystemProxySwitch {
   private current: SystemProxyStatus;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly owner = `${process.pid}-${randomUUID()}`;
+  private readonly marker: OwnerMarkerFile;
+  private closed = false;
 
   private constructor(
     private readonly usable: readonly SystemProxyAdapter<unknown>[],
@@ -42,6 +51,7 @@ export class SystemProxySwitch {
     unsupported: string | undefined,
   ) {
     this.store = new SwitchRecordStore(options.dataDir);
+    this.marker = new OwnerMarkerFile(options.markerDir ?? options.dataDir);
     this.current = {
       state: 'off',
       supported: usable.length > 0,
@@ -83,6 +93,11 @@ export class SystemProxySwitch {
     return this.current;
   }
 
+  /** This switch's id: in its records, and served by its proxy so others can tell it is alive. */
+  get ownerId(): string {
+    return this.owner;
+  }
+
   subscribe(listener: SystemProxyListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -92,9 +107,14 @@ export class SystemProxySwitch {
   enable(proxy: HostPort, mode: SystemProxyMode = 'manual'): Promise<SystemProxyStatus> {
     return this.serial(async () => {
       if (!this.current.supported) return this.current;
+      if (this.closed) return this.set({ state: 'off', message: 'Sluice is quitting.' });
       const owner = await recordOwner(this.store, this.isAlive, this.owner);
       if (owner.kind === 'other') {
         return this.set({ state: 'off', message: otherInstance(owner.record) });
+      }
+      const marker = await this.marker.read();
+      if (marker && marker.owner !== this.owner && (await this.isAlive(marker))) {
+        return this.set({ state: 'off', message: otherInstance(marker) });
       }
       const ours: OurProxy = {
         host: proxy.host,
@@ -104,6 +124,11 @@ export class SystemProxySwitch {
       };
       try {
         const targets = await switchOn(this.usable, this.store, ours, this.owner);
+        // Best effort: the crash record already protects the user; the marker only keeps a Sluice
+        // with another data dir from applying over this one.
+        await this.marker
+          .write({ owner: this.owner, pid: process.pid, proxy, dataDir: this.options.dataDir })
+          .catch(() => undefined);
         return this.set({
           state: 'on',
           targets,
@@ -125,6 +150,7 @@ export class SystemProxySwitch {
       if (owner.kind === 'other') return this.set({ state: 'off', message: otherInstance(owner.record) });
       try {
         const result = owner.kind === 'self' ? await switchOff(this.usable, this.store) : null;
+        await this.marker.removeIfOwnedBy(this.owner).catch(() => undefined);
         const kept = result?.leftAlone ?? [];
         return this.set({
           state: 'off',
@@ -148,15 +174,19 @@ export class SystemProxySwitch {
     return this.set({ state, message, ...(address ? { address } : {}), ...(pacUrl ? { pacUrl } : {}) });
   }
 
-  /** On quit: restores the user's settings if this Sluice changed them. */
-  async close(): Promise<void> {
+  /**
+   * On quit: restores the user's settings if this Sluice changed them; no switch-on after this.
+   * Resolves with the final status, `error` when the settings could not be restored.
+   */
+  async close(): Promise<SystemProxyStatus> {
+    this.closed = true;
     await this.queue.catch(() => undefined);
-    if (this.current.state !== 'off') await this.disable();
+    const final = this.current.state !== 'off' ? await this.disable() : this.current;
     this.listeners.clear();
+    return final;
   }
 
-  private readonly isAlive = (proxy: HostPort): Promise<boolean> =>
-    (this.options.isProxyAlive ?? ((p: HostPort) => tcpAnswers(p)))(proxy);
+  private readonly isAlive: OwnerCheck = (holder) => (this.options.isOwnerAlive ?? instanceAnswers)(holder);
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
     const next = this.queue.then(work, work);
@@ -173,9 +203,10 @@ export class SystemProxySwitch {
   }
 }
 
-function otherInstance(record: SwitchRecord): string {
+function otherInstance(holder: { pid: number; proxy: HostPort; dataDir?: string }): string {
+  const where = holder.dataDir ? `, data folder ${holder.dataDir}` : '';
   return (
-    `Another Sluice (process ${record.pid}) has the system proxy pointed at ` +
-    `${record.proxy.host}:${record.proxy.port}; switch it off there first.`
+    `Another Sluice (process ${holder.pid}${where}) has the system proxy pointed at ` +
+    `${holder.proxy.host}:${holder.proxy.port}; switch it off there first.`
   );
 }

@@ -13,7 +13,7 @@ import {
   switchOff,
   switchOn,
   SwitchRecordStore,
-  tcpAnswers,
+  instanceAnswers,
 } from '../../main/system-proxy/switch-record.js';
 import { parseString } from '../../main/system-proxy/gsettings.js';
 import type { GnomeProxySnapshot } from '../../main/system-proxy/types.js';
@@ -177,12 +177,12 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
     await switchOn([adapter], records, { host: '127.0.0.1', port });
     // "Crash": the process is gone, the record and our settings stay behind.
 
-    const message = await recoverIfStale([adapter], records, (p) => tcpAnswers(p));
+    const message = await recoverIfStale([adapter], records, (r) => instanceAnswers(r));
     expect(message).toMatch(/did not shut down cleanly/);
     expect(message).toContain(`127.0.0.1:${port}`);
     expect(await adapter.read()).toEqual(before);
     expect(await records.read()).toBeNull();
-    expect(await recoverIfStale([adapter], records, (p) => tcpAnswers(p))).toBeNull();
+    expect(await recoverIfStale([adapter], records, (r) => instanceAnswers(r))).toBeNull();
   });
 
   it('leaves things alone when the recorded proxy is still running', async () => {

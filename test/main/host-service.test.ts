@@ -11,34 +11,11 @@ import {
 } from '../../main/electron/host-service.js';
 import { fromWorkerPort, type HostPort } from '../../main/host/port-server.js';
 import { SluiceHost } from '../../main/host/sluice-host.js';
-import type { Availability, OurProxy, SystemProxyAdapter } from '../../main/system-proxy/types.js';
+import type { SystemProxyAdapter } from '../../main/system-proxy/types.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { MemoryDesktop } from '../helpers/memory-desktop.js';
 
 const { defer, freshDir } = useCleanup();
-
-/** Proxy settings held in memory, so switching on never touches the machine's own. */
-class MemoryProxySettings implements SystemProxyAdapter<{ server: string }> {
-  readonly name = 'Memory';
-  settings = { server: 'corp.example:3128' };
-  async available(): Promise<Availability> {
-    return { ok: true };
-  }
-  async read(): Promise<{ server: string }> {
-    return { ...this.settings };
-  }
-  async apply(ours: OurProxy): Promise<void> {
-    this.settings = { server: `${ours.host}:${ours.port}` };
-  }
-  async restore(previous: { server: string }): Promise<void> {
-    this.settings = { ...previous };
-  }
-  pointsAt(current: { server: string }, ours: OurProxy): boolean {
-    return current.server === `${ours.host}:${ours.port}`;
-  }
-  isSnapshot(x: unknown): x is { server: string } {
-    return typeof (x as { server?: unknown } | null)?.server === 'string';
-  }
-}
 
 /** A host on a fresh data dir and any free port; no adapters unless given, never the machine's. */
 function hostMaker(dataDir: string, adapters: SystemProxyAdapter<unknown>[] = []) {
@@ -163,7 +140,7 @@ describe('the host process service', () => {
 
   it('tells main the status right after ready and again on each change, never a repeat', async () => {
     const main = new FakeMain();
-    const settings = new MemoryProxySettings();
+    const settings = new MemoryDesktop();
     const maker = hostMaker(await freshDir(), [settings]);
     await runHostService({ parent: main.link, createHost: maker.create, exit: vi.fn() });
     defer(() => maker.host.close());
@@ -193,7 +170,7 @@ describe('the host process service', () => {
 
   it('runs systemProxy.set for main and answers with the switch status, which the status follows', async () => {
     const main = new FakeMain();
-    const settings = new MemoryProxySettings();
+    const settings = new MemoryDesktop();
     const maker = hostMaker(await freshDir(), [settings]);
     const service = runHostService({ parent: main.link, createHost: maker.create, exit: vi.fn() });
     // Sent before the host is ready: it waits for the host.
@@ -208,7 +185,7 @@ describe('the host process service', () => {
       id: 1,
       reply: { state: 'on', supported: true, targets: ['Memory'], mode: 'manual', address: `127.0.0.1:${port}` },
     });
-    expect(settings.settings).toEqual({ server: `127.0.0.1:${port}` });
+    expect(settings.setting).toEqual({ proxy: `127.0.0.1:${port}` });
     await vi.waitFor(() => expect(statuses(main).at(-1)!.systemProxy).toEqual((answer as { reply: unknown }).reply));
 
     // Switching on again changes nothing, so no status is posted for it.
@@ -219,7 +196,7 @@ describe('the host process service', () => {
 
     main.send({ kind: 'call', id: 3, command: 'systemProxy.set', request: { enabled: false } });
     expect(((await answerTo(main, 3)) as { reply: SystemProxyStatus }).reply.state).toBe('off');
-    expect(settings.settings).toEqual({ server: 'corp.example:3128' });
+    expect(settings.setting).toEqual({ proxy: 'corp:3128' });
     expect(statuses(main).at(-1)!.systemProxy.state).toBe('off');
   });
 

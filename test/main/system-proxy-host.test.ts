@@ -1,11 +1,13 @@
+import { createServer } from 'node:http';
 import { runInNewContext } from 'node:vm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HostEvent, SystemProxyStatus } from '../../app/contract.js';
 import { SluiceHost } from '../../main/host/sluice-host.js';
 import { execGsettings, GnomeProxyAdapter, type GsettingsRunner } from '../../main/system-proxy/gnome-adapter.js';
 import { execCommand } from '../../main/system-proxy/run-command.js';
 import { SWITCH_RECORD_FILE } from '../../main/system-proxy/switch-record.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { MemoryDesktop } from '../helpers/memory-desktop.js';
 import { installed, missingGnomeTools, privateSession, type PrivateSession } from '../helpers/private-session.js';
 import { CLI, startCli } from '../helpers/cli.js';
 import { existsSync } from 'node:fs';
@@ -205,6 +207,64 @@ describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (re
     expect(await again.stop()).toBe(0);
   });
 
+  it('a crashed Sluice whose port another program took is still recovered', async () => {
+    const dataDir = await freshDir();
+    const cli = await startCli(['--port', '0', '--no-ui', '--data-dir', dataDir, '--system-proxy'], CLI, session.env);
+    defer(() => cli.stop('SIGKILL'));
+    await cli.line('system-proxy: ', 10_000);
+    await cli.stop('SIGKILL');
+    // Something else answers on that port now: it is not the Sluice of the record.
+    const squatter = createServer((_req, res) => res.end('not sluice'));
+    await new Promise<void>((resolve) => squatter.listen(cli.port, '127.0.0.1', resolve));
+    defer(() => new Promise((resolve) => squatter.close(resolve)));
+    const again = await startCli(['--port', '0', '--no-ui', '--data-dir', dataDir], CLI, session.env);
+    defer(() => again.stop());
+    expect(again.stderr()).toMatch(/did not shut down cleanly last time/);
+    expect(await get('mode')).toBe("'auto'");
+  });
+
+  it('a second `sluice --system-proxy` with another data dir leaves the first one in charge', async () => {
+    const first = await startCli(
+      ['--port', '0', '--no-ui', '--data-dir', await freshDir(), '--system-proxy'],
+      CLI,
+      session.env,
+    );
+    defer(() => first.stop());
+    await first.line('system-proxy: ', 10_000);
+    const second = await startCli(
+      ['--port', '0', '--no-ui', '--data-dir', await freshDir(), '--system-proxy'],
+      CLI,
+      session.env,
+    );
+    defer(() => second.stop());
+    await vi.waitFor(
+      () =>
+        expect(second.stderr()).toMatch(
+          /WARNING: system proxy not switched on: Another Sluice \(process \d+, data folder /,
+        ),
+      {
+        timeout: 10_000,
+      },
+    );
+    expect(await get('port', '.http')).toBe(String(first.port));
+    expect(await second.stop()).toBe(0);
+    expect(await get('port', '.http')).toBe(String(first.port));
+    expect(await first.stop()).toBe(0);
+    expect(await get('mode')).toBe("'auto'");
+  });
+
+  it('a stop that arrives during a switch-on waits for it, then switches off and restores', async () => {
+    const { host } = await makeHost();
+    const [on, stopped] = await Promise.all([
+      host.call('systemProxy.set', { enabled: true }),
+      host.call('proxy.stop', {}),
+    ]);
+    expect(on.state).toBe('on');
+    expect(stopped.state).toBe('stopped');
+    expect((await host.call('systemProxy.status', {})).state).toBe('off');
+    expect(await get('mode')).toBe("'auto'");
+  });
+
   it('a clean exit (SIGTERM) of `sluice --system-proxy` restores the settings', async () => {
     const dataDir = await freshDir();
     const cli = await startCli(['--port', '0', '--no-ui', '--data-dir', dataDir, '--system-proxy'], CLI, session.env);
@@ -216,7 +276,60 @@ describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (re
   });
 });
 
-describe('system proxy where it cannot be changed', () => {
+describe.skipIf(missingGnomeTools.length > 0)('leaving `sluice --system-proxy` (real gsettings, private bus)', () => {
+  let session: PrivateSession;
+  beforeEach(async () => {
+    session = await privateSession();
+  });
+  afterEach(async () => {
+    await session.close();
+  });
+
+  async function mode(): Promise<string> {
+    return (await execGsettings(session.env)(['get', SCHEMA, 'mode'])).trim();
+  }
+
+  for (const [how, signals] of [
+    ['a closed terminal (SIGHUP)', ['SIGHUP']],
+    ['a double Ctrl-C', ['SIGINT', 'SIGINT']],
+  ] as const) {
+    it(`restores on ${how}`, async () => {
+      const dataDir = await freshDir();
+      const har = join(dataDir, 'out.har');
+      const cli = await startCli(
+        ['--port', '0', '--no-ui', '--data-dir', dataDir, '--system-proxy', '--har', har],
+        CLI,
+        session.env,
+      );
+      defer(() => cli.stop('SIGKILL'));
+      await cli.line('system-proxy: ', 10_000);
+      expect(await mode()).toBe("'manual'");
+      const exited = new Promise((resolve) => cli.child.once('exit', resolve));
+      for (const signal of signals) cli.child.kill(signal);
+      await exited;
+      expect(await mode()).toBe("'none'");
+    });
+  }
+});
+
+describe('system proxy decisions in the host (in-memory desktop)', () => {
+  it('keeps the proxy running when stopping it could not restore the system proxy', async () => {
+    const desktop = new MemoryDesktop('GNOME');
+    const host = await SluiceHost.create({ dataDir: await freshDir(), systemProxyAdapters: [desktop] });
+    defer(() => host.close());
+    const events: HostEvent[] = [];
+    host.subscribe((e) => events.push(e));
+    await host.call('proxy.setPort', { port: 0 });
+    await host.call('systemProxy.set', { enabled: true });
+    desktop.failRestore = true;
+    expect((await host.call('proxy.stop', {})).state).toBe('running');
+    expect(events.some((e) => e.type === 'host-notice' && /The proxy keeps running/.test(e.message))).toBe(true);
+    expect((await host.call('systemProxy.status', {})).state).toBe('error');
+    desktop.failRestore = false;
+    expect((await host.call('proxy.stop', {})).state).toBe('stopped');
+    expect(desktop.setting.proxy).toBe('corp:3128');
+  });
+
   it('says why, and a switch-on changes nothing and does not throw', async () => {
     const dataDir = await freshDir();
     const env = { PATH: '/nonexistent' };

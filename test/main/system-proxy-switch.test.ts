@@ -1,45 +1,13 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { platformAdapters } from '../../main/system-proxy/platform-adapters.js';
 import { SWITCH_RECORD_FILE } from '../../main/system-proxy/switch-record.js';
 import { SystemProxySwitch } from '../../main/system-proxy/system-proxy-switch.js';
-import type { Availability, OurProxy, SystemProxyAdapter } from '../../main/system-proxy/types.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { MemoryDesktop } from '../helpers/memory-desktop.js';
 
 const { freshDir } = useCleanup();
-
-interface Setting {
-  proxy: string;
-}
-
-/**
- * A desktop's settings held in memory, for what the switch itself decides (which adapters, order,
- * roll-back, ownership); each real adapter has its own tests against the real tool or a fake one.
- */
-class MemoryDesktop implements SystemProxyAdapter<Setting> {
-  setting: Setting = { proxy: 'corp:3128' };
-  failApply = false;
-  readonly log: string[] = [];
-  constructor(
-    readonly name: string,
-    private readonly availability: Availability = { ok: true },
-  ) {}
-  available = async (): Promise<Availability> => this.availability;
-  read = async (): Promise<Setting> => ({ ...this.setting });
-  apply = async (ours: OurProxy): Promise<void> => {
-    this.log.push(`apply ${ours.pacUrl ?? `${ours.host}:${ours.port}`}`);
-    if (this.failApply) throw new Error(`${this.name} refused`);
-    this.setting = { proxy: ours.pacUrl ?? `${ours.host}:${ours.port}` };
-  };
-  restore = async (previous: Setting): Promise<void> => {
-    this.log.push(`restore ${previous.proxy}`);
-    this.setting = { ...previous };
-  };
-  pointsAt = (current: Setting, ours: OurProxy): boolean =>
-    current.proxy === (ours.pacUrl ?? `${ours.host}:${ours.port}`);
-  isSnapshot = (x: unknown): x is Setting => typeof (x as Setting | null)?.proxy === 'string';
-}
 
 const PROXY = { host: '127.0.0.1', port: 8899 };
 
@@ -51,7 +19,7 @@ describe('the system proxy switch', () => {
     const { proxySwitch, notice } = await SystemProxySwitch.open({
       dataDir: await freshDir(),
       adapters: [gnome, kde, absent],
-      isProxyAlive: async () => true,
+      isOwnerAlive: async () => true,
     });
     expect(notice).toBeNull();
     expect(proxySwitch.status()).toMatchObject({ supported: true, targets: ['GNOME', 'KDE'], state: 'off' });
@@ -93,6 +61,66 @@ describe('the system proxy switch', () => {
     expect([gnome.setting.proxy, kde.setting.proxy]).toEqual(['new-corp:8080', 'corp:3128']);
   });
 
+  it('a failed switch-on puts every desktop back; if that fails too, the record stays for the next start', async () => {
+    const gnome = new MemoryDesktop('GNOME');
+    const kde = new MemoryDesktop('KDE');
+    kde.failApply = true;
+    kde.failRestore = true;
+    const dataDir = await freshDir();
+    const { proxySwitch } = await SystemProxySwitch.open({ dataDir, adapters: [gnome, kde] });
+    const result = await proxySwitch.enable(PROXY);
+    expect(result.state).toBe('error');
+    expect(result.message).toMatch(
+      /^KDE refused\. Putting back your settings failed too \(KDE: KDE would not restore\)/,
+    );
+    expect(gnome.setting.proxy).toBe('corp:3128');
+    expect(existsSync(join(dataDir, SWITCH_RECORD_FILE))).toBe(true);
+  });
+
+  it('a port change one desktop refuses puts every desktop back, not only that one', async () => {
+    const gnome = new MemoryDesktop('GNOME');
+    const kde = new MemoryDesktop('KDE');
+    const dataDir = await freshDir();
+    const { proxySwitch } = await SystemProxySwitch.open({ dataDir, adapters: [gnome, kde] });
+    await proxySwitch.enable(PROXY);
+    kde.failApply = true;
+    expect((await proxySwitch.enable({ host: '127.0.0.1', port: 9000 })).state).toBe('error');
+    // GNOME had moved to 9000 and KDE still named the old port: both are the user's again.
+    expect([gnome.setting.proxy, kde.setting.proxy]).toEqual(['corp:3128', 'corp:3128']);
+    expect(existsSync(join(dataDir, SWITCH_RECORD_FILE))).toBe(false);
+  });
+
+  it('a Sluice with another data dir never applies over a running one (one marker per user)', async () => {
+    const markerDir = await freshDir();
+    const gnome = new MemoryDesktop('GNOME');
+    const first = await SystemProxySwitch.open({ dataDir: await freshDir(), adapters: [gnome], markerDir });
+    const firstDir = first.proxySwitch;
+    const alive = new Set<string>([firstDir.ownerId]);
+    const isOwnerAlive = async ({ owner }: { owner: string }): Promise<boolean> => alive.has(owner);
+    const secondDir = await freshDir();
+    const second = await SystemProxySwitch.open({ dataDir: secondDir, adapters: [gnome], markerDir, isOwnerAlive });
+    expect((await firstDir.enable(PROXY)).state).toBe('on');
+    const refused = await second.proxySwitch.enable({ host: '127.0.0.1', port: 9000 });
+    expect(refused.state).toBe('off');
+    expect(refused.message).toMatch(
+      /^Another Sluice \(process \d+, data folder .+\) has the system proxy pointed at 127\.0\.0\.1:8899/,
+    );
+    expect(gnome.setting.proxy).toBe('127.0.0.1:8899');
+    // Once the first has switched off (or is gone), the second may.
+    await firstDir.disable();
+    expect((await second.proxySwitch.enable({ host: '127.0.0.1', port: 9000 })).state).toBe('on');
+    await second.proxySwitch.close();
+    expect(gnome.setting.proxy).toBe('corp:3128');
+  });
+
+  it('never switches on once closed (quitting)', async () => {
+    const gnome = new MemoryDesktop('GNOME');
+    const { proxySwitch } = await SystemProxySwitch.open({ dataDir: await freshDir(), adapters: [gnome] });
+    await proxySwitch.close();
+    expect(await proxySwitch.enable(PROXY)).toMatchObject({ state: 'off', message: 'Sluice is quitting.' });
+    expect(gnome.log).toEqual([]);
+  });
+
   it('runs one change at a time: a double click cannot interleave two', async () => {
     const gnome = new MemoryDesktop('GNOME');
     const { proxySwitch } = await SystemProxySwitch.open({ dataDir: await freshDir(), adapters: [gnome] });
@@ -115,13 +143,24 @@ describe('the system proxy switch', () => {
     const second = await SystemProxySwitch.open({
       dataDir,
       adapters: [gnomeAway, kde],
-      isProxyAlive: async () => false,
+      isOwnerAlive: async () => false,
     });
     expect(second.notice).toMatch(/restored \(KDE\).*GNOME settings cannot be changed from here/);
     expect(kde.setting.proxy).toBe('corp:3128');
-    expect(existsSync(join(dataDir, SWITCH_RECORD_FILE))).toBe(true);
+    // Only what is still to do stays in the record.
+    const kept = JSON.parse(readFileSync(join(dataDir, SWITCH_RECORD_FILE), 'utf8')) as { previous: object };
+    expect(Object.keys(kept.previous)).toEqual(['GNOME']);
+    // Switching on meanwhile keeps GNOME's saved settings (not reachable now) in the record.
+    kde.setting = { proxy: 'kde-user:1' };
+    await second.proxySwitch.enable(PROXY);
+    const merged = JSON.parse(readFileSync(join(dataDir, SWITCH_RECORD_FILE), 'utf8')) as {
+      previous: Record<string, { proxy: string }>;
+    };
+    expect(merged.previous).toEqual({ GNOME: { proxy: 'corp:3128' }, KDE: { proxy: 'kde-user:1' } });
+    await second.proxySwitch.disable();
+    expect(kde.setting.proxy).toBe('kde-user:1');
     // A start with GNOME back finishes the job.
-    const third = await SystemProxySwitch.open({ dataDir, adapters: [gnome, kde], isProxyAlive: async () => false });
+    const third = await SystemProxySwitch.open({ dataDir, adapters: [gnome, kde], isOwnerAlive: async () => false });
     expect(third.notice).toMatch(/restored \(GNOME\)/);
     expect(gnome.setting.proxy).toBe('corp:3128');
     expect(existsSync(join(dataDir, SWITCH_RECORD_FILE))).toBe(false);

@@ -18,21 +18,25 @@ export function SystemProxySwitch() {
   const [busy, setBusy] = useState(false);
 
   const on = status?.state === 'on';
+  // After a failure the machine may still point at Sluice: the safe click puts the user's settings back.
+  const failed = status?.state === 'error';
   const supported = status?.supported ?? false;
   const where = status?.mode === 'pac' ? `PAC script ${status.pacUrl ?? ''}` : (status?.address ?? '');
   const title = !status
     ? 'Asking the host…'
     : !supported
       ? (status.message ?? 'The system proxy cannot be changed here')
-      : on
-        ? `This machine's proxy settings (${status.targets.join(', ')}) point at ${where}; switch off to restore yours`
-        : `Point this machine's proxy settings (${status.targets.join(', ')}) at Sluice; yours come back when switched off or on quit`;
+      : failed
+        ? `${status.message ?? 'The system proxy failed'}. Click to put your own proxy settings back.`
+        : on
+          ? `This machine's proxy settings (${status.targets.join(', ')}) point at ${where}; switch off to restore yours`
+          : `Point this machine's proxy settings (${status.targets.join(', ')}) at Sluice; yours come back when switched off or on quit`;
 
   const toggle = (): void => {
     setBusy(true);
     run(() =>
       host
-        .call('systemProxy.set', on ? { enabled: false } : { enabled: true, mode })
+        .call('systemProxy.set', on || failed ? { enabled: false } : { enabled: true, mode })
         .then((next) => useSluice.getState().setSystemProxy(next))
         .finally(() => setBusy(false)),
     );
@@ -50,9 +54,9 @@ export function SystemProxySwitch() {
         onClick={toggle}
       >
         <span className="dot" aria-hidden="true" />
-        System proxy: {busy ? '…' : on ? `on · ${status.targets.join(', ')}` : 'off'}
+        System proxy: {busy ? '…' : on ? `on · ${status.targets.join(', ')}` : failed ? 'error' : 'off'}
       </button>
-      {supported && !on && (
+      {supported && !on && !failed && (
         <select
           aria-label="System proxy mode"
           value={mode}
