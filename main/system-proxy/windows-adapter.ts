@@ -1,3 +1,4 @@
+import { win32 } from 'node:path';
 import { SystemProxyError } from './gnome-adapter.js';
 import { execCommand } from './run-command.js';
 import {
@@ -15,6 +16,24 @@ import {
  * CreateProcess itself, so nothing here is quoted by hand (and no shell ever parses it).
  */
 export const INTERNET_SETTINGS_KEY = 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings';
+
+/**
+ * The subkey holding WinINet's own binary copy of the proxy settings. "Automatically detect
+ * settings" (WPAD) lives only there, as a bit of {@link CONNECTION_SETTINGS_VALUE}; the
+ * `AutoDetect` value of the main key is not what Windows' checkbox uses.
+ */
+export const CONNECTIONS_KEY = `${INTERNET_SETTINGS_KEY}\\Connections`;
+
+/**
+ * REG_BINARY, undocumented by Microsoft; as reverse-engineered by many tools, little-endian DWORDs:
+ * a version/signature at byte 0, a change counter at byte 4 (Internet Options increments it on
+ * every change), the flags at byte 8 (0x01 direct, 0x02 manual proxy, 0x04 auto-config URL, 0x08
+ * auto-detect), then the length-prefixed proxy server, bypass list and PAC URL, and more.
+ */
+export const CONNECTION_SETTINGS_VALUE = 'DefaultConnectionSettings';
+const COUNTER_OFFSET = 4;
+const FLAGS_OFFSET = 8;
+const AUTO_DETECT_FLAG = 0x08;
 
 /**
  * The values we read, snapshot and restore, in the order they are written. The switches come last
@@ -41,13 +60,51 @@ export type WindowsRegValue = { type: 'REG_DWORD'; data: number } | { type: 'REG
  * back by deleting it, since an empty value left behind is not what the user had. The type is kept
  * as read, so a REG_EXPAND_SZ comes back as one.
  */
-export type WindowsProxySnapshot = Record<WindowsProxyValueName, WindowsRegValue | null>;
+export type WindowsProxySnapshot = Record<WindowsProxyValueName, WindowsRegValue | null> & {
+  /**
+   * {@link CONNECTION_SETTINGS_VALUE} as uppercase hex (how `reg query` prints it), null when absent
+   * (or its key is). Restore writes these exact bytes back. `read` always sets it; it is optional
+   * only so a crash record written before Sluice saved it still restores: that Sluice never changed
+   * the value, so restore leaves it alone.
+   */
+  DefaultConnectionSettings?: string | null;
+};
+
+/** The absolute programs to run; bare names only where a test puts fakes on PATH. */
+export interface WindowsTools {
+  reg: string;
+  powershell: string;
+}
+
+/**
+ * On Windows a bare program name is looked up in the current directory before PATH, so a
+ * `reg.exe` in the folder Sluice was started from (Downloads, say) would run in its place. The
+ * tools are therefore named by their full path under the system folder (%SystemRoot%, from `env`,
+ * when it is an absolute drive path; else C:\Windows). Elsewhere only tests run them, from PATH.
+ */
+export function defaultWindowsTools(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): WindowsTools {
+  if (platform !== 'win32') return { reg: 'reg', powershell: 'powershell' };
+  // Windows' environment is case-insensitive, a plain object passed as `env` is not.
+  const name = Object.keys(env).find((k) => k.toLowerCase() === 'systemroot');
+  const value = name === undefined ? undefined : env[name];
+  const root = value !== undefined && /^[a-z]:\\/i.test(value) ? value : 'C:\\Windows';
+  const system32 = win32.join(root, 'System32');
+  return {
+    reg: win32.join(system32, 'reg.exe'),
+    powershell: win32.join(system32, 'WindowsPowerShell', 'v1.0', 'powershell.exe'),
+  };
+}
 
 /**
  * Tells running programs that the settings changed: WinINet caches them per process, so without
  * this only programs started afterwards would use (or stop using) our proxy. One line with `;`
  * between statements, so it survives being a single argv entry; a false return exits 1 with the
- * Windows error, which is how the adapter learns the notification failed.
+ * Windows error, which is how the adapter learns the notification failed. Both options are sent
+ * by this one script, so an apply or a restore starts PowerShell once: `Add-Type` compiles C# on
+ * every run (seconds), and a restore on quit has little time.
  */
 export const REFRESH_SCRIPT = [
   "$ErrorActionPreference = 'Stop'",
@@ -88,6 +145,40 @@ export function parseRegQuery(output: string): Map<string, { type: string; text:
   return values;
 }
 
+/** Whether `reg query` output lists `key\\subkey` among the key's subkeys (unindented full names). */
+function listsSubkey(output: string, key: string, subkey: string): boolean {
+  // reg prints the root long (HKEY_CURRENT_USER), our constants use HKCU; compare after it.
+  const want = `${key.slice(key.indexOf('\\'))}\\${subkey}`.toLowerCase();
+  return output
+    .split(/\r?\n/)
+    .some((line) => /^HK[A-Z_]*\\/i.test(line) && line.trimEnd().slice(line.indexOf('\\')).toLowerCase() === want);
+}
+
+/** The auto-detect bit of a DefaultConnectionSettings blob; null when absent or too short to hold flags. */
+export function autoDetectBit(hex: string | null | undefined): boolean | null {
+  if (hex === null || hex === undefined || hex.length < (FLAGS_OFFSET + 4) * 2) return null;
+  return (parseInt(hex.slice(FLAGS_OFFSET * 2, FLAGS_OFFSET * 2 + 2), 16) & AUTO_DETECT_FLAG) !== 0;
+}
+
+/**
+ * The blob with auto-detect off: only the 0x08 flag is cleared and the change counter incremented
+ * (what Internet Options does on a change); every other byte stays. Unchanged when the bit is
+ * already off, the value is absent, or it is too short to hold flags.
+ */
+export function withoutAutoDetect(hex: string | null): string | null {
+  if (hex === null || autoDetectBit(hex) !== true) return hex;
+  const bytes = Buffer.from(hex, 'hex');
+  bytes.writeUInt32LE((bytes.readUInt32LE(COUNTER_OFFSET) + 1) >>> 0, COUNTER_OFFSET);
+  bytes[FLAGS_OFFSET] = bytes[FLAGS_OFFSET]! & ~AUTO_DETECT_FLAG;
+  return bytes.toString('hex').toUpperCase();
+}
+
+const HEX_BYTES = /^(?:[0-9a-f]{2})*$/i;
+
+function isBlob(x: unknown): x is string | null {
+  return x === null || (typeof x === 'string' && HEX_BYTES.test(x));
+}
+
 function sameValue(a: WindowsRegValue | null, b: WindowsRegValue | null): boolean {
   return a === null || b === null ? a === b : a.type === b.type && a.data === b.data;
 }
@@ -102,12 +193,18 @@ function isRegValue(x: unknown): x is WindowsRegValue {
   return (type === 'REG_SZ' || type === 'REG_EXPAND_SZ') && typeof data === 'string' && !data.includes('\0');
 }
 
-/** Strict: exactly our value names, each null or a value we can write back; anything else is damage. */
+/**
+ * Strict: exactly our value names, each null or a value we can write back, and the connection
+ * settings as hex of whole bytes or null (or missing, in a record from before they were
+ * saved); anything else is damage.
+ */
 export function isWindowsSnapshot(x: unknown): x is WindowsProxySnapshot {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
   const keys = Object.keys(x);
+  const hasBlob = keys.includes(CONNECTION_SETTINGS_VALUE);
   return (
-    keys.length === WINDOWS_PROXY_VALUES.length &&
+    keys.length === WINDOWS_PROXY_VALUES.length + (hasBlob ? 1 : 0) &&
+    (!hasBlob || isBlob((x as Record<string, unknown>)[CONNECTION_SETTINGS_VALUE])) &&
     WINDOWS_PROXY_VALUES.every((name) => {
       if (!keys.includes(name)) return false;
       const v = (x as Record<string, unknown>)[name];
@@ -160,6 +257,10 @@ export interface WindowsAdapterOptions {
   run?: CommandRunner;
   /** Passed to `reg` and `powershell`; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Decides the default `tools`; defaults to process.platform. */
+  platform?: NodeJS.Platform;
+  /** The programs to run; defaults to {@link defaultWindowsTools} for `platform` and `env`. */
+  tools?: WindowsTools;
   /** Where a problem that does not fail the switch is reported (running programs not notified). */
   onWarning?: (message: string) => void;
 }
@@ -169,10 +270,13 @@ export class WindowsProxyAdapter implements SystemProxyAdapter<WindowsProxySnaps
   readonly name = 'Windows';
   readonly isSnapshot = isWindowsSnapshot;
   private readonly run: CommandRunner;
+  private readonly tools: WindowsTools;
   private readonly onWarning: (message: string) => void;
 
   constructor(options: WindowsAdapterOptions = {}) {
-    this.run = options.run ?? execCommand(options.env ?? process.env);
+    const env = options.env ?? process.env;
+    this.run = options.run ?? execCommand(env);
+    this.tools = options.tools ?? defaultWindowsTools(options.platform ?? process.platform, env);
     this.onWarning = options.onWarning ?? ((message) => console.warn(`sluice: ${message}`));
   }
 
@@ -189,20 +293,34 @@ export class WindowsProxyAdapter implements SystemProxyAdapter<WindowsProxySnaps
     }
   }
 
-  /** Every proxy value, in one `reg query`. */
+  /**
+   * Every proxy value, in one `reg query`, and the connection settings in a second one on the
+   * Connections subkey, skipped when the first does not list that subkey (a missing key would be
+   * an error whose text is localised, so it could not be told from a real failure).
+   */
   async read(): Promise<WindowsProxySnapshot> {
-    const raw = parseRegQuery(await this.reg(['query', INTERNET_SETTINGS_KEY], 'read the Windows proxy settings'));
+    const what = 'read the Windows proxy settings';
+    const output = await this.reg(['query', INTERNET_SETTINGS_KEY], what);
+    const raw = parseRegQuery(output);
     const snapshot = {} as WindowsProxySnapshot;
     for (const name of WINDOWS_PROXY_VALUES) {
       const found = raw.get(name.toLowerCase());
       snapshot[name] = found === undefined ? null : toRegValue(name, found.type, found.text);
+    }
+    snapshot.DefaultConnectionSettings = null;
+    if (listsSubkey(output, INTERNET_SETTINGS_KEY, 'Connections')) {
+      const found = parseRegQuery(await this.reg(['query', CONNECTIONS_KEY], what)).get(
+        CONNECTION_SETTINGS_VALUE.toLowerCase(),
+      );
+      if (found !== undefined) snapshot.DefaultConnectionSettings = toBlob(found.type, found.text);
     }
     return snapshot;
   }
 
   /**
    * Manual: http and https to us, the user's bypass list kept plus loopback. PAC: our
-   * AutoConfigURL with the manual proxy off. Either way auto-detection is turned off if it was on.
+   * AutoConfigURL with the manual proxy off. Either way auto-detection is turned off if it was on:
+   * the AutoDetect value, and the auto-detect bit of the connection settings (Windows' checkbox).
    */
   async apply(ours: OurProxy): Promise<void> {
     const current = await this.read();
@@ -210,6 +328,7 @@ export class WindowsProxyAdapter implements SystemProxyAdapter<WindowsProxySnaps
     // WinINet tries auto-detect (WPAD) before anything else, so a WPAD on the network would win
     // over us. Only switched off when present: an absent value is not on, and stays absent.
     if (current.AutoDetect !== null) target.AutoDetect = DISABLED;
+    target.DefaultConnectionSettings = withoutAutoDetect(current.DefaultConnectionSettings ?? null);
     if (ours.pacUrl !== undefined) {
       target.AutoConfigURL = { type: 'REG_SZ', data: ours.pacUrl };
       // Our PAC script falls back to DIRECT, so an enabled manual proxy must not stand behind it.
@@ -236,9 +355,19 @@ export class WindowsProxyAdapter implements SystemProxyAdapter<WindowsProxySnaps
     await this.writeAll(target, current, 'apply the system proxy');
   }
 
-  /** Writes back exactly the snapshot: values that were absent are deleted again. */
+  /**
+   * Writes back exactly the snapshot: values that were absent are deleted again, the connection
+   * settings get their saved bytes back. Single-part, so `onlyWhereOurs` is not needed: the switch
+   * asks `pointsAt` before restoring.
+   */
   async restore(previous: WindowsProxySnapshot): Promise<void> {
-    await this.writeAll(previous, await this.read(), 'restore the previous system proxy');
+    const current = await this.read();
+    const target: WindowsProxySnapshot = { ...previous };
+    // A record from before the connection settings were saved: Sluice never changed them then.
+    if (previous.DefaultConnectionSettings === undefined) {
+      target.DefaultConnectionSettings = current.DefaultConnectionSettings ?? null;
+    }
+    await this.writeAll(target, current, 'restore the previous system proxy');
   }
 
   /** Whether these settings still send traffic to us: our manual proxy for http and https, or our PAC URL. */
@@ -251,6 +380,10 @@ export class WindowsProxyAdapter implements SystemProxyAdapter<WindowsProxySnaps
     return proxyForScheme(server.data, 'http') === want && proxyForScheme(server.data, 'https') === want;
   }
 
+  /**
+   * The changed values of the main key in order, then the connection settings, then one refresh
+   * (a single PowerShell run), then a read-back.
+   */
   private async writeAll(target: WindowsProxySnapshot, current: WindowsProxySnapshot, what: string): Promise<void> {
     let wrote = false;
     try {
@@ -265,6 +398,16 @@ export class WindowsProxyAdapter implements SystemProxyAdapter<WindowsProxySnaps
         await this.reg(args, what, name);
         wrote = true;
       }
+      const blob = target.DefaultConnectionSettings ?? null;
+      if (blob !== (current.DefaultConnectionSettings ?? null)) {
+        const name = CONNECTION_SETTINGS_VALUE;
+        const args =
+          blob === null
+            ? ['delete', CONNECTIONS_KEY, '/v', name, '/f']
+            : ['add', CONNECTIONS_KEY, '/v', name, '/t', 'REG_BINARY', '/d', blob, '/f'];
+        await this.reg(args, what, name);
+        wrote = true;
+      }
     } finally {
       // Even after a failed write: what did change must reach running programs, and the caller
       // (switchOn) restores next, which notifies again.
@@ -273,9 +416,17 @@ export class WindowsProxyAdapter implements SystemProxyAdapter<WindowsProxySnaps
     // reg can exit 0 and yet a policy or another tool can put a value back; read back to know.
     const after = await this.read();
     const wrong = WINDOWS_PROXY_VALUES.filter((name) => !sameValue(after[name], target[name]));
-    if (wrong.length > 0) {
+    const where = wrong.length > 0 ? [`${wrong.join(', ')} in ${INTERNET_SETTINGS_KEY}`] : [];
+    // WinINet may rewrite its own binary copy when told of a change (a new counter, say), so the
+    // bytes are not compared; what matters is that auto-detect is as we wrote it. A value we
+    // deleted may be recreated by Windows with its defaults, which is not checked either.
+    const blob = target.DefaultConnectionSettings ?? null;
+    if (blob !== null && autoDetectBit(after.DefaultConnectionSettings) !== autoDetectBit(blob)) {
+      where.push(`${CONNECTION_SETTINGS_VALUE} in ${CONNECTIONS_KEY}`);
+    }
+    if (where.length > 0) {
       throw new SystemProxyError(
-        `Could not ${what}: ${wrong.join(', ')} in ${INTERNET_SETTINGS_KEY} did not keep the new value ` +
+        `Could not ${what}: ${where.join(' and ')} did not keep the new value ` +
           '(are the proxy settings managed by your organisation or another program?).',
       );
     }
@@ -288,7 +439,7 @@ export class WindowsProxyAdapter implements SystemProxyAdapter<WindowsProxySnaps
    */
   private async refresh(): Promise<void> {
     try {
-      await this.run('powershell', REFRESH_ARGS);
+      await this.run(this.tools.powershell, REFRESH_ARGS);
     } catch (err) {
       const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'powershell was not found' : failure(err);
       this.onWarning(
@@ -300,9 +451,9 @@ export class WindowsProxyAdapter implements SystemProxyAdapter<WindowsProxySnaps
 
   private async reg(args: string[], what: string, valueName?: string): Promise<string> {
     try {
-      return await this.run('reg', args);
+      return await this.run(this.tools.reg, args);
     } catch (err) {
-      const subject = valueName ? `reg ${args[0]} ${valueName}` : `reg ${args[0]} ${INTERNET_SETTINGS_KEY}`;
+      const subject = valueName ? `reg ${args[0]} ${valueName}` : `reg ${args[0]} ${args[1]}`;
       const detail =
         (err as NodeJS.ErrnoException).code === 'ENOENT'
           ? 'the reg command was not found (the Windows adapter runs on Windows only)'
@@ -334,5 +485,13 @@ function toRegValue(name: string, type: string, text: string): WindowsRegValue {
   throw new SystemProxyError(
     `${name} in ${INTERNET_SETTINGS_KEY} holds ${type} data "${text}" that Sluice cannot put back exactly, ` +
       'so it leaves the proxy settings alone; check that value in the Internet Options proxy settings.',
+  );
+}
+
+function toBlob(type: string, text: string): string {
+  if (type === 'REG_BINARY' && HEX_BYTES.test(text)) return text.toUpperCase();
+  throw new SystemProxyError(
+    `${CONNECTION_SETTINGS_VALUE} in ${CONNECTIONS_KEY} holds ${type} data "${text}" that Sluice cannot put back ` +
+      'exactly, so it leaves the proxy settings alone; check the Internet Options connection settings.',
   );
 }
