@@ -67,8 +67,11 @@ interface PartSpec<T> {
   get: string;
   label: string;
   parse(out: string, what: string): T;
-  /** Whether what was read back is what was written, leaving out what networksetup cannot write. */
-  same(actual: T, target: T): boolean;
+  /**
+   * Whether what was read back (`actual`) is what was written for `target`, leaving out what
+   * networksetup cannot write; `before` is what was there before the writes.
+   */
+  same(actual: T, target: T, before: T): boolean;
 }
 
 const manualPart = (kind: ManualKind): PartSpec<MacManualProxy> => ({
@@ -76,7 +79,12 @@ const manualPart = (kind: ManualKind): PartSpec<MacManualProxy> => ({
   label: MANUAL[kind].label,
   parse: parseManual,
   // `authenticated` is left out: see planWrites.
-  same: (a, t) => a.enabled === t.enabled && a.server === t.server && a.port === t.port,
+  same: (a, t, before) =>
+    t.server === ''
+      ? // networksetup cannot clear a server, so a kind that had none is only turned off (see
+        // planWrites): the server there before, ours, stays written but unused.
+        !a.enabled && ((a.server === '' && a.port === t.port) || (a.server === before.server && a.port === before.port))
+      : a.enabled === t.enabled && a.server === t.server && a.port === t.port,
 });
 
 const PARTS: { [P in Part]: PartSpec<MacServiceProxy[P]> } = {
@@ -87,8 +95,8 @@ const PARTS: { [P in Part]: PartSpec<MacServiceProxy[P]> } = {
     get: '-getautoproxyurl',
     label: 'auto proxy URL',
     parse: parseAutoProxy,
-    // A URL that was never set cannot be written back (see planWrites), so then only the state counts.
-    same: (a, t) => a.enabled === t.enabled && (t.url === null || a.url === t.url),
+    // A URL that was never set cannot be written back (see planWrites): the one there stays, turned off.
+    same: (a, t) => (t.url === null ? !a.enabled : a.enabled === t.enabled && a.url === t.url),
   },
   autoDiscovery: {
     get: '-getproxyautodiscovery',
@@ -156,11 +164,8 @@ export class MacProxyAdapter implements SystemProxyAdapter<MacProxySnapshot> {
   }
 
   async read(): Promise<MacProxySnapshot> {
-    const services: MacServiceProxy[] = [];
-    for (const s of await this.listServices()) {
-      if (s.enabled) services.push(await this.readService(s.name));
-    }
-    return { services };
+    const enabled = (await this.listServices()).filter((s) => s.enabled);
+    return { services: await settleAll(enabled.map((s) => this.readService(s.name))) };
   }
 
   /**
@@ -169,37 +174,31 @@ export class MacProxyAdapter implements SystemProxyAdapter<MacProxySnapshot> {
    * turned off.
    */
   async apply(ours: OurProxy): Promise<void> {
-    const current = await this.read();
-    if (current.services.length === 0) {
+    const names = (await this.listServices()).filter((s) => s.enabled).map((s) => s.name);
+    if (names.length === 0) {
       throw new SystemProxyError('Could not apply the system proxy: no network service is enabled.');
     }
-    const targets = current.services.map((s) => appliedTarget(s, ours));
-    await this.writeAll(current.services, targets, 'apply the system proxy');
+    await this.eachService(names, 'apply the system proxy', (current) => appliedTarget(current, ours));
   }
 
   /**
    * Writes back each service's snapshot. A service gone since is skipped; one that appeared since was
    * never touched, so it is left alone. A service disabled since is still restored: its settings
-   * would otherwise point at a Sluice that is gone as soon as it is enabled again.
+   * would otherwise point at a Sluice that is gone as soon as it is enabled again. With
+   * `onlyWhereOurs`, a service is restored only while it still points at us: one the user changed
+   * meanwhile keeps their change.
    */
-  async restore(previous: MacProxySnapshot): Promise<void> {
+  async restore(previous: MacProxySnapshot, onlyWhereOurs?: OurProxy): Promise<void> {
     const present = new Set((await this.listServices()).map((s) => s.name));
-    const targets = previous.services.filter((s) => present.has(s.name));
-    const current: MacServiceProxy[] = [];
-    for (const target of targets) current.push(await this.readService(target.name));
-    await this.writeAll(current, targets, 'restore the previous system proxy');
+    const targets = new Map(previous.services.filter((s) => present.has(s.name)).map((s) => [s.name, s]));
+    await this.eachService([...targets.keys()], 'restore the previous system proxy', (current) =>
+      onlyWhereOurs && !servicePointsAt(current, onlyWhereOurs) ? null : targets.get(current.name)!,
+    );
   }
 
+  /** Whether any service sends traffic to us: one left pointing at us breaks the network once we are gone. */
   pointsAt(current: MacProxySnapshot, ours: OurProxy): boolean {
-    const at = (p: MacManualProxy) => p.enabled && p.server === ours.host && p.port === ours.port;
-    return (
-      current.services.length > 0 &&
-      current.services.every((s) =>
-        ours.pacUrl !== undefined
-          ? s.autoProxy.enabled && s.autoProxy.url === ours.pacUrl
-          : at(s.web) && at(s.secureWeb),
-      )
-    );
+    return current.services.some((s) => servicePointsAt(s, ours));
   }
 
   private async listServices(): Promise<ListedService[]> {
@@ -213,41 +212,66 @@ export class MacProxyAdapter implements SystemProxyAdapter<MacProxySnapshot> {
     return spec.parse(await this.networksetup([spec.get, name], what), what);
   }
 
+  /** Every part of one service, each read once, all at the same time. */
   private async readService(name: string): Promise<MacServiceProxy> {
-    const service = { name } as MacServiceProxy;
-    const readInto = async <P extends Part>(part: P) => {
-      service[part] = await this.readPart(name, part);
-    };
-    for (const part of PART_NAMES) await readInto(part);
-    return service;
+    const [web, secureWeb, socks, autoProxy, autoDiscovery, bypassDomains] = await settleAll([
+      this.readPart(name, 'web'),
+      this.readPart(name, 'secureWeb'),
+      this.readPart(name, 'socks'),
+      this.readPart(name, 'autoProxy'),
+      this.readPart(name, 'autoDiscovery'),
+      this.readPart(name, 'bypassDomains'),
+    ] as const);
+    return { name, web, secureWeb, socks, autoProxy, autoDiscovery, bypassDomains };
   }
 
   /**
-   * Writes only what differs, service by service, then reads back every part it wrote: networksetup
-   * does not always signal a failure by its exit status (scripts that drive it check its output).
+   * Reads each service once, asks `targetOf` what it should become (null: leave it), writes only
+   * what differs and reads back only what it wrote. Services go side by side, since quitting gives
+   * this little time (Electron kills the app after a grace period) and a Mac often has several;
+   * the writes within one service keep their order. Every service is finished before this returns
+   * or throws, so no networksetup is left running behind an error (a rollback would race it).
    */
-  private async writeAll(current: MacServiceProxy[], targets: MacServiceProxy[], what: string): Promise<void> {
-    const written: Set<Part>[] = [];
-    for (const [i, target] of targets.entries()) {
-      const writes = planWrites(current[i]!, target);
-      for (const { args } of writes) await this.networksetup(args, `${what} on "${target.name}"`);
-      written.push(new Set(writes.map((w) => w.part)));
-    }
+  private async eachService(
+    names: readonly string[],
+    what: string,
+    targetOf: (current: MacServiceProxy) => MacServiceProxy | null,
+  ): Promise<void> {
+    const results = await Promise.allSettled(
+      names.map(async (name) => {
+        const current = await this.readService(name);
+        const target = targetOf(current);
+        return target === null ? [] : this.writeService(current, target, what);
+      }),
+    );
+    const messages: string[] = [];
     const wrong: string[] = [];
-    for (const [i, target] of targets.entries()) {
-      const parts: string[] = [];
-      const check = async <P extends Part>(part: P) => {
-        if (!PARTS[part].same(await this.readPart(target.name, part), target[part])) parts.push(PARTS[part].label);
-      };
-      for (const part of PART_NAMES) if (written[i]!.has(part)) await check(part);
-      if (parts.length > 0) wrong.push(`"${target.name}" (${parts.join(', ')})`);
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'rejected') messages.push(errorMessage(result.reason));
+      else if (result.value.length > 0) wrong.push(`"${names[i]!}" (${result.value.join(', ')})`);
     }
     if (wrong.length > 0) {
-      throw new SystemProxyError(
+      messages.push(
         `Could not ${what}: networksetup did not keep the new settings for ${wrong.join('; ')}. ` +
           'Check System Settings > Network > Details > Proxies.',
       );
     }
+    if (messages.length > 0) throw new SystemProxyError(withOneAdminHint(messages));
+  }
+
+  /**
+   * Writes one service's commands in order, then reads back every part it wrote: networksetup does
+   * not always signal a failure by its exit status (scripts that drive it check its output).
+   * Resolves with the labels of the parts that did not come out as written.
+   */
+  private async writeService(current: MacServiceProxy, target: MacServiceProxy, what: string): Promise<string[]> {
+    const writes = planWrites(current, target);
+    for (const { args } of writes) await this.networksetup(args, `${what} on "${target.name}"`);
+    const written = PART_NAMES.filter((part) => writes.some((w) => w.part === part));
+    const check = async <P extends Part>(part: P): Promise<boolean> =>
+      PARTS[part].same(await this.readPart(target.name, part), target[part], current[part]);
+    const kept = await settleAll(written.map(check));
+    return written.filter((_, i) => !kept[i]).map((part) => PARTS[part].label);
   }
 
   private async networksetup(args: string[], what: string): Promise<string> {
@@ -264,6 +288,41 @@ export class MacProxyAdapter implements SystemProxyAdapter<MacProxySnapshot> {
     if (error) throw new SystemProxyError(`Could not ${what}: networksetup said "${error}"${adminHint(error)}`);
     return out;
   }
+}
+
+/**
+ * Like Promise.all, but waits for every promise to settle before throwing the first error (in order),
+ * so no networksetup is still running once the caller moves on.
+ */
+async function settleAll<T extends readonly unknown[]>(work: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(work);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Several services' errors in one message, the administrator hint (often on each) given once, at the end. */
+function withOneAdminHint(messages: readonly string[]): string {
+  const suffix = ` ${ADMIN_HINT}`;
+  const hinted = messages.some((m) => m.endsWith(suffix));
+  const bare = messages.map((m) => (m.endsWith(suffix) ? m.slice(0, -suffix.length) : m));
+  return bare.join(' ') + (hinted ? suffix : '');
+}
+
+/**
+ * Whether one service sends traffic to us: its web or secure web proxy is our host:port and on, or
+ * (PAC mode) its auto proxy URL is ours and on. Either proxy alone is enough: a service whose other
+ * one the user changed would still send that traffic to a Sluice that is gone.
+ */
+function servicePointsAt(s: MacServiceProxy, ours: OurProxy): boolean {
+  const at = (p: MacManualProxy) => p.enabled && p.server === ours.host && p.port === ours.port;
+  const pac = ours.pacUrl !== undefined && s.autoProxy.enabled && s.autoProxy.url === ours.pacUrl;
+  return at(s.web) || at(s.secureWeb) || pac;
 }
 
 interface ListedService {
@@ -396,8 +455,9 @@ function appliedTarget(current: MacServiceProxy, ours: OurProxy): MacServiceProx
  *     the user's PAC before that is turned off;
  *  3. then what `target` turns off;
  *  4. a bypass list that shrinks (restore drops loopback) goes last, once nothing points at us.
- * `-set<kind>proxy` and `-setautoproxyurl` also turn their kind on (networksetup's help says so);
- * the explicit state that follows makes the result not depend on that.
+ * `-set<kind>proxy` and `-setautoproxyurl` also turn their kind on (networksetup's help says so),
+ * so a state is written after them only when the kind is to end off; the read-back after the writes
+ * catches a networksetup that did not turn it on.
  */
 function planWrites(current: MacServiceProxy, target: MacServiceProxy): Write[] {
   const svc = target.name;
@@ -419,30 +479,35 @@ function planWrites(current: MacServiceProxy, target: MacServiceProxy): Write[] 
   // server or URL until the state after it; networksetup has no way to write one without the other.
   const manual = (kind: ManualKind): Write[] => {
     const [cur, want, flag] = [current[kind], target[kind], MANUAL[kind].flag];
+    // No server (a Mac that never had this proxy: "Server: ", port 0): networksetup cannot clear a
+    // server and may refuse the empty one, so the kind is only turned off and ours stays there,
+    // unused. A kind without a server cannot be on, so it ends off whatever the snapshot says.
+    if (want.server === '') return cur.enabled ? [state(kind, flag, false)] : [];
     if (cur.server === want.server && cur.port === want.port) {
       return cur.enabled === want.enabled ? [] : [state(kind, flag, want.enabled)];
     }
-    // Off first when it ends off: should networksetup refuse the server (it is not known to take the
-    // empty one a never-set proxy has), the kind at least no longer points at us.
+    // Off first when it ends off: should networksetup refuse the server, the kind at least no
+    // longer points at us.
     // An authenticated proxy comes back with its server, port and state but not its password, which
     // networksetup can neither read nor keep without being given it: the user may have to tick
     // "Proxy server requires password" again (the password itself stays in the keychain).
     return [
       ...(!want.enabled && cur.enabled ? [state(kind, flag, false)] : []),
       { part: kind, args: [`-set${flag}`, svc, want.server, String(want.port)] },
-      state(kind, flag, want.enabled),
+      ...(want.enabled ? [] : [state(kind, flag, false)]),
     ];
   };
   const autoProxy = (): Write[] => {
     const [cur, want] = [current.autoProxy, target.autoProxy];
     // A URL that was never set ("(null)") cannot be written back: networksetup has no way to unset
-    // it, so the one there stays, turned off.
-    if (want.url !== null && want.url !== cur.url) {
+    // it, so the one there stays, turned off (a kind without a URL cannot be on).
+    if (want.url === null) return cur.enabled ? [state('autoProxy', 'autoproxy', false)] : [];
+    if (want.url !== cur.url) {
       return [
         // Off first when it ends off, as for the manual kinds.
         ...(!want.enabled && cur.enabled ? [state('autoProxy', 'autoproxy', false)] : []),
         { part: 'autoProxy', args: ['-setautoproxyurl', svc, want.url] },
-        state('autoProxy', 'autoproxy', want.enabled),
+        ...(want.enabled ? [] : [state('autoProxy', 'autoproxy', false)]),
       ];
     }
     return cur.enabled === want.enabled ? [] : [state('autoProxy', 'autoproxy', want.enabled)];

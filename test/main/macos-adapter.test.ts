@@ -8,7 +8,8 @@ import {
   type MacServiceProxy,
 } from '../../main/system-proxy/macos-adapter.js';
 import type { OurProxy } from '../../main/system-proxy/types.js';
-import { fakeTools, type FakeTools } from '../helpers/fake-tools.js';
+import { execCommand } from '../../main/system-proxy/run-command.js';
+import { fakeTools, type FakeCall, type FakeTools } from '../helpers/fake-tools.js';
 
 interface FakeService extends MacServiceProxy {
   enabled: boolean;
@@ -16,22 +17,58 @@ interface FakeService extends MacServiceProxy {
 
 interface FakeState {
   services: FakeService[];
-  /** The first call whose arguments start with `prefix` prints `text` on stdout and exits with `code`. */
-  fail?: { prefix: string; code: number; text: string };
+  /**
+   * The first call whose arguments start with `prefix` (every such call with `always`) prints `text`
+   * on stdout and exits with `code`, changing nothing.
+   */
+  fail?: { prefix: string; code: number; text: string; always?: boolean };
 }
 
 /**
  * `networksetup` as it answers on macOS (formats as in its -help and in captured real output), kept
  * in the fake's JSON state. `-set<kind>proxy` turns the kind on, as networksetup's help says; without
  * the optional `authenticated` argument it is modelled as turning authentication off, the pessimistic
- * reading of what the real tool does.
+ * reading of what the real tool does. An empty server is refused: whether the real tool takes it is
+ * not known, so the adapter must not depend on it.
+ *
+ * The adapter runs services side by side. The real tool is taken to apply each change whole (it
+ * goes through the system preferences, which it locks to write; not confirmed on a Mac), but the
+ * fake-tools wrapper reads and writes its state file without a lock, so this body does the whole
+ * call under a lock of its own, replaces the state file atomically, and ends the process itself
+ * before the wrapper would write the state again.
  */
 const NETWORKSETUP = String.raw`
+const path = require('node:path');
+const statePath = path.join(path.dirname(process.argv[1]), '..', 'state.json');
+const lock = statePath + '.lock';
+const nap = new Int32Array(new SharedArrayBuffer(4));
+for (;;) {
+  try { fs.mkdirSync(lock); break; } catch (e) { if (e.code !== 'EEXIST') throw e; Atomics.wait(nap, 0, 0, 2); }
+}
+let text = '';
+let status = 0;
+const EXIT = {};
+try {
+  const state = JSON.parse(fs.readFileSync(statePath, 'utf8'));
+  try {
+    networksetup(state, (t) => { text += t; }, (c) => { status = c; throw EXIT; });
+  } catch (e) {
+    if (e !== EXIT) throw e;
+  }
+  fs.writeFileSync(statePath + '.tmp', JSON.stringify(state));
+  fs.renameSync(statePath + '.tmp', statePath);
+} finally {
+  fs.rmdirSync(lock);
+}
+fs.writeSync(1, text);
+process.exit(status);
+
+function networksetup(state, out, exit) {
 const [cmd, name, ...rest] = args;
 const fail = state.fail;
 if (fail && args.join(' ').startsWith(fail.prefix)) {
-  delete state.fail;
-  out(fail.text + '\n');
+  if (!fail.always) delete state.fail;
+  out(fail.text + (fail.text ? '\n' : ''));
   exit(fail.code);
 }
 if (cmd === '-listallnetworkservices') {
@@ -56,6 +93,7 @@ if ((m = /^-get(webproxy|securewebproxy|socksfirewallproxy)$/.exec(cmd))) {
   out('Enabled: ' + yesNo(p.enabled) + '\nServer: ' + p.server + '\nPort: ' + p.port +
     '\nAuthenticated Proxy Enabled: ' + (p.authenticated ? 1 : 0) + '\n');
 } else if ((m = /^-set(webproxy|securewebproxy|socksfirewallproxy)$/.exec(cmd))) {
+  if (!rest[0]) { out('** Error: The parameters were not valid.\n'); exit(4); }
   const p = svc[kinds[m[1]]];
   p.server = rest[0];
   p.port = Number(rest[1]);
@@ -81,6 +119,7 @@ if ((m = /^-get(webproxy|securewebproxy|socksfirewallproxy)$/.exec(cmd))) {
 } else {
   out('** Error: Unknown command ' + cmd + '\n');
   exit(4);
+}
 }
 `;
 
@@ -142,7 +181,7 @@ function snapshotOf(state: FakeState): MacProxySnapshot {
   return { services: state.services.filter((s) => s.enabled).map(({ enabled: _enabled, ...s }) => s) };
 }
 
-const ns = (...args: string[]) => ({ tool: 'networksetup', args });
+const ns = (...args: string[]): FakeCall => ({ tool: 'networksetup', args });
 const READS = [
   'webproxy',
   'securewebproxy',
@@ -153,7 +192,40 @@ const READS = [
 ];
 /** The `-get...` calls for a service, all of them or only those named. */
 const readsOf = (name: string, only = READS) => READS.filter((f) => only.includes(f)).map((f) => ns(`-get${f}`, name));
-const sets = (calls: { tool: string; args: string[] }[]) => calls.filter((c) => c.args[0]!.startsWith('-set'));
+const isSet = (c: FakeCall) => c.args[0]!.startsWith('-set');
+const sets = (calls: FakeCall[]) => calls.filter(isSet);
+const sorted = (calls: FakeCall[]) => [...calls].sort((a, b) => a.args.join(' ').localeCompare(b.args.join(' ')));
+
+/**
+ * One service's calls in the three steps the adapter takes for it: its reads (side by side, so in
+ * any order), its writes (in order, nothing read in between), then the read-backs (any order).
+ * Services run side by side, so only calls of one service have an order to check.
+ */
+function stepsOf(calls: FakeCall[], name: string): { reads: FakeCall[]; writes: FakeCall[]; checks: FakeCall[] } {
+  const mine = calls.filter((c) => c.args[1] === name);
+  const first = mine.findIndex(isSet);
+  const last = mine.findLastIndex(isSet);
+  if (first === -1) return { reads: sorted(mine), writes: [], checks: [] };
+  return {
+    reads: sorted(mine.slice(0, first)),
+    writes: mine.slice(first, last + 1),
+    checks: sorted(mine.slice(last + 1)),
+  };
+}
+
+/** A service on a Mac that never had a proxy: nothing set, macOS's default bypass list. */
+function freshService(name: string): FakeService {
+  return {
+    name,
+    enabled: true,
+    web: NONE(),
+    secureWeb: NONE(),
+    socks: NONE(),
+    autoProxy: { url: null, enabled: false },
+    autoDiscovery: false,
+    bypassDomains: ['*.local', '169.254/16'],
+  };
+}
 
 describe('macOS adapter, against a fake networksetup', () => {
   let tools: FakeTools;
@@ -173,34 +245,43 @@ describe('macOS adapter, against a fake networksetup', () => {
     expect(before).toEqual(snapshotOf(userState()));
     expect(isMacSnapshot(before)).toBe(true);
     expect(adapter.pointsAt(before, OURS)).toBe(false);
-    expect(await tools.calls()).toEqual([ns('-listallnetworkservices'), ...readsOf(WIFI), ...readsOf(LAN)]);
+    const reads = await tools.calls();
+    // Each part of each enabled service read once, side by side.
+    expect(reads[0]).toEqual(ns('-listallnetworkservices'));
+    expect(sorted(reads.slice(1))).toEqual(sorted([...readsOf(WIFI), ...readsOf(LAN)]));
 
     await tools.clearCalls();
     await adapter.apply(OURS);
     const loopbackAndOurs = ['localhost', '127.0.0.1', '::1', 'internal.test'];
-    expect(await tools.calls()).toEqual([
-      ns('-listallnetworkservices'),
-      ...readsOf(WIFI),
-      ...readsOf(LAN),
-      // The bypass list first, so loopback is excluded before anything points at us.
-      ns('-setproxybypassdomains', WIFI, '*.local', '169.254/16', 'intranet.corp.example', ...loopbackAndOurs),
-      ns('-setwebproxy', WIFI, '127.0.0.1', '8899'),
-      ns('-setwebproxystate', WIFI, 'on'),
-      ns('-setsecurewebproxy', WIFI, '127.0.0.1', '8899'),
-      ns('-setsecurewebproxystate', WIFI, 'on'),
-      ns('-setproxybypassdomains', LAN, ...loopbackAndOurs),
-      ns('-setwebproxy', LAN, '127.0.0.1', '8899'),
-      ns('-setwebproxystate', LAN, 'on'),
-      ns('-setsecurewebproxy', LAN, '127.0.0.1', '8899'),
-      ns('-setsecurewebproxystate', LAN, 'on'),
-      // Only then what outranks the manual proxies, so ours takes over in one step.
-      ns('-setautoproxystate', LAN, 'off'),
-      ns('-setproxyautodiscovery', LAN, 'off'),
-      ns('-setsocksfirewallproxystate', LAN, 'off'),
-      // Every part written is read back.
-      ...readsOf(WIFI, ['webproxy', 'securewebproxy', 'proxybypassdomains']),
-      ...readsOf(LAN),
-    ]);
+    let calls = await tools.calls();
+    expect(calls[0]).toEqual(ns('-listallnetworkservices'));
+    expect(calls.filter((c) => c.args[1] === BLUETOOTH)).toEqual([]);
+    expect(stepsOf(calls, WIFI)).toEqual({
+      reads: sorted(readsOf(WIFI)),
+      writes: [
+        // The bypass list first, so loopback is excluded before anything points at us.
+        ns('-setproxybypassdomains', WIFI, '*.local', '169.254/16', 'intranet.corp.example', ...loopbackAndOurs),
+        // Writing a server turns its kind on: no state command after it.
+        ns('-setwebproxy', WIFI, '127.0.0.1', '8899'),
+        ns('-setsecurewebproxy', WIFI, '127.0.0.1', '8899'),
+      ],
+      // Every part written is read back, and only those.
+      checks: sorted(readsOf(WIFI, ['webproxy', 'securewebproxy', 'proxybypassdomains'])),
+    });
+    expect(stepsOf(calls, LAN)).toEqual({
+      reads: sorted(readsOf(LAN)),
+      writes: [
+        ns('-setproxybypassdomains', LAN, ...loopbackAndOurs),
+        ns('-setwebproxy', LAN, '127.0.0.1', '8899'),
+        ns('-setsecurewebproxy', LAN, '127.0.0.1', '8899'),
+        // Only then what outranks the manual proxies, so ours takes over in one step.
+        ns('-setautoproxystate', LAN, 'off'),
+        ns('-setproxyautodiscovery', LAN, 'off'),
+        ns('-setsocksfirewallproxystate', LAN, 'off'),
+      ],
+      checks: sorted(readsOf(LAN)),
+    });
+    expect(calls).toHaveLength(1 + 6 + 3 + 3 + 6 + 6 + 6);
 
     const applied = await tools.state<FakeState>();
     const ours = manual(true, '127.0.0.1', 8899);
@@ -225,45 +306,61 @@ describe('macOS adapter, against a fake networksetup', () => {
 
     await tools.clearCalls();
     await adapter.restore(before);
-    expect(sets(await tools.calls())).toEqual([
-      ns('-setwebproxy', WIFI, 'proxy.corp.example', '3128'),
-      ns('-setwebproxystate', WIFI, 'on'),
-      ns('-setsecurewebproxy', WIFI, 'proxy.corp.example', '3129'),
-      ns('-setsecurewebproxystate', WIFI, 'on'),
-      ns('-setproxybypassdomains', WIFI, '*.local', '169.254/16', 'intranet.corp.example'),
-      // The user's discovery and PAC come back first: they outrank ours, which is switched off after.
-      ns('-setproxyautodiscovery', LAN, 'on'),
-      ns('-setautoproxystate', LAN, 'on'),
-      ns('-setsocksfirewallproxystate', LAN, 'on'),
-      // Off before the server is written back, which turns it on until the state after it.
-      ns('-setwebproxystate', LAN, 'off'),
-      ns('-setwebproxy', LAN, 'old.proxy.example', '8080'),
-      ns('-setwebproxystate', LAN, 'off'),
-      ns('-setsecurewebproxystate', LAN, 'off'),
-      ns('-setsecurewebproxy', LAN, '', '0'),
-      ns('-setsecurewebproxystate', LAN, 'off'),
-      ns('-setproxybypassdomains', LAN, 'Empty'),
-    ]);
-    // Everything, the disabled service included, exactly as it was.
-    expect(await tools.state()).toEqual(userState());
+    calls = await tools.calls();
+    expect(calls.filter((c) => c.args[1] === BLUETOOTH)).toEqual([]);
+    expect(stepsOf(calls, WIFI)).toEqual({
+      reads: sorted(readsOf(WIFI)),
+      writes: [
+        ns('-setwebproxy', WIFI, 'proxy.corp.example', '3128'),
+        ns('-setsecurewebproxy', WIFI, 'proxy.corp.example', '3129'),
+        // Loopback leaves the bypass list last, once nothing points at us.
+        ns('-setproxybypassdomains', WIFI, '*.local', '169.254/16', 'intranet.corp.example'),
+      ],
+      checks: sorted(readsOf(WIFI, ['webproxy', 'securewebproxy', 'proxybypassdomains'])),
+    });
+    expect(stepsOf(calls, LAN)).toEqual({
+      reads: sorted(readsOf(LAN)),
+      writes: [
+        // The user's discovery and PAC come back first: they outrank ours, which is switched off after.
+        ns('-setproxyautodiscovery', LAN, 'on'),
+        ns('-setautoproxystate', LAN, 'on'),
+        ns('-setsocksfirewallproxystate', LAN, 'on'),
+        // Off before the server is written back, which turns it on until the state after it.
+        ns('-setwebproxystate', LAN, 'off'),
+        ns('-setwebproxy', LAN, 'old.proxy.example', '8080'),
+        ns('-setwebproxystate', LAN, 'off'),
+        // The user never had a secure web proxy: only turned off, the empty server is not written.
+        ns('-setsecurewebproxystate', LAN, 'off'),
+        ns('-setproxybypassdomains', LAN, 'Empty'),
+      ],
+      checks: sorted(readsOf(LAN)),
+    });
+    // Everything, the disabled service included, as it was, except the server networksetup cannot
+    // clear: ours stays in the secure web proxy the user never had, turned off.
+    const expected = userState();
+    expected.services[1]!.secureWeb = manual(false, '127.0.0.1', 8899);
+    expect(await tools.state()).toEqual(expected);
   });
 
   it('applies PAC mode and restores the PAC URL the user had', async () => {
     const before = snapshotOf(userState());
     await adapter.apply({ ...OURS, pacUrl: PAC_URL });
     const loopbackAndOurs = ['localhost', '127.0.0.1', '::1', 'internal.test'];
-    expect(sets(await tools.calls())).toEqual([
+    const calls = await tools.calls();
+    expect(stepsOf(calls, WIFI).writes).toEqual([
       ns('-setproxybypassdomains', WIFI, '*.local', '169.254/16', 'intranet.corp.example', ...loopbackAndOurs),
+      // Setting the URL turns it on.
       ns('-setautoproxyurl', WIFI, PAC_URL),
-      ns('-setautoproxystate', WIFI, 'on'),
       ns('-setwebproxystate', WIFI, 'off'),
       ns('-setsecurewebproxystate', WIFI, 'off'),
+    ]);
+    expect(stepsOf(calls, LAN).writes).toEqual([
       ns('-setproxybypassdomains', LAN, ...loopbackAndOurs),
       ns('-setautoproxyurl', LAN, PAC_URL),
-      ns('-setautoproxystate', LAN, 'on'),
       ns('-setproxyautodiscovery', LAN, 'off'),
       ns('-setsocksfirewallproxystate', LAN, 'off'),
     ]);
+    expect(sets(calls)).toHaveLength(8);
     const applied = snapshotOf(await tools.state<FakeState>());
     expect(applied.services.map((s) => [s.autoProxy, s.web.enabled, s.secureWeb.enabled])).toEqual([
       [{ url: PAC_URL, enabled: true }, false, false],
@@ -353,6 +450,178 @@ describe('macOS adapter, against a fake networksetup', () => {
       reason: 'No network service is enabled, so there is no system proxy to set.',
     });
   });
+
+  it('on switch-off restores only the services that still point at us', async () => {
+    const before = await adapter.read();
+    await adapter.apply(OURS);
+
+    // Meanwhile the user set their own proxy on the LAN by hand, and plugged in an iPhone, which
+    // macOS gave no proxy.
+    const changed = await tools.state<FakeState>();
+    changed.services[1]!.web = manual(true, 'hotel.proxy.example', 8080);
+    changed.services[1]!.secureWeb = manual(false, 'hotel.proxy.example', 8080);
+    changed.services.push(freshService('iPhone USB'));
+    await tools.setState(changed);
+
+    // What the switch does: Wi-Fi still points at us, so the settings are ours to restore.
+    expect(adapter.pointsAt(await adapter.read(), OURS)).toBe(true);
+    await tools.clearCalls();
+    await adapter.restore(before, OURS);
+
+    const calls = await tools.calls();
+    // The LAN is read (to see that it is no longer ours) and nothing more; the iPhone is not in the
+    // snapshot, so it is not even read.
+    expect(sorted(calls.filter((c) => c.args[1] === LAN))).toEqual(sorted(readsOf(LAN)));
+    expect(calls.filter((c) => c.args[1] === 'iPhone USB')).toEqual([]);
+    expect(sets(calls).every((c) => c.args[1] === WIFI)).toBe(true);
+    const after = await tools.state<FakeState>();
+    expect(after.services[0]).toEqual(userState().services[0]);
+    expect(after.services[1]).toEqual(changed.services[1]);
+    expect(after.services[3]).toEqual(freshService('iPhone USB'));
+    expect(adapter.pointsAt(snapshotOf(after), OURS)).toBe(false);
+
+    // Without `ours` (the rollback of a failed apply) every snapshot service is written back.
+    await adapter.restore(before);
+    expect((await tools.state<FakeState>()).services[1]).toEqual({
+      ...userState().services[1],
+      // The user's secure web proxy had no server; networksetup cannot clear the hotel's.
+      secureWeb: manual(false, 'hotel.proxy.example', 8080),
+    });
+  });
+
+  it('in PAC mode leaves a service whose auto proxy URL the user changed', async () => {
+    const pac = { ...OURS, pacUrl: PAC_URL };
+    const before = await adapter.read();
+    await adapter.apply(pac);
+    const changed = await tools.state<FakeState>();
+    changed.services[0]!.autoProxy = { url: 'http://wpad.home.example/proxy.pac', enabled: true };
+    await tools.setState(changed);
+
+    expect(adapter.pointsAt(await adapter.read(), pac)).toBe(true);
+    await tools.clearCalls();
+    await adapter.restore(before, pac);
+    expect(sets(await tools.calls()).every((c) => c.args[1] === LAN)).toBe(true);
+    const after = await tools.state<FakeState>();
+    expect(after.services[0]).toEqual(changed.services[0]);
+    expect(after.services[1]).toEqual(userState().services[1]);
+  });
+
+  it('on a Mac that never had a proxy, restores by turning ours off, with few calls, services side by side', async () => {
+    const names = ['Wi-Fi', 'Ethernet', 'Thunderbolt Bridge'];
+    const fresh: FakeState = { services: names.map(freshService) };
+    await tools.setState(fresh);
+    // Counts the calls in flight, per service, to see that services are not done one after another.
+    const run = execCommand(tools.env);
+    const inFlight = new Map<string, number>();
+    let mostServicesAtOnce = 0;
+    const counting = new MacProxyAdapter({
+      run: async (file, args) => {
+        const svc = args[1] ?? '';
+        inFlight.set(svc, (inFlight.get(svc) ?? 0) + 1);
+        mostServicesAtOnce = Math.max(mostServicesAtOnce, [...inFlight.values()].filter((n) => n > 0).length);
+        try {
+          return await run(file, args);
+        } finally {
+          inFlight.set(svc, inFlight.get(svc)! - 1);
+        }
+      },
+    });
+    const before = await counting.read();
+    await tools.clearCalls();
+
+    await counting.apply(OURS);
+    const loopbackAndOurs = ['localhost', '127.0.0.1', '::1', 'internal.test'];
+    let calls = await tools.calls();
+    for (const name of names) {
+      expect(stepsOf(calls, name)).toEqual({
+        reads: sorted(readsOf(name)),
+        writes: [
+          ns('-setproxybypassdomains', name, '*.local', '169.254/16', ...loopbackAndOurs),
+          ns('-setwebproxy', name, '127.0.0.1', '8899'),
+          ns('-setsecurewebproxy', name, '127.0.0.1', '8899'),
+        ],
+        checks: sorted(readsOf(name, ['webproxy', 'securewebproxy', 'proxybypassdomains'])),
+      });
+    }
+    // Was 43: the state after each server write is gone, it is what the write does.
+    expect(calls).toHaveLength(1 + 3 * (6 + 3 + 3));
+    expect(mostServicesAtOnce).toBe(names.length);
+
+    mostServicesAtOnce = 0;
+    await tools.clearCalls();
+    await counting.restore(before, OURS);
+    calls = await tools.calls();
+    for (const name of names) {
+      expect(stepsOf(calls, name)).toEqual({
+        reads: sorted(readsOf(name)),
+        // Never `-setwebproxy <service> "" 0`: the empty server is only turned off.
+        writes: [
+          ns('-setwebproxystate', name, 'off'),
+          ns('-setsecurewebproxystate', name, 'off'),
+          ns('-setproxybypassdomains', name, '*.local', '169.254/16'),
+        ],
+        // The read-back takes "off, server still ours" for a kind that had no server.
+        checks: sorted(readsOf(name, ['webproxy', 'securewebproxy', 'proxybypassdomains'])),
+      });
+    }
+    // Was 49 (7 writes and 3 read-backs a service, one service after another).
+    expect(calls).toHaveLength(1 + 3 * (6 + 3 + 3));
+    expect(mostServicesAtOnce).toBe(names.length);
+
+    const after = await tools.state<FakeState>();
+    const offOurs = manual(false, '127.0.0.1', 8899);
+    expect(after).toEqual({ services: fresh.services.map((s) => ({ ...s, web: offOurs, secureWeb: offOurs })) });
+    expect(counting.pointsAt(snapshotOf(after), OURS)).toBe(false);
+  });
+
+  it('refuses a write that networksetup took without keeping it, and finishes the other services', async () => {
+    const state = userState();
+    state.services[2]!.enabled = true;
+    await tools.setState(state);
+    const before = await adapter.read();
+    await adapter.apply(OURS);
+
+    // The LAN's web proxy stays on, though networksetup said nothing.
+    const applied = await tools.state<FakeState>();
+    applied.fail = { prefix: `-setwebproxystate ${LAN} off`, code: 0, text: '', always: true };
+    await tools.setState(applied);
+    await expect(adapter.restore(before, OURS)).rejects.toThrow(
+      new SystemProxyError(
+        `Could not restore the previous system proxy: networksetup did not keep the new settings for "${LAN}" ` +
+          '(web proxy). Check System Settings > Network > Details > Proxies.',
+      ),
+    );
+    const after = await tools.state<FakeState>();
+    expect(after.services[0]).toEqual(userState().services[0]);
+    // Restored all the same (its password flag aside, see the test of an authenticated proxy).
+    expect(after.services[2]).toEqual({
+      ...state.services[2],
+      web: manual(true, 'bt.example', 8000),
+      secureWeb: manual(false, '127.0.0.1', 8899),
+    });
+  });
+
+  it('names every service that failed and gives the administrator hint once', async () => {
+    const state = userState();
+    state.fail = {
+      prefix: '-setwebproxy ',
+      code: 14,
+      text: '** Error: Command requires admin privileges.',
+      always: true,
+    };
+    await tools.setState(state);
+    const message = await adapter.apply(OURS).then(
+      () => '',
+      (err: unknown) => (err as Error).message,
+    );
+    expect(message).toMatch(
+      new RegExp(
+        `^Could not apply the system proxy on "${WIFI}": \\*\\* Error: Command requires admin privileges\\. ` +
+          `Could not apply the system proxy on "${LAN}": \\*\\* Error: Command requires admin privileges\\. macOS asks`,
+      ),
+    );
+    expect(message.match(/asks for an administrator/g)).toHaveLength(1);
+  });
 });
 
 describe('macOS snapshots', () => {
@@ -386,14 +655,36 @@ describe('macOS snapshots', () => {
     for (const damage of damaged) expect(isMacSnapshot(damage(valid()))).toBe(false);
   });
 
-  it('points at us only when every service does', () => {
+  it('points at us when any service sends traffic to us', () => {
     const adapter = new MacProxyAdapter({ run: () => Promise.reject(new Error('not used')) });
     const ours = manual(true, OURS.host, OURS.port);
     const s = valid();
-    for (const svc of s.services) [svc.web, svc.secureWeb] = [{ ...ours }, { ...ours }];
-    expect(adapter.pointsAt(s, OURS)).toBe(true);
-    s.services[1]!.secureWeb.enabled = false;
     expect(adapter.pointsAt(s, OURS)).toBe(false);
     expect(adapter.pointsAt({ services: [] }, OURS)).toBe(false);
+
+    // One service is enough: a dock, an iPhone or a VPN appeared after apply, or the user changed
+    // the other one by hand.
+    s.services[1]!.web = { ...ours };
+    expect(adapter.pointsAt(s, OURS)).toBe(true);
+    // So is one of the two proxies: the other kind of traffic would still go to a Sluice that is gone.
+    s.services[1]!.web = { ...ours, enabled: false };
+    s.services[1]!.secureWeb = { ...ours };
+    expect(adapter.pointsAt(s, OURS)).toBe(true);
+    // Ours but off, another port, another host: not ours.
+    s.services[1]!.secureWeb = { ...ours, enabled: false };
+    expect(adapter.pointsAt(s, OURS)).toBe(false);
+    s.services[1]!.secureWeb = { ...ours, port: 9000 };
+    expect(adapter.pointsAt(s, OURS)).toBe(false);
+    s.services[1]!.secureWeb = { ...ours, server: '127.0.0.2' };
+    expect(adapter.pointsAt(s, OURS)).toBe(false);
+
+    // PAC mode: our URL, turned on, in any service.
+    const pac = { ...OURS, pacUrl: PAC_URL };
+    expect(adapter.pointsAt(s, pac)).toBe(false);
+    s.services[0]!.autoProxy = { url: PAC_URL, enabled: false };
+    expect(adapter.pointsAt(s, pac)).toBe(false);
+    s.services[0]!.autoProxy = { url: PAC_URL, enabled: true };
+    expect(adapter.pointsAt(s, pac)).toBe(true);
+    expect(adapter.pointsAt(s, { ...pac, pacUrl: 'http://127.0.0.1:1/other.pac' })).toBe(false);
   });
 });
