@@ -19,6 +19,13 @@ export interface PumpObserver {
   onResumed(direction: Direction, at: number, pausedAt: number, queuedBytes: number): void;
 }
 
+/**
+ * Bytes queued for the sink before the source is paused: two full socket reads, so a read that
+ * lands while the last is still going out does not pause, and a side that does not read is
+ * paused after at most this plus one read.
+ */
+export const PAUSE_AFTER_QUEUED_BYTES = 128 * 1024;
+
 /** Anything with a backpressured write: a socket, a ServerResponse or a ClientRequest. */
 type Sink =
   | Writable
@@ -30,8 +37,8 @@ type Sink =
 /**
  * Forwards one body, chunk by chunk, as it arrives: each chunk is written at once (Node corks
  * writes within a tick, so a burst becomes one syscall, and a lone chunk is not held back).
- * When the sink reports its buffer full, the source is paused so TCP flow control slows the
- * sender; `drain` resumes it. Nothing here waits for capture or the UI.
+ * When more than PAUSE_AFTER_QUEUED_BYTES wait for the sink, the source is paused so TCP flow
+ * control slows the sender; `drain` resumes it. Nothing here waits for capture or the UI.
  */
 export class BodyPump {
   bytes = 0;
@@ -82,7 +89,10 @@ export class BodyPump {
     const ok = this.sink.write(chunk, (err?: Error | null) => {
       if (!err) this.observer.onFlushed(this.direction, chunk, index, offset, readAt, now());
     });
-    if (!ok && this.pausedAt < 0 && !this.stopped) {
+    // `false` only means "past the sink's high-water mark" (16 KiB), which every 64 KiB read is at
+    // line rate: pausing then would report a "pause" per chunk that no one is waiting on. Real
+    // backpressure is bytes piling up for a side that does not read; the queue stays bounded.
+    if (!ok && this.pausedAt < 0 && !this.stopped && this.sink.writableLength > PAUSE_AFTER_QUEUED_BYTES) {
       this.source.pause();
       this.pausedAt = readAt;
       this.maxQueued = this.sink.writableLength;
