@@ -43,7 +43,8 @@ Options:
   --ui-port N              port of the browser UI (default: a free one)
   --no-ui                  do not start the browser UI
   --har FILE               on exit (also Ctrl-C, SIGTERM) write every kept exchange to FILE as HAR 1.2
-  --har-redact             in the HAR, hide the values of Authorization, Cookie and Set-Cookie
+  --har-redact             in the HAR, hide the values of Authorization, Cookie and Set-Cookie,
+                           and URL passwords and secret-looking query values (token, key, ...)
   --har-redact-header NAME also hide this header's values (implies --har-redact); may repeat
   --system-proxy           while running, point this machine's proxy settings at Sluice; the
                            previous settings come back on exit (and after a crash, at next start)

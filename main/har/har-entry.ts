@@ -16,7 +16,7 @@ import type {
   HarTimings,
   HarWebSocketMessage,
 } from './har-types.js';
-import { isRedacted, redactHeaders, REDACTED } from './redact.js';
+import { isRedacted, redactHeaders, REDACTED, redactUrl } from './redact.js';
 
 /** One body as captured, with its Content-Encoding undone where the host could. */
 export interface CapturedBody {
@@ -133,13 +133,14 @@ function harRequest(exchange: ExchangeEvents, body: CapturedBody | undefined, op
   const bytes = exchange.closed?.requestBytes ?? bodyBytesSeen(exchange, 'request');
   const postData =
     bytes > 0 || (body && body.raw.length > 0) ? harPostData(request.headers, body, bytes, options) : undefined;
+  const url = redact ? redactUrl(harUrl(exchange)) : harUrl(exchange);
   return {
     method: request.method,
-    url: harUrl(exchange),
+    url,
     httpVersion: httpVersion(request.httpVersion),
     cookies: requestCookies(request.headers, redact),
     headers: nameValues(redactHeaders(request.headers, redact)),
-    queryString: queryString(request.url),
+    queryString: queryString(url),
     ...(postData ? { postData } : {}),
     headersSize: -1,
     bodySize: bytes,

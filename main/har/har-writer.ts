@@ -17,7 +17,10 @@ export interface HarSource {
 export interface HarExportOptions {
   /** The exchanges to write (a selection in the UI); all kept exchanges when absent. */
   readonly ids?: ReadonlySet<number> | undefined;
-  /** Replace the values of Authorization, Cookie, Set-Cookie (and `redactHeaders`). Off by default. */
+  /**
+   * Replace the values of Authorization, Cookie, Set-Cookie (and `redactHeaders`), the user info in
+   * URLs and the values of secret-looking query parameters. Off by default.
+   */
   readonly redact?: boolean | undefined;
   /** More header names to redact, e.g. `x-api-key`; they turn redaction on. */
   readonly redactHeaders?: readonly string[] | undefined;
@@ -44,7 +47,10 @@ export async function writeHar(
   const extra = options.redactHeaders ?? [];
   const redact = options.redact === true || extra.length > 0 ? redactionSet(extra) : undefined;
   const creator = options.creator ?? { name: 'Sluice', version: 'unknown' };
-  const comment = redact ? `values of these headers redacted: ${[...redact].join(', ')}` : undefined;
+  const comment = redact
+    ? `values of these headers redacted: ${[...redact].join(', ')}; ` +
+      'also user info in URLs and the values of query parameters named like secrets (token, key, signature, ...)'
+    : undefined;
   const head = { version: '1.2', creator, ...(comment ? { comment } : {}) };
   out.on('error', ignoreErrorEvents);
   try {

@@ -283,6 +283,32 @@ describe('a HAR entry', () => {
     expectValid(redacted);
   });
 
+  it('redacts URL user info and secret-looking query values, keeping every other byte', () => {
+    const url =
+      'https://alice:hunter2@api.example.com/v1/files?name=a%20b+c&access_token=tok-1&X-Amz-Signature=sig-2' +
+      '&api_key=key-3&page=2&flag#frag';
+    const request = opened({ url });
+    const plain = buildEntry(exchange({ opened: request }), {});
+    expect(plain.request.url).toBe(url);
+
+    const redacted = buildEntry(exchange({ opened: request }), {}, { redact: redactionSet() });
+    expect(redacted.request.url).toBe(
+      'https://redacted:redacted@api.example.com/v1/files?name=a%20b+c&access_token=redacted' +
+        '&X-Amz-Signature=redacted&api_key=redacted&page=2&flag#frag',
+    );
+    const text = JSON.stringify(redacted);
+    for (const secret of ['alice', 'hunter2', 'tok-1', 'sig-2', 'key-3']) expect(text).not.toContain(secret);
+    expect(redacted.request.queryString).toEqual([
+      { name: 'name', value: 'a b c' },
+      { name: 'access_token', value: 'redacted' },
+      { name: 'X-Amz-Signature', value: 'redacted' },
+      { name: 'api_key', value: 'redacted' },
+      { name: 'page', value: '2' },
+      { name: 'flag', value: '' },
+    ]);
+    expectValid(redacted);
+  });
+
   it('writes a tunnel with a URL the schema accepts', () => {
     const tunnel: ExchangeOpenedEvent = { ...opened({ method: 'CONNECT', url: '127.0.0.1:443' }), kind: 'tunnel' };
     const entry = buildEntry(exchange({ opened: tunnel }), {});

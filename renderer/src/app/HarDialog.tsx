@@ -63,7 +63,8 @@ export function HarDialog({ onClose }: { onClose: () => void }) {
         <legend>Secrets</legend>
         <label>
           <input type="checkbox" checked={redact} onChange={(e) => setRedact(e.target.checked)} /> Redact Authorization,
-          Proxy-Authorization, Cookie and Set-Cookie
+          Proxy-Authorization, Cookie and Set-Cookie, passwords in URLs and query values named like secrets (token, key,
+          signature, …)
         </label>
         <label className="har-extra">
           Also redact these headers:{' '}
