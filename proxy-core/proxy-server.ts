@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { Direction, ProxyEvent, RawHeaders, ResponseHead } from '../app/proxy-events.js';
@@ -10,6 +8,7 @@ import type { CertificateAuthority } from './ca/certificate-authority.js';
 import { LeafCertificates } from './ca/leaf-certificates.js';
 import { CaptureBudget, type CapturedRange } from './capture/body-capture.js';
 import { Recorder } from './capture/recorder.js';
+import { makeSpillDir, sweepStaleSpillDirs } from './capture/spill-dirs.js';
 import { now } from './clock.js';
 import { EventHub, type ProxyEventListener } from './event-hub.js';
 import { bracketHost, matchesHost, parseAuthority } from './forward/connect-target.js';
@@ -106,7 +105,9 @@ export class SluiceProxy {
 
   static async create(options: ProxyOptions): Promise<SluiceProxy> {
     const given = options.capture?.spillDir;
-    const spillDir = given ?? (await mkdtemp(join(tmpdir(), 'sluice-spill-')));
+    // In the background: start-up never waits on deleting what a crashed Sluice left behind.
+    if (given === undefined) void sweepStaleSpillDirs();
+    const spillDir = given ?? (await makeSpillDir());
     return new SluiceProxy(options, spillDir, given === undefined);
   }
 

@@ -10,7 +10,8 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { MemoryDesktop } from '../helpers/memory-desktop.js';
 import { installed, missingGnomeTools, privateSession, type PrivateSession } from '../helpers/private-session.js';
 import { CLI, startCli } from '../helpers/cli.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const { defer, freshDir } = useCleanup();
@@ -188,8 +189,11 @@ describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (re
       expect(await kconfig('kreadconfig5', 'httpsProxy')).toBe(`http://127.0.0.1 ${cli.port}`);
     }
 
+    const spill = readdirSync(tmpdir()).filter((name) => name.startsWith(`sluice-spill-${cli.child.pid}-`));
+    expect(spill).toHaveLength(1);
     await cli.stop('SIGKILL');
     expect(await get('mode')).toBe("'manual'"); // what a crash leaves behind
+    expect(existsSync(join(tmpdir(), spill[0]!))).toBe(true);
 
     const again = await startCli(['--port', '0', '--no-ui', '--data-dir', dataDir], CLI, session.env);
     defer(() => again.stop());
@@ -204,6 +208,8 @@ describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (re
     expect(await get('autoconfig-url')).toBe("'http://wpad.corp.example/proxy.pac'");
     expect(await get('ignore-hosts')).toBe("['corp.example']");
     expect(existsSync(join(dataDir, SWITCH_RECORD_FILE))).toBe(false);
+    // The crashed one's spill folder (bodies can fill gigabytes) goes too.
+    await vi.waitFor(() => expect(existsSync(join(tmpdir(), spill[0]!))).toBe(false), { timeout: 5000 });
     expect(await again.stop()).toBe(0);
   });
 
