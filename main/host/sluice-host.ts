@@ -11,6 +11,7 @@ import type {
   EventBatch,
   HarImportReply,
   HostEvent,
+  HostNoticeEvent,
   ProxyStatus,
   Settings,
   SystemProxyMode,
@@ -122,7 +123,7 @@ export class SluiceHost {
     proxy.subscribe((event) => this.emit(event));
     systemProxy.subscribe((status) => this.emit({ type: 'system-proxy-status', t: now(), status }));
     // Into the log, so every window that opens later is told too (a replaced settings file, ...).
-    for (const message of notices) this.emit({ type: 'host-notice', t: now(), level: 'warning', message });
+    for (const message of notices) this.notice('warning', message);
   }
 
   static async create(options: HostOptions): Promise<SluiceHost> {
@@ -162,7 +163,7 @@ export class SluiceHost {
       [...notices, ...(notice ? [notice] : [])],
       options.capture,
     );
-    warn = (message) => host.emit({ type: 'host-notice', t: now(), level: 'warning', message });
+    warn = (message) => host.notice('warning', message);
     return host;
   }
 
@@ -248,13 +249,13 @@ export class SluiceHost {
       );
       const issues = [...result.skipped, ...result.warnings].sort((a, b) => a.index - b.index);
       if (issues.length > 0) {
-        this.emit({ type: 'host-notice', t: now(), level: 'warning', message: importNotice(options.name, issues) });
+        this.notice('warning', importNotice(options.name, issues));
       }
       progress(last.bytesRead, result.entries, true);
       return { importId, entries: result.entries, skipped: result.skipped.length };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      this.emit({ type: 'host-notice', t: now(), level: 'error', message });
+      this.notice('error', message);
       progress(last.bytesRead, last.entries, true, message);
       throw err;
     }
@@ -312,7 +313,7 @@ export class SluiceHost {
    * restore shows afterwards in `systemProxy.status` (state `error`), for the caller to report.
    */
   async close(): Promise<void> {
-    await this.serially(() => this.systemProxy.close());
+    await this.restoreSystemProxy();
     await this.proxy.close();
     await this.importedBodies.close();
     this.listeners.clear();
@@ -379,29 +380,17 @@ export class SluiceHost {
   }
 
   private async stop(): Promise<ProxyStatus> {
-    if (this.systemProxy.status().state !== 'off') {
-      // Never leave the machine pointing at a proxy that is not there.
-      const after = await this.systemProxy.disable();
-      if (after.state === 'error') {
-        // Still pointing at us: a stopped proxy would cut the whole machine off. Keep it running.
-        this.emit({
-          type: 'host-notice',
-          t: now(),
-          level: 'error',
-          message: `The proxy keeps running: your system proxy settings could not be restored (${after.message ?? 'unknown error'}).`,
-        });
-        return this.status;
-      }
-      this.emit({
-        type: 'host-notice',
-        t: now(),
-        level: 'info',
-        message: 'The system proxy was switched off because the proxy stopped.',
-      });
+    // Never leave the machine pointing at a proxy that is not there; if that cannot be undone, a
+    // stopped proxy would cut the whole machine off, so it keeps running.
+    if (!(await this.systemProxyOff('info', 'the proxy stopped'))) {
+      const { message } = this.systemProxy.status();
+      this.notice(
+        'error',
+        `The proxy keeps running: your system proxy settings could not be restored (${message ?? 'unknown error'}).`,
+      );
+      return this.status;
     }
-    await this.proxy.stopListening();
-    const { proxyHost, proxyPort } = this.effective();
-    this.setStatus({ state: 'stopped', host: proxyHost, port: proxyPort });
+    await this.unlisten();
     return this.status;
   }
 
@@ -415,26 +404,37 @@ export class SluiceHost {
     this.overrides = rest;
     await this.updateSettings({ proxyPort: port });
     const systemProxy = this.systemProxy.status();
-    await this.proxy.stopListening();
-    const { proxyHost, proxyPort } = this.effective();
-    this.setStatus({ state: 'stopped', host: proxyHost, port: proxyPort });
+    await this.unlisten();
     if (!wasRunning) return this.status;
     const status = await this.start();
     // The system proxy follows the move (the user's own settings stay saved from the first switch).
     if (systemProxy.state === 'on') {
       if (status.state === 'running') await this.enableSystemProxy(systemProxy.mode);
-      else {
-        // The new port failed (its error stays in the status); nothing answers at the old one.
-        await this.systemProxy.disable();
-        this.emit({
-          type: 'host-notice',
-          t: now(),
-          level: 'warning',
-          message: 'The system proxy was switched off because the proxy could not listen on the new port.',
-        });
-      }
+      // The new port failed (its error stays in the status); nothing answers at the old one.
+      else await this.systemProxyOff('warning', 'the proxy could not listen on the new port');
     }
     return status;
+  }
+
+  private async unlisten(): Promise<void> {
+    await this.proxy.stopListening();
+    const { proxyHost, proxyPort } = this.effective();
+    this.setStatus({ state: 'stopped', host: proxyHost, port: proxyPort });
+  }
+
+  /**
+   * Switches the system proxy off (when it is not off already) and tells every window why. False
+   * when the user's settings could not be restored: the switch's status then says so (`error`).
+   */
+  private async systemProxyOff(level: 'info' | 'warning', because: string): Promise<boolean> {
+    if (this.systemProxy.status().state === 'off') return true;
+    if ((await this.systemProxy.disable()).state === 'error') return false;
+    this.notice(level, `The system proxy was switched off because ${because}.`);
+    return true;
+  }
+
+  private notice(level: HostNoticeEvent['level'], message: string): void {
+    this.emit({ type: 'host-notice', t: now(), level, message });
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {
@@ -549,7 +549,7 @@ export class SluiceHost {
 
   private async updateSettings(patch: Partial<Omit<Settings, 'version' | 'timeouts'>>): Promise<void> {
     const { notice } = await this.settings.update(patch);
-    if (notice) this.emit({ type: 'host-notice', t: now(), level: 'warning', message: notice });
+    if (notice) this.notice('warning', notice);
   }
 
   private effective(): Settings {
