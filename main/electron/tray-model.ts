@@ -1,4 +1,5 @@
 import type { ProxyStatus, SystemProxyStatus } from '../../app/contract.js';
+import { hostPortText, reachableAddress } from '../system-proxy/types.js';
 import type { HostStatus } from './host-service.js';
 
 /**
@@ -157,15 +158,13 @@ function tooltip(status: HostStatus | undefined): string {
   return systemProxy.state === 'on' ? `Sluice: ${where}, system proxy on` : `Sluice: ${where}`;
 }
 
-/** The address a client on this machine uses: a wildcard listener answers on loopback. */
+/** The address a client on this machine uses, as the host points the system proxy. */
 export function proxyUrl(proxy: Pick<ProxyStatus, 'host' | 'port'>): string {
   return `http://${hostPort(proxy)}`;
 }
 
 function hostPort({ host, port }: Pick<ProxyStatus, 'host' | 'port'>): string {
-  // As the host points the system proxy: a dual-stack wildcard answers on IPv4 loopback too.
-  const reachable = host === '' || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return reachable.includes(':') ? `[${reachable}]:${port}` : `${reachable}:${port}`;
+  return hostPortText(reachableAddress(host, port));
 }
 
 function info(id: TrayItemId, label: string): TrayItem {

@@ -37,7 +37,7 @@ import { PAC_PATH, pacScript } from '../system-proxy/pac-script.js';
 import { INSTANCE_PATH } from '../system-proxy/switch-record.js';
 import { platformAdapters } from '../system-proxy/platform-adapters.js';
 import { SystemProxySwitch } from '../system-proxy/system-proxy-switch.js';
-import type { HostPort, SystemProxyAdapter } from '../system-proxy/types.js';
+import { reachableAddress, type SystemProxyAdapter } from '../system-proxy/types.js';
 import { defaultDataDir } from '../data-dir.js';
 import { contentEncodingOf, undoEncoding } from './body-decoder.js';
 import { EventBatcher } from './event-batcher.js';
@@ -361,7 +361,7 @@ export class SluiceHost {
       const address = await this.proxy.listen(proxyPort, proxyHost);
       this.proxy.serveLocal(PAC_PATH, {
         contentType: 'application/x-ns-proxy-autoconfig',
-        body: pacScript(systemAddress(proxyHost, address.port)),
+        body: pacScript(reachableAddress(proxyHost, address.port)),
       });
       // How another Sluice (or this one after a crash) tells that the switch's owner still runs.
       this.proxy.serveLocal(INSTANCE_PATH, { contentType: 'text/plain', body: this.systemProxy.ownerId });
@@ -451,7 +451,7 @@ export class SluiceHost {
         `The proxy is not running (${status.error ?? status.state}), so the system was not pointed at it.`,
       );
     }
-    return this.systemProxy.enable(systemAddress(status.host, status.port), mode);
+    return this.systemProxy.enable(reachableAddress(status.host, status.port), mode);
   }
 
   private async setCaptureEnabled(enabled: unknown): Promise<ProxyStatus> {
@@ -574,12 +574,6 @@ export class SluiceHost {
       }
     }
   }
-}
-
-/** Where other programs reach the proxy: a wildcard listen address is reached over loopback. */
-function systemAddress(host: string, port: number): HostPort {
-  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
-  return { host: wildcard ? '127.0.0.1' : host, port };
 }
 
 function listenError(err: unknown, host: string, port: number): string {

@@ -1,11 +1,10 @@
-import { LOOPBACK_BYPASS, type HostPort } from './types.js';
+import { hostPortText, LOOPBACK_BYPASS, type HostPort } from './types.js';
 
 /** Where the proxy serves its PAC script (a request to the proxy itself, not through it). */
 export const PAC_PATH = '/sluice.pac';
 
 export function pacUrlFor(proxy: HostPort): string {
-  const host = proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host;
-  return `http://${host}:${proxy.port}${PAC_PATH}`;
+  return `http://${hostPortText(proxy)}${PAC_PATH}`;
 }
 
 /**
@@ -14,7 +13,6 @@ export function pacUrlFor(proxy: HostPort): string {
  * when the script itself cannot be fetched they go direct too.
  */
 export function pacScript(proxy: HostPort, bypass: readonly string[] = []): string {
-  const host = proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host;
   const direct = [...new Set([...LOOPBACK_BYPASS, ...bypass])];
   const patterns = direct.map((h) => JSON.stringify(h.toLowerCase())).join(', ');
   return `// Sluice system proxy (PAC mode). Goes direct when Sluice is not answering.
@@ -26,7 +24,7 @@ function FindProxyForURL(url, host) {
   for (var i = 0; i < direct.length; i++) {
     if (h === direct[i] || shExpMatch(h, direct[i]) || shExpMatch(h, "*." + direct[i])) return "DIRECT";
   }
-  return ${JSON.stringify(`PROXY ${host}:${proxy.port}; DIRECT`)};
+  return ${JSON.stringify(`PROXY ${hostPortText(proxy)}; DIRECT`)};
 }
 `;
 }

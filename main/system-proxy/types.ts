@@ -1,3 +1,5 @@
+import { bracketHost } from '../../proxy-core/forward/connect-target.js';
+
 /**
  * Everything GNOME keeps under `org.gnome.system.proxy` and its children, so a restore can write
  * back exactly what the user had (a PAC URL, another manual proxy, its bypass list, credentials),
@@ -39,6 +41,17 @@ export interface OurProxy {
    * answers `PROXY host:port; DIRECT`, so clients go direct when Sluice is not answering.
    */
   pacUrl?: string;
+}
+
+/** Where programs on this machine reach a proxy listening on `host`: a wildcard is reached on loopback. */
+export function reachableAddress(host: string, port: number): HostPort {
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  return { host: wildcard ? '127.0.0.1' : host, port };
+}
+
+/** `host:port` as it goes in a URL or a PAC directive: an IPv6 host in brackets. */
+export function hostPortText({ host, port }: HostPort): string {
+  return `${bracketHost(host)}:${port}`;
 }
 
 /** Loopback must never go through the proxy: it would loop back into Sluice itself. */
