@@ -140,30 +140,32 @@ export interface SwitchOffResult {
   leftAlone: string[];
 }
 
+/** A part of a record that was not restored: no adapter for it here, a damaged snapshot, or an error. */
+interface UnrestoredPart {
+  readonly name: string;
+  readonly snapshot: unknown;
+  readonly kind: 'unreachable' | 'damaged' | 'failed';
+  readonly message?: string;
+}
+
 /**
- * Restores the saved settings of every adapter and removes the record; null when there was none.
- * Settings that no longer point at us were changed by the user while Sluice had them, and theirs
- * win over the old copy. If one restore fails the others still happen, the record stays (the next
- * start retries what still points at us) and the error names what failed.
+ * Puts back each part of a record whose settings still point at us. Settings that no longer do
+ * were changed by the user while Sluice had them, and theirs win over the old copy.
  */
-export async function switchOff(
+async function restoreRecord(
   adapters: readonly SwitchableAdapter[],
-  store: SwitchRecordStore,
-): Promise<SwitchOffResult | null> {
-  const record = await store.read();
-  if (record === null) return null;
-  if (!isSwitchRecord(record)) throw new Error(`The saved system proxy record ${store.path} is damaged.`);
+  record: SwitchRecord,
+): Promise<SwitchOffResult & { unrestored: UnrestoredPart[] }> {
   const ours = recordedProxy(record);
-  const result: SwitchOffResult = { restored: [], leftAlone: [] };
-  const failures: string[] = [];
+  const result = { restored: [] as string[], leftAlone: [] as string[], unrestored: [] as UnrestoredPart[] };
   for (const [name, snapshot] of Object.entries(record.previous)) {
     const adapter = adapters.find((a) => a.name === name);
     if (!adapter) {
-      failures.push(`${name}: its settings cannot be changed here`);
+      result.unrestored.push({ name, snapshot, kind: 'unreachable' });
       continue;
     }
     if (!adapter.isSnapshot(snapshot)) {
-      failures.push(`${name}: the saved settings are damaged`);
+      result.unrestored.push({ name, snapshot, kind: 'damaged' });
       continue;
     }
     try {
@@ -174,14 +176,37 @@ export async function switchOff(
         result.leftAlone.push(name);
       }
     } catch (err) {
-      failures.push(`${name}: ${(err as Error).message}`);
+      result.unrestored.push({ name, snapshot, kind: 'failed', message: (err as Error).message });
     }
   }
-  if (failures.length > 0) {
-    throw new Error(`Could not restore every system proxy setting (${failures.join('; ')}); saved in ${store.path}.`);
+  return result;
+}
+
+/**
+ * Restores the saved settings of every adapter (where they still point at us) and removes the
+ * record; null when there was none. If one restore fails the others still happen, the record stays
+ * (the next start retries what still points at us) and the error names what failed.
+ */
+export async function switchOff(
+  adapters: readonly SwitchableAdapter[],
+  store: SwitchRecordStore,
+): Promise<SwitchOffResult | null> {
+  const record = await store.read();
+  if (record === null) return null;
+  if (!isSwitchRecord(record)) throw new Error(`The saved system proxy record ${store.path} is damaged.`);
+  const { restored, leftAlone, unrestored } = await restoreRecord(adapters, record);
+  if (unrestored.length > 0) {
+    const why = unrestored.map(({ name, kind, message }) =>
+      kind === 'unreachable'
+        ? `${name}: its settings cannot be changed here`
+        : kind === 'damaged'
+          ? `${name}: the saved settings are damaged`
+          : `${name}: ${message}`,
+    );
+    throw new Error(`Could not restore every system proxy setting (${why.join('; ')}); saved in ${store.path}.`);
   }
   await store.remove();
-  return result;
+  return { restored, leftAlone };
 }
 
 /** Who holds a record: nobody (none, or stale), this switch, or another live Sluice. */
@@ -224,34 +249,18 @@ export async function recoverIfStale(
   }
   if (await isOwnerAlive(record)) return null;
   const where = record.pacUrl ?? `${record.proxy.host}:${record.proxy.port}`;
-  const ours = recordedProxy(record);
-  const restored: string[] = [];
-  const leftAlone: string[] = [];
-  const problems: string[] = [];
-  // A damaged part can never be applied; anything else may work on a later start, so keep those.
-  const retry: Record<string, unknown> = {};
-  for (const [name, snapshot] of Object.entries(record.previous)) {
-    const adapter = adapters.find((a) => a.name === name);
-    try {
-      if (!adapter) {
-        // Say, GNOME's settings from a shell without a session bus: keep the record for a start that can.
-        retry[name] = snapshot;
-        problems.push(`the ${name} settings cannot be changed from here, so they were not restored yet`);
-      } else if (!adapter.isSnapshot(snapshot)) {
-        problems.push(`the saved ${name} settings are damaged and were not applied`);
-      } else if (adapter.pointsAt(await adapter.read(), ours)) {
-        await adapter.restore(snapshot, ours);
-        restored.push(name);
-      } else {
-        // The user has changed their settings since; theirs win over a stale copy.
-        leftAlone.push(name);
-      }
-    } catch (err) {
-      retry[name] = snapshot;
-      problems.push(`${name}: ${(err as Error).message}`);
-    }
-  }
-  // Parts handled now leave the record, so a later switch-on never brings back an old copy of them.
+  const { restored, leftAlone, unrestored } = await restoreRecord(adapters, record);
+  const problems = unrestored.map(({ name, kind, message }) =>
+    kind === 'unreachable'
+      ? // Say, GNOME's settings from a shell without a session bus: kept for a start that can.
+        `the ${name} settings cannot be changed from here, so they were not restored yet`
+      : kind === 'damaged'
+        ? `the saved ${name} settings are damaged and were not applied`
+        : `${name}: ${message}`,
+  );
+  // A damaged part can never be applied; anything else may work on a later start, so only those
+  // stay. Parts handled now leave the record, so a later switch-on never brings back an old copy.
+  const retry = Object.fromEntries(unrestored.filter((p) => p.kind !== 'damaged').map((p) => [p.name, p.snapshot]));
   if (Object.keys(retry).length === 0) await store.remove();
   else await store.write({ ...record, previous: retry });
   const parts = [`Sluice did not shut down cleanly last time and left your system proxy pointing at ${where}.`];
