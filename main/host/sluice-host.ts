@@ -37,7 +37,7 @@ import { PAC_PATH, pacScript } from '../system-proxy/pac-script.js';
 import { INSTANCE_PATH } from '../system-proxy/switch-record.js';
 import { platformAdapters } from '../system-proxy/platform-adapters.js';
 import { SystemProxySwitch } from '../system-proxy/system-proxy-switch.js';
-import { reachableAddress, type SystemProxyAdapter } from '../system-proxy/types.js';
+import { reachableAddress, warnOnConsole, type SystemProxyAdapter } from '../system-proxy/types.js';
 import { defaultDataDir } from '../data-dir.js';
 import { contentEncodingOf, undoEncoding } from './body-decoder.js';
 import { EventBatcher } from './event-batcher.js';
@@ -130,7 +130,7 @@ export class SluiceHost {
     const { store, notices } = await SettingsStore.open(options.dataDir);
     // Before our proxy listens: a record left by a crash is judged by whether its proxy answers.
     // Adapters warn after a change that worked (running programs not told); the host shows it.
-    let warn = (message: string): void => console.warn(`sluice: ${message}`);
+    let warn: (message: string) => void = warnOnConsole;
     // The machine's real settings: one marker per user (in the default data dir), so Sluices with
     // different data dirs never both apply. Injected adapters (tests) keep it in their data dir.
     const opened = SystemProxySwitch.open({

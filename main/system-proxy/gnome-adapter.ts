@@ -8,15 +8,12 @@ import {
   type GnomeProxyMode,
   type GnomeProxySnapshot,
   type OurProxy,
+  SystemProxyError,
   type SystemProxyAdapter,
 } from './types.js';
 
 /** Runs `gsettings` with the given arguments and resolves with its stdout; rejects on failure. */
 export type GsettingsRunner = (args: string[]) => Promise<string>;
-
-export class SystemProxyError extends Error {
-  override name = 'SystemProxyError';
-}
 
 const SCHEMA = 'org.gnome.system.proxy';
 

@@ -1,4 +1,3 @@
-import { SystemProxyError } from './gnome-adapter.js';
 import { execCommand } from './run-command.js';
 import {
   LOOPBACK_BYPASS,
@@ -6,6 +5,8 @@ import {
   type CommandRunner,
   type OurProxy,
   type SystemProxyAdapter,
+  SystemProxyError,
+  warnOnConsole,
 } from './types.js';
 
 /**
@@ -193,7 +194,7 @@ export class KdeProxyAdapter implements SystemProxyAdapter<KdeProxySnapshot> {
   constructor(options: KdeAdapterOptions = {}) {
     this.env = options.env ?? process.env;
     this.run = options.run ?? execCommand(this.env);
-    this.warn = options.warn ?? ((message) => console.warn(`sluice: ${message}`));
+    this.warn = options.warn ?? warnOnConsole;
   }
 
   /** kwriteconfig present is taken as KDE present, so a GNOME-only machine is not offered KDE. */

@@ -1,4 +1,3 @@
-import { SystemProxyError } from './gnome-adapter.js';
 import { execCommand } from './run-command.js';
 import {
   LOOPBACK_BYPASS,
@@ -6,6 +5,7 @@ import {
   type CommandRunner,
   type OurProxy,
   type SystemProxyAdapter,
+  SystemProxyError,
 } from './types.js';
 
 /**

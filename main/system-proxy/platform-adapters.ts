@@ -1,7 +1,7 @@
 import { GnomeProxyAdapter } from './gnome-adapter.js';
 import { KdeProxyAdapter } from './kde-adapter.js';
 import { MacProxyAdapter } from './macos-adapter.js';
-import type { SystemProxyAdapter } from './types.js';
+import { warnOnConsole, type SystemProxyAdapter } from './types.js';
 import { WindowsProxyAdapter } from './windows-adapter.js';
 
 /**
@@ -13,7 +13,7 @@ import { WindowsProxyAdapter } from './windows-adapter.js';
 export function platformAdapters(
   platform: NodeJS.Platform = process.platform,
   env: NodeJS.ProcessEnv = process.env,
-  warn: (message: string) => void = (message) => console.warn(`sluice: ${message}`),
+  warn: (message: string) => void = warnOnConsole,
 ): SystemProxyAdapter<unknown>[] {
   switch (platform) {
     case 'linux':

@@ -91,3 +91,13 @@ export interface SystemProxyAdapter<S> {
 
 /** Runs a program (no shell) and resolves with its stdout; rejects with stderr in the message. */
 export type CommandRunner = (file: string, args: readonly string[]) => Promise<string>;
+
+/** A system proxy change that failed, with words a user can act on. */
+export class SystemProxyError extends Error {
+  override name = 'SystemProxyError';
+}
+
+/** Where adapters say what went wrong after a change that worked, when no one else listens. */
+export function warnOnConsole(message: string): void {
+  console.warn(`sluice: ${message}`);
+}

@@ -1,5 +1,4 @@
 import { win32 } from 'node:path';
-import { SystemProxyError } from './gnome-adapter.js';
 import { execCommand } from './run-command.js';
 import {
   LOOPBACK_BYPASS,
@@ -7,6 +6,8 @@ import {
   type CommandRunner,
   type OurProxy,
   type SystemProxyAdapter,
+  SystemProxyError,
+  warnOnConsole,
 } from './types.js';
 
 /**
@@ -277,7 +278,7 @@ export class WindowsProxyAdapter implements SystemProxyAdapter<WindowsProxySnaps
     const env = options.env ?? process.env;
     this.run = options.run ?? execCommand(env);
     this.tools = options.tools ?? defaultWindowsTools(options.platform ?? process.platform, env);
-    this.onWarning = options.onWarning ?? ((message) => console.warn(`sluice: ${message}`));
+    this.onWarning = options.onWarning ?? warnOnConsole;
   }
 
   /** Whether `reg` runs and the key reads as something we can restore; never throws. */

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SystemProxyError } from '../../main/system-proxy/gnome-adapter.js';
+import { SystemProxyError } from '../../main/system-proxy/types.js';
 import {
   isKdeSnapshot,
   KDE_PROXY_KEYS,

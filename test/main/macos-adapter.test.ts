@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SystemProxyError } from '../../main/system-proxy/gnome-adapter.js';
+import { SystemProxyError } from '../../main/system-proxy/types.js';
 import {
   isMacSnapshot,
   MacProxyAdapter,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SystemProxyError } from '../../main/system-proxy/gnome-adapter.js';
+import { SystemProxyError } from '../../main/system-proxy/types.js';
 import type { SwitchableAdapter } from '../../main/system-proxy/switch-record.js';
 import {
   autoDetectBit,
