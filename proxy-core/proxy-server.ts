@@ -42,16 +42,16 @@ interface TunnelContext {
 const SNIFF_TIMEOUT_MS = 2_000;
 const TLS_HANDSHAKE = 0x16;
 
-/**
- * The Sluice proxy: an explicit HTTP proxy that intercepts TLS with a local CA, forwards every
- * stream chunk by chunk with backpressure, and reports what it forwards as typed events.
- */
 /** A document the proxy answers itself (see `serveLocal`). */
 export interface LocalDocument {
   readonly contentType: string;
   readonly body: string;
 }
 
+/**
+ * The Sluice proxy: an explicit HTTP proxy that intercepts TLS with a local CA, forwards every
+ * stream chunk by chunk with backpressure, and reports what it forwards as typed events.
+ */
 export class SluiceProxy {
   private readonly hub = new EventHub();
   private readonly server: http.Server;
