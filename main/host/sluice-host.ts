@@ -39,6 +39,7 @@ import { platformAdapters } from '../system-proxy/platform-adapters.js';
 import { SystemProxySwitch } from '../system-proxy/system-proxy-switch.js';
 import { reachableAddress, warnOnConsole, type SystemProxyAdapter } from '../system-proxy/types.js';
 import { defaultDataDir } from '../data-dir.js';
+import { SerialQueue } from '../serial-queue.js';
 import { contentEncodingOf, undoEncoding } from './body-decoder.js';
 import { EventBatcher } from './event-batcher.js';
 import { EventLog } from './event-log.js';
@@ -105,7 +106,8 @@ export class SluiceHost {
   private readonly importedBodies: ImportedBodies;
   private nextImportedId = IMPORTED_ID_BASE;
   private imports = 0;
-  private lifecycle: Promise<unknown> = Promise.resolve();
+  // Starting, stopping, moving and the system proxy switch (see the handlers).
+  private readonly lifecycle = new SerialQueue();
 
   private constructor(
     private readonly proxy: SluiceProxy,
@@ -305,7 +307,7 @@ export class SluiceHost {
 
   /** Puts back the user's system proxy settings now, e.g. when the CLI must leave at once. */
   restoreSystemProxy(): Promise<SystemProxyStatus> {
-    return this.serially(() => this.systemProxy.close());
+    return this.lifecycle.run(() => this.systemProxy.close());
   }
 
   /**
@@ -323,9 +325,9 @@ export class SluiceHost {
     'proxy.status': async () => this.status,
     // Starting, stopping, moving and the system proxy switch run one at a time: a stop or a port
     // change must never land in the middle of a switch-on that points the machine at us.
-    'proxy.start': async () => this.serially(() => this.start()),
-    'proxy.stop': async () => this.serially(() => this.stop()),
-    'proxy.setPort': async ({ port }) => this.serially(() => this.setPort(port)),
+    'proxy.start': async () => this.lifecycle.run(() => this.start()),
+    'proxy.stop': async () => this.lifecycle.run(() => this.stop()),
+    'proxy.setPort': async ({ port }) => this.lifecycle.run(() => this.setPort(port)),
     'capture.setEnabled': async ({ enabled }) => this.setCaptureEnabled(enabled),
     'capture.clear': async () => {
       this.proxy.clearCaptures();
@@ -344,7 +346,9 @@ export class SluiceHost {
       if (mode !== undefined && mode !== 'manual' && mode !== 'pac') {
         throw new CommandError(`mode must be "manual" or "pac", not ${JSON.stringify(mode)}`, 'bad-request');
       }
-      return this.serially(() => (enabled ? this.enableSystemProxy(mode ?? 'manual') : this.systemProxy.disable()));
+      return this.lifecycle.run(() =>
+        enabled ? this.enableSystemProxy(mode ?? 'manual') : this.systemProxy.disable(),
+      );
     },
     'har.export': async ({ path, ids, redact, redactHeaders }) => this.exportHarFile(path, ids, redact, redactHeaders),
     'har.import': async ({ path }) => {
@@ -435,12 +439,6 @@ export class SluiceHost {
 
   private notice(level: HostNoticeEvent['level'], message: string): void {
     this.emit({ type: 'host-notice', t: now(), level, message });
-  }
-
-  private serially<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.lifecycle.then(work, work);
-    this.lifecycle = next.catch(() => undefined);
-    return next;
   }
 
   private async enableSystemProxy(mode: SystemProxyMode): Promise<SystemProxyStatus> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SystemProxyMode, SystemProxyStatus } from '../../app/contract.js';
+import { SerialQueue } from '../serial-queue.js';
 import { pacUrlFor } from './pac-script.js';
 import { OwnerMarkerFile } from './owner-marker.js';
 import {
@@ -25,8 +26,6 @@ export interface SystemProxySwitchOptions {
    * the data dir itself by default, so a test never writes outside its own folder.
    */
   readonly markerDir?: string;
-  /** Hosts that bypass the proxy besides loopback. */
-  readonly bypass?: readonly string[];
 }
 
 export type SystemProxyListener = (status: SystemProxyStatus) => void;
@@ -40,7 +39,7 @@ export class SystemProxySwitch {
   private readonly store: SwitchRecordStore;
   private readonly listeners = new Set<SystemProxyListener>();
   private current: SystemProxyStatus;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly owner = `${process.pid}-${randomUUID()}`;
   private readonly marker: OwnerMarkerFile;
   private closed = false;
@@ -105,7 +104,7 @@ export class SystemProxySwitch {
 
   /** Points the system at `proxy` (again, when it moved); the user's settings from the first time are kept. */
   enable(proxy: HostPort, mode: SystemProxyMode = 'manual'): Promise<SystemProxyStatus> {
-    return this.serial(async () => {
+    return this.queue.run(async () => {
       if (!this.current.supported) return this.current;
       if (this.closed) return this.set({ state: 'off', message: 'Sluice is quitting.' });
       const owner = await recordOwner(this.store, this.isAlive, this.owner);
@@ -119,7 +118,6 @@ export class SystemProxySwitch {
       const ours: OurProxy = {
         host: proxy.host,
         port: proxy.port,
-        ...(this.options.bypass ? { bypass: [...this.options.bypass] } : {}),
         ...(mode === 'pac' ? { pacUrl: pacUrlFor(proxy) } : {}),
       };
       try {
@@ -144,7 +142,7 @@ export class SystemProxySwitch {
 
   /** Puts back the user's own settings; leaves another Sluice's switch alone. */
   disable(): Promise<SystemProxyStatus> {
-    return this.serial(async () => {
+    return this.queue.run(async () => {
       if (!this.current.supported) return this.current;
       const owner = await recordOwner(this.store, this.isAlive, this.owner);
       if (owner.kind === 'other') return this.set({ state: 'off', message: otherInstance(owner.record) });
@@ -180,19 +178,13 @@ export class SystemProxySwitch {
    */
   async close(): Promise<SystemProxyStatus> {
     this.closed = true;
-    await this.queue.catch(() => undefined);
+    await this.queue.idle();
     const final = this.current.state !== 'off' ? await this.disable() : this.current;
     this.listeners.clear();
     return final;
   }
 
   private readonly isAlive: OwnerCheck = (holder) => (this.options.isOwnerAlive ?? instanceAnswers)(holder);
-
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
 
   private set(change: Partial<Omit<SystemProxyStatus, 'supported'>>): SystemProxyStatus {
     // address, pacUrl and message describe one state; a new state starts without the old ones.
