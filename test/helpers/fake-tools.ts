@@ -58,24 +58,38 @@ export async function fakeTools(tools: Record<string, string>, initialState: unk
 }
 
 function script(name: string, body: string, statePath: string, callsPath: string): string {
+  // Adapters may run a tool several times at once (macOS: one network service each). Each call
+  // reads, changes and writes the state under a lock, and the file is replaced atomically, as the
+  // real tools' settings stores apply one change whole.
   return `#!${process.execPath}
 'use strict';
 const fs = require('node:fs');
 const args = process.argv.slice(2);
 fs.appendFileSync(${JSON.stringify(callsPath)}, JSON.stringify({ tool: ${JSON.stringify(name)}, args }) + '\\n');
-const state = JSON.parse(fs.readFileSync(${JSON.stringify(statePath)}, 'utf8'));
-let code = 0;
-const out = (text) => process.stdout.write(text);
-const err = (text) => process.stderr.write(text);
-const exit = (c) => { code = c; throw { __fakeExit: true }; };
-try {
-  (function () {
-${body}
-  })();
-} catch (e) {
-  if (!(e && e.__fakeExit)) { process.stderr.write(String(e && e.stack || e)); code = 99; }
+const statePath = ${JSON.stringify(statePath)};
+const lock = statePath + '.lock';
+const nap = new Int32Array(new SharedArrayBuffer(4));
+for (;;) {
+  try { fs.mkdirSync(lock); break; } catch (e) { if (e.code !== 'EEXIST') throw e; Atomics.wait(nap, 0, 0, 2); }
 }
-fs.writeFileSync(${JSON.stringify(statePath)}, JSON.stringify(state));
+let code = 0;
+try {
+  const state = JSON.parse(fs.readFileSync(statePath, 'utf8'));
+  const out = (text) => process.stdout.write(text);
+  const err = (text) => process.stderr.write(text);
+  const exit = (c) => { code = c; throw { __fakeExit: true }; };
+  try {
+    (function () {
+${body}
+    })();
+  } catch (e) {
+    if (!(e && e.__fakeExit)) { process.stderr.write(String(e && e.stack || e)); code = 99; }
+  }
+  fs.writeFileSync(statePath + '.tmp', JSON.stringify(state));
+  fs.renameSync(statePath + '.tmp', statePath);
+} finally {
+  fs.rmdirSync(lock);
+}
 process.exitCode = code;
 `;
 }

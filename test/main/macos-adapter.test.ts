@@ -32,36 +32,11 @@ interface FakeState {
  * not known, so the adapter must not depend on it.
  *
  * The adapter runs services side by side. The real tool is taken to apply each change whole (it
- * goes through the system preferences, which it locks to write; not confirmed on a Mac), but the
- * fake-tools wrapper reads and writes its state file without a lock, so this body does the whole
- * call under a lock of its own, replaces the state file atomically, and ends the process itself
- * before the wrapper would write the state again.
+ * goes through the system preferences, which it locks to write; not confirmed on a Mac), as the
+ * fake-tools wrapper does with its state.
  */
 const NETWORKSETUP = String.raw`
-const path = require('node:path');
-const statePath = path.join(path.dirname(process.argv[1]), '..', 'state.json');
-const lock = statePath + '.lock';
-const nap = new Int32Array(new SharedArrayBuffer(4));
-for (;;) {
-  try { fs.mkdirSync(lock); break; } catch (e) { if (e.code !== 'EEXIST') throw e; Atomics.wait(nap, 0, 0, 2); }
-}
-let text = '';
-let status = 0;
-const EXIT = {};
-try {
-  const state = JSON.parse(fs.readFileSync(statePath, 'utf8'));
-  try {
-    networksetup(state, (t) => { text += t; }, (c) => { status = c; throw EXIT; });
-  } catch (e) {
-    if (e !== EXIT) throw e;
-  }
-  fs.writeFileSync(statePath + '.tmp', JSON.stringify(state));
-  fs.renameSync(statePath + '.tmp', statePath);
-} finally {
-  fs.rmdirSync(lock);
-}
-fs.writeSync(1, text);
-process.exit(status);
+networksetup(state, out, exit);
 
 function networksetup(state, out, exit) {
 const [cmd, name, ...rest] = args;
