@@ -1,6 +1,4 @@
-import { mkdir, readFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeAtomic } from '../write-atomic.js';
+import { PrivateJsonFile } from './private-json-file.js';
 import type { HostPort } from './types.js';
 
 export const OWNER_MARKER_FILE = 'system-proxy-owner.json';
@@ -31,30 +29,23 @@ function isOwnerMarker(x: unknown): x is OwnerMarker {
  * owner still answers, and the crash record in that Sluice's data dir does the repair.
  */
 export class OwnerMarkerFile {
-  readonly path: string;
-  constructor(readonly dir: string) {
-    this.path = join(dir, OWNER_MARKER_FILE);
+  private readonly file: PrivateJsonFile<OwnerMarker>;
+
+  constructor(dir: string) {
+    this.file = new PrivateJsonFile(dir, OWNER_MARKER_FILE);
   }
 
   /** The marker; null when there is none or it cannot be read as one. */
   async read(): Promise<OwnerMarker | null> {
-    try {
-      const parsed = JSON.parse(await readFile(this.path, 'utf8')) as unknown;
-      return isOwnerMarker(parsed) ? parsed : null;
-    } catch {
-      return null;
-    }
+    const parsed = await this.file.read().catch(() => null);
+    return isOwnerMarker(parsed) ? parsed : null;
   }
 
-  async write(marker: OwnerMarker): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeAtomic(this.path, JSON.stringify(marker) + '\n', 0o600);
+  write(marker: OwnerMarker): Promise<void> {
+    return this.file.write(marker);
   }
 
   async removeIfOwnedBy(owner: string): Promise<void> {
-    if ((await this.read())?.owner !== owner) return;
-    await unlink(this.path).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    });
+    if ((await this.read())?.owner === owner) await this.file.remove();
   }
 }

@@ -1,8 +1,6 @@
-import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import type { HostPort, OurProxy, SystemProxyAdapter } from './types.js';
-import { writeAtomic } from '../write-atomic.js';
+import { PrivateJsonFile } from './private-json-file.js';
 
 /**
  * Crash safety for the system proxy switch. Before anything is changed, the previous settings of
@@ -30,33 +28,10 @@ export interface SwitchRecord {
   at: string;
 }
 
-export class SwitchRecordStore {
-  readonly path: string;
+/** Where a data dir keeps its switch record. */
+export class SwitchRecordStore extends PrivateJsonFile<SwitchRecord> {
   constructor(readonly dataDir: string) {
-    this.path = join(dataDir, SWITCH_RECORD_FILE);
-  }
-
-  async write(record: SwitchRecord): Promise<void> {
-    await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
-    await writeAtomic(this.path, JSON.stringify(record, null, 2) + '\n', 0o600);
-  }
-
-  /** The record, null when there is none; throws on a file that is not valid JSON. */
-  async read(): Promise<unknown> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    return JSON.parse(text) as unknown;
-  }
-
-  async remove(): Promise<void> {
-    await unlink(this.path).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    });
+    super(dataDir, SWITCH_RECORD_FILE);
   }
 }
 
