@@ -32,6 +32,7 @@ export interface RequestHead {
   readonly method: string;
   /** Absolute URL of the target, as the upstream sees it. */
   readonly url: string;
+  /** As on the wire: `1.1`, `1.0`, or `2` for HTTP/2 (its name has no minor version). */
   readonly httpVersion: string;
   readonly headers: RawHeaders;
 }
@@ -60,6 +61,13 @@ export interface ExchangeOpenedEvent {
   readonly intercepted: boolean;
   readonly clientAddress: string;
   readonly request: RequestHead;
+  /**
+   * The client connection that carried it, numbered per proxy from 1, so the streams of one
+   * HTTP/2 connection (or the requests of one keep-alive connection) can be grouped.
+   */
+  readonly connectionId?: number;
+  /** The HTTP/2 stream id on the client's connection; absent for HTTP/1.x. */
+  readonly streamId?: number;
 }
 
 export interface ResponseHeadEvent {
@@ -189,7 +197,10 @@ export interface ExchangeClosedEvent {
   readonly id: number;
   readonly t: number;
   readonly outcome: ExchangeOutcome;
-  /** A short machine-readable cause, e.g. `ECONNRESET`, `response-header-timeout`. */
+  /**
+   * A short machine-readable cause, e.g. `ECONNRESET`, `response-header-timeout`, or for an HTTP/2
+   * stream reset the error code's name (`CANCEL`, `REFUSED_STREAM`, ...); the outcome says who reset.
+   */
   readonly reason?: string;
   /** Words for a person. */
   readonly detail?: string;
