@@ -37,6 +37,10 @@ export interface BodyView {
 
 export interface ExchangeView {
   readonly id: number;
+  /**
+   * The event as the host sent it: kind, request head (its `httpVersion` is `2` for HTTP/2), and
+   * the client `connectionId` and HTTP/2 `streamId` when the core knew them.
+   */
   readonly opened: ExchangeOpenedEvent;
   response: ResponseHeadEvent | undefined;
   closed: ExchangeClosedEvent | undefined;

@@ -1,4 +1,4 @@
-import { headerValue, type ExchangeOutcome } from '../../../app/proxy-events.js';
+import { headerValue, type ExchangeOutcome, type ResponseHead } from '../../../app/proxy-events.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { isNdjson, mediaType } from '../sse/stream-events.js';
 
@@ -24,6 +24,70 @@ export function typeCategory(x: ExchangeView): TypeCategory {
   if (type.startsWith('image/')) return 'image';
   if (type.startsWith('text/') || type.endsWith('+xml') || type === 'application/xml') return 'text';
   return 'binary';
+}
+
+/** A version as a status line names it: `1.1` → `HTTP/1.1`, `2` → `HTTP/2` (HTTP/2 has no minor version). */
+export function httpName(version: string): string {
+  return version === '' ? 'HTTP' : `HTTP/${version}`;
+}
+
+/**
+ * What the protocol column says: the HTTP version the client spoke (`HTTP/1.1`, `HTTP/2`), or what
+ * the exchange became, `WS` for a WebSocket and `TUNNEL` for a raw tunnel, whatever set it up.
+ */
+export function protocolLabel(x: ExchangeView): string {
+  switch (x.opened.kind) {
+    case 'websocket':
+      return 'WS';
+    case 'tunnel':
+      return 'TUNNEL';
+    case 'http':
+      return httpName(x.opened.request.httpVersion);
+  }
+}
+
+/** The protocol filter's choices; a label outside them (an import's `HTTP/0.9`) shows under `all` only. */
+export const PROTOCOL_LABELS: readonly string[] = ['HTTP/1.0', 'HTTP/1.1', 'HTTP/2', 'HTTP/3', 'WS', 'TUNNEL'];
+
+/**
+ * The protocol and the client connection, for the detail pane: `HTTP/2 · connection 3 · stream 5`,
+ * `WebSocket over HTTP/1.1 · connection 2`. When the upstream answered in another HTTP version
+ * than the client spoke (an HTTP/2 client, an HTTP/1.1 server), both.
+ */
+export function protocolSummary(x: ExchangeView): string {
+  const { kind, request, connectionId, streamId } = x.opened;
+  const client = httpName(request.httpVersion);
+  const parts = [
+    kind === 'websocket' ? `WebSocket over ${client}` : kind === 'tunnel' ? `raw tunnel via ${client} CONNECT` : client,
+  ];
+  const upstream = x.response?.response.httpVersion;
+  if (kind === 'http' && upstream && upstream !== request.httpVersion) parts.push(`upstream ${httpName(upstream)}`);
+  if (connectionId !== undefined) parts.push(`connection ${connectionId}`);
+  if (streamId !== undefined) parts.push(`stream ${streamId}`);
+  return parts.join(' · ');
+}
+
+/** The request's first line as HTTP/1.1 would write it; for HTTP/2 the same words stand for its pseudo-headers. */
+export function requestLine(x: ExchangeView): string {
+  const { method, url, httpVersion } = x.opened.request;
+  return `${method} ${url} ${httpName(httpVersion)}`;
+}
+
+/** The status line; HTTP/2 has no reason phrase, so none is printed when there is none. */
+export function statusLine(response: ResponseHead): string {
+  return [httpName(response.httpVersion), response.status, response.statusText].filter((p) => p !== '').join(' ');
+}
+
+/**
+ * Why a client-closed exchange is no failure, in words. An HTTP/2 client ends a stream with a
+ * reset whose code the core gives as the reason: `CANCEL` (or `NO_ERROR`) is the client's normal
+ * way to stop; another code is named without calling it harmless.
+ */
+export function clientClosedNote(x: ExchangeView): string {
+  const reason = x.closed?.reason;
+  if (x.opened.streamId === undefined || !reason) return 'the client stopped reading; not an error';
+  const normal = reason === 'CANCEL' || reason === 'NO_ERROR';
+  return `the client reset the stream: ${reason}${normal ? '; not an error' : ''}`;
 }
 
 /** A chunked response counts as a stream once its chunks spread over this long. */

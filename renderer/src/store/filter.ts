@@ -1,6 +1,6 @@
 import type { ExchangeView } from '../model/exchange.js';
 import { isFailure } from '../../../app/proxy-events.js';
-import { isStreamed, typeCategory, urlParts, type TypeCategory } from './exchange-row.js';
+import { isStreamed, protocolLabel, typeCategory, urlParts, type TypeCategory } from './exchange-row.js';
 
 export type StatusFilter = 'all' | '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'failed' | 'pending';
 
@@ -11,20 +11,35 @@ export interface ExchangeFilter {
   readonly host: string;
   readonly status: StatusFilter;
   readonly type: TypeCategory | 'all';
+  /** A protocol column label (`HTTP/2`, `WS`, ...), or `all`. */
+  readonly protocol: string;
   readonly streamingOnly: boolean;
 }
 
-export const NO_FILTER: ExchangeFilter = { text: '', host: '', status: 'all', type: 'all', streamingOnly: false };
+export const NO_FILTER: ExchangeFilter = {
+  text: '',
+  host: '',
+  status: 'all',
+  type: 'all',
+  protocol: 'all',
+  streamingOnly: false,
+};
 
 export function isFiltering(filter: ExchangeFilter): boolean {
   return (
-    filter.text !== '' || filter.host !== '' || filter.status !== 'all' || filter.type !== 'all' || filter.streamingOnly
+    filter.text !== '' ||
+    filter.host !== '' ||
+    filter.status !== 'all' ||
+    filter.type !== 'all' ||
+    filter.protocol !== 'all' ||
+    filter.streamingOnly
   );
 }
 
 export function matchesFilter(x: ExchangeView, filter: ExchangeFilter): boolean {
   if (filter.streamingOnly && !isStreamed(x)) return false;
   if (filter.type !== 'all' && typeCategory(x) !== filter.type) return false;
+  if (filter.protocol !== 'all' && protocolLabel(x) !== filter.protocol) return false;
   if (filter.status !== 'all' && !statusMatches(x, filter.status)) return false;
   if (filter.host) {
     const host = urlParts(x).host.toLowerCase().replace(/:\d+$/, '');
