@@ -5,7 +5,7 @@ import { ownCpuSeconds, readCpuSeconds, RssSampler } from './proc.js';
 import { megabytesPerSecond } from './stats.js';
 
 /** Generous: even a badly regressed proxy moves a gigabyte in this time; a hung one does not. */
-const TRANSFER_TIMEOUT_MS = 180_000;
+export const TRANSFER_TIMEOUT_MS = 180_000;
 
 /** CPU seconds each process spent during one transfer. */
 export interface CpuSeconds {
@@ -45,23 +45,22 @@ async function cpuNow(pids: Pids): Promise<CpuSeconds> {
   return { client: ownCpuSeconds(), upstream, proxy };
 }
 
-/** Downloads `bytes` and times it, from sending the request to the body's end. */
-async function transfer(
-  route: Route,
-  upstream: Upstream,
+/**
+ * Runs `download` (which resolves with the bytes it received) and times it, with the CPU each
+ * process spent meanwhile; a run that did not receive `bytes` is an error, not a fast result.
+ */
+export async function timeTransfer(
   pids: Pids,
-  scheme: Scheme,
-  framing: Framing,
   bytes: number,
+  what: string,
+  download: () => Promise<number>,
 ): Promise<TransferRun> {
   const cpuBefore = await cpuNow(pids);
   const started = performance.now();
-  const res = await get(route, upstream, scheme, fillerPath(bytes, framing));
-  expectStatus(res, `${route.via} ${scheme} ${framing}`);
-  const received = await countBody(res, TRANSFER_TIMEOUT_MS);
+  const received = await download();
   const ms = performance.now() - started;
   const cpuAfter = await cpuNow(pids);
-  if (received !== bytes) throw new Error(`${route.via} ${scheme} ${framing}: got ${received} of ${bytes} bytes`);
+  if (received !== bytes) throw new Error(`${what}: got ${received} of ${bytes} bytes`);
   return {
     megabytesPerSecond: megabytesPerSecond(bytes, ms),
     seconds: ms / 1000,
@@ -71,6 +70,23 @@ async function transfer(
       proxy: cpuAfter.proxy - cpuBefore.proxy,
     },
   };
+}
+
+/** Downloads `bytes` and times it, from sending the request to the body's end. */
+function transfer(
+  route: Route,
+  upstream: Upstream,
+  pids: Pids,
+  scheme: Scheme,
+  framing: Framing,
+  bytes: number,
+): Promise<TransferRun> {
+  const what = `${route.via} ${scheme} ${framing}`;
+  return timeTransfer(pids, bytes, what, async () => {
+    const res = await get(route, upstream, scheme, fillerPath(bytes, framing));
+    expectStatus(res, what);
+    return countBody(res, TRANSFER_TIMEOUT_MS);
+  });
 }
 
 /**
