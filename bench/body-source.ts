@@ -1,9 +1,14 @@
 import type { ServerResponse } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
+import type { Writable } from 'node:stream';
 
 /** One block written over and over: generating the body must cost the upstream next to nothing. */
 const BLOCK = Buffer.alloc(64 * 1024, 'sluice-bench-payload-0123456789\n');
 
 export type Framing = 'length' | 'chunked';
+
+/** What the filler is written to: an HTTP/1.1 response or an HTTP/2 stream. */
+type FillerSink = Pick<Writable, 'write' | 'end' | 'once' | 'destroyed'>;
 
 /**
  * Answers with `totalBytes` of filler, Content-Length framed or chunked. Writes until the socket
@@ -14,17 +19,33 @@ export function sendFiller(res: ServerResponse, totalBytes: number, framing: Fra
   const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream' };
   if (framing === 'length') headers['Content-Length'] = totalBytes;
   res.writeHead(200, headers);
+  writeFiller(res, totalBytes);
+}
+
+/**
+ * The same on an HTTP/2 stream, which has no chunked framing: `content-length` is sent or not.
+ * `write()` returns false once the stream's flow-control window and buffer are full, so the
+ * same loop respects the peer's windows.
+ */
+export function sendFillerOnStream(stream: ServerHttp2Stream, totalBytes: number, framing: Framing): void {
+  const headers: Record<string, string | number> = { ':status': 200, 'content-type': 'application/octet-stream' };
+  if (framing === 'length') headers['content-length'] = totalBytes;
+  stream.respond(headers);
+  writeFiller(stream, totalBytes);
+}
+
+function writeFiller(sink: FillerSink, totalBytes: number): void {
   let sent = 0;
   const writeUntilFull = (): void => {
-    while (sent < totalBytes && !res.destroyed) {
+    while (sent < totalBytes && !sink.destroyed) {
       const size = Math.min(BLOCK.length, totalBytes - sent);
       sent += size;
-      if (!res.write(size === BLOCK.length ? BLOCK : BLOCK.subarray(0, size))) {
-        res.once('drain', writeUntilFull);
+      if (!sink.write(size === BLOCK.length ? BLOCK : BLOCK.subarray(0, size))) {
+        sink.once('drain', writeUntilFull);
         return;
       }
     }
-    if (!res.destroyed) res.end();
+    if (!sink.destroyed) sink.end();
   };
   writeUntilFull();
 }

@@ -21,7 +21,8 @@ export const DIRECT: Route = { via: 'direct' };
 
 /**
  * Opens an intercepted TLS connection the way a browser does through an explicit proxy: CONNECT,
- * then a TLS handshake inside the tunnel with the proxy's leaf for `host`.
+ * then a TLS handshake inside the tunnel with the proxy's leaf for `host`, offering
+ * `alpnProtocols`.
  */
 export function openTunnel(
   proxyPort: number,
@@ -29,6 +30,7 @@ export function openTunnel(
   port: number,
   caPem: string,
   timeoutMs = 10_000,
+  alpnProtocols: readonly string[] = ['http/1.1'],
 ): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: `${host}:${port}` });
@@ -49,7 +51,7 @@ export function openTunnel(
         fail(new Error(`CONNECT ${host}:${port} answered ${res.statusCode}`));
         return;
       }
-      secure = tls.connect({ socket, servername: host, ca: caPem, ALPNProtocols: ['http/1.1'] });
+      secure = tls.connect({ socket, servername: host, ca: caPem, ALPNProtocols: [...alpnProtocols] });
       secure.once('secureConnect', () => {
         clearTimeout(timer);
         resolve(secure!);

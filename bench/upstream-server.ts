@@ -1,14 +1,15 @@
 /**
  * The bulk upstream for the benchmark, run as its own process so generating a gigabyte does not
  * compete with the client or the proxy for one event loop. Usage: upstream-server.js KEY CERT.
- * Prints one JSON line {"http": port, "https": port} once both listen; exits when stdin closes,
- * so it cannot outlive a benchmark that died.
+ * Prints one JSON line {"http": port, "https": port, "h2": port} once all listen; exits when stdin
+ * closes, so it cannot outlive a benchmark that died.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { parseFillerRequest, sendFiller } from './body-source.js';
+import { parseFillerRequest, sendFiller, sendFillerOnStream } from './body-source.js';
 
 const handler: http.RequestListener = (req, res) => {
   const filler = parseFillerRequest(req.url ?? '/');
@@ -21,7 +22,29 @@ const handler: http.RequestListener = (req, res) => {
   sendFiller(res, filler.bytes, filler.framing);
 };
 
-function listen(server: http.Server): Promise<number> {
+/**
+ * The HTTP/2 upstream also answers HTTP/1.1 (allowHTTP1), so a proxy that speaks HTTP/2 to its
+ * client but HTTP/1.1 upstream still gets a body. Both arrive as 'request'; for HTTP/2 the body
+ * goes on the stream itself, as an HTTP/2-native server would send it, not through the compat
+ * response.
+ */
+const h2Handler = (
+  req: http2.Http2ServerRequest | http.IncomingMessage,
+  res: http2.Http2ServerResponse | http.ServerResponse,
+): void => {
+  if (!(res instanceof http2.Http2ServerResponse)) {
+    handler(req as http.IncomingMessage, res);
+    return;
+  }
+  const filler = parseFillerRequest(req.url ?? '/');
+  if (!filler) {
+    res.stream.respond({ ':status': 404, 'content-length': 0 }, { endStream: true });
+    return;
+  }
+  sendFillerOnStream(res.stream, filler.bytes, filler.framing);
+};
+
+function listen(server: http.Server | http2.Http2SecureServer): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
@@ -33,7 +56,11 @@ async function main(): Promise<void> {
   if (!keyPath || !certPath) throw new Error('usage: upstream-server.js KEY CERT');
   const plain = http.createServer(handler);
   const secure = https.createServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, handler);
-  const ports = { http: await listen(plain), https: await listen(secure) };
+  const h2 = http2.createSecureServer(
+    { key: readFileSync(keyPath), cert: readFileSync(certPath), allowHTTP1: true },
+    h2Handler,
+  );
+  const ports = { http: await listen(plain), https: await listen(secure), h2: await listen(h2) };
   process.stdout.write(`${JSON.stringify(ports)}\n`);
   const stop = (): void => process.exit(0);
   process.stdin.on('end', stop);

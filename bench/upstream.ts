@@ -4,6 +4,7 @@ import { LeafCertificates } from '../proxy-core/ca/leaf-certificates.js';
 import { loadOrCreateCa } from '../proxy-core/index.js';
 import { NodeChild } from './children.js';
 import type { Upstream } from './clients.js';
+import type { H2Upstream } from './h2-clients.js';
 
 /** The name in the upstream's certificate; /etc/hosts maps it to 127.0.0.1, where it listens. */
 export const UPSTREAM_TLS_HOST = 'localhost';
@@ -36,6 +37,8 @@ export async function makeUpstreamCredentials(dir: string): Promise<UpstreamCred
 export interface BulkUpstream {
   readonly child: NodeChild;
   readonly upstream: Upstream;
+  /** The same process's HTTP/2 server (TLS, ALPN h2, HTTP/1.1 allowed). */
+  readonly h2: H2Upstream;
 }
 
 /** Starts the bulk upstream (upstream-server.js) as a child process. */
@@ -43,7 +46,7 @@ export async function startBulkUpstream(scriptPath: string, credentials: Upstrea
   const child = new NodeChild(scriptPath, [credentials.keyFile, credentials.certFile]);
   try {
     const line = await child.waitForLine(/^\{.*"https".*\}$/, 30_000);
-    const ports = JSON.parse(line[0]) as { http: number; https: number };
+    const ports = JSON.parse(line[0]) as { http: number; https: number; h2: number };
     return {
       child,
       upstream: {
@@ -52,6 +55,7 @@ export async function startBulkUpstream(scriptPath: string, credentials: Upstrea
         tlsHost: UPSTREAM_TLS_HOST,
         caPem: credentials.caPem,
       },
+      h2: { port: ports.h2, tlsHost: UPSTREAM_TLS_HOST, caPem: credentials.caPem },
     };
   } catch (err) {
     await child.stop();
