@@ -4,13 +4,13 @@
  *
  *   npm run bench        (builds, then runs dist/bench/run.js)
  *
- * Processes: the proxy is the real CLI (bin/sluice.js) in a child process, the bulk upstream is
- * another child (upstream-server.js), and the client is this process; none shares an event loop
- * with another. The SSE upstream alone lives here, because its event stamps and the client's
- * arrival times must come from the same monotonic clock.
+ * Processes: the proxy is the real CLI (bin/sluice.js) in a child process, the bulk upstream
+ * (HTTP/1.1, HTTPS and HTTP/2) is another child (upstream-server.js), and the client is this
+ * process; none shares an event loop with another. The SSE upstream alone lives here, because
+ * its event stamps and the client's arrival times must come from the same monotonic clock.
  *
  * Knobs (environment): BENCH_BODY_MIB (default 1024), BENCH_REPEATS (2), BENCH_SLOW_MIB (64),
- * BENCH_ONLY (comma list of throughput,sse,handshake,slow), BENCH_PROXY_NODE_ARGS (extra node
+ * BENCH_ONLY (comma list of throughput,h2,sse,handshake,slow), BENCH_PROXY_NODE_ARGS (extra node
  * flags for the proxy, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * Results: a table on stdout and .bench/results.json; progress on stderr.
  */
@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import type { Framing } from './body-source.js';
 import { stopAllChildren } from './children.js';
 import type { Route, Scheme, Upstream } from './clients.js';
+import { measureH2Throughput, h2Shapes, type H2Shape, type H2ThroughputResult } from './h2-throughput.js';
 import { measureHandshakes, type HandshakeResult } from './handshake.js';
 import { fixed, formatTable, mebibytes, NONE, type Row } from './report.js';
 import { readPeakRss } from './proc.js';
@@ -40,18 +41,22 @@ const RESULTS_FILE = join(ROOT, '.bench', 'results.json');
 const TARGETS = {
   httpThroughputRatio: 0.8,
   httpsThroughputRatio: 0.45,
+  /** HTTP/1.1-over-TLS's ratio when HTTP/2 was added: h2 through Sluice should do no worse. */
+  h2ThroughputRatio: 0.45,
   sseAddedP99Ms: 2,
   peakRssMiB: 150,
   slowClientGrowthMiB: 8,
 };
 
-const SECTIONS = ['throughput', 'sse', 'handshake', 'slow'] as const;
+const SECTIONS = ['throughput', 'h2', 'sse', 'handshake', 'slow'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Config {
   readonly bodyBytes: number;
   readonly repeats: number;
   readonly slowBytes: number;
+  /** Concurrent streams on one HTTP/2 connection, sharing BENCH_BODY_MIB between them. */
+  readonly h2Streams: number;
   readonly sseEvents: number;
   readonly sseIntervalMs: number;
   readonly handshakeSamples: number;
@@ -72,6 +77,7 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
     bodyBytes: positive('BENCH_BODY_MIB', 1024) * MiB,
     repeats: positive('BENCH_REPEATS', 2),
     slowBytes: positive('BENCH_SLOW_MIB', 64) * MiB,
+    h2Streams: 100,
     sseEvents: 500,
     sseIntervalMs: 5,
     handshakeSamples: 20,
@@ -87,6 +93,7 @@ function progress(message: string): void {
 interface Results {
   throughput: ThroughputResult[];
   peakRss: { sampledBytes: number; kernelHighWaterBytes: number } | undefined;
+  h2: H2ThroughputResult[];
   sse: SseLatencyResult[];
   handshake: HandshakeResult | undefined;
   slowClient: SlowClientResult[];
@@ -185,6 +192,26 @@ async function runThroughput(
   };
 }
 
+function h2ShapeLabel(shape: H2Shape): string {
+  if (shape.streams === 1) return `1 stream, ${mebibytes(shape.bytesPerStream)} MiB`;
+  return `${shape.streams} streams x ${mebibytes(shape.bytesPerStream)} MiB on one connection`;
+}
+
+async function runH2(config: Config, results: Results, sluice: SluiceProcess, bulk: BulkUpstream): Promise<void> {
+  const pids: Pids = { proxy: sluice.pid, upstream: bulk.child.pid };
+  for (const shape of h2Shapes(config.bodyBytes, config.h2Streams)) {
+    const measure = `h2 ${h2ShapeLabel(shape)}`;
+    const result = await attempt(results.failures, measure, () =>
+      measureH2Throughput(proxyRoute(sluice), pids, bulk.h2, shape, config.repeats),
+    );
+    if (!result) continue;
+    results.h2.push(result);
+    const { proxied } = result;
+    const via = 'unavailable' in proxied ? proxied.unavailable : describeRuns(proxied.runs);
+    progress(`${measure}: direct ${describeRuns(result.directRuns)}; via Sluice ${via}`);
+  }
+}
+
 async function runSse(
   config: Config,
   results: Results,
@@ -241,6 +268,7 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
   const results: Results = {
     throughput: [],
     peakRss: undefined,
+    h2: [],
     sse: [],
     handshake: undefined,
     slowClient: [],
@@ -250,9 +278,12 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
   const bulk = await startBulkUpstream(UPSTREAM_SCRIPT, credentials);
   const { httpPort, httpsPort } = bulk.upstream;
   const sluice = await launchSluice(workspace, credentials, config, false);
-  progress(`proxy pid ${sluice.pid} on port ${sluice.port}; upstream http ${httpPort}, https ${httpsPort}`);
+  progress(
+    `proxy pid ${sluice.pid} on port ${sluice.port}; upstream http ${httpPort}, https ${httpsPort}, h2 ${bulk.h2.port}`,
+  );
 
   if (config.sections.has('throughput')) await runThroughput(config, results, sluice, bulk);
+  if (config.sections.has('h2')) await runH2(config, results, sluice, bulk);
   if (config.sections.has('sse')) await runSse(config, results, sluice, credentials);
   if (config.sections.has('handshake')) {
     results.handshake = await attempt(results.failures, 'TLS handshakes', () =>
@@ -291,6 +322,40 @@ function throughputRows(results: readonly ThroughputResult[], bodyBytes: number)
       target: `>= ${fixed(target, 2)}`,
       ok: verdict(r.ratio, (v) => v >= target),
     };
+  });
+}
+
+/** Three rows per shape: throughput against direct, the proxy's CPU per GiB, its peak RSS. */
+function h2Rows(results: readonly H2ThroughputResult[]): Row[] {
+  return results.flatMap((r) => {
+    const name = `h2 ${h2ShapeLabel(r.shape)}`;
+    const throughput = {
+      measure: `${name}, MB/s (best of ${r.directRuns.length})`,
+      direct: fixed(r.direct, 0),
+      target: `>= ${fixed(TARGETS.h2ThroughputRatio, 2)}`,
+    };
+    const cpu = { measure: `${name}: proxy CPU s per GiB`, direct: NONE, target: NONE };
+    const rss = { measure: `${name}: peak proxy RSS, MiB`, direct: NONE, target: `< ${TARGETS.peakRssMiB} MiB` };
+    const { proxied } = r;
+    if ('unavailable' in proxied) {
+      const why = (proxied.unavailable.split('\n')[0] ?? '').slice(0, 100);
+      return [
+        { ...throughput, viaSluice: why, ratio: NONE, ok: false },
+        { ...cpu, viaSluice: why, ratio: NONE, ok: undefined },
+        { ...rss, viaSluice: why, ratio: NONE, ok: false },
+      ];
+    }
+    const peakMiB = proxied.proxyPeakRssBytes / MiB;
+    return [
+      {
+        ...throughput,
+        viaSluice: fixed(proxied.megabytesPerSecond, 0),
+        ratio: fixed(proxied.ratio, 2),
+        ok: verdict(proxied.ratio, (v) => v >= TARGETS.h2ThroughputRatio),
+      },
+      { ...cpu, viaSluice: fixed(proxied.proxyCpuSecondsPerGiB, 2), ratio: NONE, ok: undefined },
+      { ...rss, viaSluice: fixed(peakMiB), ratio: NONE, ok: verdict(peakMiB, (v) => v < TARGETS.peakRssMiB) },
+    ];
   });
 }
 
@@ -398,6 +463,7 @@ async function main(): Promise<void> {
   }
   const rows = [
     ...throughputRows(results.throughput, config.bodyBytes),
+    ...h2Rows(results.h2),
     ...sseRows(results.sse),
     ...memoryRows(results),
     ...handshakeRows(results.handshake),

@@ -1,0 +1,114 @@
+import { fillerPath } from './body-source.js';
+import { DIRECT, type Route } from './clients.js';
+import { closeH2Session, downloadAll, openH2Session, type H2Upstream } from './h2-clients.js';
+import { RssSampler } from './proc.js';
+import { GiB } from './stats.js';
+import { timeTransfer, TRANSFER_TIMEOUT_MS, type Pids, type TransferRun } from './throughput.js';
+
+/** How a body is fetched over one HTTP/2 connection: `streams` GETs at once, each of `bytesPerStream`. */
+export interface H2Shape {
+  readonly streams: number;
+  readonly bytesPerStream: number;
+}
+
+/** One body on one stream, and the same bytes split over `streams` concurrent streams. */
+export function h2Shapes(bodyBytes: number, streams: number): H2Shape[] {
+  return [
+    { streams: 1, bytesPerStream: bodyBytes },
+    // Rounded down, so every stream asks for the same size; the total is at most streams-1 bytes short.
+    { streams, bytesPerStream: Math.floor(bodyBytes / streams) },
+  ];
+}
+
+export function totalBytes(shape: H2Shape): number {
+  return shape.streams * shape.bytesPerStream;
+}
+
+export interface ProxiedH2 {
+  readonly runs: TransferRun[];
+  /** MB/s of the best run, as for the direct side. */
+  readonly megabytesPerSecond: number;
+  readonly ratio: number;
+  /** The proxy's CPU seconds per GiB moved, from its cheapest run. */
+  readonly proxyCpuSecondsPerGiB: number;
+  /** Highest proxy RSS seen while its bodies streamed. */
+  readonly proxyPeakRssBytes: number;
+}
+
+export interface H2ThroughputResult {
+  readonly shape: H2Shape;
+  readonly bytes: number;
+  readonly directRuns: TransferRun[];
+  /** MB/s of the best direct run. */
+  readonly direct: number;
+  /**
+   * The proxied side, or why there is none (the proxy did not negotiate h2, or a proxied
+   * transfer failed): the direct figures stand either way.
+   */
+  readonly proxied: ProxiedH2 | { readonly unavailable: string };
+}
+
+/** Opens a session along `route`, fetches every stream of `shape` on it, and closes it: one timed run. */
+async function download(route: Route, upstream: H2Upstream, shape: H2Shape): Promise<number> {
+  const session = await openH2Session(route, upstream);
+  try {
+    const paths = Array.from({ length: shape.streams }, () => fillerPath(shape.bytesPerStream, 'length'));
+    return await downloadAll(session, paths, TRANSFER_TIMEOUT_MS);
+  } finally {
+    await closeH2Session(session);
+  }
+}
+
+function best(runs: readonly TransferRun[]): number {
+  return Math.max(...runs.map((r) => r.megabytesPerSecond));
+}
+
+/**
+ * Direct and proxied runs alternate, as for HTTP/1.1. Once a proxied run fails (an HTTP/2 proxy
+ * that does not negotiate h2 fails them all), only direct runs are made: the row says why.
+ */
+export async function measureH2Throughput(
+  proxy: Route & { via: 'proxy' },
+  pids: Pids,
+  upstream: H2Upstream,
+  shape: H2Shape,
+  repeats: number,
+): Promise<H2ThroughputResult> {
+  const bytes = totalBytes(shape);
+  const directRuns: TransferRun[] = [];
+  const proxyRuns: TransferRun[] = [];
+  let unavailable: string | undefined;
+  let proxyPeakRssBytes = 0;
+  for (let run = 0; run < repeats; run++) {
+    directRuns.push(
+      await timeTransfer(pids, bytes, `direct h2 x${shape.streams}`, () => download(DIRECT, upstream, shape)),
+    );
+    if (unavailable !== undefined) continue;
+    const sampler = new RssSampler(pids.proxy);
+    try {
+      proxyRuns.push(
+        await timeTransfer(pids, bytes, `proxy h2 x${shape.streams}`, () => download(proxy, upstream, shape)),
+      );
+    } catch (err) {
+      unavailable = err instanceof Error ? err.message : String(err);
+    } finally {
+      proxyPeakRssBytes = Math.max(proxyPeakRssBytes, await sampler.stop());
+    }
+  }
+  const direct = best(directRuns);
+  if (unavailable !== undefined) return { shape, bytes, directRuns, direct, proxied: { unavailable } };
+  const proxied = best(proxyRuns);
+  return {
+    shape,
+    bytes,
+    directRuns,
+    direct,
+    proxied: {
+      runs: proxyRuns,
+      megabytesPerSecond: proxied,
+      ratio: proxied / direct,
+      proxyCpuSecondsPerGiB: Math.min(...proxyRuns.map((r) => r.cpuSeconds.proxy)) / (bytes / GiB),
+      proxyPeakRssBytes,
+    },
+  };
+}
