@@ -1,6 +1,6 @@
 import { expect, readAll, requestViaProxy, screenshot, test } from './fixtures.js';
 
-test('filters narrow the list by text, host, status, type and streaming; arrow keys move the selection', async ({
+test('filters narrow the list by text, host, status, type, protocol and streaming; arrow keys move the selection', async ({
   page,
   sluice,
   upstream,
@@ -48,6 +48,27 @@ test('filters narrow the list by text, host, status, type and streaming; arrow k
   await expect(rows).toHaveCount(2);
   await page.getByLabel('Filter by content type').selectOption('all');
 
+  // Every exchange here is HTTP/1.1 (the detail pane says so too, further down).
+  const protocols = page.locator('.exchange-row .c-protocol');
+  await expect(protocols).toHaveText(Array(4).fill('HTTP/1.1'));
+  // Shown whole, not cut to "HTTP/…" by the column's width.
+  const cut = await protocols.evaluateAll((cells) =>
+    cells
+      .filter((cell) => {
+        const text = document.createRange();
+        text.selectNodeContents(cell);
+        return text.getBoundingClientRect().width > cell.getBoundingClientRect().width;
+      })
+      .map((cell) => cell.textContent),
+  );
+  expect(cut).toEqual([]);
+  await page.getByLabel('Filter by protocol').selectOption('HTTP/2');
+  await expect(rows).toHaveCount(0);
+  await expect(page.getByTestId('row-count')).toHaveText('0 of 4 exchanges');
+  await page.getByLabel('Filter by protocol').selectOption('HTTP/1.1');
+  await expect(rows).toHaveCount(4);
+  await page.getByLabel('Filter by protocol').selectOption('all');
+
   await page.getByLabel('Streaming only').check();
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText('/events');
@@ -61,6 +82,7 @@ test('filters narrow the list by text, host, status, type and streaming; arrow k
   await page.keyboard.press('ArrowDown');
   await expect(rows.nth(1)).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('outcome')).toContainText('404');
+  await expect(page.getByTestId('protocol')).toHaveText(/^HTTP\/1\.1( · connection \d+)?$/);
   await page.getByRole('tab', { name: 'Body' }).click();
   await expect(page.getByTestId('body-content').last()).toHaveText('no such thing');
   await page.keyboard.press('ArrowDown');

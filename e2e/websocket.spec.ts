@@ -23,7 +23,9 @@ test('WebSocket messages appear live in the Messages tab, then the close', async
     await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
 
     const row = page.getByTestId('exchange-row').filter({ hasText: '/live-chat' });
+    await expect(row.locator('.c-protocol')).toHaveText('WS');
     await row.click();
+    await expect(page.getByTestId('protocol')).toContainText('WebSocket over HTTP/1.1');
     await page.getByRole('tab', { name: /Messages/ }).click();
     const rows = page.getByTestId('ws-row');
     const stats = page.getByTestId('ws-stats');

@@ -3,7 +3,14 @@ import { formatBytes, formatDuration } from '../format.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { SseView } from '../sse/SseView.js';
 import { ChunkTimeline } from '../timeline/ChunkTimeline.js';
-import { OUTCOME_WORDS, rowState, STATE_WORDS, typeCategory } from '../store/exchange-row.js';
+import {
+  clientClosedNote,
+  OUTCOME_WORDS,
+  protocolSummary,
+  rowState,
+  STATE_WORDS,
+  typeCategory,
+} from '../store/exchange-row.js';
 import { useExchange, useSluice, type DetailTab } from '../store/store.js';
 import { BodyPanel } from './BodyPanel.js';
 import { HeadersView } from './HeadersView.js';
@@ -51,6 +58,9 @@ function Detail({ x }: { x: ExchangeView }) {
       <div className="detail-head">
         <p className="mono detail-url" title={x.opened.request.url}>
           <strong>{x.opened.request.method}</strong> {x.opened.request.url}
+        </p>
+        <p className="protocol muted" data-testid="protocol">
+          {protocolSummary(x)}
         </p>
         <Outcome x={x} now={now} />
       </div>
@@ -118,7 +128,7 @@ function Outcome({ x, now }: { x: ExchangeView; now: number }) {
   return (
     <p className={`outcome ${failed ? 'failed' : 'ok'}`} data-testid="outcome" data-outcome={x.closed.outcome}>
       {status} · <strong>{OUTCOME_WORDS[x.closed.outcome]}</strong>
-      {x.closed.outcome === 'client-closed' ? ' (the client stopped reading; not an error)' : ''}
+      {x.closed.outcome === 'client-closed' ? ` (${clientClosedNote(x)})` : ''}
       {failed && x.closed.detail ? `: ${x.closed.detail}` : ''} · {size} · {duration}
       {paused}
     </p>

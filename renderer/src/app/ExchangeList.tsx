@@ -4,7 +4,7 @@ import { isFailure } from '../../../app/proxy-events.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { isAtBottom, scrollToReveal, visibleWindow } from '../virtual-window.js';
 import { useFilteredIds } from '../store/use-filtered-ids.js';
-import { rowState, STATE_WORDS, typeCategory, urlParts, durationMs } from '../store/exchange-row.js';
+import { protocolLabel, rowState, STATE_WORDS, typeCategory, urlParts, durationMs } from '../store/exchange-row.js';
 import { useExchange, useSluice } from '../store/store.js';
 import { hostNow } from '../store/host-clock.js';
 import { FilterBar } from './FilterBar.js';
@@ -96,6 +96,7 @@ export function ExchangeList() {
         <span className="c-host">Host</span>
         <span className="c-path">Path</span>
         <span className="c-status">Status</span>
+        <span className="c-protocol">Protocol</span>
         <span className="c-type">Type</span>
         <span className="c-size">Size</span>
         <span className="c-time">Time</span>
@@ -168,6 +169,7 @@ const Row = memo(function Row({ id, top, selected, onSelect }: RowProps) {
         {path}
       </span>
       <span className={`c-status s${status ? Math.floor(status / 100) : 0}`}>{status ?? ''}</span>
+      <span className="c-protocol">{protocolLabel(x)}</span>
       <span className="c-type">{typeCategory(x) === 'none' ? '' : typeCategory(x)}</span>
       <span className="c-size">{size > 0 ? formatBytes(size) : ''}</span>
       <span className="c-time">{formatDuration(durationMs(x, x.closed ? x.closed.t : hostNow()))}</span>

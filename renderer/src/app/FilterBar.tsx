@@ -1,7 +1,7 @@
 import type { ChangeEvent } from 'react';
 import { useSluice } from '../store/store.js';
 import type { StatusFilter } from '../store/filter.js';
-import type { TypeCategory } from '../store/exchange-row.js';
+import { PROTOCOL_LABELS, type TypeCategory } from '../store/exchange-row.js';
 
 const STATUSES: readonly StatusFilter[] = ['all', '2xx', '3xx', '4xx', '5xx', '1xx', 'failed', 'pending'];
 const TYPES: readonly (TypeCategory | 'all')[] = [
@@ -60,6 +60,20 @@ export function FilterBar({ shown, total }: { shown: number; total: number }) {
           {TYPES.map((t) => (
             <option key={t} value={t}>
               {t}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Protocol{' '}
+        <select
+          aria-label="Filter by protocol"
+          value={filter.protocol}
+          onChange={(e) => setFilter({ protocol: e.target.value })}
+        >
+          {['all', ...PROTOCOL_LABELS].map((p) => (
+            <option key={p} value={p}>
+              {p}
             </option>
           ))}
         </select>

@@ -1,5 +1,6 @@
 import type { RawHeaders } from '../../../app/proxy-events.js';
 import type { ExchangeView } from '../model/exchange.js';
+import { requestLine, statusLine } from '../store/exchange-row.js';
 
 function HeaderTable({ title, headers, first }: { title: string; headers: RawHeaders; first: string }) {
   return (
@@ -26,17 +27,9 @@ export function HeadersView({ x }: { x: ExchangeView }) {
   const response = x.response?.response;
   return (
     <div className="headers-view" data-testid="headers-view">
-      <HeaderTable
-        title="Request"
-        headers={request.headers}
-        first={`${request.method} ${request.url} HTTP/${request.httpVersion}`}
-      />
+      <HeaderTable title="Request" headers={request.headers} first={requestLine(x)} />
       {response ? (
-        <HeaderTable
-          title="Response"
-          headers={response.headers}
-          first={`HTTP/${response.httpVersion} ${response.status} ${response.statusText}`}
-        />
+        <HeaderTable title="Response" headers={response.headers} first={statusLine(response)} />
       ) : (
         <p className="muted">{x.closed ? 'No response was received.' : 'Waiting for the response head…'}</p>
       )}
