@@ -61,8 +61,10 @@ export function buildEntry(exchange: ExchangeEvents, bodies: CapturedBodies, opt
     response: harResponse(exchange, bodies.response, options),
     cache: {},
     timings,
+    ...(opened.connectionId === undefined ? {} : { connection: String(opened.connectionId) }),
     _id: opened.id,
     _kind: opened.kind,
+    ...(opened.streamId === undefined ? {} : { _streamId: opened.streamId }),
     ...(closed
       ? {
           _outcome: closed.outcome,
@@ -367,7 +369,7 @@ function splitPair(text: string): [string, string] {
   return [text.slice(0, at).trim(), text.slice(at + 1).trim()];
 }
 
-/** HAR writes the protocol as it appears on a status line: `HTTP/1.1`. */
+/** HAR writes the protocol as it appears on a status line: `HTTP/1.1`, `HTTP/2` (no minor version). */
 function httpVersion(version: string): string {
   return version === '' || version.startsWith('HTTP/') ? version : `HTTP/${version}`;
 }

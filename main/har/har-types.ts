@@ -170,12 +170,18 @@ export interface HarEntry {
   readonly response: HarResponse;
   readonly cache: Record<string, never>;
   readonly timings: HarTimings;
+  /**
+   * The client connection that carried the exchange, numbered per proxy from 1, as digits (HAR 1.2
+   * makes it a string; Chrome writes its own connection ids the same way, Firefox the server port).
+   */
   readonly connection?: string;
   readonly comment?: string;
   /** Sluice's exchange id, so a HAR entry can be matched with the UI and `--events ndjson`. */
   readonly _id: number;
   /** `http`, `websocket` or `tunnel`. */
   readonly _kind: string;
+  /** The HTTP/2 stream id on the client's connection; absent for HTTP/1.x. */
+  readonly _streamId?: number;
   /** Still open at export: written with what was seen so far. */
   readonly _incomplete?: true;
   /** How the exchange ended: `completed`, `client-closed`, `upstream-reset`, `idle-timeout`, `proxy-error`. */

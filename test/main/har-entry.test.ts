@@ -309,6 +309,32 @@ describe('a HAR entry', () => {
     expectValid(redacted);
   });
 
+  it('writes HTTP/2 as HTTP/2, the client connection as HAR’s connection (a string) and the stream as _streamId', () => {
+    const h2 = buildEntry(
+      exchange({
+        opened: { ...opened({ httpVersion: '2' }), connectionId: 3, streamId: 5 },
+        responseHead: { ...head(), response: { ...head().response, statusText: '', httpVersion: '2' } },
+      }),
+      {},
+    );
+    expect(h2.request.httpVersion).toBe('HTTP/2');
+    expect(h2.response.httpVersion).toBe('HTTP/2');
+    expect(h2.connection).toBe('3');
+    expect(h2._streamId).toBe(5);
+    expectValid(h2);
+
+    // HTTP/1.1 on a numbered connection: no stream.
+    const h1 = buildEntry(exchange({ opened: { ...opened(), connectionId: 4 } }), {});
+    expect(h1.request.httpVersion).toBe('HTTP/1.1');
+    expect(h1.connection).toBe('4');
+    expect('_streamId' in h1).toBe(false);
+    expectValid(h1);
+
+    // An exchange the core did not number (an import from a file without ids) has neither field.
+    const unnumbered = buildEntry(exchange(), {});
+    expect('connection' in unnumbered || '_streamId' in unnumbered).toBe(false);
+  });
+
   it('writes a tunnel with a URL the schema accepts', () => {
     const tunnel: ExchangeOpenedEvent = { ...opened({ method: 'CONNECT', url: '127.0.0.1:443' }), kind: 'tunnel' };
     const entry = buildEntry(exchange({ opened: tunnel }), {});
@@ -358,6 +384,8 @@ describe('the HAR schema check', () => {
         },
       },
       { log: { version: '1.2', entries: [entry] } },
+      // HAR's connection is a string: a number there would be a broken file.
+      { log: { version: '1.2', creator: { name: 'x', version: '0' }, entries: [{ ...entry, connection: 3 }] } },
     ];
     for (const har of broken) expect(validate(JSON.parse(JSON.stringify(har)))).toBe(false);
   });
