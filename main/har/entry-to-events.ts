@@ -22,6 +22,7 @@ import {
   bodyBytes,
   coreHttpVersion,
   headersAt,
+  idAt,
   isObject,
   numberAt,
   objectAt,
@@ -41,6 +42,8 @@ export interface EntryContext {
   readonly monotonic: (wallTime: number) => number;
   /** Wall time to use when `startedDateTime` cannot be read (the previous entry's). */
   readonly fallbackWallTime: number;
+  /** `log.creator.name` of the file, when it came before the entries: some tools mean other things by a field. */
+  readonly writer?: string | undefined;
 }
 
 export interface ImportedExchange {
@@ -69,6 +72,9 @@ const LIMIT_REASONS: readonly CaptureLimitReason[] = [
   'websocket-frames',
 ];
 
+/** Writers whose `connection` is the server's port (Firefox's HAR builder, Firebug's NetExport). */
+const PORT_IN_CONNECTION = /^(firefox|firebug)$/i;
+
 /** Rank among events at the same time: the core opens, answers, forwards, parses, then limits. */
 type Timed = { readonly at: number; readonly rank: number; readonly event: ProxyEvent };
 
@@ -81,6 +87,9 @@ export function entryToExchange(entry: unknown, context: EntryContext): Imported
   const response = objectAt(entry, 'response') ?? {};
   const { id } = context;
   const warnings: string[] = [];
+  // Firefox (and Firebug before it) write the server's port in `connection`, not a connection id.
+  const connectionId = PORT_IN_CONNECTION.test(context.writer ?? '') ? undefined : idAt(entry, 'connection');
+  const streamId = idAt(entry, '_streamId');
 
   const parsedWall = Date.parse(stringAt(entry, 'startedDateTime') ?? '');
   if (Number.isNaN(parsedWall)) warnings.push('startedDateTime is not a date; placed after the previous entry');
@@ -128,6 +137,8 @@ export function entryToExchange(entry: unknown, context: EntryContext): Imported
       httpVersion: coreHttpVersion(stringAt(request, 'httpVersion')),
       headers: requestHeaders,
     },
+    ...(connectionId === undefined ? {} : { connectionId }),
+    ...(streamId === undefined ? {} : { streamId }),
   });
   const responseAt = at(phases.responseAt);
   if (status > 0) {

@@ -26,6 +26,16 @@ export function numberAt(parent: Fields | undefined, key: string): number | unde
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
+/**
+ * A connection or stream id: a positive whole number, or one written as digits, as HAR's
+ * `connection` must be (a string) and Chrome writes it. Anything else is no id.
+ */
+export function idAt(parent: Fields | undefined, key: string): number | undefined {
+  const value = parent?.[key];
+  const id = typeof value === 'string' && /^\d{1,15}$/.test(value.trim()) ? Number(value) : value;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+
 export function arrayAt(parent: Fields | undefined, key: string): unknown[] | undefined {
   const value = parent?.[key];
   return Array.isArray(value) ? value : undefined;
@@ -41,11 +51,19 @@ export function headersAt(parent: Fields | undefined, key: string): [string, str
   return headers;
 }
 
-/** HAR writes `HTTP/1.1`; the core reports `1.1`. Chrome's `h2`/`h3` are kept as they are. */
+/**
+ * HAR writes `HTTP/1.1`; the core reports `1.1`, and `2` or `3` for the versions whose names have
+ * no minor version. Tools spell those `HTTP/2`, `HTTP/2.0`, `http/2.0` (Chrome), `h2` (its ALPN
+ * name), `HTTP/3` (Firefox) or `h3` (Chrome, also with a draft number, `h3-29`), in any case.
+ * Anything else is kept as written, without an `HTTP/` in front.
+ */
 export function coreHttpVersion(version: string | undefined): string {
-  if (!version) return '1.1';
-  const match = /^HTTP\/(.+)$/i.exec(version);
-  return match ? match[1]! : version;
+  const text = version?.trim();
+  if (!text) return '1.1';
+  const named = /^h([23])(?:c|-\w+)?$/i.exec(text);
+  if (named) return named[1]!;
+  const number = /^HTTP\/(.+)$/i.exec(text)?.[1] ?? text;
+  return /^[23](\.0)?$/.test(number) ? number[0]! : number;
 }
 
 /**

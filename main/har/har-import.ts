@@ -77,9 +77,9 @@ export async function importHar(
 }
 
 class Importer {
-  private readonly pending: { item: unknown; index: number }[] = [];
+  private readonly pending: { item: unknown; index: number; writer: string | undefined }[] = [];
   private readonly parser = new JsonStreamParser(['log', 'entries'], (item, index) =>
-    this.pending.push({ item, index }),
+    this.pending.push({ item, index, writer: this.writer() }),
   );
   private readonly ids: number[] = [];
   private readonly skipped: EntryIssue[] = [];
@@ -159,7 +159,7 @@ class Importer {
   /** Imports the entries parsed so far, yielding to the event loop between slices. */
   private async drain(): Promise<void> {
     for (let next = this.pending.shift(); next; next = this.pending.shift()) {
-      await this.importEntry(next.item, next.index);
+      await this.importEntry(next.item, next.index, next.writer);
       if (now() - this.sliceStart > SLICE_MS) {
         this.progress(false);
         await nextTurn();
@@ -168,7 +168,13 @@ class Importer {
     }
   }
 
-  private async importEntry(item: unknown, index: number): Promise<void> {
+  /** `log.creator.name`, when the file gave it before the entry being handed over. */
+  private writer(): string | undefined {
+    const creator = this.parser.openObject(['log'])?.creator;
+    return isObject(creator) && typeof creator.name === 'string' ? creator.name : undefined;
+  }
+
+  private async importEntry(item: unknown, index: number, writer: string | undefined): Promise<void> {
     const id = this.target.nextId();
     let exchange: ImportedExchange;
     try {
@@ -176,6 +182,7 @@ class Importer {
         id,
         monotonic: (wallTime) => this.start + (wallTime - (this.firstWallTime ??= wallTime)),
         fallbackWallTime: this.lastWallTime,
+        writer,
       });
     } catch (err) {
       if (!(err instanceof EntrySkipped)) throw err;

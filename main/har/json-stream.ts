@@ -96,6 +96,16 @@ export class JsonStreamParser {
     this.advance(text);
   }
 
+  /**
+   * While the object at `path` (e.g. `['log']`) is being read, its members read so far; so an
+   * item's handler can see what came before the streamed array (`log.creator`). Undefined
+   * otherwise.
+   */
+  openObject(path: readonly string[]): Readonly<Record<string, unknown>> | undefined {
+    const frame = this.stack.find((f) => f.kind === 'object' && sameList(f.path, path));
+    return frame?.value as Record<string, unknown> | undefined;
+  }
+
   /** The document, with the streamed array empty; throws when the input stopped early. */
   end(): unknown {
     this.piece = '';

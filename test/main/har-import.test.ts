@@ -16,6 +16,9 @@ import type {
   ResponseHeadEvent,
   SseEvent,
 } from '../../app/proxy-events.js';
+import { entryToExchange, type EntryContext, type ImportedExchange } from '../../main/har/entry-to-events.js';
+import { buildEntry } from '../../main/har/har-entry.js';
+import { coreHttpVersion } from '../../main/har/har-fields.js';
 import type { Har } from '../../main/har/har-types.js';
 import { JsonStreamParser } from '../../main/har/json-stream.js';
 import { IMPORTED_ID_BASE } from '../../app/contract.js';
@@ -144,6 +147,30 @@ describe('the streaming JSON parser', () => {
     }
   });
 
+  it('shows an item’s handler the members of an open object read before it, such as log.creator', () => {
+    const text =
+      '{"log":{"version":"1.2","creator":{"name":"Firefox","version":"111"},"entries":[{"a":1},{"a":2}],"x":1}}';
+    for (const size of [1, 5, text.length]) {
+      const seen: unknown[] = [];
+      const parser = new JsonStreamParser(['log', 'entries'], () => seen.push(parser.openObject(['log'])?.creator));
+      for (let at = 0; at < text.length; at += size) parser.write(text.slice(at, at + size));
+      parser.end();
+      expect(seen, `pieces of ${size}`).toEqual([
+        { name: 'Firefox', version: '111' },
+        { name: 'Firefox', version: '111' },
+      ]);
+      // Once the object is read, it is no longer open.
+      expect(parser.openObject(['log'])).toBeUndefined();
+    }
+    // A creator written after the entries is not known while they are read.
+    const late: unknown[] = [];
+    const creatorLast = new JsonStreamParser(['log', 'entries'], () =>
+      late.push(creatorLast.openObject(['log'])?.creator),
+    );
+    creatorLast.write('{"log":{"entries":[{"a":1}],"creator":{"name":"Firefox"}}}');
+    expect(late).toEqual([undefined]);
+  });
+
   it('refuses what JSON.parse refuses, saying where', () => {
     const cases: [string, string][] = [
       ['{"a":1 "b":2}', "line 1, column 8 (byte 7): expected ',' or '}', found a string"],
@@ -163,6 +190,124 @@ describe('the streaming JSON parser', () => {
         parser.end();
       }, text).toThrow(where);
     }
+  });
+});
+
+describe('reading one entry', () => {
+  const context = (writer?: string): EntryContext => ({
+    id: 1,
+    monotonic: (wall) => wall,
+    fallbackWallTime: 0,
+    writer,
+  });
+  const entryWith = (fields: Record<string, unknown>, httpVersion = 'HTTP/1.1'): Record<string, unknown> => ({
+    startedDateTime: '2026-01-02T03:04:05.000Z',
+    time: 3,
+    request: { method: 'GET', url: 'https://h2.test/', httpVersion, headers: [] },
+    response: { status: 200, statusText: '', httpVersion, headers: [], content: { size: 0, mimeType: 'x' } },
+    timings: { send: 1, wait: 1, receive: 1 },
+    ...fields,
+  });
+  const openedOf = (imported: ImportedExchange): ExchangeOpenedEvent =>
+    imported.events.find((e): e is ExchangeOpenedEvent => e.type === 'exchange-opened')!;
+  const headOf = (imported: ImportedExchange): ResponseHeadEvent | undefined =>
+    imported.events.find((e): e is ResponseHeadEvent => e.type === 'response-head');
+
+  it('reads every spelling of HTTP/2 and HTTP/3 as the core names them, and keeps the rest', () => {
+    const cases: [string | undefined, string][] = [
+      ['HTTP/2', '2'],
+      ['HTTP/2.0', '2'],
+      ['http/2.0', '2'],
+      ['h2', '2'],
+      ['H2', '2'],
+      ['h2c', '2'],
+      ['HTTP/3', '3'],
+      ['http/3.0', '3'],
+      ['h3', '3'],
+      ['h3-29', '3'],
+      ['HTTP/1.1', '1.1'],
+      ['http/1.1', '1.1'],
+      ['HTTP/1.0', '1.0'],
+      [' HTTP/1.1 ', '1.1'],
+      ['', '1.1'],
+      [undefined, '1.1'],
+      ['HTTP/2.5', '2.5'],
+      ['spdy/3.1', 'spdy/3.1'],
+    ];
+    for (const [written, core] of cases) expect(coreHttpVersion(written), String(written)).toBe(core);
+    const imported = entryToExchange(entryWith({}, 'http/2.0'), context());
+    expect(openedOf(imported).request.httpVersion).toBe('2');
+    expect(headOf(imported)?.response.httpVersion).toBe('2');
+  });
+
+  it('gets back what our export wrote of an HTTP/2 stream: version, connection and stream', () => {
+    const opened: ExchangeOpenedEvent = {
+      type: 'exchange-opened',
+      id: 9,
+      t: 500,
+      wallTime: Date.UTC(2026, 0, 2),
+      kind: 'http',
+      intercepted: true,
+      clientAddress: '127.0.0.1',
+      request: { method: 'GET', url: 'https://h2.test/a', httpVersion: '2', headers: [[':authority', 'h2.test']] },
+      connectionId: 3,
+      streamId: 5,
+    };
+    const head: ResponseHeadEvent = {
+      type: 'response-head',
+      id: 9,
+      t: 510,
+      response: { status: 200, statusText: '', httpVersion: '2', headers: [] },
+      timings: { dns: -1, connect: -1, ssl: -1 },
+      requestSentAt: 505,
+    };
+    const closed: ExchangeClosedEvent = {
+      type: 'exchange-closed',
+      id: 9,
+      t: 520,
+      outcome: 'client-closed',
+      reason: 'CANCEL',
+      requestBytes: 0,
+      responseBytes: 0,
+      pausedMs: 0,
+    };
+    const file = JSON.parse(
+      JSON.stringify(
+        buildEntry(
+          {
+            opened,
+            responseHead: head,
+            closed,
+            chunks: [],
+            backpressure: [],
+            sse: [],
+            messages: [],
+            captureLimits: [],
+          },
+          {},
+        ),
+      ),
+    ) as unknown;
+    const imported = entryToExchange(file, context('Sluice'));
+    expect(openedOf(imported)).toMatchObject({ request: { httpVersion: '2' }, connectionId: 3, streamId: 5 });
+    expect(headOf(imported)?.response.httpVersion).toBe('2');
+    expect(imported.closed).toMatchObject({ outcome: 'client-closed', reason: 'CANCEL' });
+  });
+
+  it('reads connection and _streamId only as positive whole numbers, written as digits or as numbers', () => {
+    const ids = (fields: Record<string, unknown>, writer?: string): [number | undefined, number | undefined] => {
+      const opened = openedOf(entryToExchange(entryWith(fields), context(writer)));
+      return [opened.connectionId, opened.streamId];
+    };
+    expect(ids({ connection: '159834', _streamId: 7 })).toEqual([159834, 7]);
+    expect(ids({ connection: 12, _streamId: '9' })).toEqual([12, 9]);
+    expect(ids({})).toEqual([undefined, undefined]);
+    for (const junk of ['', 'abc', '-1', '0', '1.5', '1e3', '12345678901234567890', null, true, 2.5, 0, -3, {}]) {
+      expect(ids({ connection: junk, _streamId: junk }), JSON.stringify(junk)).toEqual([undefined, undefined]);
+    }
+    // Firefox writes the server's port there: 443 on every HTTPS entry is no connection.
+    expect(ids({ connection: '443' }, 'Firefox')).toEqual([undefined, undefined]);
+    expect(ids({ connection: '443' }, 'WebInspector')).toEqual([443, undefined]);
   });
 });
 
@@ -205,6 +350,9 @@ describe('HAR import into the host', () => {
       expect(b.opened.request.url).toBe(a.opened.request.url);
       expect(b.opened.request.headers).toEqual(a.opened.request.headers);
       expect(b.opened.wallTime).toBe(a.opened.wallTime);
+      expect(b.opened.request.httpVersion).toBe(a.opened.request.httpVersion);
+      expect(b.opened.connectionId).toBe(a.opened.connectionId);
+      expect(b.opened.streamId).toBe(a.opened.streamId);
       expect(b.head?.response.status).toBe(a.head?.response.status);
       // HAR holds bodies decoded: the encoding is kept under another name, so nothing decodes twice.
       expect(b.head?.response.headers).toEqual(
@@ -333,6 +481,24 @@ describe('HAR import into the host', () => {
 
     const firefox = seen.get('mitmproxy-tests/firefox.har')!;
     expect(firefox).toHaveLength(14);
+
+    // Versions as each tool spells them, read as the core names them.
+    const versions = (name: string): string[][] =>
+      seen.get(name)!.map((x) => [x.opened.request.httpVersion, x.head?.response.httpVersion ?? '-']);
+    expect(versions('mitmproxy-tests/chrome.har')).toEqual([
+      ['2', '2'],
+      ['1.1', '-'],
+      ['3', '3'],
+    ]);
+    expect(versions('mitmproxy-tests/mitmproxy-export-event_stream.har')).toEqual([
+      ['2', '2'],
+      ['2', '2'],
+    ]);
+    expect(versions('mitmproxy-tests/firefox.har').filter(([version]) => version === '3')).toHaveLength(8);
+    // Chrome's connection ids come back; Firefox's `connection` is the server's port and does not.
+    expect(post.opened).toMatchObject({ request: { httpVersion: '2' }, connectionId: 159834 });
+    expect(seen.get('chrome/request-order.har')!.map((x) => x.opened.connectionId)).toEqual([29, 34]);
+    expect(firefox.map((x) => x.opened.connectionId ?? x.opened.streamId)).toEqual(Array(14).fill(undefined));
   });
 
   it('refuses broken.har with where its JSON breaks, and keeps the host working', async () => {
