@@ -10,6 +10,11 @@ export interface TimeoutOptions {
   readonly upstreamConnectMs: number;
   /** From the request having been sent to the upstream's response head. */
   readonly responseHeaderMs: number;
+  /**
+   * After CONNECT, how long the client may stay silent before the tunnel is taken for a
+   * server-first protocol and bridged raw. Not a limit on anything that moves.
+   */
+  readonly firstBytesAfterConnectMs?: number;
 }
 
 export interface CaptureOptions {

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import net, { type AddressInfo, type Socket } from 'node:net';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
-import type { Direction, ProxyEvent, RawHeaders, ResponseHead } from '../app/proxy-events.js';
+import type { Direction, ProxyEvent } from '../app/proxy-events.js';
 import type { CertificateAuthority } from './ca/certificate-authority.js';
 import { LeafCertificates } from './ca/leaf-certificates.js';
 import { CaptureBudget, type CapturedRange } from './capture/body-capture.js';
@@ -11,12 +11,16 @@ import { Recorder } from './capture/recorder.js';
 import { makeSpillDir, sweepStaleSpillDirs } from './capture/spill-dirs.js';
 import { now } from './clock.js';
 import { EventHub, type ProxyEventListener } from './event-hub.js';
-import { bracketHost, matchesHost, parseAuthority } from './forward/connect-target.js';
+import { parseAuthority } from './forward/connect-target.js';
 import type { ExchangeServices } from './forward/exchange-base.js';
-import { HttpExchange, hostHeader, type HttpTarget } from './forward/http-exchange.js';
-import { endToEnd, flatten, toPairs } from './forward/raw-headers.js';
-import { SocketBridge } from './forward/socket-bridge.js';
+import type { H2Route } from './forward/h2-exchange.js';
+import { H2SessionPool } from './forward/h2-sessions.js';
+import { HttpExchange, type HttpTarget } from './forward/http-exchange.js';
 import { UpstreamPool } from './forward/upstream.js';
+import { ConnectHandler, type ConnectContext, type TunnelContext } from './front/connect-handler.js';
+import { isH2Preface, mayBeH2Preface, readFirstBytes } from './front/first-bytes.js';
+import { serveH2 } from './front/h2-front.js';
+import { WebSocketUpgrade } from './front/websocket-upgrade.js';
 import { DEFAULT_CAPTURE, DEFAULT_TIMEOUTS, type CaptureOptions, type TimeoutOptions } from './options.js';
 
 export interface ProxyOptions {
@@ -31,16 +35,8 @@ export interface ProxyOptions {
   readonly capture?: Partial<CaptureOptions>;
 }
 
-/** Where a connection that came through CONNECT was headed. */
-interface TunnelContext {
-  readonly host: string;
-  readonly port: number;
-  readonly tls: boolean;
-}
-
 /** How long we wait for a client's first bytes after CONNECT before assuming a server-first protocol. */
-const SNIFF_TIMEOUT_MS = 2_000;
-const TLS_HANDSHAKE = 0x16;
+const FIRST_BYTES_AFTER_CONNECT_MS = 2_000;
 
 /** A document the proxy answers itself (see `serveLocal`). */
 export interface LocalDocument {
@@ -64,8 +60,16 @@ export class SluiceProxy {
   private readonly tunnels = new WeakMap<Duplex, TunnelContext>();
   private readonly localDocuments = new Map<string, LocalDocument>();
   private readonly rawSockets = new Set<Duplex>();
+  private readonly upgrades = new Set<WebSocketUpgrade>();
+  private readonly connectionIds = new WeakMap<Duplex, number>();
   private readonly services: ExchangeServices;
+  private readonly h2Sessions: H2SessionPool;
+  private readonly context: ConnectContext;
+  private readonly connectHandler: ConnectHandler;
+  /** The HTTP server's own connection handler, for connections we found to speak HTTP/1.x. */
+  private readonly serveHttp1Connection: (socket: Duplex) => void;
   private exchangeCount = 0;
+  private connectionCount = 0;
 
   private constructor(
     private readonly options: ProxyOptions,
@@ -97,10 +101,102 @@ export class SluiceProxy {
       connectionsCheckingInterval: Math.min(1_000, this.timeouts.requestHeaderMs),
       noDelay: true,
     });
+    this.h2Sessions = new H2SessionPool(this.upstream, this.timeouts.upstreamConnectMs, this.timeouts.keepAliveIdleMs);
+    // Every connection is looked at first (HTTP/2 prior knowledge or HTTP/1.x); the server's own
+    // handler then gets those that speak HTTP/1.x. It still listens itself, so Node keeps
+    // tracking connections for its header timeout.
+    const [httpConnection] = this.server.listeners('connection') as ((socket: Duplex) => void)[];
+    if (!httpConnection) throw new Error('node:http server has no connection handler');
+    this.serveHttp1Connection = (socket) => httpConnection.call(this.server, socket);
+    this.server.removeListener('connection', httpConnection);
+    this.server.on('connection', this.onConnection);
+    this.context = this.connectContext();
+    this.connectHandler = new ConnectHandler(this.context);
     this.server.on('request', this.onRequest);
-    this.server.on('connect', this.onConnect);
+    this.server.on('connect', this.connectHandler.onConnect);
     this.server.on('upgrade', this.onUpgrade);
     this.server.on('clientError', this.onClientError);
+  }
+
+  private connectContext(): ConnectContext {
+    return {
+      services: this.services,
+      leaves: this.leaves,
+      pool: this.h2Sessions,
+      passThroughHosts: this.options.passThroughHosts ?? [],
+      firstBytesMs: this.timeouts.firstBytesAfterConnectMs ?? FIRST_BYTES_AFTER_CONNECT_MS,
+      keepAliveIdleMs: this.timeouts.keepAliveIdleMs,
+      upstreamTlsOptions: () => this.upstream.tlsOptions(),
+      track: (socket) => {
+        this.rawSockets.add(socket);
+        socket.once('close', () => this.rawSockets.delete(socket));
+      },
+      connectionIdOf: (socket) => this.connectionIdOf(socket),
+      serveHttp1: (socket, tunnel) => {
+        this.tunnels.set(socket, tunnel);
+        this.connectionIds.set(socket, tunnel.connectionId);
+        this.serveHttp1Connection(socket);
+        // Paused while its first bytes were read; the HTTP server only listens, so flow is ours to restore.
+        if (!(socket instanceof TLSSocket)) socket.resume();
+      },
+      reportClientError: (socket, code, detail, status) => this.reportClientError(socket, code, detail, status),
+      reportProtocolError: (socket, code, detail) => this.reportClientError(socket, code, detail, 0),
+    };
+  }
+
+  private connectionIdOf(socket: Duplex): number {
+    let id = this.connectionIds.get(socket);
+    if (id === undefined) {
+      id = ++this.connectionCount;
+      this.connectionIds.set(socket, id);
+    }
+    return id;
+  }
+
+  /**
+   * A new client connection: HTTP/2 with prior knowledge (h2c, the preface first) is served as
+   * HTTP/2, anything else goes to the HTTP/1.x server. A client silent for the whole
+   * request-header timeout is closed, as one that never finishes its request head is.
+   */
+  private readonly onConnection = (socket: Duplex): void => {
+    this.connectionIdOf(socket);
+    socket.on('error', noop);
+    void readFirstBytes(socket, this.timeouts.requestHeaderMs, (b) => !mayBeH2Preface(b) || isH2Preface(b)).then(
+      (bytes) => {
+        if (socket.destroyed) return;
+        if (bytes.length === 0) {
+          socket.destroy();
+          return;
+        }
+        socket.unshift(bytes);
+        if (isH2Preface(bytes)) {
+          this.rawSockets.add(socket);
+          socket.once('close', () => this.rawSockets.delete(socket));
+          serveH2(this.context, socket, (headers) => this.h2cRoute(socket, headers));
+          socket.resume();
+          return;
+        }
+        socket.off('error', noop);
+        this.serveHttp1Connection(socket);
+        socket.resume();
+      },
+    );
+  };
+
+  /** An h2c stream sent to the proxy itself: its own `:scheme` and `:authority` say where it goes. */
+  private h2cRoute(socket: Duplex, headers: IncomingHttpHeaders): H2Route | string {
+    const scheme = headers[':scheme'];
+    const authority = parseAuthority(String(headers[':authority'] ?? ''), scheme === 'https' ? 443 : 80);
+    if ((scheme !== 'http' && scheme !== 'https') || !authority) {
+      return `an HTTP/2 request to Sluice needs :scheme http or https and an :authority naming the target`;
+    }
+    return {
+      scheme,
+      ...authority,
+      intercepted: false,
+      connectionId: this.connectionIdOf(socket),
+      clientAddress: (socket as Socket).remoteAddress ?? '',
+    };
   }
 
   static async create(options: ProxyOptions): Promise<SluiceProxy> {
@@ -139,6 +235,7 @@ export class SluiceProxy {
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
+    for (const upgrade of this.upgrades) upgrade.abort();
     for (const socket of this.rawSockets) socket.destroy();
     await closed;
   }
@@ -146,6 +243,7 @@ export class SluiceProxy {
   /** Stops listening and ends every connection, then frees captures and spill files. */
   async close(): Promise<void> {
     await this.stopListening();
+    this.h2Sessions.destroy();
     this.upstream.destroy();
     this.recorder.clear();
     if (this.ownsSpillDir) await rm(this.spillDir, { recursive: true, force: true });
@@ -220,6 +318,8 @@ export class SluiceProxy {
         path,
         intercepted: tunnel.tls,
         servername: req.socket instanceof TLSSocket ? servernameOf(req.socket) : undefined,
+        agent: tunnel.agent,
+        connectionId: tunnel.connectionId,
       };
     }
     let url: URL;
@@ -239,6 +339,7 @@ export class SluiceProxy {
       port: url.port ? Number(url.port) : scheme === 'https' ? 443 : 80,
       path: `${url.pathname}${url.search}`,
       intercepted: false,
+      connectionId: this.connectionIds.get(req.socket),
     };
   }
 
@@ -266,113 +367,6 @@ export class SluiceProxy {
     res.end(body);
   }
 
-  private readonly onConnect = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const authority = parseAuthority(req.url ?? '');
-    if (!authority) {
-      const detail = `CONNECT needs host:port, got "${(req.url ?? '').slice(0, 200)}"`;
-      this.reportClientError(req.socket, 'bad-connect-target', detail, 400);
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    socket.on('error', noop);
-    // Node's server stops tracking a socket once it is CONNECTed; we must end it on close().
-    this.rawSockets.add(socket);
-    socket.once('close', () => this.rawSockets.delete(socket));
-    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    const clientAddress = req.socket.remoteAddress ?? '';
-    if (matchesHost(authority.host, this.options.passThroughHosts ?? [])) {
-      this.tunnel(socket, authority, head, clientAddress);
-      return;
-    }
-    const route = (first: Buffer): void => {
-      if (first.length === 0) {
-        this.tunnel(socket, authority, first, clientAddress);
-      } else if (first[0] === TLS_HANDSHAKE) {
-        socket.unshift(first);
-        this.intercept(socket, authority);
-      } else if (looksLikeHttp(first)) {
-        socket.unshift(first);
-        this.tunnels.set(socket, { ...authority, tls: false });
-        this.server.emit('connection', socket);
-        // We paused it to sniff; the HTTP server only listens, so flowing must be restored here.
-        socket.resume();
-      } else {
-        this.tunnel(socket, authority, first, clientAddress);
-      }
-    };
-    if (head.length > 0) {
-      route(head);
-      return;
-    }
-    const timer = setTimeout(() => {
-      socket.off('data', onFirst);
-      route(Buffer.alloc(0));
-    }, SNIFF_TIMEOUT_MS);
-    const onFirst = (first: Buffer): void => {
-      clearTimeout(timer);
-      socket.pause();
-      route(first);
-    };
-    socket.once('data', onFirst);
-    socket.once('close', () => clearTimeout(timer));
-  };
-
-  private intercept(socket: Duplex, authority: { host: string; port: number }): void {
-    const tlsSocket = new TLSSocket(socket, {
-      isServer: true,
-      secureContext: this.leaves.contextFor(authority.host),
-      SNICallback: (name, cb) => {
-        try {
-          cb(null, this.leaves.contextFor(name));
-        } catch (err) {
-          cb(err as Error, undefined);
-        }
-      },
-      ALPNProtocols: ['http/1.1'],
-    });
-    // No resume() here: TLSSocket drains what we unshifted into the handshake itself; a resume
-    // would let those bytes flow out as unheard 'data' and the handshake would never finish.
-    this.tunnels.set(tlsSocket, { ...authority, tls: true });
-    this.server.emit('connection', tlsSocket);
-  }
-
-  private tunnel(client: Duplex, authority: { host: string; port: number }, head: Buffer, clientAddress: string): void {
-    const target = `${bracketHost(authority.host)}:${authority.port}`;
-    const bridge = new SocketBridge(
-      this.services,
-      'tunnel',
-      { method: 'CONNECT', url: target, httpVersion: '1.1', headers: [] },
-      clientAddress,
-      false,
-    );
-    const upstream = net.connect({ host: authority.host, port: authority.port, allowHalfOpen: true });
-    this.rawSockets.add(upstream);
-    upstream.on('close', () => this.rawSockets.delete(upstream));
-    upstream.setNoDelay(true);
-    let connected = false;
-    const connectTimer = setTimeout(() => {
-      upstream.destroy(
-        Object.assign(new Error(`no connection after ${this.timeouts.upstreamConnectMs / 1000} s`), {
-          code: 'upstream-connect-timeout',
-        }),
-      );
-    }, this.timeouts.upstreamConnectMs);
-    upstream.once('connect', () => {
-      connected = true;
-      clearTimeout(connectTimer);
-      // Sniffed bytes go back in front, so the pump forwards and counts them like the rest.
-      if (head.length > 0) client.unshift(head);
-      bridge.attach(client, upstream);
-      client.resume();
-    });
-    upstream.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(connectTimer);
-      if (connected) return;
-      bridge.failed('proxy-error', err.code ?? 'ERROR', `could not connect to ${target}: ${err.message}`);
-      client.destroy();
-    });
-  }
-
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', noop);
     const target = this.resolveTarget(req);
@@ -380,59 +374,13 @@ export class SluiceProxy {
       socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    const requestHeaders = toPairs(req.rawHeaders);
-    const bridge = new SocketBridge(
-      this.services,
-      'websocket',
-      {
-        method: req.method ?? 'GET',
-        url: `${target.scheme === 'https' ? 'wss' : 'ws'}://${hostHeader(target)}${target.path}`,
-        httpVersion: req.httpVersion,
-        headers: requestHeaders,
-      },
-      req.socket.remoteAddress ?? '',
-      target.intercepted,
-    );
+    // Node's server forgets an upgraded socket; we must end it on close().
     this.rawSockets.add(socket);
-    socket.on('close', () => this.rawSockets.delete(socket));
-    const upstreamReq = this.upstream.request(
-      target,
-      req.method ?? 'GET',
-      target.path,
-      flatten(endToEnd(requestHeaders, { keepUpgrade: true })),
-      { fresh: true, servername: target.servername },
-    );
-    upstreamReq.on('upgrade', (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
-      const responseHeaders = toPairs(upRes.rawHeaders);
-      bridge.responded(responseHeadOf(upRes, responseHeaders));
-      upSocket.setNoDelay(true);
-      socket.write(responseHeadText(upRes, responseHeaders));
-      if (upHead.length > 0) socket.write(upHead);
-      if (head.length > 0) upSocket.write(head);
-      bridge.forwardedEarly('response', upHead);
-      bridge.forwardedEarly('request', head);
-      bridge.attach(socket, upSocket);
-    });
-    upstreamReq.on('response', (upRes: IncomingMessage) => {
-      // The upstream refused the upgrade: relay its answer as-is and close.
-      const responseHeaders = toPairs(upRes.rawHeaders);
-      bridge.responded(responseHeadOf(upRes, responseHeaders));
-      const kept = endToEnd(responseHeaders, { keepTransferEncoding: false });
-      kept.push(['Connection', 'close']);
-      socket.write(responseHeadText(upRes, kept));
-      upRes.pipe(socket);
-      upRes.on('end', () => bridge.failed('completed', 'upgrade-refused', `upstream answered ${upRes.statusCode}`));
-    });
-    upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
-      const detail = `could not open the WebSocket upstream: ${err.message}`;
-      bridge.failed('proxy-error', err.code ?? 'ERROR', detail);
-      if (!socket.destroyed) {
-        socket.end(
-          `HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\nX-Sluice-Error: ${err.code ?? 'ERROR'}\r\n\r\n`,
-        );
-      }
-    });
-    upstreamReq.end();
+    socket.once('close', () => this.rawSockets.delete(socket));
+    const upgrade = new WebSocketUpgrade(this.services, req, socket, head, target, this.connectionIdOf(req.socket));
+    this.upgrades.add(upgrade);
+    socket.once('close', () => this.upgrades.delete(upgrade));
+    upgrade.start();
   };
 
   private readonly onClientError = (err: NodeJS.ErrnoException, socket: Duplex): void => {
@@ -470,23 +418,9 @@ function clientErrorStatus(code: string): number {
   }
 }
 
-function looksLikeHttp(first: Buffer): boolean {
-  return /^[A-Z]{3,10} /.test(first.subarray(0, 12).toString('latin1'));
-}
-
 function servernameOf(socket: TLSSocket): string | undefined {
   const name = (socket as TLSSocket & { servername?: string | false }).servername;
   return typeof name === 'string' && name.length > 0 ? name : undefined;
-}
-
-function responseHeadOf(res: IncomingMessage, headers: RawHeaders): ResponseHead {
-  return { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', httpVersion: res.httpVersion, headers };
-}
-
-function responseHeadText(res: IncomingMessage, headers: readonly (readonly [string, string])[]): string {
-  let text = `HTTP/${res.httpVersion} ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\n`;
-  for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
-  return `${text}\r\n`;
 }
 
 function noop(): void {}

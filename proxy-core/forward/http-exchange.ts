@@ -7,6 +7,7 @@ import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, headerValue, toPairs } from './raw-headers.js';
+import { takePreconnectedTimings } from './tunnel-agent.js';
 import type { UpstreamTarget } from './upstream.js';
 
 export interface HttpTarget extends UpstreamTarget {
@@ -16,6 +17,9 @@ export interface HttpTarget extends UpstreamTarget {
   readonly intercepted: boolean;
   /** Server name the client asked for, used for upstream SNI. */
   readonly servername?: string | undefined;
+  /** The client tunnel's own upstream connections, when the request came through CONNECT. */
+  readonly agent?: import('node:http').Agent | undefined;
+  readonly connectionId?: number | undefined;
 }
 
 // Errors that mean the upstream went away, as opposed to the proxy failing to reach it.
@@ -63,6 +67,7 @@ export class HttpExchange extends ExchangeBase {
           httpVersion: req.httpVersion,
           headers: requestHeaders,
         },
+        ...(target.connectionId === undefined ? {} : { connectionId: target.connectionId }),
       });
     }
     const headers = endToEnd(requestHeaders);
@@ -70,6 +75,7 @@ export class HttpExchange extends ExchangeBase {
 
     const upstreamReq = services.upstream.request(target, req.method ?? 'GET', target.path, flatten(headers), {
       servername: target.servername,
+      agent: target.agent,
     });
     this.upstreamReq = upstreamReq;
     upstreamReq.on('socket', this.onUpstreamSocket);
@@ -89,6 +95,12 @@ export class HttpExchange extends ExchangeBase {
   private readonly onUpstreamSocket = (socket: Socket): void => {
     socket.setNoDelay(true);
     if (this.upstreamReq?.reusedSocket) return;
+    const made = takePreconnectedTimings(socket);
+    if (made) {
+      // Connected while Sluice answered the CONNECT: that was this request's set-up.
+      ({ dns: this.dnsMs, connect: this.connectMs, ssl: this.sslMs } = made);
+      return;
+    }
     const start = now();
     let mark = start;
     const phase = (): number => {

@@ -32,6 +32,7 @@ export class SocketBridge extends ExchangeBase {
     intercepted: boolean,
     /** Raw tunnels keep TCP half-close (one side may finish sending and still read). */
     private readonly halfOpen = kind === 'tunnel',
+    connectionId?: number,
   ) {
     super(services, false);
     this.emit({
@@ -43,6 +44,7 @@ export class SocketBridge extends ExchangeBase {
       intercepted,
       clientAddress,
       request,
+      ...(connectionId === undefined ? {} : { connectionId }),
     });
   }
 
@@ -88,6 +90,8 @@ export class SocketBridge extends ExchangeBase {
       if (!this.halfOpen) this.endBoth();
     });
     this.idle.start();
+    // A side that went away before we joined them has no 'close' left to tell us.
+    if (client.destroyed || upstream.destroyed) this.onSocketClose();
   }
 
   /** Ends an exchange that never got as far as joining the sockets. */

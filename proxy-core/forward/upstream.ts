@@ -43,7 +43,7 @@ export class UpstreamPool {
     method: string,
     path: string,
     headers: string[],
-    options: { fresh?: boolean; servername?: string | undefined } = {},
+    options: { fresh?: boolean; servername?: string | undefined; agent?: http.Agent | undefined } = {},
   ): http.ClientRequest {
     const base = {
       host: target.host,
@@ -54,18 +54,26 @@ export class UpstreamPool {
       setHost: false,
     };
     if (target.scheme === 'http') {
-      return http.request({ ...base, agent: options.fresh ? false : this.httpAgent });
+      return http.request({ ...base, agent: options.fresh ? false : (options.agent ?? this.httpAgent) });
     }
     const servername = options.servername ?? target.host;
     const tlsRequest: https.RequestOptions & { ALPNProtocols: string[] } = {
       ...base,
-      agent: options.fresh ? false : this.httpsAgent,
+      agent: options.fresh ? false : (options.agent ?? this.httpsAgent),
       ...(isIP(servername) ? {} : { servername }),
       rejectUnauthorized: !this.tls.insecure,
       ...(this.secureContext ? { secureContext: this.secureContext } : {}),
       ALPNProtocols: ['http/1.1'],
     };
     return https.request(tlsRequest);
+  }
+
+  /** What a TLS connection to an upstream needs to be verified as this pool verifies. */
+  tlsOptions(): { rejectUnauthorized: boolean; secureContext?: SecureContext } {
+    return {
+      rejectUnauthorized: !this.tls.insecure,
+      ...(this.secureContext ? { secureContext: this.secureContext } : {}),
+    };
   }
 
   destroy(): void {

@@ -1,0 +1,338 @@
+import http2, {
+  type ClientHttp2Stream,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { ExchangeOutcome } from '../../app/proxy-events.js';
+import { isEventStream } from '../capture/sse-tracker.js';
+import { now } from '../clock.js';
+import { BodyPump } from './body-pump.js';
+import { bracketHost } from './connect-target.js';
+import { ExchangeBase, type ExchangeServices } from './exchange-base.js';
+import { forwardableHeaders, h2CodeName, pairsOf } from './h2-headers.js';
+import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } =
+  http2.constants;
+
+/** Where the streams of one client HTTP/2 connection go, and how they arrived. */
+export interface H2Route extends H2UpstreamTarget {
+  readonly intercepted: boolean;
+  readonly connectionId: number;
+  readonly clientAddress: string;
+}
+
+/** Which side a reset came from, for the exchange's ending. */
+type Side = 'client' | 'upstream';
+
+/**
+ * One HTTP/2 stream from a client, forwarded as one stream to the upstream: headers (pseudo
+ * first, order kept), every DATA frame's bytes as they arrive through a backpressured pump each
+ * way (a paused pump stops reading its stream, so its WINDOW_UPDATEs are withheld and only that
+ * stream waits), 1xx heads, trailers both ways, and RST_STREAM mirrored with its code.
+ */
+export class H2Exchange extends ExchangeBase {
+  private upstream: ClientHttp2Stream | undefined;
+  private release: (() => void) | undefined;
+  private responded = false;
+  private requestTrailers: OutgoingHttpHeaders | undefined;
+  private responseTrailers: OutgoingHttpHeaders | undefined;
+  private headerTimer: NodeJS.Timeout | undefined;
+  private requestSentAt = -1;
+  /** A reset we sent, so its echo on the other stream's close is not taken for the peer's. */
+  private resetting: Side | undefined;
+
+  constructor(
+    services: ExchangeServices,
+    private readonly pool: H2SessionPool,
+    private readonly client: ServerHttp2Stream,
+    private readonly headers: IncomingHttpHeaders,
+    private readonly rawHeaders: readonly string[],
+    private readonly flags: number,
+    private readonly route: H2Route,
+  ) {
+    super(services, true);
+  }
+
+  start(): void {
+    const { client, headers, route } = this;
+    const method = String(headers[':method'] ?? 'GET');
+    this.emit({
+      type: 'exchange-opened',
+      id: this.id,
+      t: now(),
+      wallTime: Date.now(),
+      kind: 'http',
+      intercepted: route.intercepted,
+      clientAddress: route.clientAddress,
+      request: { method, url: this.url(), httpVersion: '2', headers: pairsOf(this.rawHeaders) },
+      connectionId: route.connectionId,
+      streamId: client.id ?? 0,
+    });
+    client.on('error', noop);
+    client.on('close', this.onClientClose);
+    client.on('trailers', (trailers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+      this.requestTrailers = forwardableHeaders(raw ?? [], trailers);
+    });
+    if (method === 'CONNECT') {
+      this.respondWithError(501, 'h2-connect', 'Sluice does not tunnel CONNECT inside HTTP/2');
+      return;
+    }
+    this.idle.start();
+    this.pool.acquire(route).then(this.onSession, this.onSessionFailed);
+  }
+
+  private url(): string {
+    const scheme = String(this.headers[':scheme'] ?? this.route.scheme);
+    const authority = String(this.headers[':authority'] ?? `${bracketHost(this.route.host)}:${this.route.port}`);
+    return `${scheme}://${authority}${String(this.headers[':path'] ?? '/')}`;
+  }
+
+  private readonly onSession = ({
+    session,
+    release,
+  }: {
+    session: import('node:http2').ClientHttp2Session;
+    release: () => void;
+  }): void => {
+    this.release = release;
+    if (this.closed) {
+      release();
+      return;
+    }
+    const endStream = (this.flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    let upstream: ClientHttp2Stream;
+    try {
+      upstream = session.request(forwardableHeaders(this.rawHeaders, this.headers), {
+        endStream,
+        waitForTrailers: !endStream,
+      });
+    } catch (err) {
+      release();
+      this.respondWithError(502, 'invalid-request-head', `the request could not be sent upstream: ${message(err)}`);
+      return;
+    }
+    this.upstream = upstream;
+    upstream.on('error', this.onUpstreamError);
+    upstream.on('close', this.onUpstreamClose);
+    upstream.on('headers', this.onInformational);
+    upstream.on('response', this.onResponse);
+    upstream.on('trailers', (trailers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+      this.responseTrailers = forwardableHeaders(raw ?? [], trailers);
+    });
+    upstream.on('wantTrailers', () => upstream.sendTrailers(this.requestTrailers ?? {}));
+    if (endStream) this.onRequestSent();
+    else {
+      upstream.once('finish', this.onRequestSent);
+      this.toUpstream = new BodyPump(this.client, upstream, 'request', this, () => upstream.end());
+    }
+  };
+
+  private readonly onSessionFailed = (err: NodeJS.ErrnoException): void => {
+    if (this.closed) return;
+    const code = err.code ?? 'ERROR';
+    const status = code.endsWith('-timeout') ? 504 : 502;
+    this.respondWithError(status, code, `could not open an HTTP/2 stream to ${this.route.host}: ${err.message}`);
+  };
+
+  private readonly onRequestSent = (): void => {
+    this.requestSentAt = now();
+    if (this.responded || this.closed) return;
+    // Until the response head arrives, silence is the upstream thinking: the response-header
+    // timeout governs that wait, and the idle timer takes over again with the body.
+    this.idle.stop();
+    const ms = this.services.timeouts.responseHeaderMs;
+    this.headerTimer = setTimeout(() => {
+      if (this.responded || this.closed) return;
+      this.respondWithError(504, 'response-header-timeout', `response header timeout after ${ms / 1000} s`);
+      this.resetUpstream(NGHTTP2_CANCEL);
+    }, ms);
+    this.headerTimer.unref();
+  };
+
+  /** 1xx heads (100 Continue, 103 Early Hints) go to the client as they come. */
+  private readonly onInformational = (headers: IncomingHttpHeaders, _flags: number, raw: string[]): void => {
+    const status = Number(headers[':status']);
+    if (status < 100 || status >= 200 || this.client.headersSent || this.client.destroyed) return;
+    try {
+      this.client.additionalHeaders(forwardableHeaders(raw ?? [], headers));
+    } catch {
+      // A 1xx the client cannot take is not worth the exchange.
+    }
+  };
+
+  private readonly onResponse = (headers: IncomingHttpHeaders, flags: number, raw: string[]): void => {
+    if (this.closed || !this.upstream) return;
+    this.responded = true;
+    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
+    const at = now();
+    this.idle.touch(at);
+    this.idle.start();
+    const rawHeaders = raw ?? [];
+    const status = Number(headers[':status'] ?? 0);
+    this.emit({
+      type: 'response-head',
+      id: this.id,
+      t: at,
+      response: { status, statusText: '', httpVersion: '2', headers: pairsOf(rawHeaders) },
+      timings: { dns: -1, connect: -1, ssl: -1 },
+      requestSentAt: this.requestSentAt,
+    });
+    const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    const { client, upstream } = this;
+    try {
+      client.respond(forwardableHeaders(rawHeaders, headers), {
+        endStream,
+        waitForTrailers: !endStream,
+        sendDate: false,
+      } as import('node:http2').ServerStreamResponseOptions);
+    } catch (err) {
+      this.fail('proxy-error', 'invalid-response-head', `the response head could not be forwarded: ${message(err)}`);
+      return;
+    }
+    if (endStream) return;
+    const type = headers['content-type'];
+    if (isEventStream(typeof type === 'string' ? type : undefined)) {
+      const encoding = headers['content-encoding'];
+      this.capture.trackEventStream(typeof encoding === 'string' ? encoding : undefined);
+    }
+    client.on('wantTrailers', () => client.sendTrailers(this.responseTrailers ?? {}));
+    this.toClient = new BodyPump(upstream, client, 'response', this, () => client.end());
+  };
+
+  private readonly onUpstreamError = (): void => {
+    // The stream's 'close' follows with its code; that is where the ending is decided.
+  };
+
+  private readonly onUpstreamClose = (): void => {
+    this.release?.();
+    const upstream = this.upstream;
+    if (!upstream || this.closed) return;
+    const code = upstream.rstCode ?? NGHTTP2_NO_ERROR;
+    if (this.resetting === 'upstream') return;
+    if (code === NGHTTP2_NO_ERROR && upstream.readableEnded) return; // the client's close ends it
+    if (code === NGHTTP2_NO_ERROR && !this.responded) {
+      this.respondWithError(502, 'ECONNRESET', 'the upstream closed the stream without a response');
+      return;
+    }
+    // A reset from the upstream (or its connection gone): the client gets the same code.
+    const mirrored = code === NGHTTP2_NO_ERROR ? NGHTTP2_INTERNAL_ERROR : code;
+    const name = h2CodeName(code === NGHTTP2_NO_ERROR ? NGHTTP2_INTERNAL_ERROR : code);
+    const goneAway = upstream.session === undefined || upstream.session.destroyed;
+    const detail = goneAway
+      ? `the upstream connection ended before the stream was complete (${name})`
+      : `the upstream reset the stream with ${name} (0x${code.toString(16)})`;
+    if (!this.responded && code === NGHTTP2_REFUSED_STREAM) {
+      this.resetClient(NGHTTP2_REFUSED_STREAM);
+      this.finish('upstream-reset', name, detail);
+      return;
+    }
+    this.resetClient(mirrored);
+    this.finish('upstream-reset', name, detail);
+  };
+
+  private readonly onClientClose = (): void => {
+    this.clearTimers();
+    if (this.closed) {
+      this.resetUpstream(NGHTTP2_CANCEL);
+      return;
+    }
+    const code = this.client.rstCode ?? NGHTTP2_NO_ERROR;
+    if (this.resetting === 'client') return;
+    if (code === NGHTTP2_NO_ERROR && this.client.writableFinished && this.client.sentTrailers !== undefined) {
+      this.finish('completed');
+      return;
+    }
+    if (code === NGHTTP2_NO_ERROR && this.client.writableFinished) {
+      this.finish('completed');
+      return;
+    }
+    // The client reset the stream, or its connection went: the upstream hears the same code.
+    const mirrored = code === NGHTTP2_NO_ERROR ? NGHTTP2_CANCEL : code;
+    this.resetUpstream(mirrored);
+    const name = h2CodeName(mirrored);
+    this.finish(
+      'client-closed',
+      name,
+      code === NGHTTP2_NO_ERROR
+        ? 'the client connection closed before the response was complete'
+        : `the client reset the stream with ${name} (0x${code.toString(16)})`,
+    );
+  };
+
+  protected onIdle(): void {
+    if (this.closed) return;
+    const detail = `no bytes moved in either direction for ${this.services.timeouts.idleMs / 1000} s`;
+    if (this.client.headersSent) this.resetClient(NGHTTP2_CANCEL);
+    else this.respondWithError(504, 'idle-timeout', detail, 'idle-timeout');
+    this.resetUpstream(NGHTTP2_CANCEL);
+    this.finish('idle-timeout', 'idle-timeout', detail);
+  }
+
+  private fail(outcome: ExchangeOutcome, reason: string, detail: string): void {
+    this.resetClient(NGHTTP2_INTERNAL_ERROR);
+    this.resetUpstream(NGHTTP2_CANCEL);
+    this.finish(outcome, reason, detail);
+  }
+
+  /** Answers the client ourselves (no upstream response to forward) and ends the exchange. */
+  private respondWithError(
+    status: number,
+    reason: string,
+    detail: string,
+    outcome: ExchangeOutcome = 'proxy-error',
+  ): void {
+    const { client } = this;
+    if (!client.headersSent && !client.destroyed && !client.closed) {
+      const body = `Sluice: ${detail}\n`;
+      try {
+        client.respond(
+          {
+            ':status': status,
+            'content-type': 'text/plain; charset=utf-8',
+            'content-length': Buffer.byteLength(body),
+            'x-sluice-error': reason,
+          },
+          { sendDate: false } as import('node:http2').ServerStreamResponseOptions,
+        );
+        client.end(body);
+      } catch {
+        this.resetClient(NGHTTP2_INTERNAL_ERROR);
+      }
+    } else {
+      this.resetClient(NGHTTP2_INTERNAL_ERROR);
+    }
+    this.resetUpstream(NGHTTP2_CANCEL);
+    this.finish(outcome, reason, detail);
+  }
+
+  private resetClient(code: number): void {
+    if (this.client.closed || this.client.destroyed) return;
+    this.resetting ??= 'client';
+    this.client.close(code);
+  }
+
+  private resetUpstream(code: number): void {
+    const { upstream } = this;
+    if (!upstream || upstream.closed || upstream.destroyed) return;
+    this.resetting ??= 'upstream';
+    upstream.close(code);
+  }
+
+  private clearTimers(): void {
+    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
+    this.headerTimer = undefined;
+  }
+
+  protected override finish(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
+    this.clearTimers();
+    super.finish(outcome, reason, detail);
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function noop(): void {}

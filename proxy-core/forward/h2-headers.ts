@@ -1,0 +1,66 @@
+import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import type { RawHeaders } from '../../app/proxy-events.js';
+
+// RFC 9113 section 8.2.2: fields that are about one connection and must not cross to another.
+const CONNECTION_SPECIFIC = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/**
+ * A header block to send on, built from the fields as they arrived: pseudo-headers first, then
+ * the rest in arrival order; a repeated field stays repeated (a split `cookie` stays split), and
+ * fields the sender marked never-indexed stay so. Connection-specific fields are dropped, and
+ * `te` kept only as `trailers`, which is all HTTP/2 allows.
+ */
+export function forwardableHeaders(raw: readonly string[], received: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  const add = (name: string, value: string): void => {
+    const previous = out[name];
+    if (previous === undefined) out[name] = value;
+    else if (Array.isArray(previous)) previous.push(value);
+    else out[name] = [previous, value];
+  };
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name.startsWith(':')) add(name, raw[i + 1] as string);
+  }
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    if (name.startsWith(':') || CONNECTION_SPECIFIC.has(name)) continue;
+    if (name === 'te' && value.trim().toLowerCase() !== 'trailers') continue;
+    add(name, value);
+  }
+  const sensitive = (received as Record<symbol, unknown>)[http2.sensitiveHeaders];
+  if (Array.isArray(sensitive) && sensitive.length > 0) {
+    (out as Record<symbol, unknown>)[http2.sensitiveHeaders] = sensitive;
+  }
+  return out;
+}
+
+/** Raw header list as pairs, for events. */
+export function pairsOf(raw: readonly string[]): RawHeaders {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i] as string, raw[i + 1] as string]);
+  return pairs;
+}
+
+const CODE_NAMES = new Map<number, string>(
+  Object.entries(http2.constants)
+    .filter(([name]) =>
+      /^NGHTTP2_(NO_ERROR|PROTOCOL_ERROR|INTERNAL_ERROR|FLOW_CONTROL_ERROR|SETTINGS_TIMEOUT|STREAM_CLOSED|FRAME_SIZE_ERROR|REFUSED_STREAM|CANCEL|COMPRESSION_ERROR|CONNECT_ERROR|ENHANCE_YOUR_CALM|INADEQUATE_SECURITY|HTTP_1_1_REQUIRED)$/.test(
+        name,
+      ),
+    )
+    .map(([name, code]) => [code as number, name.slice('NGHTTP2_'.length)]),
+);
+
+/** An HTTP/2 error code as RFC 9113 names it: `CANCEL`, `REFUSED_STREAM`, ... */
+export function h2CodeName(code: number): string {
+  return CODE_NAMES.get(code) ?? `0x${code.toString(16)}`;
+}

@@ -1,0 +1,201 @@
+import http2, { type ClientHttp2Session } from 'node:http2';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { bracketHost } from './connect-target.js';
+import { H2_CONNECTION_WINDOW, H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS } from './h2-settings.js';
+import type { UpstreamPool, UpstreamTarget } from './upstream.js';
+
+export interface H2UpstreamTarget extends UpstreamTarget {
+  /** SNI and certificate name for https; defaults to the host when it is not an address. */
+  readonly servername?: string | undefined;
+}
+
+/** The upstream did not speak HTTP/2 when asked (no `h2` in its ALPN answer). */
+export class NotH2Error extends Error {
+  readonly code = 'upstream-not-h2';
+}
+
+interface PooledSession {
+  readonly session: ClientHttp2Session;
+  /** Streams we opened on it and that have not closed yet. */
+  active: number;
+}
+
+/**
+ * HTTP/2 sessions to upstream servers, pooled per origin (scheme, host, port and server name).
+ * A stream goes to a session with room under the server's `maxConcurrentStreams`, else a new
+ * session is opened. A session that received GOAWAY or closed takes no new streams. Idle sessions
+ * close after `idleMs`.
+ */
+export class H2SessionPool {
+  private readonly sessions = new Map<string, PooledSession[]>();
+  private readonly connecting = new Map<string, Promise<PooledSession>>();
+  private destroyed = false;
+
+  constructor(
+    private readonly upstream: UpstreamPool,
+    private readonly connectTimeoutMs: number,
+    private readonly idleMs: number,
+  ) {}
+
+  /** Takes a session made elsewhere (over the connection made while answering CONNECT). */
+  adopt(target: H2UpstreamTarget, session: ClientHttp2Session): void {
+    if (this.destroyed) {
+      session.destroy();
+      return;
+    }
+    this.add(keyOf(target), prepare(session, this.idleMs));
+  }
+
+  /** Opens a stream's worth of room: a session for `target`; call `release` when the stream closes. */
+  async acquire(target: H2UpstreamTarget): Promise<{ session: ClientHttp2Session; release: () => void }> {
+    const key = keyOf(target);
+    const pooled = this.withRoom(key) ?? (await this.connect(key, target));
+    pooled.active += 1;
+    let released = false;
+    return {
+      session: pooled.session,
+      release: () => {
+        if (released) return;
+        released = true;
+        pooled.active -= 1;
+      },
+    };
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    for (const list of this.sessions.values()) for (const { session } of list) session.destroy();
+    this.sessions.clear();
+  }
+
+  private withRoom(key: string): PooledSession | undefined {
+    for (const pooled of this.sessions.get(key) ?? []) {
+      const { session } = pooled;
+      if (session.closed || session.destroyed || isGoingAway(session)) continue;
+      const limit = session.remoteSettings.maxConcurrentStreams ?? Number.MAX_SAFE_INTEGER;
+      if (pooled.active < limit) return pooled;
+    }
+    return undefined;
+  }
+
+  private connect(key: string, target: H2UpstreamTarget): Promise<PooledSession> {
+    // Streams that arrive together share one new session rather than each opening their own.
+    const pending = this.connecting.get(key);
+    if (pending) return pending.then(() => this.withRoom(key) ?? this.connect(key, target));
+    const made = openSession(target, this.upstream, this.connectTimeoutMs).then((session) => {
+      const pooled = prepare(session, this.idleMs);
+      if (this.destroyed) session.destroy();
+      else this.add(key, pooled);
+      return pooled;
+    });
+    this.connecting.set(key, made);
+    const forget = (): void => {
+      this.connecting.delete(key);
+    };
+    made.then(forget, forget);
+    return made;
+  }
+
+  private add(key: string, pooled: PooledSession): void {
+    const list = this.sessions.get(key) ?? [];
+    list.push(pooled);
+    this.sessions.set(key, list);
+    pooled.session.once('close', () => {
+      const current = this.sessions.get(key)?.filter((p) => p !== pooled) ?? [];
+      if (current.length > 0) this.sessions.set(key, current);
+      else this.sessions.delete(key);
+    });
+  }
+}
+
+function keyOf(target: H2UpstreamTarget): string {
+  return `${target.scheme}://${bracketHost(target.host)}:${target.port}/${target.servername ?? ''}`;
+}
+
+function isGoingAway(session: ClientHttp2Session): boolean {
+  return (session as ClientHttp2Session & { [goingAway]?: boolean })[goingAway] === true;
+}
+
+const goingAway = Symbol('goingAway');
+
+/** Listeners every upstream session needs, however it was made. */
+function prepare(session: ClientHttp2Session, idleMs: number): PooledSession {
+  const pooled: PooledSession = { session, active: 0 };
+  session.on('error', noop);
+  session.once('goaway', () => {
+    (session as ClientHttp2Session & { [goingAway]?: boolean })[goingAway] = true;
+  });
+  if (idleMs > 0) {
+    session.setTimeout(idleMs, () => {
+      if (pooled.active === 0) session.close();
+    });
+  }
+  // The connection window is a session setting, not a SETTINGS value: open it once, up front.
+  const widen = (): void => {
+    try {
+      session.setLocalWindowSize(H2_CONNECTION_WINDOW);
+    } catch {
+      // A session that is already closing has no window to widen.
+    }
+  };
+  if (session.connecting) session.once('connect', widen);
+  else widen();
+  session.unref();
+  return pooled;
+}
+
+/** A new HTTP/2 session to `target`: TLS with ALPN `h2` for https, prior knowledge (h2c) for http. */
+function openSession(target: H2UpstreamTarget, upstream: UpstreamPool, timeoutMs: number): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const authority = `${target.scheme}://${bracketHost(target.host)}:${target.port}`;
+    const servername = target.servername ?? (isIP(target.host) ? undefined : target.host);
+    let socket: Duplex | undefined;
+    const session = http2.connect(authority, {
+      settings: H2_SETTINGS,
+      maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
+      ...(target.scheme === 'https'
+        ? {
+            createConnection: () => {
+              const secure = tls.connect({
+                host: target.host,
+                port: target.port,
+                ...(servername ? { servername } : {}),
+                ALPNProtocols: ['h2'],
+                ...upstream.tlsOptions(),
+              });
+              secure.setNoDelay(true);
+              socket = secure;
+              return secure;
+            },
+          }
+        : {}),
+    });
+    const timer = setTimeout(() => {
+      session.destroy(
+        Object.assign(new Error(`no HTTP/2 connection to ${authority} after ${timeoutMs / 1000} s`), {
+          code: 'upstream-connect-timeout',
+        }),
+      );
+    }, timeoutMs);
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    session.once('error', onError);
+    session.once('connect', () => {
+      clearTimeout(timer);
+      session.off('error', onError);
+      const alpn = (socket as tls.TLSSocket | undefined)?.alpnProtocol;
+      if (target.scheme === 'https' && alpn !== 'h2') {
+        session.destroy();
+        reject(new NotH2Error(`${authority} does not speak HTTP/2 (ALPN answered ${String(alpn)})`));
+        return;
+      }
+      resolve(session);
+    });
+  });
+}
+
+function noop(): void {}

@@ -1,0 +1,39 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { ConnectTimings } from '../../app/proxy-events.js';
+
+/** Set-up times of upstream sockets made before their first request (while answering CONNECT). */
+const preconnectedTimings = new WeakMap<Duplex, ConnectTimings>();
+
+/** The set-up times of a socket made ahead of its first request, once; later asks get undefined. */
+export function takePreconnectedTimings(socket: Duplex): ConnectTimings | undefined {
+  const timings = preconnectedTimings.get(socket);
+  preconnectedTimings.delete(socket);
+  return timings;
+}
+
+type AgentCallback = (err: Error | null, socket: Duplex) => void;
+
+/**
+ * The upstream connections of one client tunnel. The connection Sluice made while answering the
+ * CONNECT serves the tunnel's first request; later ones are made when needed and kept alive; all
+ * go when the tunnel closes. So a client connection has its own upstream connection, as it would
+ * without a proxy in between.
+ */
+export function tunnelAgent(scheme: 'http' | 'https', spare: Duplex | undefined, timings?: ConnectTimings): http.Agent {
+  if (spare && timings) preconnectedTimings.set(spare, timings);
+  const options = { keepAlive: true, scheduling: 'lifo' as const };
+  const agent = scheme === 'https' ? new https.Agent(options) : new http.Agent(options);
+  const base = (agent as unknown as { createConnection: (o: object, cb: AgentCallback) => Duplex | undefined })
+    .createConnection;
+  (agent as unknown as { createConnection: (o: object, cb: AgentCallback) => Duplex | undefined }).createConnection =
+    function (this: http.Agent, connectOptions: object, callback: AgentCallback) {
+      const ready = spare;
+      spare = undefined;
+      if (ready && !ready.destroyed && ready.writable) return ready;
+      ready?.destroy();
+      return base.call(this, connectOptions, callback);
+    };
+  return agent;
+}

@@ -1,0 +1,343 @@
+import http, { type IncomingMessage } from 'node:http';
+import http2 from 'node:http2';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls, { TLSSocket } from 'node:tls';
+import type { ConnectTimings } from '../../app/proxy-events.js';
+import type { LeafCertificates } from '../ca/leaf-certificates.js';
+import { now } from '../clock.js';
+import { bracketHost, matchesHost, parseAuthority, type Authority } from '../forward/connect-target.js';
+import type { ExchangeServices } from '../forward/exchange-base.js';
+import type { H2SessionPool, H2UpstreamTarget } from '../forward/h2-sessions.js';
+import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS } from '../forward/h2-settings.js';
+import { SocketBridge } from '../forward/socket-bridge.js';
+import { tunnelAgent } from '../forward/tunnel-agent.js';
+import { readClientHello } from './client-hello.js';
+import { isH2Preface, looksLikeHttp1, mayBeH2Preface, readFirstBytes } from './first-bytes.js';
+import { serveH2, type H2FrontContext } from './h2-front.js';
+import { connectUpstream, UpstreamConnectError, type ConnectedUpstream } from './upstream-connect.js';
+
+/** Where a connection that came through CONNECT was headed, for the HTTP/1.1 requests inside it. */
+export interface TunnelContext {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  /** The tunnel's own upstream connections, the first of them made while answering CONNECT. */
+  readonly agent: http.Agent;
+  readonly connectionId: number;
+}
+
+export interface ConnectContext extends H2FrontContext {
+  readonly services: ExchangeServices;
+  readonly leaves: LeafCertificates;
+  readonly pool: H2SessionPool;
+  readonly passThroughHosts: readonly string[];
+  /** How long after CONNECT the client may stay silent before we take it for a server-first protocol. */
+  readonly firstBytesMs: number;
+  upstreamTlsOptions(): tls.ConnectionOptions;
+  /** Sockets the proxy must end when it stops listening. */
+  track(socket: Duplex): void;
+  connectionIdOf(socket: Duplex): number;
+  /** Hands a client connection that speaks HTTP/1.x (inside a tunnel) to the HTTP server. */
+  serveHttp1(socket: Duplex, tunnel: TunnelContext): void;
+  reportClientError(socket: Duplex, code: string, detail: string, status: number): void;
+}
+
+/** What the client's first bytes after CONNECT say it speaks. */
+type FirstWords =
+  | { readonly kind: 'tls'; readonly serverName: string | undefined; readonly alpn: readonly string[] | undefined }
+  | { readonly kind: 'h2c' | 'http1' | 'other' };
+
+/**
+ * CONNECT, the way the client would have had it without us: Sluice connects upstream first, so
+ * a target it cannot reach is answered `502` (`504` when the connect timed out) with the reason,
+ * not `200` and a close. Then it reads the client's first bytes and routes: a TLS ClientHello is
+ * intercepted with the same ALPN offer made upstream (so each side speaks what the other chose),
+ * the HTTP/2 preface is h2c, an HTTP/1.x request line is parsed, anything else is a raw tunnel.
+ */
+export class ConnectHandler {
+  constructor(private readonly ctx: ConnectContext) {}
+
+  readonly onConnect = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    void this.handle(req, socket, head);
+  };
+
+  private async handle(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const { ctx } = this;
+    const authority = parseAuthority(req.url ?? '');
+    if (!authority) {
+      const detail = `CONNECT needs host:port, got "${(req.url ?? '').slice(0, 200)}"`;
+      ctx.reportClientError(socket, 'bad-connect-target', detail, 400);
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    socket.on('error', noop);
+    // Node's server stops tracking a socket once it is CONNECTed; we must end it on close().
+    ctx.track(socket);
+    const clientAddress = req.socket.remoteAddress ?? '';
+    const connectionId = ctx.connectionIdOf(socket);
+
+    const gone = new AbortController();
+    const onGone = (): void => gone.abort();
+    socket.once('close', onGone);
+    let upstream: ConnectedUpstream;
+    try {
+      upstream = await connectUpstream(authority, ctx.services.timeouts.upstreamConnectMs, gone.signal);
+    } catch (err) {
+      socket.off('close', onGone);
+      // A client that left while we connected is owed nothing, and nothing was exchanged.
+      if (!gone.signal.aborted) this.refuse(socket, authority, clientAddress, err as UpstreamConnectError);
+      return;
+    }
+    socket.off('close', onGone);
+    if (socket.destroyed) {
+      upstream.socket.destroy();
+      return;
+    }
+    ctx.track(upstream.socket);
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+
+    if (matchesHost(authority.host, ctx.passThroughHosts)) {
+      if (head.length > 0) socket.unshift(head);
+      this.rawTunnel(socket, upstream, authority, clientAddress);
+      return;
+    }
+    if (head.length > 0) socket.unshift(head);
+    const bytes = await readFirstBytes(socket, ctx.firstBytesMs, (b) => classify(b) !== undefined);
+    if (bytes.length > 0) socket.unshift(bytes);
+    if (socket.destroyed) {
+      upstream.socket.destroy();
+      return;
+    }
+    const words = classify(bytes) ?? { kind: 'other' };
+    const timings: ConnectTimings = { dns: upstream.dnsMs, connect: upstream.connectMs, ssl: -1 };
+    switch (words.kind) {
+      case 'tls':
+        await this.intercept(socket, upstream, authority, words, timings, { connectionId, clientAddress });
+        return;
+      case 'h2c':
+        this.h2c(socket, upstream, authority, { connectionId, clientAddress });
+        return;
+      case 'http1': {
+        const agent = tunnelAgent('http', upstream.socket, timings);
+        upstream.socket.resume();
+        socket.once('close', () => agent.destroy());
+        ctx.serveHttp1(socket, { ...authority, tls: false, agent, connectionId });
+        return;
+      }
+      case 'other':
+        this.rawTunnel(socket, upstream, authority, clientAddress);
+    }
+  }
+
+  /** The target could not be reached: say so with a status and the reason, and record it. */
+  private refuse(socket: Duplex, authority: Authority, clientAddress: string, err: UpstreamConnectError): void {
+    const code = err.code ?? 'ERROR';
+    const status = err.status ?? 502;
+    const target = `${bracketHost(authority.host)}:${authority.port}`;
+    const bridge = new SocketBridge(
+      this.ctx.services,
+      'tunnel',
+      { method: 'CONNECT', url: target, httpVersion: '1.1', headers: [] },
+      clientAddress,
+      false,
+    );
+    const body = `Sluice: ${err.message}\n`;
+    const statusText = http.STATUS_CODES[status] ?? 'Bad Gateway';
+    const headers: [string, string][] = [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(Buffer.byteLength(body))],
+      ['X-Sluice-Error', code],
+      ['Connection', 'close'],
+    ];
+    bridge.responded({ status, statusText, httpVersion: '1.1', headers });
+    bridge.failed('proxy-error', code, err.message);
+    if (!socket.destroyed) {
+      socket.end(
+        `HTTP/1.1 ${status} ${statusText}\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n${body}`,
+      );
+    }
+  }
+
+  private rawTunnel(client: Duplex, upstream: ConnectedUpstream, authority: Authority, clientAddress: string): void {
+    const target = `${bracketHost(authority.host)}:${authority.port}`;
+    const bridge = new SocketBridge(
+      this.ctx.services,
+      'tunnel',
+      { method: 'CONNECT', url: target, httpVersion: '1.1', headers: [] },
+      clientAddress,
+      false,
+    );
+    bridge.attach(client, upstream.socket);
+    client.resume();
+    upstream.socket.resume();
+  }
+
+  /**
+   * TLS inside the tunnel. Upstream first, over the connection already made, offering what the
+   * client offered (of `h2` and `http/1.1`); the client's handshake is then answered with the
+   * protocol the upstream chose, so both legs speak the same and nothing needs translating.
+   */
+  private async intercept(
+    client: Duplex,
+    upstream: ConnectedUpstream,
+    authority: Authority,
+    hello: { serverName: string | undefined; alpn: readonly string[] | undefined },
+    timings: ConnectTimings,
+    who: { connectionId: number; clientAddress: string },
+  ): Promise<void> {
+    const { ctx } = this;
+    const offer = hello.alpn?.filter((p) => p === 'h2' || p === 'http/1.1');
+    if (hello.alpn !== undefined && offer?.length === 0) {
+      // Not HTTP (say, a mail or database protocol over TLS): nothing for us to read.
+      this.rawTunnel(client, upstream, authority, who.clientAddress);
+      return;
+    }
+    const servername = hello.serverName ?? (isIP(authority.host) ? undefined : authority.host);
+    const sslStart = now();
+    const secure = await secureUpstream(upstream, authority, servername, offer, ctx);
+    if (client.destroyed) {
+      secure?.destroy();
+      upstream.socket.destroy();
+      return;
+    }
+    const protocol = clientProtocol(offer, secure?.alpnProtocol);
+    let context: tls.SecureContext;
+    try {
+      context = ctx.leaves.contextFor(hello.serverName ?? authority.host);
+    } catch {
+      context = ctx.leaves.contextFor(authority.host);
+    }
+    const clientTls = new TLSSocket(client, {
+      isServer: true,
+      secureContext: context,
+      ...(protocol ? { ALPNProtocols: [protocol] } : {}),
+    });
+    const tlsTimings: ConnectTimings = { ...timings, ssl: secure ? now() - sslStart : -1 };
+    if (protocol === 'h2') {
+      const target: H2UpstreamTarget = { scheme: 'https', host: authority.host, port: authority.port, servername };
+      if (secure?.alpnProtocol === 'h2') ctx.pool.adopt(target, upstreamSession(target, secure));
+      else secure?.destroy();
+      clientTls.on('error', (err: NodeJS.ErrnoException) => this.clientTlsFailed(client, err));
+      clientTls.once('secure', () => {
+        clientTls.removeAllListeners('error');
+        clientTls.on('error', noop);
+        // tls.Server clears this when its handshake is done; a TLSSocket made by hand keeps it
+        // set, and an HTTP/2 session would wait for ever for a 'secureConnect' that never comes.
+        (clientTls as TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+        serveH2(ctx, clientTls, () => ({
+          ...target,
+          intercepted: true,
+          connectionId: who.connectionId,
+          clientAddress: who.clientAddress,
+        }));
+      });
+      return;
+    }
+    // No resume() here: TLSSocket drains what we unshifted into the handshake itself.
+    const agent = tunnelAgent('https', secure, tlsTimings);
+    clientTls.once('close', () => agent.destroy());
+    ctx.serveHttp1(clientTls, { ...authority, tls: true, agent, connectionId: who.connectionId });
+  }
+
+  /** h2c with prior knowledge inside the tunnel (gRPC with insecure credentials does this). */
+  private h2c(
+    client: Duplex,
+    upstream: ConnectedUpstream,
+    authority: Authority,
+    who: { connectionId: number; clientAddress: string },
+  ): void {
+    const target: H2UpstreamTarget = { scheme: 'http', host: authority.host, port: authority.port };
+    upstream.socket.resume();
+    this.ctx.pool.adopt(target, upstreamSession(target, upstream.socket));
+    serveH2(this.ctx, client, () => ({
+      ...target,
+      intercepted: false,
+      connectionId: who.connectionId,
+      clientAddress: who.clientAddress,
+    }));
+    client.resume();
+  }
+
+  private clientTlsFailed(client: Duplex, err: NodeJS.ErrnoException): void {
+    this.ctx.reportClientError(
+      client,
+      err.code ?? 'ERROR',
+      `TLS handshake with the client failed (${err.message}); if the client does not trust Sluice's CA, install ca.pem`,
+      0,
+    );
+    client.destroy();
+  }
+}
+
+/** What the first bytes are, or undefined while they could still be more than one thing. */
+function classify(bytes: Buffer): FirstWords | undefined {
+  if (bytes.length === 0) return undefined;
+  if (bytes[0] === 0x16) {
+    const hello = readClientHello(bytes);
+    if (hello.state === 'need-more') return undefined;
+    if (hello.state === 'complete') return { kind: 'tls', serverName: hello.serverName, alpn: hello.alpn };
+    return { kind: 'other' };
+  }
+  if (mayBeH2Preface(bytes)) return isH2Preface(bytes) ? { kind: 'h2c' } : undefined;
+  return looksLikeHttp1(bytes) ? { kind: 'http1' } : { kind: 'other' };
+}
+
+/**
+ * The protocol to answer the client's ALPN with: the upstream's choice when the client offered
+ * it; after a failed or protocol-less upstream handshake, HTTP/1.1 if offered (a failure is then
+ * reported per request), else h2. No ALPN offered, none answered.
+ */
+function clientProtocol(
+  offer: readonly string[] | undefined,
+  chosen: string | false | null | undefined,
+): string | undefined {
+  if (offer === undefined) return undefined;
+  if (typeof chosen === 'string' && offer.includes(chosen)) return chosen;
+  return offer.includes('http/1.1') ? 'http/1.1' : 'h2';
+}
+
+/** TLS to the upstream over the connection already made; undefined when it fails (each request then says why). */
+function secureUpstream(
+  upstream: ConnectedUpstream,
+  authority: Authority,
+  servername: string | undefined,
+  offer: readonly string[] | undefined,
+  ctx: ConnectContext,
+): Promise<TLSSocket | undefined> {
+  return new Promise((resolve) => {
+    const secure = tls.connect({
+      socket: upstream.socket as import('node:net').Socket,
+      host: authority.host,
+      ...(servername ? { servername } : {}),
+      ...(offer && offer.length > 0 ? { ALPNProtocols: [...offer] } : {}),
+      ...ctx.upstreamTlsOptions(),
+    });
+    const timer = setTimeout(() => secure.destroy(), ctx.services.timeouts.upstreamConnectMs);
+    secure.once('secureConnect', () => {
+      clearTimeout(timer);
+      secure.off('error', onError);
+      secure.off('close', onError);
+      secure.on('error', noop);
+      resolve(secure);
+    });
+    const onError = (): void => {
+      clearTimeout(timer);
+      secure.destroy();
+      resolve(undefined);
+    };
+    secure.once('error', onError);
+    secure.once('close', onError);
+  });
+}
+
+function upstreamSession(target: H2UpstreamTarget, socket: Duplex): http2.ClientHttp2Session {
+  const origin = `${target.scheme}://${bracketHost(target.host)}:${target.port}`;
+  return http2.connect(origin, {
+    settings: H2_SETTINGS,
+    maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
+    createConnection: () => socket,
+  });
+}
+
+function noop(): void {}

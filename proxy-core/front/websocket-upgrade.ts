@@ -1,0 +1,175 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { RawHeaders, ResponseHead } from '../../app/proxy-events.js';
+import type { ExchangeServices } from '../forward/exchange-base.js';
+import { hostHeader, type HttpTarget } from '../forward/http-exchange.js';
+import { endToEnd, flatten, toPairs } from '../forward/raw-headers.js';
+import { SocketBridge } from '../forward/socket-bridge.js';
+
+/**
+ * A WebSocket upgrade (direct, or inside an intercepted tunnel): a fresh upstream connection,
+ * the upstream's `101` passed back, then the two sockets bridged. Until the `101` arrives the
+ * upgrade is bounded by the connect and response-head timeouts, and a client that leaves ends it.
+ */
+export class WebSocketUpgrade {
+  private readonly bridge: SocketBridge;
+  private readonly requestHeaders: RawHeaders;
+  private timer: NodeJS.Timeout | undefined;
+  private settled = false;
+  private upstreamReq: import('node:http').ClientRequest | undefined;
+
+  constructor(
+    private readonly services: ExchangeServices,
+    private readonly req: IncomingMessage,
+    private readonly socket: Duplex,
+    private readonly head: Buffer,
+    private readonly target: HttpTarget,
+    connectionId: number,
+  ) {
+    this.requestHeaders = toPairs(req.rawHeaders);
+    this.bridge = new SocketBridge(
+      services,
+      'websocket',
+      {
+        method: req.method ?? 'GET',
+        url: `${target.scheme === 'https' ? 'wss' : 'ws'}://${hostHeader(target)}${target.path}`,
+        httpVersion: req.httpVersion,
+        headers: this.requestHeaders,
+      },
+      req.socket.remoteAddress ?? '',
+      target.intercepted,
+      undefined,
+      connectionId,
+    );
+  }
+
+  start(): void {
+    const { socket, target, req } = this;
+    socket.on('error', noop);
+    socket.once('close', this.onClientGone);
+    const upstreamReq = this.services.upstream.request(
+      target,
+      req.method ?? 'GET',
+      target.path,
+      flatten(endToEnd(this.requestHeaders, { keepUpgrade: true })),
+      { fresh: true, servername: target.servername },
+    );
+    this.upstreamReq = upstreamReq;
+    upstreamReq.on('upgrade', this.onUpgraded);
+    upstreamReq.on('response', this.onRefused);
+    upstreamReq.on('error', this.onUpstreamError);
+    upstreamReq.on('socket', (upSocket: Socket) => {
+      const ms = this.services.timeouts.upstreamConnectMs;
+      this.arm(
+        ms,
+        'upstream-connect-timeout',
+        `could not connect to ${hostHeader(target)}: no answer after ${ms / 1000} s`,
+      );
+      upSocket.once(target.scheme === 'https' ? 'secureConnect' : 'connect', this.onUpstreamConnected);
+    });
+    upstreamReq.end();
+  }
+
+  /** Ends an upgrade still waiting for the upstream (the proxy is closing). */
+  abort(): void {
+    if (this.settled) return;
+    this.upstreamReq?.destroy(Object.assign(new Error('Sluice is shutting down'), { code: 'proxy-closing' }));
+    this.socket.destroy();
+  }
+
+  private readonly onUpstreamConnected = (): void => {
+    if (this.settled) return;
+    const ms = this.services.timeouts.responseHeaderMs;
+    this.arm(ms, 'response-header-timeout', `the upstream did not answer the upgrade within ${ms / 1000} s`);
+  };
+
+  private arm(ms: number, code: string, message: string): void {
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      this.upstreamReq?.destroy(Object.assign(new Error(message), { code }));
+    }, ms);
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.clearTimer();
+    this.socket.off('close', this.onClientGone);
+    return true;
+  }
+
+  private readonly onClientGone = (): void => {
+    if (!this.settle()) return;
+    this.upstreamReq?.destroy();
+    this.bridge.failed(
+      'client-closed',
+      'client-closed',
+      'the client went away before the upstream answered the upgrade',
+    );
+  };
+
+  private readonly onUpgraded = (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer): void => {
+    if (!this.settle()) {
+      upSocket.destroy();
+      return;
+    }
+    const { socket, head, bridge } = this;
+    const responseHeaders = toPairs(upRes.rawHeaders);
+    bridge.responded(responseHeadOf(upRes, responseHeaders));
+    upSocket.setNoDelay(true);
+    socket.write(responseHeadText(upRes, responseHeaders));
+    if (upHead.length > 0) socket.write(upHead);
+    if (head.length > 0) upSocket.write(head);
+    bridge.forwardedEarly('response', upHead);
+    bridge.forwardedEarly('request', head);
+    bridge.attach(socket, upSocket);
+  };
+
+  /** The upstream refused the upgrade: relay its answer as it is, and close. */
+  private readonly onRefused = (upRes: IncomingMessage): void => {
+    if (!this.settle()) {
+      upRes.destroy();
+      return;
+    }
+    const { socket, bridge } = this;
+    const responseHeaders = toPairs(upRes.rawHeaders);
+    bridge.responded(responseHeadOf(upRes, responseHeaders));
+    const kept = endToEnd(responseHeaders, { keepTransferEncoding: false });
+    kept.push(['Connection', 'close']);
+    socket.write(responseHeadText(upRes, kept));
+    upRes.pipe(socket);
+    upRes.on('end', () => bridge.failed('completed', 'upgrade-refused', `upstream answered ${upRes.statusCode}`));
+  };
+
+  private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
+    if (!this.settle()) return;
+    const code = err.code ?? 'ERROR';
+    const detail = `could not open the WebSocket upstream: ${err.message}`;
+    this.bridge.failed('proxy-error', code, detail);
+    if (!this.socket.destroyed) {
+      const status = code.endsWith('-timeout') ? '504 Gateway Timeout' : '502 Bad Gateway';
+      this.socket.end(
+        `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\nX-Sluice-Error: ${code}\r\n\r\n`,
+      );
+    }
+  };
+}
+
+function responseHeadOf(res: IncomingMessage, headers: RawHeaders): ResponseHead {
+  return { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', httpVersion: res.httpVersion, headers };
+}
+
+function responseHeadText(res: IncomingMessage, headers: readonly (readonly [string, string])[]): string {
+  let text = `HTTP/${res.httpVersion} ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\n`;
+  for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
+  return `${text}\r\n`;
+}
+
+function noop(): void {}
