@@ -28,6 +28,13 @@ const ALPN_OFFER = ['h2', 'http/1.1'] as const;
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * The upstream answers at once and sends flat out, so a session with nothing arriving for this
+ * long has stalled (a proxy that accepts streams but never answers them): fail in seconds rather
+ * than at the transfer timeout.
+ */
+const IDLE_TIMEOUT_MS = 10_000;
+
 /** The proxy finished the TLS handshake without choosing h2: it does not speak HTTP/2 (yet). */
 export class H2NotNegotiated extends Error {
   constructor(alpn: string | false | null) {
@@ -83,8 +90,9 @@ export async function openH2Session(route: Route, upstream: H2Upstream): Promise
 
 /**
  * GETs every path at once on `session`, each on its own stream, and reads them to their ends.
- * Resolves with the bytes received in all; rejects on the first stream that fails, or when the
- * lot takes longer than `timeoutMs` (the session is destroyed then, so nothing keeps running).
+ * Resolves with the bytes received in all; rejects on the first stream that fails, when nothing
+ * arrives for IDLE_TIMEOUT_MS, or when the lot takes longer than `timeoutMs` (the session is
+ * destroyed then, so nothing keeps running).
  */
 export function downloadAll(
   session: http2.ClientHttp2Session,
@@ -94,9 +102,13 @@ export function downloadAll(
   return new Promise((resolve, reject) => {
     let total = 0;
     let open = paths.length;
-    const fail = (err: Error): void => {
+    const settle = (): void => {
       clearTimeout(timer);
+      session.setTimeout(0);
       session.off('error', fail);
+    };
+    const fail = (err: Error): void => {
+      settle();
       session.destroy();
       reject(err);
     };
@@ -104,30 +116,35 @@ export function downloadAll(
       () => fail(new Error(`${paths.length} stream(s) not complete within ${timeoutMs} ms (${total} bytes read)`)),
       timeoutMs,
     );
+    session.setTimeout(IDLE_TIMEOUT_MS, () =>
+      fail(new Error(`nothing arrived for ${IDLE_TIMEOUT_MS} ms (${total} bytes read)`)),
+    );
     session.once('error', fail);
     for (const path of paths) {
       const stream = session.request({ ':path': path });
-      let ended = false;
+      let responded = false;
       stream.once('response', (headers) => {
+        responded = true;
         const status = headers[':status'];
         if (status !== 200) fail(new Error(`${path}: status ${status} ${String(headers['x-sluice-error'] ?? '')}`));
       });
       stream.on('data', (chunk: Buffer) => {
         total += chunk.length;
       });
-      stream.once('end', () => {
-        ended = true;
-      });
       stream.once('error', fail);
-      // A stream reset by the peer closes without 'end' (and without 'error' for some codes).
+      // A reset stream closes without 'error' for some codes (and still emits 'end'), so 'close'
+      // is where a stream's fate is read.
       stream.once('close', () => {
-        if (!ended) {
-          fail(new Error(`${path}: stream closed before its end (RST code ${stream.rstCode})`));
+        if (!responded) {
+          fail(new Error(`${path}: stream closed with no response (RST code ${stream.rstCode})`));
+          return;
+        }
+        if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
+          fail(new Error(`${path}: stream reset (code ${stream.rstCode}) after ${total} bytes in all`));
           return;
         }
         if (--open > 0) return;
-        clearTimeout(timer);
-        session.off('error', fail);
+        settle();
         resolve(total);
       });
     }
