@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import type { ExchangeOpenedEvent } from '../../app/proxy-events.js';
 import type { Har, HarEntry } from '../../main/har/har-types.js';
 import { SluiceHost } from '../../main/host/sluice-host.js';
-import { fetchViaProxy } from '../helpers/client.js';
+import { connectThroughProxy, fetchViaProxy } from '../helpers/client.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { harErrors, harValidator } from '../helpers/har-schema.js';
 import { makeUpstreamAuthority, startServer, type TestServer } from '../helpers/servers.js';
@@ -166,6 +171,84 @@ describe('HAR export from a running host', () => {
       const sum = [blocked, dns, connect, send, wait, receive].reduce((a, b) => a + Math.max(b, 0), 0);
       expect(entry.time).toBeCloseTo(sum, 2);
     }
+  });
+
+  it('writes HTTP/2 streams as HTTP/2 with their connection and stream ids, and an import reads them back', async () => {
+    const upstreamCa = await makeUpstreamAuthority();
+    defer(() => upstreamCa.remove());
+    const { host, port, caPem } = await makeHost([upstreamCa.ca.certPem]);
+    // An HTTP/2 upstream over TLS, and a client that CONNECTs and speaks HTTP/2 (ALPN h2) to the
+    // intercepting proxy: two streams on one connection; then HTTP/1.1 on a connection of its own.
+    const upstream = http2.createSecureServer(upstreamCa.issue('localhost'));
+    const upstreamSessions = new Set<http2.ServerHttp2Session>();
+    upstream.on('session', (session) => upstreamSessions.add(session));
+    upstream.on('stream', (stream, headers) => {
+      stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+      stream.end(`h2 ${String(headers[':path'])}`);
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    defer(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const session of upstreamSessions) session.destroy();
+          upstream.close(() => resolve());
+        }),
+    );
+    const origin = `https://localhost:${(upstream.address() as AddressInfo).port}`;
+    // An http: URL for the same host and port: the CONNECT only, TLS is ours to start.
+    const tunnel = await connectThroughProxy(port, new URL(origin.replace('https:', 'http:')));
+    const secure = tls.connect({ socket: tunnel, servername: 'localhost', ca: caPem, ALPNProtocols: ['h2'] });
+    await once(secure, 'secureConnect');
+    expect(secure.alpnProtocol).toBe('h2');
+    const client = http2.connect(origin, { createConnection: () => secure });
+    defer(async () => {
+      client.destroy();
+    });
+    const get = (path: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const stream = client.request({ ':path': path });
+        const parts: Buffer[] = [];
+        stream.on('data', (part: Buffer) => parts.push(part));
+        stream.on('end', () => resolve(Buffer.concat(parts).toString()));
+        stream.on('error', reject);
+      });
+    expect(await Promise.all([get('/first'), get('/second')])).toEqual(['h2 /first', 'h2 /second']);
+    const plain = await startServer((_req, res) => res.end('h1'));
+    defer(() => plain.close());
+    expect((await fetchViaProxy(port, `${plain.url}/old`)).body.toString()).toBe('h1');
+    await new Promise((r) => setTimeout(r, 50));
+
+    const file = join(await freshDir(), 'h2.har');
+    expect((await host.writeHarFile(file)).entries).toBe(3);
+    const har = JSON.parse(await readFile(file, 'utf8')) as Har;
+    expect(validate(har), harErrors(validate)).toBe(true);
+    const [first, second, old] = [entryFor(har, '/first'), entryFor(har, '/second'), entryFor(har, '/old')];
+    for (const entry of [first, second]) {
+      expect([entry.request.httpVersion, entry.response.httpVersion]).toEqual(['HTTP/2', 'HTTP/2']);
+      expect(entry.connection).toMatch(/^\d+$/);
+    }
+    expect(second.connection).toBe(first.connection);
+    // Client streams are odd and rise: 1 and 3 on a fresh connection, whichever the proxy saw first.
+    expect([first._streamId, second._streamId].sort()).toEqual([1, 3]);
+    expect(old.request.httpVersion).toBe('HTTP/1.1');
+    expect(old.connection).toMatch(/^\d+$/);
+    expect(old.connection).not.toBe(first.connection);
+    expect('_streamId' in old).toBe(false);
+
+    const target = await SluiceHost.create({ dataDir: await freshDir() });
+    defer(() => target.close());
+    const opened: ExchangeOpenedEvent[] = [];
+    target.subscribe((event) => {
+      if (event.type === 'exchange-opened') opened.push(event);
+    });
+    await target.call('har.import', { path: file });
+    const back = (path: string) => {
+      const found = opened.find((e) => new URL(e.request.url).pathname === path)!;
+      return [found.request.httpVersion, found.connectionId, found.streamId];
+    };
+    expect(back('/first')).toEqual(['2', Number(first.connection), first._streamId]);
+    expect(back('/second')).toEqual(['2', Number(second.connection), second._streamId]);
+    expect(back('/old')).toEqual(['1.1', Number(old.connection), undefined]);
   });
 
   it('redacts when asked, and exports only the selected exchanges', async () => {
