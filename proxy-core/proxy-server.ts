@@ -20,6 +20,7 @@ import { UpstreamPool } from './forward/upstream.js';
 import { ConnectHandler, type ConnectContext, type TunnelContext } from './front/connect-handler.js';
 import { isH2Preface, mayBeH2Preface, readFirstBytes } from './front/first-bytes.js';
 import { serveH2 } from './front/h2-front.js';
+import { ReplaySocket } from './front/replay-socket.js';
 import { WebSocketUpgrade } from './front/websocket-upgrade.js';
 import { DEFAULT_CAPTURE, DEFAULT_TIMEOUTS, type CaptureOptions, type TimeoutOptions } from './options.js';
 
@@ -168,14 +169,14 @@ export class SluiceProxy {
           socket.destroy();
           return;
         }
-        socket.unshift(bytes);
         if (isH2Preface(bytes)) {
           this.rawSockets.add(socket);
           socket.once('close', () => this.rawSockets.delete(socket));
-          serveH2(this.context, socket, (headers) => this.h2cRoute(socket, headers));
-          socket.resume();
+          // An HTTP/2 session reads the native handle and would miss bytes put back with unshift.
+          serveH2(this.context, new ReplaySocket(socket, bytes), (headers) => this.h2cRoute(socket, headers));
           return;
         }
+        socket.unshift(bytes);
         socket.off('error', noop);
         this.serveHttp1Connection(socket);
         socket.resume();

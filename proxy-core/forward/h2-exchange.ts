@@ -121,11 +121,17 @@ export class H2Exchange extends ExchangeBase {
     upstream.on('trailers', (trailers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
       this.responseTrailers = forwardableHeaders(raw ?? [], trailers);
     });
-    upstream.on('wantTrailers', () => upstream.sendTrailers(this.requestTrailers ?? {}));
+    // Not after a reset: the stream is going, and trailers would end it as if complete.
+    upstream.on('wantTrailers', () => {
+      if (this.resetting === undefined) upstream.sendTrailers(this.requestTrailers ?? {});
+    });
     if (endStream) this.onRequestSent();
     else {
       upstream.once('finish', this.onRequestSent);
-      this.toUpstream = new BodyPump(this.client, upstream, 'request', this, () => upstream.end());
+      // A stream reset by its peer may still 'end'; only a clean end is passed on as one.
+      this.toUpstream = new BodyPump(this.client, upstream, 'request', this, () => {
+        if (!this.client.rstCode) upstream.end();
+      });
     }
   };
 
@@ -197,8 +203,12 @@ export class H2Exchange extends ExchangeBase {
       const encoding = headers['content-encoding'];
       this.capture.trackEventStream(typeof encoding === 'string' ? encoding : undefined);
     }
-    client.on('wantTrailers', () => client.sendTrailers(this.responseTrailers ?? {}));
-    this.toClient = new BodyPump(upstream, client, 'response', this, () => client.end());
+    client.on('wantTrailers', () => {
+      if (this.resetting === undefined) client.sendTrailers(this.responseTrailers ?? {});
+    });
+    this.toClient = new BodyPump(upstream, client, 'response', this, () => {
+      if (!upstream.rstCode) client.end();
+    });
   };
 
   private readonly onUpstreamError = (): void => {
@@ -240,10 +250,6 @@ export class H2Exchange extends ExchangeBase {
     }
     const code = this.client.rstCode ?? NGHTTP2_NO_ERROR;
     if (this.resetting === 'client') return;
-    if (code === NGHTTP2_NO_ERROR && this.client.writableFinished && this.client.sentTrailers !== undefined) {
-      this.finish('completed');
-      return;
-    }
     if (code === NGHTTP2_NO_ERROR && this.client.writableFinished) {
       this.finish('completed');
       return;
@@ -307,6 +313,11 @@ export class H2Exchange extends ExchangeBase {
     this.finish(outcome, reason, detail);
   }
 
+  /**
+   * RST_STREAM to the client. Node's close() ends a writable side still open first, but every
+   * response we forward waits for trailers, so that end is no END_STREAM: the client can never
+   * take a cut response for a whole one.
+   */
   private resetClient(code: number): void {
     if (this.client.closed || this.client.destroyed) return;
     this.resetting ??= 'client';

@@ -15,6 +15,7 @@ import { tunnelAgent } from '../forward/tunnel-agent.js';
 import { readClientHello } from './client-hello.js';
 import { isH2Preface, looksLikeHttp1, mayBeH2Preface, readFirstBytes } from './first-bytes.js';
 import { serveH2, type H2FrontContext } from './h2-front.js';
+import { ReplaySocket } from './replay-socket.js';
 import { connectUpstream, UpstreamConnectError, type ConnectedUpstream } from './upstream-connect.js';
 
 /** Where a connection that came through CONNECT was headed, for the HTTP/1.1 requests inside it. */
@@ -248,9 +249,13 @@ export class ConnectHandler {
     who: { connectionId: number; clientAddress: string },
   ): void {
     const target: H2UpstreamTarget = { scheme: 'http', host: authority.host, port: authority.port };
+    // Reading again in the same tick the session takes over the handle: no byte can slip out.
     upstream.socket.resume();
     this.ctx.pool.adopt(target, upstreamSession(target, upstream.socket));
-    serveH2(this.ctx, client, () => ({
+    // The preface was read in JavaScript; an HTTP/2 session reads the native handle, so it
+    // must be given a socket that replays those bytes first.
+    const preface = client.read() as Buffer | null;
+    serveH2(this.ctx, new ReplaySocket(client, preface ?? Buffer.alloc(0)), () => ({
       ...target,
       intercepted: false,
       connectionId: who.connectionId,
