@@ -163,9 +163,9 @@ export class SluiceProxy {
     this.connectionIdOf(socket);
     socket.on('error', noop);
     void readFirstBytes(socket, this.timeouts.requestHeaderMs, (b) => !mayBeH2Preface(b) || isH2Preface(b)).then(
-      (bytes) => {
+      ({ bytes, gone }) => {
         if (socket.destroyed) return;
-        if (bytes.length === 0) {
+        if (bytes.length === 0 || (gone && !isH2Preface(bytes) && mayBeH2Preface(bytes))) {
           socket.destroy();
           return;
         }

@@ -78,16 +78,16 @@ export class ConnectHandler {
     const clientAddress = req.socket.remoteAddress ?? '';
     const connectionId = ctx.connectionIdOf(socket);
 
-    const gone = new AbortController();
-    const onGone = (): void => gone.abort();
+    const leaving = new AbortController();
+    const onGone = (): void => leaving.abort();
     socket.once('close', onGone);
     let upstream: ConnectedUpstream;
     try {
-      upstream = await connectUpstream(authority, ctx.services.timeouts.upstreamConnectMs, gone.signal);
+      upstream = await connectUpstream(authority, ctx.services.timeouts.upstreamConnectMs, leaving.signal);
     } catch (err) {
       socket.off('close', onGone);
       // A client that left while we connected is owed nothing, and nothing was exchanged.
-      if (!gone.signal.aborted) this.refuse(socket, authority, clientAddress, err as UpstreamConnectError);
+      if (!leaving.signal.aborted) this.refuse(socket, authority, clientAddress, err as UpstreamConnectError);
       return;
     }
     socket.off('close', onGone);
@@ -104,12 +104,14 @@ export class ConnectHandler {
       return;
     }
     if (head.length > 0) socket.unshift(head);
-    const bytes = await readFirstBytes(socket, ctx.firstBytesMs, (b) => classify(b) !== undefined);
-    if (bytes.length > 0) socket.unshift(bytes);
-    if (socket.destroyed) {
+    const { bytes, gone } = await readFirstBytes(socket, ctx.firstBytesMs, (b) => classify(b) !== undefined);
+    if (gone || socket.destroyed) {
+      // It left before it said enough to be routed: nothing was exchanged, nothing is kept open.
+      socket.destroy();
       upstream.socket.destroy();
       return;
     }
+    if (bytes.length > 0) socket.unshift(bytes);
     const words = classify(bytes) ?? { kind: 'other' };
     const timings: ConnectTimings = { dns: upstream.dnsMs, connect: upstream.connectMs, ssl: -1 };
     switch (words.kind) {

@@ -1,21 +1,36 @@
 import type { Duplex } from 'node:stream';
 
+/** What a client sent first, and whether it went away (closed or ended) before it was enough. */
+export interface FirstBytes {
+  readonly bytes: Buffer;
+  readonly gone: boolean;
+}
+
 /**
  * Collects what a client sends first, until `enough` says it can be classified, the socket
- * closes, or `timeoutMs` passes (server-first protocols never speak first). Whichever way the
- * wait ends, the socket is paused before our listener goes: a flowing socket with no `data`
- * listener would emit the next bytes to no one. The caller puts the bytes back (`unshift`).
+ * ends or closes, or `timeoutMs` passes (server-first protocols never speak first). Whichever
+ * way the wait ends, the socket is paused before our listener goes: a flowing socket with no
+ * `data` listener would emit the next bytes to no one. The caller puts the bytes back (`unshift`).
  */
-export function readFirstBytes(socket: Duplex, timeoutMs: number, enough: (bytes: Buffer) => boolean): Promise<Buffer> {
+export function readFirstBytes(
+  socket: Duplex,
+  timeoutMs: number,
+  enough: (bytes: Buffer) => boolean,
+): Promise<FirstBytes> {
   return new Promise((resolve) => {
     let bytes: Buffer = Buffer.alloc(0);
+    let gone = false;
     const done = (): void => {
       socket.pause();
       clearTimeout(timer);
       socket.off('data', onData);
-      socket.off('close', done);
-      socket.off('end', done);
-      resolve(bytes);
+      socket.off('close', onGone);
+      socket.off('end', onGone);
+      resolve({ bytes, gone });
+    };
+    const onGone = (): void => {
+      gone = true;
+      done();
     };
     const onData = (chunk: Buffer): void => {
       bytes = bytes.length === 0 ? chunk : Buffer.concat([bytes, chunk]);
@@ -23,8 +38,8 @@ export function readFirstBytes(socket: Duplex, timeoutMs: number, enough: (bytes
     };
     const timer = setTimeout(done, timeoutMs);
     socket.on('data', onData);
-    socket.once('close', done);
-    socket.once('end', done);
+    socket.once('close', onGone);
+    socket.once('end', onGone);
     socket.resume();
   });
 }

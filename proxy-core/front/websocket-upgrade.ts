@@ -47,7 +47,9 @@ export class WebSocketUpgrade {
   start(): void {
     const { socket, target, req } = this;
     socket.on('error', noop);
+    // The HTTP server allows half-open sockets: a client that leaves may only 'end'.
     socket.once('close', this.onClientGone);
+    socket.once('end', this.onClientGone);
     const upstreamReq = this.services.upstream.request(
       target,
       req.method ?? 'GET',
@@ -102,6 +104,7 @@ export class WebSocketUpgrade {
     this.settled = true;
     this.clearTimer();
     this.socket.off('close', this.onClientGone);
+    this.socket.off('end', this.onClientGone);
     return true;
   }
 
