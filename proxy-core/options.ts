@@ -22,11 +22,17 @@ export interface CaptureOptions {
   readonly memoryBytesPerBody: number;
   /** Bytes of each body captured at all; past this the capture is flagged truncated. */
   readonly maxBytesPerBody: number;
-  /** Memory for all body copies together; past it new bytes go straight to spill files. */
+  /**
+   * Memory for all body copies together; past it new bytes go straight to spill files. Kept small:
+   * a hundred concurrent HTTP/2 streams would otherwise each keep a MiB in memory.
+   */
   readonly totalMemoryBytes: number;
   /** Disk for all spill files together; past it captures are flagged truncated. */
   readonly totalSpillBytes: number;
-  /** Bytes waiting to reach a spill file before we drop the copy rather than buffer more. */
+  /**
+   * Bytes waiting to reach spill files, all bodies together, past which a body's copy is dropped
+   * rather than buffer more.
+   */
   readonly maxSpillBacklogBytes: number;
   /** Folder for spill files; a private folder under the OS temp dir when not given. */
   readonly spillDir?: string | undefined;
@@ -43,7 +49,7 @@ export const DEFAULT_TIMEOUTS: TimeoutOptions = {
 export const DEFAULT_CAPTURE: CaptureOptions = {
   memoryBytesPerBody: 1 << 20,
   maxBytesPerBody: 64 << 20,
-  totalMemoryBytes: 128 << 20,
+  totalMemoryBytes: 32 << 20,
   totalSpillBytes: 4 * 1024 ** 3,
   maxSpillBacklogBytes: 16 << 20,
 };

@@ -8,6 +8,8 @@ import type { CaptureOptions } from '../options.js';
 export class CaptureBudget {
   memoryBytes = 0;
   spillBytes = 0;
+  /** Bytes of all spill files together still in memory on their way to disk. */
+  spillBacklogBytes = 0;
 
   constructor(
     readonly options: CaptureOptions,
@@ -110,6 +112,7 @@ class SpillFile {
 
   constructor(
     readonly path: string,
+    private readonly budget: CaptureBudget,
     onError: () => void,
   ) {
     this.stream = createWriteStream(path, { mode: 0o600 });
@@ -124,6 +127,7 @@ class SpillFile {
   append(part: Buffer): void {
     if (this.ended) return;
     this.queued += part.length;
+    this.budget.spillBacklogBytes += part.length;
     if (part.length >= LARGE_PART) {
       // Gathering turns many small writes into few; a large part gains nothing from it but a copy
       // and its garbage, so it goes out as it is, after what was gathered before it.
@@ -165,6 +169,7 @@ class SpillFile {
   }
 
   destroy(): void {
+    if (!this.closed) this.budget.spillBacklogBytes -= this.backlog;
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.gathering.clear();
@@ -189,6 +194,7 @@ class SpillFile {
       // Writes complete in order: the oldest block in flight is the one now in the file.
       this.inFlight.shift();
       this.inFlightBytes -= block.length;
+      this.budget.spillBacklogBytes -= block.length;
       this.written += block.length;
     });
   }
@@ -295,11 +301,14 @@ export class BodyCapture {
       this.limit('total-cap');
       return false;
     }
-    if ((this.spill?.backlog ?? 0) + part.length > options.maxSpillBacklogBytes) {
+    // Shared by all bodies: a hundred streams spilling at once must not each hold this much.
+    if (this.budget.spillBacklogBytes + part.length > options.maxSpillBacklogBytes) {
       this.limit('spill-failed');
       return false;
     }
-    this.spill ??= new SpillFile(join(this.budget.spillDir, this.fileName), () => this.limit('spill-failed'));
+    this.spill ??= new SpillFile(join(this.budget.spillDir, this.fileName), this.budget, () =>
+      this.limit('spill-failed'),
+    );
     this.spill.append(part);
     this.budget.spillBytes += part.length;
     this.captured += part.length;

@@ -5,7 +5,7 @@ import type { Settings } from 'node:http2';
  * stream (a slow reader) can leave waiting in the proxy; Node consumes the connection window as
  * DATA arrives, so one paused stream never holds up the others on its connection.
  */
-export const H2_STREAM_WINDOW = 1 << 20;
+export const H2_STREAM_WINDOW = 256 << 10;
 /** The connection window we open at once: many streams at line rate without waiting on updates. */
 export const H2_CONNECTION_WINDOW = 32 << 20;
 
