@@ -23,6 +23,9 @@ export interface H2Route extends H2UpstreamTarget {
   readonly clientAddress: string;
 }
 
+/** How often a stream the upstream refused unprocessed is sent again before the refusal is passed on. */
+const MAX_RETRIES = 2;
+
 /** Which side a reset came from, for the exchange's ending. */
 type Side = 'client' | 'upstream';
 
@@ -34,6 +37,7 @@ type Side = 'client' | 'upstream';
  */
 export class H2Exchange extends ExchangeBase {
   private upstream: ClientHttp2Stream | undefined;
+  private upstreamSession: import('node:http2').ClientHttp2Session | undefined;
   private release: (() => void) | undefined;
   private responded = false;
   private requestTrailers: OutgoingHttpHeaders | undefined;
@@ -42,6 +46,12 @@ export class H2Exchange extends ExchangeBase {
   private requestSentAt = -1;
   /** A reset we sent, so its echo on the other stream's close is not taken for the peer's. */
   private resetting: Side | undefined;
+  /** The whole response (END_STREAM, or trailers) has been handed to the client's stream. */
+  private responseEnded = false;
+  /** Times the request was sent again after an upstream refused it unprocessed (REFUSED_STREAM). */
+  private retries = 0;
+  /** Kept here: a stream forgets its session once it is closed, which is when we ask. */
+  private readonly clientSession: import('node:http2').ServerHttp2Session | undefined;
 
   constructor(
     services: ExchangeServices,
@@ -53,6 +63,7 @@ export class H2Exchange extends ExchangeBase {
     private readonly route: H2Route,
   ) {
     super(services, true);
+    this.clientSession = client.session;
   }
 
   start(): void {
@@ -97,6 +108,7 @@ export class H2Exchange extends ExchangeBase {
     release: () => void;
   }): void => {
     this.release = release;
+    this.upstreamSession = session;
     if (this.closed) {
       release();
       return;
@@ -132,6 +144,8 @@ export class H2Exchange extends ExchangeBase {
       this.toUpstream = new BodyPump(this.client, upstream, 'request', this, () => {
         if (!this.client.rstCode) upstream.end();
       });
+      // A retry paused the client's stream while it had no pump.
+      if (this.retries > 0) this.client.resume();
     }
   };
 
@@ -186,6 +200,7 @@ export class H2Exchange extends ExchangeBase {
       requestSentAt: this.requestSentAt,
     });
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    this.responseEnded = endStream;
     const { client, upstream } = this;
     try {
       client.respond(forwardableHeaders(rawHeaders, headers), {
@@ -207,7 +222,9 @@ export class H2Exchange extends ExchangeBase {
       if (this.resetting === undefined) client.sendTrailers(this.responseTrailers ?? {});
     });
     this.toClient = new BodyPump(upstream, client, 'response', this, () => {
-      if (!upstream.rstCode) client.end();
+      if (upstream.rstCode) return;
+      this.responseEnded = true;
+      client.end();
     });
   };
 
@@ -222,6 +239,10 @@ export class H2Exchange extends ExchangeBase {
     const code = upstream.rstCode ?? NGHTTP2_NO_ERROR;
     if (this.resetting === 'upstream') return;
     if (code === NGHTTP2_NO_ERROR && upstream.readableEnded) return; // the client's close ends it
+    if (code === NGHTTP2_REFUSED_STREAM && this.mayRetry()) {
+      this.retry();
+      return;
+    }
     if (code === NGHTTP2_NO_ERROR && !this.responded) {
       this.respondWithError(502, 'ECONNRESET', 'the upstream closed the stream without a response');
       return;
@@ -229,7 +250,7 @@ export class H2Exchange extends ExchangeBase {
     // A reset from the upstream (or its connection gone): the client gets the same code.
     const mirrored = code === NGHTTP2_NO_ERROR ? NGHTTP2_INTERNAL_ERROR : code;
     const name = h2CodeName(code === NGHTTP2_NO_ERROR ? NGHTTP2_INTERNAL_ERROR : code);
-    const goneAway = upstream.session === undefined || upstream.session.destroyed;
+    const goneAway = this.upstreamSession?.destroyed ?? true;
     const detail = goneAway
       ? `the upstream connection ended before the stream was complete (${name})`
       : `the upstream reset the stream with ${name} (0x${code.toString(16)})`;
@@ -250,22 +271,44 @@ export class H2Exchange extends ExchangeBase {
     }
     const code = this.client.rstCode ?? NGHTTP2_NO_ERROR;
     if (this.resetting === 'client') return;
-    if (code === NGHTTP2_NO_ERROR && this.client.writableFinished) {
+    if (code === NGHTTP2_NO_ERROR && this.responseEnded) {
       this.finish('completed');
       return;
     }
-    // The client reset the stream, or its connection went: the upstream hears the same code.
-    const mirrored = code === NGHTTP2_NO_ERROR ? NGHTTP2_CANCEL : code;
+    // The client reset the stream (the upstream hears the same code, NO_ERROR included), or its
+    // connection went (the upstream hears CANCEL).
+    const connectionGone = this.clientSession === undefined || this.clientSession.destroyed;
+    const mirrored = connectionGone ? NGHTTP2_CANCEL : code;
     this.resetUpstream(mirrored);
     const name = h2CodeName(mirrored);
     this.finish(
       'client-closed',
       name,
-      code === NGHTTP2_NO_ERROR
+      connectionGone
         ? 'the client connection closed before the response was complete'
-        : `the client reset the stream with ${name} (0x${code.toString(16)})`,
+        : `the client reset the stream with ${name} (0x${code.toString(16)}) before the response was complete`,
     );
   };
+
+  /**
+   * REFUSED_STREAM means the upstream did not process the stream (RFC 9113 section 8.7), so it may
+   * go again, on a session with room, as long as no request body byte has been passed on yet.
+   */
+  private mayRetry(): boolean {
+    return !this.responded && this.retries < MAX_RETRIES && (this.toUpstream?.bytes ?? 0) === 0;
+  }
+
+  private retry(): void {
+    this.retries += 1;
+    // No pump for a moment: paused, so no byte of the request body flows to no one.
+    this.client.pause();
+    this.toUpstream?.stop();
+    this.toUpstream = undefined;
+    this.upstream = undefined;
+    this.release = undefined;
+    this.clearTimers();
+    this.pool.acquire(this.route).then(this.onSession, this.onSessionFailed);
+  }
 
   protected onIdle(): void {
     if (this.closed) return;

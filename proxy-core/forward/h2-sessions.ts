@@ -51,8 +51,7 @@ export class H2SessionPool {
   /** Opens a stream's worth of room: a session for `target`; call `release` when the stream closes. */
   async acquire(target: H2UpstreamTarget): Promise<{ session: ClientHttp2Session; release: () => void }> {
     const key = keyOf(target);
-    const pooled = this.withRoom(key) ?? (await this.connect(key, target));
-    pooled.active += 1;
+    const pooled = this.take(key) ?? (await this.connectAndTake(key, target));
     let released = false;
     return {
       session: pooled.session,
@@ -70,20 +69,27 @@ export class H2SessionPool {
     this.sessions.clear();
   }
 
-  private withRoom(key: string): PooledSession | undefined {
+  /**
+   * A session with room, its room taken in the same step: streams that wait together for one new
+   * session must each see the others' places, or they would all pile onto it.
+   */
+  private take(key: string): PooledSession | undefined {
     for (const pooled of this.sessions.get(key) ?? []) {
       const { session } = pooled;
       if (session.closed || session.destroyed || isGoingAway(session)) continue;
       const limit = session.remoteSettings.maxConcurrentStreams ?? Number.MAX_SAFE_INTEGER;
-      if (pooled.active < limit) return pooled;
+      if (pooled.active < limit) {
+        pooled.active += 1;
+        return pooled;
+      }
     }
     return undefined;
   }
 
-  private connect(key: string, target: H2UpstreamTarget): Promise<PooledSession> {
+  private connectAndTake(key: string, target: H2UpstreamTarget): Promise<PooledSession> {
     // Streams that arrive together share one new session rather than each opening their own.
     const pending = this.connecting.get(key);
-    if (pending) return pending.then(() => this.withRoom(key) ?? this.connect(key, target));
+    if (pending) return pending.then(() => this.take(key) ?? this.connectAndTake(key, target));
     const made = openSession(target, this.upstream, this.connectTimeoutMs).then((session) => {
       const pooled = prepare(session, this.idleMs);
       if (this.destroyed) session.destroy();
@@ -95,7 +101,11 @@ export class H2SessionPool {
       this.connecting.delete(key);
     };
     made.then(forget, forget);
-    return made;
+    // Registered before any waiter's: the stream that opened the session gets the first place.
+    return made.then((pooled) => {
+      pooled.active += 1;
+      return pooled;
+    });
   }
 
   private add(key: string, pooled: PooledSession): void {
@@ -184,7 +194,9 @@ function openSession(target: H2UpstreamTarget, upstream: UpstreamPool, timeoutMs
       reject(err);
     };
     session.once('error', onError);
-    session.once('connect', () => {
+    // Ready once the server's SETTINGS are in: its maxConcurrentStreams decides how many streams
+    // this session may take, and before them it would read as unlimited.
+    session.once('remoteSettings', () => {
       clearTimeout(timer);
       session.off('error', onError);
       const alpn = (socket as tls.TLSSocket | undefined)?.alpnProtocol;

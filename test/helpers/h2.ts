@@ -16,9 +16,9 @@ export interface H2Server {
 /** An HTTP/2 upstream on 127.0.0.1:0: TLS (ALPN h2 only, or h2 and http/1.1) with `authority`, else h2c. */
 export async function startH2Server(
   onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number) => void,
-  options: { authority?: UpstreamAuthority; allowHTTP1?: boolean } = {},
+  options: { authority?: UpstreamAuthority; allowHTTP1?: boolean; settings?: http2.Settings } = {},
 ): Promise<H2Server> {
-  const settings = { initialWindowSize: 1 << 20 };
+  const settings = { initialWindowSize: 1 << 20, ...options.settings };
   const server = options.authority
     ? http2.createSecureServer({
         ...options.authority.issue('localhost'),

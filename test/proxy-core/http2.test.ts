@@ -94,6 +94,8 @@ function upstreamHandler(stream: http2.ServerHttp2Stream, headers: http2.Incomin
     stream.respond({ ':status': 200 }, { sendDate: false } as http2.ServerStreamResponseOptions);
     const timer = setInterval(() => !stream.destroyed && stream.write('x'.repeat(100)), 20);
     stream.on('close', () => clearInterval(timer));
+  } else if (path === '/silent') {
+    // Never answers: the client gives up first.
   } else if (path === '/reset-me') {
     // waitForTrailers: Node's close() ends the writable side first, which would be END_STREAM
     // (a clean end) before the reset; waiting for trailers keeps the stream open for the RST.
@@ -255,6 +257,22 @@ describe('HTTP/2 through Sluice', () => {
       expect(closed).toMatchObject({ outcome: 'client-closed', reason: 'CANCEL' });
       for (let i = 0; i < 50 && seen.get('/forever')?.rstCode === undefined; i++) await sleep(20);
       expect(seen.get('/forever')?.rstCode).toBe(NGHTTP2_CANCEL);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it('a client that resets with NO_ERROR before any response: not completed, and the upstream hears NO_ERROR', async () => {
+    const { session } = await connectH2(proxy.port, `localhost:${tlsUpstream.port}`, { caPem: proxy.caPem });
+    try {
+      const stream = session.request({ ':path': '/silent' });
+      stream.on('error', () => undefined);
+      for (let i = 0; i < 100 && !seen.has('/silent'); i++) await sleep(10);
+      stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      const closed = await closedOf(proxy, opened(proxy.events, '/silent')!.id);
+      expect(closed).toMatchObject({ outcome: 'client-closed', reason: 'NO_ERROR', responseBytes: 0 });
+      for (let i = 0; i < 50 && seen.get('/silent')?.rstCode === undefined; i++) await sleep(20);
+      expect(seen.get('/silent')?.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
     } finally {
       session.destroy();
     }
