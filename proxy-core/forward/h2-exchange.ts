@@ -51,7 +51,7 @@ export class H2Exchange extends ExchangeBase {
   /** Times the request was sent again after an upstream refused it unprocessed (REFUSED_STREAM). */
   private retries = 0;
   /** Kept here: a stream forgets its session once it is closed, which is when we ask. */
-  private readonly clientSession: import('node:http2').ServerHttp2Session | undefined;
+  private readonly clientSession: import('node:http2').Http2Session | undefined;
 
   constructor(
     services: ExchangeServices,
