@@ -4,14 +4,16 @@ import http2, {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
+import type { Agent, ClientRequest, IncomingMessage, InformationEvent } from 'node:http';
 import type { ExchangeOutcome } from '../../app/proxy-events.js';
 import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, type ExchangeServices } from './exchange-base.js';
-import { forwardableHeaders, h2CodeName, pairsOf } from './h2-headers.js';
-import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
+import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders, pairsOf } from './h2-headers.js';
+import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
+import { flatten } from './raw-headers.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } =
   http2.constants;
@@ -21,6 +23,11 @@ export interface H2Route extends H2UpstreamTarget {
   readonly intercepted: boolean;
   readonly connectionId: number;
   readonly clientAddress: string;
+  /**
+   * The upstream answered ALPN with HTTP/1.1 though the client would speak only h2: each stream
+   * is translated to an HTTP/1.1 request on these connections (the first made at CONNECT).
+   */
+  readonly http1?: Agent | undefined;
 }
 
 /** How often a stream the upstream refused unprocessed is sent again before the refusal is passed on. */
@@ -37,6 +44,8 @@ type Side = 'client' | 'upstream';
  */
 export class H2Exchange extends ExchangeBase {
   private upstream: ClientHttp2Stream | undefined;
+  /** The HTTP/1.1 request, when this stream is translated for an upstream without HTTP/2. */
+  private http1: ClientRequest | undefined;
   private upstreamSession: import('node:http2').ClientHttp2Session | undefined;
   private release: (() => void) | undefined;
   private responded = false;
@@ -91,7 +100,8 @@ export class H2Exchange extends ExchangeBase {
       return;
     }
     this.idle.start();
-    this.pool.acquire(route).then(this.onSession, this.onSessionFailed);
+    if (route.http1) this.sendOverHttp1(route.http1);
+    else this.pool.acquire(route).then(this.onSession, this.onSessionFailed);
   }
 
   private url(): string {
@@ -151,6 +161,10 @@ export class H2Exchange extends ExchangeBase {
 
   private readonly onSessionFailed = (err: NodeJS.ErrnoException): void => {
     if (this.closed) return;
+    if (err instanceof NotH2Error) {
+      this.sendOverHttp1(undefined);
+      return;
+    }
     const code = err.code ?? 'ERROR';
     const status = code.endsWith('-timeout') ? 504 : 502;
     this.respondWithError(status, code, `could not open an HTTP/2 stream to ${this.route.host}: ${err.message}`);
@@ -291,6 +305,118 @@ export class H2Exchange extends ExchangeBase {
   };
 
   /**
+   * The stream as an HTTP/1.1 request, for an upstream that does not speak HTTP/2: `:authority`
+   * becomes `Host`, split `cookie` fields are joined (RFC 9113 section 8.2.3), and the response
+   * comes back with its status, headers less the connection-specific ones, 1xx heads, body and
+   * trailers. Request trailers have no HTTP/1.1 place unless chunked, and are not sent.
+   */
+  private sendOverHttp1(agent: Agent | undefined): void {
+    const { headers, route } = this;
+    const method = String(headers[':method'] ?? 'GET');
+    const authority = String(headers[':authority'] ?? `${bracketHost(route.host)}:${route.port}`);
+    const request = this.services.upstream.request(
+      route,
+      method,
+      String(headers[':path'] ?? '/'),
+      flatten(h1RequestHeaders(this.rawHeaders, authority)),
+      { servername: route.servername, agent },
+    );
+    this.http1 = request;
+    request.on('response', this.onHttp1Response);
+    request.on('information', this.onHttp1Information);
+    request.on('error', this.onHttp1Error);
+    request.once('finish', this.onRequestSent);
+    if ((this.flags & NGHTTP2_FLAG_END_STREAM) !== 0) request.end();
+    else {
+      this.toUpstream = new BodyPump(this.client, request, 'request', this, () => {
+        if (!this.client.rstCode) request.end();
+      });
+    }
+  }
+
+  private readonly onHttp1Information = (info: InformationEvent): void => {
+    if (info.statusCode === 101 || this.client.headersSent || this.client.destroyed) return;
+    try {
+      this.client.additionalHeaders(h2ResponseHeaders(info.statusCode, info.rawHeaders));
+    } catch {
+      // A 1xx the client cannot take is not worth the exchange.
+    }
+  };
+
+  private readonly onHttp1Response = (res: IncomingMessage): void => {
+    if (this.closed) {
+      res.destroy();
+      return;
+    }
+    this.responded = true;
+    this.clearTimers();
+    const at = now();
+    this.idle.touch(at);
+    this.idle.start();
+    const status = res.statusCode ?? 502;
+    this.emit({
+      type: 'response-head',
+      id: this.id,
+      t: at,
+      response: {
+        status,
+        statusText: res.statusMessage ?? '',
+        httpVersion: res.httpVersion,
+        headers: pairsOf(res.rawHeaders),
+      },
+      timings: { dns: -1, connect: -1, ssl: -1 },
+      requestSentAt: this.requestSentAt,
+    });
+    const method = String(this.headers[':method'] ?? 'GET');
+    const bodiless = method === 'HEAD' || status === 204 || status === 304;
+    const { client } = this;
+    res.on('error', noop);
+    try {
+      client.respond(h2ResponseHeaders(status, res.rawHeaders), {
+        endStream: bodiless,
+        waitForTrailers: !bodiless,
+        sendDate: false,
+      } as import('node:http2').ServerStreamResponseOptions);
+    } catch (err) {
+      res.destroy();
+      this.fail('proxy-error', 'invalid-response-head', `the response head could not be forwarded: ${message(err)}`);
+      return;
+    }
+    if (bodiless) {
+      this.responseEnded = true;
+      res.resume();
+      return;
+    }
+    const type = res.headers['content-type'];
+    if (isEventStream(type)) this.capture.trackEventStream(res.headers['content-encoding']);
+    client.on('wantTrailers', () => {
+      if (this.resetting === undefined) client.sendTrailers(this.responseTrailers ?? {});
+    });
+    res.on('close', () => {
+      if (res.complete || this.closed) return;
+      this.resetClient(NGHTTP2_INTERNAL_ERROR);
+      this.finish('upstream-reset', 'ECONNRESET', 'upstream closed the connection before the response was complete');
+    });
+    this.toClient = new BodyPump(res, client, 'response', this, () => {
+      if (res.rawTrailers.length > 0) this.responseTrailers = h2ResponseHeaders(undefined, res.rawTrailers);
+      this.responseEnded = true;
+      client.end();
+    });
+  };
+
+  private readonly onHttp1Error = (err: NodeJS.ErrnoException): void => {
+    if (this.closed || this.resetting === 'upstream') return;
+    const code = err.code ?? 'ERROR';
+    if (this.responded) {
+      this.resetClient(NGHTTP2_INTERNAL_ERROR);
+      this.finish('upstream-reset', code, `upstream failed mid-response: ${err.message}`);
+      return;
+    }
+    const status = code.endsWith('-timeout') ? 504 : 502;
+    this.respondWithError(status, code, `could not get a response from ${this.route.host}: ${err.message}`);
+  };
+
+  /**
    * REFUSED_STREAM means the upstream did not process the stream (RFC 9113 section 8.7), so it may
    * go again, on a session with room, as long as no request body byte has been passed on yet.
    */
@@ -368,6 +494,11 @@ export class H2Exchange extends ExchangeBase {
   }
 
   private resetUpstream(code: number): void {
+    if (this.http1 && !this.http1.destroyed) {
+      this.resetting ??= 'upstream';
+      this.http1.destroy();
+      return;
+    }
     const { upstream } = this;
     if (!upstream || upstream.closed || upstream.destroyed) return;
     this.resetting ??= 'upstream';

@@ -43,6 +43,44 @@ export function forwardableHeaders(raw: readonly string[], received: IncomingHtt
   return out;
 }
 
+/**
+ * An HTTP/2 request's fields for an HTTP/1.1 request: `Host` from `:authority` first, the rest in
+ * order without pseudo-headers and connection-specific fields, `cookie` fields joined into one.
+ */
+export function h1RequestHeaders(raw: readonly string[], authority: string): [string, string][] {
+  const out: [string, string][] = [['host', authority]];
+  const cookies: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    if (name.startsWith(':') || name === 'host' || CONNECTION_SPECIFIC.has(name)) continue;
+    if (name === 'te' && value.trim().toLowerCase() !== 'trailers') continue;
+    if (name === 'cookie') cookies.push(value);
+    else out.push([name, value]);
+  }
+  if (cookies.length > 0) out.push(['cookie', cookies.join('; ')]);
+  return out;
+}
+
+/**
+ * An HTTP/1.1 response's (or trailers') fields for HTTP/2: names lowercased (HTTP/2 requires it),
+ * order and repeats kept, connection-specific fields dropped, `:status` first when given.
+ */
+export function h2ResponseHeaders(status: number | undefined, raw: readonly string[]): OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  if (status !== undefined) out[':status'] = String(status);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (CONNECTION_SPECIFIC.has(name)) continue;
+    const value = raw[i + 1] as string;
+    const previous = out[name];
+    if (previous === undefined) out[name] = value;
+    else if (Array.isArray(previous)) previous.push(value);
+    else out[name] = [previous, value];
+  }
+  return out;
+}
+
 /** Raw header list as pairs, for events. */
 export function pairsOf(raw: readonly string[]): RawHeaders {
   const pairs: [string, string][] = [];

@@ -16,6 +16,9 @@ export class NotH2Error extends Error {
   readonly code = 'upstream-not-h2';
 }
 
+/** How long an origin that answered without HTTP/2 is sent HTTP/1.1 without asking again. */
+const HTTP1_ONLY_REMEMBERED_MS = 5 * 60_000;
+
 interface PooledSession {
   readonly session: ClientHttp2Session;
   /** Streams we opened on it and that have not closed yet. */
@@ -31,6 +34,8 @@ interface PooledSession {
 export class H2SessionPool {
   private readonly sessions = new Map<string, PooledSession[]>();
   private readonly connecting = new Map<string, Promise<PooledSession>>();
+  /** Origins that did not speak HTTP/2 when asked, and until when we take their word for it. */
+  private readonly http1Only = new Map<string, number>();
   private destroyed = false;
 
   constructor(
@@ -51,7 +56,15 @@ export class H2SessionPool {
   /** Opens a stream's worth of room: a session for `target`; call `release` when the stream closes. */
   async acquire(target: H2UpstreamTarget): Promise<{ session: ClientHttp2Session; release: () => void }> {
     const key = keyOf(target);
-    const pooled = this.take(key) ?? (await this.connectAndTake(key, target));
+    const until = this.http1Only.get(key);
+    if (until !== undefined && until > Date.now()) throw new NotH2Error(`${key} does not speak HTTP/2`);
+    let pooled: PooledSession;
+    try {
+      pooled = this.take(key) ?? (await this.connectAndTake(key, target));
+    } catch (err) {
+      if (err instanceof NotH2Error) this.http1Only.set(key, Date.now() + HTTP1_ONLY_REMEMBERED_MS);
+      throw err;
+    }
     let released = false;
     return {
       session: pooled.session,
@@ -172,7 +185,8 @@ function openSession(target: H2UpstreamTarget, upstream: UpstreamPool, timeoutMs
                 host: target.host,
                 port: target.port,
                 ...(servername ? { servername } : {}),
-                ALPNProtocols: ['h2'],
+                // Both offered: a server without h2 then says so by choosing http/1.1, not with an alert.
+                ALPNProtocols: ['h2', 'http/1.1'],
                 ...upstream.tlsOptions(),
               });
               secure.setNoDelay(true);
@@ -189,22 +203,41 @@ function openSession(target: H2UpstreamTarget, upstream: UpstreamPool, timeoutMs
         }),
       );
     }, timeoutMs);
-    const onError = (err: Error): void => {
+    let settled = false;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
+      session.destroy();
       reject(err);
     };
-    session.once('error', onError);
+    session.once('error', (err: NodeJS.ErrnoException) => {
+      // An HTTP/1.1 server answers the h2c preface with a 400 and closes: a protocol error
+      // before any SETTINGS means the origin does not speak h2c.
+      const h2cRefused = target.scheme === 'http' && err.code !== undefined && err.code.startsWith('ERR_HTTP2');
+      fail(
+        h2cRefused ? new NotH2Error(`${authority} does not speak HTTP/2 with prior knowledge (${err.message})`) : err,
+      );
+    });
+    session.once('close', () => {
+      fail(
+        target.scheme === 'http'
+          ? new NotH2Error(`${authority} closed the connection instead of speaking HTTP/2 with prior knowledge`)
+          : Object.assign(new Error(`${authority} closed the connection before HTTP/2 began`), { code: 'ECONNRESET' }),
+      );
+    });
+    // ALPN is known at the handshake: a server that did not choose h2 will never send SETTINGS.
+    (socket as tls.TLSSocket | undefined)?.once('secureConnect', () => {
+      const alpn = (socket as tls.TLSSocket).alpnProtocol;
+      if (alpn !== 'h2') fail(new NotH2Error(`${authority} does not speak HTTP/2 (ALPN answered ${String(alpn)})`));
+    });
     // Ready once the server's SETTINGS are in: its maxConcurrentStreams decides how many streams
     // this session may take, and before them it would read as unlimited.
     session.once('remoteSettings', () => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      session.off('error', onError);
-      const alpn = (socket as tls.TLSSocket | undefined)?.alpnProtocol;
-      if (target.scheme === 'https' && alpn !== 'h2') {
-        session.destroy();
-        reject(new NotH2Error(`${authority} does not speak HTTP/2 (ALPN answered ${String(alpn)})`));
-        return;
-      }
+      session.on('error', noop);
       resolve(session);
     });
   });

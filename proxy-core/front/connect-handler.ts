@@ -219,8 +219,10 @@ export class ConnectHandler {
     const tlsTimings: ConnectTimings = { ...timings, ssl: secure ? now() - sslStart : -1 };
     if (protocol === 'h2') {
       const target: H2UpstreamTarget = { scheme: 'https', host: authority.host, port: authority.port, servername };
+      // An h2-only client and an upstream that answered HTTP/1.1: streams are translated.
+      const http1 = secure && secure.alpnProtocol !== 'h2' ? tunnelAgent('https', secure, tlsTimings) : undefined;
+      if (http1) clientTls.once('close', () => http1.destroy());
       if (secure?.alpnProtocol === 'h2') ctx.pool.adopt(target, upstreamSession(target, secure));
-      else secure?.destroy();
       clientTls.on('error', (err: NodeJS.ErrnoException) => this.clientTlsFailed(client, err));
       clientTls.once('secure', () => {
         clientTls.removeAllListeners('error');
@@ -233,6 +235,7 @@ export class ConnectHandler {
           intercepted: true,
           connectionId: who.connectionId,
           clientAddress: who.clientAddress,
+          http1,
         }));
       });
       return;
