@@ -33,6 +33,12 @@ export interface H2Route extends H2UpstreamTarget {
 /** How often a stream the upstream refused unprocessed is sent again before the refusal is passed on. */
 const MAX_RETRIES = 2;
 
+/**
+ * The error code of a GOAWAY each client session sent us, so its streams' upstream halves are
+ * reset with the same code when the connection goes (rather than a generic CANCEL).
+ */
+export const clientGoawayCodes = new WeakMap<import('node:http2').Http2Session, number>();
+
 /** Which side a reset came from, for the exchange's ending. */
 type Side = 'client' | 'upstream';
 
@@ -292,7 +298,8 @@ export class H2Exchange extends ExchangeBase {
     // The client reset the stream (the upstream hears the same code, NO_ERROR included), or its
     // connection went (the upstream hears CANCEL).
     const connectionGone = this.clientSession === undefined || this.clientSession.destroyed;
-    const mirrored = connectionGone ? NGHTTP2_CANCEL : code;
+    const goaway = this.clientSession ? clientGoawayCodes.get(this.clientSession) : undefined;
+    const mirrored = connectionGone ? goaway || NGHTTP2_CANCEL : code;
     this.resetUpstream(mirrored);
     const name = h2CodeName(mirrored);
     this.finish(

@@ -223,6 +223,9 @@ export class ConnectHandler {
       const http1 = secure && secure.alpnProtocol !== 'h2' ? tunnelAgent('https', secure, tlsTimings) : undefined;
       if (http1) clientTls.once('close', () => http1.destroy());
       if (secure?.alpnProtocol === 'h2') ctx.pool.adopt(target, upstreamSession(target, secure));
+      // Made on a socket that allows half-open (the HTTP server's), which a TLSSocket inherits;
+      // HTTP/2 has no half-closed connection, and a client's FIN must end its session.
+      clientTls.allowHalfOpen = false;
       clientTls.on('error', (err: NodeJS.ErrnoException) => this.clientTlsFailed(client, err));
       clientTls.once('secure', () => {
         clientTls.removeAllListeners('error');

@@ -1,7 +1,7 @@
 import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ExchangeServices } from '../forward/exchange-base.js';
-import { H2Exchange, type H2Route } from '../forward/h2-exchange.js';
+import { clientGoawayCodes, H2Exchange, type H2Route } from '../forward/h2-exchange.js';
 import type { H2SessionPool } from '../forward/h2-sessions.js';
 import { H2_CONNECTION_WINDOW, H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS } from '../forward/h2-settings.js';
 
@@ -41,6 +41,7 @@ export function serveH2(context: H2FrontContext, socket: Duplex, routeOf: H2Rout
       new H2Exchange(context.services, context.pool, stream, headers, rawHeaders, flags, route).start();
     },
   );
+  session.once('goaway', (code: number) => clientGoawayCodes.set(session, code));
   session.on('error', (err: NodeJS.ErrnoException) => {
     context.reportProtocolError(
       socket,

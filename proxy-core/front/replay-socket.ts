@@ -11,7 +11,8 @@ export class ReplaySocket extends Duplex {
     private readonly socket: Duplex & { remoteAddress?: string | undefined },
     head: Buffer,
   ) {
-    super({ allowHalfOpen: true });
+    // HTTP/2 has no half-closed connection: a peer's FIN ends both ways.
+    super({ allowHalfOpen: false });
     if (head.length > 0) this.push(head);
     socket.on('data', this.onData);
     socket.once('end', () => this.push(null));

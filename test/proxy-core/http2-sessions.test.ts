@@ -67,6 +67,24 @@ describe('HTTP/2 sessions: GOAWAY, concurrency limits, broken clients', () => {
     expect((await h2Request(session, { ':path': '/after' })).status).toBe(200);
   });
 
+  it("a client's GOAWAY with an error code reaches its open streams' upstream halves as that code", async () => {
+    let rstCode: number | undefined;
+    const { proxy, port } = await setup((stream) => {
+      stream.on('error', () => undefined);
+      stream.respond({ ':status': 200 });
+      stream.write('open');
+      stream.on('close', () => (rstCode = stream.rstCode));
+    });
+    const { session } = await connectH2(proxy.port, `localhost:${port}`, { caPem: proxy.caPem });
+    const stream = session.request({ ':path': '/open' });
+    stream.on('error', () => undefined);
+    await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+    session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+    session.destroy();
+    for (let i = 0; i < 100 && rstCode === undefined; i++) await sleep(20);
+    expect(rstCode).toBe(NGHTTP2_ENHANCE_YOUR_CALM);
+  });
+
   it("honours the upstream's maxConcurrentStreams, opening more sessions rather than overrunning one", async () => {
     const active = new Map<http2.Http2Session, number>();
     let most = 0;
@@ -116,7 +134,7 @@ describe('HTTP/2 sessions: GOAWAY, concurrency limits, broken clients', () => {
           frame,
         ]),
       );
-      await Promise.race([closed, sleep(3000)]);
+      await Promise.race([closed, sleep(1000)]);
       raw.destroy();
       const goaway = findGoaway(Buffer.concat(received));
       expect(goaway?.code).toBe(code);
