@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import tls from 'node:tls';
 
 export type Scheme = 'http' | 'https';
@@ -51,7 +52,13 @@ export function openTunnel(
         fail(new Error(`CONNECT ${host}:${port} answered ${res.statusCode}`));
         return;
       }
-      secure = tls.connect({ socket, servername: host, ca: caPem, ALPNProtocols: [...alpnProtocols] });
+      // No SNI for an address (RFC 6066): the proxy then names its certificate after the CONNECT host.
+      secure = tls.connect({
+        socket,
+        ...(isIP(host) ? { host } : { servername: host }),
+        ca: caPem,
+        ALPNProtocols: [...alpnProtocols],
+      });
       secure.once('secureConnect', () => {
         clearTimeout(timer);
         resolve(secure!);

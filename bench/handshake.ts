@@ -1,7 +1,9 @@
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
-import { openTunnel, type Upstream } from './clients.js';
+import { openTunnel } from './clients.js';
 import { median, quantile } from './stats.js';
+import type { UpstreamCredentials } from './upstream.js';
 
 const WARM_UP_HOSTS = 3;
 
@@ -13,17 +15,32 @@ export interface HandshakeResult {
   readonly cachedHost: { readonly p50: number; readonly p90: number };
 }
 
+/** A TLS server on a loopback address of its own, with a certificate naming that address. */
+interface AddressedServer {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+async function serveTlsAt(host: string, credentials: UpstreamCredentials): Promise<AddressedServer> {
+  const server = tls.createServer({ key: credentials.key, cert: credentials.issue(host), ALPNProtocols: ['http/1.1'] });
+  server.on('secureConnection', (socket) => socket.on('error', () => undefined));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  return {
+    host,
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 /** TCP connect plus a full TLS handshake straight to the upstream. */
-function timeDirectHandshake(upstream: Upstream): Promise<number> {
+function timeDirectHandshake(upstream: AddressedServer, caPem: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const socket = tls.connect({
-      host: '127.0.0.1',
-      port: upstream.httpsPort,
-      servername: upstream.tlsHost,
-      ca: upstream.caPem,
-      ALPNProtocols: ['http/1.1'],
-    });
+    const socket = tls.connect({ host: upstream.host, port: upstream.port, ca: caPem, ALPNProtocols: ['http/1.1'] });
     socket.setTimeout(10_000, () => socket.destroy(new Error('direct TLS handshake timed out')));
     socket.once('secureConnect', () => {
       resolve(performance.now() - started);
@@ -34,9 +51,10 @@ function timeDirectHandshake(upstream: Upstream): Promise<number> {
 }
 
 /**
- * TCP connect to the proxy, CONNECT, and the TLS handshake inside the tunnel. The proxy contacts
- * no upstream for this (it does so only when a request arrives), so for a name it has not seen,
- * the extra time over a cached name is issuing the leaf certificate.
+ * TCP connect to the proxy, CONNECT, and the TLS handshake inside the tunnel. The proxy connects
+ * upstream before it answers the CONNECT and shakes hands with the upstream (offering what the
+ * client offered) before it answers the client's handshake, so this is both legs in a row; for a
+ * name it has not seen, issuing the leaf certificate comes on top.
  */
 async function timeProxiedHandshake(
   proxyPort: number,
@@ -51,11 +69,15 @@ async function timeProxiedHandshake(
   return ms;
 }
 
-/** Each round: one direct handshake, one to a name new to the proxy, then that name again. */
+/**
+ * Each round: one direct handshake, one to a host new to the proxy, then that host again. Every
+ * round's upstream listens on a loopback address of its own (127.0.0.2, .3, ...: all of 127/8 is
+ * this machine), so each is a new host with a real upstream to connect to and verify.
+ */
 export async function measureHandshakes(
   proxyPort: number,
   proxyCaPem: string,
-  upstream: Upstream,
+  credentials: UpstreamCredentials,
   samples: number,
 ): Promise<HandshakeResult> {
   const direct: number[] = [];
@@ -63,15 +85,18 @@ export async function measureHandshakes(
   const cachedHost: number[] = [];
   const rounds = WARM_UP_HOSTS + samples;
   for (let round = 0; round < rounds; round++) {
-    // Names under .localhost never need DNS here: no upstream connection is made.
-    const host = `bench-new-${round}.localhost`;
-    const d = await timeDirectHandshake(upstream);
-    const fresh = await timeProxiedHandshake(proxyPort, proxyCaPem, host, upstream.httpsPort);
-    const cached = await timeProxiedHandshake(proxyPort, proxyCaPem, host, upstream.httpsPort);
-    if (round < WARM_UP_HOSTS) continue;
-    direct.push(d);
-    newHost.push(fresh);
-    cachedHost.push(cached);
+    const upstream = await serveTlsAt(`127.0.0.${2 + round}`, credentials);
+    try {
+      const d = await timeDirectHandshake(upstream, credentials.caPem);
+      const fresh = await timeProxiedHandshake(proxyPort, proxyCaPem, upstream.host, upstream.port);
+      const cached = await timeProxiedHandshake(proxyPort, proxyCaPem, upstream.host, upstream.port);
+      if (round < WARM_UP_HOSTS) continue;
+      direct.push(d);
+      newHost.push(fresh);
+      cachedHost.push(cached);
+    } finally {
+      await upstream.close();
+    }
   }
   const summary = (values: number[]): { p50: number; p90: number } => ({
     p50: median(values),

@@ -287,7 +287,7 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
   if (config.sections.has('sse')) await runSse(config, results, sluice, credentials);
   if (config.sections.has('handshake')) {
     results.handshake = await attempt(results.failures, 'TLS handshakes', () =>
-      measureHandshakes(sluice.port, sluice.caPem, bulk.upstream, config.handshakeSamples),
+      measureHandshakes(sluice.port, sluice.caPem, credentials, config.handshakeSamples),
     );
     if (results.handshake) progress(`handshakes: ${JSON.stringify(results.handshake)}`);
   }

@@ -20,18 +20,28 @@ export interface UpstreamCredentials {
   readonly cert: string;
   readonly keyFile: string;
   readonly certFile: string;
+  /** A certificate from the same CA for another name or address (same key). */
+  issue(host: string): string;
 }
 
 export async function makeUpstreamCredentials(dir: string): Promise<UpstreamCredentials> {
   const ca = await loadOrCreateCa(dir);
-  const leaves = new LeafCertificates(ca, 1);
+  const leaves = new LeafCertificates(ca, 64);
   const cert = leaves.issuePem(UPSTREAM_TLS_HOST);
   // Leaves share one key the class keeps private; a server presenting a leaf needs that key.
   const key = (leaves as unknown as { leafKeyPem: string }).leafKeyPem;
   const keyFile = join(dir, 'upstream-key.pem');
   const certFile = join(dir, 'upstream-cert.pem');
   await Promise.all([writeFile(keyFile, key, { mode: 0o600 }), writeFile(certFile, cert)]);
-  return { caPem: ca.certPem, caFile: ca.certPath, key, cert, keyFile, certFile };
+  return {
+    caPem: ca.certPem,
+    caFile: ca.certPath,
+    key,
+    cert,
+    keyFile,
+    certFile,
+    issue: (host) => leaves.issuePem(host),
+  };
 }
 
 export interface BulkUpstream {

@@ -35,5 +35,12 @@ export function tunnelAgent(scheme: 'http' | 'https', spare: Duplex | undefined,
       ready?.destroy();
       return base.call(this, connectOptions, callback);
     };
+  // The agent knows only the sockets it handed out; one never asked for is ours to close.
+  const destroy = agent.destroy.bind(agent);
+  agent.destroy = () => {
+    spare?.destroy();
+    spare = undefined;
+    destroy();
+  };
   return agent;
 }
