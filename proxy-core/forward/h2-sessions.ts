@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { bracketHost } from './connect-target.js';
-import { H2_CONNECTION_WINDOW, H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS } from './h2-settings.js';
+import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from './h2-settings.js';
 import type { UpstreamPool, UpstreamTarget } from './upstream.js';
 
 export interface H2UpstreamTarget extends UpstreamTarget {
@@ -155,16 +155,7 @@ function prepare(session: ClientHttp2Session, idleMs: number): PooledSession {
       if (pooled.active === 0) session.close();
     });
   }
-  // The connection window is a session setting, not a SETTINGS value: open it once, up front.
-  const widen = (): void => {
-    try {
-      session.setLocalWindowSize(H2_CONNECTION_WINDOW);
-    } catch {
-      // A session that is already closing has no window to widen.
-    }
-  };
-  if (session.connecting) session.once('connect', widen);
-  else widen();
+  widenConnectionWindow(session);
   session.unref();
   return pooled;
 }

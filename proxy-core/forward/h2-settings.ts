@@ -1,4 +1,4 @@
-import type { Settings } from 'node:http2';
+import type { Http2Session, Settings } from 'node:http2';
 
 /**
  * Flow-control windows Sluice offers on both its legs. A stream's window bounds what a paused
@@ -23,3 +23,16 @@ export const H2_SETTINGS: Settings = {
  * only needs to be above their sum for the concurrency we expect.
  */
 export const H2_MAX_SESSION_MEMORY_MB = 512;
+
+/** Opens a session's connection window to H2_CONNECTION_WINDOW (a session setting, not a SETTINGS value). */
+export function widenConnectionWindow(session: Http2Session): void {
+  const widen = (): void => {
+    try {
+      session.setLocalWindowSize(H2_CONNECTION_WINDOW);
+    } catch {
+      // A session already closing has no window to widen.
+    }
+  };
+  if (session.connecting) session.once('connect', widen);
+  else widen();
+}

@@ -137,14 +137,7 @@ export class ConnectHandler {
   private refuse(socket: Duplex, authority: Authority, clientAddress: string, err: UpstreamConnectError): void {
     const code = err.code ?? 'ERROR';
     const status = err.status ?? 502;
-    const target = `${bracketHost(authority.host)}:${authority.port}`;
-    const bridge = new SocketBridge(
-      this.ctx.services,
-      'tunnel',
-      { method: 'CONNECT', url: target, httpVersion: '1.1', headers: [] },
-      clientAddress,
-      false,
-    );
+    const bridge = this.tunnelExchange(authority, clientAddress);
     const body = `Sluice: ${err.message}\n`;
     const statusText = http.STATUS_CODES[status] ?? 'Bad Gateway';
     const headers: [string, string][] = [
@@ -162,15 +155,20 @@ export class ConnectHandler {
     }
   }
 
-  private rawTunnel(client: Duplex, upstream: ConnectedUpstream, authority: Authority, clientAddress: string): void {
+  /** The exchange a CONNECT is recorded as when it is not intercepted: refused, or a raw tunnel. */
+  private tunnelExchange(authority: Authority, clientAddress: string): SocketBridge {
     const target = `${bracketHost(authority.host)}:${authority.port}`;
-    const bridge = new SocketBridge(
+    return new SocketBridge(
       this.ctx.services,
       'tunnel',
       { method: 'CONNECT', url: target, httpVersion: '1.1', headers: [] },
       clientAddress,
       false,
     );
+  }
+
+  private rawTunnel(client: Duplex, upstream: ConnectedUpstream, authority: Authority, clientAddress: string): void {
+    const bridge = this.tunnelExchange(authority, clientAddress);
     bridge.attach(client, upstream.socket);
     client.resume();
     upstream.socket.resume();

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { ExchangeServices } from '../forward/exchange-base.js';
 import { clientGoawayCodes, H2Exchange, type H2Route } from '../forward/h2-exchange.js';
 import type { H2SessionPool } from '../forward/h2-sessions.js';
-import { H2_CONNECTION_WINDOW, H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS } from '../forward/h2-settings.js';
+import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from '../forward/h2-settings.js';
 
 export interface H2FrontContext {
   readonly services: ExchangeServices;
@@ -56,15 +56,7 @@ export function serveH2(context: H2FrontContext, socket: Duplex, routeOf: H2Rout
       `could not send an HTTP/2 frame (type ${type}) on stream ${id} to the client (code ${code})`,
     );
   });
-  const widen = (): void => {
-    try {
-      session.setLocalWindowSize(H2_CONNECTION_WINDOW);
-    } catch {
-      // Closed before it started: nothing to widen.
-    }
-  };
-  if (session.connecting) session.once('connect', widen);
-  else widen();
+  widenConnectionWindow(session);
   if (context.keepAliveIdleMs > 0) {
     session.setTimeout(context.keepAliveIdleMs, () => {
       if (open === 0) session.close();
