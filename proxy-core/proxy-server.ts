@@ -162,22 +162,33 @@ export class SluiceProxy {
   private readonly onConnection = (socket: Duplex): void => {
     this.connectionIdOf(socket);
     socket.on('error', noop);
+    // Neither ours nor the HTTP server's yet while we wait for its first bytes: close() ends it.
+    this.rawSockets.add(socket);
+    const forget = (): void => {
+      this.rawSockets.delete(socket);
+    };
+    socket.once('close', forget);
     void readFirstBytes(socket, this.timeouts.requestHeaderMs, (b) => !mayBeH2Preface(b) || isH2Preface(b)).then(
       ({ bytes, gone }) => {
         if (socket.destroyed) return;
+        if (!this.server.listening) {
+          socket.destroy();
+          return;
+        }
         if (bytes.length === 0 || (gone && !isH2Preface(bytes) && mayBeH2Preface(bytes))) {
           socket.destroy();
           return;
         }
         if (isH2Preface(bytes)) {
-          this.rawSockets.add(socket);
-          socket.once('close', () => this.rawSockets.delete(socket));
           // An HTTP/2 session reads the native handle and would miss bytes put back with unshift.
           serveH2(this.context, new ReplaySocket(socket, bytes), (headers) => this.h2cRoute(socket, headers));
           return;
         }
         socket.unshift(bytes);
         socket.off('error', noop);
+        // The HTTP server tracks it from here (close() ends it through closeAllConnections).
+        socket.off('close', forget);
+        forget();
         this.serveHttp1Connection(socket);
         socket.resume();
       },

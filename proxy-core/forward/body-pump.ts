@@ -58,6 +58,9 @@ export class BodyPump {
     source.on('data', this.onData);
     source.on('end', this.onEnd);
     sink.on('drain', this.onDrain);
+    // A source that ended before we came (an HTTP/2 request whose empty body ended while its
+    // upstream stream was being opened) has no 'end' left to tell us.
+    if (source.readableEnded) process.nextTick(this.onEnd);
   }
 
   get paused(): boolean {

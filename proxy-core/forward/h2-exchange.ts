@@ -65,6 +65,8 @@ export class H2Exchange extends ExchangeBase {
   private responseEnded = false;
   /** Times the request was sent again after an upstream refused it unprocessed (REFUSED_STREAM). */
   private retries = 0;
+  /** The client's request body has ended (seen by a pump; on a retry it will not end again). */
+  private requestEnded = false;
   /** Kept here: a stream forgets its session once it is closed, which is when we ask. */
   private readonly clientSession: import('node:http2').Http2Session | undefined;
 
@@ -129,7 +131,8 @@ export class H2Exchange extends ExchangeBase {
       release();
       return;
     }
-    const endStream = (this.flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    // On a retry the client's body may have ended already (with no byte): its end was seen once.
+    const endStream = (this.flags & NGHTTP2_FLAG_END_STREAM) !== 0 || this.requestEnded;
     let upstream: ClientHttp2Stream;
     try {
       upstream = session.request(forwardableHeaders(this.rawHeaders, this.headers), {
@@ -158,6 +161,7 @@ export class H2Exchange extends ExchangeBase {
       upstream.once('finish', this.onRequestSent);
       // A stream reset by its peer may still 'end'; only a clean end is passed on as one.
       this.toUpstream = new BodyPump(this.client, upstream, 'request', this, () => {
+        this.requestEnded = true;
         if (!this.client.rstCode) upstream.end();
       });
       // A retry paused the client's stream while it had no pump.
@@ -320,7 +324,7 @@ export class H2Exchange extends ExchangeBase {
   private sendOverHttp1(agent: Agent | undefined): void {
     const { headers, route } = this;
     const method = String(headers[':method'] ?? 'GET');
-    const authority = String(headers[':authority'] ?? `${bracketHost(route.host)}:${route.port}`);
+    const authority = String(headers[':authority'] ?? headers.host ?? `${bracketHost(route.host)}:${route.port}`);
     const request = this.services.upstream.request(
       route,
       method,
@@ -333,11 +337,14 @@ export class H2Exchange extends ExchangeBase {
     request.on('information', this.onHttp1Information);
     request.on('error', this.onHttp1Error);
     request.once('finish', this.onRequestSent);
-    if ((this.flags & NGHTTP2_FLAG_END_STREAM) !== 0) request.end();
+    if ((this.flags & NGHTTP2_FLAG_END_STREAM) !== 0 || this.requestEnded) request.end();
     else {
       this.toUpstream = new BodyPump(this.client, request, 'request', this, () => {
+        this.requestEnded = true;
         if (!this.client.rstCode) request.end();
       });
+      // A retry paused the client's stream while it had no pump.
+      if (this.retries > 0) this.client.resume();
     }
   }
 
@@ -440,6 +447,8 @@ export class H2Exchange extends ExchangeBase {
     this.upstream = undefined;
     this.release = undefined;
     this.clearTimers();
+    // The response-header timer is gone with the old stream; silence is the idle timer's again.
+    this.idle.start();
     this.pool.acquire(this.route).then(this.onSession, this.onSessionFailed);
   }
 

@@ -1,6 +1,5 @@
 import http2, { type ClientHttp2Session } from 'node:http2';
 import { isIP } from 'node:net';
-import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { bracketHost } from './connect-target.js';
 import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from './h2-settings.js';
@@ -44,13 +43,37 @@ export class H2SessionPool {
     private readonly idleMs: number,
   ) {}
 
-  /** Takes a session made elsewhere (over the connection made while answering CONNECT). */
+  /**
+   * Takes a session made elsewhere (over the connection made while answering CONNECT). Like a new
+   * one, it takes streams once the server's SETTINGS are in; streams that come meanwhile wait for
+   * it, and if the origin turns out not to speak HTTP/2 (an HTTP/1.1 server answering the h2c
+   * preface) they, and later ones, go as HTTP/1.1.
+   */
   adopt(target: H2UpstreamTarget, session: ClientHttp2Session): void {
     if (this.destroyed) {
       session.destroy();
       return;
     }
-    this.add(keyOf(target), prepare(session, this.idleMs));
+    const key = keyOf(target);
+    const made = whenReady(session, target, this.connectTimeoutMs).then(
+      (ready) => {
+        const pooled = prepare(ready, this.idleMs);
+        if (this.destroyed) ready.destroy();
+        else this.add(key, pooled);
+        return pooled;
+      },
+      (err: unknown) => {
+        if (err instanceof NotH2Error) this.http1Only.set(key, Date.now() + HTTP1_ONLY_REMEMBERED_MS);
+        throw err;
+      },
+    );
+    made.catch(noop);
+    if (this.connecting.has(key)) return;
+    this.connecting.set(key, made);
+    const forget = (): void => {
+      if (this.connecting.get(key) === made) this.connecting.delete(key);
+    };
+    made.then(forget, forget);
   }
 
   /** Opens a stream's worth of room: a session for `target`; call `release` when the stream closes. */
@@ -111,7 +134,7 @@ export class H2SessionPool {
     });
     this.connecting.set(key, made);
     const forget = (): void => {
-      this.connecting.delete(key);
+      if (this.connecting.get(key) === made) this.connecting.delete(key);
     };
     made.then(forget, forget);
     // Registered before any waiter's: the stream that opened the session gets the first place.
@@ -162,38 +185,51 @@ function prepare(session: ClientHttp2Session, idleMs: number): PooledSession {
 
 /** A new HTTP/2 session to `target`: TLS with ALPN `h2` for https, prior knowledge (h2c) for http. */
 function openSession(target: H2UpstreamTarget, upstream: UpstreamPool, timeoutMs: number): Promise<ClientHttp2Session> {
+  const authority = `${target.scheme}://${bracketHost(target.host)}:${target.port}`;
+  const servername = target.servername ?? (isIP(target.host) ? undefined : target.host);
+  const session = http2.connect(authority, {
+    settings: H2_SETTINGS,
+    maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
+    ...(target.scheme === 'https'
+      ? {
+          createConnection: () => {
+            const secure = tls.connect({
+              host: target.host,
+              port: target.port,
+              ...(servername ? { servername } : {}),
+              // Both offered: a server without h2 then says so by choosing http/1.1, not with an alert.
+              ALPNProtocols: ['h2', 'http/1.1'],
+              ...upstream.tlsOptions(),
+            });
+            secure.setNoDelay(true);
+            // ALPN is known at the handshake: a server that did not choose h2 will never send SETTINGS.
+            secure.once('secureConnect', () => {
+              if (secure.alpnProtocol !== 'h2') {
+                session.destroy(
+                  new NotH2Error(`${authority} does not speak HTTP/2 (ALPN answered ${String(secure.alpnProtocol)})`),
+                );
+              }
+            });
+            return secure;
+          },
+        }
+      : {}),
+  });
+  return whenReady(session, target, timeoutMs);
+}
+
+/**
+ * Resolves once the server's SETTINGS are in: its maxConcurrentStreams decides how many streams
+ * the session may take, and before them it would read as unlimited. Fails, and destroys the
+ * session, on an error, a close or `timeoutMs` first.
+ */
+function whenReady(
+  session: ClientHttp2Session,
+  target: H2UpstreamTarget,
+  timeoutMs: number,
+): Promise<ClientHttp2Session> {
+  const authority = `${target.scheme}://${bracketHost(target.host)}:${target.port}`;
   return new Promise((resolve, reject) => {
-    const authority = `${target.scheme}://${bracketHost(target.host)}:${target.port}`;
-    const servername = target.servername ?? (isIP(target.host) ? undefined : target.host);
-    let socket: Duplex | undefined;
-    const session = http2.connect(authority, {
-      settings: H2_SETTINGS,
-      maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
-      ...(target.scheme === 'https'
-        ? {
-            createConnection: () => {
-              const secure = tls.connect({
-                host: target.host,
-                port: target.port,
-                ...(servername ? { servername } : {}),
-                // Both offered: a server without h2 then says so by choosing http/1.1, not with an alert.
-                ALPNProtocols: ['h2', 'http/1.1'],
-                ...upstream.tlsOptions(),
-              });
-              secure.setNoDelay(true);
-              socket = secure;
-              return secure;
-            },
-          }
-        : {}),
-    });
-    const timer = setTimeout(() => {
-      session.destroy(
-        Object.assign(new Error(`no HTTP/2 connection to ${authority} after ${timeoutMs / 1000} s`), {
-          code: 'upstream-connect-timeout',
-        }),
-      );
-    }, timeoutMs);
     let settled = false;
     const fail = (err: Error): void => {
       if (settled) return;
@@ -202,7 +238,14 @@ function openSession(target: H2UpstreamTarget, upstream: UpstreamPool, timeoutMs
       session.destroy();
       reject(err);
     };
-    session.once('error', (err: NodeJS.ErrnoException) => {
+    const timer = setTimeout(() => {
+      fail(
+        Object.assign(new Error(`no HTTP/2 connection to ${authority} after ${timeoutMs / 1000} s`), {
+          code: 'upstream-connect-timeout',
+        }),
+      );
+    }, timeoutMs);
+    session.on('error', (err: NodeJS.ErrnoException) => {
       // An HTTP/1.1 server answers the h2c preface with a 400 and closes: a protocol error
       // before any SETTINGS means the origin does not speak h2c.
       const h2cRefused = target.scheme === 'http' && err.code !== undefined && err.code.startsWith('ERR_HTTP2');
@@ -217,13 +260,6 @@ function openSession(target: H2UpstreamTarget, upstream: UpstreamPool, timeoutMs
           : Object.assign(new Error(`${authority} closed the connection before HTTP/2 began`), { code: 'ECONNRESET' }),
       );
     });
-    // ALPN is known at the handshake: a server that did not choose h2 will never send SETTINGS.
-    (socket as tls.TLSSocket | undefined)?.once('secureConnect', () => {
-      const alpn = (socket as tls.TLSSocket).alpnProtocol;
-      if (alpn !== 'h2') fail(new NotH2Error(`${authority} does not speak HTTP/2 (ALPN answered ${String(alpn)})`));
-    });
-    // Ready once the server's SETTINGS are in: its maxConcurrentStreams decides how many streams
-    // this session may take, and before them it would read as unlimited.
     session.once('remoteSettings', () => {
       if (settled) return;
       settled = true;

@@ -225,7 +225,11 @@ export class ConnectHandler {
       // HTTP/2 has no half-closed connection, and a client's FIN must end its session.
       clientTls.allowHalfOpen = false;
       clientTls.on('error', (err: NodeJS.ErrnoException) => this.clientTlsFailed(client, err));
+      // The HTTP/1.x path has the server's header timeout; this one needs its own.
+      const handshakeTimer = setTimeout(() => client.destroy(), ctx.services.timeouts.requestHeaderMs);
+      clientTls.once('close', () => clearTimeout(handshakeTimer));
       clientTls.once('secure', () => {
+        clearTimeout(handshakeTimer);
         clientTls.removeAllListeners('error');
         clientTls.on('error', noop);
         // tls.Server clears this when its handshake is done; a TLSSocket made by hand keeps it
@@ -291,7 +295,10 @@ function classify(bytes: Buffer): FirstWords | undefined {
     return { kind: 'other' };
   }
   if (mayBeH2Preface(bytes)) return isH2Preface(bytes) ? { kind: 'h2c' } : undefined;
-  return looksLikeHttp1(bytes) ? { kind: 'http1' } : { kind: 'other' };
+  if (looksLikeHttp1(bytes)) return { kind: 'http1' };
+  // "G", "GE", "GET": a method still arriving, not yet anything else.
+  if (bytes.length <= 10 && /^[A-Z]+$/.test(bytes.toString('latin1'))) return undefined;
+  return { kind: 'other' };
 }
 
 /**
@@ -343,6 +350,9 @@ function secureUpstream(
 }
 
 function upstreamSession(target: H2UpstreamTarget, socket: Duplex): http2.ClientHttp2Session {
+  // Made half-open for raw tunnels; HTTP/2 has no half-closed connection, and an upstream's FIN
+  // must end the session (Node's http2 only hears 'close').
+  (socket as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = false;
   const origin = `${target.scheme}://${bracketHost(target.host)}:${target.port}`;
   return http2.connect(origin, {
     settings: H2_SETTINGS,

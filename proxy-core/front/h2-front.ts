@@ -32,6 +32,8 @@ export function serveH2(context: H2FrontContext, socket: Duplex, routeOf: H2Rout
     (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
       open += 1;
       stream.once('close', () => (open -= 1));
+      // Before anything else: a stream reset while we answer it must not crash the proxy.
+      stream.on('error', noop);
       const route = routeOf(headers);
       if (typeof route === 'string') {
         refuse(stream, route);
@@ -77,3 +79,5 @@ function refuse(stream: ServerHttp2Stream, detail: string): void {
     stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
   }
 }
+
+function noop(): void {}

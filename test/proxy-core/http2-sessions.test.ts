@@ -67,6 +67,41 @@ describe('HTTP/2 sessions: GOAWAY, concurrency limits, broken clients', () => {
     expect((await h2Request(session, { ':path': '/after' })).status).toBe(200);
   });
 
+  it('a stream the upstream refuses unprocessed is sent again, an empty POST body included', async () => {
+    let attempts = 0;
+    const { proxy, port } = await setup((stream) => {
+      stream.on('error', () => undefined);
+      attempts += 1;
+      if (attempts === 1) {
+        setTimeout(() => stream.close(http2.constants.NGHTTP2_REFUSED_STREAM), 50);
+        return;
+      }
+      stream.resume();
+      stream.on('end', () => ok(stream, `attempt ${attempts}`));
+    });
+    const { session } = await connectH2(proxy.port, `localhost:${port}`, { caPem: proxy.caPem });
+    undo.push(async () => session.destroy());
+    // HEADERS, then an empty DATA frame with END_STREAM: the body ends before the upstream
+    // stream exists, and again before the retry.
+    const answer = await h2Request(session, { ':path': '/empty', ':method': 'POST' }, '');
+    expect(answer).toMatchObject({ status: 200, rstCode: 0 });
+    expect(answer.body.toString()).toBe('attempt 2');
+  });
+
+  it('a stream refused by Sluice itself and reset at once does not take the proxy down', async () => {
+    const { proxy, port } = await setup((stream) => ok(stream));
+    const raw = http2.connect(`http://127.0.0.1:${proxy.port}`);
+    raw.on('error', () => undefined);
+    const bad = raw.request({ ':path': '/', ':scheme': 'ftp', ':authority': 'x:1' }, { endStream: false });
+    bad.on('error', () => undefined);
+    bad.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    await sleep(200);
+    raw.destroy();
+    const { session } = await connectH2(proxy.port, `localhost:${port}`, { caPem: proxy.caPem });
+    undo.push(async () => session.destroy());
+    expect((await h2Request(session, { ':path': '/still-up' })).status).toBe(200);
+  });
+
   it("a client's GOAWAY with an error code reaches its open streams' upstream halves as that code", async () => {
     let rstCode: number | undefined;
     const { proxy, port } = await setup((stream) => {
