@@ -116,7 +116,13 @@ class SpillFile {
     onError: () => void,
   ) {
     this.stream = createWriteStream(path, { mode: 0o600 });
-    this.stream.on('error', onError);
+    this.stream.on('error', () => {
+      // Its write callbacks will not run: give back its share of the shared backlog now, or
+      // every later body would find spilling full.
+      if (!this.closed) this.budget.spillBacklogBytes -= this.backlog;
+      this.closed = true;
+      onError();
+    });
   }
 
   /** Bytes not yet in the file. */

@@ -148,7 +148,24 @@ export class WebSocketUpgrade {
     kept.push(['Connection', 'close']);
     socket.write(responseHeadText(upRes, kept));
     upRes.pipe(socket);
+    upRes.on('error', noop);
     upRes.on('end', () => bridge.failed('completed', 'upgrade-refused', `upstream answered ${upRes.statusCode}`));
+    // Cut short either way: the client must not take a partial answer for a whole one, and the
+    // upstream connection must not wait on a reader that left.
+    upRes.on('close', () => {
+      if (upRes.complete) return;
+      socket.destroy();
+      bridge.failed(
+        'upstream-reset',
+        'ECONNRESET',
+        'the upstream closed the connection before its answer was complete',
+      );
+    });
+    socket.once('close', () => {
+      if (upRes.complete) return;
+      upRes.destroy();
+      bridge.failed('client-closed', 'client-closed', 'the client went away before the answer was complete');
+    });
   };
 
   private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {

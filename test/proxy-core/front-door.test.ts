@@ -210,6 +210,30 @@ describe('the front door', () => {
       await until(() => upstream.open() === 0, 1000);
     });
 
+    it('a refusal cut short by the upstream is not passed on as whole', async () => {
+      const server = net.createServer((s) => {
+        s.on('error', () => undefined);
+        s.once('data', () => {
+          s.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\nonly part');
+          setTimeout(() => s.destroy(), 50);
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      undo.push(() => new Promise((r) => server.close(() => r(undefined))));
+      const proxy = await proxyWith();
+      const socket = net.connect(proxy.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString()));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.write(upgradeRequest((server.address() as net.AddressInfo).port));
+      await Promise.race([closed, sleep(2000)]);
+      expect(got).toMatch(/^HTTP\/1\.1 403 /);
+      expect(socket.destroyed).toBe(true);
+      const ended = await proxy.waitFor((e): e is ExchangeClosedEvent => e.type === 'exchange-closed', 1000);
+      expect(ended).toMatchObject({ outcome: 'upstream-reset' });
+    });
+
     it('close() ends an upgrade still waiting for its 101', async () => {
       const upstream = await silentUpgrades();
       undo.push(upstream.close);
