@@ -7,6 +7,11 @@ import type { BodyPump, PumpObserver } from './body-pump.js';
 import { IdleTimer } from './idle-timer.js';
 import type { UpstreamPool } from './upstream.js';
 
+/** The status a proxy answers when the upstream failed it: 504 for a timeout, else 502. */
+export function gatewayStatus(code: string): 502 | 504 {
+  return code.endsWith('-timeout') ? 504 : 502;
+}
+
 export interface ExchangeServices {
   readonly hub: EventHub;
   readonly upstream: UpstreamPool;

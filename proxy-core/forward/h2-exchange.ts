@@ -5,12 +5,13 @@ import http2, {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { Agent, ClientRequest, IncomingMessage, InformationEvent } from 'node:http';
-import type { ExchangeOutcome } from '../../app/proxy-events.js';
+import type { Readable, Writable } from 'node:stream';
+import type { ExchangeOutcome, ResponseHead } from '../../app/proxy-events.js';
 import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
-import { ExchangeBase, type ExchangeServices } from './exchange-base.js';
+import { ExchangeBase, gatewayStatus, type ExchangeServices } from './exchange-base.js';
 import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders, pairsOf } from './h2-headers.js';
 import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
 import { flatten } from './raw-headers.js';
@@ -131,8 +132,7 @@ export class H2Exchange extends ExchangeBase {
       release();
       return;
     }
-    // On a retry the client's body may have ended already (with no byte): its end was seen once.
-    const endStream = (this.flags & NGHTTP2_FLAG_END_STREAM) !== 0 || this.requestEnded;
+    const endStream = this.requestBodyDone;
     let upstream: ClientHttp2Stream;
     try {
       upstream = session.request(forwardableHeaders(this.rawHeaders, this.headers), {
@@ -159,15 +159,25 @@ export class H2Exchange extends ExchangeBase {
     if (endStream) this.onRequestSent();
     else {
       upstream.once('finish', this.onRequestSent);
-      // A stream reset by its peer may still 'end'; only a clean end is passed on as one.
-      this.toUpstream = new BodyPump(this.client, upstream, 'request', this, () => {
-        this.requestEnded = true;
-        if (!this.client.rstCode) upstream.end();
-      });
-      // A retry paused the client's stream while it had no pump.
-      if (this.retries > 0) this.client.resume();
+      this.sendRequestBody(upstream);
     }
   };
+
+  /** No request body is left to send: none was announced, or a retry comes after it ended. */
+  private get requestBodyDone(): boolean {
+    return (this.flags & NGHTTP2_FLAG_END_STREAM) !== 0 || this.requestEnded;
+  }
+
+  /** Passes the client's request body on to `sink` (an HTTP/2 stream or an HTTP/1.1 request). */
+  private sendRequestBody(sink: Writable): void {
+    // A stream reset by its peer may still 'end'; only a clean end is passed on as one.
+    this.toUpstream = new BodyPump(this.client, sink, 'request', this, () => {
+      this.requestEnded = true;
+      if (!this.client.rstCode) sink.end();
+    });
+    // A retry paused the client's stream while it had no pump.
+    if (this.retries > 0) this.client.resume();
+  }
 
   private readonly onSessionFailed = (err: NodeJS.ErrnoException): void => {
     if (this.closed) return;
@@ -176,8 +186,11 @@ export class H2Exchange extends ExchangeBase {
       return;
     }
     const code = err.code ?? 'ERROR';
-    const status = code.endsWith('-timeout') ? 504 : 502;
-    this.respondWithError(status, code, `could not open an HTTP/2 stream to ${this.route.host}: ${err.message}`);
+    this.respondWithError(
+      gatewayStatus(code),
+      code,
+      `could not open an HTTP/2 stream to ${this.route.host}: ${err.message}`,
+    );
   };
 
   private readonly onRequestSent = (): void => {
@@ -208,21 +221,9 @@ export class H2Exchange extends ExchangeBase {
 
   private readonly onResponse = (headers: IncomingHttpHeaders, flags: number, raw: string[]): void => {
     if (this.closed || !this.upstream) return;
-    this.responded = true;
-    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
-    const at = now();
-    this.idle.touch(at);
-    this.idle.start();
     const rawHeaders = raw ?? [];
     const status = Number(headers[':status'] ?? 0);
-    this.emit({
-      type: 'response-head',
-      id: this.id,
-      t: at,
-      response: { status, statusText: '', httpVersion: '2', headers: pairsOf(rawHeaders) },
-      timings: { dns: -1, connect: -1, ssl: -1 },
-      requestSentAt: this.requestSentAt,
-    });
+    this.headArrived({ status, statusText: '', httpVersion: '2', headers: pairsOf(rawHeaders) });
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     this.responseEnded = endStream;
     const { client, upstream } = this;
@@ -237,20 +238,49 @@ export class H2Exchange extends ExchangeBase {
       return;
     }
     if (endStream) return;
-    const type = headers['content-type'];
-    if (isEventStream(typeof type === 'string' ? type : undefined)) {
-      const encoding = headers['content-encoding'];
-      this.capture.trackEventStream(typeof encoding === 'string' ? encoding : undefined);
+    this.sendResponseBody(upstream, headers['content-type'], headers['content-encoding'], () => !upstream.rstCode);
+  };
+
+  /** The response head came: the header timeout's wait is over and the idle timer's begins. */
+  private headArrived(response: ResponseHead): void {
+    this.responded = true;
+    this.clearTimers();
+    const at = now();
+    this.idle.touch(at);
+    this.idle.start();
+    this.emit({
+      type: 'response-head',
+      id: this.id,
+      t: at,
+      response,
+      timings: { dns: -1, connect: -1, ssl: -1 },
+      requestSentAt: this.requestSentAt,
+    });
+  }
+
+  /**
+   * Passes the response body from `source` to the client (whose head went out waiting for
+   * trailers), parsing an event stream on the side; the end goes on only if `endedCleanly`.
+   */
+  private sendResponseBody(
+    source: Readable,
+    contentType: string | string[] | undefined,
+    contentEncoding: string | string[] | undefined,
+    endedCleanly: () => boolean,
+  ): void {
+    if (isEventStream(typeof contentType === 'string' ? contentType : undefined)) {
+      this.capture.trackEventStream(typeof contentEncoding === 'string' ? contentEncoding : undefined);
     }
+    const { client } = this;
     client.on('wantTrailers', () => {
       if (this.resetting === undefined) client.sendTrailers(this.responseTrailers ?? {});
     });
-    this.toClient = new BodyPump(upstream, client, 'response', this, () => {
-      if (upstream.rstCode) return;
+    this.toClient = new BodyPump(source, client, 'response', this, () => {
+      if (!endedCleanly()) return;
       this.responseEnded = true;
       client.end();
     });
-  };
+  }
 
   private readonly onUpstreamError = (): void => {
     // The stream's 'close' follows with its code; that is where the ending is decided.
@@ -271,18 +301,14 @@ export class H2Exchange extends ExchangeBase {
       this.respondWithError(502, 'ECONNRESET', 'the upstream closed the stream without a response');
       return;
     }
-    // A reset from the upstream (or its connection gone): the client gets the same code.
+    // A reset from the upstream (or its connection gone): the client gets the same code, so a
+    // REFUSED_STREAM past our retries tells it the request may be sent again.
     const mirrored = code === NGHTTP2_NO_ERROR ? NGHTTP2_INTERNAL_ERROR : code;
-    const name = h2CodeName(code === NGHTTP2_NO_ERROR ? NGHTTP2_INTERNAL_ERROR : code);
+    const name = h2CodeName(mirrored);
     const goneAway = this.upstreamSession?.destroyed ?? true;
     const detail = goneAway
       ? `the upstream connection ended before the stream was complete (${name})`
       : `the upstream reset the stream with ${name} (0x${code.toString(16)})`;
-    if (!this.responded && code === NGHTTP2_REFUSED_STREAM) {
-      this.resetClient(NGHTTP2_REFUSED_STREAM);
-      this.finish('upstream-reset', name, detail);
-      return;
-    }
     this.resetClient(mirrored);
     this.finish('upstream-reset', name, detail);
   };
@@ -337,15 +363,8 @@ export class H2Exchange extends ExchangeBase {
     request.on('information', this.onHttp1Information);
     request.on('error', this.onHttp1Error);
     request.once('finish', this.onRequestSent);
-    if ((this.flags & NGHTTP2_FLAG_END_STREAM) !== 0 || this.requestEnded) request.end();
-    else {
-      this.toUpstream = new BodyPump(this.client, request, 'request', this, () => {
-        this.requestEnded = true;
-        if (!this.client.rstCode) request.end();
-      });
-      // A retry paused the client's stream while it had no pump.
-      if (this.retries > 0) this.client.resume();
-    }
+    if (this.requestBodyDone) request.end();
+    else this.sendRequestBody(request);
   }
 
   private readonly onHttp1Information = (info: InformationEvent): void => {
@@ -362,24 +381,12 @@ export class H2Exchange extends ExchangeBase {
       res.destroy();
       return;
     }
-    this.responded = true;
-    this.clearTimers();
-    const at = now();
-    this.idle.touch(at);
-    this.idle.start();
     const status = res.statusCode ?? 502;
-    this.emit({
-      type: 'response-head',
-      id: this.id,
-      t: at,
-      response: {
-        status,
-        statusText: res.statusMessage ?? '',
-        httpVersion: res.httpVersion,
-        headers: pairsOf(res.rawHeaders),
-      },
-      timings: { dns: -1, connect: -1, ssl: -1 },
-      requestSentAt: this.requestSentAt,
+    this.headArrived({
+      status,
+      statusText: res.statusMessage ?? '',
+      httpVersion: res.httpVersion,
+      headers: pairsOf(res.rawHeaders),
     });
     const method = String(this.headers[':method'] ?? 'GET');
     const bodiless = method === 'HEAD' || status === 204 || status === 304;
@@ -401,20 +408,14 @@ export class H2Exchange extends ExchangeBase {
       res.resume();
       return;
     }
-    const type = res.headers['content-type'];
-    if (isEventStream(type)) this.capture.trackEventStream(res.headers['content-encoding']);
-    client.on('wantTrailers', () => {
-      if (this.resetting === undefined) client.sendTrailers(this.responseTrailers ?? {});
-    });
     res.on('close', () => {
       if (res.complete || this.closed) return;
       this.resetClient(NGHTTP2_INTERNAL_ERROR);
       this.finish('upstream-reset', 'ECONNRESET', 'upstream closed the connection before the response was complete');
     });
-    this.toClient = new BodyPump(res, client, 'response', this, () => {
+    this.sendResponseBody(res, res.headers['content-type'], res.headers['content-encoding'], () => {
       if (res.rawTrailers.length > 0) this.responseTrailers = h2ResponseHeaders(undefined, res.rawTrailers);
-      this.responseEnded = true;
-      client.end();
+      return true;
     });
   };
 
@@ -426,8 +427,11 @@ export class H2Exchange extends ExchangeBase {
       this.finish('upstream-reset', code, `upstream failed mid-response: ${err.message}`);
       return;
     }
-    const status = code.endsWith('-timeout') ? 504 : 502;
-    this.respondWithError(status, code, `could not get a response from ${this.route.host}: ${err.message}`);
+    this.respondWithError(
+      gatewayStatus(code),
+      code,
+      `could not get a response from ${this.route.host}: ${err.message}`,
+    );
   };
 
   /**

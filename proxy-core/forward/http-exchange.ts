@@ -5,7 +5,7 @@ import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
-import { ExchangeBase, type ExchangeServices } from './exchange-base.js';
+import { ExchangeBase, gatewayStatus, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, headerValue, toPairs } from './raw-headers.js';
 import { takePreconnectedTimings } from './tunnel-agent.js';
 import type { UpstreamTarget } from './upstream.js';
@@ -226,11 +226,11 @@ export class HttpExchange extends ExchangeBase {
     }
     const reset = RESET_CODES.has(code) || err.message === 'socket hang up';
     const outcome: ExchangeOutcome = reset ? 'upstream-reset' : 'proxy-error';
-    const timedOut = code.endsWith('-timeout');
+
     const detail = reset
       ? `upstream closed the connection without a response (${code})`
       : `could not get a response from ${hostHeader(this.target)}: ${err.message}`;
-    this.respondWithError(timedOut ? 504 : 502, code, detail);
+    this.respondWithError(gatewayStatus(code), code, detail);
     this.close(outcome, code, detail);
   };
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RawHeaders, ResponseHead } from '../../app/proxy-events.js';
-import type { ExchangeServices } from '../forward/exchange-base.js';
+import { gatewayStatus, type ExchangeServices } from '../forward/exchange-base.js';
 import { hostHeader, type HttpTarget } from '../forward/http-exchange.js';
 import { endToEnd, flatten, toPairs } from '../forward/raw-headers.js';
 import { SocketBridge } from '../forward/socket-bridge.js';
@@ -174,7 +174,7 @@ export class WebSocketUpgrade {
     const detail = `could not open the WebSocket upstream: ${err.message}`;
     this.bridge.failed('proxy-error', code, detail);
     if (!this.socket.destroyed) {
-      const status = code.endsWith('-timeout') ? '504 Gateway Timeout' : '502 Bad Gateway';
+      const status = gatewayStatus(code) === 504 ? '504 Gateway Timeout' : '502 Bad Gateway';
       this.socket.end(
         `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\nX-Sluice-Error: ${code}\r\n\r\n`,
       );
