@@ -17,7 +17,7 @@ import type { H2Route } from './forward/h2-exchange.js';
 import { H2SessionPool } from './forward/h2-sessions.js';
 import { HttpExchange, type HttpTarget } from './forward/http-exchange.js';
 import { UpstreamPool } from './forward/upstream.js';
-import { ConnectHandler, type ConnectContext, type TunnelContext } from './front/connect-handler.js';
+import { clientTlsFailure, ConnectHandler, type ConnectContext, type TunnelContext } from './front/connect-handler.js';
 import { isH2Preface, mayBeH2Preface, readFirstBytes } from './front/first-bytes.js';
 import { serveH2 } from './front/h2-front.js';
 import { ReplaySocket } from './front/replay-socket.js';
@@ -129,8 +129,7 @@ export class SluiceProxy {
       keepAliveIdleMs: this.timeouts.keepAliveIdleMs,
       upstreamTlsOptions: () => this.upstream.tlsOptions(),
       track: (socket) => {
-        this.rawSockets.add(socket);
-        socket.once('close', () => this.rawSockets.delete(socket));
+        this.track(socket);
       },
       connectionIdOf: (socket) => this.connectionIdOf(socket),
       serveHttp1: (socket, tunnel) => {
@@ -143,6 +142,17 @@ export class SluiceProxy {
       reportClientError: (socket, code, detail, status) => this.reportClientError(socket, code, detail, status),
       reportProtocolError: (socket, code, detail) => this.reportClientError(socket, code, detail, 0),
     };
+  }
+
+  /** Keeps `socket` among those close() ends, until it closes or the returned function is called. */
+  private track(socket: Duplex): () => void {
+    const untrack = (): void => {
+      this.rawSockets.delete(socket);
+      socket.off('close', untrack);
+    };
+    this.rawSockets.add(socket);
+    socket.once('close', untrack);
+    return untrack;
   }
 
   private connectionIdOf(socket: Duplex): number {
@@ -163,11 +173,7 @@ export class SluiceProxy {
     this.connectionIdOf(socket);
     socket.on('error', noop);
     // Neither ours nor the HTTP server's yet while we wait for its first bytes: close() ends it.
-    this.rawSockets.add(socket);
-    const forget = (): void => {
-      this.rawSockets.delete(socket);
-    };
-    socket.once('close', forget);
+    const untrack = this.track(socket);
     void readFirstBytes(socket, this.timeouts.requestHeaderMs, (b) => !mayBeH2Preface(b) || isH2Preface(b)).then(
       ({ bytes, gone }) => {
         if (socket.destroyed) return;
@@ -187,8 +193,7 @@ export class SluiceProxy {
         socket.unshift(bytes);
         socket.off('error', noop);
         // The HTTP server tracks it from here (close() ends it through closeAllConnections).
-        socket.off('close', forget);
-        forget();
+        untrack();
         this.serveHttp1Connection(socket);
         socket.resume();
       },
@@ -387,8 +392,7 @@ export class SluiceProxy {
       return;
     }
     // Node's server forgets an upgraded socket; we must end it on close().
-    this.rawSockets.add(socket);
-    socket.once('close', () => this.rawSockets.delete(socket));
+    this.track(socket);
     const upgrade = new WebSocketUpgrade(this.services, req, socket, head, target, this.connectionIdOf(req.socket));
     this.upgrades.add(upgrade);
     socket.once('close', () => this.upgrades.delete(upgrade));
@@ -403,9 +407,7 @@ export class SluiceProxy {
     }
     const status = clientErrorStatus(code);
     const tls = code.startsWith('ERR_SSL') || /alert/i.test(err.message);
-    const detail = tls
-      ? `TLS handshake with the client failed (${err.message}); if the client does not trust Sluice's CA, install ca.pem`
-      : `malformed request: ${err.message}`;
+    const detail = tls ? clientTlsFailure(err) : `malformed request: ${err.message}`;
     this.reportClientError(socket, code, detail, tls ? 0 : status);
     if (!tls && socket.writable) {
       const body = `Sluice: ${detail}\n`;

@@ -1,5 +1,6 @@
 import http2, { type ClientHttp2Session } from 'node:http2';
 import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { bracketHost } from './connect-target.js';
 import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from './h2-settings.js';
@@ -44,16 +45,24 @@ export class H2SessionPool {
   ) {}
 
   /**
-   * Takes a session made elsewhere (over the connection made while answering CONNECT). Like a new
+   * Makes a session over a connection made elsewhere (while answering CONNECT). Like a new
    * one, it takes streams once the server's SETTINGS are in; streams that come meanwhile wait for
    * it, and if the origin turns out not to speak HTTP/2 (an HTTP/1.1 server answering the h2c
    * preface) they, and later ones, go as HTTP/1.1.
    */
-  adopt(target: H2UpstreamTarget, session: ClientHttp2Session): void {
+  adopt(target: H2UpstreamTarget, socket: Duplex): void {
     if (this.destroyed) {
-      session.destroy();
+      socket.destroy();
       return;
     }
+    // Made half-open for raw tunnels; HTTP/2 has no half-closed connection, and an upstream's FIN
+    // must end the session (Node's http2 only hears 'close').
+    (socket as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = false;
+    const session = http2.connect(originOf(target), {
+      settings: H2_SETTINGS,
+      maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
+      createConnection: () => socket,
+    });
     const key = keyOf(target);
     const made = whenReady(session, target, this.connectTimeoutMs).then(
       (ready) => {
@@ -156,6 +165,10 @@ export class H2SessionPool {
   }
 }
 
+function originOf(target: H2UpstreamTarget): string {
+  return `${target.scheme}://${bracketHost(target.host)}:${target.port}`;
+}
+
 function keyOf(target: H2UpstreamTarget): string {
   return `${target.scheme}://${bracketHost(target.host)}:${target.port}/${target.servername ?? ''}`;
 }
@@ -185,7 +198,7 @@ function prepare(session: ClientHttp2Session, idleMs: number): PooledSession {
 
 /** A new HTTP/2 session to `target`: TLS with ALPN `h2` for https, prior knowledge (h2c) for http. */
 function openSession(target: H2UpstreamTarget, upstream: UpstreamPool, timeoutMs: number): Promise<ClientHttp2Session> {
-  const authority = `${target.scheme}://${bracketHost(target.host)}:${target.port}`;
+  const authority = originOf(target);
   const servername = target.servername ?? (isIP(target.host) ? undefined : target.host);
   const session = http2.connect(authority, {
     settings: H2_SETTINGS,
@@ -228,7 +241,7 @@ function whenReady(
   target: H2UpstreamTarget,
   timeoutMs: number,
 ): Promise<ClientHttp2Session> {
-  const authority = `${target.scheme}://${bracketHost(target.host)}:${target.port}`;
+  const authority = originOf(target);
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (err: Error): void => {

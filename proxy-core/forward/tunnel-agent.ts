@@ -21,7 +21,13 @@ type AgentCallback = (err: Error | null, socket: Duplex) => void;
  * go when the tunnel closes. So a client connection has its own upstream connection, as it would
  * without a proxy in between.
  */
-export function tunnelAgent(scheme: 'http' | 'https', spare: Duplex | undefined, timings?: ConnectTimings): http.Agent {
+export function tunnelAgent(
+  scheme: 'http' | 'https',
+  /** The client side of the tunnel: when it closes, so do the agent's connections. */
+  tunnel: Duplex,
+  spare: Duplex | undefined,
+  timings?: ConnectTimings,
+): http.Agent {
   if (spare && timings) preconnectedTimings.set(spare, timings);
   const options = { keepAlive: true, scheduling: 'lifo' as const };
   const agent = scheme === 'https' ? new https.Agent(options) : new http.Agent(options);
@@ -42,5 +48,6 @@ export function tunnelAgent(scheme: 'http' | 'https', spare: Duplex | undefined,
     spare = undefined;
     destroy();
   };
+  tunnel.once('close', () => agent.destroy());
   return agent;
 }

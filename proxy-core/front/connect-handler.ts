@@ -1,5 +1,4 @@
 import http, { type IncomingMessage } from 'node:http';
-import http2 from 'node:http2';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls, { TLSSocket } from 'node:tls';
@@ -9,7 +8,6 @@ import { now } from '../clock.js';
 import { bracketHost, matchesHost, parseAuthority, type Authority } from '../forward/connect-target.js';
 import type { ExchangeServices } from '../forward/exchange-base.js';
 import type { H2SessionPool, H2UpstreamTarget } from '../forward/h2-sessions.js';
-import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS } from '../forward/h2-settings.js';
 import { SocketBridge } from '../forward/socket-bridge.js';
 import { tunnelAgent } from '../forward/tunnel-agent.js';
 import { readClientHello } from './client-hello.js';
@@ -122,9 +120,8 @@ export class ConnectHandler {
         this.h2c(socket, upstream, authority, { connectionId, clientAddress });
         return;
       case 'http1': {
-        const agent = tunnelAgent('http', upstream.socket, timings);
+        const agent = tunnelAgent('http', socket, upstream.socket, timings);
         upstream.socket.resume();
-        socket.once('close', () => agent.destroy());
         ctx.serveHttp1(socket, { ...authority, tls: false, agent, connectionId });
         return;
       }
@@ -218,9 +215,9 @@ export class ConnectHandler {
     if (protocol === 'h2') {
       const target: H2UpstreamTarget = { scheme: 'https', host: authority.host, port: authority.port, servername };
       // An h2-only client and an upstream that answered HTTP/1.1: streams are translated.
-      const http1 = secure && secure.alpnProtocol !== 'h2' ? tunnelAgent('https', secure, tlsTimings) : undefined;
-      if (http1) clientTls.once('close', () => http1.destroy());
-      if (secure?.alpnProtocol === 'h2') ctx.pool.adopt(target, upstreamSession(target, secure));
+      const http1 =
+        secure && secure.alpnProtocol !== 'h2' ? tunnelAgent('https', clientTls, secure, tlsTimings) : undefined;
+      if (secure?.alpnProtocol === 'h2') ctx.pool.adopt(target, secure);
       // Made on a socket that allows half-open (the HTTP server's), which a TLSSocket inherits;
       // HTTP/2 has no half-closed connection, and a client's FIN must end its session.
       clientTls.allowHalfOpen = false;
@@ -246,8 +243,7 @@ export class ConnectHandler {
       return;
     }
     // No resume() here: TLSSocket drains what we unshifted into the handshake itself.
-    const agent = tunnelAgent('https', secure, tlsTimings);
-    clientTls.once('close', () => agent.destroy());
+    const agent = tunnelAgent('https', clientTls, secure, tlsTimings);
     ctx.serveHttp1(clientTls, { ...authority, tls: true, agent, connectionId: who.connectionId });
   }
 
@@ -261,7 +257,7 @@ export class ConnectHandler {
     const target: H2UpstreamTarget = { scheme: 'http', host: authority.host, port: authority.port };
     // Reading again in the same tick the session takes over the handle: no byte can slip out.
     upstream.socket.resume();
-    this.ctx.pool.adopt(target, upstreamSession(target, upstream.socket));
+    this.ctx.pool.adopt(target, upstream.socket);
     // The preface was read in JavaScript; an HTTP/2 session reads the native handle, so it
     // must be given a socket that replays those bytes first.
     const preface = client.read() as Buffer | null;
@@ -275,14 +271,14 @@ export class ConnectHandler {
   }
 
   private clientTlsFailed(client: Duplex, err: NodeJS.ErrnoException): void {
-    this.ctx.reportClientError(
-      client,
-      err.code ?? 'ERROR',
-      `TLS handshake with the client failed (${err.message}); if the client does not trust Sluice's CA, install ca.pem`,
-      0,
-    );
+    this.ctx.reportClientError(client, err.code ?? 'ERROR', clientTlsFailure(err), 0);
     client.destroy();
   }
+}
+
+/** Words for a failed TLS handshake with a client, most often one that does not trust our CA. */
+export function clientTlsFailure(err: Error): string {
+  return `TLS handshake with the client failed (${err.message}); if the client does not trust Sluice's CA, install ca.pem`;
 }
 
 /** What the first bytes are, or undefined while they could still be more than one thing. */
@@ -346,18 +342,6 @@ function secureUpstream(
     };
     secure.once('error', onError);
     secure.once('close', onError);
-  });
-}
-
-function upstreamSession(target: H2UpstreamTarget, socket: Duplex): http2.ClientHttp2Session {
-  // Made half-open for raw tunnels; HTTP/2 has no half-closed connection, and an upstream's FIN
-  // must end the session (Node's http2 only hears 'close').
-  (socket as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = false;
-  const origin = `${target.scheme}://${bracketHost(target.host)}:${target.port}`;
-  return http2.connect(origin, {
-    settings: H2_SETTINGS,
-    maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
-    createConnection: () => socket,
   });
 }
 
