@@ -12,9 +12,9 @@ import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, type ExchangeServices } from './exchange-base.js';
-import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders, pairsOf } from './h2-headers.js';
+import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders } from './h2-headers.js';
 import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
-import { flatten } from './raw-headers.js';
+import { flatten, toPairs } from './raw-headers.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } =
   http2.constants;
@@ -95,7 +95,7 @@ export class H2Exchange extends ExchangeBase {
       kind: 'http',
       intercepted: route.intercepted,
       clientAddress: route.clientAddress,
-      request: { method, url: this.url(), httpVersion: '2', headers: pairsOf(this.rawHeaders) },
+      request: { method, url: this.url(), httpVersion: '2', headers: toPairs(this.rawHeaders) },
       connectionId: route.connectionId,
       streamId: client.id ?? 0,
     });
@@ -223,7 +223,7 @@ export class H2Exchange extends ExchangeBase {
     if (this.closed || !this.upstream) return;
     const rawHeaders = raw ?? [];
     const status = Number(headers[':status'] ?? 0);
-    this.headArrived({ status, statusText: '', httpVersion: '2', headers: pairsOf(rawHeaders) });
+    this.headArrived({ status, statusText: '', httpVersion: '2', headers: toPairs(rawHeaders) });
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     this.responseEnded = endStream;
     const { client, upstream } = this;
@@ -386,7 +386,7 @@ export class H2Exchange extends ExchangeBase {
       status,
       statusText: res.statusMessage ?? '',
       httpVersion: res.httpVersion,
-      headers: pairsOf(res.rawHeaders),
+      headers: toPairs(res.rawHeaders),
     });
     const method = String(this.headers[':method'] ?? 'GET');
     const bodiless = method === 'HEAD' || status === 204 || status === 304;

@@ -1,5 +1,4 @@
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
-import type { RawHeaders } from '../../app/proxy-events.js';
 
 // RFC 9113 section 8.2.2: fields that are about one connection and must not cross to another.
 const CONNECTION_SPECIFIC = new Set([
@@ -11,6 +10,26 @@ const CONNECTION_SPECIFIC = new Set([
   'http2-settings',
 ]);
 
+type HeaderBlock = Record<string, string | string[]>;
+
+function emptyBlock(): HeaderBlock {
+  return Object.create(null) as HeaderBlock;
+}
+
+/** Adds a field, keeping a repeated one repeated (as an array, in order). */
+function addField(out: HeaderBlock, name: string, value: string): void {
+  const previous = out[name];
+  if (previous === undefined) out[name] = value;
+  else if (Array.isArray(previous)) previous.push(value);
+  else out[name] = [previous, value];
+}
+
+/** Whether a (lowercased) field may go on to another connection: not connection-specific, `te` only as `trailers`. */
+function crossesConnections(name: string, value: string): boolean {
+  if (CONNECTION_SPECIFIC.has(name)) return false;
+  return name !== 'te' || value.trim().toLowerCase() === 'trailers';
+}
+
 /**
  * A header block to send on, built from the fields as they arrived: pseudo-headers first, then
  * the rest in arrival order; a repeated field stays repeated (a split `cookie` stays split), and
@@ -18,23 +37,15 @@ const CONNECTION_SPECIFIC = new Set([
  * `te` kept only as `trailers`, which is all HTTP/2 allows.
  */
 export function forwardableHeaders(raw: readonly string[], received: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
-  const add = (name: string, value: string): void => {
-    const previous = out[name];
-    if (previous === undefined) out[name] = value;
-    else if (Array.isArray(previous)) previous.push(value);
-    else out[name] = [previous, value];
-  };
+  const out = emptyBlock();
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
-    if (name.startsWith(':')) add(name, raw[i + 1] as string);
+    if (name.startsWith(':')) addField(out, name, raw[i + 1] as string);
   }
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
     const value = raw[i + 1] as string;
-    if (name.startsWith(':') || CONNECTION_SPECIFIC.has(name)) continue;
-    if (name === 'te' && value.trim().toLowerCase() !== 'trailers') continue;
-    add(name, value);
+    if (!name.startsWith(':') && crossesConnections(name, value)) addField(out, name, value);
   }
   const sensitive = (received as Record<symbol, unknown>)[http2.sensitiveHeaders];
   if (Array.isArray(sensitive) && sensitive.length > 0) {
@@ -53,8 +64,7 @@ export function h1RequestHeaders(raw: readonly string[], authority: string): [st
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
     const value = raw[i + 1] as string;
-    if (name.startsWith(':') || name === 'host' || CONNECTION_SPECIFIC.has(name)) continue;
-    if (name === 'te' && value.trim().toLowerCase() !== 'trailers') continue;
+    if (name.startsWith(':') || name === 'host' || !crossesConnections(name, value)) continue;
     if (name === 'cookie') cookies.push(value);
     else out.push([name, value]);
   }
@@ -67,25 +77,13 @@ export function h1RequestHeaders(raw: readonly string[], authority: string): [st
  * order and repeats kept, connection-specific fields dropped, `:status` first when given.
  */
 export function h2ResponseHeaders(status: number | undefined, raw: readonly string[]): OutgoingHttpHeaders {
-  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  const out = emptyBlock();
   if (status !== undefined) out[':status'] = String(status);
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
-    if (CONNECTION_SPECIFIC.has(name)) continue;
-    const value = raw[i + 1] as string;
-    const previous = out[name];
-    if (previous === undefined) out[name] = value;
-    else if (Array.isArray(previous)) previous.push(value);
-    else out[name] = [previous, value];
+    if (!CONNECTION_SPECIFIC.has(name)) addField(out, name, raw[i + 1] as string);
   }
   return out;
-}
-
-/** Raw header list as pairs, for events. */
-export function pairsOf(raw: readonly string[]): RawHeaders {
-  const pairs: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i] as string, raw[i + 1] as string]);
-  return pairs;
 }
 
 const CODE_NAMES = new Map<number, string>(
