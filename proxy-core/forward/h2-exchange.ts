@@ -478,26 +478,7 @@ export class H2Exchange extends ExchangeBase {
     detail: string,
     outcome: ExchangeOutcome = 'proxy-error',
   ): void {
-    const { client } = this;
-    if (!client.headersSent && !client.destroyed && !client.closed) {
-      const body = `Sluice: ${detail}\n`;
-      try {
-        client.respond(
-          {
-            ':status': status,
-            'content-type': 'text/plain; charset=utf-8',
-            'content-length': Buffer.byteLength(body),
-            'x-sluice-error': reason,
-          },
-          { sendDate: false } as import('node:http2').ServerStreamResponseOptions,
-        );
-        client.end(body);
-      } catch {
-        this.resetClient(NGHTTP2_INTERNAL_ERROR);
-      }
-    } else {
-      this.resetClient(NGHTTP2_INTERNAL_ERROR);
-    }
+    if (!respondText(this.client, status, detail, reason)) this.resetClient(NGHTTP2_INTERNAL_ERROR);
     this.resetUpstream(NGHTTP2_CANCEL);
     this.finish(outcome, reason, detail);
   }
@@ -533,6 +514,27 @@ export class H2Exchange extends ExchangeBase {
   protected override finish(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
     this.clearTimers();
     super.finish(outcome, reason, detail);
+  }
+}
+
+/** Answers a stream with a short text of ours; false when the stream can no longer take one. */
+export function respondText(stream: ServerHttp2Stream, status: number, detail: string, reason?: string): boolean {
+  if (stream.headersSent || stream.destroyed || stream.closed) return false;
+  const body = `Sluice: ${detail}\n`;
+  try {
+    stream.respond(
+      {
+        ':status': status,
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        ...(reason === undefined ? {} : { 'x-sluice-error': reason }),
+      },
+      { sendDate: false } as import('node:http2').ServerStreamResponseOptions,
+    );
+    stream.end(body);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,7 +1,7 @@
 import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ExchangeServices } from '../forward/exchange-base.js';
-import { clientGoawayCodes, H2Exchange, type H2Route } from '../forward/h2-exchange.js';
+import { clientGoawayCodes, H2Exchange, respondText, type H2Route } from '../forward/h2-exchange.js';
 import type { H2SessionPool } from '../forward/h2-sessions.js';
 import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from '../forward/h2-settings.js';
 
@@ -68,16 +68,7 @@ export function serveH2(context: H2FrontContext, socket: Duplex, routeOf: H2Rout
 }
 
 function refuse(stream: ServerHttp2Stream, detail: string): void {
-  const body = `Sluice: ${detail}\n`;
-  try {
-    stream.respond(
-      { ':status': 400, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) },
-      { sendDate: false } as import('node:http2').ServerStreamResponseOptions,
-    );
-    stream.end(body);
-  } catch {
-    stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
-  }
+  if (!respondText(stream, 400, detail)) stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
 }
 
 function noop(): void {}
