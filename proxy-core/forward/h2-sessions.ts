@@ -23,6 +23,8 @@ interface PooledSession {
   readonly session: ClientHttp2Session;
   /** Streams we opened on it and that have not closed yet. */
   active: number;
+  /** It received GOAWAY: no new streams. */
+  goingAway: boolean;
 }
 
 /**
@@ -58,31 +60,8 @@ export class H2SessionPool {
     // Made half-open for raw tunnels; HTTP/2 has no half-closed connection, and an upstream's FIN
     // must end the session (Node's http2 only hears 'close').
     (socket as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = false;
-    const session = http2.connect(originOf(target), {
-      settings: H2_SETTINGS,
-      maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
-      createConnection: () => socket,
-    });
-    const key = keyOf(target);
-    const made = whenReady(session, target, this.connectTimeoutMs).then(
-      (ready) => {
-        const pooled = prepare(ready, this.idleMs);
-        if (this.destroyed) ready.destroy();
-        else this.add(key, pooled);
-        return pooled;
-      },
-      (err: unknown) => {
-        if (err instanceof NotH2Error) this.http1Only.set(key, Date.now() + HTTP1_ONLY_REMEMBERED_MS);
-        throw err;
-      },
-    );
-    made.catch(noop);
-    if (this.connecting.has(key)) return;
-    this.connecting.set(key, made);
-    const forget = (): void => {
-      if (this.connecting.get(key) === made) this.connecting.delete(key);
-    };
-    made.then(forget, forget);
+    const session = connectSession(target, () => socket);
+    this.pool(keyOf(target), whenReady(session, target, this.connectTimeoutMs)).catch(noop);
   }
 
   /** Opens a stream's worth of room: a session for `target`; call `release` when the stream closes. */
@@ -90,13 +69,7 @@ export class H2SessionPool {
     const key = keyOf(target);
     const until = this.http1Only.get(key);
     if (until !== undefined && until > Date.now()) throw new NotH2Error(`${key} does not speak HTTP/2`);
-    let pooled: PooledSession;
-    try {
-      pooled = this.take(key) ?? (await this.connectAndTake(key, target));
-    } catch (err) {
-      if (err instanceof NotH2Error) this.http1Only.set(key, Date.now() + HTTP1_ONLY_REMEMBERED_MS);
-      throw err;
-    }
+    const pooled = this.take(key) ?? (await this.connectAndTake(key, target));
     let released = false;
     return {
       session: pooled.session,
@@ -121,7 +94,7 @@ export class H2SessionPool {
   private take(key: string): PooledSession | undefined {
     for (const pooled of this.sessions.get(key) ?? []) {
       const { session } = pooled;
-      if (session.closed || session.destroyed || isGoingAway(session)) continue;
+      if (session.closed || session.destroyed || pooled.goingAway) continue;
       const limit = session.remoteSettings.maxConcurrentStreams ?? Number.MAX_SAFE_INTEGER;
       if (pooled.active < limit) {
         pooled.active += 1;
@@ -135,22 +108,38 @@ export class H2SessionPool {
     // Streams that arrive together share one new session rather than each opening their own.
     const pending = this.connecting.get(key);
     if (pending) return pending.then(() => this.take(key) ?? this.connectAndTake(key, target));
-    const made = openSession(target, this.upstream, this.connectTimeoutMs).then((session) => {
-      const pooled = prepare(session, this.idleMs);
-      if (this.destroyed) session.destroy();
-      else this.add(key, pooled);
-      return pooled;
-    });
-    this.connecting.set(key, made);
-    const forget = (): void => {
-      if (this.connecting.get(key) === made) this.connecting.delete(key);
-    };
-    made.then(forget, forget);
     // Registered before any waiter's: the stream that opened the session gets the first place.
-    return made.then((pooled) => {
+    return this.pool(key, openSession(target, this.upstream, this.connectTimeoutMs)).then((pooled) => {
       pooled.active += 1;
       return pooled;
     });
+  }
+
+  /**
+   * A session on its way, pooled once ready; streams for its origin wait for it meanwhile (unless
+   * another is already on its way). An origin that turns out not to speak HTTP/2 is remembered.
+   */
+  private pool(key: string, ready: Promise<ClientHttp2Session>): Promise<PooledSession> {
+    const made = ready.then(
+      (session) => {
+        const pooled = prepare(session, this.idleMs);
+        if (this.destroyed) session.destroy();
+        else this.add(key, pooled);
+        return pooled;
+      },
+      (err: unknown) => {
+        if (err instanceof NotH2Error) this.http1Only.set(key, Date.now() + HTTP1_ONLY_REMEMBERED_MS);
+        throw err;
+      },
+    );
+    if (!this.connecting.has(key)) {
+      this.connecting.set(key, made);
+      const forget = (): void => {
+        if (this.connecting.get(key) === made) this.connecting.delete(key);
+      };
+      made.then(forget, forget);
+    }
+    return made;
   }
 
   private add(key: string, pooled: PooledSession): void {
@@ -170,22 +159,22 @@ function originOf(target: H2UpstreamTarget): string {
 }
 
 function keyOf(target: H2UpstreamTarget): string {
-  return `${target.scheme}://${bracketHost(target.host)}:${target.port}/${target.servername ?? ''}`;
+  return `${originOf(target)}/${target.servername ?? ''}`;
 }
 
-function isGoingAway(session: ClientHttp2Session): boolean {
-  return (session as ClientHttp2Session & { [goingAway]?: boolean })[goingAway] === true;
+function connectSession(target: H2UpstreamTarget, createConnection?: () => Duplex): ClientHttp2Session {
+  return http2.connect(originOf(target), {
+    settings: H2_SETTINGS,
+    maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
+    ...(createConnection ? { createConnection } : {}),
+  });
 }
-
-const goingAway = Symbol('goingAway');
 
 /** Listeners every upstream session needs, however it was made. */
 function prepare(session: ClientHttp2Session, idleMs: number): PooledSession {
-  const pooled: PooledSession = { session, active: 0 };
+  const pooled: PooledSession = { session, active: 0, goingAway: false };
   session.on('error', noop);
-  session.once('goaway', () => {
-    (session as ClientHttp2Session & { [goingAway]?: boolean })[goingAway] = true;
-  });
+  session.once('goaway', () => (pooled.goingAway = true));
   if (idleMs > 0) {
     session.setTimeout(idleMs, () => {
       if (pooled.active === 0) session.close();
@@ -200,34 +189,27 @@ function prepare(session: ClientHttp2Session, idleMs: number): PooledSession {
 function openSession(target: H2UpstreamTarget, upstream: UpstreamPool, timeoutMs: number): Promise<ClientHttp2Session> {
   const authority = originOf(target);
   const servername = target.servername ?? (isIP(target.host) ? undefined : target.host);
-  const session = http2.connect(authority, {
-    settings: H2_SETTINGS,
-    maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
-    ...(target.scheme === 'https'
-      ? {
-          createConnection: () => {
-            const secure = tls.connect({
-              host: target.host,
-              port: target.port,
-              ...(servername ? { servername } : {}),
-              // Both offered: a server without h2 then says so by choosing http/1.1, not with an alert.
-              ALPNProtocols: ['h2', 'http/1.1'],
-              ...upstream.tlsOptions(),
-            });
-            secure.setNoDelay(true);
-            // ALPN is known at the handshake: a server that did not choose h2 will never send SETTINGS.
-            secure.once('secureConnect', () => {
-              if (secure.alpnProtocol !== 'h2') {
-                session.destroy(
-                  new NotH2Error(`${authority} does not speak HTTP/2 (ALPN answered ${String(secure.alpnProtocol)})`),
-                );
-              }
-            });
-            return secure;
-          },
-        }
-      : {}),
-  });
+  const secureConnection = (): Duplex => {
+    const secure = tls.connect({
+      host: target.host,
+      port: target.port,
+      ...(servername ? { servername } : {}),
+      // Both offered: a server without h2 then says so by choosing http/1.1, not with an alert.
+      ALPNProtocols: ['h2', 'http/1.1'],
+      ...upstream.tlsOptions(),
+    });
+    secure.setNoDelay(true);
+    // ALPN is known at the handshake: a server that did not choose h2 will never send SETTINGS.
+    secure.once('secureConnect', () => {
+      if (secure.alpnProtocol !== 'h2') {
+        session.destroy(
+          new NotH2Error(`${authority} does not speak HTTP/2 (ALPN answered ${String(secure.alpnProtocol)})`),
+        );
+      }
+    });
+    return secure;
+  };
+  const session = connectSession(target, target.scheme === 'https' ? secureConnection : undefined);
   return whenReady(session, target, timeoutMs);
 }
 
