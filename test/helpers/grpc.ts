@@ -208,6 +208,17 @@ export function bidiCall(
  * A one-shot signal with a deadline: `wait()` rejects after `ms` if `fire()` never came, so a
  * test that goes wrong fails with a reason instead of hanging.
  */
+/** A bidi handler that answers each "ping N" with "pong N", logging what the server got. */
+export function pingPong(log: string[]): grpc.handleBidiStreamingCall<Buffer, Buffer> {
+  return (call) => {
+    call.on('data', (message: Buffer) => {
+      log.push(`server got ${message.toString()}`);
+      call.write(Buffer.from(message.toString().replace('ping', 'pong')));
+    });
+    call.on('end', () => call.end());
+  };
+}
+
 export class Signal<T = void> {
   private resolveFn!: (value: T) => void;
   private fired = false;

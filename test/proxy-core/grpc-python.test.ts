@@ -11,12 +11,13 @@ import {
   childEnvWithGrpcProxy,
   closedOf,
   describeExchange,
+  type EchoHandlers,
   grpcExchanges,
   METHODS,
+  pingPong,
   PROXY_ENV_VARS,
   signals,
   startGrpcServer,
-  type EchoHandlers,
 } from '../helpers/grpc.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { makeUpstreamAuthority, type UpstreamAuthority } from '../helpers/servers.js';
@@ -196,15 +197,7 @@ describe.skipIf(!python.ok)(title, () => {
   it('bidi ping-pong: Python sends each ping only after the previous pong came back', async () => {
     const rounds = 10;
     const log: string[] = [];
-    const r = await rig({
-      bidi: (call) => {
-        call.on('data', (message: Buffer) => {
-          log.push(`server got ${message.toString()}`);
-          call.write(Buffer.from(message.toString().replace('ping', 'pong')));
-        });
-        call.on('end', () => call.end());
-      },
-    });
+    const r = await rig({ bidi: pingPong(log) });
     const { done } = runPython(
       ['bidi', `localhost:${r.upstreamPort}`, r.caPath, String(rounds)],
       r.proxy.port,

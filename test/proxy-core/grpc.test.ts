@@ -13,9 +13,11 @@ import {
   clientStreamCall,
   closedOf,
   describeExchange,
+  type EchoHandlers,
   grpcExchanges,
   makeClient,
   METHODS,
+  pingPong,
   PROXY_ENV_VARS,
   serverStreamCall,
   setGrpcProxyEnv,
@@ -23,7 +25,6 @@ import {
   signals,
   startGrpcServer,
   unaryCall,
-  type EchoHandlers,
 } from '../helpers/grpc.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { makeUpstreamAuthority, type UpstreamAuthority } from '../helpers/servers.js';
@@ -225,15 +226,7 @@ describe('gRPC (grpc-js client, TLS intercepted) through Sluice', () => {
   it('bidi ping-pong: each reply arrives before the next request is sent', async () => {
     const rounds = 12;
     const log: string[] = [];
-    const r = await rig({
-      bidi: (call) => {
-        call.on('data', (message: Buffer) => {
-          log.push(`server got ${message.toString()}`);
-          call.write(Buffer.from(message.toString().replace('ping', 'pong')));
-        });
-        call.on('end', () => call.end());
-      },
-    });
+    const r = await rig({ bidi: pingPong(log) });
     const call = bidiCall(r.client, METHODS.bidi);
     const replies: string[] = [];
     let next = new Signal<string>();
