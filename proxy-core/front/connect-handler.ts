@@ -132,8 +132,7 @@ export class ConnectHandler {
 
   /** The target could not be reached: say so with a status and the reason, and record it. */
   private refuse(socket: Duplex, authority: Authority, clientAddress: string, err: UpstreamConnectError): void {
-    const code = err.code ?? 'ERROR';
-    const status = err.status ?? 502;
+    const { code, status } = err;
     const bridge = this.tunnelExchange(authority, clientAddress);
     const body = `Sluice: ${err.message}\n`;
     const statusText = http.STATUS_CODES[status] ?? 'Bad Gateway';

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { now } from '../clock.js';
 import { bracketHost, type Authority } from '../forward/connect-target.js';
+import { gatewayStatus } from '../forward/exchange-base.js';
 
 /** A TCP connection to the upstream, made before the client is told its CONNECT succeeded. */
 export interface ConnectedUpstream {
@@ -14,10 +15,13 @@ export interface ConnectedUpstream {
 export class UpstreamConnectError extends Error {
   constructor(
     readonly code: string,
-    readonly status: 502 | 504,
     message: string,
   ) {
     super(message);
+  }
+
+  get status(): 502 | 504 {
+    return gatewayStatus(this.code);
   }
 }
 
@@ -33,8 +37,7 @@ export function connectUpstream(
 ): Promise<ConnectedUpstream> {
   const target = `${bracketHost(authority.host)}:${authority.port}`;
   return new Promise((resolve, reject) => {
-    const start = now();
-    let mark = start;
+    let mark = now();
     let dnsMs = -1;
     const socket = net.connect({ host: authority.host, port: authority.port, allowHalfOpen: true });
     socket.setNoDelay(true);
@@ -56,16 +59,15 @@ export function connectUpstream(
       resolve({ socket, dnsMs, connectMs: now() - mark });
     };
     const onError = (err: NodeJS.ErrnoException): void => {
-      fail(new UpstreamConnectError(err.code ?? 'ERROR', 502, `could not connect to ${target}: ${err.message}`));
+      fail(new UpstreamConnectError(err.code ?? 'ERROR', `could not connect to ${target}: ${err.message}`));
     };
     const onCancel = (): void => {
-      fail(new UpstreamConnectError('client-closed', 502, 'the client went away while Sluice was connecting'));
+      fail(new UpstreamConnectError('client-closed', 'the client went away while Sluice was connecting'));
     };
     const timer = setTimeout(() => {
       fail(
         new UpstreamConnectError(
           'upstream-connect-timeout',
-          504,
           `could not connect to ${target}: no answer after ${timeoutMs / 1000} s`,
         ),
       );
