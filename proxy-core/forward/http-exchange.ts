@@ -226,7 +226,6 @@ export class HttpExchange extends ExchangeBase {
     }
     const reset = RESET_CODES.has(code) || err.message === 'socket hang up';
     const outcome: ExchangeOutcome = reset ? 'upstream-reset' : 'proxy-error';
-
     const detail = reset
       ? `upstream closed the connection without a response (${code})`
       : `could not get a response from ${hostHeader(this.target)}: ${err.message}`;

@@ -61,8 +61,7 @@ export class UpstreamPool {
       ...base,
       agent: options.fresh ? false : (options.agent ?? this.httpsAgent),
       ...(isIP(servername) ? {} : { servername }),
-      rejectUnauthorized: !this.tls.insecure,
-      ...(this.secureContext ? { secureContext: this.secureContext } : {}),
+      ...this.tlsOptions(),
       ALPNProtocols: ['http/1.1'],
     };
     return https.request(tlsRequest);
