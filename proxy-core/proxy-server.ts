@@ -15,6 +15,7 @@ import { parseAuthority } from './forward/connect-target.js';
 import type { ExchangeServices } from './forward/exchange-base.js';
 import type { H2Route } from './forward/h2-exchange.js';
 import { H2SessionPool } from './forward/h2-sessions.js';
+import { H1OverH2Exchange } from './forward/h1-over-h2-exchange.js';
 import { HttpExchange, type HttpTarget } from './forward/http-exchange.js';
 import { UpstreamPool } from './forward/upstream.js';
 import { clientTlsFailure, ConnectHandler, type ConnectContext, type TunnelContext } from './front/connect-handler.js';
@@ -319,7 +320,12 @@ export class SluiceProxy {
       this.refuse(req, res, 400, target);
       return;
     }
-    new HttpExchange(this.services, req, res, target).start();
+    if (target.h2Upstream)
+      new H1OverH2Exchange(this.services, this.h2Sessions, req, res, {
+        ...target,
+        h2Upstream: target.h2Upstream,
+      }).start();
+    else new HttpExchange(this.services, req, res, target).start();
   };
 
   /** Where a request is going: from its tunnel for requests inside CONNECT, else its absolute URL. */
@@ -337,6 +343,7 @@ export class SluiceProxy {
         servername: req.socket instanceof TLSSocket ? servernameOf(req.socket) : undefined,
         agent: tunnel.agent,
         connectionId: tunnel.connectionId,
+        h2Upstream: tunnel.h2Upstream,
       };
     }
     let url: URL;

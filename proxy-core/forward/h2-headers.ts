@@ -73,6 +73,49 @@ export function h1RequestHeaders(raw: readonly string[], authority: string): [st
 }
 
 /**
+ * An HTTP/1.1 request's fields for HTTP/2: pseudo-headers first (`:authority` from `Host`), then the
+ * rest in order with names lowercased, less `Host`, connection-specific fields and those the
+ * `Connection` field names, `te` kept only as `trailers`.
+ */
+export function h2RequestHeaders(
+  pseudo: { method: string; scheme: string; authority: string; path: string },
+  raw: readonly string[],
+): OutgoingHttpHeaders {
+  const out = emptyBlock();
+  out[':method'] = pseudo.method;
+  out[':scheme'] = pseudo.scheme;
+  out[':authority'] = pseudo.authority;
+  out[':path'] = pseudo.path;
+  const nominated = connectionNominated(raw);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    if (name !== 'host' && !nominated.has(name) && crossesConnections(name, value)) addField(out, name, value);
+  }
+  return out;
+}
+
+/** The fields an HTTP/1.1 `Connection` header names as this connection's own (RFC 9110 section 7.6.1). */
+function connectionNominated(raw: readonly string[]): Set<string> {
+  const names = new Set<string>();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if ((raw[i] as string).toLowerCase() !== 'connection') continue;
+    for (const token of (raw[i + 1] as string).split(',')) names.add(token.trim().toLowerCase());
+  }
+  return names;
+}
+
+/** An HTTP/2 response's (or trailers') fields for HTTP/1.1: pseudo-headers left out, order and repeats kept. */
+export function h1ResponseHeaders(raw: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (!name.startsWith(':')) out.push([name, raw[i + 1] as string]);
+  }
+  return out;
+}
+
+/**
  * An HTTP/1.1 response's (or trailers') fields for HTTP/2: names lowercased (HTTP/2 requires it),
  * order and repeats kept, connection-specific fields dropped, `:status` first when given.
  */

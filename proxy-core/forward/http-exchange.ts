@@ -1,6 +1,6 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ExchangeOutcome } from '../../app/proxy-events.js';
+import type { ExchangeOpenedEvent, ExchangeOutcome, RawHeaders } from '../../app/proxy-events.js';
 import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
@@ -20,6 +20,11 @@ export interface HttpTarget extends UpstreamTarget {
   /** The client tunnel's own upstream connections, when the request came through CONNECT. */
   readonly agent?: import('node:http').Agent | undefined;
   readonly connectionId?: number | undefined;
+  /**
+   * The upstream speaks only HTTP/2 and the client offered only HTTP/1.1: each request goes as a
+   * stream on a session to this target.
+   */
+  readonly h2Upstream?: import('./h2-sessions.js').H2UpstreamTarget | undefined;
 }
 
 // Errors that mean the upstream went away, as opposed to the proxy failing to reach it.
@@ -52,24 +57,7 @@ export class HttpExchange extends ExchangeBase {
   start(): void {
     const { req, target, services } = this;
     const requestHeaders = toPairs(req.rawHeaders);
-    if (services.hub.active) {
-      services.hub.emit({
-        type: 'exchange-opened',
-        id: this.id,
-        t: this.openedAt,
-        wallTime: Date.now(),
-        kind: 'http',
-        intercepted: target.intercepted,
-        clientAddress: req.socket.remoteAddress ?? '',
-        request: {
-          method: req.method ?? 'GET',
-          url: this.url(),
-          httpVersion: req.httpVersion,
-          headers: requestHeaders,
-        },
-        ...(target.connectionId === undefined ? {} : { connectionId: target.connectionId }),
-      });
-    }
+    if (services.hub.active) services.hub.emit(http1Opened(this.id, req, target, requestHeaders, this.openedAt));
     const headers = endToEnd(requestHeaders);
     if (headerValue(headers, 'host') === undefined) headers.unshift(['Host', hostHeader(target)]);
 
@@ -86,10 +74,6 @@ export class HttpExchange extends ExchangeBase {
     this.res.on('finish', this.onResponseDelivered);
     this.toUpstream = new BodyPump(req, upstreamReq, 'request', this, () => upstreamReq.end());
     this.idle.start();
-  }
-
-  private url(): string {
-    return `${this.target.scheme}://${hostHeader(this.target)}${this.target.path}`;
   }
 
   private readonly onUpstreamSocket = (socket: Socket): void => {
@@ -253,18 +237,7 @@ export class HttpExchange extends ExchangeBase {
   }
 
   private respondWithError(status: number, reason: string, detail: string): void {
-    const { res } = this;
-    if (res.headersSent || res.destroyed) {
-      res.destroy();
-      return;
-    }
-    const body = `Sluice: ${detail}\n`;
-    res.writeHead(status, {
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': Buffer.byteLength(body),
-      'X-Sluice-Error': reason,
-    });
-    res.end(body);
+    replyWithError(this.res, status, reason, detail);
   }
 
   private close(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
@@ -272,6 +245,47 @@ export class HttpExchange extends ExchangeBase {
     if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
     this.finish(outcome, reason, detail);
   }
+}
+
+/** The opened event of a request that came over HTTP/1.x. */
+export function http1Opened(
+  id: number,
+  req: IncomingMessage,
+  target: HttpTarget,
+  headers: RawHeaders,
+  at: number,
+): ExchangeOpenedEvent {
+  return {
+    type: 'exchange-opened',
+    id,
+    t: at,
+    wallTime: Date.now(),
+    kind: 'http',
+    intercepted: target.intercepted,
+    clientAddress: req.socket.remoteAddress ?? '',
+    request: {
+      method: req.method ?? 'GET',
+      url: `${target.scheme}://${hostHeader(target)}${target.path}`,
+      httpVersion: req.httpVersion,
+      headers,
+    },
+    ...(target.connectionId === undefined ? {} : { connectionId: target.connectionId }),
+  };
+}
+
+/** Answers an HTTP/1.x client with a short text of ours; a response already under way is cut instead. */
+export function replyWithError(res: ServerResponse, status: number, reason: string, detail: string): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = `Sluice: ${detail}\n`;
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'X-Sluice-Error': reason,
+  });
+  res.end(body);
 }
 
 export function hostHeader(target: UpstreamTarget): string {

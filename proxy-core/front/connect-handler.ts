@@ -24,6 +24,8 @@ export interface TunnelContext {
   /** The tunnel's own upstream connections, the first of them made while answering CONNECT. */
   readonly agent: http.Agent;
   readonly connectionId: number;
+  /** The upstream speaks only HTTP/2 to this HTTP/1.1 client: requests become streams to it. */
+  readonly h2Upstream?: H2UpstreamTarget | undefined;
 }
 
 export interface ConnectContext extends H2FrontContext {
@@ -192,7 +194,11 @@ export class ConnectHandler {
     }
     const servername = hello.serverName ?? (isIP(authority.host) ? undefined : authority.host);
     const sslStart = now();
-    const secure = await secureUpstream(upstream, authority, servername, offer, ctx);
+    const first = await secureUpstream(upstream.socket, authority, servername, offer, ctx);
+    let secure = first.socket;
+    if (first.code === NO_APPLICATION_PROTOCOL && offer !== undefined && !offer.includes('h2')) {
+      secure = await this.secureH2Only(client, authority, servername);
+    }
     if (client.destroyed) {
       secure?.destroy();
       upstream.socket.destroy();
@@ -211,12 +217,12 @@ export class ConnectHandler {
       ...(protocol ? { ALPNProtocols: [protocol] } : {}),
     });
     const tlsTimings: ConnectTimings = { ...timings, ssl: secure ? now() - sslStart : -1 };
+    const target: H2UpstreamTarget = { scheme: 'https', host: authority.host, port: authority.port, servername };
+    const upstreamH2 = secure?.alpnProtocol === 'h2';
+    if (secure && upstreamH2) ctx.pool.adopt(target, secure);
     if (protocol === 'h2') {
-      const target: H2UpstreamTarget = { scheme: 'https', host: authority.host, port: authority.port, servername };
       // An h2-only client and an upstream that answered HTTP/1.1: streams are translated.
-      const http1 =
-        secure && secure.alpnProtocol !== 'h2' ? tunnelAgent('https', clientTls, secure, tlsTimings) : undefined;
-      if (secure?.alpnProtocol === 'h2') ctx.pool.adopt(target, secure);
+      const http1 = secure && !upstreamH2 ? tunnelAgent('https', clientTls, secure, tlsTimings) : undefined;
       // Made on a socket that allows half-open (the HTTP server's), which a TLSSocket inherits;
       // HTTP/2 has no half-closed connection, and a client's FIN must end its session.
       clientTls.allowHalfOpen = false;
@@ -242,8 +248,43 @@ export class ConnectHandler {
       return;
     }
     // No resume() here: TLSSocket drains what we unshifted into the handshake itself.
-    const agent = tunnelAgent('https', clientTls, secure, tlsTimings);
-    ctx.serveHttp1(clientTls, { ...authority, tls: true, agent, connectionId: who.connectionId });
+    const agent = tunnelAgent('https', clientTls, upstreamH2 ? undefined : secure, tlsTimings);
+    ctx.serveHttp1(clientTls, {
+      ...authority,
+      tls: true,
+      agent,
+      connectionId: who.connectionId,
+      // An HTTP/1.1 client and an upstream that speaks only HTTP/2: requests are translated.
+      ...(upstreamH2 ? { h2Upstream: target } : {}),
+    });
+  }
+
+  /**
+   * The upstream refused every protocol the client offered, which an HTTP/2-only server does to a
+   * client offering HTTP/1.1 alone: it is asked again for h2 on a new connection, so the client's
+   * requests can be translated rather than refused. Undefined when that fails too.
+   */
+  private async secureH2Only(
+    client: Duplex,
+    authority: Authority,
+    servername: string | undefined,
+  ): Promise<TLSSocket | undefined> {
+    const leaving = new AbortController();
+    const onGone = (): void => leaving.abort();
+    client.once('close', onGone);
+    try {
+      const again = await connectUpstream(authority, this.ctx.services.timeouts.upstreamConnectMs, leaving.signal);
+      this.ctx.track(again.socket);
+      const { socket } = await secureUpstream(again.socket, authority, servername, ['h2'], this.ctx);
+      if (socket?.alpnProtocol === 'h2') return socket;
+      socket?.destroy();
+      again.socket.destroy();
+      return undefined;
+    } catch {
+      return undefined;
+    } finally {
+      client.off('close', onGone);
+    }
   }
 
   /** h2c with prior knowledge inside the tunnel (gRPC with insecure credentials does this). */
@@ -310,17 +351,23 @@ function clientProtocol(
   return offer.includes('http/1.1') ? 'http/1.1' : 'h2';
 }
 
-/** TLS to the upstream over the connection already made; undefined when it fails (each request then says why). */
+/** OpenSSL's code for a peer's no_application_protocol alert (none of the ALPN offer would do). */
+const NO_APPLICATION_PROTOCOL = 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL';
+
+/**
+ * TLS to the upstream over the connection already made. No socket when it fails (each request
+ * then says why), with the error's code.
+ */
 function secureUpstream(
-  upstream: ConnectedUpstream,
+  socket: Duplex,
   authority: Authority,
   servername: string | undefined,
   offer: readonly string[] | undefined,
   ctx: ConnectContext,
-): Promise<TLSSocket | undefined> {
+): Promise<{ socket?: TLSSocket; code?: string }> {
   return new Promise((resolve) => {
     const secure = tls.connect({
-      socket: upstream.socket as import('node:net').Socket,
+      socket: socket as import('node:net').Socket,
       host: authority.host,
       ...(servername ? { servername } : {}),
       ...(offer && offer.length > 0 ? { ALPNProtocols: [...offer] } : {}),
@@ -332,12 +379,12 @@ function secureUpstream(
       secure.off('error', onError);
       secure.off('close', onError);
       secure.on('error', noop);
-      resolve(secure);
+      resolve({ socket: secure });
     });
-    const onError = (): void => {
+    const onError = (err?: NodeJS.ErrnoException | boolean): void => {
       clearTimeout(timer);
       secure.destroy();
-      resolve(undefined);
+      resolve(typeof err === 'object' && err.code !== undefined ? { code: err.code } : {});
     };
     secure.once('error', onError);
     secure.once('close', onError);

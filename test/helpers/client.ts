@@ -11,6 +11,8 @@ export interface ProxiedRequest {
   readonly caPem?: string;
   /** Called with each body chunk as it arrives. */
   readonly onChunk?: (chunk: Buffer, at: number) => void;
+  /** Called with the status of each 1xx head that comes before the response. */
+  readonly onInformation?: (status: number) => void;
   /** Aborting it closes the connection, as a reader that goes away does. */
   readonly signal?: AbortSignal;
 }
@@ -19,6 +21,7 @@ export interface ProxiedResponse {
   readonly status: number;
   readonly rawHeaders: string[];
   readonly body: Buffer;
+  readonly rawTrailers: string[];
   readonly arrivals: { at: number; size: number }[];
   /** The response framing completed (Content-Length reached or terminating chunk seen). */
   readonly complete: boolean;
@@ -86,6 +89,7 @@ export async function fetchViaProxy(
         status: res?.statusCode ?? 0,
         rawHeaders: res?.rawHeaders ?? [],
         body: Buffer.concat(chunks),
+        rawTrailers: res?.rawTrailers ?? [],
         arrivals,
         complete: res?.complete ?? false,
         error,
@@ -106,6 +110,7 @@ export async function fetchViaProxy(
       );
     });
     req.on('error', (err) => finish(undefined, err));
+    req.on('information', (info) => options.onInformation?.(info.statusCode));
     options.signal?.addEventListener('abort', () => {
       req.destroy();
       socket?.destroy();

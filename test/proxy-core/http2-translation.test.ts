@@ -1,10 +1,14 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExchangeOpenedEvent, ResponseHeadEvent } from '../../app/proxy-events.js';
-import { connectH2, curl, h2Request } from '../helpers/h2.js';
-import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import type { ExchangeClosedEvent, ExchangeOpenedEvent, ResponseHeadEvent } from '../../app/proxy-events.js';
+import { fetchViaProxy } from '../helpers/client.js';
+import { connectH2, curl, h2Request, startH2Server, type H2Server } from '../helpers/h2.js';
+import { lastOpened, startProxy, type TestProxy } from '../helpers/proxy.js';
 import { makeUpstreamAuthority, startServer, type TestServer, type UpstreamAuthority } from '../helpers/servers.js';
+
+const closedOf = (proxy: TestProxy, id: number): Promise<ExchangeClosedEvent> =>
+  proxy.waitFor((e): e is ExchangeClosedEvent => e.type === 'exchange-closed' && e.id === id);
 
 /** What the HTTP/1.1 upstream received, by path. */
 const received = new Map<string, { version: string; raw: string[]; body: string }>();
@@ -138,5 +142,101 @@ describe('HTTP/2 clients and HTTP/1.1-only upstreams: translated', () => {
     } finally {
       session.destroy();
     }
+  });
+});
+
+describe('HTTP/1.1 clients and HTTP/2-only upstreams: translated', () => {
+  /** What the HTTP/2 upstream received, by path. */
+  const seen = new Map<string, { headers: http2.IncomingHttpHeaders; body: string }>();
+  let authority: UpstreamAuthority;
+  let upstream: H2Server;
+  let proxy: TestProxy;
+
+  beforeAll(async () => {
+    authority = await makeUpstreamAuthority();
+    // allowHTTP1 false: a client offering only http/1.1 gets the no_application_protocol alert.
+    upstream = await startH2Server(
+      (stream, headers) => {
+        let body = '';
+        stream.on('error', () => undefined);
+        stream.on('data', (d: Buffer) => (body += d.toString()));
+        stream.on('end', () => {
+          const path = String(headers[':path']);
+          seen.set(path, { headers, body });
+          if (path === '/trailers') {
+            stream.additionalHeaders({ ':status': 103, link: '</style.css>; rel=preload' });
+            stream.respond({ ':status': 200, 'content-type': 'text/plain' }, { waitForTrailers: true });
+            stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+            stream.write('part one, ');
+            stream.end('part two');
+          } else if (path === '/reset') {
+            // Waiting for trailers: Node's close() ends the writable side first, which would
+            // otherwise be an END_STREAM ahead of the reset.
+            stream.respond({ ':status': 200, 'content-type': 'text/plain' }, { waitForTrailers: true });
+            stream.write('a start and then ', () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+          } else {
+            stream.respond({ ':status': 200, 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
+            stream.end(`h2 got ${String(headers[':method'])} ${path} ${body.length}`);
+          }
+        });
+      },
+      { authority },
+    );
+    proxy = await startProxy({ upstreamCaPems: [authority.ca.certPem] });
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await upstream?.close();
+    await authority?.remove();
+  });
+
+  const url = (path: string): string => `https://localhost:${upstream.port}${path}`;
+
+  it('an HTTP/1.1-only client (ALPN http/1.1) reaches an h2-only server: :authority from Host, no connection fields', async () => {
+    const answer = await fetchViaProxy(proxy.port, url('/hello?x=1'), {
+      caPem: proxy.caPem,
+      method: 'POST',
+      headers: { Connection: 'keep-alive, X-Hop', 'X-Hop': 'dropped', 'X-Trace': 't' },
+      body: 'body!',
+    });
+    expect(answer.error).toBeUndefined();
+    expect(answer.status).toBe(200);
+    expect(answer.body.toString()).toBe('h2 got POST /hello?x=1 5');
+    const cookies = answer.rawHeaders.filter((_, i) => answer.rawHeaders[i - 1]?.toLowerCase() === 'set-cookie');
+    expect(cookies).toEqual(['a=1', 'b=2']);
+    const request = seen.get('/hello?x=1')!;
+    expect(request.body).toBe('body!');
+    expect(request.headers[':authority']).toBe(`localhost:${upstream.port}`);
+    expect(request.headers['x-trace']).toBe('t');
+    expect(request.headers['x-hop']).toBeUndefined();
+    expect(request.headers.connection).toBeUndefined();
+    expect(request.headers.host).toBeUndefined();
+    const open = lastOpened(proxy.events, (e) => e.request.url.endsWith('/hello?x=1'))!;
+    expect(open.request.httpVersion).toBe('1.1');
+    const head = proxy.events.find((e): e is ResponseHeadEvent => e.type === 'response-head' && e.id === open.id)!;
+    expect(head.response.httpVersion).toBe('2');
+    expect((await closedOf(proxy, open.id)).outcome).toBe('completed');
+  });
+
+  it('HTTP/2 trailers arrive as chunked trailers, after a 103 the client hears', async () => {
+    const informational: number[] = [];
+    const answer = await fetchViaProxy(proxy.port, url('/trailers'), {
+      caPem: proxy.caPem,
+      headers: { TE: 'trailers' },
+      onInformation: (status) => informational.push(status),
+    });
+    expect(answer.body.toString()).toBe('part one, part two');
+    expect(answer.rawTrailers).toEqual(['grpc-status', '0']);
+    expect(informational).toEqual([103]);
+  });
+
+  it('an upstream reset mid-body cuts the client connection and names the code', async () => {
+    const answer = await fetchViaProxy(proxy.port, url('/reset'), { caPem: proxy.caPem });
+    expect(answer.status).toBe(200);
+    expect(answer.complete).toBe(false);
+    const open = lastOpened(proxy.events, (e) => e.request.url.endsWith('/reset'))!;
+    const closed = await closedOf(proxy, open.id);
+    expect(closed.outcome).toBe('upstream-reset');
+    expect(closed.reason).toBe('INTERNAL_ERROR');
   });
 });

@@ -1,0 +1,253 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { ExchangeOutcome, RawHeaders } from '../../app/proxy-events.js';
+import { isEventStream } from '../capture/sse-tracker.js';
+import { now } from '../clock.js';
+import { BodyPump } from './body-pump.js';
+import { ExchangeBase, gatewayStatus, type ExchangeServices } from './exchange-base.js';
+import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js';
+import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
+import { hostHeader, http1Opened, replyWithError, type HttpTarget } from './http-exchange.js';
+import { flatten, headerValue, toPairs } from './raw-headers.js';
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+
+/**
+ * An HTTP/1.1 request sent on as one HTTP/2 stream, for an upstream that speaks only HTTP/2 to a
+ * client that offered only HTTP/1.1 (directly, the upstream would refuse its handshake). `Host`
+ * becomes `:authority`, connection-specific fields stay behind, and the response comes back as
+ * HTTP/1.1: status, fields, 1xx heads, the body as it arrives, trailers (chunked), and an upstream
+ * reset as a cut connection, never as a whole response.
+ */
+export class H1OverH2Exchange extends ExchangeBase {
+  private upstream: ClientHttp2Stream | undefined;
+  private session: ClientHttp2Session | undefined;
+  private release: (() => void) | undefined;
+  private responded = false;
+  private trailers: [string, string][] = [];
+  private headerTimer: NodeJS.Timeout | undefined;
+  private requestSentAt = -1;
+  private readonly requestHeaders: RawHeaders;
+
+  constructor(
+    services: ExchangeServices,
+    private readonly pool: H2SessionPool,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly target: HttpTarget & { readonly h2Upstream: H2UpstreamTarget },
+  ) {
+    super(services, true);
+    this.requestHeaders = toPairs(req.rawHeaders);
+  }
+
+  start(): void {
+    this.emit(http1Opened(this.id, this.req, this.target, this.requestHeaders, now()));
+    this.res.on('close', this.onClientClose);
+    this.res.on('finish', this.onResponseDelivered);
+    this.idle.start();
+    this.pool.acquire(this.target.h2Upstream).then(this.onSession, this.onSessionFailed);
+  }
+
+  private readonly onSession = ({ session, release }: { session: ClientHttp2Session; release: () => void }): void => {
+    this.release = release;
+    this.session = session;
+    if (this.closed) {
+      release();
+      return;
+    }
+    const { req, target } = this;
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 section 6.3).
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    let upstream: ClientHttp2Stream;
+    try {
+      upstream = session.request(
+        h2RequestHeaders(
+          {
+            method: req.method ?? 'GET',
+            scheme: target.scheme,
+            authority: headerValue(this.requestHeaders, 'host') ?? hostHeader(target),
+            path: target.path,
+          },
+          req.rawHeaders,
+        ),
+        { endStream: !hasBody, waitForTrailers: hasBody },
+      );
+    } catch (err) {
+      release();
+      this.respondWithError(502, 'invalid-request-head', `the request could not be sent upstream: ${message(err)}`);
+      return;
+    }
+    this.upstream = upstream;
+    upstream.on('error', noop);
+    upstream.on('close', this.onUpstreamClose);
+    upstream.on('headers', this.onInformational);
+    upstream.on('response', this.onResponse);
+    upstream.on('trailers', (_t: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+      this.trailers = h1ResponseHeaders(raw ?? []);
+    });
+    if (!hasBody) {
+      req.resume();
+      this.onRequestSent();
+      return;
+    }
+    upstream.on('wantTrailers', () => upstream.sendTrailers(Object.fromEntries(lowercased(req.rawTrailers))));
+    upstream.once('finish', this.onRequestSent);
+    this.toUpstream = new BodyPump(req, upstream, 'request', this, () => upstream.end());
+  };
+
+  private readonly onSessionFailed = (err: NodeJS.ErrnoException): void => {
+    if (this.closed) return;
+    const code = err.code ?? 'ERROR';
+    this.respondWithError(
+      gatewayStatus(code),
+      code,
+      `could not open an HTTP/2 stream to ${hostHeader(this.target)}: ${err.message}`,
+    );
+  };
+
+  private readonly onRequestSent = (): void => {
+    this.requestSentAt = now();
+    if (this.responded || this.closed) return;
+    // Until the response head arrives, silence is the upstream thinking: the response-header
+    // timeout governs that wait, and the idle timer takes over again with the body.
+    this.idle.stop();
+    const ms = this.services.timeouts.responseHeaderMs;
+    this.headerTimer = setTimeout(() => {
+      if (this.responded || this.closed) return;
+      this.respondWithError(504, 'response-header-timeout', `response header timeout after ${ms / 1000} s`);
+    }, ms);
+    this.headerTimer.unref();
+  };
+
+  /** 100 and 103 have their own writers in Node's HTTP/1.1 server; other 1xx are not passed on. */
+  private readonly onInformational = (headers: IncomingHttpHeaders, _flags: number, raw: string[]): void => {
+    const status = Number(headers[':status']);
+    if (this.res.headersSent) return;
+    try {
+      if (status === 100) this.res.writeContinue();
+      else if (status === 103) this.res.writeEarlyHints(Object.fromEntries(h1ResponseHeaders(raw ?? [])));
+    } catch {
+      // A 1xx the client cannot take is not worth the exchange.
+    }
+  };
+
+  private readonly onResponse = (headers: IncomingHttpHeaders, flags: number, raw: string[]): void => {
+    if (this.closed || !this.upstream) return;
+    this.responded = true;
+    this.clearTimer();
+    const at = now();
+    this.idle.touch(at);
+    this.idle.start();
+    const rawHeaders = raw ?? [];
+    const status = Number(headers[':status'] ?? 0);
+    const responseHeaders = h1ResponseHeaders(rawHeaders);
+    this.emit({
+      type: 'response-head',
+      id: this.id,
+      t: at,
+      response: { status, statusText: '', httpVersion: '2', headers: toPairs(rawHeaders) },
+      timings: { dns: -1, connect: -1, ssl: -1 },
+      requestSentAt: this.requestSentAt,
+    });
+    const { res, upstream } = this;
+    res.sendDate = false;
+    try {
+      res.writeHead(status, flatten(responseHeaders));
+      res.flushHeaders();
+    } catch (err) {
+      this.fail('proxy-error', 'invalid-response-head', `the response head could not be forwarded: ${message(err)}`);
+      return;
+    }
+    if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {
+      res.end();
+      return;
+    }
+    if (isEventStream(headerValue(responseHeaders, 'content-type'))) {
+      this.capture.trackEventStream(headerValue(responseHeaders, 'content-encoding'));
+    }
+    this.toClient = new BodyPump(upstream, res, 'response', this, () => {
+      // A stream reset by its peer may still 'end'; only a clean end is passed on as one.
+      if (upstream.rstCode) return;
+      if (this.trailers.length > 0) res.addTrailers(this.trailers);
+      res.end();
+    });
+  };
+
+  private readonly onUpstreamClose = (): void => {
+    this.release?.();
+    const { upstream } = this;
+    if (!upstream || this.closed) return;
+    const code = upstream.rstCode ?? NGHTTP2_NO_ERROR;
+    if (code === NGHTTP2_NO_ERROR && upstream.readableEnded) return; // the response's delivery ends it
+    if (code === NGHTTP2_NO_ERROR && !this.responded) {
+      this.respondWithError(502, 'ECONNRESET', 'the upstream closed the stream without a response');
+      return;
+    }
+    const name = h2CodeName(code === NGHTTP2_NO_ERROR ? http2.constants.NGHTTP2_INTERNAL_ERROR : code);
+    const detail =
+      (this.session?.destroyed ?? true)
+        ? `the upstream connection ended before the stream was complete (${name})`
+        : `the upstream reset the stream with ${name} (0x${code.toString(16)})`;
+    this.fail('upstream-reset', name, detail);
+  };
+
+  private readonly onResponseDelivered = (): void => {
+    this.close('completed');
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.closed) return;
+    this.close('client-closed', 'client-closed', 'the client closed the connection before the response was complete');
+    this.resetUpstream();
+  };
+
+  protected onIdle(): void {
+    if (this.closed) return;
+    const detail = `no bytes moved in either direction for ${this.services.timeouts.idleMs / 1000} s`;
+    if (this.res.headersSent) this.res.destroy();
+    else replyWithError(this.res, 504, 'idle-timeout', detail);
+    this.close('idle-timeout', 'idle-timeout', detail);
+    this.resetUpstream();
+  }
+
+  /** Ends the exchange so the client cannot mistake what it got for a complete response. */
+  private fail(outcome: ExchangeOutcome, reason: string, detail: string): void {
+    if (this.closed) return;
+    this.close(outcome, reason, detail);
+    if (this.res.headersSent) this.res.destroy();
+    else replyWithError(this.res, 502, reason, detail);
+    this.resetUpstream();
+  }
+
+  private respondWithError(status: number, reason: string, detail: string): void {
+    replyWithError(this.res, status, reason, detail);
+    this.close('proxy-error', reason, detail);
+    this.resetUpstream();
+  }
+
+  private resetUpstream(): void {
+    const { upstream } = this;
+    if (upstream && !upstream.closed && !upstream.destroyed) upstream.close(NGHTTP2_CANCEL);
+  }
+
+  private clearTimer(): void {
+    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
+    this.headerTimer = undefined;
+  }
+
+  private close(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
+    this.clearTimer();
+    this.finish(outcome, reason, detail);
+  }
+}
+
+/** Raw name/value pairs with names lowercased, as HTTP/2 fields must be. */
+function lowercased(raw: readonly string[]): [string, string][] {
+  return toPairs(raw).map(([name, value]) => [name.toLowerCase(), value]);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function noop(): void {}
