@@ -173,7 +173,10 @@ export class H2Exchange extends ExchangeBase {
     // A stream reset by its peer may still 'end'; only a clean end is passed on as one.
     this.toUpstream = new BodyPump(this.client, sink, 'request', this, () => {
       this.requestEnded = true;
-      if (!this.client.rstCode) sink.end();
+      if (this.client.rstCode) return;
+      // Chunked, an HTTP/1.1 request has a place for them (Node drops them otherwise).
+      if (sink === this.http1 && this.requestTrailers) this.http1.addTrailers(headerPairs(this.requestTrailers));
+      sink.end();
     });
     // A retry paused the client's stream while it had no pump.
     if (this.retries > 0) this.client.resume();
@@ -345,7 +348,7 @@ export class H2Exchange extends ExchangeBase {
    * The stream as an HTTP/1.1 request, for an upstream that does not speak HTTP/2: `:authority`
    * becomes `Host`, split `cookie` fields are joined (RFC 9113 section 8.2.3), and the response
    * comes back with its status, headers less the connection-specific ones, 1xx heads, body and
-   * trailers. Request trailers have no HTTP/1.1 place unless chunked, and are not sent.
+   * trailers. Request trailers go as chunked trailers when the body is chunked (no Content-Length).
    */
   private sendOverHttp1(agent: Agent | undefined): void {
     const { headers, route } = this;
@@ -536,6 +539,13 @@ export function respondText(stream: ServerHttp2Stream, status: number, detail: s
   } catch {
     return false;
   }
+}
+
+/** A header block's fields as name/value pairs, a repeated field once per value. */
+function headerPairs(headers: OutgoingHttpHeaders): [string, string][] {
+  return Object.entries(headers).flatMap(([name, value]): [string, string][] =>
+    value === undefined ? [] : Array.isArray(value) ? value.map((v) => [name, v]) : [[name, String(value)]],
+  );
 }
 
 function message(err: unknown): string {

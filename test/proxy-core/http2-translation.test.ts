@@ -11,13 +11,13 @@ const closedOf = (proxy: TestProxy, id: number): Promise<ExchangeClosedEvent> =>
   proxy.waitFor((e): e is ExchangeClosedEvent => e.type === 'exchange-closed' && e.id === id);
 
 /** What the HTTP/1.1 upstream received, by path. */
-const received = new Map<string, { version: string; raw: string[]; body: string }>();
+const received = new Map<string, { version: string; raw: string[]; body: string; trailers: string[] }>();
 
 const handler: http.RequestListener = (req, res) => {
   let body = '';
   req.on('data', (d: Buffer) => (body += d.toString()));
   req.on('end', () => {
-    received.set(req.url ?? '', { version: req.httpVersion, raw: req.rawHeaders, body });
+    received.set(req.url ?? '', { version: req.httpVersion, raw: req.rawHeaders, body, trailers: req.rawTrailers });
     if (req.url === '/no-content') {
       res.writeHead(204);
       res.end();
@@ -102,6 +102,24 @@ describe('HTTP/2 clients and HTTP/1.1-only upstreams: translated', () => {
       const withTrailers = await h2Request(session, { ':path': '/trailers' });
       expect(withTrailers.body.toString()).toBe('part one, part two');
       expect(withTrailers.trailers).toMatchObject({ 'x-checksum': 'abc123' });
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it("the request's trailers reach the HTTP/1.1 server as chunked trailers", async () => {
+    const { session } = await connectH2(proxy.port, `localhost:${tlsUpstream.port}`, {
+      caPem: proxy.caPem,
+      alpn: ['h2'],
+    });
+    try {
+      const stream = session.request({ ':path': '/upload', ':method': 'POST' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'x-checksum': 'sum42' }));
+      stream.end('uploaded');
+      const done = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+      stream.resume();
+      await done;
+      expect(received.get('/upload')).toMatchObject({ body: 'uploaded', trailers: ['x-checksum', 'sum42'] });
     } finally {
       session.destroy();
     }
