@@ -44,6 +44,12 @@ export interface ConnectContext extends H2FrontContext {
   reportClientError(socket: Duplex, code: string, detail: string, status: number): void;
 }
 
+/** Which client connection a CONNECT came on, for the exchanges made of it. */
+interface ClientConnection {
+  readonly connectionId: number;
+  readonly clientAddress: string;
+}
+
 /** What the client's first bytes after CONNECT say it speaks. */
 type FirstWords =
   | { readonly kind: 'tls'; readonly serverName: string | undefined; readonly alpn: readonly string[] | undefined }
@@ -75,8 +81,8 @@ export class ConnectHandler {
     socket.on('error', noop);
     // Node's server stops tracking a socket once it is CONNECTed; we must end it on close().
     ctx.track(socket);
-    const clientAddress = req.socket.remoteAddress ?? '';
     const connectionId = ctx.connectionIdOf(socket);
+    const who: ClientConnection = { connectionId, clientAddress: req.socket.remoteAddress ?? '' };
 
     const leaving = new AbortController();
     const onGone = (): void => leaving.abort();
@@ -87,7 +93,7 @@ export class ConnectHandler {
     } catch (err) {
       socket.off('close', onGone);
       // A client that left while we connected is owed nothing, and nothing was exchanged.
-      if (!leaving.signal.aborted) this.refuse(socket, authority, clientAddress, err as UpstreamConnectError);
+      if (!leaving.signal.aborted) this.refuse(socket, authority, who, err as UpstreamConnectError);
       return;
     }
     socket.off('close', onGone);
@@ -100,7 +106,7 @@ export class ConnectHandler {
 
     if (matchesHost(authority.host, ctx.passThroughHosts)) {
       if (head.length > 0) socket.unshift(head);
-      this.rawTunnel(socket, upstream, authority, clientAddress);
+      this.rawTunnel(socket, upstream, authority, who);
       return;
     }
     if (head.length > 0) socket.unshift(head);
@@ -116,10 +122,10 @@ export class ConnectHandler {
     const timings: ConnectTimings = { dns: upstream.dnsMs, connect: upstream.connectMs, ssl: -1 };
     switch (words.kind) {
       case 'tls':
-        await this.intercept(socket, upstream, authority, words, timings, { connectionId, clientAddress });
+        await this.intercept(socket, upstream, authority, words, timings, who);
         return;
       case 'h2c':
-        this.h2c(socket, upstream, authority, { connectionId, clientAddress });
+        this.h2c(socket, upstream, authority, who);
         return;
       case 'http1': {
         const agent = tunnelAgent('http', socket, upstream.socket, timings);
@@ -128,14 +134,14 @@ export class ConnectHandler {
         return;
       }
       case 'other':
-        this.rawTunnel(socket, upstream, authority, clientAddress);
+        this.rawTunnel(socket, upstream, authority, who);
     }
   }
 
   /** The target could not be reached: say so with a status and the reason, and record it. */
-  private refuse(socket: Duplex, authority: Authority, clientAddress: string, err: UpstreamConnectError): void {
+  private refuse(socket: Duplex, authority: Authority, who: ClientConnection, err: UpstreamConnectError): void {
     const { code, status } = err;
-    const bridge = this.tunnelExchange(authority, clientAddress);
+    const bridge = this.tunnelExchange(authority, who);
     const body = `Sluice: ${err.message}\n`;
     const statusText = http.STATUS_CODES[status] ?? 'Bad Gateway';
     const headers: [string, string][] = [
@@ -154,19 +160,21 @@ export class ConnectHandler {
   }
 
   /** The exchange a CONNECT is recorded as when it is not intercepted: refused, or a raw tunnel. */
-  private tunnelExchange(authority: Authority, clientAddress: string): SocketBridge {
+  private tunnelExchange(authority: Authority, who: ClientConnection): SocketBridge {
     const target = `${bracketHost(authority.host)}:${authority.port}`;
     return new SocketBridge(
       this.ctx.services,
       'tunnel',
       { method: 'CONNECT', url: target, httpVersion: '1.1', headers: [] },
-      clientAddress,
+      who.clientAddress,
       false,
+      true,
+      who.connectionId,
     );
   }
 
-  private rawTunnel(client: Duplex, upstream: ConnectedUpstream, authority: Authority, clientAddress: string): void {
-    const bridge = this.tunnelExchange(authority, clientAddress);
+  private rawTunnel(client: Duplex, upstream: ConnectedUpstream, authority: Authority, who: ClientConnection): void {
+    const bridge = this.tunnelExchange(authority, who);
     bridge.attach(client, upstream.socket);
     client.resume();
     upstream.socket.resume();
@@ -183,13 +191,13 @@ export class ConnectHandler {
     authority: Authority,
     hello: { serverName: string | undefined; alpn: readonly string[] | undefined },
     timings: ConnectTimings,
-    who: { connectionId: number; clientAddress: string },
+    who: ClientConnection,
   ): Promise<void> {
     const { ctx } = this;
     const offer = hello.alpn?.filter((p) => p === 'h2' || p === 'http/1.1');
     if (hello.alpn !== undefined && offer?.length === 0) {
       // Not HTTP (say, a mail or database protocol over TLS): nothing for us to read.
-      this.rawTunnel(client, upstream, authority, who.clientAddress);
+      this.rawTunnel(client, upstream, authority, who);
       return;
     }
     const servername = hello.serverName ?? (isIP(authority.host) ? undefined : authority.host);
@@ -288,12 +296,7 @@ export class ConnectHandler {
   }
 
   /** h2c with prior knowledge inside the tunnel (gRPC with insecure credentials does this). */
-  private h2c(
-    client: Duplex,
-    upstream: ConnectedUpstream,
-    authority: Authority,
-    who: { connectionId: number; clientAddress: string },
-  ): void {
+  private h2c(client: Duplex, upstream: ConnectedUpstream, authority: Authority, who: ClientConnection): void {
     const target: H2UpstreamTarget = { scheme: 'http', host: authority.host, port: authority.port };
     // Reading again in the same tick the session takes over the handle: no byte can slip out.
     upstream.socket.resume();

@@ -92,6 +92,7 @@ describe('the front door', () => {
     const closed = await proxy.waitFor((e): e is ExchangeClosedEvent => e.type === 'exchange-closed');
     expect(closed).toMatchObject({ outcome: 'proxy-error', reason: 'ECONNREFUSED' });
     expect(lastOpened(proxy.events)?.request).toMatchObject({ method: 'CONNECT', url: `127.0.0.1:${closedPort}` });
+    expect(lastOpened(proxy.events)?.connectionId).toBeGreaterThan(0);
   });
 
   it('loses no byte a client sends just as the wait for its first bytes runs out', async () => {
@@ -126,6 +127,8 @@ describe('the front door', () => {
     socket.write('QUIT\r\n');
     await until(() => upstream.received() === 'QUIT\r\n');
     socket.destroy();
+    // A raw tunnel is one exchange on its client connection, numbered like any other.
+    expect(lastOpened(proxy.events)).toMatchObject({ kind: 'tunnel', connectionId: expect.any(Number) });
   });
 
   it('a client that leaves while the tunnel waits for its first bytes is noticed at once', async () => {
