@@ -103,8 +103,9 @@ export function harTimings(exchange: ExchangeEvents): HarTimings {
   if (!responseHead) {
     return { blocked: -1, dns, connect, ssl, send: nonNegative(end - opened.t - setUp), wait: 0, receive: 0 };
   }
-  // A streamed upload can still be going when the response starts: then waiting took no time.
-  const sentAt = Math.min(responseHead.requestSentAt, responseHead.t);
+  // A streamed upload can still be going when the response starts (the core then says -1, not
+  // sent yet): waiting took no time.
+  const sentAt = responseHead.requestSentAt < 0 ? responseHead.t : Math.min(responseHead.requestSentAt, responseHead.t);
   return {
     blocked: -1,
     dns,

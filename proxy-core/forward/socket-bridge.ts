@@ -48,15 +48,18 @@ export class SocketBridge extends ExchangeBase {
     });
   }
 
-  /** Reports the upstream's answer (the 101 of a WebSocket upgrade). */
-  responded(response: ResponseHead): void {
+  /**
+   * Reports the upstream's answer (the 101 of a WebSocket upgrade); `requestSentAt` is when the
+   * request that it answers was sent, -1 when there was none to send.
+   */
+  responded(response: ResponseHead, requestSentAt = -1): void {
     this.emit({
       type: 'response-head',
       id: this.id,
       t: now(),
       response,
       timings: { dns: -1, connect: -1, ssl: -1 },
-      requestSentAt: -1,
+      requestSentAt,
     });
     if (response.status === 101) this.capture.trackWebSocket(headerValue(response.headers, 'sec-websocket-extensions'));
   }

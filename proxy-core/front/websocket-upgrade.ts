@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RawHeaders, ResponseHead } from '../../app/proxy-events.js';
+import { now } from '../clock.js';
 import { gatewayStatus, type ExchangeServices } from '../forward/exchange-base.js';
 import { hostHeader, type HttpTarget } from '../forward/http-exchange.js';
 import { endToEnd, flatten, toPairs } from '../forward/raw-headers.js';
@@ -17,6 +18,8 @@ export class WebSocketUpgrade {
   private readonly requestHeaders: RawHeaders;
   private timer: NodeJS.Timeout | undefined;
   private settled = false;
+  /** When the upgrade request was sent upstream, for the exchange's timings. */
+  private requestSentAt = -1;
   private upstreamReq: import('node:http').ClientRequest | undefined;
 
   constructor(
@@ -61,6 +64,7 @@ export class WebSocketUpgrade {
     upstreamReq.on('upgrade', this.onUpgraded);
     upstreamReq.on('response', this.onRefused);
     upstreamReq.on('error', this.onUpstreamError);
+    upstreamReq.once('finish', () => (this.requestSentAt = now()));
     upstreamReq.on('socket', (upSocket: Socket) => {
       const ms = this.services.timeouts.upstreamConnectMs;
       this.arm(
@@ -125,7 +129,7 @@ export class WebSocketUpgrade {
     }
     const { socket, head, bridge } = this;
     const responseHeaders = toPairs(upRes.rawHeaders);
-    bridge.responded(responseHeadOf(upRes, responseHeaders));
+    bridge.responded(responseHeadOf(upRes, responseHeaders), this.requestSentAt);
     upSocket.setNoDelay(true);
     socket.write(responseHeadText(upRes, responseHeaders));
     if (upHead.length > 0) socket.write(upHead);
@@ -143,7 +147,7 @@ export class WebSocketUpgrade {
     }
     const { socket, bridge } = this;
     const responseHeaders = toPairs(upRes.rawHeaders);
-    bridge.responded(responseHeadOf(upRes, responseHeaders));
+    bridge.responded(responseHeadOf(upRes, responseHeaders), this.requestSentAt);
     const kept = endToEnd(responseHeaders, { keepTransferEncoding: false });
     kept.push(['Connection', 'close']);
     socket.write(responseHeadText(upRes, kept));
