@@ -108,6 +108,11 @@ export class SluiceHost {
   private imports = 0;
   // Starting, stopping, moving and the system proxy switch (see the handlers).
   private readonly lifecycle = new SerialQueue();
+  /**
+   * Where the proxy last listened. With port 0 in the settings a restart goes back there rather
+   * than to a new free port: every client set up since (and the CLI's `proxy:` line) names it.
+   */
+  private boundPort: number | undefined;
 
   private constructor(
     private readonly proxy: SluiceProxy,
@@ -360,9 +365,11 @@ export class SluiceHost {
 
   private async start(): Promise<ProxyStatus> {
     if (this.status.state === 'running') return this.status;
-    const { proxyHost, proxyPort } = this.effective();
+    const { proxyHost } = this.effective();
+    const proxyPort = this.listenPort();
     try {
       const address = await this.proxy.listen(proxyPort, proxyHost);
+      this.boundPort = address.port;
       this.proxy.serveLocal(PAC_PATH, {
         contentType: 'application/x-ns-proxy-autoconfig',
         body: pacScript(reachableAddress(proxyHost, address.port)),
@@ -376,7 +383,7 @@ export class SluiceHost {
         state: 'error',
         host: proxyHost,
         port: proxyPort,
-        error: listenError(err, proxyHost, proxyPort),
+        error: listenError(err, proxyHost, proxyPort, this.isRestartPort(proxyPort)),
         ...(code ? { errorCode: code } : {}),
       });
     }
@@ -406,6 +413,7 @@ export class SluiceHost {
     // The user chose a port in the app: that choice outlives a --port given at start.
     const { proxyPort: _flag, ...rest } = this.overrides;
     this.overrides = rest;
+    this.boundPort = undefined;
     await this.updateSettings({ proxyPort: port });
     const systemProxy = this.systemProxy.status();
     await this.unlisten();
@@ -422,8 +430,18 @@ export class SluiceHost {
 
   private async unlisten(): Promise<void> {
     await this.proxy.stopListening();
-    const { proxyHost, proxyPort } = this.effective();
-    this.setStatus({ state: 'stopped', host: proxyHost, port: proxyPort });
+    this.setStatus({ state: 'stopped', host: this.effective().proxyHost, port: this.listenPort() });
+  }
+
+  /** The port the next start listens on: the configured one, or where it was when that is 0. */
+  private listenPort(): number {
+    const { proxyPort } = this.effective();
+    return proxyPort === 0 ? (this.boundPort ?? 0) : proxyPort;
+  }
+
+  /** Whether `port` is the one kept from an earlier run rather than one the user configured. */
+  private isRestartPort(port: number): boolean {
+    return port !== 0 && this.effective().proxyPort === 0;
   }
 
   /**
@@ -574,8 +592,12 @@ export class SluiceHost {
   }
 }
 
-function listenError(err: unknown, host: string, port: number): string {
+function listenError(err: unknown, host: string, port: number, restart: boolean): string {
   const code = (err as NodeJS.ErrnoException).code;
+  // Said plainly rather than moving to a free port: clients set up for this one would silently miss.
+  if (code === 'EADDRINUSE' && restart) {
+    return `port ${port} on ${host} (where the proxy was) is in use now; free it or choose another port`;
+  }
   if (code === 'EADDRINUSE') return `port ${port} on ${host} is in use; choose another port`;
   if (code === 'EACCES') return `no permission to listen on ${host}:${port}; choose a port above 1023`;
   return `cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`;

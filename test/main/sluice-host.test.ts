@@ -149,6 +149,30 @@ describe('the host', () => {
     expect((await host.call('proxy.start', {})).state).toBe('running');
   });
 
+  it('restarts on the port it had with --port 0, and names that port when it was taken meanwhile', async () => {
+    const host = await SluiceHost.create({ dataDir: await freshDir(), overrides: { proxyPort: 0 } });
+    defer(() => host.close());
+    const first = await host.call('proxy.start', {});
+    expect(first.port).toBeGreaterThan(0);
+    expect(await host.call('proxy.stop', {})).toMatchObject({ state: 'stopped', port: first.port });
+    expect(await host.call('proxy.start', {})).toMatchObject({ state: 'running', port: first.port });
+    const server = await upstream();
+    expect((await fetchViaProxy(first.port, `${server.url}/again`)).body.toString()).toBe('hello from /again');
+
+    await host.call('proxy.stop', {});
+    const squatter = await occupy(first.port);
+    const refused = await host.call('proxy.start', {});
+    expect(refused).toMatchObject({ state: 'error', port: first.port, errorCode: 'EADDRINUSE' });
+    expect(refused.error).toBe(
+      `port ${first.port} on 127.0.0.1 (where the proxy was) is in use now; free it or choose another port`,
+    );
+    await squatter.close();
+    expect(await host.call('proxy.start', {})).toMatchObject({ state: 'running', port: first.port });
+    // Choosing "any free port" again is the user's own choice: it forgets the old one.
+    await host.call('proxy.stop', {});
+    expect(await host.call('proxy.setPort', { port: 0 })).toMatchObject({ state: 'stopped', port: 0 });
+  });
+
   it('pauses capture: traffic still flows, bodies are not kept, the choice persists', async () => {
     const { host, dataDir } = await makeHost();
     const status = await host.call('proxy.start', {});
@@ -185,6 +209,23 @@ describe('the host', () => {
     ).rejects.toThrow(/start must be a whole number/);
   });
 });
+
+/** A plain listener on `port`, as another program that took it while the proxy was stopped. */
+async function occupy(port: number): Promise<{ close: () => Promise<void> }> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await new Promise((resolve) => server.close(resolve));
+  };
+  defer(close);
+  return { close };
+}
 
 async function freePort(): Promise<number> {
   const probe = net.createServer();
