@@ -97,8 +97,13 @@ export interface ChunkEvent {
   readonly readAt: number;
   /** Handed to the other side's socket; `flushedAt - readAt` is the wait inside the proxy. */
   readonly flushedAt: number;
-  /** 0-based index of this chunk within its body. */
+  /** 0-based index of this chunk within its body (of its first read, when neighbours were merged). */
   readonly index: number;
+  /**
+   * How many reads this event stands for when neighbours were merged for the display (see
+   * `mergeChunks`); absent for one.
+   */
+  readonly reads?: number;
 }
 
 export interface BackpressurePausedEvent {
@@ -281,7 +286,18 @@ export function mergeChunks(first: ChunkEvent, next: ChunkEvent): ChunkEvent {
     readAt: first.readAt,
     flushedAt: next.flushedAt,
     index: first.index,
+    reads: (first.reads ?? 1) + (next.reads ?? 1),
   };
+}
+
+/**
+ * How many chunks a body really had, from the chunk events kept of it (in body order), whatever
+ * was merged or forgotten on the way: indexes count reads, and the last event says how many it
+ * stands for.
+ */
+export function chunkCount(chunks: readonly ChunkEvent[]): number {
+  const last = chunks[chunks.length - 1];
+  return last ? last.index + (last.reads ?? 1) : 0;
 }
 
 /** The first value of a header, its name matched without regard to case as HTTP requires. */

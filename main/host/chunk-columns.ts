@@ -1,14 +1,14 @@
 import type { ChunkEvent, Direction } from '../../app/proxy-events.js';
 import { mergeChunks } from '../../app/proxy-events.js';
 
-const FIELDS = 5;
+const FIELDS = 6;
 /** Bodies with this many chunks or fewer keep the events themselves: a typed array costs more. */
 const FEW = 8;
 
 /**
  * One body's chunk events as the log keeps them. A body with a few chunks (most of them) keeps
  * the event objects; past that they move into one growing Float64Array (offset, size, index,
- * readAt, flushedAt): 40 bytes a chunk instead of an object of well over a hundred, which matters
+ * readAt, flushedAt, reads): 48 bytes a chunk instead of an object of well over a hundred, which matters
  * when a log holds hundreds of thousands. Events are rebuilt when the log is replayed.
  */
 export class ChunkColumns {
@@ -61,6 +61,7 @@ export class ChunkColumns {
       index: d[at + 2]!,
       readAt: d[at + 3]!,
       flushedAt: d[at + 4]!,
+      ...(d[at + 5]! > 1 ? { reads: d[at + 5]! } : {}),
     };
   }
 
@@ -79,5 +80,6 @@ export class ChunkColumns {
     d[at + 2] = chunk.index;
     d[at + 3] = chunk.readAt;
     d[at + 4] = chunk.flushedAt;
+    d[at + 5] = chunk.reads ?? 1;
   }
 }

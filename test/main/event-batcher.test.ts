@@ -312,7 +312,7 @@ describe('EventBatcher overflow, exactly', () => {
     const delivered = open();
     expect(delivered).toEqual([
       head,
-      { ...first, size: 40, flushedAt: last.flushedAt },
+      { ...first, size: 40, flushedAt: last.flushedAt, reads: 4 },
       request,
       rest[1],
       rest[3],

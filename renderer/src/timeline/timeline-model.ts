@@ -8,7 +8,7 @@
  * search and walked once, and what is drawn is aggregated per pixel column. A body of 100,000
  * chunks costs one pass over the visible ones and at most one mark per pixel.
  */
-import type { ChunkEvent } from '../../../app/proxy-events.js';
+import { chunkCount, type ChunkEvent } from '../../../app/proxy-events.js';
 import { formatBytes, formatCount, formatDuration, formatTime, timeUnitFor } from '../format.js';
 import type { BodyView, PauseInterval } from '../model/exchange.js';
 
@@ -506,7 +506,8 @@ export interface BodySummary {
 export function summarize(body: Pick<BodyView, 'chunks' | 'pauses' | 'bytes'>, now: number): BodySummary {
   let pausedMs = 0;
   for (const pause of body.pauses) pausedMs += Math.max(0, (pause.end ?? now) - pause.start);
-  return { chunks: body.chunks.length, bytes: body.bytes, pauses: body.pauses.length, pausedMs };
+  // Real reads, not the events kept: neighbours may have been merged for the display.
+  return { chunks: chunkCount(body.chunks), bytes: body.bytes, pauses: body.pauses.length, pausedMs };
 }
 
 /** "412 chunks, 1.2 MiB, 3 backpressure pauses totalling 2.4 s" */
