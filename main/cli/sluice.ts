@@ -1,6 +1,5 @@
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostEvent } from '../../app/contract.js';
@@ -12,6 +11,7 @@ import { defaultDataDir } from '../data-dir.js';
 import { HeadlessServer } from '../headless/headless-server.js';
 import { SluiceHost, type SettingsOverrides } from '../host/sluice-host.js';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './args.js';
+import { sluiceVersion } from '../version.js';
 import { NdjsonWriter } from './ndjson-writer.js';
 
 /** Exit codes scripts can rely on. */
@@ -36,7 +36,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   if (options.version) {
-    process.stdout.write(`sluice ${packageVersion()}\n`);
+    process.stdout.write(`sluice ${sluiceVersion()}\n`);
     return;
   }
   // Checked now, not at exit: a capture must not be lost to a typo noticed only afterwards.
@@ -144,7 +144,7 @@ async function exportHar(host: SluiceHost, file: string, options: CliOptions): P
     const { entries, incomplete } = await host.writeHarFile(file, {
       redact: options.harRedact,
       redactHeaders: options.harRedactHeaders,
-      creator: { name: 'Sluice', version: packageVersion() },
+      creator: { name: 'Sluice', version: sluiceVersion() },
     });
     const open = incomplete > 0 ? ` (${incomplete} still open, marked incomplete)` : '';
     process.stderr.write(`sluice: wrote ${entries} exchange${entries === 1 ? '' : 's'}${open} to ${file}\n`);
@@ -167,10 +167,6 @@ async function checkHarTarget(file: string): Promise<string> {
     fail(`cannot write --har ${file}: ${describe(err)}`, EXIT_FAILURE);
   }
   return file;
-}
-
-function packageVersion(): string {
-  return (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 }
 
 async function readUpstreamCa(file: string): Promise<string> {

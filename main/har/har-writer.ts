@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Direction } from '../../app/proxy-events.js';
+import { sluiceVersion } from '../version.js';
 import type { ExchangeEvents } from './exchange-events.js';
 import { writePayload, type BodyPayload } from './body-text.js';
 import { buildEntry, type CapturedBodies, type CapturedBody } from './har-entry.js';
@@ -46,7 +47,7 @@ export async function writeHar(
 ): Promise<HarExportResult> {
   const extra = options.redactHeaders ?? [];
   const redact = options.redact === true || extra.length > 0 ? redactionSet(extra) : undefined;
-  const creator = options.creator ?? { name: 'Sluice', version: 'unknown' };
+  const creator = options.creator ?? { name: 'Sluice', version: sluiceVersion() };
   const comment = redact
     ? `values of these headers redacted: ${[...redact].join(', ')}; ` +
       'also user info in URLs and the values of query parameters named like secrets (token, key, signature, ...)'

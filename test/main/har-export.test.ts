@@ -81,6 +81,19 @@ function entryFor(har: Har, path: string): HarEntry {
   return entry;
 }
 
+describe('the HAR creator', () => {
+  it("is Sluice at the version `sluice --version` prints, when the export names none (the UI's export)", async () => {
+    const { host } = await makeHost();
+    const file = join(await freshDir(), 'empty.har');
+    await host.writeHarFile(file);
+    const har = JSON.parse(await readFile(file, 'utf8')) as Har;
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(har.log.creator).toEqual({ name: 'Sluice', version: pkg.version });
+  });
+});
+
 describe('HAR export from a running host', () => {
   it('writes real traffic as a HAR the published schema accepts, with bodies, timings and stream detail', async () => {
     const authority = await makeUpstreamAuthority();
