@@ -12,6 +12,23 @@ export function gatewayStatus(code: string): 502 | 504 {
   return code.endsWith('-timeout') ? 504 : 502;
 }
 
+// OpenSSL's verdicts on a certificate chain Node could not verify (as opposed to a broken handshake).
+const UNVERIFIED_CERTIFICATE =
+  /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
+
+/**
+ * Why `what` failed, for a 502's body and the exchange's ending. A certificate Sluice cannot verify
+ * says how to make Sluice trust it, since the user's own client would have been told the same.
+ */
+export function upstreamFailure(what: string, err: NodeJS.ErrnoException): string {
+  const detail = `${what}: ${err.message}`;
+  if (!UNVERIFIED_CERTIFICATE.test(err.code ?? '')) return detail;
+  return (
+    `${detail}. Sluice could not verify the upstream's certificate (${err.code}); if you trust this server, ` +
+    `start Sluice with --upstream-ca FILE naming the CA that issued it`
+  );
+}
+
 export interface ExchangeServices {
   readonly hub: EventHub;
   readonly upstream: UpstreamPool;

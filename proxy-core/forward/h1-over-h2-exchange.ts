@@ -4,7 +4,7 @@ import type { ExchangeOutcome, RawHeaders } from '../../app/proxy-events.js';
 import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
-import { ExchangeBase, gatewayStatus, type ExchangeServices } from './exchange-base.js';
+import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js';
 import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
 import { hostHeader, http1Opened, replyWithError, type HttpTarget } from './http-exchange.js';
@@ -101,7 +101,7 @@ export class H1OverH2Exchange extends ExchangeBase {
     this.respondWithError(
       gatewayStatus(code),
       code,
-      `could not open an HTTP/2 stream to ${hostHeader(this.target)}: ${err.message}`,
+      upstreamFailure(`could not open an HTTP/2 stream to ${hostHeader(this.target)}`, err),
     );
   };
 

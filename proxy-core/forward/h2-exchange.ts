@@ -11,7 +11,7 @@ import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
-import { ExchangeBase, gatewayStatus, type ExchangeServices } from './exchange-base.js';
+import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders } from './h2-headers.js';
 import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
 import { flatten, toPairs } from './raw-headers.js';
@@ -192,7 +192,7 @@ export class H2Exchange extends ExchangeBase {
     this.respondWithError(
       gatewayStatus(code),
       code,
-      `could not open an HTTP/2 stream to ${this.route.host}: ${err.message}`,
+      upstreamFailure(`could not open an HTTP/2 stream to ${this.route.host}`, err),
     );
   };
 
@@ -433,7 +433,7 @@ export class H2Exchange extends ExchangeBase {
     this.respondWithError(
       gatewayStatus(code),
       code,
-      `could not get a response from ${this.route.host}: ${err.message}`,
+      upstreamFailure(`could not get a response from ${this.route.host}`, err),
     );
   };
 

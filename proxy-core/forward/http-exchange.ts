@@ -5,7 +5,7 @@ import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
-import { ExchangeBase, gatewayStatus, type ExchangeServices } from './exchange-base.js';
+import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, headerValue, toPairs } from './raw-headers.js';
 import { takePreconnectedTimings } from './tunnel-agent.js';
 import type { UpstreamTarget } from './upstream.js';
@@ -212,7 +212,7 @@ export class HttpExchange extends ExchangeBase {
     const outcome: ExchangeOutcome = reset ? 'upstream-reset' : 'proxy-error';
     const detail = reset
       ? `upstream closed the connection without a response (${code})`
-      : `could not get a response from ${hostHeader(this.target)}: ${err.message}`;
+      : upstreamFailure(`could not get a response from ${hostHeader(this.target)}`, err);
     this.respondWithError(gatewayStatus(code), code, detail);
     this.close(outcome, code, detail);
   };

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RawHeaders, ResponseHead } from '../../app/proxy-events.js';
 import { now } from '../clock.js';
-import { gatewayStatus, type ExchangeServices } from '../forward/exchange-base.js';
+import { gatewayStatus, upstreamFailure, type ExchangeServices } from '../forward/exchange-base.js';
 import { hostHeader, type HttpTarget } from '../forward/http-exchange.js';
 import { endToEnd, flatten, toPairs } from '../forward/raw-headers.js';
 import { SocketBridge } from '../forward/socket-bridge.js';
@@ -175,7 +175,7 @@ export class WebSocketUpgrade {
   private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
     if (!this.settle()) return;
     const code = err.code ?? 'ERROR';
-    const detail = `could not open the WebSocket upstream: ${err.message}`;
+    const detail = upstreamFailure('could not open the WebSocket upstream', err);
     this.bridge.failed('proxy-error', code, detail);
     if (!this.socket.destroyed) {
       const status = gatewayStatus(code) === 504 ? '504 Gateway Timeout' : '502 Bad Gateway';
