@@ -19,10 +19,10 @@ export function HarDialog({ onClose }: { onClose: () => void }) {
   const filter = useSluice((s) => s.filter);
   const selectedId = useSluice((s) => s.selectedId);
   const { ids: shown, total } = useFilteredIds();
-  const [scope, setScope] = useState<Scope>(selectedId !== undefined ? 'selected' : 'all');
+  // All, whatever is selected: exporting the capture is what most people open this for.
+  const [scope, setScope] = useState<Scope>('all');
   const [redact, setRedact] = useState(false);
   const [extraHeaders, setExtraHeaders] = useState('');
-  const [started, setStarted] = useState(false);
 
   const ids = scope === 'selected' && selectedId !== undefined ? [selectedId] : scope === 'shown' ? shown : undefined;
   const headers = extraHeaders
@@ -83,8 +83,8 @@ export function HarDialog({ onClose }: { onClose: () => void }) {
       </p>
       {servedOverHttp ? (
         // A real form post: the id list can outgrow a URL, and the browser saves the answer as a file.
-        // The dialog stays until closed: removing the form as it submits would cancel the download.
-        <form method="post" action="har" onSubmit={() => setStarted(true)}>
+        // It goes into a frame that outlives the dialog, so the dialog can close as the download starts.
+        <form method="post" action="har" target={downloadFrame()} onSubmit={() => setTimeout(onClose)}>
           {ids && <input type="hidden" name="ids" value={ids.join(',')} />}
           {(redact || headers.length > 0) && <input type="hidden" name="redact" value="1" />}
           {headers.map((h) => (
@@ -94,13 +94,8 @@ export function HarDialog({ onClose }: { onClose: () => void }) {
             Export {count} exchange{count === 1 ? '' : 's'}
           </button>{' '}
           <button type="button" onClick={onClose}>
-            {started ? 'Close' : 'Cancel'}
+            Cancel
           </button>
-          {started && (
-            <p className="muted" role="status">
-              The browser is saving the file.
-            </p>
-          )}
         </form>
       ) : (
         <SaveWithDialog
@@ -123,6 +118,19 @@ interface SaveProps {
   readonly onClose: () => void;
 }
 
+/** A hidden frame the export downloads land in: made once, never removed, so closing the dialog cancels nothing. */
+function downloadFrame(): string {
+  const name = 'sluice-har-download';
+  if (!document.querySelector(`iframe[name="${name}"]`)) {
+    const frame = document.createElement('iframe');
+    frame.name = name;
+    frame.hidden = true;
+    frame.title = 'HAR download';
+    document.body.append(frame);
+  }
+  return name;
+}
+
 /** The desktop app's way: the user picks a path in the system's save dialog and the host writes there. */
 function SaveWithDialog({ ids, redact, headers, count, onClose }: SaveProps) {
   const host = useHost();
@@ -132,13 +140,14 @@ function SaveWithDialog({ ids, redact, headers, count, onClose }: SaveProps) {
     if (!path) return;
     setState({ saving: true });
     try {
-      const result = await host.call('har.export', {
+      await host.call('har.export', {
         path,
         ...(ids ? { ids: [...ids] } : {}),
         redact,
         redactHeaders: [...headers],
       });
-      setState({ saving: false, message: `Saved ${result.entries} exchanges to ${result.path}.` });
+      // The user chose the path a moment ago; the file being there is the confirmation.
+      onClose();
     } catch (err) {
       setState({ saving: false, failed: true, message: err instanceof Error ? err.message : String(err) });
     }
@@ -149,7 +158,7 @@ function SaveWithDialog({ ids, redact, headers, count, onClose }: SaveProps) {
         Save {count} exchange{count === 1 ? '' : 's'}…
       </button>{' '}
       <button type="button" onClick={onClose}>
-        {state.message && !state.failed ? 'Close' : 'Cancel'}
+        Cancel
       </button>
       {state.message && (
         <p className={state.failed ? 'banner error' : 'muted'} role="status">
