@@ -171,6 +171,7 @@ export function keptBodyNote(
 ): string | undefined {
   if (forwarded === 0 && !options.stillSending) return undefined;
   if (!kept) {
+    if (forwarded === 0) return undefined;
     return `Sluice kept no copy of this request's ${forwarded}-byte body (capture was paused, or it was cleared); this sends none.`;
   }
   if (options.cap !== undefined && kept.captured > options.cap) {
@@ -179,8 +180,9 @@ export function keptBodyNote(
   if (kept.limited) {
     return `Sluice kept only the first ${kept.captured} of this request's ${forwarded} body bytes (${kept.limited}); this sends those.`;
   }
-  if (options.stillSending)
-    return `The client was still sending the body; this sends the ${kept.captured} bytes so far.`;
+  if (options.stillSending) {
+    return `The request may still have been arriving; this sends the ${kept.captured} body bytes kept so far.`;
+  }
   return undefined;
 }
 
