@@ -13,6 +13,7 @@ import {
 } from '../store/exchange-row.js';
 import { useExchange, useSluice, type DetailTab } from '../store/store.js';
 import { BodyPanel } from './BodyPanel.js';
+import { CopyRequestMenu } from './CopyRequestMenu.js';
 import { HeadersView } from './HeadersView.js';
 import { useNdjsonRows } from './use-ndjson-rows.js';
 import { useHostNow } from './use-now.js';
@@ -63,6 +64,7 @@ function Detail({ x }: { x: ExchangeView }) {
           {protocolSummary(x)}
         </p>
         <Outcome x={x} now={now} />
+        <CopyRequestMenu x={x} />
       </div>
       <div className="tabs" role="tablist">
         {tabs.map((t) => (
