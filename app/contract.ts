@@ -145,6 +145,12 @@ export interface Commands {
     request: { id: number; direction: Direction; start?: number; end?: number; decoded?: boolean };
     reply: BodyRange | null;
   };
+  /**
+   * The exchanges, newest first, whose request or response body holds `text` (case-insensitively,
+   * Content-Encoding undone). Bounded in time and bytes per body: `complete` says whether every
+   * kept body was looked at.
+   */
+  'bodies.search': { request: { text: string }; reply: BodySearchReply };
   'ca.get': { request: Record<string, never>; reply: CaInfo };
   'settings.get': { request: Record<string, never>; reply: Settings };
   'systemProxy.status': { request: Record<string, never>; reply: SystemProxyStatus };
@@ -181,6 +187,14 @@ export function displayId(id: number): string {
   return id >= IMPORTED_ID_BASE ? `i${id - IMPORTED_ID_BASE + 1}` : String(id);
 }
 
+export interface BodySearchReply {
+  readonly ids: readonly number[];
+  /** Exchanges whose bodies were looked through. */
+  readonly searched: number;
+  /** False when the search stopped at its time or match budget before the oldest exchange. */
+  readonly complete: boolean;
+}
+
 export interface HarImportReply {
   /** The id in this import's `har-import-progress` events. */
   readonly importId: number;
@@ -202,6 +216,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'capture.setEnabled',
   'capture.clear',
   'body.read',
+  'bodies.search',
   'ca.get',
   'settings.get',
   'systemProxy.status',

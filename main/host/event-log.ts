@@ -147,6 +147,11 @@ export class EventLog {
   }
 
   /** The headers of a body, to know its Content-Encoding; undefined when the exchange is not kept. */
+  /** The ids of the exchanges kept, the newest first. */
+  idsNewestFirst(): number[] {
+    return [...this.exchanges.keys()].reverse();
+  }
+
   headersOf(id: number, direction: Direction): RawHeaders | undefined {
     const record = this.exchanges.get(id);
     if (!record) return undefined;

@@ -41,6 +41,7 @@ import { reachableAddress, warnOnConsole, type SystemProxyAdapter } from '../sys
 import { defaultDataDir } from '../data-dir.js';
 import { SerialQueue } from '../serial-queue.js';
 import { contentEncodingOf, undoEncoding } from './body-decoder.js';
+import { searchBodies } from './body-search.js';
 import { EventBatcher } from './event-batcher.js';
 import { EventLog } from './event-log.js';
 import { SettingsStore } from './settings-store.js';
@@ -343,6 +344,10 @@ export class SluiceHost {
     },
     'body.read': async ({ id, direction, start, end, decoded }) =>
       this.readBody(id, direction, start, end, decoded === true),
+    'bodies.search': async ({ text }) => {
+      if (typeof text !== 'string') throw new CommandError('bodies.search needs the text to look for', 'bad-request');
+      return searchBodies(text, this.log.idsNewestFirst(), (id, direction) => this.capturedBody(id, direction));
+    },
     'ca.get': async () => this.caInfo(),
     'settings.get': async () => this.effective(),
     'systemProxy.status': async () => this.systemProxy.status(),
