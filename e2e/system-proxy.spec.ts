@@ -1,4 +1,6 @@
 import { test as base } from '@playwright/test';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { execGsettings, type GsettingsRunner } from '../main/system-proxy/gnome-adapter.js';
 import { CLI, startCli } from '../test/helpers/cli.js';
 import { missingGnomeTools, privateSession } from '../test/helpers/private-session.js';
@@ -26,7 +28,10 @@ test('the toolbar switch points GNOME at Sluice, every tab shows it, and switchi
   await gsettings(['set', SCHEMA, 'autoconfig-url', "'http://wpad.corp.example/proxy.pac'"]);
   await gsettings(['set', SCHEMA, 'ignore-hosts', "['corp.example']"]);
   await gsettings(['set', SCHEMA, 'mode', "'auto'"]);
-  const cli = await startCli(['--port', '0', '--data-dir', dir.path], CLI, session.env);
+  const cli = await startCli(['--port', '0', '--data-dir', dir.path], CLI, {
+    ...session.env,
+    XDG_CURRENT_DESKTOP: 'GNOME',
+  });
   try {
     const uiUrl = (await cli.line('ui: ')).slice(4);
     await page.goto(uiUrl);
@@ -73,10 +78,11 @@ test('the toolbar switch points GNOME at Sluice, every tab shows it, and switchi
 
 test('where the system proxy cannot be changed, the switch is off and says why', async ({ page }) => {
   const dir = await tempDir('sluice-e2e-');
-  // No session bus and no gsettings on PATH: as on a server or in a container.
+  // A GNOME session without gsettings on PATH and no session bus.
   const cli = await startCli(['--port', '0', '--data-dir', dir.path], CLI, {
     PATH: '/nonexistent',
     HOME: dir.path,
+    XDG_CURRENT_DESKTOP: 'GNOME',
   });
   try {
     await page.goto((await cli.line('ui: ')).slice(4));
@@ -88,6 +94,31 @@ test('where the system proxy cannot be changed, the switch is off and says why',
     );
   } finally {
     await cli.stop();
+    await dir.remove();
+  }
+});
+
+test('in a session without a desktop (ssh, a server) the switch is off, says why, and nothing is written', async ({
+  page,
+}) => {
+  // gsettings, a session bus and (where installed) kwriteconfig5, but no desktop session.
+  const session = await privateSession();
+  const dir = await tempDir('sluice-e2e-');
+  const cli = await startCli(['--port', '0', '--data-dir', dir.path], CLI, session.env);
+  try {
+    await page.goto((await cli.line('ui: ')).slice(4));
+    const switchButton = page.getByRole('switch', { name: /System proxy/ });
+    await expect(switchButton).toBeDisabled();
+    await expect(switchButton).toHaveAttribute(
+      'title',
+      /cannot be changed here: No GNOME or KDE session is running \(XDG_CURRENT_DESKTOP and DESKTOP_SESSION are not set\)\.$/,
+    );
+    await expect(page.getByTestId('notice')).toHaveCount(0);
+  } finally {
+    await cli.stop();
+    expect(existsSync(join(session.env['XDG_CONFIG_HOME']!, 'kioslaverc'))).toBe(false);
+    expect(existsSync(join(session.env['XDG_CONFIG_HOME']!, 'dconf'))).toBe(false);
+    await session.close();
     await dir.remove();
   }
 });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { notRunningReason, runningDesktops } from './desktop-session.js';
 import { execCommand } from './run-command.js';
 import { formatValue, parseBoolean, parseInt32, parseString, parseStringArray, type GValue } from './gsettings.js';
 import {
@@ -184,7 +185,7 @@ export function isGnomeSnapshot(x: unknown): x is GnomeProxySnapshot {
 
 export interface GnomeAdapterOptions {
   run?: GsettingsRunner;
-  /** Used to find the session bus; defaults to process.env. */
+  /** Used to find the desktop session and its bus; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -202,6 +203,7 @@ export class GnomeProxyAdapter implements SystemProxyAdapter<GnomeProxySnapshot>
 
   /** Whether this environment can work, and if not, why, in words a user can act on. */
   async available(): Promise<Availability> {
+    if (!runningDesktops(this.env).gnome) return { ok: false, reason: notRunningReason(this.env) };
     try {
       await this.run(['--version']);
     } catch (err) {

@@ -1,3 +1,7 @@
+import { readFile, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { notRunningReason, runningDesktops } from './desktop-session.js';
 import { execCommand } from './run-command.js';
 import {
   LOOPBACK_BYPASS,
@@ -160,7 +164,7 @@ type Generation = 6 | 5;
 
 export interface KdeAdapterOptions {
   run?: CommandRunner;
-  /** Where the tools are found (PATH) and XDG_CONFIG_HOME; defaults to process.env. */
+  /** The desktop session, where the tools are found (PATH) and XDG_CONFIG_HOME; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
   /** Told when the settings were saved but running KDE programs could not be told to re-read them. */
   warn?: (message: string) => void;
@@ -197,8 +201,9 @@ export class KdeProxyAdapter implements SystemProxyAdapter<KdeProxySnapshot> {
     this.warn = options.warn ?? warnOnConsole;
   }
 
-  /** kwriteconfig present is taken as KDE present, so a GNOME-only machine is not offered KDE. */
+  /** Only in a Plasma session, and with KConfig's tools (Plasma 6's or 5's). */
   async available(): Promise<Availability> {
+    if (!runningDesktops(this.env).kde) return { ok: false, reason: notRunningReason(this.env) };
     try {
       await this.tools();
       return { ok: true };
@@ -220,6 +225,18 @@ export class KdeProxyAdapter implements SystemProxyAdapter<KdeProxySnapshot> {
   /** Writes back exactly the snapshot: changed keys rewritten, keys it lacks deleted. */
   async restore(previous: KdeProxySnapshot): Promise<void> {
     await this.writeAll(previous, await this.read(), 'restore the previous KDE proxy settings');
+    await this.removeIfEmpty();
+  }
+
+  /**
+   * KConfig keeps an empty kioslaverc once its last key is deleted, so a user who had none would
+   * find one Sluice made. To KConfig an empty file and none mean the same, so it goes.
+   */
+  private async removeIfEmpty(): Promise<void> {
+    const home = this.env['HOME'] || homedir();
+    const file = join(this.env['XDG_CONFIG_HOME'] || join(home, '.config'), FILE);
+    const text = await readFile(file, 'utf8').catch(() => null);
+    if (text !== null && text.trim() === '') await rm(file, { force: true });
   }
 
   /** Whether these settings still send http and https to us (or use our PAC URL). */

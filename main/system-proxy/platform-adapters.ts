@@ -6,9 +6,10 @@ import { WindowsProxyAdapter } from './windows-adapter.js';
 
 /**
  * The adapters that may apply on this platform; the switch keeps those `available()` here. On
- * Linux both desktops' settings are changed when both are present: a KDE user's browser may read
- * GNOME's settings and the other way round. `warn` hears what went wrong after a successful change
- * (running programs not told to re-read), so the host can show it.
+ * Linux each desktop's settings change only while its session runs (`desktop-session.ts`); in
+ * Plasma GNOME's change too, since its GTK programs (Firefox among them) read them. `warn` hears
+ * what went wrong after a successful change (running programs not told to re-read), so the host
+ * can show it.
  */
 export function platformAdapters(
   platform: NodeJS.Platform = process.platform,

@@ -71,7 +71,8 @@ export class SystemProxySwitch {
       options.adapters.map(async (a) => ({ adapter: a, availability: await a.available() })),
     );
     const usable = checks.filter((c) => c.availability.ok).map((c) => c.adapter);
-    const reasons = checks.flatMap((c) => (c.availability.ok ? [] : [c.availability.reason]));
+    // Adapters may share a reason (no desktop session at all): said once.
+    const reasons = [...new Set(checks.flatMap((c) => (c.availability.ok ? [] : [c.availability.reason])))];
     const unsupported =
       usable.length > 0
         ? undefined

@@ -21,6 +21,8 @@ import { missingGnomeTools, privateSession, type PrivateSession } from '../helpe
 import { tempDir } from '../helpers/temp-dir.js';
 
 const missing = missingGnomeTools;
+/** What a GNOME session sets for every program it starts. */
+const GNOME_SESSION = { XDG_CURRENT_DESKTOP: 'ubuntu:GNOME' };
 if (missing.length > 0) {
   console.warn(`Skipping GNOME system proxy tests: ${missing.join(', ')} not installed (libglib2.0-bin, dbus).`);
 }
@@ -68,7 +70,7 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
   beforeEach(async () => {
     session = await privateSession();
     run = execGsettings(session.env);
-    adapter = new GnomeProxyAdapter({ env: session.env });
+    adapter = new GnomeProxyAdapter({ env: { ...session.env, ...GNOME_SESSION } });
   });
   afterEach(async () => {
     await session.close();
@@ -87,6 +89,20 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
 
   it('is available in a session with gsettings, the schema and a bus', async () => {
     expect(await adapter.available()).toEqual({ ok: true });
+  });
+
+  it('with a bus but no desktop session (ssh, a server) is not available, and says why', async () => {
+    const calls: string[][] = [];
+    const run: GsettingsRunner = (args) => (calls.push(args), execGsettings(session.env)(args));
+    const headless = new GnomeProxyAdapter({ env: session.env, run });
+    expect(await headless.available()).toEqual({
+      ok: false,
+      reason: 'No GNOME or KDE session is running (XDG_CURRENT_DESKTOP and DESKTOP_SESSION are not set).',
+    });
+    expect(calls).toEqual([]);
+    // Plasma's GTK programs (Firefox among them) read GNOME's settings too.
+    const plasma = new GnomeProxyAdapter({ env: { ...session.env, XDG_CURRENT_DESKTOP: 'KDE' } });
+    expect(await plasma.available()).toEqual({ ok: true });
   });
 
   it('applies ours over a manual proxy, reads back every key, and restores exactly', async () => {
@@ -242,7 +258,10 @@ describe.skipIf(missing.length > 0)('GNOME system proxy adapter (real gsettings,
 
 describe('GNOME adapter in unsupported environments', () => {
   it('says clearly when gsettings is not installed', async () => {
-    const adapter = new GnomeProxyAdapter({ run: execGsettings(process.env, 'gsettings-not-installed-sluice') });
+    const adapter = new GnomeProxyAdapter({
+      env: GNOME_SESSION,
+      run: execGsettings(process.env, 'gsettings-not-installed-sluice'),
+    });
     const result = await adapter.available();
     expect(result).toEqual({ ok: false, reason: expect.stringMatching(/gsettings command is not installed/) });
     await expect(adapter.read()).rejects.toThrow(/Could not read the GNOME proxy settings/);
@@ -251,7 +270,7 @@ describe('GNOME adapter in unsupported environments', () => {
   it('says clearly when the schema is missing', async () => {
     const run: GsettingsRunner = (args) =>
       args[0] === '--version' ? Promise.resolve('2.74\n') : Promise.reject(new Error('No such schema'));
-    const result = await new GnomeProxyAdapter({ run, env: {} }).available();
+    const result = await new GnomeProxyAdapter({ run, env: GNOME_SESSION }).available();
     expect(result).toEqual({
       ok: false,
       reason: expect.stringMatching(/schema org.gnome.system.proxy is not installed/),
@@ -260,7 +279,7 @@ describe('GNOME adapter in unsupported environments', () => {
 
   it('says clearly when there is no session bus', async () => {
     const run: GsettingsRunner = () => Promise.resolve('');
-    const result = await new GnomeProxyAdapter({ run, env: {} }).available();
+    const result = await new GnomeProxyAdapter({ run, env: GNOME_SESSION }).available();
     expect(result).toEqual({ ok: false, reason: expect.stringMatching(/no D-Bus session bus/) });
   });
 });

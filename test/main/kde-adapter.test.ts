@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -116,7 +117,13 @@ afterEach(async () => {
   fakes = undefined;
 });
 
-async function kdeFakes(state: KdeState, tools: { generations?: (5 | 6)[]; dbus?: boolean } = {}) {
+/** What Plasma's session manager sets for every program it starts. */
+const PLASMA = { XDG_CURRENT_DESKTOP: 'KDE', KDE_FULL_SESSION: 'true' };
+
+async function kdeFakes(
+  state: KdeState,
+  tools: { generations?: (5 | 6)[]; dbus?: boolean; session?: NodeJS.ProcessEnv } = {},
+) {
   const bins: Record<string, string> = {};
   for (const g of tools.generations ?? [5]) {
     bins[`kreadconfig${g}`] = KREADCONFIG;
@@ -125,7 +132,8 @@ async function kdeFakes(state: KdeState, tools: { generations?: (5 | 6)[]; dbus?
   if (tools.dbus ?? true) bins['dbus-send'] = FAKE_DBUS_SEND;
   fakes = await fakeTools(bins, state);
   const warnings: string[] = [];
-  const adapter = new KdeProxyAdapter({ env: fakes.env, warn: (m) => warnings.push(m) });
+  const env = { ...fakes.env, ...(tools.session ?? PLASMA) };
+  const adapter = new KdeProxyAdapter({ env, warn: (m) => warnings.push(m) });
   return { fake: fakes, adapter, warnings };
 }
 
@@ -283,6 +291,21 @@ describe('KdeProxyAdapter against fake kreadconfig5/kwriteconfig5', () => {
     expect((await fake.calls()).some((c) => c.tool === 'dbus-send')).toBe(false);
   });
 
+  it('outside a Plasma session it is not available, whatever is installed, and runs no tool', async () => {
+    for (const [session, why] of [
+      [{}, 'No GNOME or KDE session is running (XDG_CURRENT_DESKTOP and DESKTOP_SESSION are not set).'],
+      [
+        { XDG_CURRENT_DESKTOP: 'ubuntu:GNOME' },
+        'No KDE Plasma session is running (XDG_CURRENT_DESKTOP is ubuntu:GNOME).',
+      ],
+    ] as const) {
+      const { fake, adapter } = await kdeFakes(structuredClone(PAC_USER), { session });
+      expect(await adapter.available()).toEqual({ ok: false, reason: why });
+      expect(await fake.calls()).toEqual([]);
+      await fake.remove();
+    }
+  });
+
   it('without kwriteconfig, available() says so and read() refuses', async () => {
     const { adapter } = await kdeFakes(structuredClone(PAC_USER), { generations: [] });
     expect(await adapter.available()).toEqual({
@@ -403,6 +426,24 @@ describe.skipIf(!realTools)('KdeProxyAdapter against the real kreadconfig5/kwrit
       expect(adapter.pointsAt(await adapter.read(), ours)).toBe(true);
       await adapter.restore(previous);
       expect(await readFile(file, 'utf8')).toBe(before);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a kioslaverc that was not there before is not there after restore', async () => {
+    const dir = await tempDir('sluice-kde-');
+    try {
+      const env = { PATH: process.env['PATH'], HOME: dir.path, XDG_CONFIG_HOME: dir.path, LANG: 'C', ...PLASMA };
+      const file = join(dir.path, 'kioslaverc');
+      const adapter = new KdeProxyAdapter({ env, warn: () => undefined });
+      const previous = await adapter.read();
+      expect(existsSync(file)).toBe(false);
+      await adapter.apply({ host: '127.0.0.1', port: 8080 });
+      expect(existsSync(file)).toBe(true);
+      await adapter.restore(previous);
+      // KConfig leaves an empty 0600 file once its last key is deleted; none and empty mean the same.
+      expect(existsSync(file)).toBe(false);
     } finally {
       await dir.remove();
     }

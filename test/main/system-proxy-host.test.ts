@@ -26,6 +26,8 @@ const SCHEMA = 'org.gnome.system.proxy';
 /** Where KDE's config tools are installed too, `sluice` changes both desktops' settings, as it should. */
 const withKde = installed('kwriteconfig5') && installed('kreadconfig5');
 const DESKTOPS = withKde ? 'GNOME, KDE' : 'GNOME';
+/** The desktop session the private bus stands for: Plasma (whose GTK programs read GNOME's settings too) or GNOME. */
+const SESSION = { XDG_CURRENT_DESKTOP: withKde ? 'KDE' : 'GNOME' };
 
 /** Evaluates a PAC script the way a browser does, with the two helpers ours uses. */
 function findProxy(script: string, url: string): string {
@@ -50,7 +52,8 @@ describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (re
   let gsettings: GsettingsRunner;
 
   beforeEach(async () => {
-    session = await privateSession();
+    const bus = await privateSession();
+    session = { ...bus, env: { ...bus.env, ...SESSION } };
     gsettings = execGsettings(session.env);
     // The user's own corporate proxy, which must come back exactly.
     await gsettings(['set', SCHEMA, 'autoconfig-url', "'http://wpad.corp.example/proxy.pac'"]);
@@ -285,7 +288,8 @@ describe.skipIf(missingGnomeTools.length > 0)('system proxy through the host (re
 describe.skipIf(missingGnomeTools.length > 0)('leaving `sluice --system-proxy` (real gsettings, private bus)', () => {
   let session: PrivateSession;
   beforeEach(async () => {
-    session = await privateSession();
+    const bus = await privateSession();
+    session = { ...bus, env: { ...bus.env, ...SESSION } };
   });
   afterEach(async () => {
     await session.close();
@@ -318,6 +322,41 @@ describe.skipIf(missingGnomeTools.length > 0)('leaving `sluice --system-proxy` (
   }
 });
 
+describe.skipIf(missingGnomeTools.length > 0)('a session without a desktop (ssh, a server)', () => {
+  let session: PrivateSession;
+  beforeEach(async () => {
+    // A session bus and gsettings, kwriteconfig5 where installed, but no desktop: what a login
+    // over ssh to a machine with desktop packages looks like.
+    session = await privateSession();
+  });
+  afterEach(async () => {
+    await session.close();
+  });
+
+  it("`sluice --system-proxy` changes no desktop's settings and says why", async () => {
+    const cli = await startCli(
+      ['--port', '0', '--no-ui', '--data-dir', await freshDir(), '--system-proxy'],
+      CLI,
+      session.env,
+    );
+    defer(() => cli.stop());
+    await vi.waitFor(() => expect(cli.stderr()).toContain('WARNING: system proxy not switched on:'), {
+      timeout: 10_000,
+    });
+    // Once, though both GNOME's and KDE's tools are there.
+    expect(cli.stderr()).toContain(
+      'WARNING: system proxy not switched on: The system proxy cannot be changed here: ' +
+        'No GNOME or KDE session is running (XDG_CURRENT_DESKTOP and DESKTOP_SESSION are not set).\n',
+    );
+    expect(cli.stdoutLines.some((line) => line.startsWith('system-proxy:'))).toBe(false);
+    expect(await cli.stop()).toBe(0);
+    expect(existsSync(join(session.env['XDG_CONFIG_HOME']!, 'kioslaverc'))).toBe(false);
+    expect((await execGsettings(session.env)(['get', SCHEMA, 'mode'])).trim()).toBe("'none'");
+    // Not even dconf's database: nothing was written at all.
+    expect(existsSync(join(session.env['XDG_CONFIG_HOME']!, 'dconf'))).toBe(false);
+  });
+});
+
 describe('system proxy decisions in the host (in-memory desktop)', () => {
   it('keeps the proxy running when stopping it could not restore the system proxy', async () => {
     const desktop = new MemoryDesktop('GNOME');
@@ -338,7 +377,7 @@ describe('system proxy decisions in the host (in-memory desktop)', () => {
 
   it('says why, and a switch-on changes nothing and does not throw', async () => {
     const dataDir = await freshDir();
-    const env = { PATH: '/nonexistent' };
+    const env = { PATH: '/nonexistent', XDG_CURRENT_DESKTOP: 'GNOME' };
     const host = await SluiceHost.create({
       dataDir,
       systemProxyAdapters: [new GnomeProxyAdapter({ env, run: execGsettings(env) })],
