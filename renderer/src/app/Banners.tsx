@@ -1,3 +1,5 @@
+import type { Notice } from '../store/apply-event.js';
+import { dismissNotice, noticeKey } from '../store/notices.js';
 import { useSluice } from '../store/store.js';
 import { HarImportBanners } from './HarImport.js';
 
@@ -30,9 +32,12 @@ export function Banners({ onReconnect }: { onReconnect: () => void }) {
         </div>
       )}
       <HarImportBanners />
-      {recent.map((n, i) => (
-        <div key={`${n.t}-${i}`} className={`banner ${n.level}`}>
-          {n.message}
+      {recent.map((n) => (
+        <div key={noticeKey(n)} className={`banner ${n.level}`} data-testid="notice">
+          <span>{n.message}</span>
+          <button type="button" className="dismiss" style={{ marginLeft: 'auto' }} onClick={() => dismiss(n)}>
+            Dismiss
+          </button>
         </div>
       ))}
       {lastClientError && (
@@ -43,4 +48,11 @@ export function Banners({ onReconnect }: { onReconnect: () => void }) {
       )}
     </div>
   );
+}
+
+// Dismissed for this tab, a reload included: the host's log keeps the notice for other windows.
+function dismiss(notice: Notice): void {
+  const state = useSluice.getState();
+  dismissNotice(state.traffic, notice);
+  useSluice.setState({ tick: state.tick + 1 });
 }

@@ -2,6 +2,7 @@ import type { HarImportProgressEvent, HostEvent, ProxyStatus, SystemProxyStatus 
 import type { ClientErrorEvent, Direction } from '../../../app/proxy-events.js';
 import { chunkFollows, mergeChunks } from '../../../app/proxy-events.js';
 import type { BodyView, ExchangeView } from '../model/exchange.js';
+import { isDismissed, noticeKey } from './notices.js';
 
 /** A note for the user that belongs to no exchange: host notices, refused client requests, drops. */
 export interface Notice {
@@ -200,6 +201,9 @@ export function clearExchanges(traffic: Traffic): void {
 }
 
 export function addNotice(traffic: Traffic, notice: Notice): void {
+  // A new feed replays the host's notices to a page that kept its own: one it has is that one.
+  const key = noticeKey(notice);
+  if (isDismissed(notice) || traffic.notices.some((n) => noticeKey(n) === key)) return;
   traffic.notices.push(notice);
   if (traffic.notices.length > MAX_NOTICES) traffic.notices.splice(0, traffic.notices.length - MAX_NOTICES);
 }
