@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EventBatch, HostEvent } from '../../app/contract.js';
 import type { ChunkEvent, ExchangeClosedEvent, ExchangeOpenedEvent, ProxyEvent } from '../../app/proxy-events.js';
 import { EventBatcher, thinChunks } from '../../main/host/event-batcher.js';
+import { applyEvent, emptyTraffic } from '../../renderer/src/store/apply-event.js';
+import { summarize } from '../../renderer/src/timeline/timeline-model.js';
 import { fetchViaProxy } from '../helpers/client.js';
 import { useRig } from '../helpers/schemes.js';
 
@@ -447,3 +449,38 @@ describe('thinning a batch', () => {
     expect(folded).toBe(12 - events.filter((e) => e.type === 'chunk').length);
   });
 });
+
+describe('what the renderer makes of thinned batches', () => {
+  it("counts a body's real chunks when neighbours were merged on the way (801 kept as 401 events)", () => {
+    const traffic = emptyTraffic();
+    const chunks: HostEvent[] = Array.from({ length: 801 }, (_, i) => ({
+      type: 'chunk',
+      id: 1,
+      direction: 'response',
+      offset: i * 10,
+      size: 10,
+      readAt: 100 + i,
+      flushedAt: 100 + i,
+      index: i,
+    }));
+    // What a batch with more than 500 chunks of one body goes through before the renderer sees it.
+    thinChunks(chunks, 500);
+    expect(chunks.length).toBe(401);
+    for (const event of [opened(1), ...chunks]) applyEvent(traffic, event);
+    const body = traffic.exchanges.get(1)!.responseBody;
+    expect(summarize(body, 2000)).toMatchObject({ chunks: 801, bytes: 8010 });
+  });
+});
+
+function opened(id: number): HostEvent {
+  return {
+    type: 'exchange-opened',
+    id,
+    t: 0,
+    wallTime: 0,
+    kind: 'http',
+    intercepted: false,
+    clientAddress: '127.0.0.1',
+    request: { method: 'GET', url: 'http://x/', httpVersion: '1.1', headers: [] },
+  };
+}

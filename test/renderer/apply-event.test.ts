@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HostEvent } from '../../app/contract.js';
 import type { RawHeaders } from '../../app/proxy-events.js';
-import { thinChunks } from '../../main/host/event-batcher.js';
 import { applyEvent, emptyTraffic, type Traffic } from '../../renderer/src/store/apply-event.js';
-import { summarize } from '../../renderer/src/timeline/timeline-model.js';
 import { rowState } from '../../renderer/src/store/exchange-row.js';
 import { filterIds, NO_FILTER } from '../../renderer/src/store/filter.js';
 
@@ -135,25 +133,5 @@ describe('the renderer traffic model', () => {
     expect(traffic.order).toEqual([]);
     expect(traffic.exchanges.size).toBe(0);
     expect(traffic.notices).toHaveLength(1);
-  });
-
-  it("counts a body's real chunks when neighbours were merged on the way (801 kept as 401 events)", () => {
-    const traffic = emptyTraffic();
-    const chunks: HostEvent[] = Array.from({ length: 801 }, (_, i) => ({
-      type: 'chunk',
-      id: 1,
-      direction: 'response',
-      offset: i * 10,
-      size: 10,
-      readAt: 100 + i,
-      flushedAt: 100 + i,
-      index: i,
-    }));
-    // What a batch with more than 500 chunks of one body goes through before the renderer sees it.
-    thinChunks(chunks, 500);
-    expect(chunks.length).toBe(401);
-    apply(traffic, open(1, 'http://x/'), head(1, 200, []), ...chunks);
-    const body = traffic.exchanges.get(1)!.responseBody;
-    expect(summarize(body, 2000)).toMatchObject({ chunks: 801, bytes: 8010 });
   });
 });
