@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import type { CSSProperties, ReactNode } from 'react';
 import type { LiveTable as LiveTableState } from './use-live-table.js';
 import './live-table.css';
 
@@ -7,8 +7,6 @@ export interface LiveTableProps {
   readonly table: LiveTableState;
   /** The grid's accessible name. */
   readonly label: string;
-  /** Added to the grid's class, e.g. to pick other columns. */
-  readonly className?: string | undefined;
   /** Kept mounted but not shown (another tab is), so the scroll position survives. */
   readonly hidden?: boolean | undefined;
   /** The column headers: `role="columnheader"` cells. */
@@ -20,14 +18,16 @@ export interface LiveTableProps {
 /**
  * The frame of a live table: an ARIA grid with a header row, a virtualised scroll area of the
  * rows in view and a "Jump to latest" button while the user has scrolled away from the end.
- * Columns come from the `--live-columns` custom property; see live-table.css.
+ * Columns come from `table.columns`, set as the `--live-columns` custom property; see live-table.css.
  */
-export function LiveTable({ table, label, className, hidden, header, children }: LiveTableProps) {
+export function LiveTable({ table, label, hidden, header, children }: LiveTableProps) {
   const { view } = table;
   return (
     <div className="live-table-wrap" hidden={hidden}>
       <div
-        className={className ? `live-table ${className}` : 'live-table'}
+        ref={table.gridRef}
+        className="live-table"
+        style={{ '--live-columns': table.columns } as CSSProperties}
         role="grid"
         aria-label={label}
         aria-rowcount={table.count + 1}

@@ -1,7 +1,9 @@
 import { useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
 import { useStickToBottom } from '../sse/use-stick-to-bottom.js';
 import { scrollToReveal, visibleWindow, type VisibleWindow } from '../virtual-window.js';
+import type { LiveColumn } from './column-fit.js';
 import { liveTableKeyAction, pageRows } from './key-action.js';
+import { useFittedColumns } from './use-fitted-columns.js';
 
 /** Must match `.live-row` height in live-table.css: virtualisation needs every row equally tall. */
 export const LIVE_ROW_HEIGHT = 24;
@@ -20,6 +22,8 @@ export interface LiveTableOptions {
   readonly followInitially: boolean;
   /** False while hidden but kept mounted; showing again puts the scroll position back. */
   readonly active?: boolean;
+  /** The columns in order, fitted or fixed (see `column-fit.ts`). */
+  readonly columns: readonly LiveColumn[];
 }
 
 /** The attributes of one body row (all but `key` and what the view adds). */
@@ -35,6 +39,10 @@ export interface LiveRowProps {
 
 export interface LiveTable {
   readonly count: number;
+  /** The grid, whose rendered cells fitted columns are measured from. */
+  readonly gridRef: RefObject<HTMLDivElement | null>;
+  /** The grid template (`--live-columns`), fitted columns as wide as their widest value so far. */
+  readonly columns: string;
   /** The scroll container. */
   readonly scrollRef: RefObject<HTMLDivElement | null>;
   readonly onScroll: () => void;
@@ -57,6 +65,8 @@ export interface LiveTable {
  */
 export function useLiveTable(options: LiveTableOptions): LiveTable {
   const { count, idPrefix, selected, expanded, onSelect, active = true } = options;
+  const gridRef = useRef<HTMLDivElement>(null);
+  const columns = useFittedColumns(gridRef, options.columns);
   const scrollRef = useRef<HTMLDivElement>(null);
   const stick = useStickToBottom(scrollRef, options.followInitially);
   const [scrollTop, setScrollTop] = useState(0);
@@ -136,6 +146,8 @@ export function useLiveTable(options: LiveTableOptions): LiveTable {
 
   return {
     count,
+    gridRef,
+    columns,
     scrollRef,
     onScroll,
     onKeyDown,

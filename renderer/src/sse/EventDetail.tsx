@@ -1,4 +1,5 @@
 import { useMemo } from 'react';
+import { CopyButton } from '../app/CopyButton.js';
 import { formatCount } from '../format.js';
 import { formatChunkRange, formatOffset, prettyData } from './sse-format.js';
 import type { StreamEventRow } from './stream-events.js';
@@ -28,6 +29,8 @@ export function EventDetail({ row, start, onClose }: EventDetailProps) {
           {chunks && ` · chunk ${chunks}`}
           {` · ${pretty.json ? 'JSON' : 'text'}, ${formatCount(row.data.length)} chars`}
         </span>
+        {/* As sent, not as indented here: one line of NDJSON stays one line. */}
+        <CopyButton text={row.data} label="Copy event data" title="Copy the data as the stream sent it" />
         <button type="button" className="live-close" onClick={onClose} aria-label="Close event data">
           ×
         </button>

@@ -1,4 +1,5 @@
 import { formatDuration } from '../format.js';
+import type { LiveColumn } from '../live-table/column-fit.js';
 import { LiveTable } from '../live-table/LiveTable.js';
 import { useLiveTable } from '../live-table/use-live-table.js';
 import { formatChunkRange, formatOffset, previewData } from './sse-format.js';
@@ -24,6 +25,23 @@ export interface EventsTableProps {
   readonly sseFields: boolean;
 }
 
+const DATA: LiveColumn = { track: 'minmax(0, 1fr)' };
+/** Event names and ids can be anything a server chose; past this they give way to the data. */
+const NAME_MOST = '24em';
+/** time, gap, chunk: as wide as their widest value (or header), the rest of the row goes to the data. */
+const TIMES: readonly LiveColumn[] = [{ least: '3em' }, { least: '3em' }, { least: '3em' }];
+const INDEX: LiveColumn = { least: '2em' };
+/** #, id, event, data, time, gap, chunk. */
+const SSE_COLUMNS: readonly LiveColumn[] = [
+  INDEX,
+  { least: '2em', most: NAME_MOST },
+  { least: '4em', most: NAME_MOST },
+  DATA,
+  ...TIMES,
+];
+/** #, data, time, gap, chunk: NDJSON lines have no id or event. */
+const LINE_COLUMNS: readonly LiveColumn[] = [INDEX, DATA, ...TIMES];
+
 /**
  * The events as a virtualised grid: only the rows in view are in the DOM, so a 100,000-event
  * stream scrolls and updates as cheaply as a short one. Keyboard: ↑/↓, Page Up/Down, Home/End
@@ -32,7 +50,7 @@ export interface EventsTableProps {
  */
 export function EventsTable(props: EventsTableProps) {
   const { rows, start, sseFields } = props;
-  const table = useLiveTable(props);
+  const table = useLiveTable({ ...props, columns: sseFields ? SSE_COLUMNS : LINE_COLUMNS });
 
   const renderedRows = [];
   for (let i = table.view.start; i < table.view.end; i++) {
@@ -74,7 +92,6 @@ export function EventsTable(props: EventsTableProps) {
     <LiveTable
       table={table}
       label="Stream events"
-      className={sseFields ? undefined : 'sse-table-lines'}
       hidden={!props.active}
       header={
         <>

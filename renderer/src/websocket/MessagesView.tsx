@@ -1,8 +1,10 @@
 import { useMemo, useState } from 'react';
 import type { WebSocketMessageEvent } from '../../../app/proxy-events.js';
+import { CopyButton } from '../app/CopyButton.js';
 import { formatBytes, formatCount } from '../format.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { formatOffset, prettyData } from '../sse/sse-format.js';
+import type { LiveColumn } from '../live-table/column-fit.js';
 import { LiveTable } from '../live-table/LiveTable.js';
 import { useLiveTable } from '../live-table/use-live-table.js';
 import {
@@ -86,13 +88,22 @@ interface TableProps {
   readonly onSelect: (index: number, expanded: boolean) => void;
 }
 
+/** dir, time, type, size, data. */
+const COLUMNS: readonly LiveColumn[] = [
+  { track: '3em' },
+  { least: '3em' },
+  { track: '5em' },
+  { least: '3em' },
+  { track: 'minmax(0, 1fr)' },
+];
+
 /**
  * Only the rows in view are in the DOM. Keyboard: ↑/↓, Page Up/Down, Home/End move the selection
  * (End also follows new messages again), Enter or Space opens or closes the message, Escape closes it.
  */
 function MessagesTable(props: TableProps) {
   const { messages, start } = props;
-  const table = useLiveTable(props);
+  const table = useLiveTable({ ...props, columns: COLUMNS });
 
   const rows = [];
   for (let i = table.view.start; i < table.view.end; i++) {
@@ -190,6 +201,11 @@ function MessageDetail({ message, number, start, onClose }: DetailProps) {
         <span>
           Message {formatCount(number)} · {notes.join(' · ')}
         </span>
+        <CopyButton
+          text={kind === 'close' ? closeText(message) : message.data}
+          label="Copy message"
+          title={copyTitle(message)}
+        />
         <button type="button" className="live-close" onClick={onClose} aria-label="Close message">
           ×
         </button>
@@ -197,4 +213,10 @@ function MessageDetail({ message, number, start, onClose }: DetailProps) {
       <pre className="live-detail-body">{body}</pre>
     </section>
   );
+}
+
+/** What the copy holds: as sent, not as indented here; a payload that is not text as its base64. */
+function copyTitle(message: WebSocketMessageEvent): string {
+  if (message.opcode === 8) return 'Copy the close code and reason';
+  return message.binary || message.compressed ? 'Copy the payload as base64' : 'Copy the message as sent';
 }
