@@ -1,6 +1,8 @@
+import { displayId } from '../../../app/contract.js';
 import { isFailure } from '../../../app/proxy-events.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatCount, formatDuration } from '../format.js';
 import type { ExchangeView } from '../model/exchange.js';
+import { plural } from '../sse/sse-format.js';
 import { SseView } from '../sse/SseView.js';
 import { ChunkTimeline } from '../timeline/ChunkTimeline.js';
 import {
@@ -12,6 +14,7 @@ import {
   typeCategory,
 } from '../store/exchange-row.js';
 import { useExchange, useSluice, type DetailTab } from '../store/store.js';
+import { bodyShortfall } from './body-format.js';
 import { BodyPanel } from './BodyPanel.js';
 import { CopyRequestMenu } from './CopyRequestMenu.js';
 import { HeadersView } from './HeadersView.js';
@@ -41,21 +44,23 @@ function Detail({ x }: { x: ExchangeView }) {
   const category = typeCategory(x);
   const ndjson = category === 'ndjson';
   const hasEvents = category === 'sse' || ndjson || x.sse.length > 0;
-  const ndjsonRows = useNdjsonRows(x, ndjson && chosen === 'events');
+  // Read whichever tab shows, so the tab can say how many lines there are, as it does for SSE.
+  const ndjsonRows = useNdjsonRows(x, ndjson);
+  const eventCount = ndjson ? (ndjsonRows?.length ?? 0) : x.sse.length;
   const hasMessages = x.opened.kind === 'websocket' || x.messages.length > 0;
   const messageCount = x.messages.length + x.messagesDropped;
   const tabs: { id: DetailTab; label: string }[] = [
     { id: 'headers', label: 'Headers' },
     { id: 'body', label: 'Body' },
-    ...(hasEvents ? [{ id: 'events' as const, label: ndjson ? 'Events' : `Events (${x.sse.length})` }] : []),
-    ...(hasMessages ? [{ id: 'messages' as const, label: `Messages (${messageCount})` }] : []),
+    ...(hasEvents ? [{ id: 'events' as const, label: `Events (${formatCount(eventCount)})` }] : []),
+    ...(hasMessages ? [{ id: 'messages' as const, label: `Messages (${formatCount(messageCount)})` }] : []),
     { id: 'timeline', label: 'Timeline' },
   ];
   const tab = (chosen === 'events' && !hasEvents) || (chosen === 'messages' && !hasMessages) ? 'body' : chosen;
   const endedAt = x.closed?.t;
 
   return (
-    <section className="detail-pane" aria-label={`Exchange ${x.id}`}>
+    <section className="detail-pane" aria-label={`Exchange ${displayId(x.id)}`}>
       <div className="detail-head">
         <p className="mono detail-url" title={x.opened.request.url}>
           <strong>{x.opened.request.method}</strong> {x.opened.request.url}
@@ -82,12 +87,7 @@ function Detail({ x }: { x: ExchangeView }) {
       </div>
       <div className="tab-body" role="tabpanel">
         {tab === 'headers' && <HeadersView x={x} />}
-        {tab === 'body' && (
-          <>
-            {x.requestBody.bytes > 0 && <BodyPanel x={x} direction="request" />}
-            <BodyPanel x={x} direction="response" />
-          </>
-        )}
+        {tab === 'body' && <Bodies x={x} onShow={setTab} />}
         {tab === 'events' && (
           <SseView exchange={x} revision={x.revision} rows={ndjson ? (ndjsonRows ?? []) : undefined} />
         )}
@@ -112,6 +112,67 @@ function Detail({ x }: { x: ExchangeView }) {
   );
 }
 
+/** The Body tab: the bodies of an HTTP exchange; for a WebSocket or a tunnel, what it carries instead. */
+function Bodies({ x, onShow }: { x: ExchangeView; onShow: (tab: DetailTab) => void }) {
+  if (x.opened.kind === 'websocket') return <WebSocketBody x={x} onShow={onShow} />;
+  if (x.opened.kind === 'tunnel') return <TunnelBody x={x} onShow={onShow} />;
+  // The request body only when there was one, or one was announced: most requests have none.
+  const request = x.requestBody.bytes > 0 || bodyShortfall(x, 'request') !== undefined;
+  return (
+    <>
+      {request && <BodyPanel x={x} direction="request" />}
+      <BodyPanel x={x} direction="response" />
+    </>
+  );
+}
+
+/**
+ * After its 101 a WebSocket carries messages, not a body; the proxy reads them as frames and keeps
+ * no body copy, so this says so and points to the messages rather than waiting for a body.
+ */
+function WebSocketBody({ x, onShow }: { x: ExchangeView; onShow: (tab: DetailTab) => void }) {
+  const status = x.response?.response;
+  if (!status) {
+    return <p className="body-note muted">The WebSocket upgrade is waiting for the upstream&apos;s answer.</p>;
+  }
+  if (status.status !== 101) {
+    return (
+      <p className="body-note">
+        The upstream refused the WebSocket upgrade with {status.status} {status.statusText}. Sluice keeps no copy of the
+        bodies of an upgrade, so its {formatBytes(x.responseBody.bytes)} response body was forwarded but not kept.
+      </p>
+    );
+  }
+  const count = x.messages.length + x.messagesDropped;
+  return (
+    <div className="body-note" data-testid="body-websocket">
+      <p>
+        A WebSocket has no body: after the 101 Switching Protocols both sides send messages, {plural(count, 'message')}{' '}
+        so far. The Messages tab shows each one, its direction, time, type and data.
+      </p>
+      <button type="button" onClick={() => onShow('messages')}>
+        Show messages
+      </button>
+    </div>
+  );
+}
+
+/** A tunnel's bytes pass through unread (TLS that is not intercepted, or not HTTP): there is no body to show. */
+function TunnelBody({ x, onShow }: { x: ExchangeView; onShow: (tab: DetailTab) => void }) {
+  return (
+    <div className="body-note" data-testid="body-tunnel">
+      <p>
+        A tunnel passes bytes through without reading them, so it has no bodies to show:{' '}
+        {formatBytes(x.requestBody.bytes)} went from the client to the upstream and {formatBytes(x.responseBody.bytes)}{' '}
+        came back. The Timeline tab shows their chunks.
+      </p>
+      <button type="button" onClick={() => onShow('timeline')}>
+        Show timeline
+      </button>
+    </div>
+  );
+}
+
 /** How the exchange ended, in words; a stream the client closed normally is not a failure. */
 function Outcome({ x, now }: { x: ExchangeView; now: number }) {
   const state = rowState(x);
@@ -130,9 +191,14 @@ function Outcome({ x, now }: { x: ExchangeView; now: number }) {
   return (
     <p className={`outcome ${failed ? 'failed' : 'ok'}`} data-testid="outcome" data-outcome={x.closed.outcome}>
       {status} · <strong>{OUTCOME_WORDS[x.closed.outcome]}</strong>
-      {x.closed.outcome === 'client-closed' ? ` (${clientClosedNote(x)})` : ''}
+      {x.closed.outcome === 'client-closed' ? ` (${closedByClientNote(x)})` : ''}
       {failed && x.closed.detail ? `: ${x.closed.detail}` : ''} · {size} · {duration}
       {paused}
     </p>
   );
+}
+
+/** A client that gave up before its upload was whole did not stop reading: it stopped sending. */
+function closedByClientNote(x: ExchangeView): string {
+  return bodyShortfall(x, 'request') ? 'before sending all of its request body' : clientClosedNote(x);
 }
