@@ -2,6 +2,7 @@ import type { ChangeEvent } from 'react';
 import { useSluice } from '../store/store.js';
 import type { StatusFilter } from '../store/filter.js';
 import { PROTOCOL_LABELS, type TypeCategory } from '../store/exchange-row.js';
+import { bodySearchText, useBodySearch } from './use-body-search.js';
 
 const STATUSES: readonly StatusFilter[] = ['all', '2xx', '3xx', '4xx', '5xx', '1xx', 'failed', 'pending'];
 const TYPES: readonly (TypeCategory | 'all')[] = [
@@ -23,18 +24,28 @@ const TYPES: readonly (TypeCategory | 'all')[] = [
 export function FilterBar({ shown, total }: { shown: number; total: number }) {
   const filter = useSluice((s) => s.filter);
   const setFilter = useSluice((s) => s.setFilter);
+  const bodySearch = bodySearchText(useBodySearch());
   const text = (key: 'text' | 'host') => (e: ChangeEvent<HTMLInputElement>) => setFilter({ [key]: e.target.value });
 
   return (
     <div className="filter-bar" role="search">
       <input
         type="search"
-        placeholder="Filter: method, URL, status"
+        placeholder="Filter: method, URL, status, headers"
         aria-label="Filter by text"
         value={filter.text}
         onChange={text('text')}
-        style={{ minWidth: 220 }}
+        style={{ minWidth: 260 }}
       />
+      <label title="Also look for the text inside request and response bodies (decoded)">
+        <input type="checkbox" checked={filter.inBodies} onChange={(e) => setFilter({ inBodies: e.target.checked })} />{' '}
+        in bodies
+      </label>
+      {bodySearch && (
+        <span className="muted" role="status" data-testid="body-search-status">
+          {bodySearch}
+        </span>
+      )}
       <input type="search" placeholder="Host" aria-label="Filter by host" value={filter.host} onChange={text('host')} />
       <label>
         Status{' '}

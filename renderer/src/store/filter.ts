@@ -1,12 +1,19 @@
 import type { ExchangeView } from '../model/exchange.js';
-import { isFailure } from '../../../app/proxy-events.js';
+import { isFailure, type RawHeaders } from '../../../app/proxy-events.js';
 import { isStreamed, protocolLabel, typeCategory, urlParts, type TypeCategory } from './exchange-row.js';
 
 export type StatusFilter = 'all' | '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'failed' | 'pending';
 
 export interface ExchangeFilter {
-  /** Matched, case-insensitively, against method, URL and status. */
+  /** Matched, case-insensitively, against method, URL, status, and header names and values. */
   readonly text: string;
+  /** `text` is also looked for inside bodies (by the host, which keeps them). */
+  readonly inBodies: boolean;
+  /**
+   * The host's answer for `text` inside bodies: ids whose request or response body holds it.
+   * Undefined until it came (or when `inBodies` is off).
+   */
+  readonly bodyMatches: ReadonlySet<number> | undefined;
   /** Matched against the host as a suffix (`example.com` matches `api.example.com`); empty = all. */
   readonly host: string;
   readonly status: StatusFilter;
@@ -18,6 +25,8 @@ export interface ExchangeFilter {
 
 export const NO_FILTER: ExchangeFilter = {
   text: '',
+  inBodies: false,
+  bodyMatches: undefined,
   host: '',
   status: 'all',
   type: 'all',
@@ -50,9 +59,24 @@ export function matchesFilter(x: ExchangeView, filter: ExchangeFilter): boolean 
     const needle = filter.text.trim().toLowerCase();
     const haystack =
       `${x.opened.request.method} ${x.opened.request.url} ${x.response?.response.status ?? ''}`.toLowerCase();
-    if (!haystack.includes(needle)) return false;
+    if (
+      !haystack.includes(needle) &&
+      !headersHold(x.opened.request.headers, needle) &&
+      !headersHold(x.response?.response.headers, needle) &&
+      !(filter.inBodies && filter.bodyMatches?.has(x.id))
+    )
+      return false;
   }
   return true;
+}
+
+/** Whether a header's name, its value, or the two as `name: value` hold `needle` (lower case). */
+function headersHold(headers: RawHeaders | undefined, needle: string): boolean {
+  if (!headers) return false;
+  for (const [name, value] of headers) {
+    if (`${name}: ${value}`.toLowerCase().includes(needle)) return true;
+  }
+  return false;
 }
 
 function statusMatches(x: ExchangeView, status: StatusFilter): boolean {
