@@ -109,7 +109,7 @@ export function toolTrust(caPath: string, os: DesktopOs): TrustWay[] {
       note: replaces,
     },
     {
-      label: 'Python ssl, httpx, aiohttp, urllib (OpenSSL)',
+      label: 'Python urllib, ssl, aiohttp (OpenSSL defaults)',
       command: env('SSL_CERT_FILE'),
       note: `${replaces} Ruby and Go (on Linux) read it too.`,
     },
@@ -117,7 +117,7 @@ export function toolTrust(caPath: string, os: DesktopOs): TrustWay[] {
     {
       label: 'git',
       command: `git config --global http.sslCAInfo ${path}`,
-      note: `${replaces.replace('unset it', 'git config --global --unset http.sslCAInfo')} For one command: git -c http.sslCAInfo=${path} …`,
+      note: `Replaces git's list of CAs; git config --global --unset http.sslCAInfo undoes it. For one shell: ${env('GIT_SSL_CAINFO')} (it wins over the setting).`,
     },
     {
       label: 'Java (JDK 9 or later)',

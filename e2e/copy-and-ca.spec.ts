@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import type http from 'node:http';
-import { expect, readAll, requestViaProxy, test, type Sluice } from './fixtures.js';
+import { expect, readAll, requestViaProxy, screenshot, test, type Sluice } from './fixtures.js';
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
 
@@ -92,6 +92,7 @@ test('Copy as cURL sends the same request again; headers copy per row and all at
   await request.getByRole('row', { name: /X-Api-Key/i }).hover();
   await request.getByRole('button', { name: /Copy header X-Api-Key/i }).click();
   expect(await clipboard(page)).toBe(`X-Api-Key: it's $SECRET "quoted"`);
+  await screenshot(page, 'copy-request-and-headers');
   await request.getByRole('button', { name: /Copy the value of Authorization/i }).click();
   expect(await clipboard(page)).toBe('Bearer token-123');
   await request.getByRole('button', { name: 'Copy all request headers' }).click();
@@ -148,6 +149,7 @@ test("the CA dialog shows this computer's system first, then the tools, with the
     await expect(tools).toContainText(name);
   }
   await expect(tools).toContainText(path);
+  await screenshot(page, 'ca-dialog');
   await expect(tools).toContainText(`http://127.0.0.1:${sluice.proxyPort}`);
   await tools.getByRole('button', { name: 'Copy the command for Node.js' }).click();
   expect(await clipboard(page)).toBe(`export NODE_EXTRA_CA_CERTS='${path}'`);
