@@ -2,6 +2,7 @@
  * A captured request as a command that sends it again: curl for a POSIX shell (bash, zsh) and
  * `fetch` for a browser console or Node. Pure functions, shared by the renderer and the tests.
  */
+import { HOP_BY_HOP_HEADERS } from './http-headers.js';
 import { headerValue, type RawHeaders, type RequestHead } from './proxy-events.js';
 
 export interface RequestToCopy {
@@ -11,20 +12,6 @@ export interface RequestToCopy {
   /** Why `body` is not what the client sent (not kept, cut short), in words; the command leads with it. */
   readonly bodyNote?: string | undefined;
 }
-
-/**
- * Connection-specific fields (RFC 9110 section 7.6.1) and the non-standard ones proxies meet. They
- * described the hop to Sluice, not the request; `Proxy-Authorization` was Sluice's to read.
- */
-export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'upgrade',
-]);
 
 /** Above this a body goes to curl on its standard input: Linux refuses a single argument over 128 KiB. */
 const INLINE_BODY_LIMIT = 64 * 1024;
@@ -44,6 +31,7 @@ export function replayHeaders(head: RequestHead): [string, string][] {
   for (const [name, value] of head.headers) {
     const lower = name.toLowerCase();
     // `:authority`, `:path` and `:scheme` are already in the URL, `:method` in the method.
+    // `Proxy-Authorization` was Sluice's to read; the rest described the hop to Sluice.
     if (name.startsWith(':') || HOP_BY_HOP_HEADERS.has(lower) || listed.has(lower)) continue;
     // The tool frames the body it sends; a copied length would be wrong for a body not kept.
     if (lower === 'content-length' || lower === 'transfer-encoding') continue;

@@ -1,0 +1,14 @@
+/**
+ * Connection-specific fields (RFC 9110 section 7.6.1) and the non-standard ones proxies meet: they
+ * describe one hop, never the request, so a proxy forwarding a message and a copy sending it again
+ * both leave them out (with any field the Connection header names).
+ */
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'upgrade',
+]);
