@@ -151,6 +151,11 @@ export interface Commands {
    * kept body was looked at.
    */
   'bodies.search': { request: { text: string }; reply: BodySearchReply };
+  /**
+   * Forgets these exchanges and their bodies (an imported file the user is done with, say); every
+   * window hears `exchanges-removed`. Exchanges still open are forgotten too: their traffic goes on.
+   */
+  'exchanges.remove': { request: { ids: number[] }; reply: { removed: number } };
   'ca.get': { request: Record<string, never>; reply: CaInfo };
   'settings.get': { request: Record<string, never>; reply: Settings };
   'systemProxy.status': { request: Record<string, never>; reply: SystemProxyStatus };
@@ -217,6 +222,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'capture.clear',
   'body.read',
   'bodies.search',
+  'exchanges.remove',
   'ca.get',
   'settings.get',
   'systemProxy.status',
@@ -272,6 +278,13 @@ export interface HarImportProgressEvent {
   readonly error?: string;
 }
 
+/** Exchanges the user removed (`exchanges.remove`), from any window. */
+export interface ExchangesRemovedEvent {
+  readonly type: 'exchanges-removed';
+  readonly t: number;
+  readonly ids: readonly number[];
+}
+
 export type HostEvent =
   | ProxyEvent
   | EventsDroppedEvent
@@ -279,6 +292,7 @@ export type HostEvent =
   | SystemProxyStatusEvent
   | HostNoticeEvent
   | CaptureClearedEvent
+  | ExchangesRemovedEvent
   | HarImportProgressEvent;
 
 /**

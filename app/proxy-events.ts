@@ -68,6 +68,8 @@ export interface ExchangeOpenedEvent {
   readonly connectionId?: number;
   /** The HTTP/2 stream id on the client's connection; absent for HTTP/1.x. */
   readonly streamId?: number;
+  /** The name of the HAR file it was imported from; absent for traffic Sluice saw itself. */
+  readonly importedFrom?: string;
 }
 
 export interface ResponseHeadEvent {

@@ -44,6 +44,8 @@ export interface EntryContext {
   readonly fallbackWallTime: number;
   /** `log.creator.name` of the file, when it came before the entries: some tools mean other things by a field. */
   readonly writer?: string | undefined;
+  /** The file's name, which the exchange carries so it can be told apart, hidden or removed. */
+  readonly fileName?: string | undefined;
 }
 
 export interface ImportedExchange {
@@ -138,6 +140,7 @@ export function entryToExchange(entry: unknown, context: EntryContext): Imported
       headers: requestHeaders,
     },
     ...(connectionId === undefined ? {} : { connectionId }),
+    ...(context.fileName === undefined ? {} : { importedFrom: context.fileName }),
     ...(streamId === undefined ? {} : { streamId }),
   });
   const responseAt = at(phases.responseAt);

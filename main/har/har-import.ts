@@ -183,6 +183,7 @@ class Importer {
         monotonic: (wallTime) => this.start + (wallTime - (this.firstWallTime ??= wallTime)),
         fallbackWallTime: this.lastWallTime,
         writer,
+        fileName: this.options.name,
       });
     } catch (err) {
       if (!(err instanceof EntrySkipped)) throw err;

@@ -121,6 +121,7 @@ export class EventLog {
       case 'events-dropped':
       case 'capture-cleared':
       case 'har-import-progress':
+      case 'exchanges-removed':
         return;
     }
     if (this.count > this.limits.maxEvents) this.forgetOldest();
@@ -165,6 +166,20 @@ export class EventLog {
     if (columns.length >= this.limits.maxChunksPerBody && columns.mergeIntoLast(chunk)) return;
     columns.push(chunk);
     this.count++;
+  }
+
+  /** Forgets these exchanges whole (the user removed them); returns the ids that were kept. */
+  remove(ids: Iterable<number>): number[] {
+    const removed: number[] = [];
+    for (const id of ids) {
+      const record = this.exchanges.get(id);
+      if (!record) continue;
+      this.exchanges.delete(id);
+      this.count -= record.events.length + (record.chunks.request?.length ?? 0) + (record.chunks.response?.length ?? 0);
+      removed.push(id);
+    }
+    if (removed.length > 0) this.onForget(removed);
+    return removed;
   }
 
   private forgetOldest(): void {

@@ -348,6 +348,14 @@ export class SluiceHost {
       if (typeof text !== 'string') throw new CommandError('bodies.search needs the text to look for', 'bad-request');
       return searchBodies(text, this.log.idsNewestFirst(), (id, direction) => this.capturedBody(id, direction));
     },
+    'exchanges.remove': async ({ ids }) => {
+      if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'number')) {
+        throw new CommandError('exchanges.remove needs a list of numeric ids', 'bad-request');
+      }
+      const removed = this.log.remove(ids);
+      if (removed.length > 0) this.emit({ type: 'exchanges-removed', t: now(), ids: removed });
+      return { removed: removed.length };
+    },
     'ca.get': async () => this.caInfo(),
     'settings.get': async () => this.effective(),
     'systemProxy.status': async () => this.systemProxy.status(),

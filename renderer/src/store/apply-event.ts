@@ -186,6 +186,13 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
     case 'capture-cleared':
       clearExchanges(traffic);
       return;
+    case 'exchanges-removed': {
+      const gone = new Set(event.ids);
+      for (const id of gone) traffic.exchanges.delete(id);
+      traffic.order = traffic.order.filter((id) => !gone.has(id));
+      traffic.listRevision++;
+      return;
+    }
     case 'har-import-progress':
       traffic.imports.set(event.importId, event);
       return;

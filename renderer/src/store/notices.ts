@@ -28,10 +28,20 @@ export function dismissNotice(traffic: Traffic, notice: Notice): void {
   storeKeys([...storedKeys().filter((k) => k !== key), key].slice(-REMEMBERED));
 }
 
+interface KeyValueStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+/** The tab's session storage; typed here because tests run this module under Node's types too. */
+function sessionStore(): KeyValueStore | undefined {
+  return (globalThis as { sessionStorage?: KeyValueStore }).sessionStorage;
+}
+
 // A page may be refused storage (a sandboxed frame, storage disabled): then only this page remembers.
 function storedKeys(): string[] {
   try {
-    const parsed: unknown = JSON.parse(globalThis.sessionStorage?.getItem(STORAGE_KEY) ?? '[]');
+    const parsed: unknown = JSON.parse(sessionStore()?.getItem(STORAGE_KEY) ?? '[]');
     return Array.isArray(parsed) ? parsed.filter((k): k is string => typeof k === 'string') : [];
   } catch {
     return [];
@@ -40,7 +50,7 @@ function storedKeys(): string[] {
 
 function storeKeys(keys: readonly string[]): void {
   try {
-    globalThis.sessionStorage?.setItem(STORAGE_KEY, JSON.stringify(keys));
+    sessionStore()?.setItem(STORAGE_KEY, JSON.stringify(keys));
   } catch {
     // Remembered in dismissedHere for this page.
   }
