@@ -2,7 +2,7 @@
  * A captured request as a command that sends it again: curl for a POSIX shell (bash, zsh) and
  * `fetch` for a browser console or Node. Pure functions, shared by the renderer and the tests.
  */
-import { HOP_BY_HOP_HEADERS } from './http-headers.js';
+import { HOP_BY_HOP_HEADERS, nominatedByConnection } from './http-headers.js';
 import { headerValue, type RawHeaders, type RequestHead } from './proxy-events.js';
 
 export interface RequestToCopy {
@@ -20,11 +20,7 @@ const CURL_EXPECT_THRESHOLD = 1024;
 
 /** The fields to send again, in their order: no pseudo-headers, hop-by-hop fields or framing. */
 export function replayHeaders(head: RequestHead): [string, string][] {
-  const listed = new Set<string>();
-  for (const [name, value] of head.headers) {
-    if (name.toLowerCase() !== 'connection') continue;
-    for (const token of value.split(',')) listed.add(token.trim().toLowerCase());
-  }
+  const listed = nominatedByConnection(head.headers);
   const url = new URL(head.url);
   const kept: [string, string][] = [];
   let cookie: [string, string] | undefined;

@@ -12,3 +12,13 @@ export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
   'te',
   'upgrade',
 ]);
+
+/** The fields a `Connection` header names as this connection's own (RFC 9110 section 7.6.1), lower case. */
+export function nominatedByConnection(pairs: Iterable<readonly [string, string]>): Set<string> {
+  const names = new Set<string>();
+  for (const [name, value] of pairs) {
+    if (name.toLowerCase() !== 'connection') continue;
+    for (const token of value.split(',')) names.add(token.trim().toLowerCase());
+  }
+  return names;
+}

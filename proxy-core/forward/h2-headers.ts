@@ -1,4 +1,6 @@
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { nominatedByConnection } from '../../app/http-headers.js';
+import { toPairs } from './raw-headers.js';
 
 // RFC 9113 section 8.2.2: fields that are about one connection and must not cross to another.
 const CONNECTION_SPECIFIC = new Set([
@@ -86,23 +88,13 @@ export function h2RequestHeaders(
   out[':scheme'] = pseudo.scheme;
   out[':authority'] = pseudo.authority;
   out[':path'] = pseudo.path;
-  const nominated = connectionNominated(raw);
+  const nominated = nominatedByConnection(toPairs(raw));
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
     const value = raw[i + 1] as string;
     if (name !== 'host' && !nominated.has(name) && crossesConnections(name, value)) addField(out, name, value);
   }
   return out;
-}
-
-/** The fields an HTTP/1.1 `Connection` header names as this connection's own (RFC 9110 section 7.6.1). */
-function connectionNominated(raw: readonly string[]): Set<string> {
-  const names = new Set<string>();
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() !== 'connection') continue;
-    for (const token of (raw[i + 1] as string).split(',')) names.add(token.trim().toLowerCase());
-  }
-  return names;
 }
 
 /** An HTTP/2 response's (or trailers') fields for HTTP/1.1: pseudo-headers left out, order and repeats kept. */

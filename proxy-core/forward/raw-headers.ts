@@ -1,3 +1,4 @@
+import { HOP_BY_HOP_HEADERS, nominatedByConnection } from '../../app/http-headers.js';
 import type { RawHeaders } from '../../app/proxy-events.js';
 
 /** Node's flat `rawHeaders` ([name, value, name, value, ...]) as pairs. */
@@ -19,17 +20,6 @@ export function headerValue(pairs: RawHeaders, name: string): string | undefined
   return undefined;
 }
 
-// RFC 9110 section 7.6.1: connection-specific fields, plus the non-standard ones proxies meet.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'upgrade',
-]);
-
 export interface HopByHopOptions {
   /** Keep `Connection` and `Upgrade`, for a protocol upgrade (WebSocket). */
   readonly keepUpgrade?: boolean;
@@ -42,11 +32,7 @@ export interface HopByHopOptions {
  * kept by default so Node re-frames the body the way the sender framed it.
  */
 export function endToEnd(pairs: RawHeaders, options: HopByHopOptions = {}): [string, string][] {
-  const listed = new Set<string>();
-  for (const [name, value] of pairs) {
-    if (name.toLowerCase() !== 'connection') continue;
-    for (const token of value.split(',')) listed.add(token.trim().toLowerCase());
-  }
+  const listed = nominatedByConnection(pairs);
   const kept: [string, string][] = [];
   for (const [name, value] of pairs) {
     const lower = name.toLowerCase();
@@ -55,7 +41,7 @@ export function endToEnd(pairs: RawHeaders, options: HopByHopOptions = {}): [str
       continue;
     }
     if (lower === 'transfer-encoding' && options.keepTransferEncoding === false) continue;
-    if (HOP_BY_HOP.has(lower) || (listed.has(lower) && lower !== 'transfer-encoding')) continue;
+    if (HOP_BY_HOP_HEADERS.has(lower) || (listed.has(lower) && lower !== 'transfer-encoding')) continue;
     kept.push([name, value]);
   }
   return kept;
