@@ -51,6 +51,9 @@ export abstract class ExchangeBase implements PumpObserver {
   /** Upstream → client. */
   protected toClient: BodyPump | undefined;
   protected closed = false;
+  /** When the whole request had been sent upstream; -1 until then (or when its response came first). */
+  protected requestSentAt = -1;
+  private headerTimer: NodeJS.Timeout | undefined;
 
   constructor(
     protected readonly services: ExchangeServices,
@@ -66,6 +69,34 @@ export abstract class ExchangeBase implements PumpObserver {
   }
 
   protected abstract onIdle(): void;
+
+  /**
+   * The request is all sent. Until the response head arrives, silence is the upstream thinking:
+   * the response-header timeout governs that wait (`onTimeout`), and the idle timer takes over
+   * again when the head comes (`responseHeadArrived`).
+   */
+  protected requestSent(responded: boolean, onTimeout: (ms: number) => void): void {
+    this.requestSentAt = now();
+    if (responded || this.closed) return;
+    this.idle.stop();
+    const ms = this.services.timeouts.responseHeaderMs;
+    this.headerTimer = setTimeout(() => {
+      if (!this.closed) onTimeout(ms);
+    }, ms);
+    this.headerTimer.unref();
+  }
+
+  /** The response head came: the header timeout's wait is over, and the idle timer's begins. */
+  protected responseHeadArrived(at: number): void {
+    this.clearHeaderTimer();
+    this.idle.touch(at);
+    this.idle.start();
+  }
+
+  protected clearHeaderTimer(): void {
+    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
+    this.headerTimer = undefined;
+  }
 
   protected emit(event: ProxyEvent): void {
     if (this.services.hub.active) this.services.hub.emit(event);
@@ -100,6 +131,7 @@ export abstract class ExchangeBase implements PumpObserver {
     if (this.closed) return;
     this.closed = true;
     const at = now();
+    this.clearHeaderTimer();
     this.idle.stop();
     const pausedMs = (this.toUpstream?.pausedMs(at) ?? 0) + (this.toClient?.pausedMs(at) ?? 0);
     if (outcome !== 'completed') {

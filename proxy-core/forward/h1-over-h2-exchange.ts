@@ -25,8 +25,6 @@ export class H1OverH2Exchange extends ExchangeBase {
   private release: (() => void) | undefined;
   private responded = false;
   private trailers: [string, string][] = [];
-  private headerTimer: NodeJS.Timeout | undefined;
-  private requestSentAt = -1;
   private readonly requestHeaders: RawHeaders;
 
   constructor(
@@ -106,17 +104,11 @@ export class H1OverH2Exchange extends ExchangeBase {
   };
 
   private readonly onRequestSent = (): void => {
-    this.requestSentAt = now();
-    if (this.responded || this.closed) return;
-    // Until the response head arrives, silence is the upstream thinking: the response-header
-    // timeout governs that wait, and the idle timer takes over again with the body.
-    this.idle.stop();
-    const ms = this.services.timeouts.responseHeaderMs;
-    this.headerTimer = setTimeout(() => {
-      if (this.responded || this.closed) return;
-      this.respondWithError(504, 'response-header-timeout', `response header timeout after ${ms / 1000} s`);
-    }, ms);
-    this.headerTimer.unref();
+    this.requestSent(this.responded, (ms) => {
+      if (!this.responded) {
+        this.respondWithError(504, 'response-header-timeout', `response header timeout after ${ms / 1000} s`);
+      }
+    });
   };
 
   /** 100 and 103 have their own writers in Node's HTTP/1.1 server; other 1xx are not passed on. */
@@ -134,10 +126,8 @@ export class H1OverH2Exchange extends ExchangeBase {
   private readonly onResponse = (headers: IncomingHttpHeaders, flags: number, raw: string[]): void => {
     if (this.closed || !this.upstream) return;
     this.responded = true;
-    this.clearTimer();
     const at = now();
-    this.idle.touch(at);
-    this.idle.start();
+    this.responseHeadArrived(at);
     const rawHeaders = raw ?? [];
     const status = Number(headers[':status'] ?? 0);
     const responseHeaders = h1ResponseHeaders(rawHeaders);
@@ -192,12 +182,12 @@ export class H1OverH2Exchange extends ExchangeBase {
   };
 
   private readonly onResponseDelivered = (): void => {
-    this.close('completed');
+    this.finish('completed');
   };
 
   private readonly onClientClose = (): void => {
     if (this.closed) return;
-    this.close('client-closed', 'client-closed', 'the client closed the connection before the response was complete');
+    this.finish('client-closed', 'client-closed', 'the client closed the connection before the response was complete');
     this.resetUpstream();
   };
 
@@ -206,14 +196,14 @@ export class H1OverH2Exchange extends ExchangeBase {
     const detail = `no bytes moved in either direction for ${this.services.timeouts.idleMs / 1000} s`;
     if (this.res.headersSent) this.res.destroy();
     else replyWithError(this.res, 504, 'idle-timeout', detail);
-    this.close('idle-timeout', 'idle-timeout', detail);
+    this.finish('idle-timeout', 'idle-timeout', detail);
     this.resetUpstream();
   }
 
   /** Ends the exchange so the client cannot mistake what it got for a complete response. */
   private fail(outcome: ExchangeOutcome, reason: string, detail: string): void {
     if (this.closed) return;
-    this.close(outcome, reason, detail);
+    this.finish(outcome, reason, detail);
     if (this.res.headersSent) this.res.destroy();
     else replyWithError(this.res, 502, reason, detail);
     this.resetUpstream();
@@ -221,23 +211,13 @@ export class H1OverH2Exchange extends ExchangeBase {
 
   private respondWithError(status: number, reason: string, detail: string): void {
     replyWithError(this.res, status, reason, detail);
-    this.close('proxy-error', reason, detail);
+    this.finish('proxy-error', reason, detail);
     this.resetUpstream();
   }
 
   private resetUpstream(): void {
     const { upstream } = this;
     if (upstream && !upstream.closed && !upstream.destroyed) upstream.close(NGHTTP2_CANCEL);
-  }
-
-  private clearTimer(): void {
-    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
-    this.headerTimer = undefined;
-  }
-
-  private close(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
-    this.clearTimer();
-    this.finish(outcome, reason, detail);
   }
 }
 

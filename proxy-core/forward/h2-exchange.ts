@@ -58,8 +58,6 @@ export class H2Exchange extends ExchangeBase {
   private responded = false;
   private requestTrailers: OutgoingHttpHeaders | undefined;
   private responseTrailers: OutgoingHttpHeaders | undefined;
-  private headerTimer: NodeJS.Timeout | undefined;
-  private requestSentAt = -1;
   /** A reset we sent, so its echo on the other stream's close is not taken for the peer's. */
   private resetting: Side | undefined;
   /** The whole response (END_STREAM, or trailers) has been handed to the client's stream. */
@@ -197,18 +195,11 @@ export class H2Exchange extends ExchangeBase {
   };
 
   private readonly onRequestSent = (): void => {
-    this.requestSentAt = now();
-    if (this.responded || this.closed) return;
-    // Until the response head arrives, silence is the upstream thinking: the response-header
-    // timeout governs that wait, and the idle timer takes over again with the body.
-    this.idle.stop();
-    const ms = this.services.timeouts.responseHeaderMs;
-    this.headerTimer = setTimeout(() => {
-      if (this.responded || this.closed) return;
+    this.requestSent(this.responded, (ms) => {
+      if (this.responded) return;
       this.respondWithError(504, 'response-header-timeout', `response header timeout after ${ms / 1000} s`);
       this.resetUpstream(NGHTTP2_CANCEL);
-    }, ms);
-    this.headerTimer.unref();
+    });
   };
 
   /** 1xx heads (100 Continue, 103 Early Hints) go to the client as they come. */
@@ -247,10 +238,8 @@ export class H2Exchange extends ExchangeBase {
   /** The response head came: the header timeout's wait is over and the idle timer's begins. */
   private headArrived(response: ResponseHead): void {
     this.responded = true;
-    this.clearTimers();
     const at = now();
-    this.idle.touch(at);
-    this.idle.start();
+    this.responseHeadArrived(at);
     this.emit({
       type: 'response-head',
       id: this.id,
@@ -317,7 +306,7 @@ export class H2Exchange extends ExchangeBase {
   };
 
   private readonly onClientClose = (): void => {
-    this.clearTimers();
+    this.clearHeaderTimer();
     if (this.closed) {
       this.resetUpstream(NGHTTP2_CANCEL);
       return;
@@ -453,7 +442,7 @@ export class H2Exchange extends ExchangeBase {
     this.toUpstream = undefined;
     this.upstream = undefined;
     this.release = undefined;
-    this.clearTimers();
+    this.clearHeaderTimer();
     // The response-header timer is gone with the old stream; silence is the idle timer's again.
     this.idle.start();
     this.pool.acquire(this.route).then(this.onSession, this.onSessionFailed);
@@ -507,16 +496,6 @@ export class H2Exchange extends ExchangeBase {
     if (!upstream || upstream.closed || upstream.destroyed) return;
     this.resetting ??= 'upstream';
     upstream.close(code);
-  }
-
-  private clearTimers(): void {
-    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
-    this.headerTimer = undefined;
-  }
-
-  protected override finish(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
-    this.clearTimers();
-    super.finish(outcome, reason, detail);
   }
 }
 

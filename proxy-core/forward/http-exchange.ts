@@ -38,9 +38,7 @@ export class HttpExchange extends ExchangeBase {
   private readonly openedAt = now();
   private upstreamReq: ClientRequest | undefined;
   private upstreamRes: IncomingMessage | undefined;
-  private headerTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
-  private requestSentAt = -1;
   private dnsMs = -1;
   private connectMs = -1;
   private sslMs = -1;
@@ -114,15 +112,9 @@ export class HttpExchange extends ExchangeBase {
   }
 
   private readonly onRequestSent = (): void => {
-    this.requestSentAt = now();
-    if (this.upstreamRes || this.closed) return;
-    // Until the response head arrives, silence is the upstream thinking: the response-header
-    // timeout governs that wait, and the idle timer takes over again with the body.
-    this.idle.stop();
-    this.headerTimer = setTimeout(() => {
-      this.upstreamReq?.destroy(timeoutError('response-header-timeout', this.services.timeouts.responseHeaderMs));
-    }, this.services.timeouts.responseHeaderMs);
-    this.headerTimer.unref();
+    this.requestSent(this.upstreamRes !== undefined, (ms) =>
+      this.upstreamReq?.destroy(timeoutError('response-header-timeout', ms)),
+    );
   };
 
   private readonly onResponse = (upstreamRes: IncomingMessage): void => {
@@ -131,11 +123,9 @@ export class HttpExchange extends ExchangeBase {
       return;
     }
     this.upstreamRes = upstreamRes;
-    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
     this.clearConnectTimer();
     const at = now();
-    this.idle.touch(at);
-    this.idle.start();
+    this.responseHeadArrived(at);
     const responseHeaders = toPairs(upstreamRes.rawHeaders);
     this.emit({
       type: 'response-head',
@@ -242,7 +232,6 @@ export class HttpExchange extends ExchangeBase {
 
   private close(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
     this.clearConnectTimer();
-    if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
     this.finish(outcome, reason, detail);
   }
 }
