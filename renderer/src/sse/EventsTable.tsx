@@ -1,6 +1,7 @@
 import { formatDuration } from '../format.js';
 import type { LiveColumn } from '../live-table/column-fit.js';
 import { LiveTable } from '../live-table/LiveTable.js';
+import { rowAt, selectionThrough, type RowIndices } from '../live-table/row-filter.js';
 import { useLiveTable } from '../live-table/use-live-table.js';
 import { formatChunkRange, formatOffset, previewData } from './sse-format.js';
 import { gapBefore } from './stats.js';
@@ -10,10 +11,13 @@ export interface EventsTableProps {
   /** Append-only; `count` is passed separately because the array grows in place. */
   readonly rows: readonly StreamEventRow[];
   readonly count: number;
+  /** The rows the filter lets through, or undefined for all. */
+  readonly indices: RowIndices;
   /** Exchange start (`opened.t`): the zero of the time column. */
   readonly start: number;
   /** Unique per exchange, for element ids. */
   readonly idPrefix: string;
+  /** Index into `rows`, whether or not the filter shows it. */
   readonly selected: number | undefined;
   readonly expanded: boolean;
   readonly onSelect: (index: number, expanded: boolean) => void;
@@ -49,16 +53,22 @@ const LINE_COLUMNS: readonly LiveColumn[] = [INDEX, DATA, ...TIMES];
  * selected event's data, Escape closes it.
  */
 export function EventsTable(props: EventsTableProps) {
-  const { rows, start, sseFields } = props;
-  const table = useLiveTable({ ...props, columns: sseFields ? SSE_COLUMNS : LINE_COLUMNS });
+  const { rows, indices, start, sseFields } = props;
+  const table = useLiveTable({
+    ...props,
+    ...selectionThrough(indices, props),
+    columns: sseFields ? SSE_COLUMNS : LINE_COLUMNS,
+  });
 
   const renderedRows = [];
-  for (let i = table.view.start; i < table.view.end; i++) {
+  for (let position = table.view.start; position < table.view.end; position++) {
+    const i = rowAt(indices, position);
     const row = rows[i];
     if (!row) continue;
+    // The gap to the event before in the stream, shown or not: it is the stream's timing.
     const gap = gapBefore(rows, i);
     renderedRows.push(
-      <div key={i} {...table.rowProps(i)} data-testid="sse-row">
+      <div key={i} {...table.rowProps(position)} data-testid="sse-row">
         <span role="gridcell" className="live-cell live-num">
           {row.index}
         </span>

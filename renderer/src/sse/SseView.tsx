@@ -1,7 +1,12 @@
 import { useEffect, useMemo, useState } from 'react';
+import { formatCount } from '../format.js';
+import { NO_QUERY, type RowQuery } from '../live-table/row-filter.js';
+import { TableFilter } from '../live-table/TableFilter.js';
+import { useRowFilter } from '../live-table/use-row-filter.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { hostNow } from '../store/host-clock.js';
 import { EventDetail } from './EventDetail.js';
+import { eventTest, EventNames, nameChoice, type EventName } from './event-filter.js';
 import { EventsTable } from './EventsTable.js';
 import { JoinedText } from './JoinedText.js';
 import { LlmTextAssembler } from './llm-text.js';
@@ -47,13 +52,22 @@ function SseViewBody({ exchange, revision, rows: givenRows }: SseViewProps) {
   const showText = tab === 'text' && llm.provider !== undefined;
   const [selection, setSelection] = useState<Selection>({ index: undefined, expanded: false });
   const selectedRow = selection.index === undefined ? undefined : rows[selection.index];
+  const [query, setQuery] = useState<RowQuery>(NO_QUERY);
+  const indices = useRowFilter(rows, count, query, eventTest);
+  const [eventNames] = useState(() => new EventNames());
+  // Like the assembler: only the events since the last update are read.
+  const names = useMemo(() => eventNames.sync(rows), [eventNames, rows, count]);
 
   const stats = streamStats(rows, {
     requestStart: exchange.opened.t,
     responseStart: exchange.response?.t,
     now,
   });
-  const summary = describeStats(stats, { live, retryMs: exchange.sseRetryMs });
+  const summary = describeStats(stats, {
+    live,
+    retryMs: exchange.sseRetryMs,
+    shown: indices?.length,
+  });
   const idPrefix = `sse-${exchange.id}`;
 
   return (
@@ -89,9 +103,20 @@ function SseViewBody({ exchange, revision, rows: givenRows }: SseViewProps) {
         )}
       </div>
       <div className="sse-panel" id={`${idPrefix}-panel`} role={llm.provider !== undefined ? 'tabpanel' : undefined}>
+        {!showText && (
+          <TableFilter
+            query={query}
+            onQuery={setQuery}
+            label="Filter events"
+            placeholder={givenRows === undefined ? 'Filter: name, id or data' : 'Filter lines'}
+          >
+            {givenRows === undefined && <NameChoice names={names} query={query} onQuery={setQuery} />}
+          </TableFilter>
+        )}
         <EventsTable
           rows={rows}
           count={count}
+          indices={indices}
           start={exchange.opened.t}
           idPrefix={idPrefix}
           selected={selection.index}
@@ -111,6 +136,37 @@ function SseViewBody({ exchange, revision, rows: givenRows }: SseViewProps) {
         />
       )}
     </div>
+  );
+}
+
+interface NameChoiceProps {
+  readonly names: readonly EventName[] | undefined;
+  readonly query: RowQuery;
+  readonly onQuery: (query: RowQuery) => void;
+}
+
+/**
+ * A select of the event names seen, with their counts: shown once there are two names to choose
+ * between (or one is chosen), not for streams that name no event or each one differently.
+ */
+function NameChoice({ names = [], query, onQuery }: NameChoiceProps) {
+  if (names.length < 2 && query.choice === '') return null;
+  // Names can outgrow the list after one was chosen; the choice still shows as chosen.
+  const lost = query.choice !== '' && !names.some(({ name }) => nameChoice(name) === query.choice);
+  return (
+    <select
+      aria-label="Event name"
+      value={query.choice}
+      onChange={(e) => onQuery({ ...query, choice: e.target.value })}
+    >
+      <option value="">All event names</option>
+      {names.map(({ name, count }) => (
+        <option key={nameChoice(name)} value={nameChoice(name)}>
+          {name ?? '(no name)'} ({formatCount(count)})
+        </option>
+      ))}
+      {lost && <option value={query.choice}>{query.choice.slice(1) || '(no name)'}</option>}
+    </select>
   );
 }
 

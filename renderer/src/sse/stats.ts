@@ -1,4 +1,4 @@
-import { formatDuration } from '../format.js';
+import { formatCount, formatDuration } from '../format.js';
 import { formatRate, plural } from './sse-format.js';
 import type { StreamEventRow } from './stream-events.js';
 
@@ -86,12 +86,20 @@ export function gapBefore(rows: readonly Timed[], index: number): number | undef
   return row && previous ? row.t - previous.t : undefined;
 }
 
+export interface StatsContext {
+  readonly live: boolean;
+  readonly retryMs?: number | undefined;
+  /** Events the table's filter lets through; undefined while it filters nothing. */
+  readonly shown?: number | undefined;
+}
+
 /**
  * The stats line: "N events · first event after X (Y after response headers) · Z events/s",
- * plus the recent rate while the stream is live.
+ * plus the recent rate while the stream is live; "S of N events" while a filter is on.
  */
-export function describeStats(stats: StreamStats, context: { live: boolean; retryMs?: number | undefined }): string {
-  const parts = [plural(stats.count, 'event')];
+export function describeStats(stats: StreamStats, context: StatsContext): string {
+  const total = plural(stats.count, 'event');
+  const parts = [context.shown === undefined ? total : `${formatCount(context.shown)} of ${total}`];
   if (stats.firstFromRequest !== undefined) {
     const afterHead =
       stats.firstFromResponse === undefined

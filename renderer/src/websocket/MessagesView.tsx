@@ -6,6 +6,9 @@ import type { ExchangeView } from '../model/exchange.js';
 import { formatOffset, prettyData } from '../sse/sse-format.js';
 import type { LiveColumn } from '../live-table/column-fit.js';
 import { LiveTable } from '../live-table/LiveTable.js';
+import { NO_QUERY, rowAt, selectionThrough, type RowIndices, type RowQuery } from '../live-table/row-filter.js';
+import { TableFilter } from '../live-table/TableFilter.js';
+import { useRowFilter } from '../live-table/use-row-filter.js';
 import { useLiveTable } from '../live-table/use-live-table.js';
 import {
   closeText,
@@ -15,6 +18,7 @@ import {
   messageKind,
   messagePreview,
 } from './message-format.js';
+import { DIRECTION_CHOICES, messageTest } from './message-filter.js';
 import './messages.css';
 
 export interface MessagesViewProps {
@@ -46,18 +50,36 @@ function MessagesViewBody({ exchange, revision }: MessagesViewProps) {
   const selectedMessage = selected === undefined || selected < 0 ? undefined : messages[selected];
   // Times count from the 101: when the socket opened.
   const start = exchange.response?.t ?? exchange.opened.t;
+  const [query, setQuery] = useState<RowQuery>(NO_QUERY);
+  // Dropping the oldest shifts every index: the filter starts over then.
+  const indices = useRowFilter(messages, count, query, messageTest, dropped);
+  const summary = describeCounts(counts, dropped, indices?.length);
 
   return (
     <div className="live-view ws-view">
       <div className="live-bar">
-        <div className="live-stats" data-testid="ws-stats" title={describeCounts(counts, dropped)}>
+        <div className="live-stats" data-testid="ws-stats" title={summary}>
           {live && <span className="live-dot" title="The socket is open" />}
-          {describeCounts(counts, dropped)}
+          {summary}
         </div>
       </div>
+      <TableFilter query={query} onQuery={setQuery} label="Filter messages" placeholder="Filter messages">
+        <select
+          aria-label="Direction"
+          value={query.choice}
+          onChange={(e) => setQuery({ ...query, choice: e.target.value })}
+        >
+          {DIRECTION_CHOICES.map(({ value, label }) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </TableFilter>
       <MessagesTable
         messages={messages}
         count={count}
+        indices={indices}
         start={start}
         idPrefix={`ws-${exchange.id}`}
         selected={selected}
@@ -80,6 +102,8 @@ function MessagesViewBody({ exchange, revision }: MessagesViewProps) {
 interface TableProps {
   readonly messages: readonly WebSocketMessageEvent[];
   readonly count: number;
+  /** The messages the filter lets through, or undefined for all. */
+  readonly indices: RowIndices;
   readonly start: number;
   readonly idPrefix: string;
   readonly selected: number | undefined;
@@ -102,18 +126,19 @@ const COLUMNS: readonly LiveColumn[] = [
  * (End also follows new messages again), Enter or Space opens or closes the message, Escape closes it.
  */
 function MessagesTable(props: TableProps) {
-  const { messages, start } = props;
-  const table = useLiveTable({ ...props, columns: COLUMNS });
+  const { messages, indices, start } = props;
+  const table = useLiveTable({ ...props, ...selectionThrough(indices, props), columns: COLUMNS });
 
   const rows = [];
-  for (let i = table.view.start; i < table.view.end; i++) {
+  for (let position = table.view.start; position < table.view.end; position++) {
+    const i = rowAt(indices, position);
     const message = messages[i];
     if (!message) continue;
     const kind = messageKind(message);
     rows.push(
       <div
         key={i}
-        {...table.rowProps(i, `ws-${message.direction}`)}
+        {...table.rowProps(position, `ws-${message.direction}`)}
         data-testid="ws-row"
         data-direction={message.direction}
         data-kind={kind}

@@ -1,6 +1,7 @@
 import type { WebSocketMessageEvent } from '../../../app/proxy-events.js';
 import { formatBytes, formatCount } from '../format.js';
 import { bytesFromBase64 } from '../base64.js';
+import { plural } from '../sse/sse-format.js';
 
 /** The message types as the table names them. */
 export type MessageKind = 'text' | 'binary' | 'close' | 'ping' | 'pong' | 'other';
@@ -85,8 +86,14 @@ export function countMessages(messages: readonly WebSocketMessageEvent[]): Messa
   return { sent, received, sentBytes, receivedBytes };
 }
 
-export function describeCounts(counts: MessageCounts, dropped: number): string {
+/**
+ * "2 sent (10 B) · 3 received (1.2 KiB)", and how many older ones were dropped; while the table's
+ * filter is on, first how many of the messages it lets through (`shown`): "1 of 5 messages".
+ */
+export function describeCounts(counts: MessageCounts, dropped: number, shown?: number): string {
   const sent = `${formatCount(counts.sent)} sent (${formatBytes(counts.sentBytes)})`;
   const received = `${formatCount(counts.received)} received (${formatBytes(counts.receivedBytes)})`;
-  return `${sent} · ${received}${dropped > 0 ? ` · ${formatCount(dropped)} older not shown` : ''}`;
+  const filtered =
+    shown === undefined ? '' : `${formatCount(shown)} of ${plural(counts.sent + counts.received, 'message')} · `;
+  return `${filtered}${sent} · ${received}${dropped > 0 ? ` · ${formatCount(dropped)} older not shown` : ''}`;
 }
