@@ -1,4 +1,13 @@
-import { memo, useCallback, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
+import {
+  memo,
+  useCallback,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type CSSProperties,
+  type KeyboardEvent,
+} from 'react';
 import { displayId } from '../../../app/contract.js';
 import { isFailure } from '../../../app/proxy-events.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -7,11 +16,41 @@ import { useFilteredIds } from '../store/use-filtered-ids.js';
 import { protocolLabel, rowState, STATE_WORDS, typeCategory, urlParts, durationMs } from '../store/exchange-row.js';
 import { useExchange, useSluice } from '../store/store.js';
 import { hostNow } from '../store/host-clock.js';
+import type { LiveColumn } from '../live-table/column-fit.js';
+import { useColumnFit } from '../live-table/use-fitted-columns.js';
 import { FilterBar } from './FilterBar.js';
+import { fileLabels } from './file-labels.js';
+import { ImportedFromBadge, useImportedFiles } from './ImportedFiles.js';
 import './exchange-list.css';
 
 const ROW_HEIGHT = 24;
 const OVERSCAN = 12;
+
+interface ListColumn {
+  readonly className: string;
+  readonly label: string;
+  readonly fit: LiveColumn;
+}
+
+/**
+ * The columns in order; `Row` renders its cells in the same order. Every column fits its widest
+ * value but the path, which takes what is left and is the one cut when the pane is narrow; an
+ * imported exchange's file name shares the path's cell, so it never takes room from the others.
+ * A host name is capped, so one long name cannot push the path out of sight.
+ */
+const COLUMNS: readonly ListColumn[] = [
+  { className: 'c-id', label: '#', fit: { least: '2em' } },
+  { className: 'c-method', label: 'Method', fit: { least: '3em' } },
+  { className: 'c-host', label: 'Host', fit: { least: '4em', most: '24em' } },
+  { className: 'c-path', label: 'Path', fit: { track: 'minmax(4em, 1fr)' } },
+  { className: 'c-status', label: 'Status', fit: { least: '2.5em' } },
+  { className: 'c-protocol', label: 'Protocol', fit: { least: '3em' } },
+  { className: 'c-type', label: 'Type', fit: { least: '3em' } },
+  { className: 'c-size', label: 'Size', fit: { least: '3em' } },
+  { className: 'c-time', label: 'Time', fit: { least: '3em' } },
+  { className: 'c-state', label: 'State', fit: { least: '4em' } },
+];
+const FITS = COLUMNS.map((column) => column.fit);
 
 /** Every exchange, live: a fixed row height keeps 100,000 rows to a screenful of elements. */
 export function ExchangeList() {
@@ -22,6 +61,11 @@ export function ExchangeList() {
   const [scrollTop, setScrollTop] = useState(0);
   const [viewport, setViewport] = useState(600);
   const following = useRef(true);
+  const files = useImportedFiles();
+  const labels = useMemo(() => fileLabels(files), [files]);
+  const section = useRef<HTMLElement>(null);
+  // Rows render on their own as their exchange changes and hand themselves to `fitRow`.
+  const { template, fitRow } = useColumnFit(section, FITS, '.exchange-header');
 
   useLayoutEffect(() => {
     const element = scroller.current;
@@ -84,23 +128,33 @@ export function ExchangeList() {
   const rows = [];
   for (let i = start; i < end; i++) {
     const id = ids[i]!;
-    rows.push(<Row key={id} id={id} top={i * ROW_HEIGHT} selected={id === selectedId} onSelect={select} />);
+    rows.push(
+      <Row
+        key={id}
+        id={id}
+        top={i * ROW_HEIGHT}
+        selected={id === selectedId}
+        onSelect={select}
+        fitRow={fitRow}
+        fileLabels={labels}
+      />,
+    );
   }
 
   return (
-    <section className="exchange-list" aria-label="Exchanges">
-      <FilterBar shown={ids.length} total={total} />
+    <section
+      className="exchange-list"
+      aria-label="Exchanges"
+      ref={section}
+      style={{ '--exchange-columns': template } as CSSProperties}
+    >
+      <FilterBar shown={ids.length} total={total} files={files} />
       <div className="exchange-header row" aria-hidden="true">
-        <span className="c-id">#</span>
-        <span className="c-method">Method</span>
-        <span className="c-host">Host</span>
-        <span className="c-path">Path</span>
-        <span className="c-status">Status</span>
-        <span className="c-protocol">Protocol</span>
-        <span className="c-type">Type</span>
-        <span className="c-size">Size</span>
-        <span className="c-time">Time</span>
-        <span className="c-state">State</span>
+        {COLUMNS.map((column) => (
+          <span key={column.className} className={column.className}>
+            {column.label}
+          </span>
+        ))}
       </div>
       <div
         className="exchange-scroller"
@@ -139,11 +193,20 @@ interface RowProps {
   readonly top: number;
   readonly selected: boolean;
   readonly onSelect: (id: number) => void;
+  /** Measures the row after it rendered, so a value that grew widens its column before paint. */
+  readonly fitRow: (row: HTMLElement) => void;
+  /** Badge labels of the imported files, by name. */
+  readonly fileLabels: ReadonlyMap<string, string>;
 }
 
-const Row = memo(function Row({ id, top, selected, onSelect }: RowProps) {
+const Row = memo(function Row({ id, top, selected, onSelect, fitRow, fileLabels }: RowProps) {
   const x = useExchange(id);
+  const element = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    if (element.current) fitRow(element.current);
+  });
   if (!x) return null;
+  const file = x.opened.importedFrom;
   const { host, path } = urlParts(x);
   const state = rowState(x);
   const failed = x.closed !== undefined && isFailure(x.closed.outcome);
@@ -152,6 +215,7 @@ const Row = memo(function Row({ id, top, selected, onSelect }: RowProps) {
   return (
     <div
       id={`exchange-${id}`}
+      ref={element}
       className={`row exchange-row${selected ? ' selected' : ''}${failed ? ' failed' : ''}`}
       style={{ top, height: ROW_HEIGHT }}
       role="option"
@@ -166,7 +230,8 @@ const Row = memo(function Row({ id, top, selected, onSelect }: RowProps) {
         {host}
       </span>
       <span className="c-path" title={path}>
-        {path}
+        {file !== undefined && <ImportedFromBadge file={file} label={fileLabels.get(file) ?? file} />}
+        <span className="path-text">{path}</span>
       </span>
       <span className={`c-status s${status ? Math.floor(status / 100) : 0}`}>{status ?? ''}</span>
       <span className="c-protocol">{protocolLabel(x)}</span>

@@ -3,6 +3,7 @@ import { useSluice } from '../store/store.js';
 import type { StatusFilter } from '../store/filter.js';
 import { PROTOCOL_LABELS, type TypeCategory } from '../store/exchange-row.js';
 import { bodySearchText, useBodySearch } from './use-body-search.js';
+import { RemoveImportedButton, SourceSelect } from './ImportedFiles.js';
 
 const STATUSES: readonly StatusFilter[] = ['all', '2xx', '3xx', '4xx', '5xx', '1xx', 'failed', 'pending'];
 const TYPES: readonly (TypeCategory | 'all')[] = [
@@ -21,7 +22,14 @@ const TYPES: readonly (TypeCategory | 'all')[] = [
   'none',
 ];
 
-export function FilterBar({ shown, total }: { shown: number; total: number }) {
+interface FilterBarProps {
+  readonly shown: number;
+  readonly total: number;
+  /** The imported HAR files present, for the source filter; none hides it unless it is set. */
+  readonly files: readonly string[];
+}
+
+export function FilterBar({ shown, total, files }: FilterBarProps) {
   const filter = useSluice((s) => s.filter);
   const setFilter = useSluice((s) => s.setFilter);
   const bodySearch = bodySearchText(useBodySearch());
@@ -97,6 +105,8 @@ export function FilterBar({ shown, total }: { shown: number; total: number }) {
         />{' '}
         Streaming only
       </label>
+      {(files.length > 0 || filter.source !== 'all') && <SourceSelect files={files} />}
+      {typeof filter.source === 'object' && <RemoveImportedButton file={filter.source.file} />}
       <span className="muted" data-testid="row-count">
         {shown === total ? `${total} exchange${total === 1 ? '' : 's'}` : `${shown} of ${total} exchanges`}
       </span>

@@ -1,8 +1,15 @@
 import type { ExchangeView } from '../model/exchange.js';
+import { IMPORTED_ID_BASE } from '../../../app/contract.js';
 import { isFailure, type RawHeaders } from '../../../app/proxy-events.js';
 import { isStreamed, protocolLabel, typeCategory, urlParts, type TypeCategory } from './exchange-row.js';
 
 export type StatusFilter = 'all' | '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'failed' | 'pending';
+
+/**
+ * Where exchanges came from: anywhere, the proxy itself, or one imported HAR file by name. A file
+ * is an object, not a string, so a file named `live` is still a file.
+ */
+export type SourceFilter = 'all' | 'live' | { readonly file: string };
 
 export interface ExchangeFilter {
   /** Matched, case-insensitively, against method, URL, status, and header names and values. */
@@ -21,6 +28,7 @@ export interface ExchangeFilter {
   /** A protocol column label (`HTTP/2`, `WS`, ...), or `all`. */
   readonly protocol: string;
   readonly streamingOnly: boolean;
+  readonly source: SourceFilter;
 }
 
 export const NO_FILTER: ExchangeFilter = {
@@ -32,6 +40,7 @@ export const NO_FILTER: ExchangeFilter = {
   type: 'all',
   protocol: 'all',
   streamingOnly: false,
+  source: 'all',
 };
 
 export function isFiltering(filter: ExchangeFilter): boolean {
@@ -41,11 +50,13 @@ export function isFiltering(filter: ExchangeFilter): boolean {
     filter.status !== 'all' ||
     filter.type !== 'all' ||
     filter.protocol !== 'all' ||
-    filter.streamingOnly
+    filter.streamingOnly ||
+    filter.source !== 'all'
   );
 }
 
 export function matchesFilter(x: ExchangeView, filter: ExchangeFilter): boolean {
+  if (filter.source !== 'all' && !sourceMatches(x, filter.source)) return false;
   if (filter.streamingOnly && !isStreamed(x)) return false;
   if (filter.type !== 'all' && typeCategory(x) !== filter.type) return false;
   if (filter.protocol !== 'all' && protocolLabel(x) !== filter.protocol) return false;
@@ -79,6 +90,11 @@ function headersHold(headers: RawHeaders | undefined, needle: string): boolean {
   return false;
 }
 
+function sourceMatches(x: ExchangeView, source: Exclude<SourceFilter, 'all'>): boolean {
+  if (source === 'live') return x.id < IMPORTED_ID_BASE;
+  return x.opened.importedFrom === source.file;
+}
+
 function statusMatches(x: ExchangeView, status: StatusFilter): boolean {
   if (status === 'failed') return x.closed !== undefined && isFailure(x.closed.outcome);
   if (status === 'pending') return x.response === undefined && x.closed === undefined;
@@ -99,4 +115,18 @@ export function filterIds(
     if (x && matchesFilter(x, filter)) ids.push(id);
   }
   return ids;
+}
+
+/**
+ * The names of the HAR files the exchanges in `order` were imported from, in the order they first
+ * appear. Only imported ids are looked up, so a long live capture costs a comparison per row.
+ */
+export function importedFiles(order: readonly number[], exchanges: ReadonlyMap<number, ExchangeView>): string[] {
+  const files = new Set<string>();
+  for (const id of order) {
+    if (id < IMPORTED_ID_BASE) continue;
+    const file = exchanges.get(id)?.opened.importedFrom;
+    if (file !== undefined) files.add(file);
+  }
+  return [...files];
 }
