@@ -35,7 +35,7 @@ export function Banners({ onReconnect }: { onReconnect: () => void }) {
       {recent.map((n) => (
         <div key={noticeKey(n)} className={`banner ${n.level}`} data-testid="notice">
           <span>{n.message}</span>
-          <button type="button" className="dismiss" style={{ marginLeft: 'auto' }} onClick={() => dismiss(n)}>
+          <button type="button" className="dismiss" onClick={() => dismiss(n)}>
             Dismiss
           </button>
         </div>
