@@ -136,12 +136,17 @@ describe('the protocol of an exchange in the renderer', () => {
       open(2, { httpVersion: '2', connectionId: 1, streamId: 3 }),
       close(2, 'client-closed', 'PROTOCOL_ERROR'),
       open(3, { connectionId: 2 }),
+      head(3, '1.1'),
       close(3, 'client-closed', 'ECONNRESET'),
+      open(4, { connectionId: 3 }),
+      close(4, 'client-closed', 'client-closed'),
     );
     expect(clientClosedNote(exchange(model, 1))).toBe('the client reset the stream: CANCEL; not an error');
     expect(clientClosedNote(exchange(model, 2))).toBe('the client reset the stream: PROTOCOL_ERROR');
     // HTTP/1.x: a socket closed, no stream to reset.
     expect(clientClosedNote(exchange(model, 3))).toBe('the client stopped reading; not an error');
+    // Nothing had come back yet: it did not stop reading, it stopped waiting.
+    expect(clientClosedNote(exchange(model, 4))).toBe('the client went away before the response came; not an error');
   });
 
   it('filters by protocol, alone and with other filters', () => {

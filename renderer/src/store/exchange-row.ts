@@ -85,7 +85,11 @@ export function statusLine(response: ResponseHead): string {
  */
 export function clientClosedNote(x: ExchangeView): string {
   const reason = x.closed?.reason;
-  if (x.opened.streamId === undefined || !reason) return 'the client stopped reading; not an error';
+  if (x.opened.streamId === undefined || !reason) {
+    return x.response
+      ? 'the client stopped reading; not an error'
+      : 'the client went away before the response came; not an error';
+  }
   const normal = reason === 'CANCEL' || reason === 'NO_ERROR';
   return `the client reset the stream: ${reason}${normal ? '; not an error' : ''}`;
 }
