@@ -33,8 +33,10 @@ export function useBodySearch(): BodySearchState {
 
   useEffect(() => {
     if (!inBodies || text === '') {
-      setResult({ state: 'idle' });
-      setFilter({ bodyMatches: undefined });
+      // Runs on every new exchange while off: only a change may touch the filter, or each arrival
+      // would recompute the list twice.
+      setResult((r) => (r.state === 'idle' ? r : { state: 'idle' }));
+      if (useSluice.getState().filter.bodyMatches !== undefined) setFilter({ bodyMatches: undefined });
       return;
     }
     let current = true;
