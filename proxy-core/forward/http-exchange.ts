@@ -42,6 +42,9 @@ export class HttpExchange extends ExchangeBase {
   private dnsMs = -1;
   private connectMs = -1;
   private sslMs = -1;
+  /** The request's fields as sent upstream, kept for a retry. */
+  private upstreamHeaders: string[] = [];
+  private retried = false;
 
   constructor(
     services: ExchangeServices,
@@ -58,20 +61,45 @@ export class HttpExchange extends ExchangeBase {
     if (services.hub.active) services.hub.emit(http1Opened(this.id, req, target, requestHeaders, this.openedAt));
     const headers = endToEnd(requestHeaders);
     if (headerValue(headers, 'host') === undefined) headers.unshift(['Host', hostHeader(target)]);
+    this.upstreamHeaders = flatten(headers);
+    this.res.on('close', this.onClientClose);
+    this.res.on('finish', this.onResponseDelivered);
+    this.send(false);
+    this.idle.start();
+  }
 
-    const upstreamReq = services.upstream.request(target, req.method ?? 'GET', target.path, flatten(headers), {
+  /** Sends the request upstream: on a kept-alive connection, or with `fresh` on a new one. */
+  private send(fresh: boolean): void {
+    const { req, target } = this;
+    const upstreamReq = this.services.upstream.request(target, req.method ?? 'GET', target.path, this.upstreamHeaders, {
       servername: target.servername,
       agent: target.agent,
+      fresh,
     });
     this.upstreamReq = upstreamReq;
     upstreamReq.on('socket', this.onUpstreamSocket);
     upstreamReq.on('response', this.onResponse);
     upstreamReq.on('error', this.onUpstreamError);
     upstreamReq.on('finish', this.onRequestSent);
-    this.res.on('close', this.onClientClose);
-    this.res.on('finish', this.onResponseDelivered);
     this.toUpstream = new BodyPump(req, upstreamReq, 'request', this, () => upstreamReq.end());
+  }
+
+  /**
+   * A kept-alive connection the server closed while it sat idle fails the next request before
+   * anything came back. When nothing of the request's body had been read from the client either,
+   * the server cannot have acted on it: it goes again, once, on a fresh connection.
+   */
+  private retriedOnFreshConnection(reset: boolean): boolean {
+    const stale = this.upstreamReq;
+    if (!reset || this.retried || !stale?.reusedSocket || (this.toUpstream?.bytes ?? 0) > 0) return false;
+    this.retried = true;
+    stale.removeAllListeners();
+    stale.on('error', noop);
+    this.toUpstream?.stop();
+    this.clearHeaderTimer();
     this.idle.start();
+    this.send(true);
+    return true;
   }
 
   private readonly onUpstreamSocket = (socket: Socket): void => {
@@ -199,6 +227,7 @@ export class HttpExchange extends ExchangeBase {
       return;
     }
     const reset = RESET_CODES.has(code) || err.message === 'socket hang up';
+    if (this.retriedOnFreshConnection(reset)) return;
     const outcome: ExchangeOutcome = reset ? 'upstream-reset' : 'proxy-error';
     const detail = reset
       ? `upstream closed the connection without a response (${code})`

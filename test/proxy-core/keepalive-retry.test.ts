@@ -1,0 +1,100 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ExchangeClosedEvent } from '../../app/proxy-events.js';
+import { fetchViaProxy } from '../helpers/client.js';
+import { startProxy, type TestProxy } from '../helpers/proxy.js';
+
+/**
+ * An HTTP/1.1 server that keeps connections alive, then closes one just as its next request
+ * arrives, as a server whose keep-alive timeout ran out at that moment does: the request was
+ * never processed, and the client sees only a reset.
+ */
+async function closingServer(): Promise<{
+  port: number;
+  connections: () => number;
+  requests: string[];
+  close: () => Promise<void>;
+}> {
+  let connections = 0;
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let served = 0;
+    let buffered = '';
+    socket.on('data', (d: Buffer) => {
+      buffered += d.toString('latin1');
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = buffered.slice(0, end);
+      const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      if (buffered.length < end + 4 + length) return;
+      const line = head.split('\r\n')[0]!;
+      buffered = '';
+      if (served++ > 0) {
+        socket.resetAndDestroy();
+        return;
+      }
+      requests.push(line);
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${line.length}\r\nConnection: keep-alive\r\n\r\n${line}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => connections,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('a keep-alive upstream connection the server closed while idle', () => {
+  const undo: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (undo.length > 0) await undo.pop()!();
+  });
+
+  async function setup(): Promise<{ proxy: TestProxy; server: Awaited<ReturnType<typeof closingServer>> }> {
+    const server = await closingServer();
+    undo.push(server.close);
+    const proxy = await startProxy();
+    undo.push(proxy.close);
+    return { proxy, server };
+  }
+
+  const outcomes = (proxy: TestProxy): string[] =>
+    proxy.events.filter((e): e is ExchangeClosedEvent => e.type === 'exchange-closed').map((e) => e.outcome);
+
+  it('a request nothing of which was exchanged is sent again on a fresh connection', async () => {
+    const { proxy, server } = await setup();
+    const url = `http://127.0.0.1:${server.port}`;
+    expect((await fetchViaProxy(proxy.port, `${url}/first`)).body.toString()).toBe('GET /first HTTP/1.1');
+    // Reuses the kept-alive connection, which the server drops: the client must not see that.
+    const second = await fetchViaProxy(proxy.port, `${url}/second`);
+    expect(second.status).toBe(200);
+    expect(second.body.toString()).toBe('GET /second HTTP/1.1');
+    const emptyPost = await fetchViaProxy(proxy.port, `${url}/empty-post`, { method: 'POST', body: '' });
+    expect(emptyPost.body.toString()).toBe('POST /empty-post HTTP/1.1');
+    // Each request was processed exactly once, the dropped connections' ones never.
+    expect(server.requests).toEqual(['GET /first HTTP/1.1', 'GET /second HTTP/1.1', 'POST /empty-post HTTP/1.1']);
+    expect(server.connections()).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => outcomes(proxy)).toEqual(['completed', 'completed', 'completed']);
+  });
+
+  it('a request whose body had started is not sent twice: the client hears of the reset', async () => {
+    const { proxy, server } = await setup();
+    const url = `http://127.0.0.1:${server.port}`;
+    await fetchViaProxy(proxy.port, `${url}/first`);
+    const post = await fetchViaProxy(proxy.port, `${url}/upload`, { method: 'POST', body: 'payload' });
+    expect(post.status).toBe(502);
+    expect(server.requests).toEqual(['GET /first HTTP/1.1']);
+    await expect.poll(() => outcomes(proxy)).toEqual(['completed', 'upstream-reset']);
+  });
+});
