@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Framing } from './body-source.js';
-import { stopAllChildren } from './children.js';
+import { NodeChild, stopAllChildren } from './children.js';
 import type { Route, Scheme, Upstream } from './clients.js';
 import { measureH2Throughput, h2Shapes, type H2Shape, type H2ThroughputResult } from './h2-throughput.js';
 import { measureHandshakes, type HandshakeResult } from './handshake.js';
@@ -30,12 +30,21 @@ import { measureSlowClient, type SlowClientResult } from './slow-client.js';
 import { startSluice, type SluiceProcess } from './sluice-process.js';
 import { measureSseLatency, startSseUpstream, type SseLatencyResult } from './sse-latency.js';
 import { MiB } from './stats.js';
-import { measureThroughput, type Pids, type ThroughputResult, type TransferRun } from './throughput.js';
+import {
+  measureRelayFloor,
+  measureThroughput,
+  proxyCpuPerGiB,
+  type Pids,
+  type RelayFloor,
+  type ThroughputResult,
+  type TransferRun,
+} from './throughput.js';
 import { makeUpstreamCredentials, startBulkUpstream, type BulkUpstream, type UpstreamCredentials } from './upstream.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin', 'sluice.js');
 const UPSTREAM_SCRIPT = fileURLToPath(new URL('./upstream-server.js', import.meta.url));
+const RELAY_SCRIPT = fileURLToPath(new URL('./minimal-relay.js', import.meta.url));
 const RESULTS_FILE = join(ROOT, '.bench', 'results.json');
 
 const TARGETS = {
@@ -92,6 +101,8 @@ function progress(message: string): void {
 
 interface Results {
   throughput: ThroughputResult[];
+  /** The same cases through a relay that only pipes: the CPU floor Node allows. */
+  relayFloor: RelayFloor[];
   peakRss: { sampledBytes: number; kernelHighWaterBytes: number } | undefined;
   h2: H2ThroughputResult[];
   sse: SseLatencyResult[];
@@ -192,6 +203,33 @@ async function runThroughput(
   };
 }
 
+/** The throughput cases again through the minimal relay, for its CPU per GiB. */
+async function runRelayFloor(
+  config: Config,
+  results: Results,
+  credentials: UpstreamCredentials,
+  bulk: BulkUpstream,
+): Promise<void> {
+  const relay = new NodeChild(RELAY_SCRIPT, [credentials.keyFile, credentials.certFile, credentials.caFile]);
+  try {
+    const port = Number((await relay.waitForLine(/^relay: (\d+)$/, 30_000))[1]);
+    // The relay presents the upstream's own certificate, so the client trusts the upstream's CA.
+    const route = { via: 'proxy' as const, port, caPem: credentials.caPem };
+    const pids: Pids = { proxy: relay.pid, upstream: bulk.child.pid };
+    for (const [scheme, framing] of THROUGHPUT_CASES) {
+      const measure = `minimal relay ${scheme} ${framing}`;
+      const floor = await attempt(results.failures, measure, () =>
+        measureRelayFloor(route, pids, bulk.upstream, scheme, framing, config.bodyBytes, config.repeats),
+      );
+      if (!floor) continue;
+      results.relayFloor.push(floor);
+      progress(`${measure}: ${fixed(floor.megabytesPerSecond, 0)} MB/s, ${fixed(floor.cpuSecondsPerGiB, 2)} CPU s/GiB`);
+    }
+  } finally {
+    await relay.stop();
+  }
+}
+
 function h2ShapeLabel(shape: H2Shape): string {
   if (shape.streams === 1) return `1 stream, ${mebibytes(shape.bytesPerStream)} MiB`;
   return `${shape.streams} streams x ${mebibytes(shape.bytesPerStream)} MiB on one connection`;
@@ -267,6 +305,7 @@ function proxyRoute(sluice: SluiceProcess): Route & { via: 'proxy' } {
 async function runBench(config: Config, workspace: Workspace): Promise<Results> {
   const results: Results = {
     throughput: [],
+    relayFloor: [],
     peakRss: undefined,
     h2: [],
     sse: [],
@@ -282,7 +321,10 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
     `proxy pid ${sluice.pid} on port ${sluice.port}; upstream http ${httpPort}, https ${httpsPort}, h2 ${bulk.h2.port}`,
   );
 
-  if (config.sections.has('throughput')) await runThroughput(config, results, sluice, bulk);
+  if (config.sections.has('throughput')) {
+    await runThroughput(config, results, sluice, bulk);
+    await runRelayFloor(config, results, credentials, bulk);
+  }
   if (config.sections.has('h2')) await runH2(config, results, sluice, bulk);
   if (config.sections.has('sse')) await runSse(config, results, sluice, credentials);
   if (config.sections.has('handshake')) {
@@ -308,6 +350,26 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
 
 function verdict(value: number, passes: (v: number) => boolean): boolean {
   return Number.isFinite(value) && passes(value);
+}
+
+/**
+ * Per case, the proxy's CPU seconds per GiB beside the minimal relay's (in the "direct" column:
+ * the floor), and how many times the floor Sluice costs.
+ */
+function cpuRows(results: Results): Row[] {
+  return results.throughput.map((r) => {
+    const floor = results.relayFloor.find((f) => f.scheme === r.scheme && f.framing === r.framing);
+    const sluice = proxyCpuPerGiB(r);
+    const framing = r.framing === 'length' ? 'Content-Length' : 'chunked';
+    return {
+      measure: `${r.scheme} ${framing}: proxy CPU s per GiB (minimal pipe relay, Sluice)`,
+      direct: floor ? fixed(floor.cpuSecondsPerGiB, 2) : NONE,
+      viaSluice: fixed(sluice, 2),
+      ratio: floor ? `${fixed(sluice / floor.cpuSecondsPerGiB, 2)}x` : NONE,
+      target: NONE,
+      ok: undefined,
+    };
+  });
 }
 
 function throughputRows(results: readonly ThroughputResult[], bodyBytes: number): Row[] {
@@ -463,6 +525,7 @@ async function main(): Promise<void> {
   }
   const rows = [
     ...throughputRows(results.throughput, config.bodyBytes),
+    ...cpuRows(results),
     ...h2Rows(results.h2),
     ...sseRows(results.sse),
     ...memoryRows(results),

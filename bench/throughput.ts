@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { fillerPath, type Framing } from './body-source.js';
 import { countBody, DIRECT, expectStatus, get, type Route, type Scheme, type Upstream } from './clients.js';
 import { ownCpuSeconds, readCpuSeconds, RssSampler } from './proc.js';
-import { megabytesPerSecond } from './stats.js';
+import { GiB, megabytesPerSecond } from './stats.js';
 
 /** Generous: even a badly regressed proxy moves a gigabyte in this time; a hung one does not. */
 export const TRANSFER_TIMEOUT_MS = 180_000;
@@ -128,4 +128,38 @@ export async function measureThroughput(
     ratio: proxied / direct,
     proxyPeakRssBytes,
   };
+}
+
+/** What the floor (a relay that only pipes) costs and moves, for one case. */
+export interface RelayFloor {
+  readonly scheme: Scheme;
+  readonly framing: Framing;
+  /** CPU seconds per GiB of the relay's process, from its cheapest run. */
+  readonly cpuSecondsPerGiB: number;
+  readonly megabytesPerSecond: number;
+}
+
+/** The same transfers through `relay` alone (the direct runs are the proxy's to make). */
+export async function measureRelayFloor(
+  relay: Route & { via: 'proxy' },
+  pids: Pids,
+  upstream: Upstream,
+  scheme: Scheme,
+  framing: Framing,
+  bytes: number,
+  repeats: number,
+): Promise<RelayFloor> {
+  const runs: TransferRun[] = [];
+  for (let run = 0; run < repeats; run++) runs.push(await transfer(relay, upstream, pids, scheme, framing, bytes));
+  return {
+    scheme,
+    framing,
+    cpuSecondsPerGiB: Math.min(...runs.map((r) => r.cpuSeconds.proxy)) / (bytes / GiB),
+    megabytesPerSecond: Math.max(...runs.map((r) => r.megabytesPerSecond)),
+  };
+}
+
+/** The proxy's CPU seconds per GiB moved, from its cheapest run. */
+export function proxyCpuPerGiB(result: ThroughputResult): number {
+  return Math.min(...result.proxyRuns.map((r) => r.cpuSeconds.proxy)) / (result.bytes / GiB);
 }

@@ -1,0 +1,63 @@
+/**
+ * The floor Node allows: a proxy that does what Sluice must (parse an absolute-form HTTP/1.1
+ * request, or answer CONNECT and terminate TLS, then connect and encrypt upstream) and nothing
+ * else: bodies are piped, nothing is recorded, parsed or timed. Its CPU per GiB, measured in the
+ * same run, says how much of Sluice's is the platform's. Usage: minimal-relay.js KEY CERT CA,
+ * where KEY/CERT are the upstream's own (the client trusts their CA) and CA verifies the upstream.
+ * Prints `relay: PORT`; exits when stdin closes.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+
+function relayRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const url = new URL(req.url ?? '/');
+  const upstream = http.request({
+    host: url.hostname,
+    port: url.port,
+    method: req.method,
+    path: `${url.pathname}${url.search}`,
+    headers: req.headers,
+    agent: false,
+  });
+  upstream.on('response', (upRes) => {
+    res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+    upRes.pipe(res);
+  });
+  upstream.on('error', () => res.destroy());
+  req.pipe(upstream);
+}
+
+function relayTunnel(context: tls.SecureContext, ca: Buffer, req: http.IncomingMessage, socket: Duplex): void {
+  const [host = '', port = '443'] = (req.url ?? '').split(':');
+  socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+  const client = new tls.TLSSocket(socket as Socket, { isServer: true, secureContext: context });
+  const upstream = tls.connect({ host: '127.0.0.1', port: Number(port), servername: host, ca });
+  client.on('error', () => upstream.destroy());
+  upstream.on('error', () => client.destroy());
+  client.pipe(upstream);
+  upstream.pipe(client);
+}
+
+async function main(): Promise<void> {
+  const [keyPath, certPath, caPath] = process.argv.slice(2);
+  if (!keyPath || !certPath || !caPath) throw new Error('usage: minimal-relay.js KEY CERT CA');
+  const context = tls.createSecureContext({ key: readFileSync(keyPath), cert: readFileSync(certPath) });
+  const ca = readFileSync(caPath);
+  const server = http.createServer(relayRequest);
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => relayTunnel(context, ca, req, socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`relay: ${(server.address() as AddressInfo).port}\n`);
+  const stop = (): void => process.exit(0);
+  process.stdin.on('end', stop);
+  process.stdin.on('error', stop);
+  process.stdin.resume();
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`minimal-relay: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
