@@ -321,10 +321,7 @@ export class SluiceProxy {
       return;
     }
     if (target.h2Upstream)
-      new H1OverH2Exchange(this.services, this.h2Sessions, req, res, {
-        ...target,
-        h2Upstream: target.h2Upstream,
-      }).start();
+      new H1OverH2Exchange(this.services, this.h2Sessions, req, res, target, target.h2Upstream).start();
     else new HttpExchange(this.services, req, res, target).start();
   };
 

@@ -4,7 +4,7 @@ import type { ExchangeOutcome, RawHeaders } from '../../app/proxy-events.js';
 import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
-import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
+import { errorMessage, ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js';
 import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
 import { hostHeader, http1Opened, replyWithError, type HttpTarget } from './http-exchange.js';
@@ -32,7 +32,8 @@ export class H1OverH2Exchange extends ExchangeBase {
     private readonly pool: H2SessionPool,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-    private readonly target: HttpTarget & { readonly h2Upstream: H2UpstreamTarget },
+    private readonly target: HttpTarget,
+    private readonly h2Upstream: H2UpstreamTarget,
   ) {
     super(services, true);
     this.requestHeaders = toPairs(req.rawHeaders);
@@ -43,7 +44,7 @@ export class H1OverH2Exchange extends ExchangeBase {
     this.res.on('close', this.onClientClose);
     this.res.on('finish', this.onResponseDelivered);
     this.idle.start();
-    this.pool.acquire(this.target.h2Upstream).then(this.onSession, this.onSessionFailed);
+    this.pool.acquire(this.h2Upstream).then(this.onSession, this.onSessionFailed);
   }
 
   private readonly onSession = ({ session, release }: { session: ClientHttp2Session; release: () => void }): void => {
@@ -72,7 +73,12 @@ export class H1OverH2Exchange extends ExchangeBase {
       );
     } catch (err) {
       release();
-      this.respondWithError(502, 'invalid-request-head', `the request could not be sent upstream: ${message(err)}`);
+      this.endWith(
+        'proxy-error',
+        502,
+        'invalid-request-head',
+        `the request could not be sent upstream: ${errorMessage(err)}`,
+      );
       return;
     }
     this.upstream = upstream;
@@ -96,7 +102,8 @@ export class H1OverH2Exchange extends ExchangeBase {
   private readonly onSessionFailed = (err: NodeJS.ErrnoException): void => {
     if (this.closed) return;
     const code = err.code ?? 'ERROR';
-    this.respondWithError(
+    this.endWith(
+      'proxy-error',
       gatewayStatus(code),
       code,
       upstreamFailure(`could not open an HTTP/2 stream to ${hostHeader(this.target)}`, err),
@@ -106,7 +113,7 @@ export class H1OverH2Exchange extends ExchangeBase {
   private readonly onRequestSent = (): void => {
     this.requestSent(this.responded, (ms) => {
       if (!this.responded) {
-        this.respondWithError(504, 'response-header-timeout', `response header timeout after ${ms / 1000} s`);
+        this.endWith('proxy-error', 504, 'response-header-timeout', `response header timeout after ${ms / 1000} s`);
       }
     });
   };
@@ -145,7 +152,12 @@ export class H1OverH2Exchange extends ExchangeBase {
       res.writeHead(status, flatten(responseHeaders));
       res.flushHeaders();
     } catch (err) {
-      this.fail('proxy-error', 'invalid-response-head', `the response head could not be forwarded: ${message(err)}`);
+      this.endWith(
+        'proxy-error',
+        502,
+        'invalid-response-head',
+        `the response head could not be forwarded: ${errorMessage(err)}`,
+      );
       return;
     }
     if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {
@@ -170,7 +182,7 @@ export class H1OverH2Exchange extends ExchangeBase {
     const code = upstream.rstCode ?? NGHTTP2_NO_ERROR;
     if (code === NGHTTP2_NO_ERROR && upstream.readableEnded) return; // the response's delivery ends it
     if (code === NGHTTP2_NO_ERROR && !this.responded) {
-      this.respondWithError(502, 'ECONNRESET', 'the upstream closed the stream without a response');
+      this.endWith('proxy-error', 502, 'ECONNRESET', 'the upstream closed the stream without a response');
       return;
     }
     const name = h2CodeName(code === NGHTTP2_NO_ERROR ? http2.constants.NGHTTP2_INTERNAL_ERROR : code);
@@ -178,7 +190,7 @@ export class H1OverH2Exchange extends ExchangeBase {
       (this.session?.destroyed ?? true)
         ? `the upstream connection ended before the stream was complete (${name})`
         : `the upstream reset the stream with ${name} (0x${code.toString(16)})`;
-    this.fail('upstream-reset', name, detail);
+    this.endWith('upstream-reset', 502, name, detail);
   };
 
   private readonly onResponseDelivered = (): void => {
@@ -194,24 +206,18 @@ export class H1OverH2Exchange extends ExchangeBase {
   protected onIdle(): void {
     if (this.closed) return;
     const detail = `no bytes moved in either direction for ${this.services.timeouts.idleMs / 1000} s`;
-    if (this.res.headersSent) this.res.destroy();
-    else replyWithError(this.res, 504, 'idle-timeout', detail);
-    this.finish('idle-timeout', 'idle-timeout', detail);
-    this.resetUpstream();
+    this.endWith('idle-timeout', 504, 'idle-timeout', detail);
   }
 
-  /** Ends the exchange so the client cannot mistake what it got for a complete response. */
-  private fail(outcome: ExchangeOutcome, reason: string, detail: string): void {
+  /**
+   * Ends the exchange with an answer of ours (`status`), or with a cut connection once the
+   * response is under way, so the client cannot mistake what it got for a whole response; the
+   * upstream stream is reset.
+   */
+  private endWith(outcome: ExchangeOutcome, status: number, reason: string, detail: string): void {
     if (this.closed) return;
-    this.finish(outcome, reason, detail);
-    if (this.res.headersSent) this.res.destroy();
-    else replyWithError(this.res, 502, reason, detail);
-    this.resetUpstream();
-  }
-
-  private respondWithError(status: number, reason: string, detail: string): void {
     replyWithError(this.res, status, reason, detail);
-    this.finish('proxy-error', reason, detail);
+    this.finish(outcome, reason, detail);
     this.resetUpstream();
   }
 
@@ -224,10 +230,6 @@ export class H1OverH2Exchange extends ExchangeBase {
 /** Raw name/value pairs with names lowercased, as HTTP/2 fields must be. */
 function lowercased(raw: readonly string[]): [string, string][] {
   return toPairs(raw).map(([name, value]) => [name.toLowerCase(), value]);
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function noop(): void {}

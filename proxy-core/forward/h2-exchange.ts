@@ -11,7 +11,7 @@ import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
-import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
+import { errorMessage, ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders } from './h2-headers.js';
 import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
 import { flatten, toPairs } from './raw-headers.js';
@@ -139,7 +139,11 @@ export class H2Exchange extends ExchangeBase {
       });
     } catch (err) {
       release();
-      this.respondWithError(502, 'invalid-request-head', `the request could not be sent upstream: ${message(err)}`);
+      this.respondWithError(
+        502,
+        'invalid-request-head',
+        `the request could not be sent upstream: ${errorMessage(err)}`,
+      );
       return;
     }
     this.upstream = upstream;
@@ -228,7 +232,11 @@ export class H2Exchange extends ExchangeBase {
         sendDate: false,
       } as import('node:http2').ServerStreamResponseOptions);
     } catch (err) {
-      this.fail('proxy-error', 'invalid-response-head', `the response head could not be forwarded: ${message(err)}`);
+      this.fail(
+        'proxy-error',
+        'invalid-response-head',
+        `the response head could not be forwarded: ${errorMessage(err)}`,
+      );
       return;
     }
     if (endStream) return;
@@ -392,7 +400,11 @@ export class H2Exchange extends ExchangeBase {
       } as import('node:http2').ServerStreamResponseOptions);
     } catch (err) {
       res.destroy();
-      this.fail('proxy-error', 'invalid-response-head', `the response head could not be forwarded: ${message(err)}`);
+      this.fail(
+        'proxy-error',
+        'invalid-response-head',
+        `the response head could not be forwarded: ${errorMessage(err)}`,
+      );
       return;
     }
     if (bodiless) {
@@ -525,10 +537,6 @@ function headerPairs(headers: OutgoingHttpHeaders): [string, string][] {
   return Object.entries(headers).flatMap(([name, value]): [string, string][] =>
     value === undefined ? [] : Array.isArray(value) ? value.map((v) => [name, v]) : [[name, String(value)]],
   );
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function noop(): void {}

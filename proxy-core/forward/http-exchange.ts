@@ -5,7 +5,7 @@ import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
-import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
+import { errorMessage, ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, headerValue, toPairs } from './raw-headers.js';
 import { takePreconnectedTimings } from './tunnel-agent.js';
 import type { UpstreamTarget } from './upstream.js';
@@ -184,7 +184,7 @@ export class HttpExchange extends ExchangeBase {
       this.fail(
         'proxy-error',
         'invalid-response-head',
-        `upstream sent a response head Node cannot forward: ${message(err)}`,
+        `upstream sent a response head Node cannot forward: ${errorMessage(err)}`,
       );
       return;
     }
@@ -232,7 +232,7 @@ export class HttpExchange extends ExchangeBase {
     const detail = reset
       ? `upstream closed the connection without a response (${code})`
       : upstreamFailure(`could not get a response from ${hostHeader(this.target)}`, err);
-    this.respondWithError(gatewayStatus(code), code, detail);
+    replyWithError(this.res, gatewayStatus(code), code, detail);
     this.close(outcome, code, detail);
   };
 
@@ -240,8 +240,7 @@ export class HttpExchange extends ExchangeBase {
     if (this.closed) return;
     const seconds = this.services.timeouts.idleMs / 1000;
     const detail = `no bytes moved in either direction for ${seconds} s`;
-    if (this.res.headersSent) this.res.destroy();
-    else this.respondWithError(504, 'idle-timeout', detail);
+    replyWithError(this.res, 504, 'idle-timeout', detail);
     this.close('idle-timeout', 'idle-timeout', detail);
     this.upstreamReq?.destroy();
   }
@@ -250,13 +249,8 @@ export class HttpExchange extends ExchangeBase {
   private fail(outcome: ExchangeOutcome, reason: string, detail: string): void {
     if (this.closed) return;
     this.close(outcome, reason, detail);
-    if (this.res.headersSent) this.res.destroy();
-    else this.respondWithError(502, reason, detail);
+    replyWithError(this.res, 502, reason, detail);
     this.upstreamReq?.destroy();
-  }
-
-  private respondWithError(status: number, reason: string, detail: string): void {
-    replyWithError(this.res, status, reason, detail);
   }
 
   private close(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
@@ -314,10 +308,6 @@ export function hostHeader(target: UpstreamTarget): string {
 
 function timeoutError(code: string, ms: number): Error {
   return Object.assign(new Error(`${code.replace(/-/g, ' ')} after ${ms / 1000} s`), { code });
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function noop(): void {}
