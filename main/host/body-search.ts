@@ -3,7 +3,10 @@ import type { Direction } from '../../app/proxy-events.js';
 import type { CapturedBody } from '../har/har-entry.js';
 
 export interface BodySearchLimits {
-  /** Bytes of each body (decoded) looked through; a match past it is not found. */
+  /**
+   * Bytes of each body read and looked through (decoded from the first this many as captured);
+   * a match past it is not found.
+   */
   readonly maxBytesPerBody: number;
   /** Wall time for one search; past it the reply says how far it got. */
   readonly budgetMs: number;
@@ -30,7 +33,8 @@ const DIRECTIONS: readonly Direction[] = ['request', 'response'];
 export async function searchBodies(
   text: string,
   newestFirst: Iterable<number>,
-  read: (id: number, direction: Direction) => Promise<CapturedBody | undefined>,
+  /** The first `maxBytes` of a body as captured, decoded where it can be. */
+  read: (id: number, direction: Direction, maxBytes: number) => Promise<CapturedBody | undefined>,
   limits: BodySearchLimits = DEFAULT_BODY_SEARCH_LIMITS,
 ): Promise<BodySearchReply> {
   const needle = text.trim().toLowerCase();
@@ -45,7 +49,7 @@ export async function searchBodies(
       break;
     }
     for (const direction of DIRECTIONS) {
-      const body = await read(id, direction);
+      const body = await read(id, direction, limits.maxBytesPerBody);
       if (body && holds(body, needle, limits.maxBytesPerBody)) {
         ids.push(id);
         break;

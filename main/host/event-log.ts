@@ -147,12 +147,12 @@ export class EventLog {
     return this.exchanges.get(id)?.messagesNotKept ?? 0;
   }
 
-  /** The headers of a body, to know its Content-Encoding; undefined when the exchange is not kept. */
   /** The ids of the exchanges kept, the newest first. */
   idsNewestFirst(): number[] {
     return [...this.exchanges.keys()].reverse();
   }
 
+  /** The headers of a body, to know its Content-Encoding; undefined when the exchange is not kept. */
   headersOf(id: number, direction: Direction): RawHeaders | undefined {
     const record = this.exchanges.get(id);
     if (!record) return undefined;

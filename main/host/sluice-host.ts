@@ -346,7 +346,10 @@ export class SluiceHost {
       this.readBody(id, direction, start, end, decoded === true),
     'bodies.search': async ({ text }) => {
       if (typeof text !== 'string') throw new CommandError('bodies.search needs the text to look for', 'bad-request');
-      return searchBodies(text, this.log.idsNewestFirst(), (id, direction) => this.capturedBody(id, direction));
+      // Only the part searched is read: a 64 MiB capture is not read and decoded to look at 4 MiB.
+      return searchBodies(text, this.log.idsNewestFirst(), (id, direction, maxBytes) =>
+        this.capturedBody(id, direction, maxBytes),
+      );
     },
     'exchanges.remove': async ({ ids }) => {
       if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'number')) {
@@ -545,9 +548,12 @@ export class SluiceHost {
     };
   }
 
-  /** A whole captured body with its Content-Encoding undone where possible, for export. */
-  private async capturedBody(id: number, direction: Direction): Promise<CapturedBody | undefined> {
-    const range = await this.readCaptured(id, direction);
+  /**
+   * A captured body with its Content-Encoding undone where possible: whole for export, or its
+   * first `upTo` bytes as captured (decoded as far as they go).
+   */
+  private async capturedBody(id: number, direction: Direction, upTo?: number): Promise<CapturedBody | undefined> {
+    const range = await this.readCaptured(id, direction, undefined, upTo);
     if (!range) return undefined;
     const raw = range.bytes;
     const limited = range.limited ? { limited: range.limited } : {};
