@@ -2,8 +2,7 @@ import { fillerPath } from './body-source.js';
 import { DIRECT, type Route } from './clients.js';
 import { closeH2Session, downloadAll, openH2Session, type H2Upstream } from './h2-clients.js';
 import { RssSampler } from './proc.js';
-import { GiB } from './stats.js';
-import { timeTransfer, TRANSFER_TIMEOUT_MS, type Pids, type TransferRun } from './throughput.js';
+import { proxyCpuPerGiB, timeTransfer, TRANSFER_TIMEOUT_MS, type Pids, type TransferRun } from './throughput.js';
 
 /** How a body is fetched over one HTTP/2 connection: `streams` GETs at once, each of `bytesPerStream`. */
 export interface H2Shape {
@@ -107,7 +106,7 @@ export async function measureH2Throughput(
       runs: proxyRuns,
       megabytesPerSecond: proxied,
       ratio: proxied / direct,
-      proxyCpuSecondsPerGiB: Math.min(...proxyRuns.map((r) => r.cpuSeconds.proxy)) / (bytes / GiB),
+      proxyCpuSecondsPerGiB: proxyCpuPerGiB(proxyRuns, bytes),
       proxyPeakRssBytes,
     },
   };

@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { exitWithParent } from './exit-with-parent.js';
 
 function relayRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = new URL(req.url ?? '/');
@@ -50,11 +51,7 @@ async function main(): Promise<void> {
   server.on('connect', (req: http.IncomingMessage, socket: Duplex) => relayTunnel(context, ca, req, socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.stdout.write(`relay: ${(server.address() as AddressInfo).port}\n`);
-  const stop = (): void => process.exit(0);
-  process.stdin.on('end', stop);
-  process.stdin.on('error', stop);
-  process.stdin.resume();
-  process.on('SIGTERM', stop);
+  exitWithParent();
 }
 
 main().catch((err: unknown) => {

@@ -359,7 +359,7 @@ function verdict(value: number, passes: (v: number) => boolean): boolean {
 function cpuRows(results: Results): Row[] {
   return results.throughput.map((r) => {
     const floor = results.relayFloor.find((f) => f.scheme === r.scheme && f.framing === r.framing);
-    const sluice = proxyCpuPerGiB(r);
+    const sluice = proxyCpuPerGiB(r.proxyRuns, r.bytes);
     const framing = r.framing === 'length' ? 'Content-Length' : 'chunked';
     return {
       measure: `${r.scheme} ${framing}: proxy CPU s per GiB (minimal pipe relay, Sluice)`,

@@ -154,12 +154,12 @@ export async function measureRelayFloor(
   return {
     scheme,
     framing,
-    cpuSecondsPerGiB: Math.min(...runs.map((r) => r.cpuSeconds.proxy)) / (bytes / GiB),
+    cpuSecondsPerGiB: proxyCpuPerGiB(runs, bytes),
     megabytesPerSecond: Math.max(...runs.map((r) => r.megabytesPerSecond)),
   };
 }
 
-/** The proxy's CPU seconds per GiB moved, from its cheapest run. */
-export function proxyCpuPerGiB(result: ThroughputResult): number {
-  return Math.min(...result.proxyRuns.map((r) => r.cpuSeconds.proxy)) / (result.bytes / GiB);
+/** The proxy's CPU seconds per GiB moved, from its cheapest of `runs` of `bytes` each. */
+export function proxyCpuPerGiB(runs: readonly TransferRun[], bytes: number): number {
+  return Math.min(...runs.map((r) => r.cpuSeconds.proxy)) / (bytes / GiB);
 }

@@ -10,6 +10,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseFillerRequest, sendFiller, sendFillerOnStream } from './body-source.js';
+import { exitWithParent } from './exit-with-parent.js';
 
 const handler: http.RequestListener = (req, res) => {
   const filler = parseFillerRequest(req.url ?? '/');
@@ -62,11 +63,7 @@ async function main(): Promise<void> {
   );
   const ports = { http: await listen(plain), https: await listen(secure), h2: await listen(h2) };
   process.stdout.write(`${JSON.stringify(ports)}\n`);
-  const stop = (): void => process.exit(0);
-  process.stdin.on('end', stop);
-  process.stdin.on('error', stop);
-  process.stdin.resume();
-  process.on('SIGTERM', stop);
+  exitWithParent();
 }
 
 main().catch((err: unknown) => {
