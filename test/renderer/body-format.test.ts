@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HostEvent } from '../../app/contract.js';
 import type { Direction, ExchangeOutcome, RawHeaders } from '../../app/proxy-events.js';
-import { bodyShortfall } from '../../renderer/src/app/body-format.js';
+import { bodyShortfall } from '../../renderer/src/store/exchange-row.js';
 import { applyEvent, emptyTraffic } from '../../renderer/src/store/apply-event.js';
 import type { ExchangeView } from '../../renderer/src/model/exchange.js';
 

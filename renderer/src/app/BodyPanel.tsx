@@ -4,7 +4,8 @@ import type { Direction } from '../../../app/proxy-events.js';
 import { formatBytes } from '../format.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { OUTCOME_WORDS } from '../store/exchange-row.js';
-import { bodyShortfall, decodeUtf8, hexDump, prettyJson, type Shortfall } from './body-format.js';
+import { bodyShortfall, type Shortfall } from '../store/exchange-row.js';
+import { decodeUtf8, hexDump, prettyJson } from './body-format.js';
 import { CopyButton } from './CopyButton.js';
 import { BODY_SHOW_LIMIT, useBody } from './use-body.js';
 

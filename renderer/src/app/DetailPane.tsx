@@ -6,6 +6,7 @@ import { plural } from '../sse/sse-format.js';
 import { SseView } from '../sse/SseView.js';
 import { ChunkTimeline } from '../timeline/ChunkTimeline.js';
 import {
+  bodyShortfall,
   clientClosedNote,
   OUTCOME_WORDS,
   protocolSummary,
@@ -14,7 +15,6 @@ import {
   typeCategory,
 } from '../store/exchange-row.js';
 import { useExchange, useSluice, type DetailTab } from '../store/store.js';
-import { bodyShortfall } from './body-format.js';
 import { BodyPanel } from './BodyPanel.js';
 import { CopyRequestMenu } from './CopyRequestMenu.js';
 import { HeadersView } from './HeadersView.js';
@@ -191,14 +191,9 @@ function Outcome({ x, now }: { x: ExchangeView; now: number }) {
   return (
     <p className={`outcome ${failed ? 'failed' : 'ok'}`} data-testid="outcome" data-outcome={x.closed.outcome}>
       {status} · <strong>{OUTCOME_WORDS[x.closed.outcome]}</strong>
-      {x.closed.outcome === 'client-closed' ? ` (${closedByClientNote(x)})` : ''}
+      {x.closed.outcome === 'client-closed' ? ` (${clientClosedNote(x)})` : ''}
       {failed && x.closed.detail ? `: ${x.closed.detail}` : ''} · {size} · {duration}
       {paused}
     </p>
   );
-}
-
-/** A client that gave up before its upload was whole did not stop reading: it stopped sending. */
-function closedByClientNote(x: ExchangeView): string {
-  return bodyShortfall(x, 'request') ? 'before sending all of its request body' : clientClosedNote(x);
 }

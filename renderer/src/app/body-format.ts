@@ -1,6 +1,4 @@
-/** Pure helpers for showing a body: text or binary, pretty JSON, a hex dump, how much of it came. */
-import { headerValue, type Direction } from '../../../app/proxy-events.js';
-import type { ExchangeView } from '../model/exchange.js';
+/** Pure helpers for showing a body: text or binary, pretty JSON, a hex dump. */
 
 export function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
@@ -58,40 +56,4 @@ export function hexDump(bytes: Uint8Array, maxBytes: number): string {
     lines.push(`${offset.toString(16).padStart(8, '0')}  ${hex} ${ascii}`);
   }
   return lines.join('\n');
-}
-
-/** A body short of the length its head announced, both counted as forwarded (still content-encoded). */
-export interface Shortfall {
-  readonly forwarded: number;
-  readonly announced: number;
-}
-
-/**
- * How much of a body announced by `Content-Length` was forwarded, when that is less than all of it:
- * still arriving, or cut off when the exchange ended. Undefined without a usable Content-Length,
- * for a body that came whole, and for responses that never carry one (to HEAD, 1xx, 204, 304).
- */
-export function bodyShortfall(x: ExchangeView, direction: Direction): Shortfall | undefined {
-  if (direction === 'response' && !responseMayHaveBody(x)) return undefined;
-  // An exchange that completed had its bodies whole; an imported HAR's Content-Length may still
-  // count the encoded bytes of a body the file holds decoded.
-  if (x.closed?.outcome === 'completed') return undefined;
-  const headers = direction === 'request' ? x.opened.request.headers : x.response?.response.headers;
-  const announced = contentLength(headerValue(headers, 'content-length'));
-  const forwarded = (direction === 'request' ? x.requestBody : x.responseBody).bytes;
-  return announced !== undefined && forwarded < announced ? { forwarded, announced } : undefined;
-}
-
-function responseMayHaveBody(x: ExchangeView): boolean {
-  const status = x.response?.response.status;
-  if (status === undefined || x.opened.request.method === 'HEAD') return false;
-  return status >= 200 && status !== 204 && status !== 304;
-}
-
-/** A Content-Length as a number; undefined for a missing, malformed or repeated one. */
-function contentLength(value: string | undefined): number | undefined {
-  const trimmed = value?.trim();
-  if (!trimmed || !/^\d+$/.test(trimmed)) return undefined;
-  const length = Number(trimmed);
-  return Number.isSafeInteger(length) ? length : undefined;
 }

@@ -1,4 +1,4 @@
-import { headerValue, type ExchangeOutcome, type ResponseHead } from '../../../app/proxy-events.js';
+import { headerValue, type Direction, type ExchangeOutcome, type ResponseHead } from '../../../app/proxy-events.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { isNdjson, mediaType } from '../sse/stream-events.js';
 
@@ -79,11 +79,14 @@ export function statusLine(response: ResponseHead): string {
 }
 
 /**
- * Why a client-closed exchange is no failure, in words. An HTTP/2 client ends a stream with a
+ * Why a client-closed exchange is no failure, in words: an upload cut short, a reader that left,
+ * or the stream reset it sent. An HTTP/2 client ends a stream with a
  * reset whose code the core gives as the reason: `CANCEL` (or `NO_ERROR`) is the client's normal
  * way to stop; another code is named without calling it harmless.
  */
 export function clientClosedNote(x: ExchangeView): string {
+  // A client that gave up before its upload was whole did not stop reading: it stopped sending.
+  if (bodyShortfall(x, 'request')) return 'before sending all of its request body';
   const reason = x.closed?.reason;
   if (x.opened.streamId === undefined || !reason) {
     return x.response
@@ -158,4 +161,40 @@ export function urlParts(x: ExchangeView): UrlParts {
 /** Milliseconds from the request to the end, or to `now` while the exchange is open. */
 export function durationMs(x: ExchangeView, now: number): number {
   return (x.closed?.t ?? now) - x.opened.t;
+}
+
+/** A body short of the length its head announced, both counted as forwarded (still content-encoded). */
+export interface Shortfall {
+  readonly forwarded: number;
+  readonly announced: number;
+}
+
+/**
+ * How much of a body announced by `Content-Length` was forwarded, when that is less than all of it:
+ * still arriving, or cut off when the exchange ended. Undefined without a usable Content-Length,
+ * for a body that came whole, and for responses that never carry one (to HEAD, 1xx, 204, 304).
+ */
+export function bodyShortfall(x: ExchangeView, direction: Direction): Shortfall | undefined {
+  if (direction === 'response' && !responseMayHaveBody(x)) return undefined;
+  // An exchange that completed had its bodies whole; an imported HAR's Content-Length may still
+  // count the encoded bytes of a body the file holds decoded.
+  if (x.closed?.outcome === 'completed') return undefined;
+  const headers = direction === 'request' ? x.opened.request.headers : x.response?.response.headers;
+  const announced = contentLength(headerValue(headers, 'content-length'));
+  const forwarded = (direction === 'request' ? x.requestBody : x.responseBody).bytes;
+  return announced !== undefined && forwarded < announced ? { forwarded, announced } : undefined;
+}
+
+function responseMayHaveBody(x: ExchangeView): boolean {
+  const status = x.response?.response.status;
+  if (status === undefined || x.opened.request.method === 'HEAD') return false;
+  return status >= 200 && status !== 204 && status !== 304;
+}
+
+/** A Content-Length as a number; undefined for a missing, malformed or repeated one. */
+function contentLength(value: string | undefined): number | undefined {
+  const trimmed = value?.trim();
+  if (!trimmed || !/^\d+$/.test(trimmed)) return undefined;
+  const length = Number(trimmed);
+  return Number.isSafeInteger(length) ? length : undefined;
 }
