@@ -82,6 +82,9 @@ export class EventBatcher {
   /** History replayed to a new consumer, sent before `items`; never merged or dropped. */
   private history: readonly HostEvent[] = [];
   private historyAt = 0;
+  /** Pages of history still to come (from the capture store), read one at a time as batches go out. */
+  private pages: AsyncIterator<readonly HostEvent[]> | undefined;
+  private readingPage = false;
   private firstBatchPending = false;
   /** Queue length at which the next push compacts. */
   private compactAt: number;
@@ -152,13 +155,20 @@ export class EventBatcher {
   }
 
   /**
-   * Queues what happened before this consumer arrived (the host's event log) ahead of everything
-   * pushed later. Sent in `maxBatch`-sized batches as fast as the consumer is ready, and never
-   * merged or dropped: the log holds these events anyway, so waiting costs no memory.
+   * Queues what happened before this consumer arrived (the host's event log, or pages of it read
+   * from the capture store one at a time) ahead of everything pushed later. Sent in
+   * `maxBatch`-sized batches as fast as the consumer is ready, and never merged or dropped: the log
+   * holds these events anyway, so waiting costs no memory.
    */
-  prime(events: readonly HostEvent[]): void {
+  prime(history: readonly HostEvent[] | AsyncIterable<readonly HostEvent[]>): void {
     if (this.closed) return;
-    this.history = events;
+    if (isAsyncIterable(history)) {
+      this.history = [];
+      this.pages = history[Symbol.asyncIterator]();
+    } else {
+      this.history = history;
+      this.pages = undefined;
+    }
     this.historyAt = 0;
     // Even an empty history is one batch: seq 0 tells the consumer a new feed has begun.
     this.firstBatchPending = this.seq === 0;
@@ -177,28 +187,60 @@ export class EventBatcher {
     this.items = [];
     this.head = 0;
     this.history = [];
+    void this.pages?.return?.();
+    this.pages = undefined;
   }
 
-  /** History batches still to send; an empty primed history still owes its one batch. */
-  private get historyLeft(): number {
-    return this.history.length - this.historyAt + (this.firstBatchPending ? 1 : 0);
+  /** Whether history is still to send; an empty primed history still owes its one batch. */
+  private get historyLeft(): boolean {
+    return this.historyAt < this.history.length || this.pages !== undefined || this.firstBatchPending;
   }
 
   private readonly flush = (): void => {
     this.clearSchedule();
     if (this.closed) return;
-    while (this.historyLeft > 0 && this.consumerReady()) {
+    while (this.historyLeft && this.consumerReady()) {
+      if (this.historyAt === this.history.length && this.pages) {
+        this.readPage();
+        break;
+      }
       if (!this.sendHistoryBatch()) break;
     }
-    while (this.historyLeft === 0 && (this.queued > 0 || this.unreported > 0) && this.consumerReady()) {
+    while (!this.historyLeft && (this.queued > 0 || this.unreported > 0) && this.consumerReady()) {
       if (!this.sendBatch()) break;
     }
     this.earlyFlushAt = this.queued + this.maxBatch;
     // Lower only: a flush that could not send must not let the queue grow past its bound.
     this.compactAt = Math.max(this.maxQueued, Math.min(this.compactAt, this.queued + this.slack));
     this.releaseSentPrefix();
-    if (this.historyLeft > 0 || this.queued > 0 || this.unreported > 0) this.scheduleTimer();
+    if (this.historyLeft || this.queued > 0 || this.unreported > 0) this.scheduleTimer();
   };
+
+  /** Asks for the next page of history; the flush after it arrives sends it. */
+  private readPage(): void {
+    const pages = this.pages;
+    if (this.readingPage || !pages) return;
+    this.readingPage = true;
+    pages.next().then(
+      (result) => {
+        this.readingPage = false;
+        if (this.closed || this.pages !== pages) return;
+        if (result.done) this.pages = undefined;
+        else {
+          this.history = result.value;
+          this.historyAt = 0;
+        }
+        this.scheduleImmediate();
+      },
+      (err: unknown) => {
+        // What was sent stays; the consumer goes on with live events rather than waiting forever.
+        this.readingPage = false;
+        if (this.pages === pages) this.pages = undefined;
+        this.warnOnce(`history could not be read: ${String(err)}`);
+        if (!this.closed) this.scheduleImmediate();
+      },
+    );
+  }
 
   private sendHistoryBatch(): boolean {
     const end = Math.min(this.history.length, this.historyAt + this.maxBatch);
@@ -393,4 +435,8 @@ export function thinChunks(events: HostEvent[], maxPerBody: number): number {
   const folded = events.length - write;
   events.length = write;
   return folded;
+}
+
+function isAsyncIterable<T>(value: object): value is AsyncIterable<T> {
+  return Symbol.asyncIterator in value;
 }

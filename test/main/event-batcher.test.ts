@@ -416,6 +416,62 @@ describe('EventBatcher overflow, exactly', () => {
     await until(() => sizes().length === 3);
     expect(sizes()).toEqual([1, 10, 1]);
   });
+
+  it('sends history read page by page before anything pushed meanwhile, asking for a page only when one is needed', async () => {
+    const consumer = collectingConsumer();
+    const batcher = new EventBatcher({ send: consumer.send, maxBatch: 4 });
+    closeAfterTest(batcher);
+    const asked: number[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* pages(): AsyncGenerator<HostEvent[]> {
+      for (let page = 0; page < 3; page++) {
+        asked.push(page);
+        if (page === 1) await gate;
+        yield [
+          notice(page * 10),
+          notice(page * 10 + 1),
+          notice(page * 10 + 2),
+          notice(page * 10 + 3),
+          notice(page * 10 + 4),
+        ];
+      }
+    }
+    batcher.prime({ [Symbol.asyncIterator]: pages });
+    batcher.push(notice(100));
+    await until(() => consumer.delivered().length === 5);
+    // The second page is still being read: the live event waits behind it.
+    await sleep(50);
+    expect(asked).toEqual([0, 1]);
+    expect(consumer.delivered().length).toBe(5);
+    release();
+    await until(() => consumer.delivered().length === 16);
+    const messages = consumer.delivered().map((e) => (e.type === 'host-notice' ? e.message : e.type));
+    expect(messages).toEqual([...[0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 20, 21, 22, 23, 24].map((n) => `n${n}`), 'n100']);
+    expectSeqFromZero(consumer.batches);
+  });
+
+  it('goes on with live events when a history page cannot be read', async () => {
+    const consumer = collectingConsumer();
+    const batcher = new EventBatcher({ send: consumer.send });
+    closeAfterTest(batcher);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      async function* pages(): AsyncGenerator<HostEvent[]> {
+        yield [notice(1)];
+        throw new Error('store worker stopped');
+      }
+      batcher.prime({ [Symbol.asyncIterator]: pages });
+      batcher.push(notice(2));
+      await until(() => consumer.delivered().length === 2);
+      expect(consumer.delivered().map((e) => (e.type === 'host-notice' ? e.message : e.type))).toEqual(['n1', 'n2']);
+      await until(() => warnings.some((w) => w.includes('store worker stopped')));
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
 
 describe('thinning a batch', () => {
