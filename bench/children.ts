@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 
 /** Lines kept from a child's start, so a waiter that subscribes late still sees its banner. */
@@ -7,11 +8,26 @@ const STDERR_TAIL_CHARS = 4000;
 
 const running = new Set<NodeChild>();
 
-/** A Node script run as a child process, read line by line from its stdout. */
+export type Output = 'stdout' | 'stderr';
+
+/** One output of a child read line by line: its first lines kept, later ones handed to listeners. */
+class LineFeed {
+  readonly earlyLines: string[] = [];
+  readonly listeners = new Set<(line: string) => void>();
+
+  constructor(input: Readable) {
+    const lines = createInterface({ input, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      if (this.earlyLines.length < KEPT_EARLY_LINES) this.earlyLines.push(line);
+      for (const listener of this.listeners) listener(line);
+    });
+  }
+}
+
+/** A Node script run as a child process, read line by line from its stdout and stderr. */
 export class NodeChild {
   readonly process: ChildProcess;
-  private readonly earlyLines: string[] = [];
-  private readonly lineListeners = new Set<(line: string) => void>();
+  private readonly feeds: Record<Output, LineFeed>;
   private stderrTail = '';
   private readonly exited: Promise<void>;
 
@@ -24,14 +40,10 @@ export class NodeChild {
     running.add(this);
     this.exited = new Promise((resolve) => this.process.once('exit', () => resolve()));
     void this.exited.then(() => running.delete(this));
-    this.process.stderr?.on('data', (d: Buffer) => {
+    this.process.stderr!.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-STDERR_TAIL_CHARS);
     });
-    const lines = createInterface({ input: this.process.stdout!, crlfDelay: Infinity });
-    lines.on('line', (line) => {
-      if (this.earlyLines.length < KEPT_EARLY_LINES) this.earlyLines.push(line);
-      for (const listener of this.lineListeners) listener(line);
-    });
+    this.feeds = { stdout: new LineFeed(this.process.stdout!), stderr: new LineFeed(this.process.stderr!) };
   }
 
   get pid(): number {
@@ -40,16 +52,22 @@ export class NodeChild {
     return pid;
   }
 
-  /** Calls `listener` with every stdout line from now on; returns the unsubscribe function. */
-  onLine(listener: (line: string) => void): () => void {
-    this.lineListeners.add(listener);
-    return () => this.lineListeners.delete(listener);
+  /** Calls `listener` with every line of `output` from now on; returns the unsubscribe function. */
+  onLine(listener: (line: string) => void, output: Output = 'stdout'): () => void {
+    const { listeners } = this.feeds[output];
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
-  /** The first stdout line (already printed or still to come) matching `pattern`. */
-  waitForLine(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
-    const seen = this.earlyLines.map((line) => line.match(pattern)).find((m) => m !== null);
+  /** The first line of `output` (already printed or still to come) matching `pattern`. */
+  waitForLine(pattern: RegExp, timeoutMs: number, output: Output = 'stdout'): Promise<RegExpMatchArray> {
+    const seen = this.feeds[output].earlyLines.map((line) => line.match(pattern)).find((m) => m !== null);
     if (seen) return Promise.resolve(seen);
+    return this.nextLine(pattern, timeoutMs, output);
+  }
+
+  /** The next line of `output` matching `pattern`, ignoring any printed before this call. */
+  nextLine(pattern: RegExp, timeoutMs: number, output: Output = 'stdout'): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
       const finish = (error: Error | undefined, match?: RegExpMatchArray): void => {
         clearTimeout(timer);
@@ -61,7 +79,7 @@ export class NodeChild {
       const unsubscribe = this.onLine((line) => {
         const match = line.match(pattern);
         if (match) finish(undefined, match);
-      });
+      }, output);
       const onExit = (code: number | null): void =>
         finish(new Error(`child exited (${code}) before printing ${pattern}: ${this.stderrTail}`));
       this.process.once('exit', onExit);

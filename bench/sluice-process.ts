@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { NodeChild } from './children.js';
+import { LoopDelayProbe, loopProbeNodeArgs } from './loop-delay.js';
 
 export interface SluiceProcess {
   readonly child: NodeChild;
@@ -7,6 +8,8 @@ export interface SluiceProcess {
   readonly port: number;
   /** Sluice's own CA certificate, which intercepted-https clients must trust. */
   readonly caPem: string;
+  /** Reads the proxy's event-loop delay; present when launched with `loopProbe`. */
+  readonly loopProbe: LoopDelayProbe | undefined;
 }
 
 export interface SluiceLaunch {
@@ -19,6 +22,8 @@ export interface SluiceLaunch {
   readonly events: boolean;
   /** Extra node flags, e.g. --cpu-prof when profiling the proxy. */
   readonly nodeArgs?: string[];
+  /** Load loop-delay-probe.js into the proxy's process, so its event-loop delay can be read. */
+  readonly loopProbe?: boolean;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -29,13 +34,14 @@ export async function startSluice(launch: SluiceLaunch): Promise<SluiceProcess> 
   if (launch.events) args.push('--events', 'ndjson');
   const child = new NodeChild(launch.cliPath, args, {
     env: { ...process.env, TMPDIR: launch.tmpDir },
-    nodeArgs: launch.nodeArgs ?? [],
+    nodeArgs: [...(launch.nodeArgs ?? []), ...(launch.loopProbe ? loopProbeNodeArgs() : [])],
   });
   try {
     const caLine = await child.waitForLine(/^ca: (.+)$/, START_TIMEOUT_MS);
     const proxyLine = await child.waitForLine(/^proxy: http:\/\/127\.0\.0\.1:(\d+)$/, START_TIMEOUT_MS);
     const caPem = await readFile(caLine[1]!, 'utf8');
-    return { child, pid: child.pid, port: Number(proxyLine[1]), caPem };
+    const loopProbe = launch.loopProbe ? await LoopDelayProbe.attach(child, START_TIMEOUT_MS) : undefined;
+    return { child, pid: child.pid, port: Number(proxyLine[1]), caPem, loopProbe };
   } catch (err) {
     await child.stop();
     throw err;
