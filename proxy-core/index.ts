@@ -9,5 +9,6 @@ export {
 } from './ca/certificate-authority.js';
 export { DEFAULT_CAPTURE, DEFAULT_TIMEOUTS, type CaptureOptions, type TimeoutOptions } from './options.js';
 export type { CapturedRange } from './capture/body-capture.js';
+export { makeSpillDir } from './capture/spill-dirs.js';
 export type { ProxyEventListener } from './event-hub.js';
 export type * from '../app/proxy-events.js';
