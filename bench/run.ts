@@ -131,20 +131,44 @@ class Workspace {
   }
 }
 
+interface ProxyKind {
+  /** Print NDJSON events (the slow-client rows count its backpressure pauses). */
+  readonly events: boolean;
+  /** Carry loop-delay-probe.js, for the rows that report the proxy's event-loop delay. */
+  readonly loopProbe: boolean;
+}
+
 async function launchSluice(
   workspace: Workspace,
   credentials: UpstreamCredentials,
   config: Config,
-  events: boolean,
+  kind: ProxyKind,
 ): Promise<SluiceProcess> {
-  const dirs = await workspace.proxyDirs(events ? 'proxy-events' : 'proxy');
+  const dirs = await workspace.proxyDirs(kind.events ? 'proxy-events' : 'proxy');
   return startSluice({
     cliPath: CLI,
     ...dirs,
     upstreamCaFile: credentials.caFile,
-    events,
+    events: kind.events,
+    loopProbe: kind.loopProbe,
     nodeArgs: config.proxyNodeArgs,
   });
+}
+
+/** Runs `measure` against a proxy started for it alone, stopped afterwards whatever happened. */
+async function withFreshSluice<T>(
+  workspace: Workspace,
+  credentials: UpstreamCredentials,
+  config: Config,
+  kind: ProxyKind,
+  measure: (sluice: SluiceProcess) => Promise<T>,
+): Promise<T> {
+  const sluice = await launchSluice(workspace, credentials, config, kind);
+  try {
+    return await measure(sluice);
+  } finally {
+    await sluice.child.stop();
+  }
 }
 
 /** A measurement that could not be made; the run goes on and the table says why. */
@@ -271,28 +295,29 @@ async function runSse(
   }
 }
 
+/**
+ * A fresh proxy per scheme, no warm-up: the baseline is the proxy as it started, so whatever a
+ * first slow download costs it (first-use costs included) counts as growth, as a user would see.
+ */
 async function runSlowClient(
   config: Config,
   results: Results,
-  sluice: SluiceProcess,
+  workspace: Workspace,
+  credentials: UpstreamCredentials,
   upstream: Upstream,
 ): Promise<void> {
-  // A fresh process grows by ~35 MiB on its first long transfer whatever the scheme (allocator
-  // arenas, compiled code, TLS state): measured here, whichever scheme ran first "grew" and the
-  // second did not. A short slow run of each first, so the rows show what a slow client costs.
   for (const scheme of ['http', 'https'] as const) {
-    await attempt(results.failures, `slow client warm-up ${scheme}`, () =>
-      measureSlowClient(sluice, upstream, scheme, Math.max(1, Math.floor(config.slowBytes / 8))),
-    );
-  }
-  for (const scheme of ['http', 'https'] as const) {
-    const result = await attempt(results.failures, `slow client ${scheme}`, () =>
-      measureSlowClient(sluice, upstream, scheme, config.slowBytes),
+    const measure = `slow client ${scheme}`;
+    // A proxy printing NDJSON events: its backpressure-paused lines are what we count.
+    const result = await attempt(results.failures, measure, () =>
+      withFreshSluice(workspace, credentials, config, { events: true, loopProbe: false }, (sluice) =>
+        measureSlowClient(sluice, upstream, scheme, config.slowBytes),
+      ),
     );
     if (!result) continue;
     results.slowClient.push(result);
     progress(
-      `slow client ${scheme}: RSS ${mebibytes(result.rssBeforeBytes)} -> ${mebibytes(result.rssPeakBytes)} MiB, ` +
+      `${measure}: RSS ${mebibytes(result.rssBeforeBytes)} -> ${mebibytes(result.rssPeakBytes)} MiB, ` +
         `${result.backpressurePauses} pauses, ${fixed(result.seconds)} s`,
     );
   }
@@ -316,7 +341,7 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
   const credentials = await makeUpstreamCredentials(join(workspace.path, 'upstream-ca'));
   const bulk = await startBulkUpstream(UPSTREAM_SCRIPT, credentials);
   const { httpPort, httpsPort } = bulk.upstream;
-  const sluice = await launchSluice(workspace, credentials, config, false);
+  const sluice = await launchSluice(workspace, credentials, config, { events: false, loopProbe: false });
   progress(
     `proxy pid ${sluice.pid} on port ${sluice.port}; upstream http ${httpPort}, https ${httpsPort}, h2 ${bulk.h2.port}`,
   );
@@ -335,15 +360,7 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
   }
   await sluice.child.stop();
 
-  if (config.sections.has('slow')) {
-    // A fresh proxy printing NDJSON events: its backpressure-paused lines are what we count.
-    const withEvents = await launchSluice(workspace, credentials, config, true);
-    try {
-      await runSlowClient(config, results, withEvents, bulk.upstream);
-    } finally {
-      await withEvents.child.stop();
-    }
-  }
+  if (config.sections.has('slow')) await runSlowClient(config, results, workspace, credentials, bulk.upstream);
   await bulk.child.stop();
   return results;
 }
@@ -459,7 +476,7 @@ function memoryRows(results: Results): Row[] {
     const growthMiB = r.growthBytes / MiB;
     rows.push(
       {
-        measure: `slow client ${r.scheme} ${mebibytes(r.bytes)} MiB (after a warm-up): proxy RSS before -> peak (after), MiB`,
+        measure: `slow client ${r.scheme} ${mebibytes(r.bytes)} MiB fresh proxy, no warm-up: RSS at start -> peak (after), MiB`,
         direct: NONE,
         viaSluice:
           `${mebibytes(r.rssBeforeBytes)} -> ${mebibytes(r.rssPeakBytes)} (+${fixed(growthMiB)}) ` +
