@@ -1,0 +1,273 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sqlite from 'node-sqlite3-wasm';
+import { describe, expect, it } from 'vitest';
+import { BODY_PART_BYTES, CaptureDb } from '../../../main/store/capture-db.js';
+import type { ExchangeRow } from '../../../main/store/store-rows.js';
+import { useCleanup } from '../../helpers/cleanup.js';
+import { exchangeRow, patternBytes } from './rows.js';
+
+const { freshDir, defer } = useCleanup();
+
+async function openDb(options: { temporary: boolean } = { temporary: true }): Promise<{ db: CaptureDb; path: string }> {
+  const path = join(await freshDir(), 'capture.sqlite');
+  const db = CaptureDb.open(path, options);
+  defer(async () => {
+    try {
+      db.close();
+    } catch {
+      // Closed by the test.
+    }
+  });
+  return { db, path };
+}
+
+/** Puts rows as the store does: each batch's generations follow the last. */
+function putAll(db: CaptureDb, rows: readonly ExchangeRow[], firstGeneration = 1): void {
+  db.putRows(firstGeneration, rows, new Set(rows.map((row) => row.id)));
+}
+
+describe('CaptureDb', () => {
+  it('pages rows by id, whatever order they were put in, up to a generation', async () => {
+    const { db } = await openDb();
+    // Generations 1, 2, 3 for ids 3, 1, 2.
+    putAll(db, [exchangeRow(3), exchangeRow(1), exchangeRow(2)]);
+
+    const all = db.page({ afterId: 0, upTo: 3, maxRows: 10, maxBytes: 1 << 20 });
+    expect(all.map((row) => row.id)).toEqual([1, 2, 3]);
+    expect(all[0]!.eventsJson).toBe(exchangeRow(1).eventsJson);
+
+    const upTo2 = db.page({ afterId: 0, upTo: 2, maxRows: 10, maxBytes: 1 << 20 });
+    expect(upTo2.map((row) => row.id)).toEqual([1, 3]);
+    expect(db.page({ afterId: 1, upTo: 3, maxRows: 1, maxBytes: 1 << 20 }).map((row) => row.id)).toEqual([2]);
+    expect(db.page({ afterId: 3, upTo: 3, maxRows: 10, maxBytes: 1 << 20 })).toEqual([]);
+    expect(db.maxGeneration()).toBe(3);
+    expect([...db.ids()]).toEqual([1, 2, 3]);
+  });
+
+  it('a row put again moves to its new generation and keeps its place by id', async () => {
+    const { db } = await openDb();
+    putAll(db, [exchangeRow(1), exchangeRow(2)]);
+    putAll(db, [exchangeRow(1, { eventsJson: '["again"]' })], 3);
+    expect(db.page({ afterId: 0, upTo: 2, maxRows: 10, maxBytes: 1 << 20 }).map((row) => row.id)).toEqual([2]);
+    expect(db.page({ afterId: 0, upTo: 3, maxRows: 10, maxBytes: 1 << 20 })).toEqual([
+      { id: 1, eventsJson: '["again"]' },
+      { id: 2, eventsJson: exchangeRow(2).eventsJson },
+    ]);
+  });
+
+  it('stops a page once maxBytes of events are collected, with at least one row', async () => {
+    const { db } = await openDb();
+    const events = (id: number): string => JSON.stringify(['x'.repeat(94), id % 10]); // 100 characters
+    putAll(
+      db,
+      Array.from({ length: 200 }, (_, index) => exchangeRow(index + 1, { eventsJson: events(index + 1) })),
+    );
+    expect(events(1)).toHaveLength(100);
+
+    expect(db.page({ afterId: 0, upTo: 200, maxRows: 100, maxBytes: 250 }).map((row) => row.id)).toEqual([1, 2, 3]);
+    expect(db.page({ afterId: 0, upTo: 200, maxRows: 100, maxBytes: 300 }).map((row) => row.id)).toEqual([1, 2, 3]);
+    expect(db.page({ afterId: 10, upTo: 200, maxRows: 100, maxBytes: 1 }).map((row) => row.id)).toEqual([11]);
+    // More rows than one query fetches: the page carries on from where the last query stopped.
+    const long = db.page({ afterId: 0, upTo: 200, maxRows: 150, maxBytes: 1 << 20 });
+    expect(long.map((row) => row.id)).toEqual(Array.from({ length: 150 }, (_, index) => index + 1));
+    const bounded = db.page({ afterId: 0, upTo: 200, maxRows: 1000, maxBytes: 10_000 });
+    expect(bounded).toHaveLength(100);
+  });
+
+  it('keeps headers exactly (case, order, repeats) and the count of messages not kept', async () => {
+    const { db } = await openDb();
+    const requestHeaders = [
+      ['Host', 'a.test'],
+      ['x-Dup', '1'],
+      ['X-Dup', '2 ünïcode'],
+    ] as const;
+    putAll(db, [
+      exchangeRow(1, { requestHeaders, responseHeaders: undefined, messagesNotKept: 7, status: undefined }),
+      exchangeRow(2),
+    ]);
+    expect(db.headers(1, 'request')).toEqual(requestHeaders);
+    expect(db.headers(1, 'response')).toBeUndefined();
+    expect(db.headers(2, 'response')).toEqual([['Content-Type', 'text/event-stream']]);
+    expect(db.headers(9, 'request')).toBeUndefined();
+    expect(db.messagesNotKept(1)).toBe(7);
+    expect(db.messagesNotKept(2)).toBe(0);
+    expect(db.messagesNotKept(9)).toBe(0);
+  });
+
+  it('reads any range of a body, across the parts it is stored in', async () => {
+    const { db } = await openDb();
+    const length = 2 * BODY_PART_BYTES + 1234;
+    const response = patternBytes(length);
+    const request = new TextEncoder().encode('{"prompt":"hi"}');
+    putAll(db, [
+      exchangeRow(1, {
+        bodies: {
+          request: { bytes: request, captured: request.length },
+          response: { bytes: response, captured: length },
+        },
+      }),
+    ]);
+
+    const whole = db.readBody(1, 'response', 0, undefined)!;
+    expect(whole.captured).toBe(length);
+    expect(whole.limited).toBeUndefined();
+    expect(Buffer.from(whole.bytes).equals(Buffer.from(response))).toBe(true);
+    expect(Buffer.from(db.readBody(1, 'request', 0, undefined)!.bytes).toString()).toBe('{"prompt":"hi"}');
+
+    const ranges: [number, number | undefined][] = [
+      [0, 10],
+      [BODY_PART_BYTES - 5, BODY_PART_BYTES + 5],
+      [BODY_PART_BYTES, 2 * BODY_PART_BYTES],
+      [10, 2 * BODY_PART_BYTES + 100],
+      [2 * BODY_PART_BYTES + 1000, undefined],
+      [length - 3, length + 500],
+    ];
+    for (const [start, end] of ranges) {
+      const range = db.readBody(1, 'response', start, end)!;
+      expect(Buffer.from(range.bytes).equals(Buffer.from(response.subarray(start, end))), `${start}..${end}`).toBe(
+        true,
+      );
+    }
+    expect(db.readBody(1, 'response', 50, 50)!.bytes).toHaveLength(0);
+    expect(db.readBody(1, 'response', length + 10, undefined)!.bytes).toHaveLength(0);
+  });
+
+  it('says how much was captured and why capture stopped, and tells a missing body from an empty one', async () => {
+    const { db } = await openDb();
+    putAll(db, [
+      exchangeRow(1, {
+        bodies: {
+          request: { bytes: new Uint8Array(0), captured: 0 },
+          response: { bytes: patternBytes(100), captured: 100, limited: 'body-cap' },
+        },
+      }),
+      exchangeRow(2, { bodies: { response: { bytes: patternBytes(10), captured: 10, limited: 'total-cap' } } }),
+    ]);
+    expect(db.readBody(1, 'response', 0, undefined)).toMatchObject({ captured: 100, limited: 'body-cap' });
+    expect(db.readBody(1, 'request', 0, undefined)).toEqual({
+      bytes: new Uint8Array(0),
+      captured: 0,
+      limited: undefined,
+    });
+    expect(db.readBody(2, 'response', 2, 4)).toEqual({
+      bytes: patternBytes(10).subarray(2, 4),
+      captured: 10,
+      limited: 'total-cap',
+    });
+    expect(db.readBody(2, 'request', 0, undefined)).toBeUndefined();
+    expect(db.readBody(3, 'response', 0, undefined)).toBeUndefined();
+  });
+
+  it('replacing an exchange replaces its bodies, leaving no parts of the old ones', async () => {
+    const { db } = await openDb();
+    const big = patternBytes(3 * BODY_PART_BYTES);
+    putAll(db, [exchangeRow(1, { bodies: { response: { bytes: big, captured: big.length } } })]);
+    putAll(db, [exchangeRow(1, { bodies: { request: { bytes: patternBytes(5), captured: 5 } } })], 2);
+    expect(db.readBody(1, 'response', 0, undefined)).toBeUndefined();
+    expect(db.readBody(1, 'request', 0, undefined)!.bytes).toEqual(patternBytes(5));
+  });
+
+  it('removes exchanges with their bodies, saying which were stored, and clears', async () => {
+    const { db } = await openDb();
+    putAll(
+      db,
+      [1, 2, 3].map((id) => exchangeRow(id, { bodies: { response: { bytes: patternBytes(id), captured: id } } })),
+    );
+    expect(db.remove([2, 5, 3])).toEqual([2, 3]);
+    expect([...db.ids()]).toEqual([1]);
+    expect(db.readBody(2, 'response', 0, undefined)).toBeUndefined();
+    expect(db.readBody(1, 'response', 0, undefined)!.bytes).toEqual(patternBytes(1));
+    db.clear();
+    expect([...db.ids()]).toEqual([]);
+    expect(db.readBody(1, 'response', 0, undefined)).toBeUndefined();
+    expect(db.page({ afterId: 0, upTo: 10, maxRows: 10, maxBytes: 100 })).toEqual([]);
+  });
+
+  it('a failed batch writes none of its rows', async () => {
+    const { db } = await openDb();
+    const bad = exchangeRow(2, { method: null as unknown as string });
+    expect(() => putAll(db, [exchangeRow(1), bad])).toThrow(/NOT NULL/);
+    expect([...db.ids()]).toEqual([]);
+    putAll(db, [exchangeRow(3)]);
+    expect([...db.ids()]).toEqual([3]);
+  });
+
+  it('refuses a path it cannot create, naming the path and the reason', async () => {
+    const dir = await freshDir();
+    writeFileSync(join(dir, 'file'), 'not a folder');
+    const path = join(dir, 'file', 'capture.sqlite');
+    expect(() => CaptureDb.open(path, { temporary: true })).toThrow(
+      `Cannot open the capture store at ${path}: ENOTDIR: not a directory`,
+    );
+    const missing = join(dir, 'missing', 'capture.sqlite');
+    expect(() => CaptureDb.open(missing, { temporary: false })).toThrow(
+      new RegExp(`^Cannot open the capture store at ${missing}: ENOENT`),
+    );
+  });
+
+  it.skipIf(process.getuid?.() === 0)('refuses a folder it may not write to', async () => {
+    const dir = await freshDir();
+    mkdirSync(join(dir, 'locked'), { mode: 0o500 });
+    const path = join(dir, 'locked', 'capture.sqlite');
+    expect(() => CaptureDb.open(path, { temporary: true })).toThrow(
+      new RegExp(`^Cannot open the capture store at ${path}: EACCES`),
+    );
+  });
+
+  it('refuses a file that is not a database', async () => {
+    const dir = await freshDir();
+    const path = join(dir, 'capture.sqlite');
+    writeFileSync(path, 'x'.repeat(4096));
+    expect(() => CaptureDb.open(path, { temporary: false })).toThrow(
+      new RegExp(`^Cannot open the capture store at ${path}: .*not a database`),
+    );
+  });
+
+  it('a kept capture survives a close and a reopen; a temporary one leaves no files', async () => {
+    const { db, path } = await openDb({ temporary: false });
+    putAll(db, [exchangeRow(1, { bodies: { response: { bytes: patternBytes(9), captured: 9 } } }), exchangeRow(4)]);
+    db.close();
+    const again = CaptureDb.open(path, { temporary: false });
+    expect([...again.ids()]).toEqual([1, 4]);
+    expect(again.maxGeneration()).toBe(2);
+    expect(again.readBody(1, 'response', 0, undefined)!.bytes).toEqual(patternBytes(9));
+    again.close();
+
+    // Plain SQLite reads it too (in exclusive mode, as a WAL file without shared memory needs),
+    // and the events are TEXT (bound as UTF-8 bytes, cast by SQLite).
+    const plain = new sqlite.Database(path);
+    plain.exec('PRAGMA locking_mode = EXCLUSIVE');
+    expect(plain.all('SELECT typeof(events) AS t, typeof(url) AS u FROM exchanges')).toEqual([
+      { t: 'text', u: 'text' },
+      { t: 'text', u: 'text' },
+    ]);
+    plain.close();
+
+    // Opened temporary, the leftover starts empty, and closing removes every file.
+    const temporary = CaptureDb.open(path, { temporary: true });
+    expect([...temporary.ids()]).toEqual([]);
+    putAll(temporary, [exchangeRow(1)]);
+    temporary.close();
+    expect(readdirSync(join(path, '..'))).toEqual([]);
+  });
+
+  it('takes over the lock of a process that died with the file open, not of one that runs', async () => {
+    const { db, path } = await openDb({ temporary: false });
+    expect(() => CaptureDb.open(path, { temporary: false })).toThrow(/it is already open in this process/);
+    db.close();
+
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    mkdirSync(`${path}.lock`);
+    writeFileSync(`${path}.lock/pid`, String(gone));
+    const reopened = CaptureDb.open(path, { temporary: false });
+    reopened.close();
+
+    mkdirSync(`${path}.lock`);
+    writeFileSync(`${path}.lock/pid`, String(process.ppid));
+    expect(() => CaptureDb.open(path, { temporary: false })).toThrow(
+      `Cannot open the capture store at ${path}: it is in use by process ${process.ppid}`,
+    );
+  });
+});
