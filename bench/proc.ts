@@ -74,3 +74,11 @@ export function ownCpuSeconds(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
 }
+
+/** The soft limit on open files (ulimit -n) of a process, from /proc/<pid>/limits. */
+export async function readOpenFileLimit(pid: number | 'self'): Promise<number> {
+  const limits = await readFile(`/proc/${pid}/limits`, 'utf8');
+  const match = /^Max open files\s+(\d+|unlimited)\s/m.exec(limits);
+  if (!match?.[1]) throw new Error(`no open-files limit in /proc/${pid}/limits`);
+  return match[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(match[1]);
+}

@@ -7,15 +7,21 @@
  * Processes: the proxy is the real CLI (bin/sluice.js) in a child process, the bulk upstream
  * (HTTP/1.1, HTTPS and HTTP/2) is another child (upstream-server.js), and the client is this
  * process; none shares an event loop with another. The SSE upstream alone lives here, because
- * its event stamps and the client's arrival times must come from the same monotonic clock.
+ * its event stamps and the client's arrival times must come from the same monotonic clock. The
+ * slow-client, streams, requests and exchanges sections each start a fresh proxy of their own;
+ * for streams and requests it carries loop-delay-probe.js (node --import), which reports the
+ * proxy's event-loop delay without the proxy's code knowing.
  *
  * Knobs (environment): BENCH_BODY_MIB (default 1024), BENCH_REPEATS (2), BENCH_SLOW_MIB (64),
- * BENCH_ONLY (comma list of throughput,h2,sse,handshake,slow), BENCH_PROXY_NODE_ARGS (extra node
+ * BENCH_STREAMS (concurrent SSE streams per case, comma list, "300,1000"), BENCH_STREAM_EVENTS
+ * (events per stream, 40), BENCH_REQUESTS (small requests per run, 20000), BENCH_EXCHANGES
+ * (exchanges for the memory row, 200000), BENCH_ONLY (comma list of
+ * throughput,h2,sse,handshake,slow,streams,requests,exchanges), BENCH_PROXY_NODE_ARGS (extra node
  * flags for the proxy, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * Results: a table on stdout and .bench/results.json; progress on stderr.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -23,13 +29,19 @@ import type { Framing } from './body-source.js';
 import { NodeChild, stopAllChildren } from './children.js';
 import type { Route, Scheme, Upstream } from './clients.js';
 import { measureH2Throughput, h2Shapes, type H2Shape, type H2ThroughputResult } from './h2-throughput.js';
+import { measureExchangeMemory, type ExchangeMemoryResult } from './exchange-memory.js';
 import { measureHandshakes, type HandshakeResult } from './handshake.js';
+import { exchangeMemoryRows, requestRateRows, streamsRows } from './load-rows.js';
 import { fixed, formatTable, mebibytes, NONE, type Row } from './report.js';
 import { readPeakRss } from './proc.js';
+import { measureRequestRate, type RequestRateResult, type RequestRun } from './request-rate.js';
 import { measureSlowClient, type SlowClientResult } from './slow-client.js';
 import { startSluice, type SluiceProcess } from './sluice-process.js';
-import { measureSseLatency, startSseUpstream, type SseLatencyResult } from './sse-latency.js';
+import { measureSseLatency, type SseLatencyResult } from './sse-latency.js';
+import { measureSseStreams, type StreamsResult } from './sse-streams.js';
+import { startSseUpstream } from './sse-upstream.js';
 import { MiB } from './stats.js';
+import { TARGETS, verdict } from './targets.js';
 import {
   measureRelayFloor,
   measureThroughput,
@@ -47,18 +59,10 @@ const UPSTREAM_SCRIPT = fileURLToPath(new URL('./upstream-server.js', import.met
 const RELAY_SCRIPT = fileURLToPath(new URL('./minimal-relay.js', import.meta.url));
 const RESULTS_FILE = join(ROOT, '.bench', 'results.json');
 
-const TARGETS = {
-  httpThroughputRatio: 0.8,
-  httpsThroughputRatio: 0.45,
-  /** HTTP/1.1-over-TLS's ratio when HTTP/2 was added: h2 through Sluice should do no worse. */
-  h2ThroughputRatio: 0.45,
-  sseAddedP99Ms: 2,
-  peakRssMiB: 150,
-  slowClientGrowthMiB: 8,
-};
-
-const SECTIONS = ['throughput', 'h2', 'sse', 'handshake', 'slow'] as const;
+const SECTIONS = ['throughput', 'h2', 'sse', 'handshake', 'slow', 'streams', 'requests', 'exchanges'] as const;
 type Section = (typeof SECTIONS)[number];
+/** The sections measured on the one long-lived proxy; the others start their own. */
+const SHARED_PROXY_SECTIONS: readonly Section[] = ['throughput', 'h2', 'sse', 'handshake'];
 
 interface Config {
   readonly bodyBytes: number;
@@ -69,6 +73,15 @@ interface Config {
   readonly sseEvents: number;
   readonly sseIntervalMs: number;
   readonly handshakeSamples: number;
+  /** Concurrent SSE streams, one connection each, per streams case. */
+  readonly streamCounts: number[];
+  readonly streamSchemes: Scheme[];
+  readonly streamEvents: number;
+  readonly streamIntervalMs: number;
+  readonly requests: number;
+  readonly requestConnections: number;
+  readonly exchanges: number;
+  readonly exchangeConnections: number;
   readonly sections: ReadonlySet<Section>;
   readonly proxyNodeArgs: string[];
 }
@@ -78,6 +91,11 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
     const value = Number(env[name] ?? fallback);
     if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
     return value;
+  };
+  const positiveList = (name: string, fallback: string): number[] => {
+    const values = (env[name] ?? fallback).split(',').map((s) => Number(s.trim()));
+    if (values.some((v) => !Number.isInteger(v) || v <= 0)) throw new Error(`${name} must list positive integers`);
+    return values;
   };
   const only = env.BENCH_ONLY?.split(',').map((s) => s.trim()) ?? [...SECTIONS];
   const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
@@ -90,6 +108,14 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
     sseEvents: 500,
     sseIntervalMs: 5,
     handshakeSamples: 20,
+    streamCounts: positiveList('BENCH_STREAMS', '300,1000'),
+    streamSchemes: ['http', 'https'],
+    streamEvents: positive('BENCH_STREAM_EVENTS', 40),
+    streamIntervalMs: 100,
+    requests: positive('BENCH_REQUESTS', 20_000),
+    requestConnections: 20,
+    exchanges: positive('BENCH_EXCHANGES', 200_000),
+    exchangeConnections: 50,
     sections: new Set(only as Section[]),
     proxyNodeArgs: env.BENCH_PROXY_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
   };
@@ -108,6 +134,9 @@ interface Results {
   sse: SseLatencyResult[];
   handshake: HandshakeResult | undefined;
   slowClient: SlowClientResult[];
+  streams: StreamsResult[];
+  requestRate: RequestRateResult[];
+  exchangeMemory: ExchangeMemoryResult | undefined;
   failures: Failure[];
 }
 
@@ -323,6 +352,112 @@ async function runSlowClient(
   }
 }
 
+async function runStreams(
+  config: Config,
+  results: Results,
+  workspace: Workspace,
+  credentials: UpstreamCredentials,
+): Promise<void> {
+  const sse = await startSseUpstream(credentials);
+  try {
+    await withFreshSluice(workspace, credentials, config, { events: false, loopProbe: true }, async (sluice) => {
+      for (const streams of config.streamCounts) {
+        for (const scheme of config.streamSchemes) {
+          const shape = { scheme, streams, eventsPerStream: config.streamEvents, intervalMs: config.streamIntervalMs };
+          const measure = `${streams} SSE streams ${scheme}`;
+          const result = await attempt(results.failures, measure, () =>
+            measureSseStreams(proxyRoute(sluice), sluice.pid, sluice.loopProbe, sse, shape),
+          );
+          if (!result) continue;
+          results.streams.push(result);
+          progress(
+            `${measure}: added p50 ${fixed(result.added.p50, 2)} ms, p99 ${fixed(result.added.p99, 2)} ms; ` +
+              `delivered ${result.directDelivery.delivered}/${result.proxyDelivery.delivered} of ` +
+              `${result.proxyDelivery.expected}; proxy RSS ${mebibytes(result.proxyPeakRssBytes)} MiB, ` +
+              `loop p99 ${fixed(result.proxyLoop?.p99Ms ?? Number.NaN)} ms; ` +
+              `bench loop p99 ${fixed(result.benchLoop.direct.p99Ms)}/${fixed(result.benchLoop.proxied.p99Ms)} ms`,
+          );
+        }
+      }
+    });
+  } finally {
+    await sse.close();
+  }
+}
+
+function describeRequestRuns(runs: readonly RequestRun[]): string {
+  return runs.map((r) => fixed(r.requestsPerSecond, 0)).join('/');
+}
+
+async function runRequestRate(
+  config: Config,
+  results: Results,
+  workspace: Workspace,
+  credentials: UpstreamCredentials,
+  bulk: BulkUpstream,
+): Promise<void> {
+  await withFreshSluice(workspace, credentials, config, { events: false, loopProbe: true }, async (sluice) => {
+    const pids: Pids = { proxy: sluice.pid, upstream: bulk.child.pid };
+    for (const scheme of ['http', 'https'] as const) {
+      const measure = `${scheme} ${config.requests} requests`;
+      const result = await attempt(results.failures, measure, () =>
+        measureRequestRate(
+          proxyRoute(sluice),
+          pids,
+          sluice.loopProbe,
+          bulk.upstream,
+          scheme,
+          config.requests,
+          config.requestConnections,
+          config.repeats,
+        ),
+      );
+      if (!result) continue;
+      results.requestRate.push(result);
+      const broken = [...result.directRuns, ...result.proxyRuns].find((r) => r.firstError);
+      if (broken) results.failures.push({ measure: `${measure}: a request failed`, error: broken.firstError! });
+      progress(
+        `${measure}: direct ${describeRequestRuns(result.directRuns)}, via Sluice ` +
+          `${describeRequestRuns(result.proxyRuns)} req/s (best ${fixed(result.ratio, 2)}x), ` +
+          `proxy ${fixed(result.proxyCpuPerThousand, 3)} CPU s per 1,000, loop p99 ` +
+          `${fixed(result.proxyLoop?.p99Ms ?? Number.NaN)} ms`,
+      );
+    }
+  });
+}
+
+async function runExchangeMemory(
+  config: Config,
+  results: Results,
+  workspace: Workspace,
+  credentials: UpstreamCredentials,
+  bulk: BulkUpstream,
+): Promise<void> {
+  const measure = `RSS over ${config.exchanges} exchanges`;
+  results.exchangeMemory = await attempt(results.failures, measure, () =>
+    withFreshSluice(workspace, credentials, config, { events: false, loopProbe: false }, (sluice) =>
+      measureExchangeMemory(
+        proxyRoute(sluice),
+        sluice.pid,
+        bulk.upstream,
+        config.exchanges,
+        config.exchangeConnections,
+        (c) => progress(`${measure}: ${c.exchanges} in ${fixed(c.seconds)} s, RSS ${mebibytes(c.rssBytes)} MiB`),
+      ),
+    ),
+  );
+  const memory = results.exchangeMemory;
+  if (!memory) return;
+  if (memory.firstError) {
+    const error = `${memory.failed} of ${memory.requested} not answered whole, the first: ${memory.firstError}`;
+    results.failures.push({ measure, error });
+  }
+  progress(
+    `${measure}: ${[memory.rssStartBytes, ...memory.checkpoints.map((c) => c.rssBytes)].map(mebibytes).join(' -> ')} MiB; ` +
+      `projected ${mebibytes(memory.projectedDayBytes)} MiB at 1,000,000`,
+  );
+}
+
 function proxyRoute(sluice: SluiceProcess): Route & { via: 'proxy' } {
   return { via: 'proxy', port: sluice.port, caPem: sluice.caPem };
 }
@@ -336,37 +471,49 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
     sse: [],
     handshake: undefined,
     slowClient: [],
+    streams: [],
+    requestRate: [],
+    exchangeMemory: undefined,
     failures: [],
   };
   const credentials = await makeUpstreamCredentials(join(workspace.path, 'upstream-ca'));
   const bulk = await startBulkUpstream(UPSTREAM_SCRIPT, credentials);
   const { httpPort, httpsPort } = bulk.upstream;
-  const sluice = await launchSluice(workspace, credentials, config, { events: false, loopProbe: false });
-  progress(
-    `proxy pid ${sluice.pid} on port ${sluice.port}; upstream http ${httpPort}, https ${httpsPort}, h2 ${bulk.h2.port}`,
-  );
-
-  if (config.sections.has('throughput')) {
-    await runThroughput(config, results, sluice, bulk);
-    await runRelayFloor(config, results, credentials, bulk);
+  progress(`upstream http ${httpPort}, https ${httpsPort}, h2 ${bulk.h2.port}`);
+  if (SHARED_PROXY_SECTIONS.some((section) => config.sections.has(section))) {
+    await runOnSharedProxy(config, results, workspace, credentials, bulk);
   }
-  if (config.sections.has('h2')) await runH2(config, results, sluice, bulk);
-  if (config.sections.has('sse')) await runSse(config, results, sluice, credentials);
-  if (config.sections.has('handshake')) {
-    results.handshake = await attempt(results.failures, 'TLS handshakes', () =>
-      measureHandshakes(sluice.port, sluice.caPem, credentials, config.handshakeSamples),
-    );
-    if (results.handshake) progress(`handshakes: ${JSON.stringify(results.handshake)}`);
-  }
-  await sluice.child.stop();
-
   if (config.sections.has('slow')) await runSlowClient(config, results, workspace, credentials, bulk.upstream);
+  if (config.sections.has('streams')) await runStreams(config, results, workspace, credentials);
+  if (config.sections.has('requests')) await runRequestRate(config, results, workspace, credentials, bulk);
+  if (config.sections.has('exchanges')) await runExchangeMemory(config, results, workspace, credentials, bulk);
   await bulk.child.stop();
   return results;
 }
 
-function verdict(value: number, passes: (v: number) => boolean): boolean {
-  return Number.isFinite(value) && passes(value);
+/** The sections that share one proxy, started once for them all. */
+async function runOnSharedProxy(
+  config: Config,
+  results: Results,
+  workspace: Workspace,
+  credentials: UpstreamCredentials,
+  bulk: BulkUpstream,
+): Promise<void> {
+  await withFreshSluice(workspace, credentials, config, { events: false, loopProbe: false }, async (sluice) => {
+    progress(`proxy pid ${sluice.pid} on port ${sluice.port}`);
+    if (config.sections.has('throughput')) {
+      await runThroughput(config, results, sluice, bulk);
+      await runRelayFloor(config, results, credentials, bulk);
+    }
+    if (config.sections.has('h2')) await runH2(config, results, sluice, bulk);
+    if (config.sections.has('sse')) await runSse(config, results, sluice, credentials);
+    if (config.sections.has('handshake')) {
+      results.handshake = await attempt(results.failures, 'TLS handshakes', () =>
+        measureHandshakes(sluice.port, sluice.caPem, credentials, config.handshakeSamples),
+      );
+      if (results.handshake) progress(`handshakes: ${JSON.stringify(results.handshake)}`);
+    }
+  });
 }
 
 /**
@@ -476,7 +623,7 @@ function memoryRows(results: Results): Row[] {
     const growthMiB = r.growthBytes / MiB;
     rows.push(
       {
-        measure: `slow client ${r.scheme} ${mebibytes(r.bytes)} MiB fresh proxy, no warm-up: RSS at start -> peak (after), MiB`,
+        measure: `slow client ${r.scheme} ${mebibytes(r.bytes)} MiB, fresh proxy, no warm-up: RSS at start -> peak (after), MiB`,
         direct: NONE,
         viaSluice:
           `${mebibytes(r.rssBeforeBytes)} -> ${mebibytes(r.rssPeakBytes)} (+${fixed(growthMiB)}) ` +
@@ -547,12 +694,27 @@ async function main(): Promise<void> {
     ...sseRows(results.sse),
     ...memoryRows(results),
     ...handshakeRows(results.handshake),
+    ...streamsRows(results.streams),
+    ...requestRateRows(results.requestRate),
+    ...exchangeMemoryRows(results.exchangeMemory),
     ...results.failures.map(failureRow),
   ];
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`\n${formatTable(rows)}\n\nTotal ${fixed(seconds)} s. MB = 10^6 bytes.\n`);
+  // Other work on the machine slows both paths alike only on average; a high load says the figures are noisy.
+  const load = loadavg()
+    .map((l) => fixed(l, 1))
+    .join(' ');
+  process.stdout.write(
+    `\n${formatTable(rows)}\n\nTotal ${fixed(seconds)} s. MB = 10^6 bytes. Load average at the end: ${load} ` +
+      `(${cpus().length} CPUs).\n`,
+  );
   await mkdir(join(ROOT, '.bench'), { recursive: true });
-  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' };
+  const machine = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    loadAverageAtEnd: loadavg(),
+  };
   const json = { date: new Date().toISOString(), machine, seconds, config, targets: TARGETS, rows, results };
   await writeFile(
     RESULTS_FILE,

@@ -40,9 +40,18 @@ export interface Pids {
   readonly upstream: number;
 }
 
-async function cpuNow(pids: Pids): Promise<CpuSeconds> {
+/** CPU seconds each process has used so far; subtract two readings for what a run cost. */
+export async function cpuNow(pids: Pids): Promise<CpuSeconds> {
   const [upstream, proxy] = await Promise.all([readCpuSeconds(pids.upstream), readCpuSeconds(pids.proxy)]);
   return { client: ownCpuSeconds(), upstream, proxy };
+}
+
+export function cpuSpent(before: CpuSeconds, after: CpuSeconds): CpuSeconds {
+  return {
+    client: after.client - before.client,
+    upstream: after.upstream - before.upstream,
+    proxy: after.proxy - before.proxy,
+  };
 }
 
 /**
@@ -64,11 +73,7 @@ export async function timeTransfer(
   return {
     megabytesPerSecond: megabytesPerSecond(bytes, ms),
     seconds: ms / 1000,
-    cpuSeconds: {
-      client: cpuAfter.client - cpuBefore.client,
-      upstream: cpuAfter.upstream - cpuBefore.upstream,
-      proxy: cpuAfter.proxy - cpuBefore.proxy,
-    },
+    cpuSeconds: cpuSpent(cpuBefore, cpuAfter),
   };
 }
 

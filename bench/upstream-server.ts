@@ -1,8 +1,9 @@
 /**
  * The bulk upstream for the benchmark, run as its own process so generating a gigabyte does not
  * compete with the client or the proxy for one event loop. Usage: upstream-server.js KEY CERT.
- * Prints one JSON line {"http": port, "https": port, "h2": port} once all listen; exits when stdin
- * closes, so it cannot outlive a benchmark that died.
+ * Serves /filler (body-source.ts) and POST /echo. Prints one JSON line {"http": port, "https":
+ * port, "h2": port} once all listen; exits when stdin closes, so it cannot outlive a benchmark
+ * that died.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -13,6 +14,10 @@ import { parseFillerRequest, sendFiller, sendFillerOnStream } from './body-sourc
 import { exitWithParent } from './exit-with-parent.js';
 
 const handler: http.RequestListener = (req, res) => {
+  if (req.method === 'POST' && req.url === '/echo') {
+    echo(req, res);
+    return;
+  }
   const filler = parseFillerRequest(req.url ?? '/');
   if (!filler) {
     res.writeHead(404, { 'Content-Length': 0 });
@@ -22,6 +27,17 @@ const handler: http.RequestListener = (req, res) => {
   req.socket.setNoDelay(true);
   sendFiller(res, filler.bytes, filler.framing);
 };
+
+/** POST /echo: answers with the request's own body, for the request-rate rows' small exchanges. */
+function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.once('end', () => {
+    const body = Buffer.concat(chunks);
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+    res.end(body);
+  });
+}
 
 /**
  * The HTTP/2 upstream also answers HTTP/1.1 (allowHTTP1), so a proxy that speaks HTTP/2 to its
