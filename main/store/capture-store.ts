@@ -373,7 +373,9 @@ function movableBody(body: StoredBody | undefined, transfer: ArrayBuffer[]): Sto
 }
 
 function workerBackend(script: URL, deliver: (reply: StoreReply) => void, stopped: (reason: string) => void): Backend {
-  const worker = new Worker(script, { name: 'sluice-capture-store' });
+  // No inherited flags: the worker needs none, and some that a host may run with (--input-type,
+  // say) make a worker thread fail to start.
+  const worker = new Worker(script, { name: 'sluice-capture-store', execArgv: [] });
   let stopping = false;
   let lastError: Error | undefined;
   worker.unref();
