@@ -157,9 +157,9 @@ export class CaptureStore {
   }
 
   /**
-   * Body bytes put and not yet written. The worker writes bodies at about 100 MB/s (each byte
-   * goes to the WAL, then to the file); a host that captures faster than that can watch this and
-   * stop keeping bodies rather than let memory grow.
+   * Body bytes put and not yet written. The worker writes bodies at 100–200 MB/s (each byte goes
+   * to the WAL, then to the file); a host that captures faster than that can watch this and stop
+   * keeping bodies rather than let memory grow.
    */
   get backlogBodyBytes(): number {
     return this.queueBodyBytes + this.inFlightBodyBytes;
