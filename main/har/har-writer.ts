@@ -11,7 +11,8 @@ import { redactionSet } from './redact.js';
 
 /** Where an export reads from: the host's kept exchanges and their captured bodies. */
 export interface HarSource {
-  exchanges(): Iterable<ExchangeEvents>;
+  /** One at a time: a long capture is read from the store page by page, never all at once. */
+  exchanges(): Iterable<ExchangeEvents> | AsyncIterable<ExchangeEvents>;
   readBody(id: number, direction: Direction): Promise<CapturedBody | undefined>;
 }
 
@@ -59,7 +60,7 @@ export async function writeHar(
     await write(out, `{"log":${JSON.stringify(head).slice(0, -1)},"entries":[`);
     let entries = 0;
     let incomplete = 0;
-    for (const exchange of source.exchanges()) {
+    for await (const exchange of source.exchanges()) {
       const { id } = exchange.opened;
       if (options.ids && !options.ids.has(id)) continue;
       const [request, response] = await Promise.all([source.readBody(id, 'request'), source.readBody(id, 'response')]);

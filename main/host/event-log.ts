@@ -20,6 +20,23 @@ export interface EventLogLimits {
 /** Told the ids of exchanges the log forgot, so their body copies can go too. */
 export type ForgetListener = (ids: readonly number[]) => void;
 
+/** One exchange as the log gives it up to the on-disk store. */
+export interface TakenExchange {
+  /** Its events in order, chunks interleaved where they came. */
+  readonly events: HostEvent[];
+  readonly requestHeaders: RawHeaders;
+  readonly responseHeaders: RawHeaders | undefined;
+  readonly messagesNotKept: number;
+}
+
+/** What the log holds at one moment, for a consumer that arrives late. */
+export interface LogSnapshot {
+  /** Each exchange the log holds with its events so far, by id. */
+  readonly exchanges: readonly { readonly id: number; readonly events: HostEvent[] }[];
+  /** Events that belong to no exchange, newest last. */
+  readonly loose: readonly HostEvent[];
+}
+
 const DEFAULTS: Required<EventLogLimits> = {
   maxEvents: 1_000_000,
   maxChunksPerBody: 20_000,
@@ -47,10 +64,11 @@ interface ExchangeRecord {
 }
 
 /**
- * What happened since the last clear, so a window or tab that connects late (or reloads) can be
- * brought up to date: the host replays `events()` to each new consumer before live events. It is
- * bounded: a body's chunks past a cap are merged, and past the total cap whole finished exchanges
- * are forgotten, oldest first. Bodies themselves live in the recorder, not here.
+ * The exchanges still in memory (with a capture store: those not finished yet, and those on their
+ * way to the store), and events that belong to none, so a window or tab that connects late (or
+ * reloads) can be brought up to date. It is bounded: a body's chunks past a cap are merged, and
+ * past the total cap whole finished exchanges are forgotten, oldest first (only without a store do
+ * finished exchanges pile up here). Bodies themselves live in the recorder, not here.
  */
 export class EventLog {
   private readonly limits: Required<EventLogLimits>;
@@ -142,6 +160,41 @@ export class EventLog {
     return all;
   }
 
+  /**
+   * Copies of what the log holds now, each exchange replayed with its chunks where they came: taken
+   * at once, so events appended later are not in it (a consumer gets those live).
+   */
+  snapshot(): LogSnapshot {
+    const exchanges = [...this.exchanges]
+      .sort(([a], [b]) => a - b)
+      .map(([id, record]) => {
+        const events: HostEvent[] = [];
+        replay(record, events);
+        return { id, events };
+      });
+    return { exchanges, loose: this.loose.slice(-this.limits.maxLooseEvents) };
+  }
+
+  has(id: number): boolean {
+    return this.exchanges.has(id);
+  }
+
+  /** Gives up one exchange (on its way to the store): its replayed events and what reads need. */
+  take(id: number): TakenExchange | undefined {
+    const record = this.exchanges.get(id);
+    if (!record) return undefined;
+    this.exchanges.delete(id);
+    this.count -= eventCount(record);
+    const events: HostEvent[] = [];
+    replay(record, events);
+    return {
+      events,
+      requestHeaders: record.requestHeaders,
+      responseHeaders: record.responseHeaders,
+      messagesNotKept: record.messagesNotKept,
+    };
+  }
+
   /** WebSocket messages of an exchange that were past the cap and not kept; 0 when none or unknown. */
   messagesNotKept(id: number): number {
     return this.exchanges.get(id)?.messagesNotKept ?? 0;
@@ -175,7 +228,7 @@ export class EventLog {
       const record = this.exchanges.get(id);
       if (!record) continue;
       this.exchanges.delete(id);
-      this.count -= record.events.length + (record.chunks.request?.length ?? 0) + (record.chunks.response?.length ?? 0);
+      this.count -= eventCount(record);
       removed.push(id);
     }
     if (removed.length > 0) this.onForget(removed);
@@ -189,11 +242,15 @@ export class EventLog {
       if (this.count <= target) break;
       if (!record.closed) continue;
       this.exchanges.delete(id);
-      this.count -= record.events.length + (record.chunks.request?.length ?? 0) + (record.chunks.response?.length ?? 0);
+      this.count -= eventCount(record);
       forgotten.push(id);
     }
     if (forgotten.length > 0) this.onForget(forgotten);
   }
+}
+
+function eventCount(record: ExchangeRecord): number {
+  return record.events.length + (record.chunks.request?.length ?? 0) + (record.chunks.response?.length ?? 0);
 }
 
 /** Appends an exchange's events to `out` with its chunks interleaved where they came. */

@@ -27,7 +27,6 @@ import {
   type CapturedRange,
   type CertificateAuthority,
 } from '../../proxy-core/index.js';
-import { exchangesIn } from '../har/exchange-events.js';
 import type { CapturedBody } from '../har/har-entry.js';
 import { writeHarFile } from '../har/har-file.js';
 import { importHar, type EntryIssue } from '../har/har-import.js';
@@ -43,7 +42,7 @@ import { SerialQueue } from '../serial-queue.js';
 import { contentEncodingOf, undoEncoding } from './body-decoder.js';
 import { searchBodies } from './body-search.js';
 import { EventBatcher } from './event-batcher.js';
-import { EventLog } from './event-log.js';
+import { CaptureArchive, closeRunStore, openRunStore, type RunStore } from './capture-archive.js';
 import { SettingsStore } from './settings-store.js';
 import { trustInstructions } from './trust-instructions.js';
 
@@ -98,11 +97,7 @@ type Handlers = { [C in CommandName]: (request: CommandRequest<C>) => Promise<Co
  */
 export class SluiceHost {
   private readonly listeners = new Set<HostListener>();
-  // An exchange the log no longer shows is one nobody can open: its body copies go with it.
-  private readonly log = new EventLog({}, (ids) => {
-    this.proxy.forgetCaptures(ids);
-    this.importedBodies.forget(ids);
-  });
+  private readonly archive: CaptureArchive;
   private status: ProxyStatus;
   private readonly importedBodies: ImportedBodies;
   private nextImportedId = IMPORTED_ID_BASE;
@@ -122,9 +117,22 @@ export class SluiceHost {
     private overrides: SettingsOverrides,
     private readonly systemProxy: SystemProxySwitch,
     readonly notices: readonly string[],
+    runStore: RunStore,
     capture: Partial<CaptureOptions> = {},
   ) {
     this.importedBodies = new ImportedBodies(capture);
+    // An exchange the host no longer holds in memory (in the store now, or forgotten) needs no
+    // body copy in the proxy or the imports.
+    this.archive = new CaptureArchive(runStore, {
+      read: (id, direction, start, end) =>
+        id >= IMPORTED_ID_BASE
+          ? this.importedBodies.read(id, direction, start, end)
+          : this.proxy.readBody(id, direction, start, end),
+      forget: (ids) => {
+        this.proxy.forgetCaptures(ids);
+        this.importedBodies.forget(ids);
+      },
+    });
     const s = this.effective();
     this.status = { state: 'stopped', host: s.proxyHost, port: s.proxyPort, captureEnabled: s.captureEnabled };
     proxy.setCaptureEnabled(s.captureEnabled);
@@ -135,10 +143,28 @@ export class SluiceHost {
   }
 
   static async create(options: HostOptions): Promise<SluiceHost> {
+    let warn: (message: string) => void = warnOnConsole;
+    // Opened beside the rest of the start-up: its WASM takes a moment to compile.
+    const openingStore = openRunStore((message) => warn(`capture store: ${message}`));
+    let host: SluiceHost;
+    try {
+      host = await SluiceHost.assemble(options, openingStore, (m) => warn(m));
+    } catch (err) {
+      void openingStore.then(closeRunStore);
+      throw err;
+    }
+    warn = (message) => host.notice('warning', message);
+    return host;
+  }
+
+  private static async assemble(
+    options: HostOptions,
+    openingStore: Promise<RunStore>,
+    warn: (message: string) => void,
+  ): Promise<SluiceHost> {
     const { store, notices } = await SettingsStore.open(options.dataDir);
     // Before our proxy listens: a record left by a crash is judged by whether its proxy answers.
     // Adapters warn after a change that worked (running programs not told); the host shows it.
-    let warn: (message: string) => void = warnOnConsole;
     // The machine's real settings: one marker per user (in the default data dir), so Sluices with
     // different data dirs never both apply. Injected adapters (tests) keep it in their data dir.
     const opened = SystemProxySwitch.open({
@@ -146,7 +172,7 @@ export class SluiceHost {
       ...(options.systemProxyAdapters
         ? { adapters: options.systemProxyAdapters }
         : {
-            adapters: platformAdapters(process.platform, process.env, (m) => warn(m)),
+            adapters: platformAdapters(process.platform, process.env, warn),
             markerDir: defaultDataDir(),
           }),
     });
@@ -162,17 +188,17 @@ export class SluiceHost {
       ...(options.capture ? { capture: options.capture } : {}),
     });
     const { proxySwitch, notice } = await opened;
-    const host = new SluiceHost(
+    const runStore = await openingStore;
+    return new SluiceHost(
       proxy,
       ca,
       store,
       overrides,
       proxySwitch,
-      [...notices, ...(notice ? [notice] : [])],
+      [...notices, ...(notice ? [notice] : []), ...(runStore.store ? [] : [runStore.problem])],
+      runStore,
       options.capture,
     );
-    warn = (message) => host.notice('warning', message);
-    return host;
   }
 
   /**
@@ -181,7 +207,7 @@ export class SluiceHost {
    */
   openFeed(consumer: FeedConsumer): () => void {
     const batcher = new EventBatcher(consumer);
-    batcher.prime(this.log.events());
+    batcher.prime(this.archive.history());
     const unsubscribe = this.subscribe((event) => batcher.push(event));
     return () => {
       unsubscribe();
@@ -324,6 +350,7 @@ export class SluiceHost {
     await this.restoreSystemProxy();
     await this.proxy.close();
     await this.importedBodies.close();
+    await this.archive.close();
     this.listeners.clear();
   }
 
@@ -338,7 +365,7 @@ export class SluiceHost {
     'capture.clear': async () => {
       this.proxy.clearCaptures();
       this.importedBodies.clear();
-      this.log.clear();
+      await this.archive.clear();
       this.emit({ type: 'capture-cleared', t: now() });
       return { cleared: true as const };
     },
@@ -347,7 +374,7 @@ export class SluiceHost {
     'bodies.search': async ({ text }) => {
       if (typeof text !== 'string') throw new CommandError('bodies.search needs the text to look for', 'bad-request');
       // Only the part searched is read: a 64 MiB capture is not read and decoded to look at 4 MiB.
-      return searchBodies(text, this.log.idsNewestFirst(), (id, direction, maxBytes) =>
+      return searchBodies(text, await this.archive.idsNewestFirst(), (id, direction, maxBytes) =>
         this.capturedBody(id, direction, maxBytes),
       );
     },
@@ -355,7 +382,7 @@ export class SluiceHost {
       if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'number')) {
         throw new CommandError('exchanges.remove needs a list of numeric ids', 'bad-request');
       }
-      const removed = this.log.remove(ids);
+      const removed = await this.archive.remove(ids);
       if (removed.length > 0) this.emit({ type: 'exchanges-removed', t: now(), ids: removed });
       return { removed: removed.length };
     },
@@ -519,7 +546,7 @@ export class SluiceHost {
         );
       }
     }
-    const encoding = decoded ? contentEncodingOf(this.log.headersOf(id, direction)) : undefined;
+    const encoding = decoded ? contentEncodingOf(await this.archive.headersOf(id, direction)) : undefined;
     // Decoding needs the body from its first byte; a plain read only the range asked for.
     const range = await this.readCaptured(id, direction, encoding ? undefined : start, encoding ? undefined : end);
     if (!range) return null;
@@ -543,7 +570,7 @@ export class SluiceHost {
 
   private harSource(): HarSource {
     return {
-      exchanges: () => exchangesIn(this.log.events()),
+      exchanges: () => this.archive.exchanges(),
       readBody: (id, direction) => this.capturedBody(id, direction),
     };
   }
@@ -557,7 +584,7 @@ export class SluiceHost {
     if (!range) return undefined;
     const raw = range.bytes;
     const limited = range.limited ? { limited: range.limited } : {};
-    const encoding = contentEncodingOf(this.log.headersOf(id, direction));
+    const encoding = contentEncodingOf(await this.archive.headersOf(id, direction));
     if (!encoding || raw.length === 0) return { raw, ...limited };
     const result = await undoEncoding(raw, encoding);
     if (!('bytes' in result) || (result.error && result.bytes.length === 0)) {
@@ -566,16 +593,14 @@ export class SluiceHost {
     return { raw, decoded: result.bytes, ...(result.error ? { decodeError: result.error } : {}), ...limited };
   }
 
-  /** Body bytes from the proxy's captures, or from the imported bodies for an imported id. */
+  /** Body bytes from the store, the proxy's captures, or the imported bodies for an imported id. */
   private readCaptured(
     id: number,
     direction: Direction,
     start?: number,
     end?: number,
   ): Promise<CapturedRange | undefined> {
-    return id >= IMPORTED_ID_BASE
-      ? this.importedBodies.read(id, direction, start, end)
-      : this.proxy.readBody(id, direction, start, end);
+    return this.archive.readBody(id, direction, start, end);
   }
 
   private caInfo(): CaInfo {
@@ -599,7 +624,7 @@ export class SluiceHost {
   }
 
   private emit(event: HostEvent): void {
-    this.log.append(event);
+    this.archive.append(event);
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -1,0 +1,255 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HostEvent } from '../../app/contract.js';
+import type { Direction, RawHeaders } from '../../app/proxy-events.js';
+import { makeSpillDir, type CapturedRange } from '../../proxy-core/index.js';
+import { CaptureStore, type ExchangeRow, type StoredBody } from '../store/capture-store.js';
+import { exchangesIn, type ExchangeEvents } from '../har/exchange-events.js';
+import { EventLog, type EventLogLimits } from './event-log.js';
+
+/** Where bodies are while their exchange is in memory: the proxy's captures, or imported bodies. */
+export interface LiveBodies {
+  read(id: number, direction: Direction, start?: number, end?: number): Promise<CapturedRange | undefined>;
+  /** Frees the copies of these exchanges: the store has them now, or nobody can open them any more. */
+  forget(ids: readonly number[]): void;
+}
+
+/**
+ * Bodies up to this size move into the store with their exchange, so the capture that held them
+ * is freed; a larger one stays where it is (memory, then its spill file) and the store row says
+ * nothing about it. Most exchanges of a day of traffic are small; a few large downloads keep
+ * their own file rather than passing through the store's worker twice.
+ */
+export const MAX_MOVED_BODY_BYTES = 1 << 20;
+
+/** A page of stored exchanges read at a time for a late window, an export or a search. */
+const PAGE_ROWS = 500;
+const PAGE_BYTES = 4 << 20;
+
+const DIRECTIONS: readonly Direction[] = ['request', 'response'];
+
+/** This run's store and its folder (removed on close), or why there is none. */
+export type RunStore =
+  { readonly store: CaptureStore; readonly dir: string } | { readonly store?: undefined; readonly problem: string };
+
+/**
+ * Opens this run's capture store in a fresh folder under the temporary directory, named as the
+ * proxy's spill folders are (with our pid), so a Sluice that starts after a crash removes it as
+ * it removes their spill files. A failure is not fatal: the capture then stays in memory, bounded.
+ */
+export async function openRunStore(onError: (message: string) => void): Promise<RunStore> {
+  let dir: string | undefined;
+  try {
+    dir = await makeSpillDir();
+    return { store: await CaptureStore.open(join(dir, 'capture.db'), { onError }), dir };
+  } catch (err) {
+    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    const why = err instanceof Error ? err.message : String(err);
+    return {
+      problem: `the capture cannot be kept on disk (${why}); it stays in memory, and past a million events the oldest finished exchanges are forgotten`,
+    };
+  }
+}
+
+/** Closes the store and removes its folder: this run's capture ends with the run. */
+export async function closeRunStore(runStore: RunStore): Promise<void> {
+  if (!runStore.store) return;
+  await runStore.store.close();
+  await rm(runStore.dir, { recursive: true, force: true });
+}
+
+/**
+ * The capture as the host keeps it: exchanges in progress in memory (the event log), finished ones
+ * in the on-disk store, so a day of traffic costs disk, not memory. When an exchange closes its
+ * events and (small) bodies move to the store and its memory is freed. Without a store (it could
+ * not be opened) everything stays in the log, bounded by its caps, as before there was one.
+ * Every read here answers from whichever of the two holds an exchange.
+ */
+export class CaptureArchive {
+  private readonly log: EventLog;
+  /** Exchanges closed and on their way to the store: their ids, so a clear or removal stops them. */
+  private readonly moving = new Set<number>();
+  /** Bumped by `clear`, so a move that started before it does not store its exchange after it. */
+  private epoch = 0;
+
+  private readonly store: CaptureStore | undefined;
+
+  constructor(
+    private readonly runStore: RunStore,
+    private readonly live: LiveBodies,
+    limits: EventLogLimits = {},
+  ) {
+    this.store = runStore.store;
+    // Past the log's cap (only reached without a store) its oldest finished exchanges go whole.
+    this.log = new EventLog(limits, (ids) => live.forget(ids));
+  }
+
+  /** Whether finished exchanges go to disk; false when the store could not be opened. */
+  get onDisk(): boolean {
+    return this.store !== undefined;
+  }
+
+  append(event: HostEvent): void {
+    this.log.append(event);
+    if (event.type === 'exchange-closed' && this.store && this.log.has(event.id)) this.moveToStore(event.id);
+  }
+
+  /**
+   * Everything kept, as pages of events for a consumer that arrives now: stored exchanges and those
+   * in memory merged by id, each exchange's events together and in order, then the events that
+   * belong to none. What is in memory and where the store stands are noted at once, so an
+   * exchange that moves while the pages are read is sent once (its later events arrive live).
+   * A page is a few hundred exchanges: memory holds one page, however long the capture.
+   */
+  history(): AsyncIterable<readonly HostEvent[]> {
+    const snapshot = this.log.snapshot();
+    const store = this.store;
+    // Rows stored after this are exchanges the snapshot holds: read only up to it, each is sent once.
+    const upTo = store?.generation() ?? 0;
+    return {
+      async *[Symbol.asyncIterator]() {
+        let next = 0;
+        let afterId = 0;
+        while (store) {
+          const rows = await store.page({ afterId, upTo, maxRows: PAGE_ROWS, maxBytes: PAGE_BYTES });
+          if (rows.length === 0) break;
+          const page: HostEvent[] = [];
+          for (const row of rows) {
+            for (; next < snapshot.exchanges.length && snapshot.exchanges[next]!.id < row.id; next++) {
+              page.push(...snapshot.exchanges[next]!.events);
+            }
+            page.push(...(JSON.parse(row.eventsJson) as HostEvent[]));
+          }
+          afterId = rows[rows.length - 1]!.id;
+          yield page;
+        }
+        const rest: HostEvent[] = [];
+        for (; next < snapshot.exchanges.length; next++) rest.push(...snapshot.exchanges[next]!.events);
+        yield [...rest, ...snapshot.loose];
+      },
+    };
+  }
+
+  /** Every kept exchange's events gathered, one at a time, for export. */
+  async *exchanges(): AsyncGenerator<ExchangeEvents> {
+    for await (const page of this.history()) yield* exchangesIn(page);
+  }
+
+  /** The ids of the exchanges kept, the newest first. */
+  async idsNewestFirst(): Promise<number[]> {
+    const inMemory = this.log.idsNewestFirst().sort((a, b) => b - a);
+    if (!this.store) return inMemory;
+    const stored = await this.store.idsNewestFirst();
+    return mergeDescending(inMemory, stored);
+  }
+
+  /** The headers of a body, to know its Content-Encoding; undefined when the exchange is not kept. */
+  async headersOf(id: number, direction: Direction): Promise<RawHeaders | undefined> {
+    if (this.log.has(id)) return this.log.headersOf(id, direction);
+    return this.store?.has(id) ? this.store.headers(id, direction) : undefined;
+  }
+
+  /** Body bytes from the store, or from the live captures when the store does not hold them. */
+  async readBody(id: number, direction: Direction, start?: number, end?: number): Promise<CapturedRange | undefined> {
+    if (this.store?.has(id)) {
+      const stored = await this.store.readBody(id, direction, start, end);
+      if (stored) return stored;
+    }
+    return this.live.read(id, direction, start, end);
+  }
+
+  /** Forgets these exchanges whole (the user removed them); returns the ids that were kept. */
+  async remove(ids: readonly number[]): Promise<number[]> {
+    const removed = new Set(this.log.remove(ids));
+    for (const id of ids) if (this.moving.delete(id)) removed.add(id);
+    if (this.store) for (const id of await this.store.remove(ids)) removed.add(id);
+    const all = [...removed].sort((a, b) => a - b);
+    if (all.length > 0) this.live.forget(all);
+    return all;
+  }
+
+  async clear(): Promise<void> {
+    this.epoch++;
+    this.moving.clear();
+    this.log.clear();
+    await this.store?.clear();
+  }
+
+  /** Closes the store and removes its folder: this run's capture ends with the run. */
+  close(): Promise<void> {
+    return closeRunStore(this.runStore);
+  }
+
+  /**
+   * Reads the exchange's bodies, then hands it to the store and frees its memory. The bodies are
+   * read first (a spilled body is on disk), so the events leave the log only once the row is
+   * complete: until then every read finds the exchange where it was.
+   */
+  private moveToStore(id: number): void {
+    const store = this.store!;
+    const epoch = this.epoch;
+    this.moving.add(id);
+    void this.readMovableBodies(id).then(
+      (bodies) => {
+        if (epoch !== this.epoch || !this.moving.delete(id)) return;
+        const taken = this.log.take(id);
+        if (!taken) return;
+        store.put(rowOf(id, taken.events, taken, bodies));
+        if (bodies) this.live.forget([id]);
+      },
+      () => {
+        // A body that cannot be read stays where it is; the exchange stays in memory with it.
+        this.moving.delete(id);
+      },
+    );
+  }
+
+  /** Both bodies when both are small enough to move; undefined when one must stay where it is. */
+  private async readMovableBodies(id: number): Promise<ExchangeRow['bodies'] | undefined> {
+    const bodies: { request?: StoredBody; response?: StoredBody } = {};
+    for (const direction of DIRECTIONS) {
+      const range = await this.live.read(id, direction, 0, MAX_MOVED_BODY_BYTES + 1);
+      if (!range) continue;
+      if (range.captured > MAX_MOVED_BODY_BYTES) return undefined;
+      bodies[direction] = { bytes: range.bytes, captured: range.captured, limited: range.limited };
+    }
+    return bodies;
+  }
+}
+
+function rowOf(
+  id: number,
+  events: HostEvent[],
+  heads: { requestHeaders: RawHeaders; responseHeaders: RawHeaders | undefined; messagesNotKept: number },
+  bodies: ExchangeRow['bodies'] | undefined,
+): ExchangeRow {
+  const opened = events[0]?.type === 'exchange-opened' ? events[0] : undefined;
+  const head = events.find((e) => e.type === 'response-head');
+  return {
+    id,
+    eventsJson: JSON.stringify(events),
+    requestHeaders: heads.requestHeaders,
+    responseHeaders: heads.responseHeaders,
+    messagesNotKept: heads.messagesNotKept,
+    openedAt: opened?.t ?? 0,
+    method: opened?.request.method ?? '',
+    url: opened?.request.url ?? '',
+    status: head?.type === 'response-head' ? head.response.status : undefined,
+    bodies: bodies ?? {},
+  };
+}
+
+/** Two lists of distinct ids, each highest first, as one highest first. */
+function mergeDescending(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]! > b[j]!)) out.push(a[i++]!);
+    else if (i < a.length && a[i] === b[j]) {
+      out.push(a[i++]!);
+      j++;
+    } else out.push(b[j++]!);
+  }
+  return out;
+}

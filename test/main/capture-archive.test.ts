@@ -1,0 +1,228 @@
+import { access, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HostEvent } from '../../app/contract.js';
+import type { Direction } from '../../app/proxy-events.js';
+import type { CapturedRange } from '../../proxy-core/index.js';
+import {
+  CaptureArchive,
+  MAX_MOVED_BODY_BYTES,
+  openRunStore,
+  type LiveBodies,
+  type RunStore,
+} from '../../main/host/capture-archive.js';
+
+function opened(id: number): HostEvent {
+  return {
+    type: 'exchange-opened',
+    id,
+    t: id,
+    wallTime: 0,
+    kind: 'http',
+    intercepted: false,
+    clientAddress: '127.0.0.1',
+    request: {
+      method: 'POST',
+      url: `http://example.test/${id}`,
+      httpVersion: '1.1',
+      headers: [['Host', 'example.test']],
+    },
+  };
+}
+
+function head(id: number, encoding?: string): HostEvent {
+  return {
+    type: 'response-head',
+    id,
+    t: id + 0.5,
+    timings: { dns: -1, connect: -1, ssl: -1 },
+    requestSentAt: id,
+    response: {
+      status: 200,
+      statusText: 'OK',
+      httpVersion: '1.1',
+      headers: encoding ? [['Content-Encoding', encoding]] : [],
+    },
+  };
+}
+
+function chunk(id: number, index: number, size = 10): HostEvent {
+  return {
+    type: 'chunk',
+    id,
+    direction: 'response',
+    offset: index * size,
+    size,
+    readAt: index,
+    flushedAt: index,
+    index,
+  };
+}
+
+function closed(id: number): HostEvent {
+  return { type: 'exchange-closed', id, t: 100, outcome: 'completed', requestBytes: 0, responseBytes: 0, pausedMs: 0 };
+}
+
+/** Stands in for the proxy's captures: bodies by id, and which ids were freed. */
+class FakeLiveBodies implements LiveBodies {
+  readonly bodies = new Map<string, Buffer>();
+  readonly forgotten: number[] = [];
+
+  set(id: number, direction: Direction, bytes: Buffer): void {
+    this.bodies.set(`${id}/${direction}`, bytes);
+  }
+
+  async read(id: number, direction: Direction, start = 0, end?: number): Promise<CapturedRange | undefined> {
+    const bytes = this.bodies.get(`${id}/${direction}`);
+    if (!bytes) return undefined;
+    return { bytes: bytes.subarray(start, end ?? bytes.length), captured: bytes.length, limited: undefined };
+  }
+
+  forget(ids: readonly number[]): void {
+    for (const id of ids) {
+      this.forgotten.push(id);
+      this.bodies.delete(`${id}/request`);
+      this.bodies.delete(`${id}/response`);
+    }
+  }
+}
+
+const open: CaptureArchive[] = [];
+const storeErrors: string[] = [];
+afterEach(async () => {
+  for (const archive of open.splice(0)) await archive.close();
+  expect(storeErrors.splice(0)).toEqual([]);
+});
+
+async function archiveWith(live: LiveBodies): Promise<{ archive: CaptureArchive; runStore: RunStore }> {
+  const runStore = await openRunStore((message) => storeErrors.push(message));
+  if (!runStore.store) throw new Error(runStore.problem);
+  const archive = new CaptureArchive(runStore, live);
+  open.push(archive);
+  return { archive, runStore };
+}
+
+async function everything(archive: CaptureArchive): Promise<HostEvent[]> {
+  const all: HostEvent[] = [];
+  for await (const page of archive.history()) all.push(...page);
+  return all;
+}
+
+/** Resolves once the archive no longer holds `id` in memory (its move to the store finished). */
+async function stored(runStore: RunStore, id: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!runStore.store?.has(id)) {
+    if (Date.now() > deadline) throw new Error(`exchange ${id} never reached the store`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const idOf = (e: HostEvent): number => ('id' in e ? e.id : -1);
+
+describe('the capture archive: finished exchanges on disk, the rest in memory', () => {
+  it('moves a finished exchange with its bodies to the store, frees the copies, and reads them back', async () => {
+    const live = new FakeLiveBodies();
+    const { archive, runStore } = await archiveWith(live);
+    live.set(1, 'request', Buffer.from('question'));
+    live.set(1, 'response', Buffer.from('answer, in full'));
+    for (const e of [opened(1), head(1, 'identity'), chunk(1, 0), closed(1)]) archive.append(e);
+    await stored(runStore, 1);
+
+    expect(live.forgotten).toEqual([1]);
+    expect(live.bodies.size).toBe(0);
+    const range = await archive.readBody(1, 'response', 8);
+    expect(range?.bytes.toString()).toBe('in full');
+    expect(range?.captured).toBe(15);
+    expect((await archive.readBody(1, 'request'))?.bytes.toString()).toBe('question');
+    expect(await archive.headersOf(1, 'response')).toEqual([['Content-Encoding', 'identity']]);
+    expect((await everything(archive)).map((e) => e.type)).toEqual([
+      'exchange-opened',
+      'response-head',
+      'chunk',
+      'exchange-closed',
+    ]);
+  });
+
+  it('leaves a body too large to move where it is, and still reads it', async () => {
+    const live = new FakeLiveBodies();
+    const { archive, runStore } = await archiveWith(live);
+    const large = Buffer.alloc(MAX_MOVED_BODY_BYTES + 10, 7);
+    live.set(2, 'response', large);
+    for (const e of [opened(2), head(2), closed(2)]) archive.append(e);
+    await stored(runStore, 2);
+
+    expect(live.forgotten).toEqual([]);
+    const range = await archive.readBody(2, 'response', MAX_MOVED_BODY_BYTES);
+    expect(range?.bytes.length).toBe(10);
+    expect(range?.captured).toBe(large.length);
+  });
+
+  it('replays stored and open exchanges merged by id, each whole, then the loose events; an exchange moving meanwhile is sent once', async () => {
+    const live = new FakeLiveBodies();
+    const { archive, runStore } = await archiveWith(live);
+    archive.append(opened(1)); // stays open: a long stream
+    for (let id = 2; id <= 5; id++) for (const e of [opened(id), chunk(id, 0), closed(id)]) archive.append(e);
+    archive.append(opened(6));
+    archive.append(chunk(6, 0));
+    archive.append({ type: 'host-notice', t: 1, level: 'info', message: 'hello' });
+    for (let id = 2; id <= 5; id++) await stored(runStore, id);
+
+    const history = archive.history();
+    // 6 finishes and moves after the history was taken: it is in it once, with what it had then.
+    archive.append(closed(6));
+    await stored(runStore, 6);
+    const replayed: HostEvent[] = [];
+    for await (const page of history) replayed.push(...page);
+    expect(replayed.map(idOf)).toEqual([1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, -1]);
+    expect(replayed.filter((e) => idOf(e) === 6).map((e) => e.type)).toEqual(['exchange-opened', 'chunk']);
+
+    // A consumer arriving now finds 6 whole, in the store.
+    const now = await everything(archive);
+    expect(now.filter((e) => idOf(e) === 6).map((e) => e.type)).toEqual([
+      'exchange-opened',
+      'chunk',
+      'exchange-closed',
+    ]);
+    expect(await archive.idsNewestFirst()).toEqual([6, 5, 4, 3, 2, 1]);
+    const exported: number[] = [];
+    for await (const exchange of archive.exchanges()) exported.push(exchange.opened.id);
+    expect(exported).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('removes and clears in memory and on disk alike', async () => {
+    const live = new FakeLiveBodies();
+    const { archive, runStore } = await archiveWith(live);
+    for (let id = 1; id <= 3; id++) for (const e of [opened(id), closed(id)]) archive.append(e);
+    archive.append(opened(4));
+    for (let id = 1; id <= 3; id++) await stored(runStore, id);
+
+    expect(await archive.remove([2, 4, 9])).toEqual([2, 4]);
+    expect((await everything(archive)).map(idOf)).toEqual([1, 1, 3, 3]);
+    await archive.clear();
+    expect(await everything(archive)).toEqual([]);
+    expect(await archive.readBody(1, 'request')).toBeUndefined();
+  });
+
+  it('removes its folder on close', async () => {
+    const { archive, runStore } = await archiveWith(new FakeLiveBodies());
+    if (!runStore.store) throw new Error('no store');
+    await access(runStore.dir);
+    await archive.close();
+    open.splice(open.indexOf(archive), 1);
+    await expect(access(runStore.dir)).rejects.toThrow();
+    const left = (await readdir(tmpdir())).filter((name) => runStore.dir.endsWith(name));
+    expect(left).toEqual([]);
+  });
+
+  it('keeps everything in memory when there is no store', async () => {
+    const live = new FakeLiveBodies();
+    const archive = new CaptureArchive({ problem: 'no disk' }, live);
+    live.set(1, 'response', Buffer.from('kept'));
+    for (const e of [opened(1), closed(1)]) archive.append(e);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(archive.onDisk).toBe(false);
+    expect((await everything(archive)).map((e) => e.type)).toEqual(['exchange-opened', 'exchange-closed']);
+    expect((await archive.readBody(1, 'response'))?.bytes.toString()).toBe('kept');
+    expect(live.forgotten).toEqual([]);
+  });
+});
