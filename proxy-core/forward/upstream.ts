@@ -16,9 +16,18 @@ export interface UpstreamTarget {
   readonly port: number;
 }
 
+/**
+ * How long a kept-alive upstream connection may sit unused before Sluice closes it. Node's agent
+ * honours a server's `Keep-Alive: timeout=N` (letting go a second early) only below its own
+ * timeout, and has none by default: without one, a connection the server is closing at that very
+ * moment takes the next request, and an upload already under way cannot be sent again. Below the
+ * idle limits of common servers that announce none (nginx 75 s, load balancers 60 s).
+ */
+export const UPSTREAM_IDLE_KEEP_MS = 15_000;
+
 /** Keep-alive connection pools to upstream servers, verified TLS by default. */
 export class UpstreamPool {
-  private readonly httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+  private readonly httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: UPSTREAM_IDLE_KEEP_MS });
   private readonly httpsAgent: https.Agent;
   /** Built once: a context per connection would re-parse every root certificate each time. */
   private readonly secureContext: SecureContext | undefined;
@@ -29,6 +38,7 @@ export class UpstreamPool {
     this.httpsAgent = new https.Agent({
       keepAlive: true,
       scheduling: 'lifo',
+      timeout: UPSTREAM_IDLE_KEEP_MS,
       rejectUnauthorized: !tls.insecure,
       ...(this.secureContext ? { secureContext: this.secureContext } : {}),
     });

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExchangeClosedEvent } from '../../app/proxy-events.js';
@@ -96,5 +97,31 @@ describe('a keep-alive upstream connection the server closed while idle', () => 
     expect(post.status).toBe(502);
     expect(server.requests).toEqual(['GET /first HTTP/1.1']);
     await expect.poll(() => outcomes(proxy)).toEqual(['completed', 'upstream-reset']);
+  });
+
+  it('a kept-alive connection is let go before the keep-alive timeout the server announced, so an upload never meets a closing one', async () => {
+    // A Node server announces "Keep-Alive: timeout=2" and closes an idle connection after 2 s; it
+    // is told 10 s here, so only Sluice letting go (at 1 s, the announced time less a margin) can
+    // make the second upload open a new connection.
+    let connections = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    server.keepAliveTimeout = 10_000;
+    server.on('connection', () => connections++);
+    server.on('request', (_req, res) => res.setHeader('Keep-Alive', 'timeout=2'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    undo.push(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+    const proxy = await startProxy();
+    undo.push(proxy.close);
+    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/upload`;
+
+    expect((await fetchViaProxy(proxy.port, url, { method: 'POST', body: 'one' })).status).toBe(200);
+    expect((await fetchViaProxy(proxy.port, url, { method: 'POST', body: 'two' })).status).toBe(200);
+    expect(connections).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await fetchViaProxy(proxy.port, url, { method: 'POST', body: 'three' })).status).toBe(200);
+    expect(connections).toBe(2);
   });
 });
