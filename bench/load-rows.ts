@@ -78,6 +78,14 @@ export function streamsRows(results: readonly StreamsResult[]): Row[] {
         target: NONE,
         ok: undefined,
       },
+      {
+        measure: `${name}: proxy CPU s per 1,000 events (while they flowed)`,
+        direct: NONE,
+        viaSluice: fixed(r.proxyCpuPerThousandEvents, 3),
+        ratio: NONE,
+        target: NONE,
+        ok: undefined,
+      },
       loopRow(name, r.proxyLoop),
     ];
   });

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { DIRECT, expectStatus, get, type Route, type Scheme } from './clients.js';
 import type { LoopDelay, LoopDelayProbe } from './loop-delay.js';
-import { readOpenFileLimit, RssSampler } from './proc.js';
+import { readCpuSeconds, readOpenFileLimit, RssSampler } from './proc.js';
 import { compareLatencies, type LatencyComparison } from './sse-latency.js';
 import { readStampedEvents, type SseUpstream } from './sse-upstream.js';
 
@@ -45,6 +45,12 @@ export interface StreamsResult extends LatencyComparison {
   /** The most any proxied event's latency exceeded the direct median by. */
   readonly addedMaxMs: number;
   readonly proxyPeakRssBytes: number;
+  /**
+   * The proxy's CPU seconds per 1,000 events delivered, from the gate's opening to the last event
+   * (connecting not included): unlike latency, this hardly moves when other work on the machine
+   * starves the proxy of a core, and times the event rate it says whether one core can keep up.
+   */
+  readonly proxyCpuPerThousandEvents: number;
   /** The proxy's loop, from opening the first proxied stream to the last event. */
   readonly proxyLoop: LoopDelay | undefined;
   readonly benchLoop: { readonly direct: BenchLoop; readonly proxied: BenchLoop };
@@ -56,6 +62,8 @@ interface StreamsRun {
   readonly delivery: Delivery;
   readonly benchLoop: BenchLoop;
   readonly openSeconds: number;
+  /** CPU the proxy (when `proxyPid` was given) spent while the events flowed. */
+  readonly proxyCpuSeconds: number | undefined;
 }
 
 /**
@@ -82,7 +90,7 @@ export async function measureSseStreams(
   const sampler = new RssSampler(proxyPid);
   let proxied: StreamsRun;
   try {
-    proxied = await receiveStreams(proxy, sse, shape);
+    proxied = await receiveStreams(proxy, sse, shape, proxyPid);
   } finally {
     await sampler.stop();
   }
@@ -96,6 +104,7 @@ export async function measureSseStreams(
     proxyDelivery: proxied.delivery,
     addedMaxMs: proxied.latencies.reduce((max, latency) => Math.max(max, latency - directMedian), -Infinity),
     proxyPeakRssBytes: sampler.peak,
+    proxyCpuPerThousandEvents: (proxied.proxyCpuSeconds ?? Number.NaN) / (proxied.delivery.delivered / 1_000),
     proxyLoop,
     benchLoop: { direct: direct.benchLoop, proxied: proxied.benchLoop },
     openSeconds: { direct: direct.openSeconds, proxied: proxied.openSeconds },
@@ -122,7 +131,12 @@ interface StreamEnd {
   readonly error: string | undefined;
 }
 
-async function receiveStreams(route: Route, sse: SseUpstream, shape: StreamsShape): Promise<StreamsRun> {
+async function receiveStreams(
+  route: Route,
+  sse: SseUpstream,
+  shape: StreamsShape,
+  proxyPid?: number,
+): Promise<StreamsRun> {
   const path = `/sse?count=${shape.eventsPerStream}&intervalMs=${shape.intervalMs}&gated=1`;
   const latencies: number[] = [];
   const openStarted = performance.now();
@@ -133,6 +147,7 @@ async function receiveStreams(route: Route, sse: SseUpstream, shape: StreamsShap
   });
   const openSeconds = (performance.now() - openStarted) / 1000;
 
+  const cpuBefore = proxyPid === undefined ? undefined : await readCpuSeconds(proxyPid);
   const benchLoop = monitorEventLoopDelay({ resolution: 1 });
   benchLoop.enable();
   const ends = responses.map((res) => receive(res, shape.eventsPerStream, latencies));
@@ -144,6 +159,8 @@ async function receiveStreams(route: Route, sse: SseUpstream, shape: StreamsShap
   const results = await Promise.all(ends);
   clearTimeout(deadline);
   benchLoop.disable();
+  const proxyCpuSeconds =
+    proxyPid === undefined || cpuBefore === undefined ? undefined : (await readCpuSeconds(proxyPid)) - cpuBefore;
 
   const short = results.filter((end) => end.received < shape.eventsPerStream);
   const gateShortfall = started >= shape.streams ? undefined : `${started} of ${shape.streams} streams at the gate`;
@@ -157,6 +174,7 @@ async function receiveStreams(route: Route, sse: SseUpstream, shape: StreamsShap
     },
     benchLoop: { p99Ms: benchLoop.percentile(99) / 1e6, maxMs: benchLoop.max / 1e6 },
     openSeconds,
+    proxyCpuSeconds,
   };
 }
 
