@@ -47,6 +47,8 @@ export interface ProxyStatus {
   readonly host: string;
   readonly port: number;
   readonly captureEnabled: boolean;
+  /** Whether this capture is kept on disk for the next start (the `keepCapture` setting). */
+  readonly captureKept: boolean;
   /** Why the proxy is in `error` (e.g. the port is in use). */
   readonly error?: string;
   /** The system's code for that error, e.g. `EADDRINUSE`, for callers that act on it. */
@@ -67,6 +69,8 @@ export interface Settings {
   readonly proxyHost: string;
   readonly proxyPort: number;
   readonly captureEnabled: boolean;
+  /** Keep the capture on disk when Sluice stops, and show it again at the next start. */
+  readonly keepCapture: boolean;
   readonly passThroughHosts: readonly string[];
   readonly insecureUpstream: boolean;
   readonly timeouts: TimeoutSettings;
@@ -139,6 +143,8 @@ export interface Commands {
   'proxy.stop': { request: Record<string, never>; reply: ProxyStatus };
   'proxy.setPort': { request: { port: number }; reply: ProxyStatus };
   'capture.setEnabled': { request: { enabled: boolean }; reply: ProxyStatus };
+  /** Whether the capture is kept for the next start; applies to what was captured already too. */
+  'capture.setKept': { request: { kept: boolean }; reply: ProxyStatus };
   'capture.clear': { request: Record<string, never>; reply: { cleared: true } };
   'body.read': {
     /** `start`/`end` (exclusive) in bytes; with `decoded`, in decoded bytes. */
@@ -219,6 +225,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'proxy.stop',
   'proxy.setPort',
   'capture.setEnabled',
+  'capture.setKept',
   'capture.clear',
   'body.read',
   'bodies.search',

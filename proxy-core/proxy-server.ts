@@ -35,6 +35,8 @@ export interface ProxyOptions {
   readonly passThroughHosts?: readonly string[];
   readonly timeouts?: Partial<TimeoutOptions>;
   readonly capture?: Partial<CaptureOptions>;
+  /** The id of the first exchange (default 1): a host that kept a capture across runs goes on past it. */
+  readonly firstExchangeId?: number;
 }
 
 /** How long we wait for a client's first bytes after CONNECT before assuming a server-first protocol. */
@@ -79,6 +81,7 @@ export class SluiceProxy {
     ownsSpillDir: boolean,
   ) {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.exchangeCount = Math.max(0, Math.floor(options.firstExchangeId ?? 1) - 1);
     const capture = { ...DEFAULT_CAPTURE, ...options.capture };
     this.spillDir = spillDir;
     this.ownsSpillDir = ownsSpillDir;

@@ -1,11 +1,10 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { HostEvent } from '../../app/contract.js';
 import type { Direction, RawHeaders } from '../../app/proxy-events.js';
-import { makeSpillDir, type CapturedRange } from '../../proxy-core/index.js';
-import { CaptureStore, type ExchangeRow, type StoredBody } from '../store/capture-store.js';
+import type { CapturedRange } from '../../proxy-core/index.js';
+import type { CaptureStore, ExchangeRow, StoredBody } from '../store/capture-store.js';
 import { exchangesIn, type ExchangeEvents } from '../har/exchange-events.js';
 import { EventLog, type EventLogLimits } from './event-log.js';
+import { closeRunStore, type RunStore } from './run-store.js';
 
 /** Where bodies are while their exchange is in memory: the proxy's captures, or imported bodies. */
 export interface LiveBodies {
@@ -28,36 +27,6 @@ const PAGE_BYTES = 4 << 20;
 
 const DIRECTIONS: readonly Direction[] = ['request', 'response'];
 
-/** This run's store and its folder (removed on close), or why there is none. */
-export type RunStore =
-  { readonly store: CaptureStore; readonly dir: string } | { readonly store?: undefined; readonly problem: string };
-
-/**
- * Opens this run's capture store in a fresh folder under the temporary directory, named as the
- * proxy's spill folders are (with our pid), so a Sluice that starts after a crash removes it as
- * it removes their spill files. A failure is not fatal: the capture then stays in memory, bounded.
- */
-export async function openRunStore(onError: (message: string) => void): Promise<RunStore> {
-  let dir: string | undefined;
-  try {
-    dir = await makeSpillDir();
-    return { store: await CaptureStore.open(join(dir, 'capture.db'), { onError }), dir };
-  } catch (err) {
-    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-    const why = err instanceof Error ? err.message : String(err);
-    return {
-      problem: `the capture cannot be kept on disk (${why}); it stays in memory, and past a million events the oldest finished exchanges are forgotten`,
-    };
-  }
-}
-
-/** Closes the store and removes its folder: this run's capture ends with the run. */
-export async function closeRunStore(runStore: RunStore): Promise<void> {
-  if (!runStore.store) return;
-  await runStore.store.close();
-  await rm(runStore.dir, { recursive: true, force: true });
-}
-
 /**
  * The capture as the host keeps it: exchanges in progress in memory (the event log), finished ones
  * in the on-disk store, so a day of traffic costs disk, not memory. When an exchange closes its
@@ -71,6 +40,8 @@ export class CaptureArchive {
   private readonly moving = new Set<number>();
   /** Bumped by `clear`, so a move that started before it does not store its exchange after it. */
   private epoch = 0;
+  /** Moves under way, so closing waits for them: an exchange that ends as Sluice stops is kept too. */
+  private readonly moves = new Set<Promise<void>>();
 
   private readonly store: CaptureStore | undefined;
 
@@ -175,9 +146,13 @@ export class CaptureArchive {
     await this.store?.clear();
   }
 
-  /** Closes the store and removes its folder: this run's capture ends with the run. */
-  close(): Promise<void> {
-    return closeRunStore(this.runStore);
+  /**
+   * Lets the moves under way finish, then closes the store: kept for the next start when `keep`
+   * (and the store is the data folder's), removed otherwise.
+   */
+  async close(keep: boolean): Promise<void> {
+    await Promise.all(this.moves);
+    await closeRunStore(this.runStore, keep);
   }
 
   /**
@@ -189,7 +164,7 @@ export class CaptureArchive {
     const store = this.store!;
     const epoch = this.epoch;
     this.moving.add(id);
-    void this.readMovableBodies(id).then(
+    const move = this.readMovableBodies(id).then(
       (bodies) => {
         if (epoch !== this.epoch || !this.moving.delete(id)) return;
         const taken = this.log.take(id);
@@ -202,6 +177,8 @@ export class CaptureArchive {
         this.moving.delete(id);
       },
     );
+    this.moves.add(move);
+    void move.finally(() => this.moves.delete(move));
   }
 
   /** Both bodies when both are small enough to move; undefined when one must stay where it is. */

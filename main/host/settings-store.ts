@@ -31,6 +31,7 @@ export const DEFAULT_SETTINGS: Settings = deepFreeze({
   proxyHost: '127.0.0.1',
   proxyPort: 8080,
   captureEnabled: true,
+  keepCapture: false,
   passThroughHosts: [],
   insecureUpstream: false,
   timeouts: { ...DEFAULT_TIMEOUTS },
@@ -51,7 +52,15 @@ export class SettingsError extends Error {
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 const TIMEOUT_KEYS = Object.keys(DEFAULT_TIMEOUTS) as (keyof TimeoutSettings)[];
-const PATCH_KEYS = ['proxyHost', 'proxyPort', 'captureEnabled', 'passThroughHosts', 'insecureUpstream', 'timeouts'];
+const PATCH_KEYS = [
+  'proxyHost',
+  'proxyPort',
+  'captureEnabled',
+  'keepCapture',
+  'passThroughHosts',
+  'insecureUpstream',
+  'timeouts',
+];
 const SETTINGS_KEYS = ['version', ...PATCH_KEYS];
 
 type Json = Record<string, unknown>;
@@ -85,6 +94,7 @@ export function validateSettings(value: unknown): { settings: Settings; problems
     proxyHost: field('proxyHost', isNonEmptyString, 'a non-empty address'),
     proxyPort: field('proxyPort', isPort, 'an integer from 0 to 65535'),
     captureEnabled: field('captureEnabled', isBoolean, 'true or false'),
+    keepCapture: field('keepCapture', isBoolean, 'true or false'),
     passThroughHosts: validateHosts(value['passThroughHosts'], problems),
     insecureUpstream: field('insecureUpstream', isBoolean, 'true or false'),
     timeouts: validateTimeouts(value['timeouts'], problems),

@@ -42,7 +42,8 @@ import { SerialQueue } from '../serial-queue.js';
 import { contentEncodingOf, undoEncoding } from './body-decoder.js';
 import { searchBodies } from './body-search.js';
 import { EventBatcher } from './event-batcher.js';
-import { CaptureArchive, closeRunStore, openRunStore, type RunStore } from './capture-archive.js';
+import { CaptureArchive } from './capture-archive.js';
+import { closeRunStore, highestStoredIds, openRunStore, type OpenedRunStore, type RunStore } from './run-store.js';
 import { SettingsStore } from './settings-store.js';
 import { trustInstructions } from './trust-instructions.js';
 
@@ -100,7 +101,6 @@ export class SluiceHost {
   private readonly archive: CaptureArchive;
   private status: ProxyStatus;
   private readonly importedBodies: ImportedBodies;
-  private nextImportedId = IMPORTED_ID_BASE;
   private imports = 0;
   // Starting, stopping, moving and the system proxy switch (see the handlers).
   private readonly lifecycle = new SerialQueue();
@@ -118,6 +118,7 @@ export class SluiceHost {
     private readonly systemProxy: SystemProxySwitch,
     readonly notices: readonly string[],
     runStore: RunStore,
+    private nextImportedId: number,
     capture: Partial<CaptureOptions> = {},
   ) {
     this.importedBodies = new ImportedBodies(capture);
@@ -134,7 +135,13 @@ export class SluiceHost {
       },
     });
     const s = this.effective();
-    this.status = { state: 'stopped', host: s.proxyHost, port: s.proxyPort, captureEnabled: s.captureEnabled };
+    this.status = {
+      state: 'stopped',
+      host: s.proxyHost,
+      port: s.proxyPort,
+      captureEnabled: s.captureEnabled,
+      captureKept: s.keepCapture,
+    };
     proxy.setCaptureEnabled(s.captureEnabled);
     proxy.subscribe((event) => this.emit(event));
     systemProxy.subscribe((status) => this.emit({ type: 'system-proxy-status', t: now(), status }));
@@ -143,14 +150,16 @@ export class SluiceHost {
   }
 
   static async create(options: HostOptions): Promise<SluiceHost> {
+    const { store, notices } = await SettingsStore.open(options.dataDir);
     let warn: (message: string) => void = warnOnConsole;
+    const keep = mergeSettings(store.get(), options.overrides ?? {}).keepCapture;
     // Opened beside the rest of the start-up: its WASM takes a moment to compile.
-    const openingStore = openRunStore((message) => warn(`capture store: ${message}`));
+    const openingStore = openRunStore(options.dataDir, keep, (message) => warn(`capture store: ${message}`));
     let host: SluiceHost;
     try {
-      host = await SluiceHost.assemble(options, openingStore, (m) => warn(m));
+      host = await SluiceHost.assemble(options, store, notices, openingStore, (m) => warn(m));
     } catch (err) {
-      void openingStore.then(closeRunStore);
+      void openingStore.then((runStore) => closeRunStore(runStore, keep));
       throw err;
     }
     warn = (message) => host.notice('warning', message);
@@ -159,10 +168,11 @@ export class SluiceHost {
 
   private static async assemble(
     options: HostOptions,
-    openingStore: Promise<RunStore>,
+    store: SettingsStore,
+    notices: readonly string[],
+    openingStore: Promise<OpenedRunStore>,
     warn: (message: string) => void,
   ): Promise<SluiceHost> {
-    const { store, notices } = await SettingsStore.open(options.dataDir);
     // Before our proxy listens: a record left by a crash is judged by whether its proxy answers.
     // Adapters warn after a change that worked (running programs not told); the host shows it.
     // The machine's real settings: one marker per user (in the default data dir), so Sluices with
@@ -179,24 +189,29 @@ export class SluiceHost {
     const ca = await loadOrCreateCa(options.dataDir);
     const overrides = options.overrides ?? {};
     const s = mergeSettings(store.get(), overrides);
+    const runStore = await openingStore;
+    // A kept capture's exchanges keep their ids; this run's go on past them.
+    const highest = await highestStoredIds(runStore, IMPORTED_ID_BASE);
     const proxy = await SluiceProxy.create({
       ca,
       upstreamCaPems: options.upstreamCaPems ?? [],
       insecureUpstream: s.insecureUpstream,
       passThroughHosts: s.passThroughHosts,
       timeouts: s.timeouts,
+      firstExchangeId: highest.captured + 1,
       ...(options.capture ? { capture: options.capture } : {}),
     });
     const { proxySwitch, notice } = await opened;
-    const runStore = await openingStore;
+    const storeNotice = runStore.store ? runStore.notice : runStore.problem;
     return new SluiceHost(
       proxy,
       ca,
       store,
       overrides,
       proxySwitch,
-      [...notices, ...(notice ? [notice] : []), ...(runStore.store ? [] : [runStore.problem])],
+      [...notices, ...(notice ? [notice] : []), ...(storeNotice ? [storeNotice] : [])],
       runStore,
+      Math.max(IMPORTED_ID_BASE, highest.imported + 1),
       options.capture,
     );
   }
@@ -349,8 +364,9 @@ export class SluiceHost {
   async close(): Promise<void> {
     await this.restoreSystemProxy();
     await this.proxy.close();
+    // Before the imported bodies go: exchanges still moving to the store read theirs.
+    await this.archive.close(this.effective().keepCapture);
     await this.importedBodies.close();
-    await this.archive.close();
     this.listeners.clear();
   }
 
@@ -362,6 +378,12 @@ export class SluiceHost {
     'proxy.stop': async () => this.lifecycle.run(() => this.stop()),
     'proxy.setPort': async ({ port }) => this.lifecycle.run(() => this.setPort(port)),
     'capture.setEnabled': async ({ enabled }) => this.setCaptureEnabled(enabled),
+    'capture.setKept': async ({ kept }) => {
+      if (typeof kept !== 'boolean') throw new CommandError('kept must be true or false', 'bad-request');
+      await this.updateSettings({ keepCapture: kept });
+      this.setStatus({ captureKept: kept });
+      return this.status;
+    },
     'capture.clear': async () => {
       this.proxy.clearCaptures();
       this.importedBodies.clear();

@@ -94,6 +94,22 @@ export const contractCases: readonly ContractCase[] = [
     },
   },
   {
+    name: 'capture.setKept says whether the capture outlasts this run, in proxy-status and settings',
+    run: async ({ client }) => {
+      const log = new BatchLog(client);
+      try {
+        assert.equal((await client.call('proxy.status', {})).captureKept, false);
+        const kept = await client.call('capture.setKept', { kept: true });
+        assert.equal(kept.captureKept, true);
+        await log.waitFor((e) => e.type === 'proxy-status' && e.status.captureKept, 'proxy-status, capture kept');
+        assert.equal((await client.call('settings.get', {})).keepCapture, true);
+        assert.equal((await client.call('capture.setKept', { kept: false })).captureKept, false);
+      } finally {
+        log.stop();
+      }
+    },
+  },
+  {
     name: 'a request through the proxy arrives as events, in batches numbered from seq 0',
     run: async ({ client, send }) => {
       const log = new BatchLog(client);

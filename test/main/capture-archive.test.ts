@@ -1,16 +1,12 @@
-import { access, readdir } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HostEvent } from '../../app/contract.js';
 import type { Direction } from '../../app/proxy-events.js';
 import type { CapturedRange } from '../../proxy-core/index.js';
-import {
-  CaptureArchive,
-  MAX_MOVED_BODY_BYTES,
-  openRunStore,
-  type LiveBodies,
-  type RunStore,
-} from '../../main/host/capture-archive.js';
+import { CaptureArchive, MAX_MOVED_BODY_BYTES, type LiveBodies } from '../../main/host/capture-archive.js';
+import { openRunStore, type RunStore } from '../../main/host/run-store.js';
 
 function opened(id: number): HostEvent {
   return {
@@ -89,13 +85,25 @@ class FakeLiveBodies implements LiveBodies {
 
 const open: CaptureArchive[] = [];
 const storeErrors: string[] = [];
+const dataDirs: string[] = [];
 afterEach(async () => {
-  for (const archive of open.splice(0)) await archive.close();
+  for (const archive of open.splice(0)) await archive.close(false);
+  for (const dir of dataDirs.splice(0)) await rm(dir, { recursive: true, force: true });
   expect(storeErrors.splice(0)).toEqual([]);
 });
 
-async function archiveWith(live: LiveBodies): Promise<{ archive: CaptureArchive; runStore: RunStore }> {
-  const runStore = await openRunStore((message) => storeErrors.push(message));
+async function dataDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-archive-test-'));
+  dataDirs.push(dir);
+  return dir;
+}
+
+async function archiveWith(
+  live: LiveBodies,
+  dir?: string,
+  keep = false,
+): Promise<{ archive: CaptureArchive; runStore: RunStore }> {
+  const runStore = await openRunStore(dir ?? (await dataDir()), keep, (message) => storeErrors.push(message));
   if (!runStore.store) throw new Error(runStore.problem);
   const archive = new CaptureArchive(runStore, live);
   open.push(archive);
@@ -203,15 +211,40 @@ describe('the capture archive: finished exchanges on disk, the rest in memory', 
     expect(await archive.readBody(1, 'request')).toBeUndefined();
   });
 
-  it('removes its folder on close', async () => {
-    const { archive, runStore } = await archiveWith(new FakeLiveBodies());
-    if (!runStore.store) throw new Error('no store');
-    await access(runStore.dir);
-    await archive.close();
-    open.splice(open.indexOf(archive), 1);
-    await expect(access(runStore.dir)).rejects.toThrow();
-    const left = (await readdir(tmpdir())).filter((name) => runStore.dir.endsWith(name));
-    expect(left).toEqual([]);
+  it('removes its folder on close unless the capture is kept, and a kept one comes back whole', async () => {
+    const dir = await dataDir();
+    const live = new FakeLiveBodies();
+    live.set(1, 'response', Buffer.from('kept body'));
+    const first = await archiveWith(live, dir, true);
+    if (!first.runStore.store) throw new Error('no store');
+    expect(first.runStore.dir).toBe(join(dir, 'capture'));
+    for (const e of [opened(1), closed(1)]) first.archive.append(e);
+    // Closing waits for the move under way: an exchange that ends as Sluice stops is kept too.
+    await first.archive.close(true);
+    open.splice(open.indexOf(first.archive), 1);
+    await access(first.runStore.dir);
+
+    const again = await archiveWith(new FakeLiveBodies(), dir, true);
+    expect((await everything(again.archive)).map((e) => e.type)).toEqual(['exchange-opened', 'exchange-closed']);
+    expect((await again.archive.readBody(1, 'response'))?.bytes.toString()).toBe('kept body');
+    await again.archive.close(false);
+    open.splice(open.indexOf(again.archive), 1);
+    await expect(access(join(dir, 'capture'))).rejects.toThrow();
+
+    const fresh = await archiveWith(new FakeLiveBodies(), dir, true);
+    expect(await everything(fresh.archive)).toEqual([]);
+  });
+
+  it('starts empty when the capture is not kept, whatever the folder holds', async () => {
+    const dir = await dataDir();
+    const live = new FakeLiveBodies();
+    const first = await archiveWith(live, dir, true);
+    for (const e of [opened(1), closed(1)]) first.archive.append(e);
+    await stored(first.runStore, 1);
+    await first.archive.close(true);
+    open.splice(open.indexOf(first.archive), 1);
+    const second = await archiveWith(live, dir, false);
+    expect(await everything(second.archive)).toEqual([]);
   });
 
   it('keeps everything in memory when there is no store', async () => {

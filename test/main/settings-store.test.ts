@@ -98,6 +98,7 @@ describe('SettingsStore', () => {
       proxyHost: '0.0.0.0',
       proxyPort: 70000,
       captureEnabled: 'yes',
+      keepCapture: 'always',
       passThroughHosts: ['keep.test', 42, ''],
       timeouts: { idleMs: -5, upstreamConnectMs: 1234, responseHeaderMs: 1.5 },
     });
@@ -108,6 +109,7 @@ describe('SettingsStore', () => {
     const notice = notices[0]!;
     expect(notice).toContain('proxyPort is 70000 (expected an integer from 0 to 65535)');
     expect(notice).toContain('captureEnabled is "yes" (expected true or false)');
+    expect(notice).toContain('keepCapture is "always" (expected true or false)');
     expect(notice).toContain('passThroughHosts[1] is 42');
     expect(notice).toContain('passThroughHosts[2] is ""');
     expect(notice).toContain('timeouts.idleMs is -5');

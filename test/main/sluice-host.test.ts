@@ -21,6 +21,24 @@ async function makeHost(): Promise<{ host: SluiceHost; events: HostEvent[]; data
   return { host, events, dataDir };
 }
 
+/** What a new window is sent: the feed's batches until one comes after a quiet spell. */
+async function feedUntilQuiet(host: SluiceHost): Promise<HostEvent[]> {
+  const events: HostEvent[] = [];
+  let last = Date.now();
+  const stop = host.openFeed({
+    send: (batch) => {
+      events.push(...batch.events);
+      last = Date.now();
+    },
+  });
+  try {
+    while (Date.now() - last < 300) await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    stop();
+  }
+  return events;
+}
+
 async function upstream(): Promise<TestServer> {
   const server = await startServer((req, res) => res.end(`hello from ${req.url}`));
   defer(() => server.close());
@@ -187,6 +205,41 @@ describe('the host', () => {
     expect((await again.call('proxy.status', {})).captureEnabled).toBe(false);
   });
 
+  it('keeps the capture for the next start when asked, with its bodies, and new exchanges go on past its ids', async () => {
+    const { host, dataDir } = await makeHost();
+    const { port } = await host.call('proxy.start', {});
+    expect((await host.call('capture.setKept', { kept: true })).captureKept).toBe(true);
+    const server = await upstream();
+    await fetchViaProxy(port, `${server.url}/before-restart`);
+    await host.close();
+
+    const again = await SluiceHost.create({ dataDir, overrides: { proxyPort: 0 } });
+    defer(() => again.close());
+    expect((await again.call('proxy.status', {})).captureKept).toBe(true);
+    const replayed = await feedUntilQuiet(again);
+    const kept = replayed.find((e) => e.type === 'exchange-opened');
+    expect(kept?.type === 'exchange-opened' && kept.request.url).toBe(`${server.url}/before-restart`);
+    const body = await again.call('body.read', {
+      id: kept!.type === 'exchange-opened' ? kept!.id : -1,
+      direction: 'response',
+    });
+    expect(Buffer.from(body!.base64, 'base64').toString()).toBe('hello from /before-restart');
+
+    const events: HostEvent[] = [];
+    again.subscribe((e) => events.push(e));
+    const status = await again.call('proxy.start', {});
+    await fetchViaProxy(status.port, `${server.url}/after-restart`);
+    const next = events.find((e) => e.type === 'exchange-opened');
+    expect(next?.type === 'exchange-opened' && kept?.type === 'exchange-opened' && next.id > kept.id).toBe(true);
+
+    // Not kept any more: the next start begins empty.
+    await again.call('capture.setKept', { kept: false });
+    await again.close();
+    const third = await SluiceHost.create({ dataDir, overrides: { proxyPort: 0 } });
+    defer(() => third.close());
+    expect((await feedUntilQuiet(third)).filter((e) => e.type === 'exchange-opened')).toEqual([]);
+  });
+
   it('gives the CA with trust instructions for each OS and for Firefox', async () => {
     const { host, dataDir } = await makeHost();
     const ca = await host.call('ca.get', {});
@@ -203,6 +256,7 @@ describe('the host', () => {
     await expect(host.call('capture.setEnabled', { enabled: 'yes' as unknown as boolean })).rejects.toThrow(
       /true or false/,
     );
+    await expect(host.call('capture.setKept', { kept: 1 as unknown as boolean })).rejects.toThrow(/true or false/);
     await expect(host.call('body.read', { id: 1, direction: 'sideways' as 'request' })).rejects.toThrow(/direction/);
     await expect(
       host.call('body.read', { id: 1, direction: 'request', start: '5' as unknown as number }),

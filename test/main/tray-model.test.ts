@@ -14,7 +14,13 @@ import {
   type TrayItemId,
 } from '../../main/electron/tray-model.js';
 
-const running: ProxyStatus = { state: 'running', host: '127.0.0.1', port: 8080, captureEnabled: true };
+const running: ProxyStatus = {
+  state: 'running',
+  host: '127.0.0.1',
+  port: 8080,
+  captureEnabled: true,
+  captureKept: false,
+};
 const off: SystemProxyStatus = { state: 'off', supported: true, targets: ['GNOME'], mode: 'manual' };
 const on: SystemProxyStatus = { ...off, state: 'on', address: '127.0.0.1:8080' };
 

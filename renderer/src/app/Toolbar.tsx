@@ -18,6 +18,7 @@ export function Toolbar() {
   const running = status?.state === 'running';
   const address = status ? `${status.host}:${status.port}` : '…';
   const recording = status?.captureEnabled ?? true;
+  const kept = status?.captureKept ?? false;
 
   return (
     <header className="toolbar" role="toolbar" aria-label="Sluice">
@@ -46,6 +47,15 @@ export function Toolbar() {
       </button>
       <button type="button" onClick={() => run(() => host.call('capture.clear', {}))}>
         Clear
+      </button>
+      <button
+        type="button"
+        aria-pressed={kept}
+        title="Keep the capture on disk when Sluice stops, and show it again at the next start"
+        onClick={() => run(() => host.call('capture.setKept', { kept: !kept }))}
+        disabled={!status}
+      >
+        {kept ? '✓ Kept after restart' : 'Keep after restart'}
       </button>
       <span className="spacer" />
       <HarImportButton />
