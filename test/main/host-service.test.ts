@@ -149,7 +149,7 @@ describe('the host process service', () => {
     const [first] = statuses(main);
     const { port } = first!.proxy;
     expect(first).toEqual({
-      proxy: { state: 'running', host: '127.0.0.1', port, captureEnabled: true },
+      proxy: { state: 'running', host: '127.0.0.1', port, captureEnabled: true, captureKept: false },
       systemProxy: { state: 'off', supported: true, targets: ['Memory'], mode: 'manual' },
     });
 
