@@ -43,6 +43,8 @@ export async function startCli(args: string[], entry = CLI, env: NodeJS.ProcessE
     child.once('exit', (code) => reject(new Error(`sluice exited with ${code} before listening: ${stderr}`)));
     setTimeout(() => reject(new Error(`sluice did not start within 10 s: ${stderr}`)), 10_000).unref();
   });
+  // A start that failed or took too long must not leave the process running after the test.
+  started.catch(() => child.kill('SIGKILL'));
   const { port, caPath } = await started;
   return {
     child,
