@@ -17,7 +17,9 @@
  * (events per stream, 40), BENCH_REQUESTS (small requests per run, 20000), BENCH_EXCHANGES
  * (exchanges for the memory row, 200000), BENCH_ONLY (comma list of
  * throughput,h2,sse,handshake,slow,streams,requests,exchanges), BENCH_PROXY_NODE_ARGS (extra node
- * flags for the proxy, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * flags for the proxy, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_PROXY_BARE=1 (start the
+ * proxy without the node flags on bin/sluice.js's first line, which it otherwise runs with, as
+ * `sluice` does).
  * Results: a table on stdout and .bench/results.json; progress on stderr.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -84,6 +86,7 @@ interface Config {
   readonly exchangeConnections: number;
   readonly sections: ReadonlySet<Section>;
   readonly proxyNodeArgs: string[];
+  readonly proxyBare: boolean;
 }
 
 function readConfig(env: NodeJS.ProcessEnv): Config {
@@ -118,6 +121,7 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
     exchangeConnections: 50,
     sections: new Set(only as Section[]),
     proxyNodeArgs: env.BENCH_PROXY_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+    proxyBare: env.BENCH_PROXY_BARE === '1',
   };
 }
 
@@ -181,6 +185,7 @@ async function launchSluice(
     events: kind.events,
     loopProbe: kind.loopProbe,
     nodeArgs: config.proxyNodeArgs,
+    bare: config.proxyBare,
   });
 }
 

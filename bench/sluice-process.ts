@@ -22,6 +22,8 @@ export interface SluiceLaunch {
   readonly events: boolean;
   /** Extra node flags, e.g. --cpu-prof when profiling the proxy. */
   readonly nodeArgs?: string[];
+  /** Leave out the flags on the command's first line (BENCH_PROXY_BARE=1), to see what they change. */
+  readonly bare?: boolean;
   /** Load loop-delay-probe.js into the proxy's process, so its event-loop delay can be read. */
   readonly loopProbe?: boolean;
 }
@@ -34,7 +36,11 @@ export async function startSluice(launch: SluiceLaunch): Promise<SluiceProcess> 
   if (launch.events) args.push('--events', 'ndjson');
   const child = new NodeChild(launch.cliPath, args, {
     env: { ...process.env, TMPDIR: launch.tmpDir },
-    nodeArgs: [...(launch.nodeArgs ?? []), ...(launch.loopProbe ? loopProbeNodeArgs() : [])],
+    nodeArgs: [
+      ...(launch.bare ? [] : await shebangNodeFlags(launch.cliPath)),
+      ...(launch.nodeArgs ?? []),
+      ...(launch.loopProbe ? loopProbeNodeArgs() : []),
+    ],
   });
   try {
     const caLine = await child.waitForLine(/^ca: (.+)$/, START_TIMEOUT_MS);
@@ -46,4 +52,13 @@ export async function startSluice(launch: SluiceLaunch): Promise<SluiceProcess> 
     await child.stop();
     throw err;
   }
+}
+
+/**
+ * The node flags on the command's first line (`#!/usr/bin/env -S node --flag ...`): what `sluice`
+ * runs with when started as itself, which the bench's `node <script>` would otherwise leave out.
+ */
+async function shebangNodeFlags(cliPath: string): Promise<string[]> {
+  const [first = ''] = (await readFile(cliPath, 'utf8')).split('\n', 1);
+  return first.startsWith('#!') ? first.split(/\s+/).filter((word) => word.startsWith('--')) : [];
 }

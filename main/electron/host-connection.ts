@@ -1,6 +1,7 @@
 import { MessageChannelMain, utilityProcess, type UtilityProcess, type WebContents } from 'electron';
 import { CHANNELS, type HostStopped, type SystemProxyMode, type SystemProxyStatus } from '../../app/contract.js';
 import type { FromHostProcess, HostStatus, MainCallAnswer, ToHostProcess } from './host-service.js';
+import { PROXY_PROCESS_NODE_FLAGS } from '../proxy-process-flags.js';
 import { RestartBudget } from './restart-budget.js';
 
 /** How long the host may take to close its exchanges and its port on quit before it is killed. */
@@ -103,6 +104,7 @@ export class HostProcess {
     const child = utilityProcess.fork(this.options.modulePath, ['--data-dir', this.options.dataDir], {
       serviceName: 'Sluice proxy',
       stdio: 'inherit',
+      execArgv: [...PROXY_PROCESS_NODE_FLAGS],
     });
     child.on('message', (message: FromHostProcess) => this.onMessage(message));
     child.once('exit', (code) => this.onExit(child, code));
