@@ -7,57 +7,13 @@ import type { Direction } from '../../app/proxy-events.js';
 import type { CapturedRange } from '../../proxy-core/index.js';
 import { CaptureArchive, MAX_MOVED_BODY_BYTES, type LiveBodies } from '../../main/host/capture-archive.js';
 import { openRunStore, type RunStore } from '../../main/host/run-store.js';
+import { chunkEvent, closedEvent, openedEvent, responseHeadEvent } from '../helpers/host-events.js';
 
-function opened(id: number): HostEvent {
-  return {
-    type: 'exchange-opened',
-    id,
-    t: id,
-    wallTime: 0,
-    kind: 'http',
-    intercepted: false,
-    clientAddress: '127.0.0.1',
-    request: {
-      method: 'POST',
-      url: `http://example.test/${id}`,
-      httpVersion: '1.1',
-      headers: [['Host', 'example.test']],
-    },
-  };
-}
-
-function head(id: number, encoding?: string): HostEvent {
-  return {
-    type: 'response-head',
-    id,
-    t: id + 0.5,
-    timings: { dns: -1, connect: -1, ssl: -1 },
-    requestSentAt: id,
-    response: {
-      status: 200,
-      statusText: 'OK',
-      httpVersion: '1.1',
-      headers: encoding ? [['Content-Encoding', encoding]] : [],
-    },
-  };
-}
-
-function chunk(id: number, index: number, size = 10): HostEvent {
-  return {
-    type: 'chunk',
-    id,
-    direction: 'response',
-    offset: index * size,
-    size,
-    readAt: index,
-    flushedAt: index,
-    index,
-  };
-}
-
-function closed(id: number): HostEvent {
-  return { type: 'exchange-closed', id, t: 100, outcome: 'completed', requestBytes: 0, responseBytes: 0, pausedMs: 0 };
-}
+const opened = (id: number): HostEvent => openedEvent(id, { method: 'POST' });
+const head = (id: number, encoding?: string): HostEvent =>
+  responseHeadEvent(id, encoding ? [['Content-Encoding', encoding]] : []);
+const chunk = chunkEvent;
+const closed = closedEvent;
 
 /** Stands in for the proxy's captures: bodies by id, and which ids were freed. */
 class FakeLiveBodies implements LiveBodies {

@@ -2,41 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { HostEvent } from '../../app/contract.js';
 import type { ChunkEvent } from '../../app/proxy-events.js';
 import { EventLog } from '../../main/host/event-log.js';
+import { chunkEvent, closedEvent, openedEvent } from '../helpers/host-events.js';
 
-function opened(id: number): HostEvent {
-  return {
-    type: 'exchange-opened',
-    id,
-    t: id,
-    wallTime: 0,
-    kind: 'http',
-    intercepted: false,
-    clientAddress: '127.0.0.1',
-    request: {
-      method: 'GET',
-      url: `http://example.test/${id}`,
-      httpVersion: '1.1',
-      headers: [['Host', 'example.test']],
-    },
-  };
-}
-
-function chunk(id: number, index: number, size = 10): ChunkEvent {
-  return {
-    type: 'chunk',
-    id,
-    direction: 'response',
-    offset: index * size,
-    size,
-    readAt: index,
-    flushedAt: index + 0.1,
-    index,
-  };
-}
-
-function closed(id: number): HostEvent {
-  return { type: 'exchange-closed', id, t: 100, outcome: 'completed', requestBytes: 0, responseBytes: 0, pausedMs: 0 };
-}
+const opened = (id: number): HostEvent => openedEvent(id);
+const chunk = chunkEvent;
+const closed = closedEvent;
 
 describe('the host event log', () => {
   it('keeps each exchange in order and merges chunks past the per-body cap without losing bytes', () => {

@@ -1,0 +1,53 @@
+/** Host events for tests that feed a log, an archive or the renderer's store by hand. */
+import type { HostEvent } from '../../app/contract.js';
+import type { ChunkEvent, RawHeaders } from '../../app/proxy-events.js';
+
+export function openedEvent(
+  id: number,
+  request: { method?: string; url?: string; headers?: RawHeaders } = {},
+): HostEvent {
+  return {
+    type: 'exchange-opened',
+    id,
+    t: id,
+    wallTime: 0,
+    kind: 'http',
+    intercepted: false,
+    clientAddress: '127.0.0.1',
+    request: {
+      method: request.method ?? 'GET',
+      url: request.url ?? `http://example.test/${id}`,
+      httpVersion: '1.1',
+      headers: request.headers ?? [['Host', 'example.test']],
+    },
+  };
+}
+
+export function responseHeadEvent(id: number, headers: RawHeaders = []): HostEvent {
+  return {
+    type: 'response-head',
+    id,
+    t: id + 0.5,
+    response: { status: 200, statusText: 'OK', httpVersion: '1.1', headers },
+    timings: { dns: -1, connect: -1, ssl: -1 },
+    requestSentAt: id,
+  };
+}
+
+/** The response's chunk number `index`, every chunk `size` bytes. */
+export function chunkEvent(id: number, index: number, size = 10): ChunkEvent {
+  return {
+    type: 'chunk',
+    id,
+    direction: 'response',
+    offset: index * size,
+    size,
+    readAt: index,
+    flushedAt: index + 0.1,
+    index,
+  };
+}
+
+export function closedEvent(id: number): HostEvent {
+  return { type: 'exchange-closed', id, t: 100, outcome: 'completed', requestBytes: 0, responseBytes: 0, pausedMs: 0 };
+}
