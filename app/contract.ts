@@ -193,6 +193,13 @@ export interface Commands {
  */
 export const IMPORTED_ID_BASE = 2 ** 40;
 
+/**
+ * Most exchanges a window keeps (past it, its oldest finished ones go). A window that opens on a
+ * longer capture is sent the newest this many, and told so: the rest stay in the capture (export
+ * writes them), but sending what the window would drop again only delays the rows it shows.
+ */
+export const WINDOW_MAX_EXCHANGES = 200_000;
+
 /** How an exchange's id reads to a person: imported ones as i1, i2, ... */
 export function displayId(id: number): string {
   return id >= IMPORTED_ID_BASE ? `i${id - IMPORTED_ID_BASE + 1}` : String(id);

@@ -1,6 +1,7 @@
 import type { HostEvent } from '../../app/contract.js';
 import type { Direction, RawHeaders } from '../../app/proxy-events.js';
 import type { CapturedRange } from '../../proxy-core/index.js';
+import { now } from '../../proxy-core/clock.js';
 import type { CaptureStore, ExchangeRow, StoredBody } from '../store/capture-store.js';
 import { exchangesIn, type ExchangeEvents } from '../har/exchange-events.js';
 import { EventLog, type EventLogLimits } from './event-log.js';
@@ -72,7 +73,7 @@ export class CaptureArchive {
    * exchange that moves while the pages are read is sent once (its later events arrive live).
    * A page is a few hundred exchanges: memory holds one page, however long the capture.
    */
-  history(): AsyncIterable<readonly HostEvent[]> {
+  history(options: { newest?: number } = {}): AsyncIterable<readonly HostEvent[]> {
     const snapshot = this.log.snapshot();
     const store = this.store;
     // Rows stored after this are exchanges the snapshot holds: read only up to it, each is sent once.
@@ -80,7 +81,9 @@ export class CaptureArchive {
     return {
       async *[Symbol.asyncIterator]() {
         let next = 0;
-        let afterId = 0;
+        const skipped = store && (await oldestStoredToSkip(store, snapshot.exchanges.length, options.newest));
+        let afterId = skipped ? skipped.afterId : 0;
+        if (skipped) yield [skipped.notice];
         while (store) {
           const rows = await store.page({ afterId, upTo, maxRows: PAGE_ROWS, maxBytes: PAGE_BYTES });
           if (rows.length === 0) break;
@@ -192,6 +195,29 @@ export class CaptureArchive {
     }
     return bodies;
   }
+}
+
+/**
+ * With more than `newest` exchanges kept, where the stored ones to send begin (after the oldest
+ * ones past the limit; those in memory are all sent), and the notice that says so.
+ */
+async function oldestStoredToSkip(
+  store: CaptureStore,
+  inMemory: number,
+  newest: number | undefined,
+): Promise<{ afterId: number; notice: HostEvent } | undefined> {
+  const total = store.size + inMemory;
+  if (newest === undefined || total <= newest) return undefined;
+  const skip = Math.min(store.size, total - newest);
+  if (skip === 0) return undefined;
+  const newestFirst = await store.idsNewestFirst();
+  const message =
+    `this window shows the newest ${newest.toLocaleString('en')} of ${total.toLocaleString('en')} exchanges; ` +
+    'the older ones are kept (Export HAR writes them)';
+  return {
+    afterId: newestFirst[newestFirst.length - skip]!,
+    notice: { type: 'host-notice', t: now(), level: 'info', message },
+  };
 }
 
 function rowOf(

@@ -17,7 +17,7 @@ import type {
   SystemProxyMode,
   SystemProxyStatus,
 } from '../../app/contract.js';
-import { IMPORTED_ID_BASE, isCommandName } from '../../app/contract.js';
+import { IMPORTED_ID_BASE, isCommandName, WINDOW_MAX_EXCHANGES } from '../../app/contract.js';
 import type { Direction } from '../../app/proxy-events.js';
 import { now } from '../../proxy-core/clock.js';
 import {
@@ -222,7 +222,7 @@ export class SluiceHost {
    */
   openFeed(consumer: FeedConsumer): () => void {
     const batcher = new EventBatcher(consumer);
-    batcher.prime(this.archive.history());
+    batcher.prime(this.archive.history({ newest: WINDOW_MAX_EXCHANGES }));
     const unsubscribe = this.subscribe((event) => batcher.push(event));
     return () => {
       unsubscribe();

@@ -153,6 +153,25 @@ describe('the capture archive: finished exchanges on disk, the rest in memory', 
     expect(exported).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('sends a window only the newest exchanges it can keep, and says how many it left out; export writes them all', async () => {
+    const { archive, runStore } = await archiveWith(new FakeLiveBodies());
+    for (let id = 1; id <= 5; id++) for (const e of [opened(id), closed(id)]) archive.append(e);
+    archive.append(opened(6));
+    for (let id = 1; id <= 5; id++) await stored(runStore, id);
+
+    const sent: HostEvent[] = [];
+    for await (const page of archive.history({ newest: 3 })) sent.push(...page);
+    const notice = sent[0];
+    expect(notice?.type === 'host-notice' && notice.message).toBe(
+      'this window shows the newest 3 of 6 exchanges; the older ones are kept (Export HAR writes them)',
+    );
+    expect([...new Set(sent.slice(1).map(idOf))]).toEqual([4, 5, 6]);
+    expect((await everything(archive)).filter((e) => e.type === 'exchange-opened')).toHaveLength(6);
+    const exported: number[] = [];
+    for await (const exchange of archive.exchanges()) exported.push(exchange.opened.id);
+    expect(exported).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('removes and clears in memory and on disk alike', async () => {
     const live = new FakeLiveBodies();
     const { archive, runStore } = await archiveWith(live);

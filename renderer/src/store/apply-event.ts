@@ -1,4 +1,10 @@
-import type { HarImportProgressEvent, HostEvent, ProxyStatus, SystemProxyStatus } from '../../../app/contract.js';
+import {
+  WINDOW_MAX_EXCHANGES,
+  type HarImportProgressEvent,
+  type HostEvent,
+  type ProxyStatus,
+  type SystemProxyStatus,
+} from '../../../app/contract.js';
 import type { ClientErrorEvent, Direction } from '../../../app/proxy-events.js';
 import { chunkFollows, mergeChunks } from '../../../app/proxy-events.js';
 import type { BodyView, ExchangeView } from '../model/exchange.js';
@@ -24,7 +30,7 @@ const MAX_MESSAGES = 50_000;
 
 export const DEFAULT_LIMITS: TrafficLimits = {
   maxChunksPerBody: 200_000,
-  maxExchanges: 200_000,
+  maxExchanges: WINDOW_MAX_EXCHANGES,
   maxMessagesPerExchange: MAX_MESSAGES,
 };
 
