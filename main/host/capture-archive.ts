@@ -90,16 +90,17 @@ export class CaptureArchive {
           const page: HostEvent[] = [];
           for (const row of rows) {
             for (; next < snapshot.exchanges.length && snapshot.exchanges[next]!.id < row.id; next++) {
-              page.push(...snapshot.exchanges[next]!.events);
+              pushAll(page, snapshot.exchanges[next]!.events);
             }
-            page.push(...(JSON.parse(row.eventsJson) as HostEvent[]));
+            pushAll(page, JSON.parse(row.eventsJson) as HostEvent[]);
           }
           afterId = rows[rows.length - 1]!.id;
           yield page;
         }
         const rest: HostEvent[] = [];
-        for (; next < snapshot.exchanges.length; next++) rest.push(...snapshot.exchanges[next]!.events);
-        yield [...rest, ...snapshot.loose];
+        for (; next < snapshot.exchanges.length; next++) pushAll(rest, snapshot.exchanges[next]!.events);
+        pushAll(rest, snapshot.loose);
+        yield rest;
       },
     };
   }
@@ -240,6 +241,11 @@ function rowOf(
     status: head?.type === 'response-head' ? head.response.status : undefined,
     bodies: bodies ?? {},
   };
+}
+
+/** `target.push(...items)` for any length: a long stream's events are more than a call takes arguments. */
+function pushAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
 }
 
 /** Two lists of distinct ids, each highest first, as one highest first. */

@@ -68,7 +68,7 @@ async function archiveWith(
 
 async function everything(archive: CaptureArchive): Promise<HostEvent[]> {
   const all: HostEvent[] = [];
-  for await (const page of archive.history()) all.push(...page);
+  for await (const page of archive.history()) for (const event of page) all.push(event);
   return all;
 }
 
@@ -170,6 +170,29 @@ describe('the capture archive: finished exchanges on disk, the rest in memory', 
     const exported: number[] = [];
     for await (const exchange of archive.exchanges()) exported.push(exchange.opened.id);
     expect(exported).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('replays an exchange with more events than a call takes arguments (a long SSE stream), in memory and stored', async () => {
+    const { archive, runStore } = await archiveWith(new FakeLiveBodies());
+    const events = 150_000;
+    archive.append(opened(1));
+    for (let index = 0; index < events; index++) {
+      archive.append({
+        type: 'sse-event',
+        id: 1,
+        index,
+        eventId: undefined,
+        event: undefined,
+        data: '',
+        t: index,
+        chunkRange: [0, 0],
+      });
+    }
+    const count = async (): Promise<number> => (await everything(archive)).filter((e) => e.type === 'sse-event').length;
+    expect(await count()).toBe(events);
+    archive.append(closed(1));
+    await stored(runStore, 1);
+    expect(await count()).toBe(events);
   });
 
   it('removes and clears in memory and on disk alike', async () => {
