@@ -29,6 +29,7 @@ import { fixed } from './report.js';
 import { startSluice } from './sluice-process.js';
 import { megabytesPerSecond, MiB } from './stats.js';
 import { makeUpstreamCredentials, startBulkUpstream } from './upstream.js';
+import { errorMessage } from '../app/error-message.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const THIS_SCRIPT = fileURLToPath(import.meta.url);
@@ -174,7 +175,7 @@ function printReports(reports: readonly LoopReport[], bytes: number): void {
 }
 
 const fail = (err: unknown): void => {
-  process.stderr.write(`event-loop-lag: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`event-loop-lag: ${errorMessage(err)}\n`);
   process.exitCode = 1;
 };
 if (process.argv[2] === '--client') runClient(JSON.parse(process.argv[3] ?? '{}') as ClientJob).catch(fail);

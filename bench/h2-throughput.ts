@@ -3,6 +3,7 @@ import { DIRECT, type Route } from './clients.js';
 import { closeH2Session, downloadAll, openH2Session, type H2Upstream } from './h2-clients.js';
 import { RssSampler } from './proc.js';
 import { proxyCpuPerGiB, timeTransfer, TRANSFER_TIMEOUT_MS, type Pids, type TransferRun } from './throughput.js';
+import { errorMessage } from '../app/error-message.js';
 
 /** How a body is fetched over one HTTP/2 connection: `streams` GETs at once, each of `bytesPerStream`. */
 export interface H2Shape {
@@ -89,7 +90,7 @@ export async function measureH2Throughput(
         await timeTransfer(pids, bytes, `proxy h2 x${shape.streams}`, () => download(proxy, upstream, shape)),
       );
     } catch (err) {
-      unavailable = err instanceof Error ? err.message : String(err);
+      unavailable = errorMessage(err);
     } finally {
       proxyPeakRssBytes = Math.max(proxyPeakRssBytes, await sampler.stop());
     }

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { openTunnel, type Route, type Scheme, type Upstream } from './clients.js';
+import { errorMessage } from '../app/error-message.js';
 
 /** Request bodies are 100 to 1,000 bytes, spread evenly; the upstream echoes each back. */
 export const SMALLEST_BODY = 100;
@@ -140,7 +141,7 @@ export async function sendRequests(
         completed++;
       } catch (err) {
         failed++;
-        firstError ??= err instanceof Error ? err.message : String(err);
+        firstError ??= errorMessage(err);
       }
     }
   };

@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { exitWithParent } from './exit-with-parent.js';
+import { errorMessage } from '../app/error-message.js';
 
 function relayRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = new URL(req.url ?? '/');
@@ -55,6 +56,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`minimal-relay: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`minimal-relay: ${errorMessage(err)}\n`);
   process.exit(1);
 });

@@ -54,6 +54,7 @@ import {
   type TransferRun,
 } from './throughput.js';
 import { makeUpstreamCredentials, startBulkUpstream, type BulkUpstream, type UpstreamCredentials } from './upstream.js';
+import { errorMessage } from '../app/error-message.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin', 'sluice.js');
@@ -216,7 +217,7 @@ async function attempt<T>(failures: Failure[], measure: string, run: () => Promi
   try {
     return await run();
   } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
+    const error = errorMessage(err);
     failures.push({ measure, error });
     progress(`${measure} FAILED: ${error}`);
     return undefined;

@@ -12,6 +12,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseFillerRequest, sendFiller, sendFillerOnStream } from './body-source.js';
 import { exitWithParent } from './exit-with-parent.js';
+import { errorMessage } from '../app/error-message.js';
 
 const handler: http.RequestListener = (req, res) => {
   if (req.method === 'POST' && req.url === '/echo') {
@@ -83,6 +84,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`upstream-server: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`upstream-server: ${errorMessage(err)}\n`);
   process.exit(1);
 });

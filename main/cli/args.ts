@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { errorMessage } from '../../app/error-message.js';
 
 export interface CliOptions {
   /** Undefined when not given: the saved setting (default 8080) applies. */
@@ -93,7 +94,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     });
   } catch (err) {
     // One line: scripts read our errors, and Node's parser writes some over three.
-    throw new UsageError((err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' '));
+    throw new UsageError(errorMessage(err).replace(/\s*\n\s*/g, ' '));
   }
   const v = parsed.values;
   if (v.events !== undefined && v.events !== 'ndjson') {

@@ -13,6 +13,7 @@ import { SluiceHost, type SettingsOverrides } from '../host/sluice-host.js';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './args.js';
 import { sluiceVersion } from '../version.js';
 import { NdjsonWriter } from './ndjson-writer.js';
+import { errorMessage } from '../../app/error-message.js';
 
 /** Exit codes scripts can rely on. */
 const EXIT_USAGE = 2;
@@ -49,7 +50,7 @@ async function main(argv: readonly string[]): Promise<void> {
     host = await SluiceHost.create({ dataDir, upstreamCaPems, overrides: overridesFrom(options) });
   } catch (err) {
     if (err instanceof CaFileError) fail(err.message, EXIT_FAILURE);
-    fail(`cannot use data dir ${dataDir}: ${describe(err)}`, EXIT_FAILURE);
+    fail(`cannot use data dir ${dataDir}: ${errorMessage(err)}`, EXIT_FAILURE);
   }
   for (const notice of host.notices) process.stderr.write(`WARNING: ${notice}\n`);
   const ca = await host.call('ca.get', {});
@@ -110,7 +111,7 @@ async function main(argv: readonly string[]): Promise<void> {
       ui = await HeadlessServer.start(host, { port: options.uiPort ?? 0, rendererDir: RENDERER_DIR });
     } catch (err) {
       await host.close();
-      fail(describe(err), EXIT_FAILURE);
+      fail(errorMessage(err), EXIT_FAILURE);
     }
     process.stdout.write(`ui: ${ui.url}\n`);
   }
@@ -150,7 +151,7 @@ async function exportHar(host: SluiceHost, file: string, options: CliOptions): P
     process.stderr.write(`sluice: wrote ${entries} exchange${entries === 1 ? '' : 's'}${open} to ${file}\n`);
     return 0;
   } catch (err) {
-    process.stderr.write(`sluice: cannot write --har ${file}: ${describe(err)}\n`);
+    process.stderr.write(`sluice: cannot write --har ${file}: ${errorMessage(err)}\n`);
     return EXIT_FAILURE;
   }
 }
@@ -164,7 +165,7 @@ async function checkHarTarget(file: string): Promise<string> {
     const existing = await stat(file).catch(() => undefined);
     if (existing?.isDirectory()) throw new Error('it is a folder');
   } catch (err) {
-    fail(`cannot write --har ${file}: ${describe(err)}`, EXIT_FAILURE);
+    fail(`cannot write --har ${file}: ${errorMessage(err)}`, EXIT_FAILURE);
   }
   return file;
 }
@@ -175,7 +176,7 @@ async function readUpstreamCa(file: string): Promise<string> {
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
     return pem;
   } catch (err) {
-    return fail(`cannot use --upstream-ca ${file}: ${describe(err)}`, EXIT_FAILURE);
+    return fail(`cannot use --upstream-ca ${file}: ${errorMessage(err)}`, EXIT_FAILURE);
   }
 }
 
@@ -222,8 +223,4 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-main(process.argv.slice(2)).catch((err: unknown) => fail(describe(err), EXIT_FAILURE));
+main(process.argv.slice(2)).catch((err: unknown) => fail(errorMessage(err), EXIT_FAILURE));

@@ -2,6 +2,7 @@ import type { CallMessage, CommandName, HostMessage, ProxyStatus, SystemProxySta
 import { answerCall, readCall } from '../host/call-messages.js';
 import { servePort, type HostPort } from '../host/port-server.js';
 import type { SluiceHost } from '../host/sluice-host.js';
+import { errorMessage } from '../../app/error-message.js';
 
 /**
  * What runs in the host's utility process, kept free of Electron so Node tests can drive it: it
@@ -101,7 +102,7 @@ export async function runHostService({ parent, createHost, exit }: HostServiceOp
   try {
     host = await createHost();
   } catch (err) {
-    parent.post({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+    parent.post({ kind: 'failed', message: errorMessage(err) });
     exit(1);
     return;
   }

@@ -16,6 +16,7 @@ import { dataDirArg, shellPaths } from './shell-options.js';
 import { createTray } from './tray.js';
 import { quitsWhenAllWindowsClose } from './tray-model.js';
 import { createMainWindow, showWindow } from './window.js';
+import { errorMessage } from '../../app/error-message.js';
 
 const paths = shellPaths(fileURLToPath(new URL('.', import.meta.url)));
 const rendererUrl = pathToFileURL(paths.rendererIndex).href;
@@ -68,7 +69,7 @@ function run(): void {
       tray = createTray({ iconDir: paths.trayIcons, host, showWindow: bringUpWindow });
     } catch (err) {
       // Without a tray the app still works; closing its window quits it as before.
-      console.warn(`sluice: no tray icon: ${err instanceof Error ? err.message : String(err)}`);
+      console.warn(`sluice: no tray icon: ${errorMessage(err)}`);
     }
     openWindow();
   });

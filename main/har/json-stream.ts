@@ -1,3 +1,4 @@
+import { errorMessage } from '../../app/error-message.js';
 /**
  * An incremental JSON parser that hands over the items of one array as each completes, so a HAR
  * file of any size is never one string (V8 caps strings near 512 MB) and never one object tree.
@@ -203,7 +204,7 @@ export class JsonStreamParser {
       // Native parsing decodes escapes and refuses control characters exactly as JSON.parse does.
       value = JSON.parse(`"${raw}"`) as string;
     } catch (err) {
-      this.failAt(scalar.from, `bad string (${err instanceof Error ? err.message : String(err)})`);
+      this.failAt(scalar.from, `bad string (${errorMessage(err)})`);
     }
     const frame = this.stack[this.stack.length - 1];
     if (scalar.isKey && frame) {

@@ -10,6 +10,7 @@ import type { SluiceHost } from '../host/sluice-host.js';
 import { harFileName } from '../../app/file-names.js';
 import type { HarExportOptions } from '../har/har-writer.js';
 import { NOT_BUILT_PAGE, readStaticFile } from './static-files.js';
+import { errorMessage } from '../../app/error-message.js';
 
 export interface HeadlessServerOptions {
   /** 0 (the default) picks a free port. */
@@ -125,7 +126,7 @@ export class HeadlessServer {
     const serve = target.path === '/' || target.path === '/index.html' ? this.servePage : this.serveAsset;
     serve(req, res, target.path).catch((err: unknown) => {
       if (res.headersSent) res.destroy();
-      else sendText(res, 500, `Internal error: ${err instanceof Error ? err.message : String(err)}`);
+      else sendText(res, 500, `Internal error: ${errorMessage(err)}`);
     });
   };
 
@@ -190,7 +191,7 @@ export class HeadlessServer {
     } catch (err) {
       // Whatever the file still holds is not wanted: drain it so the answer reaches the page.
       req.resume();
-      sendJson(res, 400, { error: err instanceof Error ? err.message : String(err) });
+      sendJson(res, 400, { error: errorMessage(err) });
     }
   }
 

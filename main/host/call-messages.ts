@@ -1,5 +1,6 @@
 import type { CallFailure, CallMessage, HostMessage } from '../../app/contract.js';
 import { CommandError, type SluiceHost } from './sluice-host.js';
+import { errorMessage } from '../../app/error-message.js';
 
 /**
  * Reading and answering the contract's `CallMessage`s, shared by every message transport (the
@@ -46,5 +47,5 @@ export function badMessage(id: number, message: string): ErrorMessage {
 
 function failureOf(err: unknown): CallFailure {
   if (err instanceof CommandError) return { code: err.code, message: err.message };
-  return { code: 'failed', message: err instanceof Error ? err.message : String(err) };
+  return { code: 'failed', message: errorMessage(err) };
 }

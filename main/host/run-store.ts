@@ -2,6 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeSpillDir } from '../../proxy-core/index.js';
 import { CaptureStore } from '../store/capture-store.js';
+import { errorMessage } from '../../app/error-message.js';
 
 /** The data folder's subfolder that holds the capture store. */
 export const CAPTURE_DIR = 'capture';
@@ -38,7 +39,7 @@ export async function openRunStore(
     if (!keep) await store.clear();
     return { store, dir, inDataDir: true };
   } catch (err) {
-    dataDirProblem = describe(err);
+    dataDirProblem = errorMessage(err);
   }
   let tmp: string | undefined;
   try {
@@ -53,7 +54,7 @@ export async function openRunStore(
   } catch (err) {
     if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     return {
-      problem: `the capture cannot be kept on disk (${describe(err)}); it stays in memory, and past a million events the oldest finished exchanges are forgotten`,
+      problem: `the capture cannot be kept on disk (${errorMessage(err)}); it stays in memory, and past a million events the oldest finished exchanges are forgotten`,
     };
   }
 }
@@ -76,8 +77,4 @@ export async function highestStoredIds(
   const ids = runStore.store ? await runStore.store.idsNewestFirst() : [];
   const imported = ids[0] !== undefined && ids[0] >= importedFrom ? ids[0] : 0;
   return { captured: ids.find((id) => id < importedFrom) ?? 0, imported };
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

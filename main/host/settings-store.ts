@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Settings, TimeoutSettings } from '../../app/contract.js';
 import { DEFAULT_TIMEOUTS } from '../../proxy-core/options.js';
 import { writeAtomic } from '../write-atomic.js';
+import { errorMessage } from '../../app/error-message.js';
 
 /**
  * Settings persisted as `<dataDir>/settings.json`.
@@ -201,7 +202,7 @@ export class SettingsStore {
     try {
       aside = await copyAside(path);
     } catch (err) {
-      const why = `Sluice could not keep a copy of the bad ${path} (${describeError(err)})`;
+      const why = `Sluice could not keep a copy of the bad ${path} (${errorMessage(err)})`;
       const notice = `${what}. ${why}, so the file is left as it is and changes will not be saved over it.`;
       return { store: new SettingsStore(path, settings, extras, why), notices: [notice] };
     }
@@ -265,7 +266,7 @@ export class SettingsStore {
         await writeAtomic(this.path, text, 0o600);
         return undefined;
       } catch (err) {
-        return describeError(err);
+        return errorMessage(err);
       }
     });
     this.writes = write;
@@ -287,7 +288,7 @@ async function readSettingsText(path: string): Promise<ReadResult> {
     // ENOTDIR: part of the data dir path is a file, so there is no settings file either; saving
     // will fail later and say so.
     if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
-    return { kind: 'unreadable', reason: describeError(err) };
+    return { kind: 'unreadable', reason: errorMessage(err) };
   }
 }
 
@@ -296,7 +297,7 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; er
     // Some Windows editors save UTF-8 with a byte-order mark, which JSON.parse rejects.
     return { ok: true, value: JSON.parse(text.replace(/^\uFEFF/, '')) };
   } catch (err) {
-    return { ok: false, error: describeError(err) };
+    return { ok: false, error: errorMessage(err) };
   }
 }
 
@@ -338,11 +339,6 @@ async function copyAside(path: string): Promise<string> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 100) throw err;
     }
   }
-}
-
-/** Temp file + fsync + rename, so a crash leaves either the old settings or the new, never half. */
-function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function deepFreeze<T extends object>(value: T): T {

@@ -46,6 +46,7 @@ import { CaptureArchive } from './capture-archive.js';
 import { closeRunStore, highestStoredIds, openRunStore, type OpenedRunStore, type RunStore } from './run-store.js';
 import { SettingsStore } from './settings-store.js';
 import { trustInstructions } from './trust-instructions.js';
+import { errorMessage } from '../../app/error-message.js';
 
 export type HostListener = (event: HostEvent) => void;
 
@@ -303,7 +304,7 @@ export class SluiceHost {
       progress(last.bytesRead, result.entries, true);
       return { importId, entries: result.entries, skipped: result.skipped.length };
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       this.notice('error', message);
       progress(last.bytesRead, last.entries, true, message);
       throw err;
@@ -666,7 +667,7 @@ function listenError(err: unknown, host: string, port: number, restart: boolean)
   }
   if (code === 'EADDRINUSE') return `port ${port} on ${host} is in use; choose another port`;
   if (code === 'EACCES') return `no permission to listen on ${host}:${port}; choose a port above 1023`;
-  return `cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`;
+  return `cannot listen on ${host}:${port}: ${errorMessage(err)}`;
 }
 
 function importNotice(name: string | undefined, issues: readonly EntryIssue[]): string {

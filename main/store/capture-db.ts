@@ -3,6 +3,7 @@ import sqlite from 'node-sqlite3-wasm';
 import type { Database, Statement } from 'node-sqlite3-wasm';
 import type { CaptureLimitReason, Direction, RawHeaders } from '../../app/proxy-events.js';
 import type { BodyRange, ExchangeRow, PageQuery, StoredBody, StoredPageRow } from './store-rows.js';
+import { errorMessage } from '../../app/error-message.js';
 
 /**
  * Bodies are stored in parts of this size. A blob is read and written whole inside SQLite's WASM
@@ -91,13 +92,13 @@ export class CaptureDb {
       // SQLite's own message does not say why; Node's does (EACCES, ENOENT, EISDIR, ...).
       closeSync(openSync(path, 'a', 0o600));
     } catch (error) {
-      throw fail(errorText(error));
+      throw fail(errorMessage(error));
     }
     let db: Database;
     try {
       db = new sqlite.Database(path);
     } catch (error) {
-      throw fail(errorText(error));
+      throw fail(errorMessage(error));
     }
     try {
       db.exec('PRAGMA locking_mode = EXCLUSIVE');
@@ -113,7 +114,7 @@ export class CaptureDb {
       return new CaptureDb(path, options.temporary, db, prepare(db));
     } catch (error) {
       closeQuietly(db, path);
-      throw fail(errorText(error));
+      throw fail(errorMessage(error));
     }
   }
 
@@ -368,7 +369,7 @@ function releaseStaleLock(path: string, fail: (reason: string) => Error): void {
       // No owner file: either no lock, or one made by someone else just now. Leave it to SQLite.
       return;
     }
-    throw fail(errorText(error));
+    throw fail(errorMessage(error));
   }
   if (Number.isSafeInteger(owner) && owner > 0 && isRunning(owner)) {
     throw fail(
@@ -410,8 +411,4 @@ function closeQuietly(db: Database, path: string): void {
 
 function isCode(error: unknown, code: string): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

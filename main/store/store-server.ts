@@ -1,5 +1,6 @@
 import { CaptureDb } from './capture-db.js';
 import type { OutgoingReply, StoreCall, StoreRequest, StoreResult } from './store-protocol.js';
+import { errorMessage } from '../../app/error-message.js';
 
 /**
  * Answers a store's requests with a `CaptureDb`: what the worker thread runs for each message it
@@ -14,7 +15,7 @@ export class StoreServer {
         this.opened().putRows(request.firstGeneration, request.rows, new Set(request.replacing));
         return { reply: { kind: 'put-done', batch: request.batch }, transfer: [] };
       } catch (error) {
-        const message = `Could not write ${request.rows.length} exchanges to the capture store: ${errorText(error)}`;
+        const message = `Could not write ${request.rows.length} exchanges to the capture store: ${errorMessage(error)}`;
         return { reply: { kind: 'put-failed', batch: request.batch, message }, transfer: [] };
       }
     }
@@ -23,7 +24,7 @@ export class StoreServer {
       const result = this.answer(request.call, transfer);
       return { reply: { kind: 'result', seq: request.seq, result }, transfer };
     } catch (error) {
-      return { reply: { kind: 'failed', seq: request.seq, message: errorText(error) }, transfer: [] };
+      return { reply: { kind: 'failed', seq: request.seq, message: errorMessage(error) }, transfer: [] };
     }
   }
 
@@ -70,8 +71,4 @@ export class StoreServer {
 /** Whether a view spans its whole (non-shared) buffer, so moving the buffer moves nothing else. */
 export function ownsWholeBuffer(bytes: Uint8Array): boolean {
   return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -7,6 +7,7 @@ import {
   type SystemProxyAdapter,
   SystemProxyError,
 } from './types.js';
+import { errorMessage } from '../../app/error-message.js';
 
 /**
  * macOS keeps proxy settings per network service (Wi-Fi, Ethernet, ...), and the system uses the
@@ -300,10 +301,6 @@ async function settleAll<T extends readonly unknown[]>(work: T): Promise<{ -read
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as {
     -readonly [K in keyof T]: Awaited<T[K]>;
   };
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Several services' errors in one message, the administrator hint (often on each) given once, at the end. */

@@ -2,6 +2,7 @@ import { generateKeyPairSync, createPrivateKey, randomBytes, sign, type KeyObjec
 import { mkdir, readFile, writeFile, chmod, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
+import { errorMessage } from '../../app/error-message.js';
 
 const { pki, asn1, md } = forge;
 
@@ -53,12 +54,12 @@ export async function loadOrCreateCa(dir: string): Promise<CertificateAuthority>
   try {
     cert = pki.certificateFromPem(certPem);
   } catch (err) {
-    throw new CaFileError(`CA certificate ${certPath} cannot be parsed: ${describe(err)}`, certPath);
+    throw new CaFileError(`CA certificate ${certPath} cannot be parsed: ${errorMessage(err)}`, certPath);
   }
   try {
     createPrivateKey(keyPem);
   } catch (err) {
-    throw new CaFileError(`CA key ${keyPath} cannot be parsed: ${describe(err)}`, keyPath);
+    throw new CaFileError(`CA key ${keyPath} cannot be parsed: ${errorMessage(err)}`, keyPath);
   }
   await chmod(keyPath, 0o600);
   return { certPem, keyPem, certPath, keyPath, cert };
@@ -69,7 +70,7 @@ async function readIfExists(path: string): Promise<string | undefined> {
     return await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CaFileError(`cannot read CA file ${path}: ${describe(err)}`, path);
+    throw new CaFileError(`cannot read CA file ${path}: ${errorMessage(err)}`, path);
   }
 }
 
@@ -140,8 +141,4 @@ export function randomSerial(): string {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive INTEGER
   return bytes.toString('hex');
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -29,11 +29,6 @@ export function upstreamFailure(what: string, err: NodeJS.ErrnoException): strin
   );
 }
 
-/** An error's words, whatever was thrown. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 export interface ExchangeServices {
   readonly hub: EventHub;
   readonly upstream: UpstreamPool;

@@ -5,10 +5,11 @@ import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
-import { errorMessage, ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
+import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, headerValue, toPairs } from './raw-headers.js';
 import { takePreconnectedTimings } from './tunnel-agent.js';
 import type { UpstreamTarget } from './upstream.js';
+import { errorMessage } from '../../app/error-message.js';
 
 export interface HttpTarget extends UpstreamTarget {
   /** Origin-form path and query sent upstream. */

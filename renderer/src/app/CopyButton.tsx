@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { copyText } from './clipboard.js';
 import './copy.css';
+import { errorMessage } from '../../../app/error-message.js';
 
 type Result = { ok: true } | { ok: false; message: string };
 
@@ -31,7 +32,7 @@ export function CopyButton({ text, children, label, title, className, disabled, 
       setResult({ ok: true });
       onCopied?.();
     } catch (err) {
-      setResult({ ok: false, message: err instanceof Error ? err.message : String(err) });
+      setResult({ ok: false, message: errorMessage(err) });
     }
     timer.current = setTimeout(() => setResult(undefined), 1500);
   };

@@ -7,6 +7,7 @@ import { useFilteredIds } from '../store/use-filtered-ids.js';
 import { Dialog } from './Dialog.js';
 import { useSluice } from '../store/store.js';
 import { servedOverHttp } from '../transport/connect-host.js';
+import { errorMessage } from '../../../app/error-message.js';
 
 type Scope = 'all' | 'shown' | 'selected';
 
@@ -149,7 +150,7 @@ function SaveWithDialog({ ids, redact, headers, count, onClose }: SaveProps) {
       // The user chose the path a moment ago; the file being there is the confirmation.
       onClose();
     } catch (err) {
-      setState({ saving: false, failed: true, message: err instanceof Error ? err.message : String(err) });
+      setState({ saving: false, failed: true, message: errorMessage(err) });
     }
   };
   return (

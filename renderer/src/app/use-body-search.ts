@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { BodySearchReply } from '../../../app/contract.js';
 import { useSluice } from '../store/store.js';
 import { useHost } from './host-context.js';
+import { errorMessage } from '../../../app/error-message.js';
 
 /** Typing pauses this long before the host is asked: one search per word, not per key. */
 const DEBOUNCE_MS = 300;
@@ -53,7 +54,7 @@ export function useBodySearch(): BodySearchState {
           setFilter({ bodyMatches: new Set(reply.ids) });
         },
         (err: unknown) => {
-          if (current) setResult({ state: 'failed', message: err instanceof Error ? err.message : String(err) });
+          if (current) setResult({ state: 'failed', message: errorMessage(err) });
         },
       );
     }, wait);

@@ -4,6 +4,7 @@ import type { Direction } from '../../../app/proxy-events.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { useHost } from './host-context.js';
 import { bytesFromBase64 } from '../base64.js';
+import { errorMessage } from '../../../app/error-message.js';
 
 /** How much of a body the detail pane fetches and shows; the rest stays in the host. */
 export const BODY_SHOW_LIMIT = 2 * 1024 * 1024;
@@ -53,7 +54,7 @@ export function useBody(x: ExchangeView, direction: Direction): BodyState {
           );
         },
         (err: unknown) => {
-          if (!cancelled) setState((s) => ({ ...s, error: err instanceof Error ? err.message : String(err) }));
+          if (!cancelled) setState((s) => ({ ...s, error: errorMessage(err) }));
         },
       );
     }, wait);
