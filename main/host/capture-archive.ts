@@ -4,7 +4,7 @@ import type { CapturedRange } from '../../proxy-core/index.js';
 import { now } from '../../proxy-core/clock.js';
 import type { CaptureStore, ExchangeRow, StoredBody } from '../store/capture-store.js';
 import { exchangesIn, type ExchangeEvents } from '../har/exchange-events.js';
-import { EventLog, type EventLogLimits } from './event-log.js';
+import { EventLog, type EventLogLimits, type TakenExchange } from './event-log.js';
 import { closeRunStore, type RunStore } from './run-store.js';
 
 /** Where bodies are while their exchange is in memory: the proxy's captures, or imported bodies. */
@@ -37,10 +37,11 @@ const DIRECTIONS: readonly Direction[] = ['request', 'response'];
  */
 export class CaptureArchive {
   private readonly log: EventLog;
-  /** Exchanges closed and on their way to the store: their ids, so a clear or removal stops them. */
+  /**
+   * Exchanges closed and on their way to the store: a move finds its id gone when a clear or a
+   * removal came first, and then stores nothing.
+   */
   private readonly moving = new Set<number>();
-  /** Bumped by `clear`, so a move that started before it does not store its exchange after it. */
-  private epoch = 0;
   /** Moves under way, so closing waits for them: an exchange that ends as Sluice stops is kept too. */
   private readonly moves = new Set<Promise<void>>();
 
@@ -144,7 +145,6 @@ export class CaptureArchive {
   }
 
   async clear(): Promise<void> {
-    this.epoch++;
     this.moving.clear();
     this.log.clear();
     await this.store?.clear();
@@ -166,14 +166,13 @@ export class CaptureArchive {
    */
   private moveToStore(id: number): void {
     const store = this.store!;
-    const epoch = this.epoch;
     this.moving.add(id);
     const move = this.readMovableBodies(id).then(
       (bodies) => {
-        if (epoch !== this.epoch || !this.moving.delete(id)) return;
+        if (!this.moving.delete(id)) return;
         const taken = this.log.take(id);
         if (!taken) return;
-        store.put(rowOf(id, taken.events, taken, bodies));
+        store.put(rowOf(id, taken, bodies));
         if (bodies) this.live.forget([id]);
       },
       () => {
@@ -221,20 +220,16 @@ async function oldestStoredToSkip(
   };
 }
 
-function rowOf(
-  id: number,
-  events: HostEvent[],
-  heads: { requestHeaders: RawHeaders; responseHeaders: RawHeaders | undefined; messagesNotKept: number },
-  bodies: ExchangeRow['bodies'] | undefined,
-): ExchangeRow {
+function rowOf(id: number, taken: TakenExchange, bodies: ExchangeRow['bodies'] | undefined): ExchangeRow {
+  const { events } = taken;
   const opened = events[0]?.type === 'exchange-opened' ? events[0] : undefined;
   const head = events.find((e) => e.type === 'response-head');
   return {
     id,
     eventsJson: JSON.stringify(events),
-    requestHeaders: heads.requestHeaders,
-    responseHeaders: heads.responseHeaders,
-    messagesNotKept: heads.messagesNotKept,
+    requestHeaders: taken.requestHeaders,
+    responseHeaders: taken.responseHeaders,
+    messagesNotKept: taken.messagesNotKept,
     openedAt: opened?.t ?? 0,
     method: opened?.request.method ?? '',
     url: opened?.request.url ?? '',

@@ -20,13 +20,7 @@ import type {
 import { IMPORTED_ID_BASE, isCommandName, WINDOW_MAX_EXCHANGES } from '../../app/contract.js';
 import type { Direction } from '../../app/proxy-events.js';
 import { now } from '../../proxy-core/clock.js';
-import {
-  loadOrCreateCa,
-  SluiceProxy,
-  type CaptureOptions,
-  type CapturedRange,
-  type CertificateAuthority,
-} from '../../proxy-core/index.js';
+import { loadOrCreateCa, SluiceProxy, type CaptureOptions, type CertificateAuthority } from '../../proxy-core/index.js';
 import type { CapturedBody } from '../har/har-entry.js';
 import { writeHarFile } from '../har/har-file.js';
 import { importHar, type EntryIssue } from '../har/har-import.js';
@@ -571,7 +565,7 @@ export class SluiceHost {
     }
     const encoding = decoded ? contentEncodingOf(await this.archive.headersOf(id, direction)) : undefined;
     // Decoding needs the body from its first byte; a plain read only the range asked for.
-    const range = await this.readCaptured(id, direction, encoding ? undefined : start, encoding ? undefined : end);
+    const range = await this.archive.readBody(id, direction, encoding ? undefined : start, encoding ? undefined : end);
     if (!range) return null;
     const from = start ?? 0;
     const answer: Omit<BodyRange, 'base64'> = {
@@ -603,7 +597,7 @@ export class SluiceHost {
    * first `upTo` bytes as captured (decoded as far as they go).
    */
   private async capturedBody(id: number, direction: Direction, upTo?: number): Promise<CapturedBody | undefined> {
-    const range = await this.readCaptured(id, direction, undefined, upTo);
+    const range = await this.archive.readBody(id, direction, undefined, upTo);
     if (!range) return undefined;
     const raw = range.bytes;
     const limited = range.limited ? { limited: range.limited } : {};
@@ -614,16 +608,6 @@ export class SluiceHost {
       return { raw, decodeError: result.error, ...limited };
     }
     return { raw, decoded: result.bytes, ...(result.error ? { decodeError: result.error } : {}), ...limited };
-  }
-
-  /** Body bytes from the store, the proxy's captures, or the imported bodies for an imported id. */
-  private readCaptured(
-    id: number,
-    direction: Direction,
-    start?: number,
-    end?: number,
-  ): Promise<CapturedRange | undefined> {
-    return this.archive.readBody(id, direction, start, end);
   }
 
   private caInfo(): CaInfo {
