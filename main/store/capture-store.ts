@@ -217,11 +217,7 @@ export class CaptureStore {
   }
 
   clear(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.queue = [];
-    this.queueReplacing = [];
-    this.queueBodyBytes = 0;
+    this.dropQueue();
     this.ids.clear();
     return this.call({ op: 'clear' }).then(() => undefined);
   }
@@ -272,9 +268,7 @@ export class CaptureStore {
     const rows = this.queue;
     const replacing = this.queueReplacing;
     const bodyBytes = this.queueBodyBytes;
-    this.queue = [];
-    this.queueReplacing = [];
-    this.queueBodyBytes = 0;
+    this.dropQueue();
     const batch = ++this.nextBatch;
     const firstGeneration = this.lastGeneration - rows.length + 1;
     this.inFlight.set(batch, { ids: rows.map((row) => row.id), bodyBytes });
@@ -288,6 +282,15 @@ export class CaptureStore {
     } catch (error) {
       this.receive({ kind: 'put-failed', batch, message: `Could not send exchanges to the capture store: ${error}` });
     }
+  }
+
+  /** Forgets the rows queued and not sent, and the timer that would send them. */
+  private dropQueue(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.queue = [];
+    this.queueReplacing = [];
+    this.queueBodyBytes = 0;
   }
 
   private receive(reply: StoreReply): void {
@@ -334,11 +337,7 @@ export class CaptureStore {
   private fail(reason: string): void {
     if (this.failure !== undefined) return;
     this.failure = `The capture store at ${this.path} stopped (${reason}); the capture can no longer be read or written`;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.queue = [];
-    this.queueReplacing = [];
-    this.queueBodyBytes = 0;
+    this.dropQueue();
     this.inFlight.clear();
     this.inFlightRows = 0;
     this.inFlightBodyBytes = 0;

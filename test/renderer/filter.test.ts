@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { IMPORTED_ID_BASE, type HostEvent } from '../../app/contract.js';
 import { applyEvent, emptyTraffic } from '../../renderer/src/store/apply-event.js';
 import { filterIds, importedFiles, isFiltering, NO_FILTER } from '../../renderer/src/store/filter.js';
+import { openedEvent, responseHeadEvent } from '../helpers/host-events.js';
 
 function exchange(
   id: number,
@@ -10,24 +11,8 @@ function exchange(
   responseHeaders: [string, string][],
 ): HostEvent[] {
   return [
-    {
-      type: 'exchange-opened',
-      id,
-      t: id,
-      wallTime: 0,
-      kind: 'http',
-      intercepted: false,
-      clientAddress: '127.0.0.1',
-      request: { method: 'GET', url: `http://api.test${path}`, httpVersion: '1.1', headers: requestHeaders },
-    },
-    {
-      type: 'response-head',
-      id,
-      t: id + 0.5,
-      response: { status: 200, statusText: 'OK', httpVersion: '1.1', headers: responseHeaders },
-      timings: { dns: -1, connect: -1, ssl: -1 },
-      requestSentAt: id,
-    },
+    openedEvent(id, { url: `http://api.test${path}`, headers: requestHeaders }),
+    responseHeadEvent(id, responseHeaders),
   ];
 }
 
