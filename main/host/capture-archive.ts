@@ -22,6 +22,9 @@ export interface LiveBodies {
  */
 export const MAX_MOVED_BODY_BYTES = 1 << 20;
 
+/** Closed exchanges moved to the store between two turns of the event loop. */
+const MOVES_PER_TURN = 50;
+
 /** A page of stored exchanges read at a time for a late window, an export or a search. */
 const PAGE_ROWS = 500;
 const PAGE_BYTES = 4 << 20;
@@ -42,8 +45,10 @@ export class CaptureArchive {
    * removal came first, and then stores nothing.
    */
   private readonly moving = new Set<number>();
-  /** Moves under way, so closing waits for them: an exchange that ends as Sluice stops is kept too. */
-  private readonly moves = new Set<Promise<void>>();
+  /** Closed exchanges whose move has not begun, oldest first. */
+  private readonly waiting: number[] = [];
+  /** The moves under way, so closing waits for them: an exchange that ends as Sluice stops is kept too. */
+  private draining: Promise<void> | undefined;
 
   private readonly store: CaptureStore | undefined;
 
@@ -64,7 +69,11 @@ export class CaptureArchive {
 
   append(event: HostEvent): void {
     this.log.append(event);
-    if (event.type === 'exchange-closed' && this.store && this.log.has(event.id)) this.moveToStore(event.id);
+    if (event.type === 'exchange-closed' && this.store && this.log.has(event.id)) {
+      this.moving.add(event.id);
+      this.waiting.push(event.id);
+      this.draining ??= this.drain();
+    }
   }
 
   /**
@@ -145,6 +154,7 @@ export class CaptureArchive {
   }
 
   async clear(): Promise<void> {
+    this.waiting.length = 0;
     this.moving.clear();
     this.log.clear();
     await this.store?.clear();
@@ -155,33 +165,44 @@ export class CaptureArchive {
    * (and the store is the data folder's), removed otherwise.
    */
   async close(keep: boolean): Promise<void> {
-    await Promise.all(this.moves);
+    await this.draining;
     await closeRunStore(this.runStore, keep);
+  }
+
+  /**
+   * Moves the waiting exchanges, MOVES_PER_TURN at a time with a turn of the event loop before
+   * each few: moving is background work, and a burst of closes (a HAR import, a flood of small
+   * requests) must not become one long task on the thread that forwards traffic.
+   */
+  private async drain(): Promise<void> {
+    while (this.waiting.length > 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await Promise.all(this.waiting.splice(0, MOVES_PER_TURN).map((id) => this.move(id)));
+    }
+    this.draining = undefined;
   }
 
   /**
    * Reads the exchange's bodies, then hands it to the store and frees its memory. The bodies are
    * read first (a spilled body is on disk), so the events leave the log only once the row is
-   * complete: until then every read finds the exchange where it was.
+   * complete: until then every read finds the exchange where it was. An exchange removed or
+   * cleared meanwhile is not in `moving` any more, and nothing is stored.
    */
-  private moveToStore(id: number): void {
-    const store = this.store!;
-    this.moving.add(id);
-    const move = this.readMovableBodies(id).then(
-      (bodies) => {
-        if (!this.moving.delete(id)) return;
-        const taken = this.log.take(id);
-        if (!taken) return;
-        store.put(rowOf(id, taken, bodies));
-        if (bodies) this.live.forget([id]);
-      },
-      () => {
-        // A body that cannot be read stays where it is; the exchange stays in memory with it.
-        this.moving.delete(id);
-      },
-    );
-    this.moves.add(move);
-    void move.finally(() => this.moves.delete(move));
+  private async move(id: number): Promise<void> {
+    if (!this.moving.has(id)) return;
+    let bodies: ExchangeRow['bodies'] | undefined;
+    try {
+      bodies = await this.readMovableBodies(id);
+    } catch {
+      // A body that cannot be read stays where it is; the exchange stays in memory with it.
+      this.moving.delete(id);
+      return;
+    }
+    if (!this.moving.delete(id)) return;
+    const taken = this.log.take(id);
+    if (!taken) return;
+    this.store!.put(rowOf(id, taken, bodies));
+    if (bodies) this.live.forget([id]);
   }
 
   /** Both bodies when both are small enough to move; undefined when one must stay where it is. */

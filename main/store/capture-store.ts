@@ -30,11 +30,15 @@ export interface CaptureStoreOptions {
   readonly workerScript?: URL;
 }
 
-/** Rows are written in batches: whichever comes first of this many rows, */
-const BATCH_ROWS = 500;
-/** this many body bytes, */
-const BATCH_BODY_BYTES = 8 << 20;
-/** or this long after the first row of a batch was put. */
+/**
+ * Rows are written in batches: whichever comes first of `rows` rows, `bodyBytes` of bodies, or
+ * BATCH_DELAY_MS after the first row of a batch was put. Inline, a batch is written on the caller's
+ * thread in one go, so its batches are small enough not to hold that thread up for long.
+ */
+const BATCH_LIMITS = {
+  worker: { rows: 500, bodyBytes: 8 << 20 },
+  inline: { rows: 50, bodyBytes: 1 << 20 },
+} as const;
 const BATCH_DELAY_MS = 50;
 
 const WORKER_URL = new URL('./store-worker.js', import.meta.url);
@@ -142,7 +146,8 @@ export class CaptureStore {
     this.lastGeneration += 1;
     this.queue.push(row);
     this.queueBodyBytes += (row.bodies.request?.bytes.length ?? 0) + (row.bodies.response?.bytes.length ?? 0);
-    if (this.queue.length >= BATCH_ROWS || this.queueBodyBytes >= BATCH_BODY_BYTES) this.flush();
+    const limits = BATCH_LIMITS[this.thread];
+    if (this.queue.length >= limits.rows || this.queueBodyBytes >= limits.bodyBytes) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), BATCH_DELAY_MS).unref();
   }
 
