@@ -3,6 +3,7 @@ import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CaptureLimitReason } from '../../app/proxy-events.js';
 import type { CaptureOptions } from '../options.js';
+import { readBuffers } from '../read-buffers.js';
 
 /** Memory and disk used by all body copies together. */
 export class CaptureBudget {
@@ -40,6 +41,9 @@ class BlockList {
   private fill = 0;
   bytes = 0;
 
+  /** With `spareBlocks`, every block is MAX_BLOCK long and taken from (and given back to) them. */
+  constructor(private readonly spareBlocks?: Buffer[]) {}
+
   append(part: Buffer): void {
     let offset = 0;
     while (offset < part.length) {
@@ -48,7 +52,11 @@ class BlockList {
         const want = Math.max(part.length - offset, Math.min(MAX_BLOCK, this.bytes));
         // Small blocks come from Node's shared pool (one allocation per 8 KiB, not per body); large
         // ones get their own memory so that freeing a body frees it.
-        block = want < Buffer.poolSize >>> 1 ? Buffer.allocUnsafe(want) : Buffer.allocUnsafeSlow(want);
+        block = this.spareBlocks
+          ? (this.spareBlocks.pop() ?? Buffer.allocUnsafeSlow(MAX_BLOCK))
+          : want < Buffer.poolSize >>> 1
+            ? Buffer.allocUnsafe(want)
+            : Buffer.allocUnsafeSlow(want);
         this.blocks.push(block);
         this.fill = 0;
       }
@@ -67,22 +75,19 @@ class BlockList {
     }
   }
 
-  /** Hands over everything kept (for writing out) and starts empty. */
-  take(): Buffer {
-    const all =
-      this.blocks.length === 1 && this.fill === this.blocks[0]!.length
-        ? this.blocks[0]!
-        : Buffer.concat([...this.pieces()]);
-    this.clear();
-    return all;
-  }
-
   clear(): void {
     this.blocks.length = 0;
     this.fill = 0;
     this.bytes = 0;
   }
 }
+
+/**
+ * Gathering blocks back from the disk, for the next spill to fill: a long spilled body would
+ * otherwise leave a 64 KiB block of garbage per block written, collected only tens of MiB later.
+ */
+const spareSpillBlocks: Buffer[] = [];
+const MAX_SPARE_SPILL_BLOCKS = 32;
 
 /** Parts this large go to the spill file as they are, not gathered. */
 const LARGE_PART = 16 * 1024;
@@ -105,7 +110,7 @@ class SpillFile {
   /** Blocks handed to the stream and not confirmed yet, oldest first. */
   private readonly inFlight: Buffer[] = [];
   private inFlightBytes = 0;
-  private readonly gathering = new BlockList();
+  private readonly gathering = new BlockList(spareSpillBlocks);
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private ended = false;
@@ -134,9 +139,10 @@ class SpillFile {
     if (this.ended) return;
     this.queued += part.length;
     this.budget.spillBacklogBytes += part.length;
-    if (part.length >= LARGE_PART) {
+    if (part.length >= LARGE_PART && !readBuffers.lent(part)) {
       // Gathering turns many small writes into few; a large part gains nothing from it but a copy
-      // and its garbage, so it goes out as it is, after what was gathered before it.
+      // and its garbage, so it goes out as it is, after what was gathered before it. A part of a
+      // lent read buffer is gathered (copied) instead: that buffer is read into again.
       this.flush();
       this.writeOut(part);
       return;
@@ -188,11 +194,15 @@ class SpillFile {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.closed || this.gathering.bytes === 0) return;
-    this.writeOut(this.gathering.take());
+    for (const piece of this.gathering.pieces()) this.writeOut(piece, true);
+    this.gathering.clear();
   }
 
-  /** Hands `block` to the file, keeping it readable from memory until the file has it. */
-  private writeOut(block: Buffer): void {
+  /**
+   * Hands `block` to the file, keeping it readable from memory until the file has it; a gathered
+   * block is given back to the spares then.
+   */
+  private writeOut(block: Buffer, gathered = false): void {
     this.inFlight.push(block);
     this.inFlightBytes += block.length;
     this.stream.write(block, (err) => {
@@ -202,6 +212,9 @@ class SpillFile {
       this.inFlightBytes -= block.length;
       this.budget.spillBacklogBytes -= block.length;
       this.written += block.length;
+      if (gathered && block.buffer.byteLength === MAX_BLOCK && spareSpillBlocks.length < MAX_SPARE_SPILL_BLOCKS) {
+        spareSpillBlocks.push(Buffer.from(block.buffer, 0, MAX_BLOCK));
+      }
     });
   }
 }
@@ -268,7 +281,8 @@ export class BodyCapture {
     const inMemory = this.memory ? [...this.memory.pieces()] : [];
     const spill = this.spill;
     const written = spill?.written ?? 0;
-    const pending = spill?.pending() ?? [];
+    // Copied now: a gathered block may go back to the spares, to be filled again, during the read.
+    const pending = (spill?.pending() ?? []).map((piece) => Buffer.from(piece));
     const parts: Buffer[] = [];
     let pos = 0;
     const take = (piece: Buffer): void => {

@@ -2,6 +2,7 @@ import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { CaptureLimitReason, ProxyEvent } from '../../app/proxy-events.js';
+import { readBuffers } from '../read-buffers.js';
 
 /** Decoded bytes waiting in a decompressor before we stop parsing rather than buffer more. */
 const MAX_DECODER_BACKLOG = 4 << 20;
@@ -69,7 +70,8 @@ export class SseTracker {
       this.stop('decode-failed');
       return;
     }
-    this.decoder.write(chunk);
+    // The decoder works on its input later: bytes of a lent read buffer must be its own copy.
+    this.decoder.write(readBuffers.lent(chunk) ? Buffer.from(chunk) : chunk);
   }
 
   end(): void {

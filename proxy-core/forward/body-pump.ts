@@ -1,6 +1,7 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { Direction } from '../../app/proxy-events.js';
 import { now } from '../clock.js';
+import { readBuffers } from '../read-buffers.js';
 
 /** What a pump tells its exchange. Called on the observe path, after bytes were handed off. */
 export interface PumpObserver {
@@ -26,6 +27,30 @@ export interface PumpObserver {
  */
 export const PAUSE_AFTER_QUEUED_BYTES = 128 * 1024;
 
+/** Raw reads grow to 512 KiB on a busy socket; the queue allowed grows with them (two reads). */
+function pauseAfter(readBytes: number): number {
+  return Math.max(PAUSE_AFTER_QUEUED_BYTES, 2 * readBytes);
+}
+
+/**
+ * Pieces of a lent read buffer at least this large are written as they are, the buffer held until
+ * the write is flushed; smaller ones are copied, so a quiet stream's one small event does not
+ * keep a whole read buffer from reuse while its reader is slow.
+ */
+const WRITE_LENT_FROM_BYTES = 32 * 1024;
+
+/**
+ * Where a body comes from: a Node stream, or a raw response whose `data` also names the read
+ * buffer its bytes lie in (lent: see read-buffers.ts).
+ */
+export interface PumpSource {
+  on(event: 'data' | 'end', listener: (chunk: Buffer, lent?: Buffer) => void): unknown;
+  off(event: 'data' | 'end', listener: (chunk: Buffer, lent?: Buffer) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  readonly readableEnded: boolean;
+}
+
 /** Anything with a backpressured write: a socket, a ServerResponse or a ClientRequest. */
 type Sink =
   | Writable
@@ -49,7 +74,7 @@ export class BodyPump {
   private stopped = false;
 
   constructor(
-    private readonly source: Readable,
+    private readonly source: PumpSource,
     private readonly sink: Sink,
     readonly direction: Direction,
     private readonly observer: PumpObserver,
@@ -83,19 +108,23 @@ export class BodyPump {
     this.pausedAt = -1;
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  private readonly onData = (piece: Buffer, lent?: Buffer): void => {
     const readAt = now();
     const index = this.chunks++;
     const offset = this.bytes;
-    this.bytes += chunk.length;
+    this.bytes += piece.length;
     this.observer.onRead(this.direction, readAt);
+    const held = lent !== undefined && piece.length >= WRITE_LENT_FROM_BYTES ? lent : undefined;
+    const chunk = lent !== undefined && held === undefined ? Buffer.from(piece) : piece;
+    if (held) readBuffers.hold(held);
     const ok = this.sink.write(chunk, (err?: Error | null) => {
       if (!err) this.observer.onFlushed(this.direction, chunk, index, offset, readAt, now());
+      if (held) readBuffers.release(held);
     });
     // `false` only means "past the sink's high-water mark" (16 KiB), which every 64 KiB read is at
     // line rate: pausing then would report a "pause" per chunk that no one is waiting on. Real
     // backpressure is bytes piling up for a side that does not read; the queue stays bounded.
-    if (!ok && this.pausedAt < 0 && !this.stopped && this.sink.writableLength > PAUSE_AFTER_QUEUED_BYTES) {
+    if (!ok && this.pausedAt < 0 && !this.stopped && this.sink.writableLength > pauseAfter(chunk.length)) {
       this.source.pause();
       this.pausedAt = readAt;
       this.maxQueued = this.sink.writableLength;

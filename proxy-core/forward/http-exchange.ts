@@ -1,12 +1,13 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ExchangeOpenedEvent, ExchangeOutcome, RawHeaders } from '../../app/proxy-events.js';
+import type { ExchangeOpenedEvent, ExchangeOutcome, RawHeaders, ResponseHead } from '../../app/proxy-events.js';
 import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, headerValue, toPairs } from './raw-headers.js';
+import { RawResponse, type RawResponseOwner } from './raw-response.js';
 import { takePreconnectedTimings } from './tunnel-agent.js';
 import type { UpstreamTarget } from './upstream.js';
 import { errorMessage } from '../../app/error-message.js';
@@ -35,10 +36,12 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
  * One request/response exchange, forwarded byte for byte with backpressure in both directions.
  * State lives in this one object; each event of the streams involved has a small named handler.
  */
-export class HttpExchange extends ExchangeBase {
+export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   private readonly openedAt = now();
   private upstreamReq: ClientRequest | undefined;
   private upstreamRes: IncomingMessage | undefined;
+  /** The response read straight off the socket, where the connection allows it. */
+  private raw: RawResponse | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private dnsMs = -1;
   private connectMs = -1;
@@ -96,6 +99,8 @@ export class HttpExchange extends ExchangeBase {
     this.retried = true;
     stale.removeAllListeners();
     stale.on('error', noop);
+    this.raw?.detach();
+    this.raw = undefined;
     this.toUpstream?.stop();
     this.clearHeaderTimer();
     this.idle.start();
@@ -103,8 +108,14 @@ export class HttpExchange extends ExchangeBase {
     return true;
   }
 
+  /** The upstream's response head has come (read raw or by Node's client). */
+  private get responded(): boolean {
+    return this.upstreamRes !== undefined || (this.raw?.headSeen ?? false);
+  }
+
   private readonly onUpstreamSocket = (socket: Socket): void => {
     socket.setNoDelay(true);
+    this.raw = RawResponse.attach(socket, this.req.method === 'HEAD', this);
     if (this.upstreamReq?.reusedSocket) return;
     const made = takePreconnectedTimings(socket);
     if (made) {
@@ -141,67 +152,97 @@ export class HttpExchange extends ExchangeBase {
   }
 
   private readonly onRequestSent = (): void => {
-    this.requestSent(this.upstreamRes !== undefined, (ms) =>
-      this.upstreamReq?.destroy(timeoutError('response-header-timeout', ms)),
-    );
+    this.requestSent(this.responded, (ms) => this.upstreamReq?.destroy(timeoutError('response-header-timeout', ms)));
   };
 
   private readonly onResponse = (upstreamRes: IncomingMessage): void => {
+    if (this.raw) {
+      // Node's client was told the response read raw is over (raw-response.ts): nothing to forward.
+      upstreamRes.resume();
+      return;
+    }
     if (this.closed) {
       upstreamRes.destroy();
       return;
     }
     this.upstreamRes = upstreamRes;
+    const head: ResponseHead = {
+      status: upstreamRes.statusCode ?? 0,
+      statusText: upstreamRes.statusMessage ?? '',
+      httpVersion: upstreamRes.httpVersion,
+      headers: toPairs(upstreamRes.rawHeaders),
+    };
+    if (!this.forwardHead(head)) {
+      upstreamRes.destroy();
+      return;
+    }
+    upstreamRes.on('error', noop);
+    upstreamRes.on('close', this.onUpstreamResponseClose);
+    this.toClient = new BodyPump(upstreamRes, this.res, 'response', this, this.onUpstreamEnd);
+  };
+
+  onRawHead(head: ResponseHead, body: RawResponse): void {
+    if (this.closed) return;
+    if (!this.forwardHead(head)) {
+      body.detach();
+      this.upstreamReq?.destroy();
+      return;
+    }
+    this.toClient = new BodyPump(body, this.res, 'response', this, this.onUpstreamEnd);
+  }
+
+  onRawFailed(message: string): void {
+    if (this.closed) return;
+    if (this.raw?.headSeen) {
+      this.fail('upstream-reset', 'ECONNRESET', `upstream failed mid-response: ${message}`);
+    } else {
+      this.fail('proxy-error', 'invalid-response', `upstream sent a response Sluice cannot read: ${message}`);
+    }
+  }
+
+  /** Records and forwards the response head; false (and the exchange failed) if Node refuses it. */
+  private forwardHead(head: ResponseHead): boolean {
     this.clearConnectTimer();
     const at = now();
     this.responseHeadArrived(at);
-    const responseHeaders = toPairs(upstreamRes.rawHeaders);
     this.emit({
       type: 'response-head',
       id: this.id,
       t: at,
-      response: {
-        status: upstreamRes.statusCode ?? 0,
-        statusText: upstreamRes.statusMessage ?? '',
-        httpVersion: upstreamRes.httpVersion,
-        headers: responseHeaders,
-      },
+      response: head,
       timings: { dns: this.dnsMs, connect: this.connectMs, ssl: this.sslMs },
       requestSentAt: this.requestSentAt,
     });
 
     const { res } = this;
     res.sendDate = false;
-    const outgoing = endToEnd(responseHeaders, { keepTransferEncoding: this.req.httpVersion !== '1.0' });
+    const outgoing = endToEnd(head.headers, { keepTransferEncoding: this.req.httpVersion !== '1.0' });
     const socket = res.socket;
     try {
       // Cork so the head and the first burst of body leave in one write, yet nothing waits long.
       socket?.cork();
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, flatten(outgoing));
+      res.writeHead(head.status || 502, head.statusText, flatten(outgoing));
       res.flushHeaders();
     } catch (err) {
       socket?.uncork();
-      upstreamRes.destroy();
       this.fail(
         'proxy-error',
         'invalid-response-head',
         `upstream sent a response head Node cannot forward: ${errorMessage(err)}`,
       );
-      return;
+      return false;
     }
     if (socket) setImmediate(() => socket.uncork());
 
-    if (isEventStream(headerValue(responseHeaders, 'content-type'))) {
-      this.capture.trackEventStream(headerValue(responseHeaders, 'content-encoding'));
+    if (isEventStream(headerValue(head.headers, 'content-type'))) {
+      this.capture.trackEventStream(headerValue(head.headers, 'content-encoding'));
     }
-    upstreamRes.on('error', noop);
-    upstreamRes.on('close', this.onUpstreamResponseClose);
-    this.toClient = new BodyPump(upstreamRes, res, 'response', this, this.onUpstreamEnd);
-  };
+    return true;
+  }
 
   private readonly onUpstreamEnd = (): void => {
-    const trailers = this.upstreamRes?.rawTrailers ?? [];
-    if (trailers.length > 0) this.res.addTrailers(toPairs(trailers));
+    const trailers = this.raw ? this.raw.trailers : toPairs(this.upstreamRes?.rawTrailers ?? []);
+    if (trailers.length > 0) this.res.addTrailers(trailers.map(([name, value]): [string, string] => [name, value]));
     this.res.end();
   };
 
@@ -223,7 +264,7 @@ export class HttpExchange extends ExchangeBase {
   private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
     if (this.closed) return;
     const code = err.code ?? 'ERROR';
-    if (this.upstreamRes) {
+    if (this.responded) {
       this.fail('upstream-reset', code, `upstream failed mid-response: ${err.message}`);
       return;
     }
@@ -256,6 +297,7 @@ export class HttpExchange extends ExchangeBase {
 
   private close(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
     this.clearConnectTimer();
+    if (outcome !== 'completed') this.raw?.detach();
     this.finish(outcome, reason, detail);
   }
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { RawReadAgent } from './raw-reads.js';
 
 export interface UpstreamTlsOptions {
   /** Extra CA certificates (PEM) trusted for upstream servers, on top of the system roots. */
@@ -27,7 +28,13 @@ export const UPSTREAM_IDLE_KEEP_MS = 15_000;
 
 /** Keep-alive connection pools to upstream servers, verified TLS by default. */
 export class UpstreamPool {
-  private readonly httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: UPSTREAM_IDLE_KEEP_MS });
+  // Plain-HTTP connections are made so that responses can be read raw (raw-reads.ts).
+  private readonly httpAgent = new RawReadAgent({
+    keepAlive: true,
+    scheduling: 'lifo',
+    timeout: UPSTREAM_IDLE_KEEP_MS,
+  });
+  private readonly freshHttpAgent = new RawReadAgent({ keepAlive: false });
   private readonly httpsAgent: https.Agent;
   /** Built once: a context per connection would re-parse every root certificate each time. */
   private readonly secureContext: SecureContext | undefined;
@@ -64,7 +71,7 @@ export class UpstreamPool {
       setHost: false,
     };
     if (target.scheme === 'http') {
-      return http.request({ ...base, agent: options.fresh ? false : (options.agent ?? this.httpAgent) });
+      return http.request({ ...base, agent: options.fresh ? this.freshHttpAgent : (options.agent ?? this.httpAgent) });
     }
     const servername = options.servername ?? target.host;
     const tlsRequest: https.RequestOptions & { ALPNProtocols: string[] } = {
@@ -87,6 +94,7 @@ export class UpstreamPool {
 
   destroy(): void {
     this.httpAgent.destroy();
+    this.freshHttpAgent.destroy();
     this.httpsAgent.destroy();
   }
 }

@@ -4,26 +4,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ExchangeClosedEvent } from '../../app/proxy-events.js';
 import { fetchViaProxy } from '../helpers/client.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { startRawServer, type RawServer } from '../helpers/raw-server.js';
 
 /**
  * An HTTP/1.1 server that keeps connections alive, then closes one just as its next request
  * arrives, as a server whose keep-alive timeout ran out at that moment does: the request was
  * never processed, and the client sees only a reset.
  */
-async function closingServer(): Promise<{
-  port: number;
-  connections: () => number;
-  requests: string[];
-  close: () => Promise<void>;
-}> {
-  let connections = 0;
+async function closingServer(): Promise<RawServer & { requests: string[] }> {
   const requests: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
+  const server = await startRawServer((socket) => {
     let served = 0;
     let buffered = '';
     socket.on('data', (d: Buffer) => {
@@ -43,17 +33,7 @@ async function closingServer(): Promise<{
       socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${line.length}\r\nConnection: keep-alive\r\n\r\n${line}`);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    connections: () => connections,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...server, requests };
 }
 
 describe('a keep-alive upstream connection the server closed while idle', () => {

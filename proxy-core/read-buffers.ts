@@ -1,0 +1,68 @@
+/** Spare read buffers kept for reuse, all sizes together. */
+const MAX_SPARE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Read buffers lent to the forward path. A buffer a write still holds (the sink could not take
+ * it at once) is not read into again until every write that holds it has been flushed; then it
+ * goes back to the spares. Reusing buffers, instead of allocating one per read as Node does,
+ * means a long transfer leaves no garbage for the collector to find tens of MiB later.
+ */
+class ReadBuffers {
+  /** Keyed by memory, not by Buffer object, so any view on a lent buffer can be recognised. */
+  private readonly holds = new WeakMap<ArrayBufferLike, number>();
+  private readonly spares = new Map<number, Buffer[]>();
+  private spareBytes = 0;
+
+  take(size: number): Buffer {
+    const spare = this.spares.get(size)?.pop();
+    if (spare) {
+      this.spareBytes -= size;
+      return spare;
+    }
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  /** A buffer its socket no longer reads into: kept for reuse unless a write still holds it. */
+  giveBack(buffer: Buffer): void {
+    if (this.held(buffer)) {
+      this.holds.set(buffer.buffer, -(this.holds.get(buffer.buffer) ?? 0));
+      return;
+    }
+    this.keep(buffer);
+  }
+
+  hold(buffer: Buffer): void {
+    const count = this.holds.get(buffer.buffer) ?? 0;
+    this.holds.set(buffer.buffer, count < 0 ? count - 1 : count + 1);
+  }
+
+  release(buffer: Buffer): void {
+    const count = this.holds.get(buffer.buffer) ?? 0;
+    if (count > 1) this.holds.set(buffer.buffer, count - 1);
+    else if (count < -1) this.holds.set(buffer.buffer, count + 1);
+    else {
+      this.holds.delete(buffer.buffer);
+      // A negative count marks a buffer given back while held: its last release frees it.
+      if (count === -1) this.keep(buffer);
+    }
+  }
+
+  /** Whether `bytes` lie in a read buffer some write still holds: keep a copy, not them. */
+  lent(bytes: Buffer): boolean {
+    return this.holds.has(bytes.buffer);
+  }
+
+  held(buffer: Buffer): boolean {
+    return (this.holds.get(buffer.buffer) ?? 0) !== 0;
+  }
+
+  private keep(buffer: Buffer): void {
+    if (this.spareBytes + buffer.length > MAX_SPARE_BYTES) return;
+    let list = this.spares.get(buffer.length);
+    if (!list) this.spares.set(buffer.length, (list = []));
+    list.push(buffer);
+    this.spareBytes += buffer.length;
+  }
+}
+
+export const readBuffers = new ReadBuffers();
