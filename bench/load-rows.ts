@@ -117,6 +117,18 @@ export function requestRateRows(results: readonly RequestRateResult[]): Row[] {
         target: NONE,
         ok: undefined,
       },
+      ...(r.floor
+        ? [
+            {
+              measure: `${name}: minimal keep-alive relay (Node's floor), requests/s; CPU s per 1,000`,
+              direct: fixed(r.direct, 0),
+              viaSluice: `${fixed(r.floor.rate, 0)}; ${fixed(r.floor.cpuPerThousand, 3)}`,
+              ratio: fixed(r.floor.rate / r.direct, 2),
+              target: NONE,
+              ok: undefined,
+            },
+          ]
+        : []),
       loopRow(name, r.proxyLoop),
       {
         measure: `${name}: responses complete (all runs)`,

@@ -14,6 +14,10 @@ import tls from 'node:tls';
 import { exitWithParent } from './exit-with-parent.js';
 import { errorMessage } from '../app/error-message.js';
 
+// Kept alive, as any proxy's upstream connections are: the request-rate floor would otherwise be
+// a TCP handshake per request.
+const upstreamAgent = new http.Agent({ keepAlive: true });
+
 function relayRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = new URL(req.url ?? '/');
   const upstream = http.request({
@@ -22,7 +26,7 @@ function relayRequest(req: http.IncomingMessage, res: http.ServerResponse): void
     method: req.method,
     path: `${url.pathname}${url.search}`,
     headers: req.headers,
-    agent: false,
+    agent: upstreamAgent,
   });
   upstream.on('response', (upRes) => {
     res.writeHead(upRes.statusCode ?? 502, upRes.headers);

@@ -28,6 +28,8 @@ export interface RequestRateResult {
   readonly ratio: number;
   /** The proxy's CPU seconds per 1,000 requests, from its cheapest run. */
   readonly proxyCpuPerThousand: number;
+  /** The same requests through the minimal relay (keep-alive, nothing recorded): Node's floor. */
+  readonly floor: { readonly runs: RequestRun[]; readonly rate: number; readonly cpuPerThousand: number } | undefined;
   /** The proxy's loop over its worst proxied run (highest p99). */
   readonly proxyLoop: LoopDelay | undefined;
   readonly proxyPeakRssBytes: number;
@@ -47,13 +49,16 @@ export async function measureRequestRate(
   requests: number,
   connections: number,
   repeats: number,
+  floor?: { readonly route: Route & { via: 'proxy' }; readonly pid: number },
 ): Promise<RequestRateResult> {
-  const run = (route: Route, total: number): Promise<RequestRun> =>
-    timeRequests(route, pids, upstream, scheme, total, connections);
+  const run = (route: Route, total: number, proxyPid = pids.proxy): Promise<RequestRun> =>
+    timeRequests(route, { ...pids, proxy: proxyPid }, upstream, scheme, total, connections);
   await run(DIRECT, WARM_UP_REQUESTS);
   await run(proxy, WARM_UP_REQUESTS);
+  if (floor) await run(floor.route, WARM_UP_REQUESTS, floor.pid);
   const directRuns: RequestRun[] = [];
   const proxyRuns: RequestRun[] = [];
+  const floorRuns: RequestRun[] = [];
   let proxyLoop: LoopDelay | undefined;
   const sampler = new RssSampler(pids.proxy);
   try {
@@ -63,11 +68,14 @@ export async function measureRequestRate(
       proxyRuns.push(await run(proxy, requests));
       const loop = await loopProbe?.read();
       if (loop && (!proxyLoop || loop.p99Ms > proxyLoop.p99Ms)) proxyLoop = loop;
+      if (floor) floorRuns.push(await run(floor.route, requests, floor.pid));
     }
   } finally {
     await sampler.stop();
   }
   const best = (runs: RequestRun[]): number => Math.max(...runs.map((r) => r.requestsPerSecond));
+  const cheapest = (runs: RequestRun[]): number =>
+    Math.min(...runs.map((r) => r.cpuSeconds.proxy)) / (requests / 1_000);
   const direct = best(directRuns);
   const proxied = best(proxyRuns);
   return {
@@ -79,7 +87,8 @@ export async function measureRequestRate(
     direct,
     proxy: proxied,
     ratio: proxied / direct,
-    proxyCpuPerThousand: Math.min(...proxyRuns.map((r) => r.cpuSeconds.proxy)) / (requests / 1_000),
+    proxyCpuPerThousand: cheapest(proxyRuns),
+    floor: floor ? { runs: floorRuns, rate: best(floorRuns), cpuPerThousand: cheapest(floorRuns) } : undefined,
     proxyLoop,
     proxyPeakRssBytes: sampler.peak,
   };

@@ -402,6 +402,25 @@ async function runRequestRate(
   credentials: UpstreamCredentials,
   bulk: BulkUpstream,
 ): Promise<void> {
+  const relay = new NodeChild(RELAY_SCRIPT, [credentials.keyFile, credentials.certFile, credentials.caFile]);
+  const relayPort = Number((await relay.waitForLine(/^relay: (\d+)$/, 30_000))[1]);
+  // The relay presents the upstream's own certificate, so the client trusts the upstream's CA.
+  const floor = { route: { via: 'proxy' as const, port: relayPort, caPem: credentials.caPem }, pid: relay.pid };
+  try {
+    await runRequestRateThroughSluice(config, results, workspace, credentials, bulk, floor);
+  } finally {
+    await relay.stop();
+  }
+}
+
+async function runRequestRateThroughSluice(
+  config: Config,
+  results: Results,
+  workspace: Workspace,
+  credentials: UpstreamCredentials,
+  bulk: BulkUpstream,
+  floor: { route: Route & { via: 'proxy' }; pid: number },
+): Promise<void> {
   await withFreshSluice(workspace, credentials, config, { events: false, loopProbe: true }, async (sluice) => {
     const pids: Pids = { proxy: sluice.pid, upstream: bulk.child.pid };
     for (const scheme of ['http', 'https'] as const) {
@@ -416,6 +435,7 @@ async function runRequestRate(
           config.requests,
           config.requestConnections,
           config.repeats,
+          floor,
         ),
       );
       if (!result) continue;
@@ -426,7 +446,8 @@ async function runRequestRate(
         `${measure}: direct ${describeRequestRuns(result.directRuns)}, via Sluice ` +
           `${describeRequestRuns(result.proxyRuns)} req/s (best ${fixed(result.ratio, 2)}x), ` +
           `proxy ${fixed(result.proxyCpuPerThousand, 3)} CPU s per 1,000, loop p99 ` +
-          `${fixed(result.proxyLoop?.p99Ms ?? Number.NaN)} ms`,
+          `${fixed(result.proxyLoop?.p99Ms ?? Number.NaN)} ms; minimal relay ` +
+          `${describeRequestRuns(result.floor?.runs ?? [])} req/s, ${fixed(result.floor?.cpuPerThousand ?? Number.NaN, 3)} CPU s per 1,000`,
       );
     }
   });
