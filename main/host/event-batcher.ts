@@ -100,7 +100,6 @@ export class EventBatcher {
   private unreported = 0;
   private droppedTotal = 0;
   private mergedTotal = 0;
-  private peak = 0;
 
   constructor(options: EventBatcherOptions) {
     this.send = options.send;
@@ -118,11 +117,6 @@ export class EventBatcher {
   /** Events waiting for the consumer. */
   get queued(): number {
     return this.items.length - this.head;
-  }
-
-  /** The longest the queue has been; never more than `hardCap`. */
-  get peakQueued(): number {
-    return this.peak;
   }
 
   /** Events lost to overflow (or to a `send` that threw) since the start. */
@@ -149,7 +143,6 @@ export class EventBatcher {
       this.compact();
       queued = this.items.length - this.head;
     }
-    if (queued > this.peak) this.peak = queued;
     if (queued >= this.earlyFlushAt) this.scheduleImmediate();
     else if (this.timer === undefined) this.scheduleTimer();
   }
