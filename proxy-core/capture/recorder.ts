@@ -5,6 +5,19 @@ import { BodyCapture, type CaptureBudget, type CapturedRange } from './body-capt
 import { SseTracker } from './sse-tracker.js';
 import { WebSocketTracker } from './websocket-tracker.js';
 
+/** One chunk of a body, told to the observe path once its write was handed to the other side. */
+export interface FlushedChunk {
+  readonly direction: Direction;
+  /** The bytes as written; they may lie in a lent read buffer, so whatever keeps them copies them. */
+  readonly bytes: Buffer;
+  /** Position of the chunk among its body's chunks, from 0. */
+  readonly index: number;
+  /** Where in the body its bytes begin. */
+  readonly offset: number;
+  readonly readAt: number;
+  readonly flushedAt: number;
+}
+
 /**
  * The observe path. Told about each chunk after it was handed to the other side, it announces
  * the chunk, keeps a bounded copy and parses event streams. It holds no reference to sockets and
@@ -80,10 +93,7 @@ export class ExchangeCapture {
   /** Starts parsing the response as an event stream. */
   trackEventStream(contentEncoding: string | undefined): void {
     if (!this.copyBodies) return;
-    const emit = (e: ProxyEvent): void => {
-      if (this.hub.active) this.hub.emit(e);
-    };
-    this.sse = new SseTracker(this.id, contentEncoding, emit, (reason) => this.limited('response', reason, -1));
+    this.sse = new SseTracker(this.id, contentEncoding, this.emit, (reason) => this.limited('response', reason, -1));
   }
 
   /**
@@ -92,10 +102,7 @@ export class ExchangeCapture {
    */
   trackWebSocket(extensions: string | undefined): void {
     if (!this.parseStreams) return;
-    const emit = (e: ProxyEvent): void => {
-      if (this.hub.active) this.hub.emit(e);
-    };
-    this.websocket = new WebSocketTracker(this.id, extensions, emit, (direction, at) =>
+    this.websocket = new WebSocketTracker(this.id, extensions, this.emit, (direction, at) =>
       this.limited(direction, 'websocket-frames', at),
     );
   }
@@ -105,20 +112,14 @@ export class ExchangeCapture {
     this.websocket?.onBytes(direction, bytes, at);
   }
 
-  onFlushed(
-    direction: Direction,
-    chunk: Buffer,
-    index: number,
-    offset: number,
-    readAt: number,
-    flushedAt: number,
-  ): void {
+  onFlushed({ direction, bytes, index, offset, readAt, flushedAt }: FlushedChunk): void {
+    // Checked before the event is built, not inside `emit`: this runs for every chunk forwarded.
     if (this.hub.active) {
-      this.hub.emit({ type: 'chunk', id: this.id, direction, offset, size: chunk.length, readAt, flushedAt, index });
+      this.hub.emit({ type: 'chunk', id: this.id, direction, offset, size: bytes.length, readAt, flushedAt, index });
     }
-    this.body(direction)?.append(chunk);
-    if (direction === 'response') this.sse?.onChunk(chunk, index, readAt);
-    this.websocket?.onBytes(direction, chunk, readAt);
+    this.body(direction)?.append(bytes);
+    if (direction === 'response') this.sse?.onChunk(bytes, index, readAt);
+    this.websocket?.onBytes(direction, bytes, readAt);
   }
 
   /** The exchange is over; parsing ends, copies stay readable until cleared. */
@@ -137,7 +138,11 @@ export class ExchangeCapture {
   }
 
   private limited(direction: Direction, reason: CaptureLimitReason, atOffset: number): void {
-    if (!this.hub.active) return;
-    this.hub.emit({ type: 'capture-limited', id: this.id, direction, t: now(), reason, atOffset });
+    this.emit({ type: 'capture-limited', id: this.id, direction, t: now(), reason, atOffset });
   }
+
+  /** Announces an event to whoever listens; the trackers are handed it as their way out. */
+  private readonly emit = (event: ProxyEvent): void => {
+    if (this.hub.active) this.hub.emit(event);
+  };
 }

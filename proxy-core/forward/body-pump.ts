@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Direction } from '../../app/proxy-events.js';
+import type { FlushedChunk } from '../capture/recorder.js';
 import { now } from '../clock.js';
 import { readBuffers } from '../read-buffers.js';
 
@@ -8,14 +9,7 @@ export interface PumpObserver {
   /** Bytes were read from the source (used for idleness). */
   onRead(direction: Direction, at: number): void;
   /** A chunk's write was handed to the sink's socket. */
-  onFlushed(
-    direction: Direction,
-    chunk: Buffer,
-    index: number,
-    offset: number,
-    readAt: number,
-    flushedAt: number,
-  ): void;
+  onFlushed(chunk: FlushedChunk): void;
   onPaused(direction: Direction, at: number, queuedBytes: number): void;
   onResumed(direction: Direction, at: number, pausedAt: number, queuedBytes: number): void;
 }
@@ -118,7 +112,10 @@ export class BodyPump {
     const chunk = lent !== undefined && held === undefined ? Buffer.from(piece) : piece;
     if (held) readBuffers.hold(held);
     const ok = this.sink.write(chunk, (err?: Error | null) => {
-      if (!err) this.observer.onFlushed(this.direction, chunk, index, offset, readAt, now());
+      // The observer is told before a lent buffer goes back for reuse: it copies what it keeps.
+      if (!err) {
+        this.observer.onFlushed({ direction: this.direction, bytes: chunk, index, offset, readAt, flushedAt: now() });
+      }
       if (held) readBuffers.release(held);
     });
     // `false` only means "past the sink's high-water mark" (16 KiB), which every 64 KiB read is at

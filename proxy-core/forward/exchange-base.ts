@@ -1,5 +1,5 @@
 import type { Direction, ExchangeOutcome, ProxyEvent } from '../../app/proxy-events.js';
-import type { ExchangeCapture } from '../capture/recorder.js';
+import type { ExchangeCapture, FlushedChunk } from '../capture/recorder.js';
 import { now } from '../clock.js';
 import type { EventHub } from '../event-hub.js';
 import type { TimeoutOptions } from '../options.js';
@@ -106,15 +106,8 @@ export abstract class ExchangeBase implements PumpObserver {
     this.idle.touch(at);
   }
 
-  onFlushed(
-    direction: Direction,
-    chunk: Buffer,
-    index: number,
-    offset: number,
-    readAt: number,
-    flushedAt: number,
-  ): void {
-    this.capture.onFlushed(direction, chunk, index, offset, readAt, flushedAt);
+  onFlushed(chunk: FlushedChunk): void {
+    this.capture.onFlushed(chunk);
   }
 
   onPaused(direction: Direction, at: number, queuedBytes: number): void {
