@@ -9,7 +9,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { BridgeApi, CallOutcome, CommandName, EventBatch } from '../app/contract.js';
 import { findElectronBinary } from '../main/electron-binary.js';
-import { BatchFanout } from '../renderer/src/transport/batch-fanout.js';
+import { BatchFanout } from '../app/transport/batch-fanout.js';
 import { HostClient } from '../renderer/src/transport/host-client.js';
 import { contractCases, sendThroughProxy } from '../test/contract/contract-cases.js';
 import { tempDir } from '../test/helpers/temp-dir.js';

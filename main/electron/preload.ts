@@ -15,8 +15,8 @@ import {
   type HostStopped,
   type MenuAction,
 } from '../../app/contract.js';
-import type { ConnectionAware } from '../../renderer/src/transport/connection.js';
-import { PortBridge } from '../../renderer/src/transport/port-bridge.js';
+import type { ConnectionAware } from '../../app/transport/connection.js';
+import { PortBridge } from '../../app/transport/port-bridge.js';
 
 const bridge = new PortBridge(() => ipcRenderer.send(CHANNELS.connect));
 

@@ -1,5 +1,5 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import type { MessagePortLike } from '../../renderer/src/transport/port-bridge.js';
+import type { MessagePortLike } from '../../app/transport/port-bridge.js';
 
 /**
  * A real `worker_threads` channel standing in for Electron's: `hostEnd` for `servePort`, and

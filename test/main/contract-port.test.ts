@@ -2,7 +2,7 @@ import { describe, it } from 'vitest';
 import { fromWorkerPort, servePort } from '../../main/host/port-server.js';
 import { SluiceHost } from '../../main/host/sluice-host.js';
 import { HostClient } from '../../renderer/src/transport/host-client.js';
-import { PortBridge } from '../../renderer/src/transport/port-bridge.js';
+import { PortBridge } from '../../app/transport/port-bridge.js';
 import { contractCases, sendThroughProxy } from '../contract/contract-cases.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { workerChannel } from '../helpers/ports.js';

@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { BRIDGE_KEY, CHANNELS, type BridgeApi, type EventBatch } from '../../app/contract.js';
 import { fromWorkerPort, servePort } from '../../main/host/port-server.js';
 import { SluiceHost } from '../../main/host/sluice-host.js';
-import type { ConnectionAware } from '../../renderer/src/transport/connection.js';
+import type { ConnectionAware } from '../../app/transport/connection.js';
 import { useCleanup } from '../helpers/cleanup.js';
 
 const { defer, freshDir } = useCleanup();

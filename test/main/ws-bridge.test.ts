@@ -4,7 +4,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { EventBatch } from '../../app/contract.js';
 import { HeadlessServer } from '../../main/headless/headless-server.js';
 import { SluiceHost } from '../../main/host/sluice-host.js';
-import type { ConnectionState } from '../../renderer/src/transport/connection.js';
+import type { ConnectionState } from '../../app/transport/connection.js';
 import { WsBridge } from '../../renderer/src/transport/ws-bridge.js';
 import { useCleanup } from '../helpers/cleanup.js';
 

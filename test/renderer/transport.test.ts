@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { BridgeApi, EventBatch, HostMessage } from '../../app/contract.js';
-import { BatchFanout } from '../../renderer/src/transport/batch-fanout.js';
+import { BatchFanout } from '../../app/transport/batch-fanout.js';
 import { hostSocketUrl } from '../../renderer/src/transport/connect-host.js';
 import { CallError, HostClient } from '../../renderer/src/transport/host-client.js';
-import { PortBridge, type MessagePortLike } from '../../renderer/src/transport/port-bridge.js';
+import { PortBridge, type MessagePortLike } from '../../app/transport/port-bridge.js';
 
 const batch = (seq: number): EventBatch => ({ seq, events: [] });
 

@@ -8,7 +8,7 @@ import type {
   FileChoice,
   MenuAction,
 } from '../../../app/contract.js';
-import type { ConnectionAware, ConnectionListener } from './connection.js';
+import type { ConnectionAware, ConnectionListener } from '../../../app/transport/connection.js';
 
 /** A command the host refused or could not run; `code` says which kind of failure. */
 export class CallError extends Error {

@@ -1,7 +1,7 @@
 import type { BridgeApi, CallOutcome, CommandName, EventBatch } from '../../../app/contract.js';
-import { BatchFanout } from './batch-fanout.js';
-import { ConnectionStatus, type ConnectionAware, type ConnectionListener } from './connection.js';
-import { PendingCalls, readHostMessage } from './pending-calls.js';
+import { BatchFanout } from '../../../app/transport/batch-fanout.js';
+import { ConnectionStatus, type ConnectionAware, type ConnectionListener } from '../../../app/transport/connection.js';
+import { PendingCalls, readHostMessage } from '../../../app/transport/pending-calls.js';
 
 /** What the bridge needs of a WebSocket: the browser's fits, and so does the `ws` package's. */
 export interface WebSocketLike {

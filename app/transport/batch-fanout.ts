@@ -1,4 +1,4 @@
-import type { EventBatch } from '../../../app/contract.js';
+import type { EventBatch } from '../contract.js';
 
 export interface BatchFanoutOptions {
   /** Called once a batch has been handed to the listeners: the port bridge's receipt. */

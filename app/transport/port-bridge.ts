@@ -1,4 +1,4 @@
-import type { BatchAck, BridgeApi, CallOutcome, CommandName, EventBatch } from '../../../app/contract.js';
+import type { BatchAck, BridgeApi, CallOutcome, CommandName, EventBatch } from '../contract.js';
 import { BatchFanout } from './batch-fanout.js';
 import { ConnectionStatus, type ConnectionAware, type ConnectionListener } from './connection.js';
 import { PendingCalls, readHostMessage } from './pending-calls.js';

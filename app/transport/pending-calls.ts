@@ -1,4 +1,4 @@
-import type { CallMessage, CallOutcome, CommandName, HostMessage } from '../../../app/contract.js';
+import type { CallMessage, CallOutcome, CommandName, HostMessage } from '../contract.js';
 
 type Answer = Extract<HostMessage, { kind: 'reply' | 'error' }>;
 
