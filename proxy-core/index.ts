@@ -13,5 +13,6 @@ export { LeafCertificates } from './ca/leaf-certificates.js';
 export { now } from './clock.js';
 export { bracketHost } from './forward/connect-target.js';
 export { makeSpillDir } from './capture/spill-dirs.js';
+export { isEventStream, SseTracker } from './capture/sse-tracker.js';
 export type { ProxyEventListener } from './event-hub.js';
 export type * from '../app/proxy-events.js';

@@ -2,7 +2,6 @@
  * One HAR entry (ours or any tool's) as the events the core would have reported for it, so an
  * imported exchange is an ordinary exchange to every view. Pure: no clock, no host, no I/O.
  */
-import { createParser } from 'eventsource-parser';
 import {
   headerValue,
   type CaptureLimitReason,
@@ -15,8 +14,10 @@ import {
   type ProxyEvent,
   type RawHeaders,
   type SseEvent,
+  type SseRetryEvent,
   type WebSocketMessageEvent,
 } from '../../app/proxy-events.js';
+import { isEventStream, SseTracker } from '../../proxy-core/index.js';
 import {
   arrayAt,
   bodyBytes,
@@ -386,7 +387,8 @@ function backpressureOf(entry: Fields): HarBackpressure[] {
 
 /**
  * SSE events: ours from `_eventSourceMessages`; otherwise, for a `text/event-stream` body, parsed
- * from the body as the core parses it, each stamped with the chunk that completed it.
+ * from the body by the core's own tracker, so an imported stream has the events (and `retry`
+ * hints) a captured one would, each stamped with the chunk that completed it.
  */
 function sseEvents(
   entry: Fields,
@@ -396,7 +398,7 @@ function sseEvents(
   id: number,
   wallTime: number,
   at: (ms: number) => number,
-): SseEvent[] {
+): (SseEvent | SseRetryEvent)[] {
   const chunkAt = (t: number): number => {
     let index = 0;
     for (const chunk of chunks) if (chunk.readAt <= t) index = chunk.index;
@@ -420,32 +422,26 @@ function sseEvents(
       };
     });
   }
-  if (!body?.length || !/^\s*text\/event-stream\s*(;|$)/i.test(headerValue(headers, 'content-type') ?? '')) return [];
-  const events: SseEvent[] = [];
-  let current = { t: 0, index: 0, from: 0 };
-  const parser = createParser({
-    onEvent: (e) => {
-      events.push({
-        type: 'sse-event',
-        id,
-        index: events.length,
-        eventId: e.id,
-        event: e.event,
-        data: e.data,
-        t: current.t,
-        chunkRange: [current.from, current.index],
-      });
-      current = { ...current, from: current.index };
+  if (!body?.length || !isEventStream(headerValue(headers, 'content-type'))) return [];
+  const events: (SseEvent | SseRetryEvent)[] = [];
+  // HAR holds the body decoded, so the tracker reads it as the core reads an unencoded stream;
+  // it never runs out of room without a decoder, so it never reports a limit.
+  const tracker = new SseTracker(
+    id,
+    undefined,
+    (event) => {
+      if (event.type === 'sse-event' || event.type === 'sse-retry') events.push(event);
     },
-  });
-  const decoder = new TextDecoder('utf-8');
+    () => undefined,
+  );
   // Chunk by chunk when the chunks cover the body's bytes (it was not content-encoded).
-  const covered = chunks.reduce((sum, c) => sum + c.size, 0) === body.length;
-  for (const chunk of covered ? chunks : [undefined]) {
-    const bytes = chunk ? body.subarray(chunk.offset, chunk.offset + chunk.size) : body;
-    current = { t: chunk?.readAt ?? chunks.at(-1)?.readAt ?? 0, index: chunk?.index ?? 0, from: current.from };
-    parser.feed(decoder.decode(bytes, { stream: true }));
+  if (chunks.reduce((sum, c) => sum + c.size, 0) === body.length) {
+    for (const chunk of chunks)
+      tracker.onChunk(body.subarray(chunk.offset, chunk.offset + chunk.size), chunk.index, chunk.readAt);
+  } else {
+    tracker.onChunk(body, 0, chunks.at(-1)?.readAt ?? 0);
   }
+  tracker.end();
   return events;
 }
 
