@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import type { ExchangeOutcome, RawHeaders } from '../../app/proxy-events.js';
+import { headerValue, type ExchangeOutcome, type RawHeaders } from '../../app/proxy-events.js';
 import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
@@ -8,7 +8,7 @@ import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } f
 import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js';
 import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
 import { hostHeader, http1Opened, replyWithError, type HttpTarget } from './http-exchange.js';
-import { flatten, headerValue, toPairs } from './raw-headers.js';
+import { flatten, toPairs } from './raw-headers.js';
 import { errorMessage } from '../../app/error-message.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;

@@ -1,12 +1,18 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ExchangeOpenedEvent, ExchangeOutcome, RawHeaders, ResponseHead } from '../../app/proxy-events.js';
+import {
+  headerValue,
+  type ExchangeOpenedEvent,
+  type ExchangeOutcome,
+  type RawHeaders,
+  type ResponseHead,
+} from '../../app/proxy-events.js';
 import { isEventStream } from '../capture/sse-tracker.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
-import { endToEnd, flatten, headerValue, toPairs } from './raw-headers.js';
+import { endToEnd, flatten, toPairs } from './raw-headers.js';
 import { RawResponse, type RawResponseOwner } from './raw-response.js';
 import { takePreconnectedTimings } from './tunnel-agent.js';
 import type { UpstreamTarget } from './upstream.js';

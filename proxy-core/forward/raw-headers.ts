@@ -14,12 +14,6 @@ export function flatten(pairs: RawHeaders): string[] {
   return flat;
 }
 
-export function headerValue(pairs: RawHeaders, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const [n, v] of pairs) if (n.toLowerCase() === wanted) return v;
-  return undefined;
-}
-
 export interface HopByHopOptions {
   /** Keep `Connection` and `Upgrade`, for a protocol upgrade (WebSocket). */
   readonly keepUpgrade?: boolean;
