@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LeafCertificates } from '../proxy-core/ca/leaf-certificates.js';
-import { loadOrCreateCa } from '../proxy-core/index.js';
+import { LeafCertificates, loadOrCreateCa } from '../proxy-core/index.js';
 import { NodeChild } from './children.js';
 import type { Upstream } from './clients.js';
 import type { H2Upstream } from './h2-clients.js';

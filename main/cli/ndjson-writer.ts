@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { EventsDroppedEvent } from '../../app/host-events.js';
 import type { ProxyEvent } from '../../app/proxy-events.js';
-import { now } from '../../proxy-core/clock.js';
+import { now } from '../../proxy-core/index.js';
 
 /** Past this many unwritten bytes the reader is too slow: drop events, never the proxy's pace. */
 const MAX_BACKLOG = 8 << 20;

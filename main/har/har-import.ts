@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Direction, ProxyEvent } from '../../app/proxy-events.js';
-import { now } from '../../proxy-core/clock.js';
+import { now } from '../../proxy-core/index.js';
 import { entryToExchange, EntrySkipped, type ImportedExchange } from './entry-to-events.js';
 import { isObject } from './har-fields.js';
 import type { BodyLimit, ImportedBodies } from './imported-bodies.js';

@@ -2,8 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaptureLimitReason, Direction } from '../../app/proxy-events.js';
-import { BodyCapture, CaptureBudget, type CapturedRange } from '../../proxy-core/capture/body-capture.js';
-import { DEFAULT_CAPTURE, type CaptureOptions } from '../../proxy-core/options.js';
+import {
+  BodyCapture,
+  CaptureBudget,
+  DEFAULT_CAPTURE,
+  type CaptureOptions,
+  type CapturedRange,
+} from '../../proxy-core/index.js';
 
 /** Why and where the store stopped keeping a body (the per-body cap, the disk budget). */
 export interface BodyLimit {

@@ -1,7 +1,6 @@
 import type { HostEvent } from '../../app/contract.js';
 import type { Direction, RawHeaders } from '../../app/proxy-events.js';
-import type { CapturedRange } from '../../proxy-core/index.js';
-import { now } from '../../proxy-core/clock.js';
+import { now, type CapturedRange } from '../../proxy-core/index.js';
 import type { CaptureStore, ExchangeRow, StoredBody } from '../store/capture-store.js';
 import { exchangesIn, type ExchangeEvents } from '../har/exchange-events.js';
 import { EventLog, type EventLogLimits, type TakenExchange } from './event-log.js';

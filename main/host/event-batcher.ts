@@ -1,6 +1,6 @@
 import type { EventBatch, HostEvent } from '../../app/contract.js';
 import { chunkFollows, mergeChunks, type ChunkEvent } from '../../app/proxy-events.js';
-import { now } from '../../proxy-core/clock.js';
+import { now } from '../../proxy-core/index.js';
 
 export interface EventBatcherOptions {
   /** Hands one batch to the consumer (IPC send, WebSocket send). Must not block. */

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Settings, TimeoutSettings } from '../../app/contract.js';
-import { DEFAULT_TIMEOUTS } from '../../proxy-core/options.js';
+import { DEFAULT_TIMEOUTS } from '../../proxy-core/index.js';
 import { writeAtomic } from '../write-atomic.js';
 import { errorMessage } from '../../app/error-message.js';
 

@@ -1,4 +1,4 @@
-import { bracketHost } from '../../proxy-core/forward/connect-target.js';
+import { bracketHost } from '../../proxy-core/index.js';
 
 /**
  * Everything GNOME keeps under `org.gnome.system.proxy` and its children, so a restore can write
