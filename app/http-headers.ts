@@ -22,3 +22,11 @@ export function nominatedByConnection(pairs: Iterable<readonly [string, string]>
   }
   return names;
 }
+
+/**
+ * Whether a Content-Type names a Server-Sent Events stream, in any case and with any parameters.
+ * One definition for the core (which parses such a body), HAR import and the renderer (which show it).
+ */
+export function isEventStream(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^\s*text\/event-stream\s*(;|$)/i.test(contentType);
+}

@@ -4,12 +4,11 @@ import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { CaptureLimitReason, ProxyEvent } from '../../app/proxy-events.js';
 import { readBuffers } from '../read-buffers.js';
 
+/** The responses this parses; defined in app/ so the renderer decides the same. */
+export { isEventStream } from '../../app/http-headers.js';
+
 /** Decoded bytes waiting in a decompressor before we stop parsing rather than buffer more. */
 const MAX_DECODER_BACKLOG = 4 << 20;
-
-export function isEventStream(contentType: string | undefined): boolean {
-  return contentType !== undefined && /^\s*text\/event-stream\s*(;|$)/i.test(contentType);
-}
 
 /**
  * Parses a `text/event-stream` response into events as its chunks flush, decoding

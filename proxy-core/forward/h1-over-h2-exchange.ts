@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { headerValue, type ExchangeOutcome, type RawHeaders } from '../../app/proxy-events.js';
-import { isEventStream } from '../capture/sse-tracker.js';
+import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';

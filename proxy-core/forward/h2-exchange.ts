@@ -7,7 +7,7 @@ import http2, {
 import type { Agent, ClientRequest, IncomingMessage, InformationEvent } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { ExchangeOutcome, ResponseHead } from '../../app/proxy-events.js';
-import { isEventStream } from '../capture/sse-tracker.js';
+import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';

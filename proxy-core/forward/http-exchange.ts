@@ -7,7 +7,7 @@ import {
   type RawHeaders,
   type ResponseHead,
 } from '../../app/proxy-events.js';
-import { isEventStream } from '../capture/sse-tracker.js';
+import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { bracketHost } from './connect-target.js';

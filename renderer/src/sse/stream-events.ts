@@ -1,4 +1,8 @@
+import { isEventStream } from '../../../app/http-headers.js';
 import type { ChunkEvent } from '../../../app/proxy-events.js';
+
+/** Still offered here beside streamKind, which decides with it; its one definition is in app/. */
+export { isEventStream };
 
 /**
  * One event of a streamed response, whatever framed it: a Server-Sent Event from the store
@@ -33,10 +37,6 @@ export function mediaType(contentType: string | undefined): string {
   if (contentType === undefined) return '';
   const semicolon = contentType.indexOf(';');
   return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
-}
-
-export function isEventStream(contentType: string | undefined): boolean {
-  return mediaType(contentType) === 'text/event-stream';
 }
 
 /** Newline-delimited JSON under any of the names it goes by (Ollama uses `application/x-ndjson`). */
