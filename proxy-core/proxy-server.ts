@@ -289,11 +289,6 @@ export class SluiceProxy {
     for (const id of ids) this.recorder.forget(id);
   }
 
-  /** The PEM certificate the proxy presents for `host`, for diagnostics. */
-  leafCertificateFor(host: string): string {
-    return this.leaves.issuePem(host);
-  }
-
   private emit(event: ProxyEvent): void {
     if (this.hub.active) this.hub.emit(event);
   }
