@@ -38,18 +38,3 @@ export class PendingCalls {
     for (const call of calls) call.settle({ kind: 'error', error: { code: 'failed', message: why(call.command) } });
   }
 }
-
-/** A HostMessage, or undefined for anything else a transport delivers. */
-export function readHostMessage(value: unknown): HostMessage | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const message = value as Partial<Record<string, unknown>>;
-  if (message['kind'] === 'batch') return isBatch(message['batch']) ? (value as HostMessage) : undefined;
-  if (message['kind'] !== 'reply' && message['kind'] !== 'error') return undefined;
-  return typeof message['id'] === 'number' ? (value as HostMessage) : undefined;
-}
-
-function isBatch(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const batch = value as Partial<Record<string, unknown>>;
-  return typeof batch['seq'] === 'number' && Array.isArray(batch['events']);
-}

@@ -1,7 +1,8 @@
 import type { BatchAck, BridgeApi, CallOutcome, CommandName, EventBatch } from '../contract.js';
 import { BatchFanout } from './batch-fanout.js';
 import { ConnectionStatus, type ConnectionAware, type ConnectionListener } from './connection.js';
-import { PendingCalls, readHostMessage } from './pending-calls.js';
+import { receiveHostMessage } from './host-messages.js';
+import { PendingCalls } from './pending-calls.js';
 
 /** What the bridge needs of a message port: the DOM's `MessagePort` fits. */
 export interface MessagePortLike {
@@ -85,12 +86,7 @@ export class PortBridge implements BridgeApi, ConnectionAware {
   }
 
   private onMessage(port: MessagePortLike, data: unknown): void {
-    if (port !== this.port) return;
-    const message = readHostMessage(data);
-    if (!message) return console.warn('sluice: ignored a message from the host that is not part of the contract');
-    if (message.kind === 'batch') return this.fanout.deliver(message.batch);
-    if (!this.calls.answer(message) && message.kind === 'error') {
-      console.warn(`sluice: the host refused a message: ${message.error.message}`);
-    }
+    // A replaced port's last messages belong to a host that is gone.
+    if (port === this.port) receiveHostMessage(data, this.calls, this.fanout);
   }
 }

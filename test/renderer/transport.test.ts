@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { BridgeApi, EventBatch, HostMessage } from '../../app/contract.js';
 import { BatchFanout } from '../../app/transport/batch-fanout.js';
+import { receiveHostMessage } from '../../app/transport/host-messages.js';
+import { PendingCalls } from '../../app/transport/pending-calls.js';
 import { hostSocketUrl } from '../../renderer/src/transport/connect-host.js';
 import { CallError, HostClient } from '../../renderer/src/transport/host-client.js';
 import { PortBridge, type MessagePortLike } from '../../app/transport/port-bridge.js';
@@ -88,6 +90,42 @@ describe('BatchFanout', () => {
     expect(seen).toEqual([0]);
     expect(error).toHaveBeenCalled();
     error.mockRestore();
+  });
+});
+
+describe('receiveHostMessage (both bridges receive through it)', () => {
+  it('hands a batch to the listeners and an answer to its call', async () => {
+    const calls = new PendingCalls();
+    const fanout = new BatchFanout();
+    const seen: number[] = [];
+    fanout.add((b) => seen.push(b.seq));
+    const { outcome } = calls.open('proxy.status', {});
+    receiveHostMessage({ kind: 'batch', batch: batch(0) }, calls, fanout);
+    receiveHostMessage({ kind: 'reply', id: 1, reply: { state: 'stopped' } }, calls, fanout);
+    expect(seen).toEqual([0]);
+    expect(await outcome).toEqual({ kind: 'reply', reply: { state: 'stopped' } });
+  });
+
+  it('says so, and delivers nothing, for what is not part of the contract or answers no call', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const fanout = new BatchFanout();
+    const seen = vi.fn();
+    fanout.add(seen);
+    const calls = new PendingCalls();
+    for (const stray of [undefined, 'text', { kind: 'batch', batch: { seq: 1 } }, { kind: 'reply' }]) {
+      receiveHostMessage(stray, calls, fanout);
+    }
+    receiveHostMessage(
+      { kind: 'error', id: 7, error: { code: 'bad-request', message: 'no such call' } },
+      calls,
+      fanout,
+    );
+    expect(seen).not.toHaveBeenCalled();
+    expect(warn.mock.calls.map(([text]) => String(text))).toEqual([
+      ...Array<string>(4).fill('sluice: ignored a message from the host that is not part of the contract'),
+      'sluice: the host refused a message: no such call',
+    ]);
+    warn.mockRestore();
   });
 });
 

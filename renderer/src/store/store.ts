@@ -1,11 +1,11 @@
 import { create } from 'zustand';
 import type { EventBatch, HostEvent, ProxyStatus, SystemProxyStatus } from '../../../app/contract.js';
+import type { ConnectionState } from '../../../app/transport/connection.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { applyEvent, emptyTraffic, type Traffic } from './apply-event.js';
 import { NO_FILTER, type ExchangeFilter } from './filter.js';
 import { noteHostTime } from './host-clock.js';
 
-export type ConnectionState = 'connecting' | 'open' | 'closed';
 export type DetailTab = 'headers' | 'body' | 'events' | 'messages' | 'timeline';
 export type Dialog = 'har-export' | 'ca-help';
 

@@ -1,7 +1,8 @@
 import type { BridgeApi, CallOutcome, CommandName, EventBatch } from '../../../app/contract.js';
 import { BatchFanout } from '../../../app/transport/batch-fanout.js';
 import { ConnectionStatus, type ConnectionAware, type ConnectionListener } from '../../../app/transport/connection.js';
-import { PendingCalls, readHostMessage } from '../../../app/transport/pending-calls.js';
+import { receiveHostMessage } from '../../../app/transport/host-messages.js';
+import { PendingCalls } from '../../../app/transport/pending-calls.js';
 
 /** What the bridge needs of a WebSocket: the browser's fits, and so does the `ws` package's. */
 export interface WebSocketLike {
@@ -108,17 +109,7 @@ export class WsBridge implements BridgeApi, ConnectionAware {
 
   private onMessage(socket: WebSocketLike, data: unknown): void {
     if (socket !== this.socket || typeof data !== 'string') return;
-    let message;
-    try {
-      message = readHostMessage(JSON.parse(data));
-    } catch {
-      message = undefined;
-    }
-    if (!message) return console.warn('sluice: ignored a message from the host that is not part of the contract');
-    if (message.kind === 'batch') return this.fanout.deliver(message.batch);
-    if (!this.calls.answer(message) && message.kind === 'error') {
-      console.warn(`sluice: the host refused a message: ${message.error.message}`);
-    }
+    receiveHostMessage(parseJson(data), this.calls, this.fanout);
   }
 
   private onClose(socket: WebSocketLike, code: number, reason: string): void {
@@ -151,6 +142,15 @@ export class WsBridge implements BridgeApi, ConnectionAware {
 
 function failed(message: string): CallOutcome {
   return { kind: 'error', error: { code: 'failed', message } };
+}
+
+/** The value the text holds, or undefined when it is not JSON (then it is no host message either). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function formatSeconds(ms: number): string {
