@@ -3,7 +3,6 @@
  * imported exchange is an ordinary exchange to every view. Pure: no clock, no host, no I/O.
  */
 import {
-  headerValue,
   type CaptureLimitReason,
   type ChunkEvent,
   type ConnectTimings,
@@ -13,11 +12,8 @@ import {
   type ExchangeOutcome,
   type ProxyEvent,
   type RawHeaders,
-  type SseEvent,
-  type SseRetryEvent,
   type WebSocketMessageEvent,
 } from '../../app/proxy-events.js';
-import { isEventStream, SseTracker } from '../../proxy-core/index.js';
 import {
   arrayAt,
   bodyBytes,
@@ -31,7 +27,8 @@ import {
   withoutContentEncoding,
   type Fields,
 } from './har-fields.js';
-import type { HarBackpressure, HarChunk, HarEventSourceMessage } from './har-types.js';
+import type { HarBackpressure, HarChunk } from './har-types.js';
+import { sseEvents } from './entry-sse.js';
 
 /** An entry that cannot become an exchange at all; the import skips it and says why. */
 export class EntrySkipped extends Error {}
@@ -168,9 +165,8 @@ export function entryToExchange(entry: unknown, context: EntryContext): Imported
     push(chunk.direction === 'response' ? Math.max(chunk.readAt, responseAt) : chunk.readAt, 2, chunk);
   }
   const responseChunks = chunks.filter((c) => c.direction === 'response');
-  for (const event of sseEvents(entry, responseHeaders, bodies.response, responseChunks, id, wallTime, at)) {
-    push(event.t, 3, event);
-  }
+  const sse = sseEvents(entry, responseHeaders, bodies.response, { id, wallTime, at, chunks: responseChunks });
+  for (const event of sse) push(event.t, 3, event);
   const backpressure = backpressureOf(entry);
   for (const interval of backpressure) {
     push(at(interval.pausedAt), 2, {
@@ -382,76 +378,6 @@ function backpressureOf(entry: Fields): HarBackpressure[] {
       typeof b.pausedAt === 'number' &&
       (b.resumedAt === undefined || typeof b.resumedAt === 'number') &&
       typeof b.queuedBytes === 'number',
-  );
-}
-
-/**
- * SSE events: ours from `_eventSourceMessages`; otherwise, for a `text/event-stream` body, parsed
- * from the body by the core's own tracker, so an imported stream has the events (and `retry`
- * hints) a captured one would, each stamped with the chunk that completed it.
- */
-function sseEvents(
-  entry: Fields,
-  headers: RawHeaders,
-  body: Buffer | undefined,
-  chunks: readonly ChunkEvent[],
-  id: number,
-  wallTime: number,
-  at: (ms: number) => number,
-): (SseEvent | SseRetryEvent)[] {
-  const chunkAt = (t: number): number => {
-    let index = 0;
-    for (const chunk of chunks) if (chunk.readAt <= t) index = chunk.index;
-    return index;
-  };
-  const recorded = (arrayAt(entry, '_eventSourceMessages') ?? []).filter(isEventSourceMessage);
-  if (recorded.length > 0) {
-    return recorded.map((m, index) => {
-      const t = at(m.time * 1000 - wallTime);
-      const chunk = chunkAt(t);
-      // Our export writes an event with no name as `message` and no id as '': both are the defaults.
-      return {
-        type: 'sse-event',
-        id,
-        index,
-        eventId: m.eventId === '' ? undefined : m.eventId,
-        event: m.eventName === 'message' ? undefined : m.eventName,
-        data: m.data,
-        t,
-        chunkRange: [chunk, chunk],
-      };
-    });
-  }
-  if (!body?.length || !isEventStream(headerValue(headers, 'content-type'))) return [];
-  const events: (SseEvent | SseRetryEvent)[] = [];
-  // HAR holds the body decoded, so the tracker reads it as the core reads an unencoded stream;
-  // it never runs out of room without a decoder, so it never reports a limit.
-  const tracker = new SseTracker(
-    id,
-    undefined,
-    (event) => {
-      if (event.type === 'sse-event' || event.type === 'sse-retry') events.push(event);
-    },
-    () => undefined,
-  );
-  // Chunk by chunk when the chunks cover the body's bytes (it was not content-encoded).
-  if (chunks.reduce((sum, c) => sum + c.size, 0) === body.length) {
-    for (const chunk of chunks)
-      tracker.onChunk(body.subarray(chunk.offset, chunk.offset + chunk.size), chunk.index, chunk.readAt);
-  } else {
-    tracker.onChunk(body, 0, chunks.at(-1)?.readAt ?? 0);
-  }
-  tracker.end();
-  return events;
-}
-
-function isEventSourceMessage(value: unknown): value is HarEventSourceMessage {
-  return (
-    isObject(value) &&
-    typeof value.time === 'number' &&
-    typeof value.data === 'string' &&
-    typeof value.eventName === 'string' &&
-    typeof value.eventId === 'string'
   );
 }
 

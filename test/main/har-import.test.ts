@@ -294,43 +294,6 @@ describe('reading one entry', () => {
     expect(imported.closed).toMatchObject({ outcome: 'client-closed', reason: 'CANCEL' });
   });
 
-  it('parses another tool’s event-stream body as the core does: chunk ranges, retry hints', () => {
-    // Three reads: one whole event, then an event split across two reads with a retry hint.
-    const reads = ['data: a\n\n', 'retry: 1500\ndata: b', '\n\n'];
-    const chunks = reads.map((text, index) => ({
-      direction: 'response',
-      offset: reads.slice(0, index).join('').length,
-      size: text.length,
-      readAt: 10 + index,
-      flushedAt: 10 + index,
-    }));
-    const imported = entryToExchange(
-      entryWith({
-        response: {
-          status: 200,
-          headers: [{ name: 'Content-Type', value: 'Text/Event-Stream ; charset=utf-8' }],
-          content: { size: 0, mimeType: 'text/event-stream', text: reads.join('') },
-        },
-        _chunks: chunks,
-      }),
-      context('some other tool'),
-    );
-    const start = openedOf(imported).t;
-    const parsed = imported.events.flatMap((e) =>
-      e.type === 'sse-event'
-        ? [[e.type, e.data, e.t - start, e.chunkRange]]
-        : e.type === 'sse-retry'
-          ? [[e.type, e.retryMs, e.t - start]]
-          : [],
-    );
-    expect(parsed).toEqual([
-      ['sse-event', 'a', 10, [0, 0]],
-      ['sse-retry', 1500, 11],
-      // The first read ended on a blank line, so nothing of this event was in it.
-      ['sse-event', 'b', 12, [1, 2]],
-    ]);
-  });
-
   it('reads connection and _streamId only as positive whole numbers, written as digits or as numbers', () => {
     const ids = (fields: Record<string, unknown>, writer?: string): [number | undefined, number | undefined] => {
       const opened = openedOf(entryToExchange(entryWith(fields), context(writer)));
