@@ -25,7 +25,7 @@ describe('notices', () => {
     Reflect.deleteProperty(globalThis, 'sessionStorage');
   });
 
-  it('a notice replayed by a new feed (a reconnect keeps what the page knew) is shown once', () => {
+  it('a notice that arrives twice is shown once', () => {
     const traffic = emptyTraffic();
     const saved = warning(12.5, 'KDE proxy settings were saved, but running KDE programs could not be told');
     applyEvent(traffic, saved);

@@ -214,7 +214,7 @@ export function clearExchanges(traffic: Traffic): void {
 }
 
 export function addNotice(traffic: Traffic, notice: Notice): void {
-  // A new feed replays the host's notices to a page that kept its own: one it has is that one.
+  // One notice (its time, level and words) is one banner, however often it arrives.
   const key = noticeKey(notice);
   if (isDismissed(notice) || traffic.notices.some((n) => noticeKey(n) === key)) return;
   traffic.notices.push(notice);

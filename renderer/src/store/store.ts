@@ -1,4 +1,4 @@
-import { create } from 'zustand';
+import { create, type StoreApi, type UseBoundStore } from 'zustand';
 import type { EventBatch, HostEvent, ProxyStatus, SystemProxyStatus } from '../../../app/contract.js';
 import type { ConnectionState } from '../../../app/transport/connection.js';
 import type { ExchangeView } from '../model/exchange.js';
@@ -40,88 +40,97 @@ export interface SluiceActions {
 /** Events applied per animation frame at most: a flood costs the page a steady slice of each frame. */
 const EVENTS_PER_FRAME = 4000;
 
-export const useSluice = create<SluiceState & SluiceActions>()((set, get) => {
-  let frame: number | undefined;
+export type SluiceStore = UseBoundStore<StoreApi<SluiceState & SluiceActions>>;
 
-  const applyPending = (): void => {
-    frame = undefined;
-    const state = get();
-    const slice = state.pending.splice(0, EVENTS_PER_FRAME);
-    for (const event of slice) applyEvent(state.traffic, event);
-    const last = slice[slice.length - 1];
-    if (last) noteHostTime(last.type === 'chunk' ? last.flushedAt : last.t);
-    const { traffic } = state;
-    const selectedGone = state.selectedId !== undefined && !traffic.exchanges.has(state.selectedId);
-    set({
-      tick: state.tick + 1,
-      listRevision: traffic.listRevision,
-      ...(selectedGone ? { selectedId: undefined } : {}),
-    });
-    if (state.pending.length > 0) schedule();
-  };
+/** A store with nothing in it; the page has one (`useSluice`), a test makes its own. */
+export function createSluiceStore(): SluiceStore {
+  return create<SluiceState & SluiceActions>()((set, get) => {
+    let frame: number | undefined;
 
-  const schedule = (): void => {
-    frame ??= requestAnimationFrame(applyPending);
-  };
-
-  return {
-    traffic: emptyTraffic(),
-    tick: 0,
-    listRevision: 0,
-    connection: 'connecting',
-    connectionDetail: undefined,
-    selectedId: undefined,
-    filter: NO_FILTER,
-    detailTab: 'headers',
-    dialog: undefined,
-    pending: [],
-
-    receive(batch) {
+    const applyPending = (): void => {
+      frame = undefined;
       const state = get();
-      if (batch.seq === 0) {
-        // A new feed replays the host's log from the start: forget what the last feed told us.
-        const traffic = state.traffic;
-        const fresh = emptyTraffic();
-        traffic.exchanges.clear();
-        Object.assign(traffic, {
-          ...fresh,
-          exchanges: traffic.exchanges,
-          status: traffic.status,
-          systemProxy: traffic.systemProxy,
-          notices: traffic.notices,
-          imports: traffic.imports,
-        });
-        traffic.listRevision = state.listRevision + 1;
-        state.pending.length = 0;
-      }
-      for (const event of batch.events) state.pending.push(event);
-      schedule();
-    },
-    select(id) {
-      set({ selectedId: id });
-    },
-    setFilter(patch) {
-      set({ filter: { ...get().filter, ...patch } });
-    },
-    setDetailTab(tab) {
-      set({ detailTab: tab });
-    },
-    setConnection(connection, detail) {
-      set({ connection, connectionDetail: detail });
-    },
-    openDialog(dialog) {
-      set({ dialog });
-    },
-    setStatus(status) {
-      get().traffic.status = status;
-      set({ tick: get().tick + 1 });
-    },
-    setSystemProxy(status) {
-      get().traffic.systemProxy = status;
-      set({ tick: get().tick + 1 });
-    },
-  };
-});
+      const slice = state.pending.splice(0, EVENTS_PER_FRAME);
+      for (const event of slice) applyEvent(state.traffic, event);
+      const last = slice[slice.length - 1];
+      if (last) noteHostTime(last.type === 'chunk' ? last.flushedAt : last.t);
+      const { traffic } = state;
+      const selectedGone = state.selectedId !== undefined && !traffic.exchanges.has(state.selectedId);
+      set({
+        tick: state.tick + 1,
+        listRevision: traffic.listRevision,
+        ...(selectedGone ? { selectedId: undefined } : {}),
+      });
+      if (state.pending.length > 0) schedule();
+    };
+
+    const schedule = (): void => {
+      frame ??= requestAnimationFrame(applyPending);
+    };
+
+    return {
+      traffic: emptyTraffic(),
+      tick: 0,
+      listRevision: 0,
+      connection: 'connecting',
+      connectionDetail: undefined,
+      selectedId: undefined,
+      filter: NO_FILTER,
+      detailTab: 'headers',
+      dialog: undefined,
+      pending: [],
+
+      receive(batch) {
+        const state = get();
+        if (batch.seq === 0) {
+          // A new feed replays the host's log from the start: forget what the last feed told us.
+          // Notices go too, since the replay has the host's own: a kept one would show twice when
+          // the host says it again at a new time (a restarted host, a window's "newest N" notice).
+          // The statuses stay until the page asks for them again, and imports are never replayed.
+          const traffic = state.traffic;
+          const fresh = emptyTraffic();
+          traffic.exchanges.clear();
+          Object.assign(traffic, {
+            ...fresh,
+            exchanges: traffic.exchanges,
+            status: traffic.status,
+            systemProxy: traffic.systemProxy,
+            imports: traffic.imports,
+          });
+          traffic.listRevision = state.listRevision + 1;
+          state.pending.length = 0;
+        }
+        for (const event of batch.events) state.pending.push(event);
+        schedule();
+      },
+      select(id) {
+        set({ selectedId: id });
+      },
+      setFilter(patch) {
+        set({ filter: { ...get().filter, ...patch } });
+      },
+      setDetailTab(tab) {
+        set({ detailTab: tab });
+      },
+      setConnection(connection, detail) {
+        set({ connection, connectionDetail: detail });
+      },
+      openDialog(dialog) {
+        set({ dialog });
+      },
+      setStatus(status) {
+        get().traffic.status = status;
+        set({ tick: get().tick + 1 });
+      },
+      setSystemProxy(status) {
+        get().traffic.systemProxy = status;
+        set({ tick: get().tick + 1 });
+      },
+    };
+  });
+}
+
+export const useSluice = createSluiceStore();
 
 /** The exchange, re-rendering whenever it changes. */
 export function useExchange(id: number | undefined): ExchangeView | undefined {
