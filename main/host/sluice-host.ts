@@ -29,7 +29,7 @@ import { writeHar, type HarExportOptions, type HarExportResult, type HarSource }
 import { PAC_PATH, pacScript } from '../system-proxy/pac-script.js';
 import { INSTANCE_PATH } from '../system-proxy/switch-record.js';
 import { platformAdapters } from '../system-proxy/platform-adapters.js';
-import { SystemProxySwitch } from '../system-proxy/system-proxy-switch.js';
+import { SystemProxySwitch, type SystemProxySwitchOptions } from '../system-proxy/system-proxy-switch.js';
 import { reachableAddress, warnOnConsole, type SystemProxyAdapter } from '../system-proxy/types.js';
 import { defaultDataDir } from '../data-dir.js';
 import { SerialQueue } from '../serial-queue.js';
@@ -168,22 +168,49 @@ export class SluiceHost {
     openingStore: Promise<OpenedRunStore>,
     warn: (message: string) => void,
   ): Promise<SluiceHost> {
-    // Before our proxy listens: a record left by a crash is judged by whether its proxy answers.
-    // Adapters warn after a change that worked (running programs not told); the host shows it.
-    // The machine's real settings: one marker per user (in the default data dir), so Sluices with
-    // different data dirs never both apply. Injected adapters (tests) keep it in their data dir.
-    const opened = SystemProxySwitch.open({
-      dataDir: options.dataDir,
-      ...(options.systemProxyAdapters
-        ? { adapters: options.systemProxyAdapters }
-        : {
-            adapters: platformAdapters(process.platform, process.env, warn),
-            markerDir: defaultDataDir(),
-          }),
-    });
+    // The switch opens beside the core, and both are awaited whatever happens to the other: a
+    // switch left floating when the CA failed would end the process with an unhandled rejection.
+    const [opened, core] = await Promise.allSettled([
+      SystemProxySwitch.open(switchOptions(options, warn)),
+      SluiceHost.openCore(options, store, openingStore),
+    ]);
+    if (core.status === 'rejected') {
+      // The core's failure (a CA file that cannot be read, ...) is the one the caller reports.
+      if (opened.status === 'rejected') {
+        warn(`the system proxy switch could not start either: ${errorMessage(opened.reason)}`);
+      } else if (opened.value.notice) {
+        warn(opened.value.notice);
+      }
+      throw core.reason;
+    }
+    const { proxy, ca, runStore, nextImportedId } = core.value;
+    if (opened.status === 'rejected') {
+      await proxy.close();
+      throw opened.reason;
+    }
+    const { proxySwitch, notice } = opened.value;
+    const storeNotice = runStore.store ? runStore.notice : runStore.problem;
+    return new SluiceHost(
+      proxy,
+      ca,
+      store,
+      options.overrides ?? {},
+      proxySwitch,
+      [...notices, ...(notice ? [notice] : []), ...(storeNotice ? [storeNotice] : [])],
+      runStore,
+      nextImportedId,
+      options.capture,
+    );
+  }
+
+  /** The CA, the capture store and the proxy core built on them (not listening yet). */
+  private static async openCore(
+    options: HostOptions,
+    store: SettingsStore,
+    openingStore: Promise<OpenedRunStore>,
+  ): Promise<{ proxy: SluiceProxy; ca: CertificateAuthority; runStore: OpenedRunStore; nextImportedId: number }> {
     const ca = await loadOrCreateCa(options.dataDir);
-    const overrides = options.overrides ?? {};
-    const s = mergeSettings(store.get(), overrides);
+    const s = mergeSettings(store.get(), options.overrides ?? {});
     const runStore = await openingStore;
     // A kept capture's exchanges keep their ids; this run's go on past them.
     const highest = await highestStoredIds(runStore, IMPORTED_ID_BASE);
@@ -196,19 +223,7 @@ export class SluiceHost {
       firstExchangeId: highest.captured + 1,
       ...(options.capture ? { capture: options.capture } : {}),
     });
-    const { proxySwitch, notice } = await opened;
-    const storeNotice = runStore.store ? runStore.notice : runStore.problem;
-    return new SluiceHost(
-      proxy,
-      ca,
-      store,
-      overrides,
-      proxySwitch,
-      [...notices, ...(notice ? [notice] : []), ...(storeNotice ? [storeNotice] : [])],
-      runStore,
-      Math.max(IMPORTED_ID_BASE, highest.imported + 1),
-      options.capture,
-    );
+    return { proxy, ca, runStore, nextImportedId: Math.max(IMPORTED_ID_BASE, highest.imported + 1) };
   }
 
   /**
@@ -658,6 +673,21 @@ function importNotice(name: string | undefined, issues: readonly EntryIssue[]): 
   const named = issues.slice(0, NOTICE_ISSUES).map((issue) => issue.message);
   const more = issues.length > NOTICE_ISSUES ? `; and ${issues.length - NOTICE_ISSUES} more` : '';
   return `HAR import${name ? ` of ${name}` : ''}: ${named.join('; ')}${more}`;
+}
+
+/**
+ * Before our proxy listens: a record left by a crash is judged by whether its proxy answers.
+ * Adapters warn after a change that worked (running programs not told); the host shows it.
+ * The machine's real settings: one marker per user (in the default data dir), so Sluices with
+ * different data dirs never both apply. Injected adapters (tests) keep it in their data dir.
+ */
+function switchOptions(options: HostOptions, warn: (message: string) => void): SystemProxySwitchOptions {
+  return {
+    dataDir: options.dataDir,
+    ...(options.systemProxyAdapters
+      ? { adapters: options.systemProxyAdapters }
+      : { adapters: platformAdapters(process.platform, process.env, warn), markerDir: defaultDataDir() }),
+  };
 }
 
 function mergeSettings(stored: Settings, overrides: SettingsOverrides): Settings {

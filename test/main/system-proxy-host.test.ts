@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HostEvent, SystemProxyStatus } from '../../app/contract.js';
 import { SluiceHost } from '../../main/host/sluice-host.js';
+import { CA_CERT_FILE, CaFileError } from '../../proxy-core/index.js';
 import { execGsettings, GnomeProxyAdapter, type GsettingsRunner } from '../../main/system-proxy/gnome-adapter.js';
 import { execCommand } from '../../main/system-proxy/run-command.js';
 import { SWITCH_RECORD_FILE } from '../../main/system-proxy/switch-record.js';
@@ -11,6 +12,7 @@ import { MemoryDesktop } from '../helpers/memory-desktop.js';
 import { installed, missingGnomeTools, privateSession, type PrivateSession } from '../helpers/private-session.js';
 import { CLI, startCli } from '../helpers/cli.js';
 import { existsSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -373,6 +375,42 @@ describe('system proxy decisions in the host (in-memory desktop)', () => {
     desktop.failRestore = false;
     expect((await host.call('proxy.stop', {})).state).toBe('stopped');
     expect(desktop.setting.proxy).toBe('corp:3128');
+  });
+
+  it('a switch that fails to open beside a CA that fails is awaited and said, not left to end the process', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    defer(() => void process.off('unhandledRejection', onUnhandled));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    defer(() => warn.mockRestore());
+
+    const failingDesktop = (delayMs: number): MemoryDesktop => {
+      const desktop = new MemoryDesktop('GNOME');
+      desktop.available = async () => {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        throw new Error('the session bus went away');
+      };
+      return desktop;
+    };
+    // The CA fails at once (half a pair); the switch fails later, after the host gave up.
+    const dataDir = await freshDir();
+    await writeFile(join(dataDir, CA_CERT_FILE), 'not a certificate');
+    await expect(SluiceHost.create({ dataDir, systemProxyAdapters: [failingDesktop(100)] })).rejects.toBeInstanceOf(
+      CaFileError,
+    );
+    const pastTheSwitch = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, 200));
+    await pastTheSwitch();
+    expect(unhandled).toEqual([]);
+    expect(warn).toHaveBeenCalledWith(
+      'sluice: the system proxy switch could not start either: the session bus went away',
+    );
+    // The switch fails at once while the CA is made: the host fails with the switch's error.
+    await expect(
+      SluiceHost.create({ dataDir: await freshDir(), systemProxyAdapters: [failingDesktop(0)] }),
+    ).rejects.toThrow('the session bus went away');
+    await pastTheSwitch();
+    expect(unhandled).toEqual([]);
   });
 
   it('says why, and a switch-on changes nothing and does not throw', async () => {
