@@ -38,8 +38,8 @@ describe('capture', () => {
     await rig.proxy.waitFor((e) => e.type === 'exchange-closed' && e.id === id);
     const limited = await rig.proxy.waitFor((e) => e.type === 'capture-limited' && e.id === id);
     expect(limited).toMatchObject({ direction: 'response', reason: 'body-cap', atOffset: 20_000 });
-    // The spill file is written asynchronously; give it a moment.
-    await new Promise((r) => setTimeout(r, 100));
+    // Nothing more to wait for: the copy is whole once capped, and readable in full at any moment,
+    // part of it perhaps still in memory on its way to the spill file.
     const copy = await rig.proxy.proxy.readBody(id, 'response');
     expect(copy?.limited).toBe('body-cap');
     expect(copy?.captured).toBe(20_000);
@@ -53,8 +53,10 @@ describe('capture', () => {
     const res = await fetchViaProxy(rig.proxy.port, `${rig.upstream.url}/upload`, { method: 'POST', body: sent });
     expect(res.body.toString()).toBe('5000');
     const id = lastOpened(rig.proxy.events, (e) => e.request.url.endsWith('/upload'))!.id;
-    await rig.proxy.waitFor((e) => e.type === 'exchange-closed' && e.id === id);
-    await new Promise((r) => setTimeout(r, 100));
+    // The copy takes each chunk in the same call that announces it: whole once the last is announced.
+    await rig.proxy.waitFor(
+      (e) => e.type === 'chunk' && e.id === id && e.direction === 'request' && e.offset + e.size === sent.length,
+    );
     expect((await rig.proxy.proxy.readBody(id, 'request'))?.bytes.equals(sent)).toBe(true);
   });
 
