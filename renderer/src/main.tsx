@@ -3,12 +3,13 @@ import { createRoot } from 'react-dom/client';
 import { App } from './app/App.js';
 import { importWithDialog } from './app/HarImport.js';
 import { HostContext } from './app/host-context.js';
+import { followHost } from './store/follow-host.js';
 import { useSluice } from './store/store.js';
 import { connectHost } from './transport/connect-host.js';
 import './app/app.css';
 
 const host = connectHost();
-host.listen((batch) => useSluice.getState().receive(batch));
+followHost(host, useSluice);
 // The desktop app's menu: items that open the page's dialogs or act on the capture.
 host.onMenu((action) => {
   const { openDialog } = useSluice.getState();
@@ -16,20 +17,6 @@ host.onMenu((action) => {
   else if (action === 'ca-help') openDialog('ca-help');
   else if (action === 'har-import') void importWithDialog(host);
   else void host.call('capture.clear', {}).catch(() => undefined);
-});
-host.onConnection((state, detail) => {
-  useSluice.getState().setConnection(state, detail);
-  // The replayed log does not carry the states; status events keep them current after this.
-  if (state === 'open') {
-    host.call('proxy.status', {}).then(
-      (status) => useSluice.getState().setStatus(status),
-      () => undefined,
-    );
-    host.call('systemProxy.status', {}).then(
-      (status) => useSluice.getState().setSystemProxy(status),
-      () => undefined,
-    );
-  }
 });
 
 const root = document.getElementById('root');

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { HostNoticeEvent } from '../../app/contract.js';
+import type { HostEvent, HostNoticeEvent, ProxyStatus } from '../../app/contract.js';
+import { NO_FILTER } from '../../renderer/src/store/filter.js';
 import { createSluiceStore, type SluiceStore } from '../../renderer/src/store/store.js';
+import { chunkEvent, closedEvent, openedEvent } from '../helpers/host-events.js';
 import { animationFrames } from './animation-frames.js';
 
 const notice = (t: number, message: string): HostNoticeEvent => ({ type: 'host-notice', t, level: 'warning', message });
@@ -9,7 +11,100 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
+const running: ProxyStatus = {
+  state: 'running',
+  host: '127.0.0.1',
+  port: 8080,
+  captureEnabled: true,
+  captureKept: false,
+};
+
+describe('the store', () => {
+  it('applies what it receives at the next frame, at most 4,000 events a frame, asking for more frames while some wait', () => {
+    const frames = animationFrames();
+    const store = createSluiceStore();
+    const opened = Array.from({ length: 9000 }, (_, i) => openedEvent(i + 1));
+    store.getState().receive({ seq: 0, events: opened.slice(0, 5000) });
+    store.getState().receive({ seq: 1, events: opened.slice(5000) });
+    expect(store.getState().traffic.order).toHaveLength(0);
+    // One frame asked for, however many batches came before it.
+    expect(frames.waiting).toBe(1);
+
+    const applied: number[] = [];
+    while (frames.waiting > 0) {
+      frames.run();
+      applied.push(store.getState().traffic.order.length);
+    }
+    expect(applied).toEqual([4000, 8000, 9000]);
+    expect(store.getState().tick).toBe(3);
+    expect(store.getState().listRevision).toBe(store.getState().traffic.listRevision);
+  });
+
+  it('applies a body as it streams: the exchange changes, the list does not', () => {
+    const frames = animationFrames();
+    const store = createSluiceStore();
+    store.getState().receive({ seq: 0, events: [openedEvent(1)] });
+    frames.runAll();
+    const listRevision = store.getState().listRevision;
+    store.getState().receive({ seq: 1, events: [chunkEvent(1, 0), chunkEvent(1, 1)] });
+    frames.runAll();
+    const exchange = store.getState().traffic.exchanges.get(1)!;
+    expect(exchange.responseBody.bytes).toBe(20);
+    expect(store.getState().listRevision).toBe(listRevision);
+  });
+
+  it('lets go of the selected exchange once it is gone', () => {
+    const frames = animationFrames();
+    const store = createSluiceStore();
+    store.getState().receive({ seq: 0, events: [openedEvent(1), closedEvent(1), openedEvent(2)] });
+    frames.runAll();
+    store.getState().select(1);
+    store.getState().receive({ seq: 1, events: [{ type: 'exchanges-removed', t: 200, ids: [2] }] });
+    frames.runAll();
+    expect(store.getState().selectedId).toBe(1);
+    store.getState().receive({ seq: 2, events: [{ type: 'capture-cleared', t: 201 }] });
+    frames.runAll();
+    expect(store.getState().selectedId).toBeUndefined();
+    expect(store.getState().traffic.order).toEqual([]);
+  });
+
+  it('merges a filter change into the filter, and a status set by hand shows at once', () => {
+    animationFrames();
+    const store = createSluiceStore();
+    store.getState().setFilter({ text: 'api' });
+    store.getState().setFilter({ streamingOnly: true });
+    expect(store.getState().filter).toEqual({ ...NO_FILTER, text: 'api', streamingOnly: true });
+    const tick = store.getState().tick;
+    store.getState().setStatus(running);
+    expect(store.getState().traffic.status).toEqual(running);
+    expect(store.getState().tick).toBe(tick + 1);
+  });
+});
+
 describe('a new feed (seq 0) after a reconnect', () => {
+  it("forgets the old feed's exchanges and drops its events still waiting, but keeps the statuses", () => {
+    const frames = animationFrames();
+    const store = createSluiceStore();
+    const oldFeed: HostEvent[] = Array.from({ length: 4500 }, (_, i) => openedEvent(i + 1));
+    store.getState().receive({ seq: 0, events: oldFeed });
+    frames.run();
+    store.getState().setStatus(running);
+    store.getState().select(3);
+    expect(store.getState().pending).toHaveLength(500);
+
+    const listRevision = store.getState().listRevision;
+    store.getState().receive({ seq: 0, events: [openedEvent(9000)] });
+    expect(store.getState().pending).toHaveLength(1);
+    frames.runAll();
+    const { traffic, selectedId } = store.getState();
+    expect(traffic.order).toEqual([9000]);
+    expect([...traffic.exchanges.keys()]).toEqual([9000]);
+    expect(traffic.status).toEqual(running);
+    expect(selectedId).toBeUndefined();
+    // Views memoised on the old list see a new revision even if the counts happen to match.
+    expect(store.getState().listRevision).toBeGreaterThan(listRevision);
+  });
+
   it('shows the notices the host replays, each once, though the host stamps some anew for each feed', () => {
     const frames = animationFrames();
     const store = createSluiceStore();
@@ -29,9 +124,8 @@ describe('a new feed (seq 0) after a reconnect', () => {
     const frames = animationFrames();
     const store = createSluiceStore();
     const replaced = 'settings.json could not be read and was replaced';
-    store
-      .getState()
-      .receive({ seq: 0, events: [notice(2, replaced), notice(40, 'the system proxy was switched off')] });
+    const switchedOff = 'the system proxy was switched off';
+    store.getState().receive({ seq: 0, events: [notice(2, replaced), notice(40, switchedOff)] });
     frames.runAll();
     // The new host process has its own clock: the same words come at a new time.
     store.getState().receive({ seq: 0, events: [notice(3, replaced)] });
