@@ -381,9 +381,9 @@ describe('system proxy decisions in the host (in-memory desktop)', () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
-    defer(() => void process.off('unhandledRejection', onUnhandled));
+    defer(async () => process.off('unhandledRejection', onUnhandled));
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    defer(() => warn.mockRestore());
+    defer(async () => warn.mockRestore());
 
     const failingDesktop = (delayMs: number): MemoryDesktop => {
       const desktop = new MemoryDesktop('GNOME');
