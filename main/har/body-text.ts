@@ -1,5 +1,16 @@
 import { isUtf8 } from 'node:buffer';
-import type { CapturedBody } from './har-entry.js';
+
+/** One body as captured, with its Content-Encoding undone where the host could. */
+export interface CapturedBody {
+  /** The bytes captured, as forwarded (still content-encoded). */
+  readonly raw: Buffer;
+  /** `raw` decoded, when it had a Content-Encoding the host can undo. */
+  readonly decoded?: Buffer;
+  /** Why the Content-Encoding could not be undone (unknown coding, corrupt data). */
+  readonly decodeError?: string;
+  /** Why capture stopped before the body ended, when it did. */
+  readonly limited?: string;
+}
 
 /** How a body goes into HAR: the bytes to write and whether as base64 (not UTF-8) or as text. */
 export interface BodyPayload {

@@ -1,5 +1,5 @@
 import { headerValue, type Direction, type RawHeaders } from '../../app/proxy-events.js';
-import { bodyPayload, payloadText, type BodyPayload } from './body-text.js';
+import { bodyPayload, payloadText, type BodyPayload, type CapturedBody } from './body-text.js';
 import type { ExchangeEvents } from './exchange-events.js';
 import type {
   HarBackpressure,
@@ -17,18 +17,6 @@ import type {
   HarWebSocketMessage,
 } from './har-types.js';
 import { isRedacted, redactHeaders, REDACTED, redactUrl } from './redact.js';
-
-/** One body as captured, with its Content-Encoding undone where the host could. */
-export interface CapturedBody {
-  /** The bytes captured, as forwarded (still content-encoded). */
-  readonly raw: Buffer;
-  /** `raw` decoded, when it had a Content-Encoding the host can undo. */
-  readonly decoded?: Buffer;
-  /** Why the Content-Encoding could not be undone (unknown coding, corrupt data). */
-  readonly decodeError?: string;
-  /** Why capture stopped before the body ended, when it did. */
-  readonly limited?: string;
-}
 
 export interface CapturedBodies {
   readonly request?: CapturedBody | undefined;

@@ -4,8 +4,8 @@ import type { Writable } from 'node:stream';
 import type { Direction } from '../../app/proxy-events.js';
 import { sluiceVersion } from '../version.js';
 import type { ExchangeEvents } from './exchange-events.js';
-import { writePayload, type BodyPayload } from './body-text.js';
-import { buildEntry, type CapturedBodies, type CapturedBody } from './har-entry.js';
+import { writePayload, type BodyPayload, type CapturedBody } from './body-text.js';
+import { buildEntry, type CapturedBodies } from './har-entry.js';
 import type { HarCreator, HarEntry } from './har-types.js';
 import { redactionSet } from './redact.js';
 

@@ -1,6 +1,6 @@
 import type { BodySearchReply } from '../../app/contract.js';
 import type { Direction } from '../../app/proxy-events.js';
-import type { CapturedBody } from '../har/har-entry.js';
+import type { CapturedBody } from '../har/body-text.js';
 
 export interface BodySearchLimits {
   /**

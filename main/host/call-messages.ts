@@ -1,5 +1,6 @@
 import type { CallFailure, CallMessage, HostMessage } from '../../app/contract.js';
-import { CommandError, type SluiceHost } from './sluice-host.js';
+import { CommandError } from './request-checks.js';
+import type { SluiceHost } from './sluice-host.js';
 import { errorMessage } from '../../app/error-message.js';
 
 /**

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ExchangeEvents } from '../../main/har/exchange-events.js';
-import { buildEntry, type CapturedBody } from '../../main/har/har-entry.js';
+import type { CapturedBody } from '../../main/har/body-text.js';
+import { buildEntry } from '../../main/har/har-entry.js';
 import type { Har } from '../../main/har/har-types.js';
 import { writeHar, type HarSource } from '../../main/har/har-writer.js';
 import { harErrors, harValidator } from '../helpers/har-schema.js';

@@ -351,7 +351,7 @@ describe('the headless server', () => {
     await new Promise((resolve) => probe.close(resolve));
 
     expect(tabs.map((tab) => tab.closeCode)).toEqual([1001, 1001]);
-    // A peek inside the host: each closed socket gave its subscription back.
-    expect((host as unknown as { listeners: Set<unknown> }).listeners.size).toBe(0);
+    // A peek inside the host's event feed: each closed socket gave its subscription back.
+    expect((host as unknown as { feed: { listeners: Set<unknown> } }).feed.listeners.size).toBe(0);
   });
 });

@@ -1,0 +1,115 @@
+import { isAbsolute } from 'node:path';
+import { isCommandName, type CommandName, type SystemProxyMode } from '../../app/contract.js';
+import type { Direction } from '../../app/proxy-events.js';
+import type { HarExportOptions } from '../har/har-writer.js';
+
+/**
+ * The checks of what a command was sent. The contract types the requests, but a page or a
+ * WebSocket client can send anything: every field is checked here before the host acts on it, and
+ * a wrong one is answered with words saying what was expected.
+ */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'unknown-command' | 'bad-request',
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+function badRequest(message: string): CommandError {
+  return new CommandError(message, 'bad-request');
+}
+
+/** A known command with an object (or nothing) as its request. */
+export function checkCall(command: unknown, request: unknown): asserts command is CommandName {
+  if (!isCommandName(command)) {
+    throw new CommandError(`unknown command ${JSON.stringify(command)}`, 'unknown-command');
+  }
+  if (request !== undefined && (typeof request !== 'object' || request === null)) {
+    throw badRequest(`${command} takes an object`);
+  }
+}
+
+export function checkBoolean(value: unknown, name: string): asserts value is boolean {
+  if (typeof value !== 'boolean') throw badRequest(`${name} must be true or false`);
+}
+
+export function checkPort(port: unknown): asserts port is number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw badRequest(`port must be a whole number from 0 to 65535, not ${JSON.stringify(port)}`);
+  }
+}
+
+export function checkSystemProxyMode(mode: unknown): asserts mode is SystemProxyMode | undefined {
+  if (mode !== undefined && mode !== 'manual' && mode !== 'pac') {
+    throw badRequest(`mode must be "manual" or "pac", not ${JSON.stringify(mode)}`);
+  }
+}
+
+export function checkSearchText(text: unknown): asserts text is string {
+  if (typeof text !== 'string') throw badRequest('bodies.search needs the text to look for');
+}
+
+export function checkRemovedIds(ids: unknown): asserts ids is number[] {
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'number')) {
+    throw badRequest('exchanges.remove needs a list of numeric ids');
+  }
+}
+
+export interface BodyReadRequest {
+  readonly id: number;
+  readonly direction: Direction;
+  readonly start: number | undefined;
+  readonly end: number | undefined;
+  readonly decoded: boolean;
+}
+
+export function checkBodyRead(request: Record<string, unknown>): BodyReadRequest {
+  const { id, direction, start, end, decoded } = request;
+  if (typeof id !== 'number' || (direction !== 'request' && direction !== 'response')) {
+    throw badRequest('body.read needs a numeric id and a direction of "request" or "response"');
+  }
+  return { id, direction, start: byteOffset('start', start), end: byteOffset('end', end), decoded: decoded === true };
+}
+
+function byteOffset(name: string, value: unknown): number | undefined {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
+    throw badRequest(`body.read ${name} must be a whole number of bytes, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function checkImportPath(path: unknown): asserts path is string {
+  if (typeof path !== 'string' || path === '') throw badRequest('har.import needs a file path');
+}
+
+/** The desktop app's export: where to, and what of the capture. */
+export function checkHarExport(request: Record<string, unknown>): {
+  path: string;
+  options: HarExportOptions;
+} {
+  const { path, ids, redact, redactHeaders } = request;
+  // Only ever a .har file: a page must not be able to overwrite anything else the user owns.
+  if (typeof path !== 'string' || !isAbsolute(path) || !/\.har$/i.test(path)) {
+    throw badRequest('har.export needs an absolute path to a .har file');
+  }
+  if (ids !== undefined && (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id)))) {
+    throw badRequest('har.export ids must be a list of exchange ids');
+  }
+  if (
+    redactHeaders !== undefined &&
+    (!Array.isArray(redactHeaders) || !redactHeaders.every((h) => typeof h === 'string'))
+  ) {
+    throw badRequest('har.export redactHeaders must be a list of header names');
+  }
+  return {
+    path,
+    options: {
+      ids: ids === undefined ? undefined : new Set(ids as number[]),
+      redact: redact === true,
+      redactHeaders: (redactHeaders as string[] | undefined) ?? [],
+    },
+  };
+}
