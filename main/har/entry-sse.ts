@@ -9,7 +9,8 @@ import {
   type SseEvent,
   type SseRetryEvent,
 } from '../../app/proxy-events.js';
-import { isEventStream, SseTracker } from '../../proxy-core/index.js';
+import { isEventStream } from '../../app/http-headers.js';
+import { SseTracker } from '../../proxy-core/index.js';
 import { arrayAt, isObject, type Fields } from './har-fields.js';
 import type { HarEventSourceMessage } from './har-types.js';
 
