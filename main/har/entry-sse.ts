@@ -13,6 +13,7 @@ import { isEventStream } from '../../app/http-headers.js';
 import { SseTracker } from '../../proxy-core/index.js';
 import { arrayAt, isObject, type Fields } from './har-fields.js';
 import type { HarEventSourceMessage } from './har-types.js';
+import { firstPast } from '../../app/sorted-search.js';
 
 export type ImportedSseEvent = SseEvent | SseRetryEvent;
 
@@ -96,14 +97,8 @@ export function lastChunkReadBy(chunks: readonly ChunkEvent[]): (t: number) => n
   const highest: number[] = [];
   for (const read of reads) highest.push(Math.max(read.index, highest.at(-1) ?? 0));
   return (t) => {
-    let low = 0;
-    let high = reads.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (reads[middle]!.at <= t) low = middle + 1;
-      else high = middle;
-    }
-    return low === 0 ? 0 : highest[low - 1]!;
+    const read = firstPast(reads, t, (r) => r.at);
+    return read === 0 ? 0 : highest[read - 1]!;
   };
 }
 

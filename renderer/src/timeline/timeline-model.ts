@@ -11,6 +11,7 @@
 import { chunkCount, type ChunkEvent } from '../../../app/proxy-events.js';
 import { formatBytes, formatCount, formatDuration, formatTime, timeUnitFor } from '../format.js';
 import type { BodyView, PauseInterval } from '../model/exchange.js';
+import { firstPast } from '../../../app/sorted-search.js';
 
 /** The narrowest viewport: 10 µs across the whole width is past any timer's useful resolution. */
 export const MIN_VIEW_SPAN_MS = 0.01;
@@ -46,38 +47,21 @@ export interface Extent {
 
 /** Index of the first chunk read at or after `t`, or `chunks.length`. */
 export function firstReadAtOrAfter(chunks: readonly ChunkEvent[], t: number): number {
-  let lo = 0;
-  let hi = chunks.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (chunks[mid]!.readAt < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return firstPast(chunks, t, readAtOf, true);
 }
 
 /** Index of the first chunk read after `t`, or `chunks.length`. */
 export function firstReadAfter(chunks: readonly ChunkEvent[], t: number): number {
-  let lo = 0;
-  let hi = chunks.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (chunks[mid]!.readAt <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return firstPast(chunks, t, readAtOf);
+}
+
+function readAtOf(chunk: ChunkEvent): number {
+  return chunk.readAt;
 }
 
 /** Index of the first pause starting after `t`, or `pauses.length`. */
 function firstPauseAfter(pauses: readonly PauseInterval[], t: number): number {
-  let lo = 0;
-  let hi = pauses.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (pauses[mid]!.start <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return firstPast(pauses, t, (pause) => pause.start);
 }
 
 // ---------------------------------------------------------------------------------------------
