@@ -139,12 +139,14 @@ class SpillFile {
     if (this.ended) return;
     this.queued += part.length;
     this.budget.spillBacklogBytes += part.length;
-    if (part.length >= LARGE_PART && !readBuffers.lent(part)) {
+    if (part.length >= LARGE_PART) {
       // Gathering turns many small writes into few; a large part gains nothing from it but a copy
       // and its garbage, so it goes out as it is, after what was gathered before it. A part of a
-      // lent read buffer is gathered (copied) instead: that buffer is read into again.
+      // lent read buffer is held until the file has it, so it is not read into meanwhile.
       this.flush();
-      this.writeOut(part);
+      const lent = readBuffers.lent(part);
+      if (lent) readBuffers.hold(part);
+      this.writeOut(part, lent ? 'lent' : 'own');
       return;
     }
     this.gathering.append(part);
@@ -194,25 +196,26 @@ class SpillFile {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.closed || this.gathering.bytes === 0) return;
-    for (const piece of this.gathering.pieces()) this.writeOut(piece, true);
+    for (const piece of this.gathering.pieces()) this.writeOut(piece, 'gathered');
     this.gathering.clear();
   }
 
   /**
-   * Hands `block` to the file, keeping it readable from memory until the file has it; a gathered
-   * block is given back to the spares then.
+   * Hands `block` to the file, keeping it readable from memory until the file has it; then a
+   * gathered block is given back to the spares, and a lent read buffer released.
    */
-  private writeOut(block: Buffer, gathered = false): void {
+  private writeOut(block: Buffer, kind: 'own' | 'gathered' | 'lent'): void {
     this.inFlight.push(block);
     this.inFlightBytes += block.length;
     this.stream.write(block, (err) => {
+      if (kind === 'lent') readBuffers.release(block);
       if (err || this.closed) return;
       // Writes complete in order: the oldest block in flight is the one now in the file.
       this.inFlight.shift();
       this.inFlightBytes -= block.length;
       this.budget.spillBacklogBytes -= block.length;
       this.written += block.length;
-      if (gathered && block.buffer.byteLength === MAX_BLOCK && spareSpillBlocks.length < MAX_SPARE_SPILL_BLOCKS) {
+      if (kind === 'gathered' && block.buffer.byteLength === MAX_BLOCK && spareSpillBlocks.length < MAX_SPARE_SPILL_BLOCKS) {
         spareSpillBlocks.push(Buffer.from(block.buffer, 0, MAX_BLOCK));
       }
     });
