@@ -215,7 +215,11 @@ class SpillFile {
       this.inFlightBytes -= block.length;
       this.budget.spillBacklogBytes -= block.length;
       this.written += block.length;
-      if (kind === 'gathered' && block.buffer.byteLength === MAX_BLOCK && spareSpillBlocks.length < MAX_SPARE_SPILL_BLOCKS) {
+      if (
+        kind === 'gathered' &&
+        block.buffer.byteLength === MAX_BLOCK &&
+        spareSpillBlocks.length < MAX_SPARE_SPILL_BLOCKS
+      ) {
         spareSpillBlocks.push(Buffer.from(block.buffer, 0, MAX_BLOCK));
       }
     });
