@@ -47,13 +47,12 @@ class ReadBuffers {
     }
   }
 
-  /** Whether `bytes` lie in a read buffer some write still holds: keep a copy, not them. */
-  lent(bytes: Buffer): boolean {
+  /**
+   * Whether `bytes` lie in a read buffer something still holds (a count is never kept at zero):
+   * a socket must not read into it, and whoever keeps the bytes keeps a copy, not them.
+   */
+  held(bytes: Buffer): boolean {
     return this.holds.has(bytes.buffer);
-  }
-
-  held(buffer: Buffer): boolean {
-    return (this.holds.get(buffer.buffer) ?? 0) !== 0;
   }
 
   private keep(buffer: Buffer): void {

@@ -144,7 +144,7 @@ class SpillFile {
       // and its garbage, so it goes out as it is, after what was gathered before it. A part of a
       // lent read buffer is held until the file has it, so it is not read into meanwhile.
       this.flush();
-      const lent = readBuffers.lent(part);
+      const lent = readBuffers.held(part);
       if (lent) readBuffers.hold(part);
       this.writeOut(part, lent ? 'lent' : 'own');
       return;

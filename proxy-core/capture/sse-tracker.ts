@@ -70,7 +70,7 @@ export class SseTracker {
       return;
     }
     // The decoder works on its input later: bytes of a lent read buffer must be its own copy.
-    this.decoder.write(readBuffers.lent(chunk) ? Buffer.from(chunk) : chunk);
+    this.decoder.write(readBuffers.held(chunk) ? Buffer.from(chunk) : chunk);
   }
 
   end(): void {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { errorMessage } from '../../app/error-message.js';
 import type { RawHeaders, ResponseHead } from '../../app/proxy-events.js';
 import { ResponseParser, type ResponseParserSink } from './h1-response-parser.js';
 import { attachRawReader, detachRawReader, type RawReader } from './raw-reads.js';
@@ -105,7 +106,7 @@ export class RawResponse extends EventEmitter implements RawReader, ResponsePars
 
   private fail(err: unknown): void {
     this.detach();
-    this.owner.onRawFailed(err instanceof Error ? err.message : String(err));
+    this.owner.onRawFailed(errorMessage(err));
   }
 }
 
