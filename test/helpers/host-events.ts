@@ -1,5 +1,5 @@
 /** Host events for tests that feed a log, an archive or the renderer's store by hand. */
-import type { HostEvent } from '../../app/contract.js';
+import type { HostEvent, ProxyStatus, SystemProxyStatus } from '../../app/contract.js';
 import type { ChunkEvent, RawHeaders } from '../../app/proxy-events.js';
 
 export function openedEvent(
@@ -51,3 +51,15 @@ export function chunkEvent(id: number, index: number, size = 10): ChunkEvent {
 export function closedEvent(id: number): HostEvent {
   return { type: 'exchange-closed', id, t: 100, outcome: 'completed', requestBytes: 0, responseBytes: 0, pausedMs: 0 };
 }
+
+/** A proxy running on 127.0.0.1:8080 with capture on, as the host reports it. */
+export const runningProxy: ProxyStatus = {
+  state: 'running',
+  host: '127.0.0.1',
+  port: 8080,
+  captureEnabled: true,
+  captureKept: false,
+};
+
+/** The system proxy switch off, on a desktop that supports it. */
+export const systemProxyOff: SystemProxyStatus = { state: 'off', supported: true, targets: ['GNOME'], mode: 'manual' };

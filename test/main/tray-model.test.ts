@@ -13,15 +13,8 @@ import {
   type TrayItem,
   type TrayItemId,
 } from '../../main/electron/tray-model.js';
+import { runningProxy as running, systemProxyOff as off } from '../helpers/host-events.js';
 
-const running: ProxyStatus = {
-  state: 'running',
-  host: '127.0.0.1',
-  port: 8080,
-  captureEnabled: true,
-  captureKept: false,
-};
-const off: SystemProxyStatus = { state: 'off', supported: true, targets: ['GNOME'], mode: 'manual' };
 const on: SystemProxyStatus = { ...off, state: 'on', address: '127.0.0.1:8080' };
 
 function status(proxy: Partial<ProxyStatus> = {}, systemProxy: Partial<SystemProxyStatus> = {}): HostStatus {

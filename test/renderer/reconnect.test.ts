@@ -4,7 +4,12 @@ import { followHost } from '../../renderer/src/store/follow-host.js';
 import { createSluiceStore, type SluiceStore } from '../../renderer/src/store/store.js';
 import { HostClient } from '../../renderer/src/transport/host-client.js';
 import { WsBridge, type WebSocketLike } from '../../renderer/src/transport/ws-bridge.js';
-import { closedEvent, openedEvent } from '../helpers/host-events.js';
+import {
+  closedEvent,
+  openedEvent,
+  runningProxy as running,
+  systemProxyOff as systemOff,
+} from '../helpers/host-events.js';
 import { animationFrames } from './animation-frames.js';
 
 /**
@@ -57,15 +62,7 @@ class FakeSocket implements WebSocketLike {
   }
 }
 
-const running: ProxyStatus = {
-  state: 'running',
-  host: '127.0.0.1',
-  port: 8080,
-  captureEnabled: true,
-  captureKept: false,
-};
 const stopped: ProxyStatus = { ...running, state: 'stopped' };
-const systemOff: SystemProxyStatus = { state: 'off', supported: true, targets: ['GNOME'], mode: 'manual' };
 
 interface Page {
   readonly store: SluiceStore;

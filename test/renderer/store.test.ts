@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { HostEvent, HostNoticeEvent, ProxyStatus } from '../../app/contract.js';
+import type { HostEvent, HostNoticeEvent } from '../../app/contract.js';
 import { NO_FILTER } from '../../renderer/src/store/filter.js';
 import { createSluiceStore, type SluiceStore } from '../../renderer/src/store/store.js';
-import { chunkEvent, closedEvent, openedEvent } from '../helpers/host-events.js';
+import { chunkEvent, closedEvent, openedEvent, runningProxy as running } from '../helpers/host-events.js';
 import { animationFrames } from './animation-frames.js';
 
 const notice = (t: number, message: string): HostNoticeEvent => ({ type: 'host-notice', t, level: 'warning', message });
@@ -10,14 +10,6 @@ const notice = (t: number, message: string): HostNoticeEvent => ({ type: 'host-n
 afterEach(() => {
   vi.unstubAllGlobals();
 });
-
-const running: ProxyStatus = {
-  state: 'running',
-  host: '127.0.0.1',
-  port: 8080,
-  captureEnabled: true,
-  captureKept: false,
-};
 
 describe('the store', () => {
   it('applies what it receives at the next frame, at most 4,000 events a frame, asking for more frames while some wait', () => {
