@@ -169,6 +169,67 @@ export interface WebSocketMessageEvent {
   readonly closeCode?: number;
 }
 
+/**
+ * The streaming-RPC protocols whose messages Sluice frames: gRPC, gRPC-Web (binary and base64
+ * text), Connect streaming (enveloped) and Connect unary (one message per body, its error as JSON).
+ */
+export type RpcProtocol = 'grpc' | 'grpc-web' | 'grpc-web-text' | 'connect' | 'connect-unary';
+
+/**
+ * One message of a gRPC, gRPC-Web or Connect call, framed on the observe path the moment its last
+ * byte was forwarded. Trailer frames (gRPC-Web) and end-of-stream envelopes (Connect) count too.
+ */
+export interface RpcMessageEvent {
+  readonly type: 'rpc-message';
+  readonly id: number;
+  /** `request`: client → server; `response`: server → client. */
+  readonly direction: Direction;
+  /** 0-based position among this direction's frames. */
+  readonly index: number;
+  /** `trailers`: a gRPC-Web trailer frame; `end-stream`: a Connect end-of-stream envelope. */
+  readonly kind: 'message' | 'trailers' | 'end-stream';
+  /** When the chunk holding its last byte was handed to the other side. */
+  readonly t: number;
+  /** Payload bytes on the wire (the 5-byte prefix not counted). */
+  readonly wireBytes: number;
+  /** Payload bytes once decompressed; equals `wireBytes` when it was not compressed. */
+  readonly size: number;
+  /** The sender set the compressed flag. */
+  readonly compressed: boolean;
+  /** The payload (decompressed when it could be): base64 when `binary`, else UTF-8 text (JSON codecs, trailers). */
+  readonly data: string;
+  readonly binary: boolean;
+  /** `data` holds only the first part of the payload (the per-message display cap). */
+  readonly truncated?: boolean;
+  /** Why a compressed payload is shown as it came (unknown encoding, over the cap, corrupt). */
+  readonly undecoded?: string;
+  /** Indexes of the first and last chunks of its direction the message's bytes arrived in. */
+  readonly chunkRange: readonly [first: number, last: number];
+}
+
+/**
+ * How an RPC ended, as its server said: from HTTP/2 trailers, a Trailers-Only response head, a
+ * gRPC-Web trailer frame, a Connect end-of-stream or unary error, or (no status at all) the HTTP
+ * status mapped as gRPC's spec maps it.
+ */
+export interface RpcStatusEvent {
+  readonly type: 'rpc-status';
+  readonly id: number;
+  readonly t: number;
+  readonly protocol: RpcProtocol;
+  readonly source: 'trailers' | 'trailers-only' | 'trailer-frame' | 'end-stream' | 'unary-error' | 'http-status';
+  /** gRPC status code, 0 (OK) to 16; Connect's codes map onto the same numbers. */
+  readonly code: number;
+  /** The code's name as gRPC spells it: `OK`, `NOT_FOUND`, ... (`CODE_42` for one outside the spec). */
+  readonly name: string;
+  /** `grpc-message` percent-decoded, or the Connect error's message. */
+  readonly message?: string;
+  /** `grpc-status-details-bin` (base64, as on the wire), or a Connect error's `details` as JSON text. */
+  readonly details?: string;
+  /** Every trailer (or end-of-stream metadata) field as received, status fields included. */
+  readonly trailers: RawHeaders;
+}
+
 export interface SseRetryEvent {
   readonly type: 'sse-retry';
   readonly id: number;
@@ -183,8 +244,10 @@ export interface CaptureLimitedEvent {
   readonly direction: Direction;
   readonly t: number;
   readonly reason: CaptureLimitReason;
-  /** Body offset from which bytes were no longer copied. */
+  /** Body offset from which bytes were no longer copied (or parsed); -1 when not known. */
   readonly atOffset: number;
+  /** Words for a person, when the reason alone does not say enough. */
+  readonly detail?: string;
 }
 
 export type CaptureLimitReason =
@@ -197,7 +260,9 @@ export type CaptureLimitReason =
   /** The content decoder (gzip/deflate/br) for SSE parsing failed. */
   | 'decode-failed'
   /** The WebSocket frames could not be parsed (not RFC 6455, or an extension we cannot undo). */
-  | 'websocket-frames';
+  | 'websocket-frames'
+  /** A gRPC, gRPC-Web or Connect body stopped making sense as frames (`detail` says where and why). */
+  | 'rpc-frames';
 
 export interface ExchangeClosedEvent {
   readonly type: 'exchange-closed';
@@ -238,6 +303,8 @@ export type ProxyEvent =
   | SseEvent
   | SseRetryEvent
   | WebSocketMessageEvent
+  | RpcMessageEvent
+  | RpcStatusEvent
   | CaptureLimitedEvent
   | ExchangeClosedEvent
   | ClientErrorEvent;
@@ -254,6 +321,8 @@ const PROXY_EVENT_TYPE_SET = {
   'sse-event': true,
   'sse-retry': true,
   'websocket-message': true,
+  'rpc-message': true,
+  'rpc-status': true,
   'capture-limited': true,
   'exchange-closed': true,
   'client-error': true,

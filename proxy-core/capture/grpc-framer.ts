@@ -1,3 +1,5 @@
+import type { RpcFraming } from '../../app/rpc-calls.js';
+
 /**
  * An incremental message framer for streaming RPC bodies (gRPC, gRPC-Web binary and text, Connect
  * streaming), for the observe path. It is fed one direction's bytes in whatever pieces the reads
@@ -8,8 +10,6 @@
  * kept (the rest is only counted). A frame that makes no sense stops parsing for good, with a note:
  * once one length is wrong, no later boundary can be trusted.
  */
-
-export type RpcFraming = 'grpc' | 'grpc-web' | 'grpc-web-text' | 'connect';
 
 export interface RpcFrame {
   /** Frame number in this direction, from 0; trailer and end-stream frames count too. */
@@ -64,21 +64,6 @@ const ALLOWED_FLAGS: Record<RpcFraming, number> = {
   'grpc-web-text': FLAG_COMPRESSED | FLAG_GRPC_WEB_TRAILERS,
   connect: FLAG_COMPRESSED | FLAG_CONNECT_END_STREAM,
 };
-
-/**
- * The framing a body with this content type uses, or undefined when it is not a framed RPC body.
- * Connect unary (`application/proto`, `application/json`) is a plain body, so it is not here.
- */
-export function rpcFramingOf(contentType: string | undefined): RpcFraming | undefined {
-  if (!contentType) return undefined;
-  const mediaType = contentType.split(';', 1)[0]!.trim().toLowerCase();
-  const match = /^application\/(grpc-web-text|grpc-web|grpc|connect)(\+[^\s/+]+)?$/.exec(mediaType);
-  if (!match) return undefined;
-  const family = match[1] as RpcFraming;
-  // Connect streaming always names its codec; bare `application/connect` is not a Connect type.
-  if (family === 'connect' && !match[2]) return undefined;
-  return family;
-}
 
 /** The frame being read: its prefix is whole, its payload still arriving. */
 interface OpenFrame {

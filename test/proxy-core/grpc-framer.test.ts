@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RpcFramer, rpcFramingOf, type RpcFrame, type RpcFraming } from '../../proxy-core/capture/grpc-framer.js';
+import { rpcFramingOf, type RpcFraming } from '../../app/rpc-calls.js';
+import { RpcFramer, type RpcFrame } from '../../proxy-core/capture/grpc-framer.js';
 
 const MAX = 64;
 
