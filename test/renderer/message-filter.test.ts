@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WebSocketMessageEvent } from '../../app/proxy-events.js';
 import { messageTest, searchedTexts } from '../../renderer/src/websocket/message-filter.js';
-import { describeCounts } from '../../renderer/src/websocket/message-format.js';
+import { describeCounts } from '../../renderer/src/messages/message-common.js';
 
 const message = (fields: Partial<WebSocketMessageEvent>): WebSocketMessageEvent => ({
   type: 'websocket-message',

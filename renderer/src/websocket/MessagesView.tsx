@@ -1,6 +1,5 @@
 import { useMemo, useState } from 'react';
 import type { WebSocketMessageEvent } from '../../../app/proxy-events.js';
-import { CopyButton } from '../app/CopyButton.js';
 import { formatBytes, formatCount } from '../format.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { formatOffset, prettyData } from '../sse/sse-format.js';
@@ -10,15 +9,11 @@ import { NO_QUERY, rowAt, selectionThrough, type RowIndices, type RowQuery } fro
 import { TableFilter } from '../live-table/TableFilter.js';
 import { useRowFilter } from '../live-table/use-row-filter.js';
 import { useLiveTable } from '../live-table/use-live-table.js';
-import {
-  closeText,
-  countMessages,
-  describeCounts,
-  directionArrow,
-  messageKind,
-  messagePreview,
-} from './message-format.js';
-import { DIRECTION_CHOICES, messageTest } from './message-filter.js';
+import { describeCounts, DIRECTION_CHOICES, directionArrow } from '../messages/message-common.js';
+import { MessageDetailFrame } from '../messages/MessageDetailFrame.js';
+import { closeText, countMessages, messageKind, messagePreview } from './message-format.js';
+import { messageTest } from './message-filter.js';
+import '../messages/messages.css';
 import './messages.css';
 
 export interface MessagesViewProps {
@@ -56,7 +51,7 @@ function MessagesViewBody({ exchange, revision }: MessagesViewProps) {
   const summary = describeCounts(counts, dropped, indices?.length);
 
   return (
-    <div className="live-view ws-view">
+    <div className="live-view msg-view ws-view">
       <div className="live-bar">
         <div className="live-stats" data-testid="ws-stats" title={summary}>
           {live && <span className="live-dot" title="The socket is open" />}
@@ -138,17 +133,17 @@ function MessagesTable(props: TableProps) {
     rows.push(
       <div
         key={i}
-        {...table.rowProps(position, `ws-${message.direction}`)}
+        {...table.rowProps(position, `msg-${message.direction}`)}
         data-testid="ws-row"
         data-direction={message.direction}
         data-kind={kind}
       >
         <span
           role="gridcell"
-          className="live-cell ws-dir"
+          className="live-cell msg-dir"
           title={message.direction === 'request' ? 'sent' : 'received'}
         >
-          {directionArrow(message)}
+          {directionArrow(message.direction)}
         </span>
         <span role="gridcell" className="live-cell live-num">
           {formatOffset(message.t - start)}
@@ -221,22 +216,16 @@ function MessageDetail({ message, number, start, onClose }: DetailProps) {
     ...(message.truncated ? ['truncated for display'] : []),
   ];
   return (
-    <section className="live-detail" aria-label={`Message ${number}`} data-testid="ws-detail">
-      <header className="live-detail-head">
-        <span>
-          Message {formatCount(number)} · {notes.join(' · ')}
-        </span>
-        <CopyButton
-          text={kind === 'close' ? closeText(message) : message.data}
-          label="Copy message"
-          title={copyTitle(message)}
-        />
-        <button type="button" className="live-close" onClick={onClose} aria-label="Close message">
-          ×
-        </button>
-      </header>
-      <pre className="live-detail-body">{body}</pre>
-    </section>
+    <MessageDetailFrame
+      name={`Message ${number}`}
+      summary={`Message ${formatCount(number)} · ${notes.join(' · ')}`}
+      copyText={kind === 'close' ? closeText(message) : message.data}
+      copyTitle={copyTitle(message)}
+      onClose={onClose}
+      testId="ws-detail"
+    >
+      {body}
+    </MessageDetailFrame>
   );
 }
 

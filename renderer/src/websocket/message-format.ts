@@ -1,7 +1,6 @@
 import type { WebSocketMessageEvent } from '../../../app/proxy-events.js';
-import { formatBytes, formatCount } from '../format.js';
-import { bytesFromBase64 } from '../base64.js';
-import { plural } from '../sse/sse-format.js';
+import { formatBytes } from '../format.js';
+import { hexPreview, type MessageCounts } from '../messages/message-common.js';
 
 /** The message types as the table names them. */
 export type MessageKind = 'text' | 'binary' | 'close' | 'ping' | 'pong' | 'other';
@@ -23,11 +22,6 @@ export function messageKind(message: WebSocketMessageEvent): MessageKind {
   }
 }
 
-/** ↑ for what the client sent, ↓ for what it received. */
-export function directionArrow(message: WebSocketMessageEvent): string {
-  return message.direction === 'request' ? '↑' : '↓';
-}
-
 /** What a close frame said: "1000 bye", "4001", or "" when it carried nothing. */
 export function closeText(message: WebSocketMessageEvent): string {
   return [message.closeCode, message.data].filter((part) => part !== undefined && part !== '').join(' ');
@@ -43,29 +37,6 @@ export function messagePreview(message: WebSocketMessageEvent): string {
   if (message.binary) return `${formatBytes(message.size)} binary: ${hexPreview(message.data)}`;
   const head = message.data.length > PREVIEW_CHARS ? `${message.data.slice(0, PREVIEW_CHARS)}…` : message.data;
   return head.replace(/\r?\n/g, ' ⏎ ');
-}
-
-/** The first bytes of a base64 payload as hex: "de ad be ef …". */
-export function hexPreview(base64: string, bytes = 16): string {
-  const decoded = decodeBase64(base64.slice(0, Math.ceil((bytes + 1) / 3) * 4));
-  const hex = [...decoded.slice(0, bytes)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-  return decoded.length > bytes || base64.length > Math.ceil((bytes + 1) / 3) * 4 ? `${hex} …` : hex;
-}
-
-/** A preview of a damaged payload is empty rather than an error. */
-function decodeBase64(base64: string): Uint8Array {
-  try {
-    return bytesFromBase64(base64);
-  } catch {
-    return new Uint8Array();
-  }
-}
-
-export interface MessageCounts {
-  readonly sent: number;
-  readonly received: number;
-  readonly sentBytes: number;
-  readonly receivedBytes: number;
 }
 
 /** Counts both ways; O(messages), called once per revision. */
@@ -84,16 +55,4 @@ export function countMessages(messages: readonly WebSocketMessageEvent[]): Messa
     }
   }
   return { sent, received, sentBytes, receivedBytes };
-}
-
-/**
- * "2 sent (10 B) · 3 received (1.2 KiB)", and how many older ones were dropped; while the table's
- * filter is on, first how many of the messages it lets through (`shown`): "1 of 5 messages".
- */
-export function describeCounts(counts: MessageCounts, dropped: number, shown?: number): string {
-  const sent = `${formatCount(counts.sent)} sent (${formatBytes(counts.sentBytes)})`;
-  const received = `${formatCount(counts.received)} received (${formatBytes(counts.receivedBytes)})`;
-  const filtered =
-    shown === undefined ? '' : `${formatCount(shown)} of ${plural(counts.sent + counts.received, 'message')} · `;
-  return `${filtered}${sent} · ${received}${dropped > 0 ? ` · ${formatCount(dropped)} older not shown` : ''}`;
 }
