@@ -13,7 +13,16 @@ import { isFailure } from '../../../app/proxy-events.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { isAtBottom, scrollToReveal, visibleWindow } from '../virtual-window.js';
 import { useFilteredIds } from '../store/use-filtered-ids.js';
-import { protocolLabel, rowState, STATE_WORDS, typeCategory, urlParts, durationMs } from '../store/exchange-row.js';
+import {
+  durationMs,
+  pathLabel,
+  protocolLabel,
+  rowState,
+  STATE_WORDS,
+  statusCell,
+  typeLabel,
+  urlParts,
+} from '../store/exchange-row.js';
 import { useExchange, useSluice } from '../store/store.js';
 import { hostNow } from '../store/host-clock.js';
 import type { LiveColumn } from '../live-table/column-fit.js';
@@ -208,9 +217,10 @@ const Row = memo(function Row({ id, top, selected, onSelect, fitRow, fileLabels 
   if (!x) return null;
   const file = x.opened.importedFrom;
   const { host, path } = urlParts(x);
+  const label = pathLabel(x);
   const state = rowState(x);
   const failed = x.closed !== undefined && isFailure(x.closed.outcome);
-  const status = x.response?.response.status;
+  const status = statusCell(x);
   const size = x.responseBody.bytes;
   return (
     <div
@@ -231,11 +241,13 @@ const Row = memo(function Row({ id, top, selected, onSelect, fitRow, fileLabels 
       </span>
       <span className="c-path" title={path}>
         {file !== undefined && <ImportedFromBadge file={file} label={fileLabels.get(file) ?? file} />}
-        <span className="path-text">{path}</span>
+        <span className="path-text">{label}</span>
       </span>
-      <span className={`c-status s${status ? Math.floor(status / 100) : 0}`}>{status ?? ''}</span>
+      <span className={`c-status ${status.tone}`} title={status.title || undefined}>
+        {status.text}
+      </span>
       <span className="c-protocol">{protocolLabel(x)}</span>
-      <span className="c-type">{typeCategory(x) === 'none' ? '' : typeCategory(x)}</span>
+      <span className="c-type">{typeLabel(x)}</span>
       <span className="c-size">{size > 0 ? formatBytes(size) : ''}</span>
       <span className="c-time">{formatDuration(durationMs(x, x.closed ? x.closed.t : hostNow()))}</span>
       <span className={`c-state state-${state}`}>{STATE_WORDS[state]}</span>

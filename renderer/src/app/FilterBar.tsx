@@ -1,7 +1,7 @@
 import type { ChangeEvent } from 'react';
 import { useSluice } from '../store/store.js';
 import type { StatusFilter } from '../store/filter.js';
-import { PROTOCOL_LABELS, type TypeCategory } from '../store/exchange-row.js';
+import { PROTOCOL_LABELS, TYPE_WORDS, type TypeCategory } from '../store/exchange-row.js';
 import { bodySearchText, useBodySearch } from './use-body-search.js';
 import { RemoveImportedButton, SourceSelect } from './ImportedFiles.js';
 
@@ -10,6 +10,7 @@ const TYPES: readonly (TypeCategory | 'all')[] = [
   'all',
   'sse',
   'ndjson',
+  'grpc',
   'json',
   'html',
   'js',
@@ -78,7 +79,7 @@ export function FilterBar({ shown, total, files }: FilterBarProps) {
         >
           {TYPES.map((t) => (
             <option key={t} value={t}>
-              {t}
+              {TYPE_WORDS[t] ?? t}
             </option>
           ))}
         </select>

@@ -5,9 +5,12 @@ import type {
   ExchangeClosedEvent,
   ExchangeOpenedEvent,
   ResponseHeadEvent,
+  RpcMessageEvent,
+  RpcStatusEvent,
   SseEvent,
   WebSocketMessageEvent,
 } from '../../../app/proxy-events.js';
+import type { RpcCall } from '../../../app/rpc-calls.js';
 
 /** One backpressure pause: reads from the fast side stopped because the slow side's buffer was full. */
 export interface PauseInterval {
@@ -33,6 +36,28 @@ export interface BodyView {
   bytes: number;
   /** Set when the capture of this body gave way; the forwarded stream is unaffected. */
   limited: CaptureLimitedEvent | undefined;
+  /**
+   * Set when this direction's gRPC, gRPC-Web or Connect frames stopped making sense (`detail` says
+   * where and why): no more messages come from it, though the stream was still forwarded whole.
+   */
+  framesStopped: CaptureLimitedEvent | undefined;
+  /** This direction's RPC frames so far, trailer and end-of-stream frames included: true counts, never dropped. */
+  readonly rpcTotals: RpcTotals;
+  /**
+   * When each of this direction's RPC frames ended (`RpcMessageEvent.t`, in order), for the
+   * timeline's message boundaries; past the store's message cap the oldest are dropped.
+   */
+  readonly messageEnds: number[];
+}
+
+export interface RpcTotals {
+  frames: number;
+  /** Frames that were messages: trailer frames and end-of-stream envelopes not counted. */
+  messages: number;
+  /** Payload bytes as they crossed the wire (compressed when they were). */
+  wireBytes: number;
+  /** Payload bytes once decompressed. */
+  bytes: number;
 }
 
 export interface ExchangeView {
@@ -54,6 +79,14 @@ export interface ExchangeView {
   readonly messages: WebSocketMessageEvent[];
   /** Messages dropped from the front of `messages` by the cap, so counts stay true. */
   messagesDropped: number;
+  /** The gRPC, gRPC-Web or Connect call the request makes (`rpcCallOf`), read once when it opened. */
+  readonly rpc: RpcCall | undefined;
+  /** The call's frames, both directions in arrival order; past the store's cap the oldest are dropped. */
+  readonly rpcMessages: RpcMessageEvent[];
+  /** Frames dropped from the front of `rpcMessages` by the cap. */
+  rpcMessagesDropped: number;
+  /** How the call ended, as its server said; undefined until then (or when it never said). */
+  rpcStatus: RpcStatusEvent | undefined;
   /** Bumped on every change to this exchange. */
   revision: number;
 }

@@ -5,8 +5,9 @@ import {
   type ProxyStatus,
   type SystemProxyStatus,
 } from '../../../app/contract.js';
-import type { ClientErrorEvent, Direction } from '../../../app/proxy-events.js';
+import type { ClientErrorEvent, Direction, RequestHead } from '../../../app/proxy-events.js';
 import { chunkFollows, mergeChunks } from '../../../app/proxy-events.js';
+import { rpcCallOf, type RpcCall } from '../../../app/rpc-calls.js';
 import type { BodyView, ExchangeView } from '../model/exchange.js';
 import { isDismissed, noticeKey } from './notices.js';
 
@@ -22,7 +23,10 @@ export interface TrafficLimits {
   readonly maxChunksPerBody: number;
   /** Exchanges kept; past it the oldest finished ones are forgotten. */
   readonly maxExchanges: number;
-  /** WebSocket messages kept per exchange; past it the oldest tenth is dropped (newest matter live). */
+  /**
+   * WebSocket messages, and RPC messages, kept per exchange; past it the oldest tenth is dropped
+   * (newest matter live).
+   */
   readonly maxMessagesPerExchange?: number;
 }
 
@@ -71,7 +75,16 @@ export function emptyTraffic(): Traffic {
 }
 
 function emptyBody(direction: Direction): BodyView {
-  return { direction, chunks: [], pauses: [], bytes: 0, limited: undefined };
+  return {
+    direction,
+    chunks: [],
+    pauses: [],
+    bytes: 0,
+    limited: undefined,
+    framesStopped: undefined,
+    rpcTotals: { frames: 0, messages: 0, wireBytes: 0, bytes: 0 },
+    messageEnds: [],
+  };
 }
 
 const MAX_NOTICES = 200;
@@ -92,6 +105,10 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         sseRetryMs: undefined,
         messages: [],
         messagesDropped: 0,
+        rpc: safeRpcCallOf(event.request),
+        rpcMessages: [],
+        rpcMessagesDropped: 0,
+        rpcStatus: undefined,
         revision: 0,
       });
       traffic.order.push(event.id);
@@ -148,19 +165,29 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
       });
     case 'websocket-message':
       return touch(traffic, event.id, false, (x) => {
-        x.messages.push(event);
-        const max = limits.maxMessagesPerExchange ?? MAX_MESSAGES;
-        if (x.messages.length > max) {
-          // A tenth at a time, so the splice is paid once per many messages.
-          const excess = x.messages.length - Math.floor(max * 0.9);
-          x.messages.splice(0, excess);
-          x.messagesDropped += excess;
-        }
+        x.messagesDropped += pushCapped(x.messages, event, limits);
+      });
+    case 'rpc-message':
+      return touch(traffic, event.id, false, (x) => {
+        x.rpcMessagesDropped += pushCapped(x.rpcMessages, event, limits);
+        const body = bodyOf(x, event.direction);
+        body.rpcTotals.frames++;
+        if (event.kind === 'message') body.rpcTotals.messages++;
+        body.rpcTotals.wireBytes += event.wireBytes;
+        body.rpcTotals.bytes += event.size;
+        pushCapped(body.messageEnds, event.t, limits);
+      });
+    case 'rpc-status':
+      // The list shows the status.
+      return touch(traffic, event.id, true, (x) => {
+        x.rpcStatus = event;
       });
     case 'capture-limited':
       return touch(traffic, event.id, false, (x) => {
         const body = bodyOf(x, event.direction);
-        body.limited ??= event;
+        // Frames that stopped parsing are news of their own: the body's capture itself goes on.
+        if (event.reason === 'rpc-frames') body.framesStopped ??= event;
+        else body.limited ??= event;
       });
     case 'exchange-closed':
       return touch(traffic, event.id, true, (x) => {
@@ -219,6 +246,28 @@ export function addNotice(traffic: Traffic, notice: Notice): void {
   if (isDismissed(notice) || traffic.notices.some((n) => noticeKey(n) === key)) return;
   traffic.notices.push(notice);
   if (traffic.notices.length > MAX_NOTICES) traffic.notices.splice(0, traffic.notices.length - MAX_NOTICES);
+}
+
+/** `rpcCallOf`, with a method path whose percent escapes do not decode taken as no call rather than thrown. */
+function safeRpcCallOf(request: RequestHead): RpcCall | undefined {
+  try {
+    return rpcCallOf(request);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Appends `item` to a list kept to the message cap; past it the oldest tenth goes, so the splice
+ * is paid once per many items. Returns how many were dropped, for counts that stay true.
+ */
+function pushCapped<T>(list: T[], item: T, limits: TrafficLimits): number {
+  list.push(item);
+  const max = limits.maxMessagesPerExchange ?? MAX_MESSAGES;
+  if (list.length <= max) return 0;
+  const excess = list.length - Math.floor(max * 0.9);
+  list.splice(0, excess);
+  return excess;
 }
 
 function bodyOf(x: ExchangeView, direction: Direction): BodyView {

@@ -1,4 +1,11 @@
-import { headerValue, type Direction, type ExchangeOutcome, type ResponseHead } from '../../../app/proxy-events.js';
+import {
+  headerValue,
+  type Direction,
+  type ExchangeOutcome,
+  type ResponseHead,
+  type RpcProtocol,
+} from '../../../app/proxy-events.js';
+import { rpcCallLabel } from '../../../app/rpc-calls.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { isNdjson, mediaType } from '../sse/stream-events.js';
 
@@ -8,11 +15,28 @@ export function responseMediaType(x: ExchangeView): string {
 }
 
 export type TypeCategory =
-  'sse' | 'ndjson' | 'json' | 'html' | 'js' | 'css' | 'image' | 'text' | 'binary' | 'websocket' | 'tunnel' | 'none';
+  | 'sse'
+  | 'ndjson'
+  | 'grpc'
+  | 'json'
+  | 'html'
+  | 'js'
+  | 'css'
+  | 'image'
+  | 'text'
+  | 'binary'
+  | 'websocket'
+  | 'tunnel'
+  | 'none';
 
+/** What the type filter calls a category where its own name would not do. */
+export const TYPE_WORDS: Partial<Record<TypeCategory | 'all', string>> = { grpc: 'gRPC' };
+
+/** A gRPC, gRPC-Web or Connect call is `grpc` whatever its content type (`application/json` for Connect unary). */
 export function typeCategory(x: ExchangeView): TypeCategory {
   if (x.opened.kind === 'websocket') return 'websocket';
   if (x.opened.kind === 'tunnel') return 'tunnel';
+  if (x.rpc) return 'grpc';
   const type = responseMediaType(x);
   if (!type) return 'none';
   if (type === 'text/event-stream') return 'sse';
@@ -24,6 +48,78 @@ export function typeCategory(x: ExchangeView): TypeCategory {
   if (type.startsWith('image/')) return 'image';
   if (type.startsWith('text/') || type.endsWith('+xml') || type === 'application/xml') return 'text';
   return 'binary';
+}
+
+/** The list's type column: the category, or for an RPC call its protocol family (`grpc`, `grpc-web`, `connect`). */
+export function typeLabel(x: ExchangeView): string {
+  if (x.rpc) return RPC_FAMILY[x.rpc.protocol];
+  const category = typeCategory(x);
+  return category === 'none' ? '' : category;
+}
+
+const RPC_FAMILY: Record<RpcProtocol, string> = {
+  grpc: 'grpc',
+  'grpc-web': 'grpc-web',
+  'grpc-web-text': 'grpc-web',
+  connect: 'connect',
+  'connect-unary': 'connect',
+};
+
+/** The protocols by name, for people: `gRPC-Web (text)`, `Connect unary`. */
+export const RPC_PROTOCOL_NAMES: Record<RpcProtocol, string> = {
+  grpc: 'gRPC',
+  'grpc-web': 'gRPC-Web',
+  'grpc-web-text': 'gRPC-Web (text)',
+  connect: 'Connect',
+  'connect-unary': 'Connect unary',
+};
+
+/** The list's path cell: an RPC call as `Service/Method`, anything else by its path and query. */
+export function pathLabel(x: ExchangeView): string {
+  return x.rpc ? rpcCallLabel(x.rpc) : urlParts(x).path;
+}
+
+/** The list's status cell: its text, a class for its colour, and in words for the tooltip. */
+export interface StatusCell {
+  readonly text: string;
+  /** `s2`, `s4`, ... by HTTP status class (`s0` for none); `rpc-ok` or `rpc-error` for a call's outcome. */
+  readonly tone: string;
+  readonly title: string;
+}
+
+/**
+ * What the status column says. An HTTP exchange: its status code. An RPC call: its status name
+ * (`OK`, `NOT_FOUND`) once the server said it; one that ended without a status, by why it ended
+ * (an HTTP/2 reset's code, `CANCEL`, or the connection's `ECONNRESET`), else by its HTTP status;
+ * one still open, by its HTTP status.
+ */
+export function statusCell(x: ExchangeView): StatusCell {
+  const http = x.response?.response.status;
+  const httpCell: StatusCell = {
+    text: http === undefined ? '' : `${http}`,
+    tone: `s${http === undefined ? 0 : Math.floor(http / 100)}`,
+    title: http === undefined ? '' : `HTTP ${http}`,
+  };
+  if (!x.rpc) return httpCell;
+  const status = x.rpcStatus;
+  const httpWords = http === undefined ? 'no HTTP response' : `HTTP ${http}`;
+  if (status) {
+    const message = status.message ? `: ${status.message}` : '';
+    return {
+      text: status.name,
+      tone: status.code === 0 ? 'rpc-ok' : 'rpc-error',
+      title: `${RPC_PROTOCOL_NAMES[status.protocol]} status ${status.code} ${status.name}${message} · ${httpWords}`,
+    };
+  }
+  const closed = x.closed;
+  if (closed?.reason && closed.outcome !== 'completed') {
+    return {
+      text: closed.reason,
+      tone: 'rpc-error',
+      title: `Ended without a status: ${OUTCOME_WORDS[closed.outcome]} (${closed.reason}) · ${httpWords}`,
+    };
+  }
+  return httpCell;
 }
 
 /** A version as a status line names it: `1.1` → `HTTP/1.1`, `2` → `HTTP/2` (HTTP/2 has no minor version). */
@@ -57,8 +153,9 @@ export const PROTOCOL_LABELS: readonly string[] = ['HTTP/1.0', 'HTTP/1.1', 'HTTP
 export function protocolSummary(x: ExchangeView): string {
   const { kind, request, connectionId, streamId } = x.opened;
   const client = httpName(request.httpVersion);
+  const over = x.rpc ? `${RPC_PROTOCOL_NAMES[x.rpc.protocol]} over ${client}` : client;
   const parts = [
-    kind === 'websocket' ? `WebSocket over ${client}` : kind === 'tunnel' ? `raw tunnel via ${client} CONNECT` : client,
+    kind === 'websocket' ? `WebSocket over ${client}` : kind === 'tunnel' ? `raw tunnel via ${client} CONNECT` : over,
   ];
   const upstream = x.response?.response.httpVersion;
   if (kind === 'http' && upstream && upstream !== request.httpVersion) parts.push(`upstream ${httpName(upstream)}`);
@@ -108,6 +205,9 @@ const STREAM_SPREAD_MS = 100;
 export function isStreamed(x: ExchangeView): boolean {
   const category = typeCategory(x);
   if (category === 'sse' || category === 'ndjson' || category === 'websocket' || category === 'tunnel') return true;
+  // A framed call may stream, so it counts as one while open; once over, when a side sent more
+  // than one message. Connect unary is one request and one answer.
+  if (x.rpc) return x.rpc.protocol !== 'connect-unary' && (!x.closed || moreThanOneMessage(x));
   const headers = x.response?.response.headers;
   const chunked =
     headerValue(headers, 'transfer-encoding')?.toLowerCase().includes('chunked') === true &&
@@ -116,6 +216,10 @@ export function isStreamed(x: ExchangeView): boolean {
   if (!x.closed) return true;
   const { chunks } = x.responseBody;
   return chunks.length > 1 && chunks[chunks.length - 1]!.readAt - chunks[0]!.readAt >= STREAM_SPREAD_MS;
+}
+
+function moreThanOneMessage(x: ExchangeView): boolean {
+  return x.requestBody.rpcTotals.messages > 1 || x.responseBody.rpcTotals.messages > 1;
 }
 
 /** What the row's state column says: live states while open, the outcome in words once closed. */

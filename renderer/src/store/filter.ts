@@ -12,7 +12,10 @@ export type StatusFilter = 'all' | '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'fail
 export type SourceFilter = 'all' | 'live' | { readonly file: string };
 
 export interface ExchangeFilter {
-  /** Matched, case-insensitively, against method, URL, status, and header names and values. */
+  /**
+   * Matched, case-insensitively, against method, URL, status (an RPC call's status name too), and
+   * header names and values.
+   */
   readonly text: string;
   /** `text` is also looked for inside bodies (by the host, which keeps them). */
   readonly inBodies: boolean;
@@ -68,8 +71,9 @@ export function matchesFilter(x: ExchangeView, filter: ExchangeFilter): boolean 
   }
   if (filter.text) {
     const needle = filter.text.trim().toLowerCase();
+    // An RPC call's status name too (`not_found`), as its status cell shows it.
     const haystack =
-      `${x.opened.request.method} ${x.opened.request.url} ${x.response?.response.status ?? ''}`.toLowerCase();
+      `${x.opened.request.method} ${x.opened.request.url} ${x.response?.response.status ?? ''} ${x.rpcStatus?.name ?? ''}`.toLowerCase();
     if (
       !haystack.includes(needle) &&
       !headersHold(x.opened.request.headers, needle) &&
