@@ -1,7 +1,16 @@
-import type { CaptureLimitReason, Direction, ProxyEvent } from '../../app/proxy-events.js';
+import type {
+  CaptureLimitReason,
+  Direction,
+  ExchangeOutcome,
+  ProxyEvent,
+  RawHeaders,
+  RequestHead,
+  ResponseHead,
+} from '../../app/proxy-events.js';
 import { now } from '../clock.js';
 import type { EventHub } from '../event-hub.js';
 import { BodyCapture, type CaptureBudget, type CapturedRange } from './body-capture.js';
+import { RpcTracker } from './rpc-tracker.js';
 import { SseTracker } from './sse-tracker.js';
 import { WebSocketTracker } from './websocket-tracker.js';
 
@@ -71,6 +80,7 @@ export class ExchangeCapture {
   private readonly response: BodyCapture | undefined;
   private sse: SseTracker | undefined;
   private websocket: WebSocketTracker | undefined;
+  private rpc: RpcTracker | undefined;
 
   constructor(
     readonly id: number,
@@ -107,6 +117,23 @@ export class ExchangeCapture {
     );
   }
 
+  /** The request head was forwarded: a gRPC, gRPC-Web or Connect call gets its messages framed. */
+  onRequestHead(request: RequestHead): void {
+    if (!this.copyBodies) return;
+    this.rpc = RpcTracker.forRequest(this.id, request, this.emit, (direction, atOffset, detail) =>
+      this.limited(direction, 'rpc-frames', atOffset, detail),
+    );
+  }
+
+  onResponseHead(response: ResponseHead, at: number): void {
+    this.rpc?.onResponseHead(response, at);
+  }
+
+  /** Trailers that ended the response (HTTP/2, or a chunked HTTP/1.1 body). */
+  onResponseTrailers(fields: RawHeaders, at: number): void {
+    this.rpc?.onResponseTrailers(fields, at);
+  }
+
   /** Bytes forwarded outside the pumps (those that came with the upgrade itself), for the frame parser. */
   onWebSocketBytes(direction: Direction, bytes: Buffer, at: number): void {
     this.websocket?.onBytes(direction, bytes, at);
@@ -120,11 +147,14 @@ export class ExchangeCapture {
     this.body(direction)?.append(bytes);
     if (direction === 'response') this.sse?.onChunk(bytes, index, readAt);
     this.websocket?.onBytes(direction, bytes, readAt);
+    this.rpc?.onChunk(direction, bytes, index, offset, flushedAt);
   }
 
   /** The exchange is over; parsing ends, copies stay readable until cleared. */
-  finish(): void {
+  finish(outcome: ExchangeOutcome): void {
     this.sse?.end();
+    this.rpc?.end(outcome, now());
+    this.rpc = undefined;
     this.request?.finish();
     this.response?.finish();
     this.websocket = undefined;
@@ -133,12 +163,14 @@ export class ExchangeCapture {
   dispose(): void {
     this.sse?.end();
     this.websocket = undefined;
+    this.rpc = undefined;
     this.request?.dispose();
     this.response?.dispose();
   }
 
-  private limited(direction: Direction, reason: CaptureLimitReason, atOffset: number): void {
-    this.emit({ type: 'capture-limited', id: this.id, direction, t: now(), reason, atOffset });
+  private limited(direction: Direction, reason: CaptureLimitReason, atOffset: number, detail?: string): void {
+    const event = { type: 'capture-limited' as const, id: this.id, direction, t: now(), reason, atOffset };
+    this.emit(detail === undefined ? event : { ...event, detail });
   }
 
   /** Announces an event to whoever listens; the trackers are handed it as their way out. */

@@ -99,6 +99,9 @@ export abstract class ExchangeBase implements PumpObserver {
   }
 
   protected emit(event: ProxyEvent): void {
+    // Every exchange announces its heads through here, so the capture learns them in one place.
+    if (event.type === 'exchange-opened') this.capture.onRequestHead(event.request);
+    else if (event.type === 'response-head') this.capture.onResponseHead(event.response, event.t);
     if (this.services.hub.active) this.services.hub.emit(event);
   }
 
@@ -131,7 +134,7 @@ export abstract class ExchangeBase implements PumpObserver {
       this.toUpstream?.stop();
       this.toClient?.stop();
     }
-    this.capture.finish();
+    this.capture.finish(outcome);
     this.emit({
       type: 'exchange-closed',
       id: this.id,

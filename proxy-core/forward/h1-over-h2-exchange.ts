@@ -89,6 +89,7 @@ export class H1OverH2Exchange extends ExchangeBase {
     upstream.on('response', this.onResponse);
     upstream.on('trailers', (_t: IncomingHttpHeaders, _flags: number, raw: string[]) => {
       this.trailers = h1ResponseHeaders(raw ?? []);
+      this.capture.onResponseTrailers(this.trailers, now());
     });
     if (!hasBody) {
       req.resume();

@@ -154,6 +154,7 @@ export class H2Exchange extends ExchangeBase {
     upstream.on('response', this.onResponse);
     upstream.on('trailers', (trailers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
       this.responseTrailers = forwardableHeaders(raw ?? [], trailers);
+      this.capture.onResponseTrailers(toPairs(raw ?? []), now());
     });
     // Not after a reset: the stream is going, and trailers would end it as if complete.
     upstream.on('wantTrailers', () => {
@@ -419,7 +420,10 @@ export class H2Exchange extends ExchangeBase {
       this.finish('upstream-reset', 'ECONNRESET', 'upstream closed the connection before the response was complete');
     });
     this.sendResponseBody(res, res.headers['content-type'], res.headers['content-encoding'], () => {
-      if (res.rawTrailers.length > 0) this.responseTrailers = h2ResponseHeaders(undefined, res.rawTrailers);
+      if (res.rawTrailers.length > 0) {
+        this.responseTrailers = h2ResponseHeaders(undefined, res.rawTrailers);
+        this.capture.onResponseTrailers(toPairs(res.rawTrailers), now());
+      }
       return true;
     });
   };

@@ -248,6 +248,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
 
   private readonly onUpstreamEnd = (): void => {
     const trailers = this.raw ? this.raw.trailers : toPairs(this.upstreamRes?.rawTrailers ?? []);
+    if (trailers.length > 0) this.capture.onResponseTrailers(trailers, now());
     if (trailers.length > 0) this.res.addTrailers(trailers.map(([name, value]): [string, string] => [name, value]));
     this.res.end();
   };
