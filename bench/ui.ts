@@ -11,6 +11,9 @@
  *   entry) and its long-task total from Chromium's performance timeline.
  * - flat out: the upstream writes 1 KiB chunks as fast as the proxy takes them for the same time;
  *   the ratio of bytes per second with the UI to without is the UI's cost to the proxy.
+ * - a gRPC stream (issue 13): an h2c upstream sends BENCH_UI_RATE small messages a second for
+ *   BENCH_UI_SECONDS over one server-streaming call; the client (h2c straight to Sluice) reports the
+ *   message rate it received, without the UI and with the call's Messages view open.
  * - a long list: BENCH_UI_ROWS exchanges (default 100,000) sent through the proxy, then the list
  *   scrolled top to bottom with the mouse wheel and by keyboard while frames are measured.
  * Targets: no frame over 100 ms; throughput with the UI at least 0.9 of without.
@@ -19,6 +22,7 @@
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +86,104 @@ function startUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
       });
     }),
   );
+}
+
+const RPC_PATH = '/bench.Stream/Messages';
+
+/** One gRPC message as the wire carries it: a 5-byte prefix, then `{ 1: "token N", 2: N }` as protobuf. */
+function rpcFrame(n: number): Buffer {
+  const token = Buffer.from(`token ${n}`);
+  const payload = Buffer.concat([Buffer.from([0x0a, token.length]), token, Buffer.from([0x10]), varint(n)]);
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([prefix, payload]);
+}
+
+function varint(value: number): Buffer {
+  const bytes: number[] = [];
+  for (let v = value; ; v = Math.floor(v / 128)) {
+    if (v < 128) return Buffer.from([...bytes, v]);
+    bytes.push((v % 128) | 0x80);
+  }
+}
+
+/** An h2c gRPC upstream whose one method streams RATE messages a second for SECONDS, then OK. */
+function startRpcUpstream(): Promise<{ authority: string; close: () => Promise<void> }> {
+  const server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => (sessions.add(session), session.on('close', () => sessions.delete(session))));
+  server.on('stream', (stream) => {
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.on('error', () => undefined);
+    const started = performance.now();
+    let sent = 0;
+    const pump = (): void => {
+      if (stream.destroyed) return;
+      const elapsed = performance.now() - started;
+      if (elapsed >= SECONDS * 1000) return void stream.end();
+      const due = Math.floor((elapsed / 1000) * RATE);
+      const frames: Buffer[] = [];
+      for (; sent < due; sent++) frames.push(rpcFrame(sent));
+      // One write per tick, as a server's batched writes are: the messages still cross one by one.
+      if (frames.length > 0) stream.write(Buffer.concat(frames));
+      setTimeout(pump, 1);
+    };
+    pump();
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        authority: `127.0.0.1:${port}`,
+        close: () =>
+          new Promise((done) => {
+            for (const session of sessions) session.destroy();
+            server.close(() => done());
+          }),
+      });
+    }),
+  );
+}
+
+interface RpcResult {
+  readonly messages: number;
+  readonly seconds: number;
+}
+
+/** One server-streaming call, h2c straight to Sluice (`:authority` names the upstream), read to its end. */
+function rpcThroughProxy(proxyPort: number, authority: string, tag: string): Promise<RpcResult> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${proxyPort}`);
+    session.on('error', reject);
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': `${RPC_PATH}?${tag}`,
+      ':authority': authority,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    let bytes = 0;
+    let first = 0;
+    stream.on('data', (chunk: Buffer) => {
+      if (bytes === 0) first = performance.now();
+      bytes += chunk.length;
+    });
+    stream.on('error', reject);
+    stream.on('close', () => {
+      session.close();
+      // Every message of a run has the same size give or take its number's digits: count by frames.
+      resolve({ messages: countFrames(bytes), seconds: (performance.now() - first) / 1000 });
+    });
+    stream.end(rpcFrame(0));
+  });
+}
+
+/** How many of `rpcFrame(0…)` fit in `bytes`, in order. */
+function countFrames(bytes: number): number {
+  let count = 0;
+  for (let left = bytes; left > 0; count++) left -= rpcFrame(count).length;
+  return count;
 }
 
 interface StreamResult {
@@ -204,9 +306,19 @@ async function streamWithUi(page: Page, proxyPort: number, url: string, path: st
   return reading;
 }
 
+/** Starts the call, opens its Messages view as soon as the row appears, and waits for the end. */
+async function rpcWithUi(page: Page, proxyPort: number, authority: string): Promise<RpcResult> {
+  await resetFrames(page);
+  const reading = rpcThroughProxy(proxyPort, authority, 'ui');
+  await page.getByTestId('exchange-row').filter({ hasText: 'Stream/Messages' }).last().click({ timeout: 5000 });
+  await page.getByRole('tab', { name: 'Messages' }).click();
+  return reading;
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'sluice-bench-ui-'));
   const upstream = await startUpstream();
+  const rpcUpstream = await startRpcUpstream();
   let browser: Browser | undefined;
   try {
     const nodeArgs = process.env.BENCH_PROXY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
@@ -218,6 +330,8 @@ async function main(): Promise<void> {
     const pacedAlone = await readThroughProxy(proxyPort, `${upstream.url}/paced-alone`);
     progress(`flat out ${SECONDS} s, no UI`);
     const flatAlone = await readThroughProxy(proxyPort, `${upstream.url}/flat-alone`);
+    progress(`gRPC ${RATE} messages/s × ${SECONDS} s, no UI`);
+    const rpcAlone = await rpcThroughProxy(proxyPort, rpcUpstream.authority, 'alone');
 
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
     const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
@@ -234,6 +348,10 @@ async function main(): Promise<void> {
     await page.waitForTimeout(500);
     const flatFrames = await readFrames(page);
     const shownChunks = await page.getByTestId('timeline-summary').first().getAttribute('data-chunks');
+    progress(`gRPC, UI showing the call's messages`);
+    const rpcUi = await rpcWithUi(page, proxyPort, rpcUpstream.authority);
+    await page.waitForTimeout(500);
+    const rpcFrames = await readFrames(page);
 
     progress(`sending ${ROWS} exchanges for the list`);
     const sendStarted = performance.now();
@@ -266,10 +384,20 @@ async function main(): Promise<void> {
         target: `≥ ${TARGETS.throughputRatio}`,
         ok: mbps(flatUi) / mbps(flatAlone) >= TARGETS.throughputRatio,
       },
+      {
+        measure: 'gRPC: messages/s received (no UI → UI)',
+        direct: fixed(rpcAlone.messages / rpcAlone.seconds, 0),
+        viaSluice: fixed(rpcUi.messages / rpcUi.seconds, 0),
+        ratio: fixed(rpcUi.messages / rpcUi.seconds / (rpcAlone.messages / rpcAlone.seconds), 2),
+        target: `≥ ${TARGETS.throughputRatio}`,
+        ok: rpcUi.messages / rpcUi.seconds / (rpcAlone.messages / rpcAlone.seconds) >= TARGETS.throughputRatio,
+      },
       frameRow('paced: longest frame ms (rAF gap / LoAF)', pacedFrames, longest),
       frameRow('flat out: longest frame ms (rAF gap / LoAF)', flatFrames, longest),
+      frameRow('gRPC: longest frame ms (rAF gap / LoAF)', rpcFrames, longest),
       longTaskRow('paced: long tasks (count / total ms)', pacedFrames, pacedUi.seconds),
       longTaskRow('flat out: long tasks (count / total ms)', flatFrames, flatUi.seconds),
+      longTaskRow('gRPC: long tasks (count / total ms)', rpcFrames, rpcUi.seconds),
       frameRow(`${ROWS} rows: longest scroll frame ms (rAF gap / LoAF)`, listFrames, longest),
     ];
     console.log(formatTable(rows));
@@ -281,7 +409,19 @@ async function main(): Promise<void> {
     await writeFile(
       RESULTS_FILE,
       JSON.stringify(
-        { rate: RATE, seconds: SECONDS, pacedAlone, pacedUi, flatAlone, flatUi, pacedFrames, flatFrames },
+        {
+          rate: RATE,
+          seconds: SECONDS,
+          pacedAlone,
+          pacedUi,
+          flatAlone,
+          flatUi,
+          pacedFrames,
+          flatFrames,
+          rpcAlone,
+          rpcUi,
+          rpcFrames,
+        },
         null,
         2,
       ),
@@ -290,6 +430,7 @@ async function main(): Promise<void> {
   } finally {
     await browser?.close();
     await upstream.close();
+    await rpcUpstream.close();
     await stopAllChildren();
     await rm(work, { recursive: true, force: true });
   }
