@@ -11,6 +11,7 @@ import {
   OUTCOME_WORDS,
   protocolSummary,
   rowState,
+  RPC_PROTOCOL_NAMES,
   STATE_WORDS,
   typeCategory,
 } from '../store/exchange-row.js';
@@ -21,6 +22,7 @@ import { HeadersView } from './HeadersView.js';
 import { useNdjsonRows } from './use-ndjson-rows.js';
 import { useHostNow } from './use-now.js';
 import { MessagesView } from '../websocket/MessagesView.js';
+import { RpcMessagesView } from '../rpc/RpcMessagesView.js';
 import './detail-pane.css';
 
 export function DetailPane() {
@@ -47,8 +49,9 @@ function Detail({ x }: { x: ExchangeView }) {
   // Read whichever tab shows, so the tab can say how many lines there are, as it does for SSE.
   const ndjsonRows = useNdjsonRows(x, ndjson);
   const eventCount = ndjson ? (ndjsonRows?.length ?? 0) : x.sse.length;
-  const hasMessages = x.opened.kind === 'websocket' || x.messages.length > 0;
-  const messageCount = x.messages.length + x.messagesDropped;
+  const rpc = x.rpc !== undefined || x.rpcMessages.length > 0;
+  const hasMessages = rpc || x.opened.kind === 'websocket' || x.messages.length > 0;
+  const messageCount = rpc ? x.rpcMessages.length + x.rpcMessagesDropped : x.messages.length + x.messagesDropped;
   const tabs: { id: DetailTab; label: string }[] = [
     { id: 'headers', label: 'Headers' },
     { id: 'body', label: 'Body' },
@@ -91,7 +94,12 @@ function Detail({ x }: { x: ExchangeView }) {
         {tab === 'events' && (
           <SseView exchange={x} revision={x.revision} rows={ndjson ? (ndjsonRows ?? []) : undefined} />
         )}
-        {tab === 'messages' && <MessagesView exchange={x} revision={x.revision} />}
+        {tab === 'messages' &&
+          (rpc ? (
+            <RpcMessagesView exchange={x} revision={x.revision} />
+          ) : (
+            <MessagesView exchange={x} revision={x.revision} />
+          ))}
         {tab === 'timeline' && (
           <div className="timelines">
             {/* The request body only when there was one: most requests have none. */}
@@ -120,6 +128,17 @@ function Bodies({ x, onShow }: { x: ExchangeView; onShow: (tab: DetailTab) => vo
   const request = x.requestBody.bytes > 0 || bodyShortfall(x, 'request') !== undefined;
   return (
     <>
+      {x.rpc && (
+        <div className="body-note" data-testid="body-rpc">
+          <p>
+            {RPC_PROTOCOL_NAMES[x.rpc.protocol]} bodies carry framed messages; below they are as forwarded. The Messages
+            tab shows each message decoded, with its time, and the call&apos;s status.
+          </p>
+          <button type="button" onClick={() => onShow('messages')}>
+            Show messages
+          </button>
+        </div>
+      )}
       {request && <BodyPanel x={x} direction="request" />}
       <BodyPanel x={x} direction="response" />
     </>
@@ -176,7 +195,9 @@ function TunnelBody({ x, onShow }: { x: ExchangeView; onShow: (tab: DetailTab) =
 /** How the exchange ended, in words; a stream the client closed normally is not a failure. */
 function Outcome({ x, now }: { x: ExchangeView; now: number }) {
   const state = rowState(x);
-  const status = x.response ? `${x.response.response.status} ${x.response.response.statusText}` : 'no response yet';
+  const http = x.response ? `${x.response.response.status} ${x.response.response.statusText}` : 'no response yet';
+  // A call's own status beside the HTTP one, which is 200 whatever the call's outcome.
+  const status = x.rpcStatus ? `${http.trim()} · ${x.rpcStatus.name}` : http;
   const duration = formatDuration((x.closed?.t ?? now) - x.opened.t);
   const size = formatBytes(x.responseBody.bytes);
   if (!x.closed) {

@@ -1,0 +1,381 @@
+import { useMemo, useState } from 'react';
+import type { Direction, RpcMessageEvent } from '../../../app/proxy-events.js';
+import { hexDump } from '../app/body-format.js';
+import { formatBytes, formatCount, formatDuration } from '../format.js';
+import type { LiveColumn } from '../live-table/column-fit.js';
+import { LiveTable } from '../live-table/LiveTable.js';
+import { NO_QUERY, rowAt, selectionThrough, type RowIndices, type RowQuery } from '../live-table/row-filter.js';
+import { TableFilter } from '../live-table/TableFilter.js';
+import { useLiveTable } from '../live-table/use-live-table.js';
+import { useRowFilter } from '../live-table/use-row-filter.js';
+import { decodeBase64, describeCounts, DIRECTION_CHOICES, directionArrow } from '../messages/message-common.js';
+import { MessageDetailFrame } from '../messages/MessageDetailFrame.js';
+import type { ExchangeView } from '../model/exchange.js';
+import { formatOffset } from '../sse/sse-format.js';
+import { DECODED_WORDS, decodeForDisplay, type DecodedMessage } from './rpc-decode.js';
+import { rpcMessageTest } from './rpc-filter.js';
+import {
+  detailsText,
+  frameEncoding,
+  frameKind,
+  noStatusText,
+  rpcCounts,
+  rpcPreview,
+  statusName,
+  statusSource,
+} from './rpc-format.js';
+import '../messages/messages.css';
+import './rpc.css';
+
+export interface RpcMessagesViewProps {
+  /** Its `rpcMessages` grow in place; `revision` says when. */
+  readonly exchange: ExchangeView;
+  readonly revision: number;
+}
+
+/**
+ * A gRPC, gRPC-Web or Connect call's messages, live: counts, the call's status and trailers, a
+ * virtualised table of both directions' frames, and the chosen one in full.
+ */
+export function RpcMessagesView(props: RpcMessagesViewProps) {
+  // Selection and scroll belong to one exchange; another starts afresh.
+  return <RpcMessagesBody key={props.exchange.id} {...props} />;
+}
+
+interface Selection {
+  /** Position counted from the first frame ever, so it survives the oldest being dropped. */
+  readonly absolute: number | undefined;
+  readonly expanded: boolean;
+}
+
+type Encodings = Readonly<Record<Direction, string | undefined>>;
+
+function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
+  const { rpcMessages: messages, rpcMessagesDropped: dropped } = exchange;
+  const count = messages.length;
+  const live = exchange.closed === undefined;
+  const [selection, setSelection] = useState<Selection>({ absolute: undefined, expanded: false });
+  const selected = selection.absolute === undefined ? undefined : selection.absolute - dropped;
+  const selectedMessage = selected === undefined || selected < 0 ? undefined : messages[selected];
+  const start = exchange.opened.t;
+  const [query, setQuery] = useState<RowQuery>(NO_QUERY);
+  // Dropping the oldest shifts every index: the filter starts over then.
+  const indices = useRowFilter(messages, count, query, rpcMessageTest, dropped);
+  // Totals kept by the store: no pass over the messages per update.
+  const summary = describeCounts(rpcCounts(exchange), dropped, indices?.length);
+  const encodings: Encodings = {
+    request: frameEncoding(exchange, 'request'),
+    response: frameEncoding(exchange, 'response'),
+  };
+
+  return (
+    <div className="live-view msg-view rpc-view">
+      <div className="live-bar">
+        <div className="live-stats" data-testid="rpc-stats" title={summary}>
+          {live && <span className="live-dot" title="The call is open" />}
+          {summary}
+        </div>
+      </div>
+      <CallStatus x={exchange} />
+      <TableFilter query={query} onQuery={setQuery} label="Filter messages" placeholder="Filter messages">
+        <select
+          aria-label="Direction"
+          value={query.choice}
+          onChange={(e) => setQuery({ ...query, choice: e.target.value })}
+        >
+          {DIRECTION_CHOICES.map(({ value, label }) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </TableFilter>
+      <MessagesTable
+        messages={messages}
+        count={count}
+        indices={indices}
+        start={start}
+        encodings={encodings}
+        idPrefix={`rpc-${exchange.id}`}
+        selected={selected}
+        expanded={selection.expanded}
+        followInitially={live}
+        onSelect={(index, expanded) => setSelection({ absolute: index + dropped, expanded })}
+      />
+      {selection.expanded && selectedMessage && (
+        <MessageDetail
+          message={selectedMessage}
+          number={(selection.absolute ?? 0) + 1}
+          start={start}
+          encoding={encodings[selectedMessage.direction]}
+          onClose={() => setSelection({ ...selection, expanded: false })}
+        />
+      )}
+    </div>
+  );
+}
+
+/**
+ * How the call ended, plainly: the status by name and code, where it came from, its message and
+ * details, every trailer; and a note for each direction whose frames stopped making sense.
+ */
+function CallStatus({ x }: { x: ExchangeView }) {
+  const status = x.rpcStatus;
+  const details = status && detailsText(status);
+  const stopped = [x.requestBody, x.responseBody].filter((body) => body.framesStopped);
+  return (
+    <section className="rpc-status" aria-label="Call status" data-testid="rpc-status" data-status={status?.name ?? ''}>
+      {status ? (
+        <>
+          <p className="rpc-status-line">
+            <strong className={status.code === 0 ? 'rpc-ok' : 'rpc-error'}>{statusName(status)}</strong>
+            <span className="rpc-muted"> · {statusSource(status)}</span>
+          </p>
+          {status.message !== undefined && <p className="rpc-status-field">message: {status.message}</p>}
+          {details !== undefined && <p className="rpc-status-field">details: {details}</p>}
+          {status.trailers.length > 0 && (
+            <dl className="rpc-trailers" aria-label="Trailers" data-testid="rpc-trailers">
+              {status.trailers.map(([name, value], i) => (
+                <div key={i}>
+                  <dt>{name}</dt>
+                  <dd>{value}</dd>
+                </div>
+              ))}
+            </dl>
+          )}
+        </>
+      ) : (
+        <p className="rpc-status-line rpc-muted">{noStatusText(x)}</p>
+      )}
+      {stopped.map((body) => (
+        <p key={body.direction} className="rpc-note" role="note" data-testid="rpc-frames-stopped">
+          {body.direction === 'request' ? 'Request' : 'Response'} frames stopped being read
+          {body.framesStopped!.atOffset >= 0 ? ` at byte ${formatCount(body.framesStopped!.atOffset)}` : ''}
+          {body.framesStopped!.detail ? `: ${body.framesStopped!.detail}` : ''}. No more of its messages show; the
+          stream itself was forwarded whole.
+        </p>
+      ))}
+    </section>
+  );
+}
+
+interface TableProps {
+  readonly messages: readonly RpcMessageEvent[];
+  readonly count: number;
+  /** The frames the filter lets through, or undefined for all. */
+  readonly indices: RowIndices;
+  readonly start: number;
+  readonly encodings: Encodings;
+  readonly idPrefix: string;
+  readonly selected: number | undefined;
+  readonly expanded: boolean;
+  readonly followInitially: boolean;
+  readonly onSelect: (index: number, expanded: boolean) => void;
+}
+
+/** dir, time, gap, type, size, wire, data. */
+const COLUMNS: readonly LiveColumn[] = [
+  { track: '3em' },
+  { least: '3em' },
+  { least: '3em' },
+  { least: '4em' },
+  { least: '3em' },
+  { least: '3em' },
+  { track: 'minmax(0, 1fr)' },
+];
+
+/**
+ * Only the rows in view are in the DOM, and each row's preview is made once per message, so a
+ * flood costs a screenful of rows per frame. Keyboard as in the other live tables.
+ */
+function MessagesTable(props: TableProps) {
+  const { messages, indices, start, encodings } = props;
+  const table = useLiveTable({ ...props, ...selectionThrough(indices, props), columns: COLUMNS });
+
+  const rows = [];
+  for (let position = table.view.start; position < table.view.end; position++) {
+    const i = rowAt(indices, position);
+    const message = messages[i];
+    if (!message) continue;
+    // The gap to the row above as the table shows it, so a filtered table reads the same way.
+    const previous = position > 0 ? messages[rowAt(indices, position - 1)] : undefined;
+    const kind = frameKind(message);
+    const encoding = encodings[message.direction];
+    rows.push(
+      <div
+        key={i}
+        {...table.rowProps(position, `msg-${message.direction}`)}
+        data-testid="rpc-row"
+        data-direction={message.direction}
+        data-kind={kind}
+      >
+        <span role="gridcell" className="live-cell msg-dir" title={directionWords(message.direction)}>
+          {directionArrow(message.direction)}
+        </span>
+        <span role="gridcell" className="live-cell live-num">
+          {formatOffset(message.t - start)}
+        </span>
+        <span role="gridcell" className="live-cell live-num">
+          {previous ? formatDuration(message.t - previous.t) : ''}
+        </span>
+        <span role="gridcell" className={`live-cell rpc-kind-${kind}`}>
+          {kind}
+        </span>
+        <span role="gridcell" className="live-cell live-num">
+          {formatBytes(message.size)}
+        </span>
+        <span role="gridcell" className={`live-cell live-num${message.compressed ? '' : ' rpc-muted'}`}>
+          {formatBytes(message.wireBytes)}
+        </span>
+        <span role="gridcell" className="live-cell live-data">
+          {message.compressed && (
+            <span className="rpc-badge" title={`Compressed on the wire${encoding ? ` (${encoding})` : ''}`}>
+              {encoding ?? 'compressed'}
+            </span>
+          )}
+          {message.undecoded !== undefined && (
+            <span className="rpc-badge rpc-badge-warn" title={message.undecoded}>
+              undecoded
+            </span>
+          )}
+          {message.truncated && (
+            <span className="rpc-badge rpc-badge-warn" title="Only the first part of the message was kept for display">
+              truncated
+            </span>
+          )}
+          {rpcPreview(message)}
+        </span>
+      </div>,
+    );
+  }
+
+  return (
+    <LiveTable
+      table={table}
+      label="RPC messages"
+      header={
+        <>
+          <span role="columnheader" className="live-cell" title="↑ sent by the client, ↓ received from the server">
+            dir
+          </span>
+          <span role="columnheader" className="live-cell live-num" title="Time since the call started">
+            time
+          </span>
+          <span role="columnheader" className="live-cell live-num" title="Time since the message above">
+            gap
+          </span>
+          <span role="columnheader" className="live-cell">
+            type
+          </span>
+          <span role="columnheader" className="live-cell live-num" title="Payload size, decompressed">
+            size
+          </span>
+          <span role="columnheader" className="live-cell live-num" title="Payload size on the wire">
+            wire
+          </span>
+          <span role="columnheader" className="live-cell">
+            data
+          </span>
+        </>
+      }
+    >
+      {rows}
+    </LiveTable>
+  );
+}
+
+function directionWords(direction: Direction): string {
+  return direction === 'request' ? 'sent by the client' : 'received from the server';
+}
+
+/** The ways a message can be shown: decoded, or its bytes as they came. */
+type DetailView = 'decoded' | 'hex' | 'base64' | 'sent';
+
+interface DetailProps {
+  readonly message: RpcMessageEvent;
+  readonly number: number;
+  readonly start: number;
+  readonly encoding: string | undefined;
+  readonly onClose: () => void;
+}
+
+/** A hex dump of more than this many bytes would be slow to lay out; the copy has all of them. */
+const HEX_MAX_BYTES = 64 * 1024;
+
+/** One frame in full: decoded (field numbers, or JSON indented), or raw as hex, base64 or text as sent. */
+function MessageDetail({ message, number, start, encoding, onClose }: DetailProps) {
+  const [view, setView] = useState<DetailView>('decoded');
+  const decoded = decodeForDisplay(message);
+  const views: readonly DetailView[] = message.binary ? ['decoded', 'hex', 'base64'] : ['decoded', 'sent'];
+  const shown = views.includes(view) ? view : 'decoded';
+  const body = useMemo(() => detailText(message, decoded, shown), [message, decoded, shown]);
+  const kind = frameKind(message);
+  const wire =
+    message.compressed || message.wireBytes !== message.size
+      ? ` (${formatCount(message.wireBytes)} on the wire${message.compressed ? `, ${encoding ?? 'compressed'}` : ''})`
+      : '';
+  const notes = [
+    directionWords(message.direction),
+    `${kind === 'message' ? 'message' : kind === 'end' ? 'end of stream' : 'trailers'} #${formatCount(message.index)} of the ${message.direction}`,
+    formatOffset(message.t - start),
+    `${formatCount(message.size)} bytes${wire}`,
+    decoded.how === 'bytes' ? decoded.why : DECODED_WORDS[decoded.how],
+    ...(message.truncated ? ['truncated for display'] : []),
+  ];
+  return (
+    <MessageDetailFrame
+      name={`Message ${number}`}
+      summary={`Message ${formatCount(number)} · ${notes.join(' · ')}`}
+      controls={
+        <span className="rpc-views" role="group" aria-label="Show as">
+          {views.map((option) => (
+            <button
+              key={option}
+              type="button"
+              aria-pressed={shown === option}
+              className={shown === option ? 'rpc-view-on' : undefined}
+              onClick={() => setView(option)}
+            >
+              {VIEW_WORDS[option]}
+            </button>
+          ))}
+        </span>
+      }
+      copyText={message.data}
+      copyTitle={message.binary ? 'Copy the payload as base64' : 'Copy the message as sent'}
+      onClose={onClose}
+      testId="rpc-detail"
+    >
+      {body}
+    </MessageDetailFrame>
+  );
+}
+
+const VIEW_WORDS: Record<DetailView, string> = { decoded: 'Decoded', hex: 'Hex', base64: 'Base64', sent: 'As sent' };
+
+function detailText(message: RpcMessageEvent, decoded: DecodedMessage, view: DetailView): string {
+  switch (view) {
+    case 'base64':
+    case 'sent':
+      return message.data;
+    case 'hex':
+      return hexText(message.data);
+    case 'decoded':
+      switch (decoded.how) {
+        case 'fields':
+          return JSON.stringify(decoded.value, null, 2);
+        case 'json':
+          return JSON.stringify(decoded.value, null, 2);
+        case 'text':
+          return decoded.text;
+        case 'bytes':
+          return hexText(message.data);
+      }
+  }
+}
+
+function hexText(base64: string): string {
+  const bytes = decodeBase64(base64);
+  const more = bytes.length > HEX_MAX_BYTES ? `\n… ${formatBytes(bytes.length - HEX_MAX_BYTES)} more` : '';
+  return `${hexDump(bytes, HEX_MAX_BYTES)}${more}`;
+}
