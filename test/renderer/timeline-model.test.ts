@@ -344,9 +344,32 @@ describe('summary', () => {
     expect(summaryText({ chunks: 100_000, bytes: 0, pauses: 0, pausedMs: 0 })).toMatch(/^100,000 chunks/);
   });
 
+  it("counts an RPC body's messages after its size", () => {
+    const body = {
+      chunks: chunksAt([0, 1]),
+      bytes: 200,
+      pauses: [],
+      rpcTotals: { frames: 3, messages: 2, wireBytes: 0, bytes: 0 },
+    };
+    const summary = summarize(body, START);
+    expect(summary.messages).toBe(3);
+    expect(summaryText(summary)).toBe('2 chunks, 200 B, 3 messages, no backpressure pauses');
+  });
+
   it('words a pause for the list', () => {
     expect(pauseText(pause(0, 1200, 512 * 1024), 0, ', ')).toBe('paused 1.2 s, 512 KiB queued');
     expect(pauseText(pause(0, undefined, 10), START + 5, ', ')).toBe('paused 5 ms, 10 B queued (ongoing)');
+  });
+});
+
+describe('RPC message boundaries', () => {
+  it('marks where messages ended within the view, one mark per pixel column', () => {
+    // 1 px per ms: two ends in the column at 100 px, one at 250, one out of view.
+    const ends = [START + 100.2, START + 100.7, START + 250, START + 2000];
+    const list = buildDrawList(data({ messageEnds: ends }), view(0, 1000));
+    expect(list.messageEnds.map(Math.floor)).toEqual([100, 250]);
+    expect(buildDrawList(data({ messageEnds: ends }), view(200, 400, 200)).messageEnds.map(Math.round)).toEqual([50]);
+    expect(buildDrawList(data(), view(0, 1000)).messageEnds).toEqual([]);
   });
 });
 

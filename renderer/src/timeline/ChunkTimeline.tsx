@@ -1,7 +1,7 @@
 /**
  * The chunk timeline of one body: every chunk at its read time with its size, the wait inside the
- * proxy up to its flush, gaps, backpressure pauses, first byte and end. Drawn on a canvas by
- * `TimelineController`, so 100,000 chunks are a few fills per frame and no React elements; React
+ * proxy up to its flush, gaps, backpressure pauses, first byte and end, and where RPC messages
+ * ended. Drawn on a canvas by `TimelineController`, so 100,000 chunks are a few fills per frame and no React elements; React
  * renders only the frame around it, the hover tooltip and the text summary that assistive
  * technology and tests read.
  */
@@ -73,6 +73,7 @@ export function ChunkTimeline({ body, startedAt, endedAt, revision, now, label }
           aria-live="polite"
           data-chunks={counts.chunks}
           data-bytes={counts.bytes}
+          data-messages={counts.messages ?? 0}
           data-pauses={counts.pauses}
           data-paused-ms={Math.round(counts.pausedMs)}
         >

@@ -17,6 +17,8 @@ export interface Palette {
   readonly text: string;
   readonly marker: string;
   readonly live: string;
+  /** RPC message boundaries: light, drawn behind the chunks. */
+  readonly message: string;
   readonly font: string;
 }
 
@@ -30,6 +32,7 @@ const FALLBACK: Omit<Palette, 'font'> = {
   text: '#344054',
   marker: '#15803d',
   live: '#7c3aed',
+  message: 'rgba(124, 58, 237, 0.35)',
 };
 
 /** Read on every frame: cheap, and a theme switch (class or media query) shows on the next one. */
@@ -46,6 +49,7 @@ export function readPalette(element: Element): Palette {
     text: read('--tl-text', FALLBACK.text),
     marker: read('--tl-marker', FALLBACK.marker),
     live: read('--tl-live', FALLBACK.live),
+    message: read('--tl-message', FALLBACK.message),
     font: `${style.fontSize || '11px'} ${style.fontFamily || 'sans-serif'}`,
   };
 }
@@ -86,6 +90,7 @@ export function paintTimeline(
   ctx.textBaseline = 'alphabetic';
   paintPauses(ctx, list, palette, layout, width);
   paintGaps(ctx, list, palette, layout, width);
+  paintMessageEnds(ctx, list, palette, layout);
   paintWaits(ctx, list, palette, layout);
   paintChunks(ctx, list, palette, layout, maxChunkSize);
   paintMarkers(ctx, list.markers, palette, layout, width);
@@ -133,6 +138,20 @@ function paintGaps(ctx: CanvasRenderingContext2D, list: DrawList, p: Palette, l:
     const text = fitting(ctx, right - left - 12, gap.label);
     if (text) ctx.fillText(text, (left + right) / 2, y - 4);
   }
+}
+
+/** One hairline per column where messages ended, across the chunk lane: one stroke for all of them. */
+function paintMessageEnds(ctx: CanvasRenderingContext2D, list: DrawList, p: Palette, l: Layout): void {
+  if (list.messageEnds.length === 0) return;
+  ctx.strokeStyle = p.message;
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  for (const x of list.messageEnds) {
+    const at = Math.round(x) + 0.5;
+    ctx.moveTo(at, l.laneTop - 4);
+    ctx.lineTo(at, l.baseline);
+  }
+  ctx.stroke();
 }
 
 function paintWaits(ctx: CanvasRenderingContext2D, list: DrawList, p: Palette, l: Layout): void {

@@ -213,6 +213,7 @@ export class TimelineController {
       startedAt: source.startedAt,
       endedAt: source.endedAt,
       now: this.now(),
+      messageEnds: source.body.messageEnds,
     };
     const extent = dataExtent(data);
     return { data, extent, view: resolveViewport(this.state, extent, this.width) };
@@ -431,6 +432,7 @@ function sameSummary(a: SummaryInfo, b: SummaryInfo): boolean {
   return (
     a.text === b.text &&
     a.summary.bytes === b.summary.bytes &&
+    a.summary.messages === b.summary.messages &&
     Math.round(a.summary.pausedMs) === Math.round(b.summary.pausedMs) &&
     a.morePauses === b.morePauses &&
     a.pauses.length === b.pauses.length &&

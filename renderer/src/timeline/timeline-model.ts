@@ -27,6 +27,11 @@ export interface TimelineData {
   readonly endedAt: number | undefined;
   /** The host's current time, for open streams and open pauses. */
   readonly now: number;
+  /**
+   * When each RPC message of this body ended (`RpcMessageEvent.t`: the flush of the chunk holding
+   * its last byte), ascending; drawn as boundaries over the chunks the messages spanned.
+   */
+  readonly messageEnds?: readonly number[];
 }
 
 /** A window on the time axis, in view time, drawn across `widthPx` CSS pixels. */
@@ -207,6 +212,8 @@ export interface DrawList {
   readonly pauses: readonly PauseBand[];
   readonly markers: readonly Marker[];
   readonly ticks: readonly Tick[];
+  /** Where RPC messages ended, at most one per pixel column, ascending. */
+  readonly messageEnds: readonly number[];
   /** How many chunks the viewport shows. */
   readonly visibleChunks: number;
 }
@@ -236,7 +243,7 @@ export function buildDrawList(data: TimelineData, view: Viewport, options: DrawO
   const toX = (t: number) => clamp((t - t0) * pxPerMs, -2, width + 2);
 
   if (!(width > 0) || !(pxPerMs > 0) || !Number.isFinite(pxPerMs)) {
-    return { columns: [], waits: [], gaps: [], pauses: [], markers: [], ticks: [], visibleChunks: 0 };
+    return { columns: [], waits: [], gaps: [], pauses: [], markers: [], ticks: [], messageEnds: [], visibleChunks: 0 };
   }
 
   const lo = firstReadAtOrAfter(chunks, t0);
@@ -304,8 +311,36 @@ export function buildDrawList(data: TimelineData, view: Viewport, options: DrawO
     pauses: pauseBands(data, t0, t1, toX),
     markers: markers(data, t0, t1, toX),
     ticks: niceTicks(view, options.minTickSpacingPx ?? DEFAULT_TICK_SPACING_PX),
+    messageEnds: messageEndColumns(data.messageEnds, t0, t1, toX),
     visibleChunks: hi - lo,
   };
+}
+
+/**
+ * The x of each pixel column in which a message ended within [t0, t1]: found by binary search, so
+ * a call of 100,000 messages costs a walk over the visible ones and one mark per column.
+ */
+function messageEndColumns(
+  ends: readonly number[] | undefined,
+  t0: number,
+  t1: number,
+  toX: (t: number) => number,
+): number[] {
+  if (!ends || ends.length === 0) return [];
+  const xs: number[] = [];
+  let lastColumn = -Infinity;
+  for (let i = firstPast(ends, t0, identity, true); i < ends.length && ends[i]! <= t1; i++) {
+    const x = toX(ends[i]!);
+    const column = Math.floor(x);
+    if (column === lastColumn) continue;
+    xs.push(x);
+    lastColumn = column;
+  }
+  return xs;
+}
+
+function identity(value: number): number {
+  return value;
 }
 
 /** Pauses overlapping [t0, t1]; pauses closer than a pixel merge, so a storm of them stays cheap. */
@@ -482,26 +517,41 @@ export function pauseText(pause: PauseInterval, now: number, separator = ' · ')
 export interface BodySummary {
   readonly chunks: number;
   readonly bytes: number;
+  /** RPC frames (messages, trailer frames, end-of-stream) the body carried, when it carried any. */
+  readonly messages?: number;
   readonly pauses: number;
   /** Total time reads were paused, open pauses counted up to `now`. */
   readonly pausedMs: number;
 }
 
-export function summarize(body: Pick<BodyView, 'chunks' | 'pauses' | 'bytes'>, now: number): BodySummary {
+export function summarize(
+  body: Pick<BodyView, 'chunks' | 'pauses' | 'bytes'> & Partial<Pick<BodyView, 'rpcTotals'>>,
+  now: number,
+): BodySummary {
   let pausedMs = 0;
   for (const pause of body.pauses) pausedMs += Math.max(0, (pause.end ?? now) - pause.start);
+  const messages = body.rpcTotals?.frames ?? 0;
   // Real reads, not the events kept: neighbours may have been merged for the display.
-  return { chunks: chunkCount(body.chunks), bytes: body.bytes, pauses: body.pauses.length, pausedMs };
+  return {
+    chunks: chunkCount(body.chunks),
+    bytes: body.bytes,
+    ...(messages > 0 ? { messages } : {}),
+    pauses: body.pauses.length,
+    pausedMs,
+  };
 }
 
-/** "412 chunks, 1.2 MiB, 3 backpressure pauses totalling 2.4 s" */
+/** "412 chunks, 1.2 MiB, 3 backpressure pauses totalling 2.4 s"; an RPC body's messages after its size. */
 export function summaryText(summary: BodySummary): string {
   const chunks = `${formatCount(summary.chunks)} ${summary.chunks === 1 ? 'chunk' : 'chunks'}`;
   const pauses =
     summary.pauses === 0
       ? 'no backpressure pauses'
       : `${formatCount(summary.pauses)} backpressure ${summary.pauses === 1 ? 'pause' : 'pauses'} totalling ${formatDuration(summary.pausedMs)}`;
-  return `${chunks}, ${formatBytes(summary.bytes)}, ${pauses}`;
+  const messages = summary.messages
+    ? `, ${formatCount(summary.messages)} ${summary.messages === 1 ? 'message' : 'messages'}`
+    : '';
+  return `${chunks}, ${formatBytes(summary.bytes)}${messages}, ${pauses}`;
 }
 
 /** Chunk bar height as a fraction of the lane: logarithmic, so a 20-byte SSE line next to a 64 KiB read still shows. */
