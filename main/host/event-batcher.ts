@@ -28,15 +28,25 @@ export const DEFAULT_MAX_CHUNKS_PER_BODY_PER_BATCH = 500;
 
 /**
  * How expendable an event is when the queue overflows: chunks go first (they are the bulk of any
- * flood and the bytes stay readable through `body.read`), then parsed SSE events and WebSocket
- * messages, and only past the hard cap anything, structural events included, oldest first.
+ * flood and the bytes stay readable through `body.read`), then parsed messages (SSE events,
+ * WebSocket messages, gRPC, gRPC-Web and Connect messages), and only past the hard cap anything,
+ * structural events included, oldest first. An RPC's status is structural: one per call, and the
+ * list shows it.
  */
 type Tier = 'chunk' | 'sse' | 'structural';
 
 function tierOf(event: HostEvent): Tier {
-  if (event.type === 'chunk') return 'chunk';
-  if (event.type === 'sse-event' || event.type === 'sse-retry' || event.type === 'websocket-message') return 'sse';
-  return 'structural';
+  switch (event.type) {
+    case 'chunk':
+      return 'chunk';
+    case 'sse-event':
+    case 'sse-retry':
+    case 'websocket-message':
+    case 'rpc-message':
+      return 'sse';
+    default:
+      return 'structural';
+  }
 }
 
 /** One key per exchange and direction: chunks of different bodies never merge. */

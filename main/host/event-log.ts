@@ -8,9 +8,10 @@ export interface EventLogLimits {
   /** Chunk events kept per body; later chunks are merged into the last one (byte ranges stay exact). */
   readonly maxChunksPerBody?: number;
   /**
-   * WebSocket messages kept per exchange. Past it further messages still reach live consumers but
-   * are not kept for replay or export (counted in `messagesNotKept`): dropping the oldest instead
-   * would mean cutting into the middle of an exchange's interleaved events on every message.
+   * Messages (WebSocket, or gRPC, gRPC-Web and Connect) kept per exchange. Past it further messages
+   * still reach live consumers but are not kept for replay or export (counted in `messagesNotKept`):
+   * dropping the oldest instead would mean cutting into the middle of an exchange's interleaved
+   * events on every message. An RPC's status is not a message: it is always kept.
    */
   readonly maxMessagesPerExchange?: number;
   /** Events that belong to no exchange (client errors, notices) kept, newest last. */
@@ -58,7 +59,7 @@ interface ExchangeRecord {
   requestHeaders: RawHeaders;
   responseHeaders: RawHeaders | undefined;
   closed: boolean;
-  /** WebSocket messages kept, and those past the cap that were not. */
+  /** Messages kept (WebSocket or RPC), and those past the cap that were not. */
   messages: number;
   messagesNotKept: number;
 }
@@ -111,11 +112,13 @@ export class EventLog {
       case 'sse-event':
       case 'sse-retry':
       case 'websocket-message':
+      case 'rpc-message':
+      case 'rpc-status':
       case 'capture-limited':
       case 'exchange-closed': {
         const record = this.exchanges.get(event.id);
         if (!record) return;
-        if (event.type === 'websocket-message' && record.messages++ >= this.limits.maxMessagesPerExchange) {
+        if (isMessage(event) && record.messages++ >= this.limits.maxMessagesPerExchange) {
           record.messagesNotKept++;
           return;
         }
@@ -140,6 +143,10 @@ export class EventLog {
       case 'capture-cleared':
       case 'har-import-progress':
       case 'exchanges-removed':
+        return;
+      default:
+        // A new event type is a compile error here until the log says where it goes.
+        event satisfies never;
         return;
     }
     if (this.count > this.limits.maxEvents) this.forgetOldest();
@@ -195,7 +202,7 @@ export class EventLog {
     };
   }
 
-  /** WebSocket messages of an exchange that were past the cap and not kept; 0 when none or unknown. */
+  /** Messages of an exchange (WebSocket or RPC) past the cap and not kept; 0 when none or unknown. */
   messagesNotKept(id: number): number {
     return this.exchanges.get(id)?.messagesNotKept ?? 0;
   }
@@ -247,6 +254,11 @@ export class EventLog {
     }
     if (forgotten.length > 0) this.onForget(forgotten);
   }
+}
+
+/** The events the per-exchange message cap counts. */
+function isMessage(event: HostEvent): boolean {
+  return event.type === 'websocket-message' || event.type === 'rpc-message';
 }
 
 function eventCount(record: ExchangeRecord): number {
