@@ -27,7 +27,8 @@ import {
   withoutContentEncoding,
   type Fields,
 } from './har-fields.js';
-import type { HarBackpressure, HarChunk } from './har-types.js';
+import type { HarBackpressure, HarCaptureLimit, HarChunk } from './har-types.js';
+import { rpcMessageEvents, rpcStatusEvent } from './entry-rpc.js';
 import { sseEvents } from './entry-sse.js';
 
 /** An entry that cannot become an exchange at all; the import skips it and says why. */
@@ -70,6 +71,7 @@ const LIMIT_REASONS: readonly CaptureLimitReason[] = [
   'spill-failed',
   'decode-failed',
   'websocket-frames',
+  'rpc-frames',
 ];
 
 /** Writers whose `connection` is the server's port (Firefox's HAR builder, Firebug's NetExport). */
@@ -167,6 +169,11 @@ export function entryToExchange(entry: unknown, context: EntryContext): Imported
   const responseChunks = chunks.filter((c) => c.direction === 'response');
   const sse = sseEvents(entry, responseHeaders, bodies.response, { id, wallTime, at, chunks: responseChunks });
   for (const event of sse) push(event.t, 3, event);
+  const chunkCounts = { request: chunks.length - responseChunks.length, response: responseChunks.length };
+  const rpc = { id, wallTime, at, chunkCounts };
+  for (const event of rpcMessageEvents(entry, rpc, warnings)) push(event.t, 3, event);
+  const rpcStatus = rpcStatusEvent(entry, rpc, warnings);
+  if (rpcStatus) push(rpcStatus.t, 3, rpcStatus);
   const backpressure = backpressureOf(entry);
   for (const interval of backpressure) {
     push(at(interval.pausedAt), 2, {
@@ -184,6 +191,17 @@ export function entryToExchange(entry: unknown, context: EntryContext): Imported
       t: at(interval.resumedAt),
       pausedAt: at(interval.pausedAt),
       queuedBytes: interval.queuedBytes,
+    });
+  }
+  for (const limit of captureLimitsOf(entry)) {
+    push(at(limit.at), 4, {
+      type: 'capture-limited',
+      id,
+      direction: limit.direction,
+      t: at(limit.at),
+      reason: limit.reason,
+      atOffset: limit.atOffset,
+      ...(limit.detail === undefined ? {} : { detail: limit.detail }),
     });
   }
   const end = at(phases.end);
@@ -378,6 +396,20 @@ function backpressureOf(entry: Fields): HarBackpressure[] {
       typeof b.pausedAt === 'number' &&
       (b.resumedAt === undefined || typeof b.resumedAt === 'number') &&
       typeof b.queuedBytes === 'number',
+  );
+}
+
+/** Our `_captureLimits`: parsing that gave way (WebSocket or RPC framing, content decoding). */
+function captureLimitsOf(entry: Fields): HarCaptureLimit[] {
+  return (arrayAt(entry, '_captureLimits') ?? []).filter(
+    (l): l is HarCaptureLimit =>
+      isObject(l) &&
+      (l.direction === 'request' || l.direction === 'response') &&
+      typeof l.at === 'number' &&
+      Number.isFinite(l.at) &&
+      LIMIT_REASONS.includes(l.reason as CaptureLimitReason) &&
+      typeof l.atOffset === 'number' &&
+      (l.detail === undefined || typeof l.detail === 'string'),
   );
 }
 

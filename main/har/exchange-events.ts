@@ -7,6 +7,8 @@ import type {
   ExchangeClosedEvent,
   ExchangeOpenedEvent,
   ResponseHeadEvent,
+  RpcMessageEvent,
+  RpcStatusEvent,
   SseEvent,
   WebSocketMessageEvent,
 } from '../../app/proxy-events.js';
@@ -20,6 +22,10 @@ export interface ExchangeEvents {
   readonly backpressure: (BackpressurePausedEvent | BackpressureResumedEvent)[];
   readonly sse: SseEvent[];
   readonly messages: WebSocketMessageEvent[];
+  /** A gRPC, gRPC-Web or Connect call's messages, both directions, in order. */
+  readonly rpcMessages: RpcMessageEvent[];
+  /** The call's outcome: the last status reported. */
+  rpcStatus: RpcStatusEvent | undefined;
   readonly captureLimits: CaptureLimitedEvent[];
 }
 
@@ -40,6 +46,8 @@ export function* exchangesIn(events: Iterable<HostEvent>): Generator<ExchangeEve
         backpressure: [],
         sse: [],
         messages: [],
+        rpcMessages: [],
+        rpcStatus: undefined,
         captureLimits: [],
       };
       continue;
@@ -64,6 +72,12 @@ export function* exchangesIn(events: Iterable<HostEvent>): Generator<ExchangeEve
         break;
       case 'websocket-message':
         current.messages.push(event);
+        break;
+      case 'rpc-message':
+        current.rpcMessages.push(event);
+        break;
+      case 'rpc-status':
+        current.rpcStatus = event;
         break;
       case 'capture-limited':
         current.captureLimits.push(event);

@@ -1,9 +1,17 @@
-import { headerValue, type Direction, type RawHeaders } from '../../app/proxy-events.js';
+import {
+  headerValue,
+  type CaptureLimitReason,
+  type ChunkEvent,
+  type Direction,
+  type RawHeaders,
+} from '../../app/proxy-events.js';
+import { firstPast } from '../../app/sorted-search.js';
 import { bodyPayload, payloadText, type BodyPayload, type CapturedBody } from './body-text.js';
 import type { ExchangeEvents } from './exchange-events.js';
 import type {
   HarBackpressure,
   HarBodyMarks,
+  HarCaptureLimit,
   HarChunk,
   HarContent,
   HarCookie,
@@ -13,6 +21,8 @@ import type {
   HarPostData,
   HarRequest,
   HarResponse,
+  HarRpcMessage,
+  HarRpcStatus,
   HarTimings,
   HarWebSocketMessage,
 } from './har-types.js';
@@ -72,6 +82,9 @@ export function buildEntry(exchange: ExchangeEvents, bodies: CapturedBodies, opt
     ...(exchange.messages.length > 0
       ? { _webSocketMessages: exchange.messages.map((m) => webSocketMessage(m, exchange)) }
       : {}),
+    ...(exchange.rpcMessages.length > 0 ? { _rpcMessages: rpcMessages(exchange) } : {}),
+    ...(exchange.rpcStatus ? { _rpcStatus: rpcStatus(exchange.rpcStatus, exchange, options.redact) } : {}),
+    ...captureLimits(exchange, relative),
   };
 }
 
@@ -256,9 +269,8 @@ function backpressureIntervals(exchange: ExchangeEvents, relative: (time: number
 }
 
 function sseMessage(event: ExchangeEvents['sse'][number], exchange: ExchangeEvents): HarEventSourceMessage {
-  const { opened } = exchange;
   return {
-    time: (opened.wallTime + (event.t - opened.t)) / 1000,
+    time: epochSeconds(event.t, exchange),
     eventName: event.event ?? 'message',
     eventId: event.eventId ?? '',
     data: event.data,
@@ -266,12 +278,11 @@ function sseMessage(event: ExchangeEvents['sse'][number], exchange: ExchangeEven
 }
 
 function webSocketMessage(message: ExchangeEvents['messages'][number], exchange: ExchangeEvents): HarWebSocketMessage {
-  const { opened } = exchange;
   const binary = message.binary && message.opcode !== 2;
   const truncated = message.truncated === true;
   return {
     type: message.direction === 'request' ? 'send' : 'receive',
-    time: (opened.wallTime + (message.t - opened.t)) / 1000,
+    time: epochSeconds(message.t, exchange),
     opcode: message.opcode,
     data: message.data,
     ...(binary ? { _binary: true as const } : {}),
@@ -280,6 +291,82 @@ function webSocketMessage(message: ExchangeEvents['messages'][number], exchange:
     ...(message.compressed ? { _compressed: true as const } : {}),
     ...(message.closeCode === undefined ? {} : { _closeCode: message.closeCode }),
   };
+}
+
+/** Seconds since the epoch, with fractions, of a monotonic time of the exchange (as Chrome's `_webSocketMessages`). */
+function epochSeconds(time: number, exchange: ExchangeEvents): number {
+  const { opened } = exchange;
+  return (opened.wallTime + (time - opened.t)) / 1000;
+}
+
+function rpcMessages(exchange: ExchangeEvents): HarRpcMessage[] {
+  const positions = {
+    request: chunkPositions(exchange.chunks, 'request'),
+    response: chunkPositions(exchange.chunks, 'response'),
+  };
+  return exchange.rpcMessages.map((message): HarRpcMessage => {
+    const position = positions[message.direction];
+    return {
+      type: message.direction === 'request' ? 'send' : 'receive',
+      time: epochSeconds(message.t, exchange),
+      index: message.index,
+      kind: message.kind,
+      data: message.data,
+      ...(message.binary ? { encoding: 'base64' as const } : {}),
+      wireBytes: message.wireBytes,
+      size: message.size,
+      ...(message.compressed ? { compressed: true as const } : {}),
+      ...(message.truncated ? { truncated: true as const } : {}),
+      ...(message.undecoded === undefined ? {} : { undecoded: message.undecoded }),
+      chunkRange: [position(message.chunkRange[0]), position(message.chunkRange[1])],
+    };
+  });
+}
+
+/**
+ * For a chunk index of one direction, where the chunk event holding it is among that direction's
+ * chunk events, which is what `_chunks` keeps (and what an import numbers its chunks by): an
+ * event merged from several reads holds each of their indexes.
+ */
+function chunkPositions(chunks: readonly ChunkEvent[], direction: Direction): (index: number) => number {
+  const own = chunks.filter((chunk) => chunk.direction === direction);
+  return (index) => Math.max(0, firstPast(own, index, (chunk) => chunk.index) - 1);
+}
+
+function rpcStatus(
+  status: NonNullable<ExchangeEvents['rpcStatus']>,
+  exchange: ExchangeEvents,
+  redact: ReadonlySet<string> | undefined,
+): HarRpcStatus {
+  return {
+    time: epochSeconds(status.t, exchange),
+    protocol: status.protocol,
+    source: status.source,
+    code: status.code,
+    name: status.name,
+    ...(status.message === undefined ? {} : { message: status.message }),
+    ...(status.details === undefined ? {} : { details: status.details }),
+    trailers: nameValues(redactHeaders(status.trailers, redact)),
+  };
+}
+
+/** What the bodies' `_truncated` marks already say; every other limit is written in `_captureLimits`. */
+const BODY_MARK_REASONS: ReadonlySet<CaptureLimitReason> = new Set(['body-cap', 'total-cap', 'spill-failed']);
+
+function captureLimits(
+  exchange: ExchangeEvents,
+  relative: (time: number) => number,
+): { _captureLimits?: HarCaptureLimit[] } {
+  const limits = exchange.captureLimits
+    .filter((limit) => !BODY_MARK_REASONS.has(limit.reason))
+    .map((limit): HarCaptureLimit => ({
+      direction: limit.direction,
+      at: relative(limit.t),
+      reason: limit.reason,
+      atOffset: limit.atOffset,
+      ...(limit.detail === undefined ? {} : { detail: limit.detail }),
+    }));
+  return limits.length > 0 ? { _captureLimits: limits } : {};
 }
 
 function nameValues(headers: RawHeaders): HarNameValue[] {

@@ -82,9 +82,14 @@ export function withoutContentEncoding(headers: RawHeaders): [string, string][] 
 
 const BASE64 = /^[A-Za-z0-9+/\-_\s]*=*\s*$/;
 
+/** Whether a text can be read as base64 (standard or URL-safe alphabet, whitespace allowed). */
+export function isBase64(text: string): boolean {
+  return BASE64.test(text);
+}
+
 /** A body's bytes from its HAR text; throws with words when base64 is not base64. */
 export function bodyBytes(text: string, base64: boolean): Buffer {
   if (!base64) return Buffer.from(text, 'utf8');
-  if (!BASE64.test(text)) throw new Error('its text is marked base64 but is not valid base64');
+  if (!isBase64(text)) throw new Error('its text is marked base64 but is not valid base64');
   return Buffer.from(text, 'base64');
 }

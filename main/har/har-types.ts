@@ -3,6 +3,7 @@
  * with `_` are our extensions, which the spec allows: streaming detail a plain HAR cannot hold.
  * Times in HAR are milliseconds unless a field says otherwise; -1 means "does not apply".
  */
+import type { CaptureLimitReason, RpcMessageEvent, RpcStatusEvent } from '../../app/proxy-events.js';
 
 export interface Har {
   readonly log: HarLog;
@@ -153,6 +154,74 @@ export interface HarWebSocketMessage {
   readonly _closeCode?: number;
 }
 
+/**
+ * One message of a gRPC, gRPC-Web or Connect call. No other tool writes these, so no field needs
+ * a `_`; the shape follows Chrome's `_webSocketMessages` where the two meet (`type`, `time`, `data`).
+ */
+export interface HarRpcMessage {
+  /** `send`: client → server; `receive`: server → client. */
+  readonly type: 'send' | 'receive';
+  /** Seconds since the epoch, with fractions: when the chunk holding its last byte was forwarded. */
+  readonly time: number;
+  /** 0-based position among this direction's frames. */
+  readonly index: number;
+  /** `message`, `trailers` (a gRPC-Web trailer frame) or `end-stream` (a Connect end-of-stream envelope). */
+  readonly kind: RpcMessageEvent['kind'];
+  /** The payload, decompressed when it could be: text (JSON codecs, trailers), or base64 when `encoding` says so. */
+  readonly data: string;
+  readonly encoding?: 'base64';
+  /** Payload bytes on the wire, the 5-byte prefix not counted. */
+  readonly wireBytes: number;
+  /** Payload bytes once decompressed. */
+  readonly size: number;
+  /** The sender set the compressed flag. */
+  readonly compressed?: true;
+  /** `data` holds only the first part of the payload (the display cap). */
+  readonly truncated?: true;
+  /** Why a compressed payload is in `data` as it came (unknown encoding, over the cap, corrupt). */
+  readonly undecoded?: string;
+  /**
+   * The first and last chunks its bytes arrived in, counted among this direction's entries in
+   * `_chunks` from 0 (an entry that stands for several reads counts once).
+   */
+  readonly chunkRange: readonly [first: number, last: number];
+}
+
+/** How a gRPC, gRPC-Web or Connect call ended, as its server said (`RpcStatusEvent`). */
+export interface HarRpcStatus {
+  /** Seconds since the epoch, with fractions. */
+  readonly time: number;
+  /** `grpc`, `grpc-web`, `grpc-web-text`, `connect` or `connect-unary`. */
+  readonly protocol: RpcStatusEvent['protocol'];
+  /** Where it came from: `trailers`, `trailers-only`, `trailer-frame`, `end-stream`, `unary-error`, `http-status`. */
+  readonly source: RpcStatusEvent['source'];
+  /** gRPC status code, 0 (OK) to 16. */
+  readonly code: number;
+  /** The code's name as gRPC spells it: `OK`, `NOT_FOUND`, ... */
+  readonly name: string;
+  /** `grpc-message` percent-decoded, or the Connect error's message. */
+  readonly message?: string;
+  /** `grpc-status-details-bin` (base64, as on the wire), or a Connect error's `details` as JSON text. */
+  readonly details?: string;
+  /** Every trailer (or end-of-stream metadata) field as received, status fields included. */
+  readonly trailers: readonly HarNameValue[];
+}
+
+/**
+ * A note that the capture of a body gave way in a way its `_truncated` marks do not say: its
+ * framing (WebSocket, gRPC) stopped making sense, or its content decoding failed.
+ */
+export interface HarCaptureLimit {
+  readonly direction: 'request' | 'response';
+  /** Ms from `startedDateTime`. */
+  readonly at: number;
+  /** `rpc-frames`, `websocket-frames` or `decode-failed`. */
+  readonly reason: CaptureLimitReason;
+  /** Body offset from which bytes were no longer parsed; -1 when not known. */
+  readonly atOffset: number;
+  readonly detail?: string;
+}
+
 /** A stretch when the proxy paused reads because the other side was slow; ms from `startedDateTime`. */
 export interface HarBackpressure {
   readonly direction: 'request' | 'response';
@@ -193,4 +262,9 @@ export interface HarEntry {
   readonly _backpressure: readonly HarBackpressure[];
   readonly _eventSourceMessages?: readonly HarEventSourceMessage[];
   readonly _webSocketMessages?: readonly HarWebSocketMessage[];
+  /** A gRPC, gRPC-Web or Connect call's messages, both directions, in the order they were forwarded. */
+  readonly _rpcMessages?: readonly HarRpcMessage[];
+  /** A gRPC, gRPC-Web or Connect call's outcome, when its server gave one (or its HTTP status stood for one). */
+  readonly _rpcStatus?: HarRpcStatus;
+  readonly _captureLimits?: readonly HarCaptureLimit[];
 }

@@ -62,6 +62,8 @@ function exchange(parts: Partial<ExchangeEvents> = {}): ExchangeEvents {
     backpressure: [],
     sse: [],
     messages: [],
+    rpcMessages: [],
+    rpcStatus: undefined,
     captureLimits: [],
     ...parts,
   };

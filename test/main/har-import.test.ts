@@ -282,6 +282,8 @@ describe('reading one entry', () => {
             backpressure: [],
             sse: [],
             messages: [],
+            rpcMessages: [],
+            rpcStatus: undefined,
             captureLimits: [],
           },
           {},

@@ -34,6 +34,8 @@ function exchange(id: number, url = 'http://example.test/x'): ExchangeEvents {
     backpressure: [],
     sse: [],
     messages: [],
+    rpcMessages: [],
+    rpcStatus: undefined,
     captureLimits: [],
   };
 }
