@@ -68,7 +68,8 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   start(): void {
     const { req, target, services } = this;
     const requestHeaders = toPairs(req.rawHeaders);
-    if (services.hub.active) services.hub.emit(http1Opened(this.id, req, target, requestHeaders, this.openedAt));
+    // Through `emit`, as every exchange does, so the capture learns the request head (an RPC call is framed).
+    this.emit(http1Opened(this.id, req, target, requestHeaders, this.openedAt));
     const headers = endToEnd(requestHeaders);
     if (headerValue(headers, 'host') === undefined) headers.unshift(['Host', hostHeader(target)]);
     this.upstreamHeaders = flatten(headers);
