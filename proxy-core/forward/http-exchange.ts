@@ -66,7 +66,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   }
 
   start(): void {
-    const { req, target, services } = this;
+    const { req, target } = this;
     const requestHeaders = toPairs(req.rawHeaders);
     // Through `emit`, as every exchange does, so the capture learns the request head (an RPC call is framed).
     this.emit(http1Opened(this.id, req, target, requestHeaders, this.openedAt));
