@@ -13,6 +13,7 @@ import {
   fitViewport,
   hitTestChunk,
   hitTestPause,
+  messageEndsIn,
   niceStep,
   niceTicks,
   panBy,
@@ -363,13 +364,25 @@ describe('summary', () => {
 });
 
 describe('RPC message boundaries', () => {
-  it('marks where messages ended within the view, one mark per pixel column', () => {
-    // 1 px per ms: two ends in the column at 100 px, one at 250, one out of view.
-    const ends = [START + 100.2, START + 100.7, START + 250, START + 2000];
-    const list = buildDrawList(data({ messageEnds: ends }), view(0, 1000));
-    expect(list.messageEnds.map(Math.floor)).toEqual([100, 250]);
-    expect(buildDrawList(data({ messageEnds: ends }), view(200, 400, 200)).messageEnds.map(Math.round)).toEqual([50]);
-    expect(buildDrawList(data(), view(0, 1000)).messageEnds).toEqual([]);
+  // Chunks 0-4 at 100, 100.5, 250, 600 and 2000 ms; 1 px per ms.
+  const chunks = chunksAt([100, 100.5, 250, 600, 2000]);
+
+  it('marks each chunk column in which a message ended, once however many ended there', () => {
+    // Two messages end in chunk 0, one in 1 (same pixel column), one spans 2 to 3 and ends in 3.
+    const list = buildDrawList(data({ chunks, messageEndChunks: [0, 0, 1, 3, 4] }), view(0, 1000));
+    expect(list.messageEnds).toEqual([100, 600]);
+    expect(buildDrawList(data({ chunks, messageEndChunks: [2] }), view(200, 400, 200)).messageEnds).toEqual([50]);
+    expect(buildDrawList(data({ chunks }), view(0, 1000)).messageEnds).toEqual([]);
+  });
+
+  it("counts a merged chunk's messages over every read it stands for", () => {
+    const merged = [
+      { ...chunks[0]!, reads: 3 },
+      { ...chunks[3]!, index: 3 },
+    ];
+    expect(buildDrawList(data({ chunks: merged, messageEndChunks: [2] }), view(0, 1000)).messageEnds).toEqual([100]);
+    expect(messageEndsIn([0, 0, 2, 5], 0, 2)).toBe(3);
+    expect(messageEndsIn([0, 0, 2, 5], 3, 4)).toBe(0);
   });
 });
 

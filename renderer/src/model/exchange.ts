@@ -44,10 +44,10 @@ export interface BodyView {
   /** This direction's RPC frames so far, trailer and end-of-stream frames included: true counts, never dropped. */
   readonly rpcTotals: RpcTotals;
   /**
-   * When each of this direction's RPC frames ended (`RpcMessageEvent.t`, in order), for the
-   * timeline's message boundaries; past the store's message cap the oldest are dropped.
+   * The chunk each of this direction's RPC frames ended in (the last of its `chunkRange`, in
+   * order), for the timeline's message boundaries; past the store's message cap the oldest go.
    */
-  readonly messageEnds: number[];
+  readonly messageEndChunks: number[];
 }
 
 export interface RpcTotals {

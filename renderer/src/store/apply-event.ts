@@ -83,7 +83,7 @@ function emptyBody(direction: Direction): BodyView {
     limited: undefined,
     framesStopped: undefined,
     rpcTotals: { frames: 0, messages: 0, wireBytes: 0, bytes: 0 },
-    messageEnds: [],
+    messageEndChunks: [],
   };
 }
 
@@ -175,7 +175,7 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         if (event.kind === 'message') body.rpcTotals.messages++;
         body.rpcTotals.wireBytes += event.wireBytes;
         body.rpcTotals.bytes += event.size;
-        pushCapped(body.messageEnds, event.t, limits);
+        pushCapped(body.messageEndChunks, event.chunkRange[1], limits);
       });
     case 'rpc-status':
       // The list shows the status.

@@ -32,7 +32,7 @@ const FALLBACK: Omit<Palette, 'font'> = {
   text: '#344054',
   marker: '#15803d',
   live: '#7c3aed',
-  message: 'rgba(124, 58, 237, 0.35)',
+  message: 'rgba(124, 58, 237, 0.6)',
 };
 
 /** Read on every frame: cheap, and a theme switch (class or media query) shows on the next one. */
@@ -140,15 +140,18 @@ function paintGaps(ctx: CanvasRenderingContext2D, list: DrawList, p: Palette, l:
   }
 }
 
-/** One hairline per column where messages ended, across the chunk lane: one stroke for all of them. */
+/**
+ * A light hairline across the chunk lane just after each chunk column in which a message ended
+ * (the boundary), one stroke for all of them.
+ */
 function paintMessageEnds(ctx: CanvasRenderingContext2D, list: DrawList, p: Palette, l: Layout): void {
   if (list.messageEnds.length === 0) return;
   ctx.strokeStyle = p.message;
   ctx.lineWidth = 1;
   ctx.beginPath();
   for (const x of list.messageEnds) {
-    const at = Math.round(x) + 0.5;
-    ctx.moveTo(at, l.laneTop - 4);
+    const at = Math.round(x) + BAR_WIDTH + 0.5;
+    ctx.moveTo(at, l.laneTop - 8);
     ctx.lineTo(at, l.baseline);
   }
   ctx.stroke();

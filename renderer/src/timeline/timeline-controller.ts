@@ -17,6 +17,7 @@ import {
   dataExtent,
   hitTestChunk,
   hitTestPause,
+  messageEndsIn,
   panBy,
   pauseText,
   resolveViewport,
@@ -213,7 +214,7 @@ export class TimelineController {
       startedAt: source.startedAt,
       endedAt: source.endedAt,
       now: this.now(),
-      messageEnds: source.body.messageEnds,
+      messageEndChunks: source.body.messageEndChunks,
     };
     const extent = dataExtent(data);
     return { data, extent, view: resolveViewport(this.state, extent, this.width) };
@@ -404,6 +405,9 @@ export class TimelineController {
       if (hit.columnCount > 1) {
         text += `\n${formatCount(hit.columnCount)} chunks in this pixel · ${formatBytes(hit.columnBytes)}`;
       }
+      const ends = data.messageEndChunks;
+      const ended = ends ? messageEndsIn(ends, hit.chunk.index, hit.chunk.index + (hit.chunk.reads ?? 1) - 1) : 0;
+      if (ended > 0) text += `\n${formatCount(ended)} ${ended === 1 ? 'message ends' : 'messages end'} in this chunk`;
     } else {
       const index = hitTestPause(data, view, pointer.x);
       const pause = index === undefined ? undefined : data.pauses[index];

@@ -28,10 +28,10 @@ export interface TimelineData {
   /** The host's current time, for open streams and open pauses. */
   readonly now: number;
   /**
-   * When each RPC message of this body ended (`RpcMessageEvent.t`: the flush of the chunk holding
-   * its last byte), ascending; drawn as boundaries over the chunks the messages spanned.
+   * The chunk index (`ChunkEvent.index`) each RPC message of this body ended in, ascending: the
+   * message boundaries, marked over the chunks that hold them.
    */
-  readonly messageEnds?: readonly number[];
+  readonly messageEndChunks?: readonly number[];
 }
 
 /** A window on the time axis, in view time, drawn across `widthPx` CSS pixels. */
@@ -212,7 +212,7 @@ export interface DrawList {
   readonly pauses: readonly PauseBand[];
   readonly markers: readonly Marker[];
   readonly ticks: readonly Tick[];
-  /** Where RPC messages ended, at most one per pixel column, ascending. */
+  /** The x of each chunk column in which at least one RPC message ended, ascending. */
   readonly messageEnds: readonly number[];
   /** How many chunks the viewport shows. */
   readonly visibleChunks: number;
@@ -311,32 +311,31 @@ export function buildDrawList(data: TimelineData, view: Viewport, options: DrawO
     pauses: pauseBands(data, t0, t1, toX),
     markers: markers(data, t0, t1, toX),
     ticks: niceTicks(view, options.minTickSpacingPx ?? DEFAULT_TICK_SPACING_PX),
-    messageEnds: messageEndColumns(data.messageEnds, t0, t1, toX),
+    messageEnds: messageEndColumns(data, columns),
     visibleChunks: hi - lo,
   };
 }
 
 /**
- * The x of each pixel column in which a message ended within [t0, t1]: found by binary search, so
- * a call of 100,000 messages costs a walk over the visible ones and one mark per column.
+ * The x of each chunk column holding the last byte of at least one RPC message: one binary search
+ * per column (a column stands for chunk indexes from its first chunk to its last chunk's last read,
+ * so merged chunks count whole), whatever the number of messages.
  */
-function messageEndColumns(
-  ends: readonly number[] | undefined,
-  t0: number,
-  t1: number,
-  toX: (t: number) => number,
-): number[] {
+function messageEndColumns(data: TimelineData, columns: readonly ChunkColumn[]): number[] {
+  const ends = data.messageEndChunks;
   if (!ends || ends.length === 0) return [];
   const xs: number[] = [];
-  let lastColumn = -Infinity;
-  for (let i = firstPast(ends, t0, identity, true); i < ends.length && ends[i]! <= t1; i++) {
-    const x = toX(ends[i]!);
-    const column = Math.floor(x);
-    if (column === lastColumn) continue;
-    xs.push(x);
-    lastColumn = column;
+  for (const column of columns) {
+    const first = data.chunks[column.first]!.index;
+    const last = data.chunks[column.last]!;
+    if (messageEndsIn(ends, first, last.index + (last.reads ?? 1) - 1) > 0) xs.push(column.x);
   }
   return xs;
+}
+
+/** How many of `ends` (ascending chunk indexes) fall within chunks `first` to `last`; O(log n). */
+export function messageEndsIn(ends: readonly number[], first: number, last: number): number {
+  return firstPast(ends, last, identity) - firstPast(ends, first, identity, true);
 }
 
 function identity(value: number): number {
