@@ -309,14 +309,12 @@ function MessageDetail({ message, number, start, encoding, onClose }: DetailProp
   const views: readonly DetailView[] = message.binary ? ['decoded', 'hex', 'base64'] : ['decoded', 'sent'];
   const shown = views.includes(view) ? view : 'decoded';
   const body = useMemo(() => detailText(message, decoded, shown), [message, decoded, shown]);
-  const kind = frameKind(message);
   const wire =
     message.compressed || message.wireBytes !== message.size
       ? ` (${formatCount(message.wireBytes)} on the wire${message.compressed ? `, ${encoding ?? 'compressed'}` : ''})`
       : '';
   const notes = [
-    directionWords(message.direction),
-    `${kind === 'message' ? 'message' : kind === 'end' ? 'end of stream' : 'trailers'} #${formatCount(message.index)} of the ${message.direction}`,
+    frameWords(message),
     formatOffset(message.t - start),
     `${formatCount(message.size)} bytes${wire}`,
     decoded.how === 'bytes' ? decoded.why : DECODED_WORDS[decoded.how],
@@ -329,13 +327,7 @@ function MessageDetail({ message, number, start, encoding, onClose }: DetailProp
       controls={
         <span className="rpc-views" role="group" aria-label="Show as">
           {views.map((option) => (
-            <button
-              key={option}
-              type="button"
-              aria-pressed={shown === option}
-              className={shown === option ? 'rpc-view-on' : undefined}
-              onClick={() => setView(option)}
-            >
+            <button key={option} type="button" aria-pressed={shown === option} onClick={() => setView(option)}>
               {VIEW_WORDS[option]}
             </button>
           ))}
@@ -349,6 +341,14 @@ function MessageDetail({ message, number, start, encoding, onClose }: DetailProp
       {body}
     </MessageDetailFrame>
   );
+}
+
+/** "response message 1" (counted from 1 in its direction), "response trailers", "response end of stream". */
+function frameWords(message: RpcMessageEvent): string {
+  const kind = frameKind(message);
+  if (kind === 'trailers') return `${message.direction} trailers`;
+  if (kind === 'end') return `${message.direction} end of stream`;
+  return `${message.direction} message ${formatCount(message.index + 1)}`;
 }
 
 const VIEW_WORDS: Record<DetailView, string> = { decoded: 'Decoded', hex: 'Hex', base64: 'Base64', sent: 'As sent' };
