@@ -238,11 +238,9 @@ export class EventBatcher {
       (err: unknown) => {
         // What was sent stays; the consumer goes on with live events rather than waiting forever.
         this.readingPage = false;
-        // A consumer that went away (its feed closed, then the host's store) wanted nothing more.
-        if (this.closed) return;
         if (this.pages === pages) this.pages = undefined;
         this.warnOnce(`history could not be read: ${String(err)}`);
-        this.scheduleImmediate();
+        if (!this.closed) this.scheduleImmediate();
       },
     );
   }
