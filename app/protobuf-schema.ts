@@ -174,8 +174,7 @@ function prepareFiles(input: readonly FileDescriptorProto[]): FileDescriptorProt
   for (const file of input) if (!files.has(file.name)) files.set(file.name, file);
   const definedIn: TypeIndex = new Map();
   for (const file of files.values()) indexTypes(file, definedIn);
-  const bundledDefinedIn: TypeIndex = new Map();
-  for (const file of WELL_KNOWN_FILES.values()) indexTypes(file, bundledDefinedIn);
+  const bundledDefinedIn = wellKnownTypes();
 
   const added = new Map<string, FileDescriptorProto>();
   const addBundled = (name: string): void => {
@@ -222,6 +221,16 @@ function prepareFiles(input: readonly FileDescriptorProto[]): FileDescriptorProt
 
 /** Where each type a set defines is, by full name (no leading dot). */
 type TypeIndex = Map<string, { file: string; kind: 'message' | 'enum' }>;
+
+let wellKnownIndex: TypeIndex | undefined;
+
+function wellKnownTypes(): TypeIndex {
+  if (!wellKnownIndex) {
+    wellKnownIndex = new Map();
+    for (const file of WELL_KNOWN_FILES.values()) indexTypes(file, wellKnownIndex);
+  }
+  return wellKnownIndex;
+}
 
 /** The full name (with its leading dot) a reference from `scope` means, and what it names. */
 type Resolve = (scope: string, reference: string, where: string) => { name: string; kind: 'message' | 'enum' };

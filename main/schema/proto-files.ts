@@ -101,8 +101,10 @@ class ProtoLoader {
   }
 
   async loadRoot(absolute: string): Promise<void> {
-    const dir = this.includeDirs.find((include) => !path.relative(include, absolute).startsWith('..'));
-    const name = (dir === undefined ? path.basename(absolute) : path.relative(dir, absolute)).split(path.sep).join('/');
+    const inside = this.includeDirs
+      .map((include) => path.relative(include, absolute))
+      .find((relative) => relative !== '' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
+    const name = (inside ?? path.basename(absolute)).split(path.sep).join('/');
     // A copy of a well-known type given among the files is the bundled one.
     if (WELL_KNOWN_FILES.has(name)) this.wellKnownUsed.add(name);
     else await this.load(absolute, name);
