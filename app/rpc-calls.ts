@@ -50,7 +50,19 @@ export function rpcCallOf(request: RequestHead): RpcCall | undefined {
   if (!name) return undefined;
   const protocol = rpcProtocolOf(request.method, request.headers, path);
   if (!protocol) return undefined;
-  return { protocol, service: decodeURIComponent(name[1]!), method: decodeURIComponent(name[2]!) };
+  return { protocol, service: decodePathSegment(name[1]!), method: decodePathSegment(name[2]!) };
+}
+
+/**
+ * A path segment percent-decoded, or as it is when its escapes are malformed: this must never
+ * throw, since the core asks `rpcCallOf` about every request as it passes.
+ */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function rpcProtocolOf(method: string, headers: RawHeaders, path: string): RpcProtocol | undefined {
@@ -148,14 +160,18 @@ export function rpcCodeOfHttpStatus(status: number): number {
  */
 export function decodeGrpcMessage(value: string): string {
   if (!value.includes('%')) return value;
+  const encoder = new TextEncoder();
   const bytes: number[] = [];
-  for (let i = 0; i < value.length; i++) {
+  for (let i = 0; i < value.length;) {
     const hex = value[i] === '%' ? value.slice(i + 1, i + 3) : '';
     if (/^[0-9a-fA-F]{2}$/.test(hex)) {
       bytes.push(parseInt(hex, 16));
-      i += 2;
+      i += 3;
     } else {
-      bytes.push(...new TextEncoder().encode(value[i]!));
+      // A whole code point: one UTF-16 unit of a surrogate pair alone would encode as U+FFFD.
+      const char = String.fromCodePoint(value.codePointAt(i)!);
+      bytes.push(...encoder.encode(char));
+      i += char.length;
     }
   }
   return new TextDecoder().decode(new Uint8Array(bytes));
@@ -191,8 +207,9 @@ export function statusFromFields(
 
 /**
  * A Connect end-of-stream envelope (`{"error": {...}, "metadata": {...}}`, both optional) or a
- * unary error body (`{"code": ..., "message": ..., "details": [...]}`) as a status. JSON that does
- * not parse reads as INTERNAL with the reason, rather than as success.
+ * unary error body (`{"code": ..., "message": ..., "details": [...]}`) as a status. End-of-stream
+ * JSON that does not parse reads as INTERNAL with the reason, rather than as success; a unary error
+ * body that is not JSON reads as its HTTP status says, as Connect clients read it.
  */
 export function statusFromConnectJson(
   base: StatusBase,
@@ -204,7 +221,12 @@ export function statusFromConnectJson(
   try {
     parsed = JSON.parse(json);
   } catch {
-    return connectStatus(base, source, 13, 'the end-of-stream JSON does not parse', undefined, []);
+    if (source === 'end-stream') {
+      return connectStatus(base, source, 13, 'the end-of-stream JSON does not parse', undefined, []);
+    }
+    // Not a Connect error (a gateway's HTML page, say): Connect clients go by the HTTP status.
+    const code = rpcCodeOfHttpStatus(httpStatus);
+    return connectStatus(base, source, code, `HTTP ${httpStatus}, and no Connect error in the body`, undefined, []);
   }
   const record = isRecord(parsed) ? parsed : {};
   const error = source === 'end-stream' ? record.error : record;
