@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { memo, useCallback, useMemo, useState } from 'react';
 import type { Direction, RpcMessageEvent } from '../../../app/proxy-events.js';
 import { hexDump } from '../app/body-format.js';
 import { formatBytes, formatCount, formatDuration } from '../format.js';
@@ -7,6 +7,7 @@ import { LiveTable } from '../live-table/LiveTable.js';
 import { NO_QUERY, rowAt, selectionThrough, type RowIndices, type RowQuery } from '../live-table/row-filter.js';
 import { TableFilter } from '../live-table/TableFilter.js';
 import { useLiveTable } from '../live-table/use-live-table.js';
+import { usePacedValue } from '../live-table/use-paced-value.js';
 import { useRowFilter } from '../live-table/use-row-filter.js';
 import { decodeBase64, describeCounts, DIRECTION_CHOICES, directionArrow } from '../messages/message-common.js';
 import { MessageDetailFrame } from '../messages/MessageDetailFrame.js';
@@ -50,6 +51,9 @@ interface Selection {
 
 type Encodings = Readonly<Record<Direction, string | undefined>>;
 
+/** While the call is open, the table takes new rows at most this often (see `usePacedValue`). */
+const LIVE_TABLE_INTERVAL_MS = 50;
+
 function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
   const { rpcMessages: messages, rpcMessagesDropped: dropped } = exchange;
   const count = messages.length;
@@ -63,6 +67,12 @@ function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
   const indices = useRowFilter(messages, count, query, rpcMessageTest, dropped);
   // Totals kept by the store: no pass over the messages per update.
   const summary = describeCounts(rpcCounts(exchange), dropped, indices?.length);
+  // The table (memoised) renders when the rows it shows change, not on every update of the call.
+  const shownCount = usePacedValue(count, live ? LIVE_TABLE_INTERVAL_MS : 0);
+  const onSelect = useCallback(
+    (index: number, expanded: boolean) => setSelection({ absolute: index + dropped, expanded }),
+    [dropped],
+  );
   const encodings: Encodings = {
     request: frameEncoding(exchange, 'request'),
     response: frameEncoding(exchange, 'response'),
@@ -92,15 +102,17 @@ function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
       </TableFilter>
       <MessagesTable
         messages={messages}
-        count={count}
+        count={shownCount}
         indices={indices}
+        filtered={indices?.length}
         start={start}
-        encodings={encodings}
+        requestEncoding={encodings.request}
+        responseEncoding={encodings.response}
         idPrefix={`rpc-${exchange.id}`}
         selected={selected}
         expanded={selection.expanded}
         followInitially={live}
-        onSelect={(index, expanded) => setSelection({ absolute: index + dropped, expanded })}
+        onSelect={onSelect}
       />
       {selection.expanded && selectedMessage && (
         <MessageDetail
@@ -160,12 +172,15 @@ function CallStatus({ x }: { x: ExchangeView }) {
 }
 
 interface TableProps {
+  /** Grows in place: `count` (and `filtered`) say when. */
   readonly messages: readonly RpcMessageEvent[];
   readonly count: number;
-  /** The frames the filter lets through, or undefined for all. */
+  /** The frames the filter lets through, or undefined for all; grows in place too. */
   readonly indices: RowIndices;
+  readonly filtered: number | undefined;
   readonly start: number;
-  readonly encodings: Encodings;
+  readonly requestEncoding: string | undefined;
+  readonly responseEncoding: string | undefined;
   readonly idPrefix: string;
   readonly selected: number | undefined;
   readonly expanded: boolean;
@@ -188,11 +203,16 @@ const COLUMNS: readonly LiveColumn[] = [
  * Only the rows in view are in the DOM, and each row's preview is made once per message, so a
  * flood costs a screenful of rows per frame. Keyboard as in the other live tables.
  */
-function MessagesTable(props: TableProps) {
-  const { messages, indices, start, encodings } = props;
+const MessagesTable = memo(function MessagesTable(props: TableProps) {
+  const { messages, indices, start } = props;
+  const encodings: Encodings = { request: props.requestEncoding, response: props.responseEncoding };
   const table = useLiveTable({ ...props, ...selectionThrough(indices, props), columns: COLUMNS });
 
   const rows = [];
+  // Keyed by slot, not by message: while following a flood every row in view is a new message on
+  // each update, and a slot keeps its elements and takes the new text instead of being replaced;
+  // scrolling by a few rows still only refills the slots that scrolled out.
+  const slots = Math.max(1, table.view.end - table.view.start);
   for (let position = table.view.start; position < table.view.end; position++) {
     const i = rowAt(indices, position);
     const message = messages[i];
@@ -203,7 +223,7 @@ function MessagesTable(props: TableProps) {
     const encoding = encodings[message.direction];
     rows.push(
       <div
-        key={i}
+        key={position % slots}
         {...table.rowProps(position, `msg-${message.direction}`)}
         data-testid="rpc-row"
         data-direction={message.direction}
@@ -282,7 +302,7 @@ function MessagesTable(props: TableProps) {
       {rows}
     </LiveTable>
   );
-}
+});
 
 function directionWords(direction: Direction): string {
   return direction === 'request' ? 'sent by the client' : 'received from the server';
