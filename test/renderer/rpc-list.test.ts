@@ -143,10 +143,10 @@ describe('RPC calls in the store', () => {
     expect(traffic.exchanges.get(1)!.requestBody.framesStopped).toBeUndefined();
   });
 
-  it('takes a method path that does not decode as no call', () => {
+  it('keeps a method path that does not decode as sent', () => {
     const traffic = emptyTraffic();
     apply(traffic, [call(1, '/%E0%A4%A/Method', 'application/grpc')]);
-    expect(traffic.exchanges.get(1)!.rpc).toBeUndefined();
+    expect(pathLabel(traffic.exchanges.get(1)!)).toBe('%E0%A4%A/Method');
   });
 });
 

@@ -5,9 +5,9 @@ import {
   type ProxyStatus,
   type SystemProxyStatus,
 } from '../../../app/contract.js';
-import type { ClientErrorEvent, Direction, RequestHead } from '../../../app/proxy-events.js';
+import type { ClientErrorEvent, Direction } from '../../../app/proxy-events.js';
 import { chunkFollows, mergeChunks } from '../../../app/proxy-events.js';
-import { rpcCallOf, type RpcCall } from '../../../app/rpc-calls.js';
+import { rpcCallOf } from '../../../app/rpc-calls.js';
 import type { BodyView, ExchangeView } from '../model/exchange.js';
 import { isDismissed, noticeKey } from './notices.js';
 
@@ -105,7 +105,7 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         sseRetryMs: undefined,
         messages: [],
         messagesDropped: 0,
-        rpc: safeRpcCallOf(event.request),
+        rpc: rpcCallOf(event.request),
         rpcMessages: [],
         rpcMessagesDropped: 0,
         rpcStatus: undefined,
@@ -246,15 +246,6 @@ export function addNotice(traffic: Traffic, notice: Notice): void {
   if (isDismissed(notice) || traffic.notices.some((n) => noticeKey(n) === key)) return;
   traffic.notices.push(notice);
   if (traffic.notices.length > MAX_NOTICES) traffic.notices.splice(0, traffic.notices.length - MAX_NOTICES);
-}
-
-/** `rpcCallOf`, with a method path whose percent escapes do not decode taken as no call rather than thrown. */
-function safeRpcCallOf(request: RequestHead): RpcCall | undefined {
-  try {
-    return rpcCallOf(request);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
