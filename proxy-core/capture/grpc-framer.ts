@@ -188,7 +188,7 @@ export class RpcFramer {
     };
     // A compressed trailer or end-stream payload is only readable once decompressed, not ours to do.
     if (compressed || frame.kind === 'message') return frame;
-    if (frame.kind === 'trailers') return { ...frame, trailers: parseTrailerLines(bytes) };
+    if (frame.kind === 'trailers') return { ...frame, trailers: parseTrailerLines(bytes.toString('utf8')) };
     return { ...frame, json: bytes.toString('utf8') };
   }
 
@@ -203,10 +203,10 @@ export class RpcFramer {
   }
 }
 
-/** HTTP/1-style `name: value` lines, as a gRPC-Web trailer frame carries them. */
-function parseTrailerLines(payload: Buffer): [string, string][] {
+/** HTTP/1-style `name: value` lines, as a gRPC-Web trailer frame carries them; names lower-cased. */
+export function parseTrailerLines(text: string): [string, string][] {
   const trailers: [string, string][] = [];
-  for (const line of payload.toString('utf8').split(/\r?\n/)) {
+  for (const line of text.split(/\r?\n/)) {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
     trailers.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]);

@@ -20,7 +20,7 @@ import {
   statusFromFields,
   grpcStatusName,
 } from '../../app/rpc-calls.js';
-import { RpcFramer, type RpcFrame } from './grpc-framer.js';
+import { parseTrailerLines, RpcFramer, type RpcFrame } from './grpc-framer.js';
 
 /** Payload bytes kept per message for display; the rest is counted and marked truncated. */
 export const MAX_RPC_MESSAGE_BYTES = 1024 * 1024;
@@ -136,7 +136,7 @@ export class RpcTracker {
         this.status = statusFromConnectJson(
           { id: this.id, t: at, protocol: this.protocol },
           'unary-error',
-          Buffer.concat(response.whole).toString('utf8'),
+          wholeText(response),
           this.responseStatus,
         );
       }
@@ -155,8 +155,12 @@ export class RpcTracker {
     if (!frames && this.protocol !== 'connect-unary' && !(this.protocol === 'connect' && failedStatus)) {
       return undefined;
     }
-    const encodingField =
-      this.protocol === 'connect' ? 'connect-content-encoding' : frames ? 'grpc-encoding' : 'content-encoding';
+    // A whole body (Connect unary, or a failed Connect stream's error) is compressed as HTTP bodies are.
+    const encodingField = !frames
+      ? 'content-encoding'
+      : this.protocol === 'connect'
+        ? 'connect-content-encoding'
+        : 'grpc-encoding';
     return {
       framer: frames ? new RpcFramer(framing, { maxMessageBytes: this.maxMessageBytes }) : undefined,
       encoding: headerValue(headers, encodingField)?.trim().toLowerCase(),
@@ -172,32 +176,43 @@ export class RpcTracker {
   }
 
   private onFrame(direction: Direction, side: Side, frame: RpcFrame): void {
-    const base = { id: this.id, t: frame.completedAt, protocol: this.protocol };
-    if (frame.kind === 'trailers' && frame.trailers)
-      this.status ??= statusFromFields(base, 'trailer-frame', frame.trailers);
-    if (frame.kind === 'end-stream' && frame.json !== undefined) {
-      this.status ??= statusFromConnectJson(base, 'end-stream', frame.json);
-    }
     const text = frame.kind !== 'message' || side.json;
-    this.emit(
-      messageEvent(
-        this.id,
-        direction,
-        frame.index,
-        frame.kind,
-        frame.completedAt,
-        text,
-        [frame.firstChunk, frame.lastChunk],
-        {
-          payload: frame.bytes,
-          wireBytes: frame.wireBytes,
-          truncated: frame.truncated,
-          compressed: frame.compressed,
-          encoding: side.encoding,
-          maxBytes: this.maxMessageBytes,
-        },
-      ),
+    const event = messageEvent(
+      this.id,
+      direction,
+      frame.index,
+      frame.kind,
+      frame.completedAt,
+      text,
+      [frame.firstChunk, frame.lastChunk],
+      {
+        payload: frame.bytes,
+        wireBytes: frame.wireBytes,
+        truncated: frame.truncated,
+        compressed: frame.compressed,
+        encoding: side.encoding,
+        maxBytes: this.maxMessageBytes,
+      },
     );
+    if (frame.kind !== 'message') this.statusFromFrame(frame, event);
+    this.emit(event);
+  }
+
+  /**
+   * A gRPC-Web trailer frame or a Connect end-of-stream gives the call its status. The framer reads
+   * an uncompressed payload; a compressed one (connect-node compresses any of 1 KiB or more, a long
+   * error message say) is read as the event shows it, decompressed.
+   */
+  private statusFromFrame(frame: RpcFrame, event: RpcMessageEvent): void {
+    const base = { id: this.id, t: frame.completedAt, protocol: this.protocol };
+    const decompressed = frame.compressed && !event.binary ? event.data : undefined;
+    if (frame.kind === 'trailers') {
+      const trailers = frame.trailers ?? (decompressed === undefined ? undefined : parseTrailerLines(decompressed));
+      if (trailers) this.status ??= statusFromFields(base, 'trailer-frame', trailers);
+    } else {
+      const json = frame.json ?? decompressed;
+      if (json !== undefined) this.status ??= statusFromConnectJson(base, 'end-stream', json);
+    }
   }
 
   /** A Connect unary request is one message, whole once the response begins (or the call ends). */
@@ -223,9 +238,13 @@ export class RpcTracker {
     );
   }
 
-  /** A call whose response carried no status reads as its HTTP status says (gRPC's mapping). */
+  /**
+   * A call whose response carried no status reads as its HTTP status says (gRPC's mapping). A 200
+   * is OK only for Connect unary, whose success has no status to carry; a Connect stream that ended
+   * without its end-of-stream message is an error to Connect clients too.
+   */
   private statusOfHttp(at: number): RpcStatusEvent {
-    const ok = this.responseStatus === 200 && this.protocol.startsWith('connect');
+    const ok = this.responseStatus === 200 && this.protocol === 'connect-unary';
     const code = ok ? 0 : rpcCodeOfHttpStatus(this.responseStatus);
     return {
       type: 'rpc-status',
@@ -290,6 +309,14 @@ function messageEvent(
     ...(undecoded === undefined ? {} : { undecoded }),
     chunkRange,
   };
+}
+
+/** A whole body as text, decompressed when its Content-Encoding says so; empty when that fails. */
+function wholeText(side: Side): string {
+  const body = Buffer.concat(side.whole!, side.wholeBytes);
+  if (side.encoding === undefined || side.encoding === 'identity') return body.toString('utf8');
+  const result = decompress(body, side.wholeBytes < side.wireBytes, side.encoding);
+  return typeof result === 'string' ? '' : result.toString('utf8');
 }
 
 /** The payload decompressed, or why it is shown as it came. */

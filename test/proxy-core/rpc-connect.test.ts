@@ -23,7 +23,7 @@ import {
   type TalkServer,
   type ThroughSluice,
 } from '../helpers/connect.js';
-import { h2Request } from '../helpers/h2.js';
+import { h2Request, startH2Server } from '../helpers/h2.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 
 /**
@@ -348,6 +348,53 @@ describe.each(TRANSPORTS)('%s over HTTP/%s through Sluice (connect-node both end
     expectBytesUnchanged(r);
   });
 
+  it("a long error, compressed as connect-node's defaults compress it (1 KiB and more): read decompressed", async () => {
+    const long = 'a reason that goes on and on, '.repeat(40);
+    const r = await rig(
+      () => ({
+        echo: () => {
+          throw new ConnectError(long, Code.InvalidArgument, { 'x-reason': 'long' });
+        },
+        count: async function* () {
+          yield say('one');
+          throw new ConnectError(long, Code.InvalidArgument, { 'x-reason': 'long' });
+        },
+      }),
+      { protocol, httpVersion },
+    );
+    const unary = await r.client.echo(say('x')).catch((e: unknown) => ConnectError.from(e));
+    const streamed = await (async () => {
+      for await (const message of r.client.count(say('x'))) expect(message.text).toBe('one');
+    })().catch((e: unknown) => ConnectError.from(e));
+    expect(unary).toMatchObject({ code: Code.InvalidArgument, rawMessage: long });
+    expect(streamed).toMatchObject({ code: Code.InvalidArgument, rawMessage: long });
+
+    for (const path of [TALK_PATHS.echo, TALK_PATHS.count]) {
+      const { id } = await exchangeOf(r.authority, path);
+      const unaryConnect = protocol === 'connect' && path === TALK_PATHS.echo;
+      if (unaryConnect) {
+        // Connect unary: the error is the body, gzipped as a whole.
+        const head = proxy.events.find((e) => e.type === 'response-head' && e.id === id);
+        expect(head).toMatchObject({ response: { headers: expect.arrayContaining([['content-encoding', 'gzip']]) } });
+      } else {
+        const end = messagesOf(proxy.events, id, 'response').at(-1)!;
+        expect(end).toMatchObject({ kind: endKind, compressed: true, binary: false });
+        expect(end.size).toBeGreaterThan(1024);
+        expect(end.wireBytes).toBeLessThan(end.size);
+        expect(end.data).toContain('x-reason');
+      }
+      expect(statusOf(proxy.events, id), `${path} ${JSON.stringify(eventsOf(id))}`).toEqual([
+        expect.objectContaining({
+          source: unaryConnect ? 'unary-error' : protocol === 'grpc-web' ? 'trailer-frame' : 'end-stream',
+          code: 3,
+          name: 'INVALID_ARGUMENT',
+          message: long,
+        }),
+      ]);
+    }
+    expectBytesUnchanged(r);
+  });
+
   it('a unary error: the code, the message and the details, no response message', async () => {
     const r = await rig(
       () => ({
@@ -520,6 +567,88 @@ describe('gRPC-Web text through Sluice (a base64 bridge in front of connect-node
         name: 'RESOURCE_EXHAUSTED',
         message: 'tea: 100% gone',
       }),
+    ]);
+  });
+});
+
+describe('Connect bodies no implementation here sends, by hand through Sluice', () => {
+  /** An h2c session straight at Sluice's listener, `:authority` naming `port`. */
+  function sessionTo(port: number): http2.ClientHttp2Session {
+    const session = http2.connect(`http://127.0.0.1:${port}`, {
+      createConnection: () => net.connect(proxy.port, '127.0.0.1'),
+    });
+    session.on('error', () => undefined);
+    defer(async () => session.destroy());
+    return session;
+  }
+
+  /** A hand-made h2c upstream that answers every stream with `head` and `body`. */
+  async function answering(head: http2.OutgoingHttpHeaders, body: Buffer | string): Promise<number> {
+    const upstream = await startH2Server((stream) => {
+      stream.on('error', () => undefined);
+      stream.resume();
+      stream.on('end', () => {
+        stream.respond(head);
+        stream.end(body);
+      });
+    });
+    defer(() => upstream.close());
+    return upstream.port;
+  }
+
+  const connectUnary = (path: string): http2.OutgoingHttpHeaders => ({
+    ':method': 'POST',
+    ':path': path,
+    'content-type': 'application/proto',
+    'connect-protocol-version': '1',
+  });
+
+  it('a path that is not valid percent-encoding: the call passes whole and is still tracked', async () => {
+    const server = await startTalkServer({});
+    defer(() => server.close());
+    const answer = await h2Request(sessionTo(server.h2Port), connectUnary('/sluice%zz.Talk/Echo'), binary(say('q')));
+    // connect-node has no such method: a 404 with no body, forwarded as it came.
+    expect(answer.status).toBe(404);
+    const opened = await exchangeOf(`127.0.0.1:${server.h2Port}`, '/sluice%zz.Talk/Echo');
+    expect(proxy.events).toContainEqual(
+      expect.objectContaining({ type: 'exchange-closed', id: opened.id, outcome: 'completed' }),
+    );
+    expect(messagesOf(proxy.events, opened.id, 'request').map(bytesOf)).toEqual([binary(say('q'))]);
+    expect(statusOf(proxy.events, opened.id)).toEqual([
+      expect.objectContaining({ protocol: 'connect-unary', source: 'unary-error', code: 12, name: 'UNIMPLEMENTED' }),
+    ]);
+  });
+
+  it('a Connect unary error that is not JSON (a gateway page): the status its HTTP status gives', async () => {
+    const page = '<html><body>Bad Gateway</body></html>';
+    const port = await answering({ ':status': 502, 'content-type': 'text/html' }, page);
+    const answer = await h2Request(sessionTo(port), connectUnary(TALK_PATHS.echo), binary(say('q')));
+    expect(answer.status).toBe(502);
+    expect(answer.body.toString()).toBe(page);
+    const { id } = await exchangeOf(`127.0.0.1:${port}`, TALK_PATHS.echo);
+    expect(statusOf(proxy.events, id)).toEqual([
+      expect.objectContaining({
+        source: 'unary-error',
+        code: 14,
+        name: 'UNAVAILABLE',
+        message: 'HTTP 502, and no Connect error in the body',
+      }),
+    ]);
+  });
+
+  it('a Connect stream that ends without its end-of-stream message is not OK', async () => {
+    const body = frame(binary(say('one')));
+    const port = await answering({ ':status': 200, 'content-type': 'application/connect+proto' }, body);
+    const answer = await h2Request(
+      sessionTo(port),
+      { ':method': 'POST', ':path': TALK_PATHS.count, 'content-type': 'application/connect+proto' },
+      frame(binary(say('count', 1))),
+    );
+    expect(answer.body).toEqual(body);
+    const { id } = await exchangeOf(`127.0.0.1:${port}`, TALK_PATHS.count);
+    expect(messagesOf(proxy.events, id, 'response').map(bytesOf)).toEqual([binary(say('one'))]);
+    expect(statusOf(proxy.events, id)).toEqual([
+      expect.objectContaining({ protocol: 'connect', source: 'http-status', code: 2, name: 'UNKNOWN' }),
     ]);
   });
 });
