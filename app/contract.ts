@@ -137,6 +137,34 @@ export interface SystemProxyStatus {
 }
 
 /** Every command with its request and reply. */
+/** A schema Sluice decodes RPC messages with: files the user gave, or what a server's reflection sent. */
+export interface SchemaSource {
+  readonly id: number;
+  readonly kind: 'proto-files' | 'descriptor-set' | 'reflection';
+  /** The file names given, or the server asked (and the reflection version that answered). */
+  readonly label: string;
+  /** The services it defines, by full name. */
+  readonly services: readonly string[];
+  /** How many .proto files it holds, imports included. */
+  readonly files: number;
+}
+
+/** Every schema the host holds, as one FileDescriptorSet: see docs/adr/0004-protobuf-schemas.md. */
+export interface SchemaList {
+  /** Bumped on each change; a `schemas-changed` event carries it. */
+  readonly revision: number;
+  readonly sources: readonly SchemaSource[];
+  /** All sources' files as one serialized FileDescriptorSet, base64; '' when there are none. */
+  readonly descriptorSet: string;
+}
+
+/** A file chosen in the UI: a .proto file or a descriptor set (protoc's --descriptor_set_out). */
+export interface SchemaFile {
+  readonly name: string;
+  /** The file's bytes, base64. */
+  readonly data: string;
+}
+
 export interface Commands {
   'proxy.status': { request: Record<string, never>; reply: ProxyStatus };
   'proxy.start': { request: Record<string, never>; reply: ProxyStatus };
@@ -176,6 +204,12 @@ export interface Commands {
    * `har-import-progress` events. Rejects with words saying what is wrong and where.
    */
   'har.import': { request: { path: string }; reply: HarImportReply };
+  'schemas.get': { request: Record<string, never>; reply: SchemaList };
+  /** Adds the chosen files as one source: the .proto files together (they may import each other), or descriptor sets. */
+  'schemas.add': { request: { files: SchemaFile[] }; reply: SchemaList };
+  /** Asks the server of exchange `id` (a gRPC call) for its schema by server reflection. */
+  'schemas.reflect': { request: { id: number }; reply: SchemaList };
+  'schemas.remove': { request: { sourceId: number }; reply: SchemaList };
   /**
    * Writes the capture (or the `ids` given) as HAR to a local `.har` path the user chose in a
    * save dialog: the desktop app's export. Browsers download `/har` from the headless host instead.
@@ -243,6 +277,10 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'systemProxy.set',
   'har.import',
   'har.export',
+  'schemas.get',
+  'schemas.add',
+  'schemas.reflect',
+  'schemas.remove',
 ];
 
 export function isCommandName(value: unknown): value is CommandName {
@@ -292,6 +330,13 @@ export interface HarImportProgressEvent {
   readonly error?: string;
 }
 
+/** The schemas changed (added, asked of a server, removed); `schemas.get` gives them. */
+export interface SchemasChangedEvent {
+  readonly type: 'schemas-changed';
+  readonly t: number;
+  readonly revision: number;
+}
+
 /** Exchanges the user removed (`exchanges.remove`), from any window. */
 export interface ExchangesRemovedEvent {
   readonly type: 'exchanges-removed';
@@ -307,6 +352,7 @@ export type HostEvent =
   | HostNoticeEvent
   | CaptureClearedEvent
   | ExchangesRemovedEvent
+  | SchemasChangedEvent
   | HarImportProgressEvent;
 
 /**

@@ -359,7 +359,7 @@ async function main(): Promise<void> {
     const sendSeconds = (performance.now() - sendStarted) / 1000;
     await page
       .getByTestId('row-count')
-      .filter({ hasText: new RegExp(`^${ROWS + 4} exchanges$`) })
+      .filter({ hasText: new RegExp(`^${ROWS + 6} exchanges$`) })
       .waitFor({ timeout: 120_000 });
     const listFrames = await scrollList(page);
     const domRows = await page.getByTestId('exchange-row').count();

@@ -21,6 +21,10 @@ export interface CliOptions {
   /** Redact Authorization, Cookie, Set-Cookie and `harRedactHeaders` in the HAR. */
   readonly harRedact: boolean;
   readonly harRedactHeaders: readonly string[];
+  /** Schemas for gRPC messages: .proto files, or descriptor sets (any other extension). */
+  readonly protoFiles: readonly string[];
+  /** Where imports of those .proto files are looked up, after each file's own folder. */
+  readonly protoPaths: readonly string[];
   /** Point the machine's proxy settings at Sluice while it runs, directly or through a PAC script. */
   readonly systemProxy: 'manual' | 'pac' | undefined;
   readonly help: boolean;
@@ -47,6 +51,9 @@ Options:
   --har-redact             in the HAR, hide the values of Authorization, Cookie and Set-Cookie,
                            and URL passwords and secret-looking query values (token, key, ...)
   --har-redact-header NAME also hide this header's values (implies --har-redact); may repeat
+  --proto FILE             decode gRPC, gRPC-Web and Connect messages with this schema: a .proto
+                           file, or a descriptor set (protoc --descriptor_set_out); may repeat
+  --proto-path DIR         look up the imports of --proto files here too (as protoc -I); may repeat
   --system-proxy           while running, point this machine's proxy settings at Sluice; the
                            previous settings come back on exit (and after a crash, at next start)
   --system-proxy-pac       the same through a PAC script that goes direct when Sluice is not answering
@@ -82,6 +89,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         har: { type: 'string' },
         'har-redact': { type: 'boolean' },
         'har-redact-header': { type: 'string', multiple: true },
+        proto: { type: 'string', multiple: true },
+        'proto-path': { type: 'string', multiple: true },
         'system-proxy': { type: 'boolean' },
         'system-proxy-pac': { type: 'boolean' },
         'idle-timeout': { type: 'string' },
@@ -107,6 +116,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (harRedactHeaders.some((name) => !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name))) {
     throw new UsageError('--har-redact-header takes a header name, e.g. x-api-key');
   }
+  if (v.proto === undefined && v['proto-path'] !== undefined) {
+    throw new UsageError('--proto-path goes with --proto FILE');
+  }
   if (v.har === undefined && (v['har-redact'] || harRedactHeaders.length > 0)) {
     throw new UsageError('--har-redact and --har-redact-header go with --har FILE');
   }
@@ -127,6 +139,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     har: v.har,
     harRedact: (v['har-redact'] ?? false) || harRedactHeaders.length > 0,
     harRedactHeaders,
+    protoFiles: v.proto ?? [],
+    protoPaths: v['proto-path'] ?? [],
     systemProxy: v['system-proxy-pac'] ? 'pac' : v['system-proxy'] ? 'manual' : undefined,
     help: v.help ?? false,
     version: v.version ?? false,

@@ -52,6 +52,14 @@ async function main(argv: readonly string[]): Promise<void> {
     fail(`cannot use data dir ${dataDir}: ${errorMessage(err)}`, EXIT_FAILURE);
   }
   for (const notice of host.notices) process.stderr.write(`WARNING: ${notice}\n`);
+  if (options.protoFiles.length > 0) {
+    try {
+      await host.addSchemaFiles(options.protoFiles, options.protoPaths);
+    } catch (err) {
+      await host.close();
+      fail(`cannot use --proto: ${errorMessage(err)}`, EXIT_FAILURE);
+    }
+  }
   const ca = await host.call('ca.get', {});
   process.stdout.write(`ca: ${ca.path}\n`);
 

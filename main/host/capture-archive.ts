@@ -1,5 +1,5 @@
 import type { HostEvent } from '../../app/contract.js';
-import type { Direction, RawHeaders } from '../../app/proxy-events.js';
+import type { Direction, RawHeaders, RequestHead } from '../../app/proxy-events.js';
 import { now, type CapturedRange } from '../../proxy-core/index.js';
 import type { CaptureStore, ExchangeRow, StoredBody } from '../store/capture-store.js';
 import { exchangesIn, type ExchangeEvents } from '../har/exchange-events.js';
@@ -125,6 +125,13 @@ export class CaptureArchive {
     if (!this.store) return inMemory;
     const stored = await this.store.idsNewestFirst();
     return mergeDescending(inMemory, stored);
+  }
+
+  /** An exchange's request head, from memory or the store; undefined when it is not kept. */
+  async requestOf(id: number): Promise<RequestHead | undefined> {
+    const opened = this.log.openedOf(id);
+    if (opened) return opened.request;
+    return this.store?.has(id) ? this.store.request(id) : undefined;
   }
 
   /** The headers of a body, to know its Content-Encoding; undefined when the exchange is not kept. */

@@ -1,5 +1,5 @@
 import type { HostEvent } from '../../app/contract.js';
-import type { ChunkEvent, Direction, RawHeaders } from '../../app/proxy-events.js';
+import type { ChunkEvent, Direction, ExchangeOpenedEvent, RawHeaders } from '../../app/proxy-events.js';
 import { ChunkColumns } from './chunk-columns.js';
 
 export interface EventLogLimits {
@@ -135,9 +135,10 @@ export class EventLog {
         if (this.loose.length > this.limits.maxLooseEvents * 2)
           this.loose = this.loose.slice(-this.limits.maxLooseEvents);
         break;
-      // Statuses are asked for on connect, drops concern one consumer, a clear empties the log, and
-      // an import's progress matters only while it runs.
+      // Statuses and schemas are asked for on connect, drops concern one consumer, a clear empties
+      // the log, and an import's progress matters only while it runs.
       case 'proxy-status':
+      case 'schemas-changed':
       case 'system-proxy-status':
       case 'events-dropped':
       case 'capture-cleared':
@@ -210,6 +211,12 @@ export class EventLog {
   /** The ids of the exchanges kept, the newest first. */
   idsNewestFirst(): number[] {
     return [...this.exchanges.keys()].reverse();
+  }
+
+  /** How an exchange the log holds began: its request head, where it went. */
+  openedOf(id: number): ExchangeOpenedEvent | undefined {
+    const first = this.exchanges.get(id)?.events[0];
+    return first?.type === 'exchange-opened' ? first : undefined;
   }
 
   /** The headers of a body, to know its Content-Encoding; undefined when the exchange is not kept. */

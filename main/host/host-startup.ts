@@ -40,6 +40,8 @@ export interface HostParts {
   readonly runStore: OpenedRunStore;
   /** Past the ids of the imported exchanges a kept capture holds. */
   readonly firstImportedId: number;
+  /** Extra CAs trusted for upstreams, for what the host itself asks of them (server reflection). */
+  readonly upstreamCaPems: readonly string[];
   /** For the user: a replaced settings file, settings restored after a crash, a store in a temp dir. */
   readonly notices: readonly string[];
 }
@@ -64,6 +66,7 @@ export async function openHostParts(options: HostOptions, warn: (message: string
       overrides,
       proxySwitch,
       ...core,
+      upstreamCaPems: options.upstreamCaPems ?? [],
       notices: [...notices, ...(notice ? [notice] : []), ...(storeNotice ? [storeNotice] : [])],
     };
   } catch (err) {

@@ -8,6 +8,7 @@ import type {
   HostEvent,
   HostNoticeEvent,
   ProxyStatus,
+  SchemaList,
   Settings,
   SystemProxyMode,
   SystemProxyStatus,
@@ -27,6 +28,7 @@ import { searchBodies } from './body-search.js';
 import { CaptureArchive } from './capture-archive.js';
 import { EventFeed, type FeedConsumer, type HostListener } from './event-feed.js';
 import { HarCommands } from './har-commands.js';
+import { SchemaCommands } from './schema-commands.js';
 import {
   mergeSettings,
   openHostParts,
@@ -69,6 +71,7 @@ export class SluiceHost {
   private readonly feed: EventFeed;
   private readonly bodies: BodyReader;
   private readonly har: HarCommands;
+  private readonly schemas: SchemaCommands;
   private status: ProxyStatus;
   private readonly importedBodies: ImportedBodies;
   // Starting, stopping, moving and the system proxy switch (see the handlers).
@@ -110,6 +113,11 @@ export class SluiceHost {
       firstImportedId: parts.firstImportedId,
       emit: (event) => this.emit(event),
       notice: (level, message) => this.notice(level, message),
+    });
+    this.schemas = new SchemaCommands({
+      archive: this.archive,
+      trust: () => ({ extraCaPems: parts.upstreamCaPems, insecure: this.effective().insecureUpstream }),
+      emit: (event) => this.emit(event),
     });
     const s = this.effective();
     this.status = {
@@ -172,6 +180,11 @@ export class SluiceHost {
     options: { readonly totalBytes?: number | undefined; readonly name?: string | undefined } = {},
   ): Promise<HarImportReply> {
     return this.har.importHar(source, options);
+  }
+
+  /** Adds schemas from files on this machine (the CLI's --proto); rejects with a SchemaError saying why not. */
+  addSchemaFiles(paths: readonly string[], includeDirs: readonly string[] = []): Promise<SchemaList> {
+    return this.schemas.book.addPaths(paths, includeDirs);
   }
 
   /** Puts back the user's system proxy settings now, e.g. when the CLI must leave at once. */
@@ -241,6 +254,10 @@ export class SluiceHost {
       const { path, options } = checkHarExport(request);
       return this.har.exportHarFile(path, options);
     },
+    'schemas.get': async () => this.schemas.book.list(),
+    'schemas.add': async ({ files }) => this.schemas.add(files),
+    'schemas.reflect': async ({ id }) => this.schemas.reflect(id),
+    'schemas.remove': async ({ sourceId }) => this.schemas.remove(sourceId),
     'har.import': async ({ path }) => {
       checkImportPath(path);
       return this.har.importHarFile(path);

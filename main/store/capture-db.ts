@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import sqlite from 'node-sqlite3-wasm';
 import type { Database, Statement } from 'node-sqlite3-wasm';
-import type { CaptureLimitReason, Direction, RawHeaders } from '../../app/proxy-events.js';
+import type { CaptureLimitReason, Direction, RawHeaders, RequestHead } from '../../app/proxy-events.js';
 import type { BodyRange, ExchangeRow, PageQuery, StoredBody, StoredPageRow } from './store-rows.js';
 import { errorMessage } from '../../app/error-message.js';
 
@@ -59,6 +59,7 @@ interface Statements {
   readonly deleteBodies: Statement;
   readonly pageRows: Statement;
   readonly requestHeaders: Statement;
+  readonly request: Statement;
   readonly responseHeaders: Statement;
   readonly messagesNotKept: Statement;
   readonly bodyInfo: Statement;
@@ -189,6 +190,15 @@ export class CaptureDb {
     return typeof text === 'string' ? (JSON.parse(text) as RawHeaders) : undefined;
   }
 
+  /** A stored exchange's request head; undefined when it is not stored. */
+  request(id: number): RequestHead | undefined {
+    const row = this.guard(() => this.statements.request.get([id]));
+    if (!row) return undefined;
+    const { method, url, headers } = row as { method: string; url: string; headers: string };
+    // The version is not a column: what a stored request is asked for (where it went, its fields) needs none.
+    return { method, url, httpVersion: '', headers: JSON.parse(headers) as RawHeaders };
+  }
+
   /** 0 when the exchange is not stored. */
   messagesNotKept(id: number): number {
     return Number(this.guard(() => this.statements.messagesNotKept.get([id])?.['n'] ?? 0));
@@ -299,6 +309,7 @@ function prepare(db: Database): Statements {
     deleteBodies: db.prepare('DELETE FROM bodies WHERE exchange_id = ?'),
     pageRows: db.prepare('SELECT id, events FROM exchanges WHERE id > ? AND gen <= ? ORDER BY id LIMIT ?'),
     requestHeaders: db.prepare('SELECT request_headers AS headers FROM exchanges WHERE id = ?'),
+    request: db.prepare('SELECT method, url, request_headers AS headers FROM exchanges WHERE id = ?'),
     responseHeaders: db.prepare('SELECT response_headers AS headers FROM exchanges WHERE id = ?'),
     messagesNotKept: db.prepare('SELECT messages_not_kept AS n FROM exchanges WHERE id = ?'),
     bodyInfo: db.prepare('SELECT captured, limited FROM bodies WHERE exchange_id = ? AND direction = ? AND part = 0'),

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { CaptureLimitReason, Direction, RawHeaders } from '../../app/proxy-events.js';
+import type { CaptureLimitReason, Direction, RawHeaders, RequestHead } from '../../app/proxy-events.js';
 import { IdSet } from './id-set.js';
 import type { StoreCall, StoreOp, StoreReply, StoreRequest, StoreResults } from './store-protocol.js';
 import type { ExchangeRow, PageQuery, StoredBody, StoredPageRow } from './store-rows.js';
@@ -196,6 +196,11 @@ export class CaptureStore {
 
   headers(id: number, direction: Direction): Promise<RawHeaders | undefined> {
     return this.call({ op: 'headers', id, direction });
+  }
+
+  /** A stored exchange's request head (without its HTTP version); undefined when not stored. */
+  request(id: number): Promise<RequestHead | undefined> {
+    return this.call({ op: 'request', id });
   }
 
   /** 0 when the exchange is not stored. */

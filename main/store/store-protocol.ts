@@ -1,4 +1,4 @@
-import type { Direction, RawHeaders } from '../../app/proxy-events.js';
+import type { Direction, RawHeaders, RequestHead } from '../../app/proxy-events.js';
 import type { BodyRange, ExchangeRow, PageQuery, StoredPageRow } from './store-rows.js';
 
 /**
@@ -16,6 +16,7 @@ export type StoreCall =
   | { readonly op: 'open'; readonly path: string; readonly temporary: boolean }
   | { readonly op: 'page'; readonly query: PageQuery }
   | { readonly op: 'headers'; readonly id: number; readonly direction: Direction }
+  | { readonly op: 'request'; readonly id: number }
   | { readonly op: 'messages-not-kept'; readonly id: number }
   | {
       readonly op: 'read-body';
@@ -42,6 +43,7 @@ export interface StoreResults {
   readonly open: OpenedStore;
   readonly page: StoredPageRow[];
   readonly headers: RawHeaders | undefined;
+  readonly request: RequestHead | undefined;
   readonly 'messages-not-kept': number;
   readonly 'read-body': BodyRange | undefined;
   readonly remove: number[];

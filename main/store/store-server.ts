@@ -41,6 +41,8 @@ export class StoreServer {
         return this.opened().page(call.query);
       case 'headers':
         return this.opened().headers(call.id, call.direction);
+      case 'request':
+        return this.opened().request(call.id);
       case 'messages-not-kept':
         return this.opened().messagesNotKept(call.id);
       case 'read-body': {

@@ -7,6 +7,7 @@
  * none assumes the host is new (in Electron one app serves every case).
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { CommandName, EventBatch, HostEvent } from '../../app/contract.js';
@@ -205,6 +206,28 @@ export const contractCases: readonly ContractCase[] = [
       for (const instructions of ca.trust) {
         assert.ok(instructions.title.length > 0);
         assert.ok(instructions.steps.length > 0, `steps for ${instructions.platform}`);
+      }
+    },
+  },
+  {
+    name: 'schemas.add takes chosen files, every feed hears schemas-changed, schemas.remove takes them away',
+    run: async ({ client }) => {
+      const log = new BatchLog(client);
+      try {
+        const desc = await readFile(new URL('../fixtures/proto/forecast.desc', import.meta.url));
+        const added = await client.call('schemas.add', {
+          files: [{ name: 'forecast.desc', data: desc.toString('base64') }],
+        });
+        const source = added.sources.find((s) => s.label === 'forecast.desc');
+        assert.ok(source, 'the new source is listed');
+        assert.deepEqual(source.services, ['sluice.demo.v1.Forecasts']);
+        assert.ok(added.descriptorSet.length > desc.length, 'the set travels whole, base64');
+        await log.waitFor((e) => e.type === 'schemas-changed' && e.revision === added.revision, 'schemas-changed');
+        const removed = await client.call('schemas.remove', { sourceId: source.id });
+        assert.ok(!removed.sources.some((s) => s.id === source.id));
+        assert.deepEqual(await client.call('schemas.get', {}), removed);
+      } finally {
+        log.stop();
       }
     },
   },

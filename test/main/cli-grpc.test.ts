@@ -1,12 +1,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { RpcMessageEvent } from '../../app/proxy-events.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { makeClient, METHODS, setGrpcProxyEnv, startGrpcServer, unaryCall } from '../helpers/grpc.js';
 import { makeUpstreamAuthority } from '../helpers/servers.js';
+import { HostClient } from '../../renderer/src/transport/host-client.js';
+import { WsBridge } from '../../renderer/src/transport/ws-bridge.js';
 
 const { defer, freshDir } = useCleanup();
 
@@ -48,5 +52,60 @@ describe('sluice --events ndjson and gRPC', () => {
     expect(cli.events.filter((e) => e.type === 'rpc-status')).toEqual([
       expect.objectContaining({ protocol: 'grpc', code: 0, name: 'OK' }),
     ]);
+  });
+});
+
+describe('sluice --proto', () => {
+  const fixtures = fileURLToPath(new URL('../fixtures/proto/', import.meta.url));
+
+  it('loads .proto files (imports from --proto-path) and a descriptor set; the UI is given them', async () => {
+    const cli = await startCli([
+      '--port',
+      '0',
+      '--data-dir',
+      await freshDir(),
+      '--proto',
+      join(fixtures, 'sluice/demo/v1/forecast.proto'),
+      '--proto-path',
+      fixtures,
+      '--proto',
+      join(fixtures, 'forecast.desc'),
+    ]);
+    defer(() => cli.stop('SIGKILL'));
+    const ui = new URL(await cli.line('ui: ').then((line) => line.slice('ui: '.length)));
+    const bridge = new WsBridge({
+      url: `ws://${ui.host}/ws?token=${ui.searchParams.get('token')}`,
+      WebSocket,
+    });
+    defer(async () => bridge.close());
+    const list = await new HostClient(bridge).call('schemas.get', {});
+    // The descriptor set defines what the .proto files did: it replaces them.
+    expect(list.sources).toEqual([
+      expect.objectContaining({
+        kind: 'descriptor-set',
+        label: 'forecast.desc',
+        services: ['sluice.demo.v1.Forecasts'],
+      }),
+    ]);
+  });
+
+  it('a .proto that does not parse, or imports what is not found, stops the start with the file named', async () => {
+    const dir = await freshDir();
+    await writeFile(join(dir, 'broken.proto'), 'syntax = "proto3";\nmessage {\n');
+    const broken = await runCli(['--port', '0', '--data-dir', await freshDir(), '--proto', join(dir, 'broken.proto')]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^sluice: cannot use --proto: .*broken\.proto/m);
+    // forecast.proto imports sluice/units/..., found only with --proto-path.
+    const lost = await runCli([
+      '--port',
+      '0',
+      '--data-dir',
+      await freshDir(),
+      '--proto',
+      join(fixtures, 'sluice/demo/v1/forecast.proto'),
+    ]);
+    expect(lost.code).toBe(1);
+    expect(lost.stderr).toMatch(/cannot use --proto: .*units\.proto/);
+    expect((await runCli(['--proto-path', dir])).stderr).toMatch(/--proto-path goes with --proto FILE/);
   });
 });
