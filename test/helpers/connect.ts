@@ -92,7 +92,7 @@ export const say = (text: string, n = 0): Say => create(SaySchema, { text, n });
 
 export type TalkHandlers = Partial<ServiceImpl<typeof TalkService>>;
 
-/** One call as an end saw it: the body bytes it read and wrote, as they crossed its socket. */
+/** One call as an end saw it: the body bytes it wrote and read (HTTP's own framing aside), in order. */
 export interface BodyLog {
   readonly path: string;
   readonly received: Buffer[];
@@ -159,7 +159,7 @@ export function tapData(stream: Readable, into: Buffer[]): void {
   }) as Readable['emit'];
 }
 
-/** Records every body chunk written to a response (`write` and `end`). */
+/** Records every body chunk written (`write` and `end`) to a response or a client's request. */
 function tapWrites(res: Writable, into: Buffer[]): void {
   const record = (chunk: unknown): void => {
     if (typeof chunk === 'string') into.push(Buffer.from(chunk));
@@ -177,7 +177,7 @@ function tapWrites(res: Writable, into: Buffer[]): void {
   }) as Writable['end'];
 }
 
-export function listen(server: net.Server): Promise<void> {
+function listen(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 }
 
@@ -237,8 +237,11 @@ export type TalkHttp = '1.1' | '2';
 export interface TalkTransportOptions {
   readonly protocol: TalkProtocol;
   readonly httpVersion: TalkHttp;
+  /** Protobuf (the default) or JSON. */
   readonly useBinaryFormat?: boolean;
+  /** Connect only: side-effect-free unary calls as GET. */
   readonly useHttpGet?: boolean;
+  /** Send gzip and accept only gzip (connect-node compresses messages of 1 KiB and more). */
   readonly gzip?: boolean;
 }
 

@@ -21,6 +21,7 @@ import {
   type TalkHttp,
   type TalkProtocol,
   type TalkServer,
+  type TalkTransportOptions,
   type ThroughSluice,
 } from '../helpers/connect.js';
 import { h2Request, startH2Server } from '../helpers/h2.js';
@@ -56,16 +57,8 @@ interface Rig {
   readonly through: ThroughSluice;
 }
 
-interface RigOptions {
-  readonly protocol: TalkProtocol;
-  readonly httpVersion: TalkHttp;
-  readonly useBinaryFormat?: boolean;
-  readonly useHttpGet?: boolean;
-  readonly gzip?: boolean;
-}
-
 /** A Talk server and a connect-node client through Sluice; `handlers` may use the rig (once made) to pace. */
-async function rig(handlers: (late: { rig?: Rig }) => TalkHandlers, options: RigOptions): Promise<Rig> {
+async function rig(handlers: (late: { rig?: Rig }) => TalkHandlers, options: TalkTransportOptions): Promise<Rig> {
   const late: { rig?: Rig } = {};
   const server = await startTalkServer(handlers(late));
   defer(() => server.close());
