@@ -7,6 +7,7 @@ import type {
   RequestHead,
   ResponseHead,
 } from '../../app/proxy-events.js';
+import { errorMessage } from '../../app/error-message.js';
 import { now } from '../clock.js';
 import type { EventHub } from '../event-hub.js';
 import { BodyCapture, type CaptureBudget, type CapturedRange } from './body-capture.js';
@@ -120,18 +121,20 @@ export class ExchangeCapture {
   /** The request head was forwarded: a gRPC, gRPC-Web or Connect call gets its messages framed. */
   onRequestHead(request: RequestHead): void {
     if (!this.copyBodies) return;
-    this.rpc = RpcTracker.forRequest(this.id, request, this.emit, (direction, atOffset, detail) =>
-      this.limited(direction, 'rpc-frames', atOffset, detail),
-    );
+    this.rpcSafely(() => {
+      this.rpc = RpcTracker.forRequest(this.id, request, this.emit, (direction, atOffset, detail) =>
+        this.limited(direction, 'rpc-frames', atOffset, detail),
+      );
+    });
   }
 
   onResponseHead(response: ResponseHead, at: number): void {
-    this.rpc?.onResponseHead(response, at);
+    if (this.rpc) this.rpcSafely(() => this.rpc?.onResponseHead(response, at));
   }
 
   /** Trailers that ended the response (HTTP/2, or a chunked HTTP/1.1 body). */
   onResponseTrailers(fields: RawHeaders, at: number): void {
-    this.rpc?.onResponseTrailers(fields, at);
+    if (this.rpc) this.rpcSafely(() => this.rpc?.onResponseTrailers(fields, at));
   }
 
   /** Bytes forwarded outside the pumps (those that came with the upgrade itself), for the frame parser. */
@@ -147,13 +150,13 @@ export class ExchangeCapture {
     this.body(direction)?.append(bytes);
     if (direction === 'response') this.sse?.onChunk(bytes, index, readAt);
     this.websocket?.onBytes(direction, bytes, readAt);
-    this.rpc?.onChunk(direction, bytes, index, offset, flushedAt);
+    if (this.rpc) this.rpcSafely(() => this.rpc?.onChunk(direction, bytes, index, offset, flushedAt));
   }
 
   /** The exchange is over; parsing ends, copies stay readable until cleared. */
   finish(outcome: ExchangeOutcome): void {
     this.sse?.end();
-    this.rpc?.end(outcome, now());
+    if (this.rpc) this.rpcSafely(() => this.rpc?.end(outcome, now()));
     this.rpc = undefined;
     this.request?.finish();
     this.response?.finish();
@@ -166,6 +169,19 @@ export class ExchangeCapture {
     this.rpc = undefined;
     this.request?.dispose();
     this.response?.dispose();
+  }
+
+  /**
+   * Runs the RPC tracker, called from the forwarding code's own calls (heads, write callbacks):
+   * a fault in it must cost the call's messages, never the stream, so it stops tracking with a note.
+   */
+  private rpcSafely(step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.rpc = undefined;
+      this.limited('response', 'rpc-frames', -1, `Sluice stopped reading this call's messages: ${errorMessage(err)}`);
+    }
   }
 
   private limited(direction: Direction, reason: CaptureLimitReason, atOffset: number, detail?: string): void {

@@ -24,8 +24,12 @@ import { parseTrailerLines, RpcFramer, type RpcFrame } from './grpc-framer.js';
 
 /** Payload bytes kept per message for display; the rest is counted and marked truncated. */
 export const MAX_RPC_MESSAGE_BYTES = 1024 * 1024;
-/** Output past this for one message is not decompressed (a gzip bomb costs CPU, and memory here). */
-const MAX_INFLATED_BYTES = 16 * 1024 * 1024;
+/**
+ * Output past this for one message is not decompressed. It runs synchronously on the proxy's
+ * thread (after the bytes were written, but before other streams' next reads), so it is kept to
+ * gRPC's default message limit: a few milliseconds at most, and a gzip bomb costs no more.
+ */
+const MAX_INFLATED_BYTES = 4 * 1024 * 1024;
 
 /** One direction's body, framed (gRPC, gRPC-Web, Connect streaming) or whole (Connect unary, errors). */
 interface Side {

@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type {
   CaptureLimitedEvent,
   ExchangeOpenedEvent,
@@ -21,6 +21,7 @@ import {
   startGrpcServer,
   unaryCall,
 } from '../helpers/grpc.js';
+import { RpcTracker } from '../../proxy-core/capture/rpc-tracker.js';
 import { connectH2, h2Request, startH2Server } from '../helpers/h2.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { makeUpstreamAuthority, type UpstreamAuthority } from '../helpers/servers.js';
@@ -357,5 +358,42 @@ describe('a gRPC body that stops making sense', () => {
       detail: expect.stringMatching(/message 1 has flags 0x3c/),
     });
     expect(statusOf(proxy.events, id).map((s) => s.name)).toEqual(['OK']);
+  });
+
+  it('a fault in the tracker costs the messages, never the stream: a note, and every byte forwarded', async () => {
+    const fault = vi.spyOn(RpcTracker.prototype, 'onChunk').mockImplementation(() => {
+      throw new Error('a bug in the tracker');
+    });
+    defer(async () => fault.mockRestore());
+    const body = Buffer.concat([frame(text('one')), frame(text('two'))]);
+    const upstream = await startH2Server((stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(body);
+    });
+    defer(() => upstream.close());
+    const proxy = await startProxy();
+    defer(() => proxy.close());
+    const { session } = await connectH2(proxy.port, `localhost:${upstream.port}`);
+    defer(async () => session.destroy());
+
+    const answer = await h2Request(
+      session,
+      { ':method': 'POST', ':path': '/pkg.Svc/Get', 'content-type': 'application/grpc', te: 'trailers' },
+      frame(text('q')),
+    );
+    expect(answer.body).toEqual(body);
+    expect(answer.trailers?.['grpc-status']).toBe('0');
+    const id = await exchangeOf(proxy, '/pkg.Svc/Get');
+    expect(fault).toHaveBeenCalled();
+    expect(proxy.events).toContainEqual(
+      expect.objectContaining({
+        type: 'capture-limited',
+        id,
+        reason: 'rpc-frames',
+        detail: "Sluice stopped reading this call's messages: a bug in the tracker",
+      }),
+    );
+    expect(proxy.events).toContainEqual(expect.objectContaining({ type: 'exchange-closed', id, outcome: 'completed' }));
   });
 });
