@@ -35,6 +35,15 @@ const ui = (message) => ({
   patterns: [{ group: ['react/*', 'react-dom/*', 'zustand/*'], message }],
 });
 
+/**
+ * protobuf.js builds its codecs with `Function` (a strict CSP refuses it) and gRPC's packages are
+ * Node's: the page decodes with @bufbuild/protobuf (docs/adr/0004-protobuf-schemas.md).
+ */
+const pageProtobuf = (message) => ({
+  paths: ['protobufjs'].map((name) => ({ name, message })),
+  patterns: [{ group: ['protobufjs/*', '@grpc/*'], message }],
+});
+
 const coreThroughIndex = {
   patterns: [
     {
@@ -99,6 +108,7 @@ export default tseslint.config(
         electron('app/ stays free of Electron: see docs/adr/0001.'),
         ui('app/ stays free of UI code.'),
         nodeBuiltins('app/ is shared with the renderer: no Node imports.'),
+        pageProtobuf('app/ is shared with the renderer: decode with @bufbuild/protobuf.'),
         {
           patterns: [
             { group: ['**/main/**', '**/renderer/**'], message: 'app/ never imports main/ or renderer/.' },
@@ -125,6 +135,7 @@ export default tseslint.config(
       'no-restricted-imports': forbid(
         electron('The renderer talks to the host only through app/contract.ts.'),
         nodeBuiltins('The renderer runs in a browser page: no Node imports.'),
+        pageProtobuf('The renderer runs in a sandboxed page: decode with @bufbuild/protobuf.'),
         {
           paths: [{ name: 'ws', message: 'The renderer runs in a browser page: it has its own WebSocket.' }],
           patterns: [

@@ -51,6 +51,10 @@ const forbidden: [file: string, specifier: string, why: RegExp][] = [
   ['test/main/probe.test.ts', 'electron', /Only main\/electron\//],
   // The core never imports the layers above it.
   ['proxy-core/probe.ts', '../main/host/sluice-host.js', /never imports main/],
+  // The page decodes protobuf with @bufbuild/protobuf, never protobuf.js or gRPC's Node packages.
+  ['app/probe.ts', 'protobufjs', /decode with @bufbuild\/protobuf/],
+  ['renderer/src/rpc/probe.ts', 'protobufjs/ext/descriptor', /decode with @bufbuild\/protobuf/],
+  ['renderer/src/probe.ts', '@grpc/grpc-js', /decode with @bufbuild\/protobuf/],
 ];
 
 const allowed: [file: string, specifier: string][] = [
@@ -69,6 +73,8 @@ const allowed: [file: string, specifier: string][] = [
   ['app/transport/probe.ts', '../contract.js'],
   ['proxy-core/probe.ts', '../app/proxy-events.js'],
   ['proxy-core/probe.ts', 'node:net'],
+  ['app/probe.ts', '@bufbuild/protobuf'],
+  ['main/schema/probe.ts', 'protobufjs'],
 ];
 
 describe('lint keeps the layers apart', () => {
