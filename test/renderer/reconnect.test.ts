@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CallMessage, HostEvent, HostMessage, ProxyStatus, SystemProxyStatus } from '../../app/contract.js';
+import type {
+  CallMessage,
+  HostEvent,
+  HostMessage,
+  ProxyStatus,
+  SchemaList,
+  SystemProxyStatus,
+} from '../../app/contract.js';
 import { followHost } from '../../renderer/src/store/follow-host.js';
 import { createSluiceStore, type SluiceStore } from '../../renderer/src/store/store.js';
 import { HostClient } from '../../renderer/src/transport/host-client.js';
@@ -52,6 +59,16 @@ class FakeSocket implements WebSocketLike {
       if (call.command === 'systemProxy.status') this.say({ kind: 'reply', id: call.id, reply: systemProxy });
     }
   }
+  /** Answers the page's `schemas.get` calls not answered yet. */
+  answerSchemas(list: SchemaList): void {
+    for (const call of this.calls) {
+      if (call.command === 'schemas.get' && !this.answered.has(call.id)) {
+        this.answered.add(call.id);
+        this.say({ kind: 'reply', id: call.id, reply: list });
+      }
+    }
+  }
+  private readonly answered = new Set<number>();
   drop(code: number, reason: string): void {
     this.readyState = 3;
     this.emit('close', { code, reason });
@@ -138,8 +155,8 @@ describe('the page across a reconnect', () => {
     expect(page.store.getState()).toMatchObject({ connection: 'connecting', connectionDetail: 'attempt 2' });
     second.accept();
     expect(page.store.getState().connection).toBe('open');
-    // The replayed log has no statuses: the page asks again on the new socket.
-    expect(second.calls.map((c) => c.command).sort()).toEqual(['proxy.status', 'systemProxy.status']);
+    // The replayed log has no statuses and no schemas: the page asks again on the new socket.
+    expect(second.calls.map((c) => c.command).sort()).toEqual(['proxy.status', 'schemas.get', 'systemProxy.status']);
     second.answerStatuses(stopped, systemOff);
     // While the page was away the host restarted: exchange 2 is gone, the notice is said again.
     second.feed(0, [openedEvent(1), closedEvent(1), notice(3, 'settings.json was replaced')]);
@@ -150,6 +167,35 @@ describe('the page across a reconnect', () => {
     expect(traffic.order).toEqual([1]);
     expect(selectedId).toBeUndefined();
     expect(traffic.notices.map((n) => n.message)).toEqual(['settings.json was replaced']);
+  });
+
+  it('asks for the schemas on each connect and each schemas-changed; a restarted host counts again', async () => {
+    const page = openPage();
+    const first = await page.nextSocket();
+    first.accept();
+    const one = schemaList(1, ['forecast.proto']);
+    first.answerSchemas(one);
+    await vi.waitFor(() => expect(page.store.getState().schemas?.list).toEqual(one));
+
+    // Live news: asked again; answers arriving out of order leave the newest.
+    first.feed(0, [{ type: 'schemas-changed', t: 1, revision: 2 }]);
+    first.feed(1, [{ type: 'schemas-changed', t: 2, revision: 3 }]);
+    await vi.waitFor(() => expect(first.calls.filter((c) => c.command === 'schemas.get')).toHaveLength(3));
+    const [, second, third] = first.calls.filter((c) => c.command === 'schemas.get');
+    const three = schemaList(3, ['forecast.proto', 'units.desc']);
+    first.say({ kind: 'reply', id: third!.id, reply: three });
+    first.say({ kind: 'reply', id: second!.id, reply: schemaList(2, ['forecast.proto', 'old.desc']) });
+    await vi.waitFor(() => expect(page.store.getState().schemas?.list).toEqual(three));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(page.store.getState().schemas?.list).toEqual(three);
+
+    // A restarted host starts from revision 0 again: its list is taken all the same.
+    first.drop(1001, 'Sluice is shutting down');
+    const next = await page.nextSocket();
+    next.accept();
+    const none = schemaList(0, []);
+    next.answerSchemas(none);
+    await vi.waitFor(() => expect(page.store.getState().schemas?.list).toEqual(none));
   });
 
   it('fails a call the lost host never answered, naming it, and calls through the new socket after', async () => {
@@ -172,3 +218,11 @@ describe('the page across a reconnect', () => {
     expect(await status).toEqual(running);
   });
 });
+
+function schemaList(revision: number, labels: string[]): SchemaList {
+  return {
+    revision,
+    sources: labels.map((label, i) => ({ id: i + 1, kind: 'descriptor-set', label, services: [], files: 1 })),
+    descriptorSet: '',
+  };
+}

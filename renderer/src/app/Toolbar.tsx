@@ -2,11 +2,15 @@ import { useSluice } from '../store/store.js';
 import { CaHelp } from './CaHelp.js';
 import { HarDialog } from './HarDialog.js';
 import { HarImportButton } from './HarImport.js';
+import { SchemasDialog } from './SchemasDialog.js';
 import { useHost } from './host-context.js';
 import { SystemProxySwitch } from './SystemProxySwitch.js';
 import { useCommand } from './use-command.js';
 
-/** Proxy address and state, record/pause, clear, HAR import/export, the system proxy switch, CA help. */
+/**
+ * Proxy address and state, record/pause, clear, HAR import/export, protobuf schemas, the system
+ * proxy switch, CA help.
+ */
 export function Toolbar() {
   const host = useHost();
   const status = useSluice((s) => s.traffic.status);
@@ -14,6 +18,7 @@ export function Toolbar() {
   const run = useCommand();
   const dialog = useSluice((s) => s.dialog);
   const openDialog = useSluice((s) => s.openDialog);
+  const schemaSources = useSluice((s) => s.schemas?.list.sources.length ?? 0);
 
   const running = status?.state === 'running';
   const address = status ? `${status.host}:${status.port}` : '…';
@@ -62,12 +67,20 @@ export function Toolbar() {
       <button type="button" onClick={() => openDialog('har-export')} title="Export the capture as a HAR file">
         Export HAR…
       </button>
+      <button
+        type="button"
+        onClick={() => openDialog('schemas')}
+        title="Protobuf schemas that name the fields of gRPC, gRPC-Web and Connect messages"
+      >
+        {schemaSources > 0 ? `Schemas (${schemaSources})…` : 'Schemas…'}
+      </button>
       <SystemProxySwitch />
       <button type="button" onClick={() => openDialog('ca-help')}>
         CA certificate
       </button>
       {dialog === 'ca-help' && <CaHelp onClose={() => openDialog(undefined)} />}
       {dialog === 'har-export' && <HarDialog onClose={() => openDialog(undefined)} />}
+      {dialog === 'schemas' && <SchemasDialog onClose={() => openDialog(undefined)} />}
     </header>
   );
 }

@@ -53,16 +53,17 @@ export type RowIndices = readonly number[] | undefined;
 export class RowIndexFilter<Row> {
   private rows: readonly Row[] | undefined;
   private query: RowQuery = NO_QUERY;
-  private generation = 0;
+  private generation: unknown = 0;
   /** Rows tested so far, from the start of `rows`. */
   private scanned = 0;
   private matches: number[] = [];
 
   /**
-   * The indices of `rows` passing `test`, which must be `query`'s test. `generation` changes when
-   * the rows were replaced in place (the oldest dropped), which their count alone cannot tell.
+   * The indices of `rows` passing `test`, which must be `query`'s test. `generation` (compared by
+   * identity) changes when the rows were replaced in place (the oldest dropped), which their count
+   * alone cannot tell, or when what a row reads as changed (a schema arrived for its messages).
    */
-  sync(rows: readonly Row[], query: RowQuery, test: (row: Row) => boolean, generation = 0): RowIndices {
+  sync(rows: readonly Row[], query: RowQuery, test: (row: Row) => boolean, generation: unknown = 0): RowIndices {
     if (!isFiltering(query)) {
       this.forget();
       return undefined;
@@ -80,7 +81,7 @@ export class RowIndexFilter<Row> {
   }
 
   /** Whether the matches so far still hold: the same rows, grown only, and the same or a narrower query. */
-  private canGoOn(rows: readonly Row[], query: RowQuery, generation: number): boolean {
+  private canGoOn(rows: readonly Row[], query: RowQuery, generation: unknown): boolean {
     return (
       rows === this.rows &&
       generation === this.generation &&

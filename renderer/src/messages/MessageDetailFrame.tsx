@@ -12,6 +12,8 @@ export interface MessageDetailFrameProps {
   readonly copyTitle: string;
   readonly onClose: () => void;
   readonly testId: string;
+  /** A line between the head and the message: what to doubt about how it reads. */
+  readonly note?: ReactNode;
   /** The message itself, shown preformatted. */
   readonly children: ReactNode;
 }
@@ -21,7 +23,7 @@ export interface MessageDetailFrameProps {
  * a head saying what it is, with copy and close buttons, and the message preformatted.
  */
 export function MessageDetailFrame(props: MessageDetailFrameProps) {
-  const { name, summary, controls, copyText, copyTitle, onClose, testId, children } = props;
+  const { name, summary, controls, copyText, copyTitle, onClose, testId, note, children } = props;
   return (
     <section className="live-detail" aria-label={name} data-testid={testId}>
       <header className="live-detail-head">
@@ -32,6 +34,7 @@ export function MessageDetailFrame(props: MessageDetailFrameProps) {
           ×
         </button>
       </header>
+      {note}
       <pre className="live-detail-body">{children}</pre>
     </section>
   );

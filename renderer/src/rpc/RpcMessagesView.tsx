@@ -1,6 +1,8 @@
 import { memo, useCallback, useMemo, useState } from 'react';
-import type { Direction, RpcMessageEvent } from '../../../app/proxy-events.js';
+import { headerValue, type Direction, type RpcMessageEvent } from '../../../app/proxy-events.js';
+import { isJsonCodec } from '../../../app/rpc-calls.js';
 import { hexDump } from '../app/body-format.js';
+import { AddSchemaFiles, AskServerForSchema } from '../app/SchemaActions.js';
 import { formatBytes, formatCount, formatDuration } from '../format.js';
 import type { LiveColumn } from '../live-table/column-fit.js';
 import { LiveTable } from '../live-table/LiveTable.js';
@@ -13,7 +15,9 @@ import { decodeBase64, describeCounts, DIRECTION_CHOICES, directionArrow } from 
 import { MessageDetailFrame } from '../messages/MessageDetailFrame.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { formatOffset } from '../sse/sse-format.js';
-import { DECODED_WORDS, decodeForDisplay, type DecodedMessage } from './rpc-decode.js';
+import { callSchemaOf, loadSchemas, requestPath, type CallSchema, type CallSchemaState } from '../store/schemas.js';
+import { useSluice } from '../store/store.js';
+import { decodedWords, decodeForDisplay, unknownFieldsWarning, type DecodedMessage } from './rpc-decode.js';
 import { rpcMessageTest } from './rpc-filter.js';
 import {
   detailsText,
@@ -35,8 +39,9 @@ export interface RpcMessagesViewProps {
 }
 
 /**
- * A gRPC, gRPC-Web or Connect call's messages, live: counts, the call's status and trailers, a
- * virtualised table of both directions' frames, and the chosen one in full.
+ * A gRPC, gRPC-Web or Connect call's messages, live: counts, the call's status and trailers, what
+ * the schemas know of its method, a virtualised table of both directions' frames (named by the
+ * schema when it has the method, else by field number), and the chosen one in full.
  */
 export function RpcMessagesView(props: RpcMessagesViewProps) {
   // Selection and scroll belong to one exchange; another starts afresh.
@@ -63,8 +68,13 @@ function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
   const selectedMessage = selected === undefined || selected < 0 ? undefined : messages[selected];
   const start = exchange.opened.t;
   const [query, setQuery] = useState<RowQuery>(NO_QUERY);
-  // Dropping the oldest shifts every index: the filter starts over then.
-  const indices = useRowFilter(messages, count, query, rpcMessageTest, dropped);
+  const schema = useCallSchema(exchange);
+  const call = schema.known ? schema.call : undefined;
+  const testFor = useCallback((q: RowQuery) => rpcMessageTest(q, call), [call]);
+  // Dropping the oldest shifts every index, and a schema changes what rows read: the filter starts
+  // over then.
+  const generation = useMemo(() => ({ dropped, call }), [dropped, call]);
+  const indices = useRowFilter(messages, count, query, testFor, generation);
   // Totals kept by the store: no pass over the messages per update.
   const summary = describeCounts(rpcCounts(exchange), dropped, indices?.length);
   // The table (memoised) renders when the rows it shows change, not on every update of the call.
@@ -87,6 +97,7 @@ function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
         </div>
       </div>
       <CallStatus x={exchange} />
+      <CallSchemaLine x={exchange} schema={schema} />
       <TableFilter query={query} onQuery={setQuery} label="Filter messages" placeholder="Filter messages">
         <select
           aria-label="Direction"
@@ -108,6 +119,7 @@ function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
         start={start}
         requestEncoding={encodings.request}
         responseEncoding={encodings.response}
+        call={call}
         idPrefix={`rpc-${exchange.id}`}
         selected={selected}
         expanded={selection.expanded}
@@ -120,6 +132,7 @@ function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
           number={(selection.absolute ?? 0) + 1}
           start={start}
           encoding={encodings[selectedMessage.direction]}
+          call={call}
           onClose={() => setSelection({ ...selection, expanded: false })}
         />
       )}
@@ -171,6 +184,76 @@ function CallStatus({ x }: { x: ExchangeView }) {
   );
 }
 
+/** What the host's schemas say about this call's method, loaded once per schema revision. */
+function useCallSchema(x: ExchangeView): CallSchemaState {
+  const list = useSluice((s) => s.schemas?.list);
+  const schemas = loadSchemas(list);
+  const path = requestPath(x.opened.request.url);
+  const service = x.rpc?.service ?? '';
+  return useMemo(() => callSchemaOf(schemas, path, service), [schemas, path, service]);
+}
+
+/**
+ * One line on the call's schema: the method's full name and types when the schemas know it;
+ * otherwise why not, with the two ways to get one (files, or the server's reflection).
+ */
+function CallSchemaLine({ x, schema }: { x: ExchangeView; schema: CallSchemaState }) {
+  const openDialog = useSluice((s) => s.openDialog);
+  const json = isJsonCodec(headerValue(x.opened.request.headers, 'content-type'));
+  if (schema.known) {
+    const { types } = schema.call;
+    return (
+      <section className="rpc-schema" aria-label="Schema" data-testid="rpc-schema" data-known="true">
+        <span className="mono" data-testid="rpc-schema-method">
+          {types.method}
+        </span>
+        <span className="rpc-muted">
+          {' '}
+          · request {types.clientStreaming ? 'stream ' : ''}
+          <span className="mono">{types.input}</span> · response {types.serverStreaming ? 'stream ' : ''}
+          <span className="mono">{types.output}</span>
+          {schema.source ? ` · from ${schema.source.label}` : ''}
+          {json ? ' · JSON codec: messages show as sent' : ''}
+        </span>{' '}
+        <button type="button" className="rpc-link" onClick={() => openDialog('schemas')}>
+          Schemas…
+        </button>
+      </section>
+    );
+  }
+  // A JSON codec names its fields already; a schema would change nothing shown.
+  if (schema.why === 'loading' || json) return null;
+  const service = x.rpc?.service ?? '';
+  const why =
+    schema.why === 'no-method' ? (
+      <>
+        The schemas have <code>{service}</code> but no method <code>{x.rpc?.method}</code> (stale schema?)
+      </>
+    ) : schema.why === 'load-error' ? (
+      <>The schemas do not load in this page (see Schemas…)</>
+    ) : (
+      <>
+        No schema for <code>{service}</code>
+      </>
+    );
+  return (
+    <section className="rpc-schema" aria-label="Schema" data-testid="rpc-schema" data-known="false">
+      <span>{why}: messages show by field number.</span> <AddSchemaFiles label="Add schema files…" />{' '}
+      <AskServerForSchema id={x.id} server={serverOf(x)} />
+    </section>
+  );
+}
+
+/** The server a call went to, as its request named it. */
+function serverOf(x: ExchangeView): string {
+  const { url, headers } = x.opened.request;
+  try {
+    return new URL(url).host;
+  } catch {
+    return headerValue(headers, 'host') ?? 'the server';
+  }
+}
+
 interface TableProps {
   /** Grows in place: `count` (and `filtered`) say when. */
   readonly messages: readonly RpcMessageEvent[];
@@ -181,6 +264,8 @@ interface TableProps {
   readonly start: number;
   readonly requestEncoding: string | undefined;
   readonly responseEncoding: string | undefined;
+  /** What the schemas know of the call; undefined shows fields by number. */
+  readonly call: CallSchema | undefined;
   readonly idPrefix: string;
   readonly selected: number | undefined;
   readonly expanded: boolean;
@@ -204,7 +289,7 @@ const COLUMNS: readonly LiveColumn[] = [
  * flood costs a screenful of rows per frame. Keyboard as in the other live tables.
  */
 const MessagesTable = memo(function MessagesTable(props: TableProps) {
-  const { messages, indices, start } = props;
+  const { messages, indices, start, call } = props;
   const encodings: Encodings = { request: props.requestEncoding, response: props.responseEncoding };
   const table = useLiveTable({ ...props, ...selectionThrough(indices, props), columns: COLUMNS });
 
@@ -221,6 +306,7 @@ const MessagesTable = memo(function MessagesTable(props: TableProps) {
     const previous = position > 0 ? messages[rowAt(indices, position - 1)] : undefined;
     const kind = frameKind(message);
     const encoding = encodings[message.direction];
+    const decoded = decodeForDisplay(message, call);
     rows.push(
       <div
         key={position % slots}
@@ -263,7 +349,8 @@ const MessagesTable = memo(function MessagesTable(props: TableProps) {
               truncated
             </span>
           )}
-          {rpcPreview(message)}
+          <DecodedBadges decoded={decoded} />
+          {rpcPreview(message, call)}
         </span>
       </div>,
     );
@@ -304,6 +391,30 @@ const MessagesTable = memo(function MessagesTable(props: TableProps) {
   );
 });
 
+/** A row's marks for how the schema read it: its type, fields it did not know, or why it failed. */
+function DecodedBadges({ decoded }: { decoded: DecodedMessage }) {
+  if (decoded.how === 'fields' && decoded.schemaError !== undefined) {
+    return (
+      <span className="rpc-badge rpc-badge-warn" title={`Not decoded with the schema: ${decoded.schemaError}`}>
+        schema failed
+      </span>
+    );
+  }
+  if (decoded.how !== 'schema') return null;
+  return (
+    <>
+      <span className="rpc-badge" title={decoded.type}>
+        {decoded.type.slice(decoded.type.lastIndexOf('.') + 1)}
+      </span>
+      {decoded.unknownFields > 0 && (
+        <span className="rpc-badge rpc-badge-warn" title={unknownFieldsWarning(decoded.unknownFields)}>
+          {decoded.unknownFields} unknown
+        </span>
+      )}
+    </>
+  );
+}
+
 function directionWords(direction: Direction): string {
   return direction === 'request' ? 'sent by the client' : 'received from the server';
 }
@@ -316,16 +427,20 @@ interface DetailProps {
   readonly number: number;
   readonly start: number;
   readonly encoding: string | undefined;
+  readonly call: CallSchema | undefined;
   readonly onClose: () => void;
 }
 
 /** A hex dump of more than this many bytes would be slow to lay out; the copy has all of them. */
 const HEX_MAX_BYTES = 64 * 1024;
 
-/** One frame in full: decoded (field numbers, or JSON indented), or raw as hex, base64 or text as sent. */
-function MessageDetail({ message, number, start, encoding, onClose }: DetailProps) {
+/**
+ * One frame in full: decoded (named by the schema, or by field number; JSON indented), or raw as
+ * hex, base64 or text as sent.
+ */
+function MessageDetail({ message, number, start, encoding, call, onClose }: DetailProps) {
   const [view, setView] = useState<DetailView>('decoded');
-  const decoded = decodeForDisplay(message);
+  const decoded = decodeForDisplay(message, call);
   const views: readonly DetailView[] = message.binary ? ['decoded', 'hex', 'base64'] : ['decoded', 'sent'];
   const shown = views.includes(view) ? view : 'decoded';
   const body = useMemo(() => detailText(message, decoded, shown), [message, decoded, shown]);
@@ -337,7 +452,7 @@ function MessageDetail({ message, number, start, encoding, onClose }: DetailProp
     frameWords(message),
     formatOffset(message.t - start),
     `${formatCount(message.size)} bytes${wire}`,
-    decoded.how === 'bytes' ? decoded.why : DECODED_WORDS[decoded.how],
+    decodedWords(decoded),
     ...(message.truncated ? ['truncated for display'] : []),
   ];
   return (
@@ -357,10 +472,30 @@ function MessageDetail({ message, number, start, encoding, onClose }: DetailProp
       copyTitle={message.binary ? 'Copy the payload as base64' : 'Copy the message as sent'}
       onClose={onClose}
       testId="rpc-detail"
+      note={<DecodedNote decoded={decoded} />}
     >
       {body}
     </MessageDetailFrame>
   );
+}
+
+/** What the reader should doubt about a decoding: fields the schema did not know, or why it failed. */
+function DecodedNote({ decoded }: { decoded: DecodedMessage }) {
+  if (decoded.how === 'schema' && decoded.unknownFields > 0) {
+    return (
+      <p className="rpc-note" role="note" data-testid="rpc-decode-note">
+        {unknownFieldsWarning(decoded.unknownFields)}
+      </p>
+    );
+  }
+  if (decoded.how === 'fields' && decoded.schemaError !== undefined) {
+    return (
+      <p className="rpc-note" role="note" data-testid="rpc-decode-note">
+        Not decoded with the schema: {decoded.schemaError}. Shown by field number.
+      </p>
+    );
+  }
+  return null;
 }
 
 /** "response message 1" (counted from 1 in its direction), "response trailers", "response end of stream". */
@@ -382,6 +517,7 @@ function detailText(message: RpcMessageEvent, decoded: DecodedMessage, view: Det
       return hexText(message.data);
     case 'decoded':
       switch (decoded.how) {
+        case 'schema':
         case 'fields':
           return JSON.stringify(decoded.value, null, 2);
         case 'json':

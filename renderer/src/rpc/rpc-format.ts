@@ -5,7 +5,8 @@ import type { ExchangeView } from '../model/exchange.js';
 import { OUTCOME_WORDS, RPC_PROTOCOL_NAMES } from '../store/exchange-row.js';
 import { decodeRaw } from '../../../app/protobuf-raw.js';
 import { fieldsToJson } from './field-json.js';
-import { decodeForDisplay, type DecodedMessage } from './rpc-decode.js';
+import type { CallSchema } from '../store/schemas.js';
+import { decodeForDisplay, decodeKey, type DecodedMessage } from './rpc-decode.js';
 
 /**
  * Text for the RPC messages view: a frame's kind, one-line previews, what the filter searches,
@@ -22,24 +23,26 @@ export function frameKind(message: RpcMessageEvent): FrameKind {
 /** Longest preview a one-line cell gets; the cell clips it anyway, and huge text would slow layout. */
 const PREVIEW_CHARS = 200;
 
-const previews = new WeakMap<RpcMessageEvent, string>();
+const previews = new WeakMap<RpcMessageEvent, { readonly key: object; readonly preview: string }>();
 
 /**
- * One line for the data column, made once per message: a protobuf message as compact JSON keyed by
- * field number, a JSON or text frame as sent with its line breaks shown as ⏎, bytes that do not
- * decode as hex.
+ * One line for the data column, made once per message and schema revision, when its row is drawn:
+ * a protobuf message as compact JSON (with the call's schema, by field name; without, by field
+ * number), a JSON or text frame as sent with its line breaks shown as ⏎, bytes that do not decode
+ * as hex.
  */
-export function rpcPreview(message: RpcMessageEvent): string {
-  let preview = previews.get(message);
-  if (preview === undefined) {
-    preview = previewOf(message, decodeForDisplay(message));
-    previews.set(message, preview);
-  }
+export function rpcPreview(message: RpcMessageEvent, call?: CallSchema): string {
+  const key = decodeKey(message, call);
+  const cached = previews.get(message);
+  if (cached?.key === key) return cached.preview;
+  const preview = previewOf(message, decodeForDisplay(message, call));
+  previews.set(message, { key, preview });
   return preview;
 }
 
 function previewOf(message: RpcMessageEvent, decoded: DecodedMessage): string {
   switch (decoded.how) {
+    case 'schema':
     case 'fields':
       return compactJson(decoded.value, PREVIEW_CHARS);
     case 'json':
@@ -92,9 +95,9 @@ export function compactJson(value: unknown, maxChars = Infinity): string {
 }
 
 /** The texts of a frame the table's filter looks in: what its row shows, in full. */
-export function searchedText(message: RpcMessageEvent): string {
-  const decoded = decodeForDisplay(message);
-  if (decoded.how === 'fields') return compactJson(decoded.value);
+export function searchedText(message: RpcMessageEvent, call?: CallSchema): string {
+  const decoded = decodeForDisplay(message, call);
+  if (decoded.how === 'schema' || decoded.how === 'fields') return compactJson(decoded.value);
   if (decoded.how === 'bytes') return `${hexPreview(message.data)} ${message.data}`;
   return message.data;
 }

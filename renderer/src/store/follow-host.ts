@@ -1,14 +1,26 @@
+import type { EventBatch } from '../../../app/contract.js';
 import type { HostClient } from '../transport/host-client.js';
 import type { SluiceStore } from './store.js';
 
 /**
  * Keeps the store in step with the host: every batch goes into it, and so does the connection's
- * state. On each (re)connect the proxy's and the system proxy's status are asked for, since the
- * replayed log does not carry them; status events keep them current after that.
+ * state. On each (re)connect the proxy's and the system proxy's status and the schemas are asked
+ * for, since the replayed log does not carry them; status events keep the statuses current after
+ * that, and each `schemas-changed` event (live only) has the schemas asked for again.
  * Returns the function that stops following.
  */
 export function followHost(host: HostClient, store: SluiceStore): () => void {
-  const stopBatches = host.listen((batch) => store.getState().receive(batch));
+  const fetchSchemas = (): void => {
+    const connection = store.getState().connectionSerial;
+    host.call('schemas.get', {}).then(
+      (list) => store.getState().receiveSchemas(list, connection),
+      () => undefined,
+    );
+  };
+  const stopBatches = host.listen((batch) => {
+    store.getState().receive(batch);
+    if (announcesSchemas(batch)) fetchSchemas();
+  });
   const stopConnection = host.onConnection((state, detail) => {
     store.getState().setConnection(state, detail);
     if (state !== 'open') return;
@@ -20,9 +32,16 @@ export function followHost(host: HostClient, store: SluiceStore): () => void {
       (status) => store.getState().setSystemProxy(status),
       () => undefined,
     );
+    fetchSchemas();
   });
   return () => {
     stopBatches();
     stopConnection();
   };
+}
+
+/** Whether a batch says the schemas changed: one test per event, with no work for any other. */
+function announcesSchemas(batch: EventBatch): boolean {
+  for (const event of batch.events) if (event.type === 'schemas-changed') return true;
+  return false;
 }

@@ -1,13 +1,14 @@
 import { create, type StoreApi, type UseBoundStore } from 'zustand';
-import type { EventBatch, HostEvent, ProxyStatus, SystemProxyStatus } from '../../../app/contract.js';
+import type { EventBatch, HostEvent, ProxyStatus, SchemaList, SystemProxyStatus } from '../../../app/contract.js';
 import type { ConnectionState } from '../../../app/transport/connection.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { applyEvent, emptyTraffic, type Traffic } from './apply-event.js';
 import { NO_FILTER, type ExchangeFilter } from './filter.js';
 import { noteHostTime } from './host-clock.js';
+import { nextSchemas, type HeldSchemas } from './schemas.js';
 
 export type DetailTab = 'headers' | 'body' | 'events' | 'messages' | 'timeline';
-export type Dialog = 'har-export' | 'ca-help';
+export type Dialog = 'har-export' | 'ca-help' | 'schemas';
 
 export interface SluiceState {
   /** Mutated in place by `applyEvents`; `tick` and the revisions say when. */
@@ -17,6 +18,13 @@ export interface SluiceState {
   listRevision: number;
   connection: ConnectionState;
   connectionDetail: string | undefined;
+  /** Counted up each time the connection opens, so an answer from an earlier one can be told apart. */
+  connectionSerial: number;
+  /**
+   * The host's protobuf schemas (`schemas.get`), asked for on each connect and each
+   * `schemas-changed`; undefined until the host answers. `loadSchemas` loads them for decoding.
+   */
+  schemas: HeldSchemas | undefined;
   selectedId: number | undefined;
   filter: ExchangeFilter;
   detailTab: DetailTab;
@@ -34,6 +42,8 @@ export interface SluiceActions {
   setConnection(state: ConnectionState, detail?: string): void;
   setStatus(status: ProxyStatus): void;
   setSystemProxy(status: SystemProxyStatus): void;
+  /** A schema list from the host, asked over connection `connection` (the current one by default). */
+  receiveSchemas(list: SchemaList, connection?: number): void;
   openDialog(dialog: Dialog | undefined): void;
 }
 
@@ -74,6 +84,8 @@ export function createSluiceStore(): SluiceStore {
       listRevision: 0,
       connection: 'connecting',
       connectionDetail: undefined,
+      connectionSerial: 0,
+      schemas: undefined,
       selectedId: undefined,
       filter: NO_FILTER,
       detailTab: 'headers',
@@ -113,7 +125,8 @@ export function createSluiceStore(): SluiceStore {
         set({ detailTab: tab });
       },
       setConnection(connection, detail) {
-        set({ connection, connectionDetail: detail });
+        const serial = get().connectionSerial + (connection === 'open' ? 1 : 0);
+        set({ connection, connectionDetail: detail, connectionSerial: serial });
       },
       openDialog(dialog) {
         set({ dialog });
@@ -125,6 +138,11 @@ export function createSluiceStore(): SluiceStore {
       setSystemProxy(status) {
         get().traffic.systemProxy = status;
         set({ tick: get().tick + 1 });
+      },
+      receiveSchemas(list, connection = get().connectionSerial) {
+        const current = get().schemas;
+        const next = nextSchemas(current, list, connection);
+        if (next !== current) set({ schemas: next });
       },
     };
   });
