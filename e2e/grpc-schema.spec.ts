@@ -156,6 +156,13 @@ test('.proto files chosen in the page name the fields of a captured call, enums 
     });
     await expect(dialog.getByTestId('schema-error')).toContainText('These files were not added');
     await expect(dialog.getByTestId('schema-error')).toContainText('notes.desc');
+
+    // A descriptor set as protoc writes it does the same as the .proto files.
+    await dialog.getByTestId('schema-files-input').setInputFiles(path.join(FIXTURES, 'forecast.desc'));
+    await expect(dialog.getByTestId('schema-added')).toHaveText(`Added forecast.desc: ${SERVICE}.`);
+    await expect(dialog.getByTestId('schema-source')).toContainText('descriptor set');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await expect(rows.nth(0)).toContainText('{"city":"Lyon","unit":"CELSIUS","days":3}');
   } finally {
     server.close();
   }

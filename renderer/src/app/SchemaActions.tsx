@@ -1,5 +1,5 @@
 import { useRef, useState } from 'react';
-import type { SchemaList } from '../../../app/contract.js';
+import type { SchemaList, SchemaSource } from '../../../app/contract.js';
 import { errorMessage } from '../../../app/error-message.js';
 import { useSluice } from '../store/store.js';
 import { useHost } from './host-context.js';
@@ -12,7 +12,11 @@ import './schemas.css';
  * reflection asked about one captured call. Each shows its progress and, plainly, why it failed.
  */
 
-type Progress = { readonly state: 'idle' } | { readonly state: 'busy' } | { readonly state: 'failed'; error: string };
+type Progress =
+  | { readonly state: 'idle' }
+  | { readonly state: 'busy' }
+  | { readonly state: 'done'; readonly added: string }
+  | { readonly state: 'failed'; readonly error: string };
 
 const IDLE: Progress = { state: 'idle' };
 
@@ -22,8 +26,10 @@ function useSchemaCommand(): [Progress, (command: () => Promise<SchemaList>) => 
   const run = async (command: () => Promise<SchemaList>): Promise<void> => {
     setProgress({ state: 'busy' });
     try {
-      useSluice.getState().receiveSchemas(await command());
-      setProgress(IDLE);
+      const list = await command();
+      useSluice.getState().receiveSchemas(list);
+      // A new source is listed last.
+      setProgress({ state: 'done', added: addedWords(list.sources.at(-1)) });
     } catch (err) {
       setProgress({ state: 'failed', error: errorMessage(err) });
     }
@@ -90,11 +96,25 @@ export function AskServerForSchema({ id, server }: { id: number; server: string 
   );
 }
 
+/** "Added forecast.proto, units.proto: sluice.demo.v1.Forecasts." */
+function addedWords(source: SchemaSource | undefined): string {
+  if (!source) return 'Added.';
+  const services = source.services.length > 0 ? source.services.join(', ') : 'no services, types only';
+  return `Added ${source.label}: ${services}.`;
+}
+
 function ProgressNote({ progress, busy, failed }: { progress: Progress; busy: string; failed: string }) {
   if (progress.state === 'busy') {
     return (
       <span className="muted schema-progress" role="status" data-testid="schema-progress">
         {busy}
+      </span>
+    );
+  }
+  if (progress.state === 'done') {
+    return (
+      <span className="muted" role="status" data-testid="schema-added">
+        {progress.added}
       </span>
     );
   }
