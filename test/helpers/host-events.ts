@@ -1,6 +1,7 @@
 /** Host events for tests that feed a log, an archive or the renderer's store by hand. */
 import type { HostEvent, ProxyStatus, SystemProxyStatus } from '../../app/contract.js';
 import type { ChunkEvent, RawHeaders } from '../../app/proxy-events.js';
+import type { SluiceHost } from '../../main/host/sluice-host.js';
 
 export function openedEvent(
   id: number,
@@ -63,3 +64,21 @@ export const runningProxy: ProxyStatus = {
 
 /** The system proxy switch off, on a desktop that supports it. */
 export const systemProxyOff: SystemProxyStatus = { state: 'off', supported: true, targets: ['GNOME'], mode: 'manual' };
+
+/** What a new window is sent: the feed's batches until one comes after a quiet spell. */
+export async function feedUntilQuiet(host: SluiceHost): Promise<HostEvent[]> {
+  const events: HostEvent[] = [];
+  let last = Date.now();
+  const stop = host.openFeed({
+    send: (batch) => {
+      events.push(...batch.events);
+      last = Date.now();
+    },
+  });
+  try {
+    while (Date.now() - last < 300) await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    stop();
+  }
+  return events;
+}

@@ -18,6 +18,7 @@ import {
 } from '../helpers/grpc.js';
 import { harErrors, harValidator } from '../helpers/har-schema.js';
 import { makeUpstreamAuthority, type UpstreamAuthority } from '../helpers/servers.js';
+import { feedUntilQuiet } from '../helpers/host-events.js';
 
 /**
  * Real gRPC calls (grpc-js both ends) through a running host, exported as HAR, imported into
@@ -67,24 +68,6 @@ function rpcViewOf(events: readonly HostEvent[], path: string): { t: number }[] 
 function expectSameEvents(actual: readonly { t: number }[], expected: readonly { t: number }[]): void {
   expect(actual.map((e) => ({ ...e, t: 0 }))).toEqual(expected.map((e) => ({ ...e, t: 0 })));
   actual.forEach((e, i) => expect(Math.abs(e.t - expected[i]!.t)).toBeLessThan(0.001));
-}
-
-/** What a new window is sent: the feed's batches until one comes after a quiet spell. */
-async function feedUntilQuiet(host: SluiceHost): Promise<HostEvent[]> {
-  const events: HostEvent[] = [];
-  let last = Date.now();
-  const stop = host.openFeed({
-    send: (batch) => {
-      events.push(...batch.events);
-      last = Date.now();
-    },
-  });
-  try {
-    while (Date.now() - last < 300) await new Promise((resolve) => setTimeout(resolve, 50));
-  } finally {
-    stop();
-  }
-  return events;
 }
 
 describe('gRPC calls through the host, to HAR and back', () => {

@@ -16,6 +16,7 @@ import { SluiceHost } from '../../main/host/sluice-host.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { harErrors, harValidator } from '../helpers/har-schema.js';
 import { RPC_WALL_TIME, rpcCall, rpcMessage, rpcOpened, rpcStatus } from './rpc-events.js';
+import { feedUntilQuiet } from '../helpers/host-events.js';
 
 const { defer, freshDir } = useCleanup();
 const validate = harValidator();
@@ -246,21 +247,3 @@ describe('gRPC, gRPC-Web and Connect messages in HAR', () => {
     expect(events.find((e) => e.type === 'rpc-status')).toMatchObject({ code: 0, name: 'OK', source: 'trailers' });
   });
 });
-
-/** What a new window is sent: the feed's batches until one comes after a quiet spell. */
-async function feedUntilQuiet(host: SluiceHost): Promise<HostEvent[]> {
-  const events: HostEvent[] = [];
-  let last = Date.now();
-  const stop = host.openFeed({
-    send: (batch) => {
-      events.push(...batch.events);
-      last = Date.now();
-    },
-  });
-  try {
-    while (Date.now() - last < 300) await new Promise((resolve) => setTimeout(resolve, 50));
-  } finally {
-    stop();
-  }
-  return events;
-}

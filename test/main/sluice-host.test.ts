@@ -9,6 +9,7 @@ import { SluiceHost } from '../../main/host/sluice-host.js';
 import { fetchViaProxy } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/servers.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { feedUntilQuiet } from '../helpers/host-events.js';
 
 const { defer, freshDir } = useCleanup();
 
@@ -20,24 +21,6 @@ async function makeHost(): Promise<{ host: SluiceHost; events: HostEvent[]; data
   host.subscribe((e) => events.push(e));
   await host.call('proxy.setPort', { port: 0 });
   return { host, events, dataDir };
-}
-
-/** What a new window is sent: the feed's batches until one comes after a quiet spell. */
-async function feedUntilQuiet(host: SluiceHost): Promise<HostEvent[]> {
-  const events: HostEvent[] = [];
-  let last = Date.now();
-  const stop = host.openFeed({
-    send: (batch) => {
-      events.push(...batch.events);
-      last = Date.now();
-    },
-  });
-  try {
-    while (Date.now() - last < 300) await new Promise((resolve) => setTimeout(resolve, 50));
-  } finally {
-    stop();
-  }
-  return events;
 }
 
 async function upstream(): Promise<TestServer> {

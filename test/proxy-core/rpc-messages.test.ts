@@ -275,17 +275,16 @@ describe('a gRPC body that stops making sense', () => {
     return Buffer.concat([prefix, payload]);
   };
 
-  it('a bad gzip payload and a length past the data: notes on that direction, every byte forwarded', async () => {
-    const body = Buffer.concat([
-      frame(text('fine')),
-      frame(Buffer.from('not gzip at all'), 1),
-      frame(Buffer.from('short'), 0, 1000),
-    ]);
+  /**
+   * A proxy and an h2c upstream that answers every call with `body` as a gRPC response (with
+   * `headers` added to its head) and grpc-status 0, and a client session to it through the proxy.
+   */
+  async function answering(
+    body: Buffer,
+    headers: Record<string, string> = {},
+  ): Promise<{ proxy: TestProxy; session: import('node:http2').ClientHttp2Session }> {
     const upstream = await startH2Server((stream) => {
-      stream.respond(
-        { ':status': 200, 'content-type': 'application/grpc', 'grpc-encoding': 'gzip' },
-        { waitForTrailers: true },
-      );
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...headers }, { waitForTrailers: true });
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
       stream.end(body);
     });
@@ -294,6 +293,16 @@ describe('a gRPC body that stops making sense', () => {
     defer(() => proxy.close());
     const { session } = await connectH2(proxy.port, `localhost:${upstream.port}`);
     defer(async () => session.destroy());
+    return { proxy, session };
+  }
+
+  it('a bad gzip payload and a length past the data: notes on that direction, every byte forwarded', async () => {
+    const body = Buffer.concat([
+      frame(text('fine')),
+      frame(Buffer.from('not gzip at all'), 1),
+      frame(Buffer.from('short'), 0, 1000),
+    ]);
+    const { proxy, session } = await answering(body, { 'grpc-encoding': 'gzip' });
 
     const request = frame(zlib.gzipSync(text('q')), 1);
     const answer = await h2Request(
@@ -330,16 +339,7 @@ describe('a gRPC body that stops making sense', () => {
 
   it('flags no framing defines: parsing that direction stops with a note, the stream passes whole', async () => {
     const body = Buffer.concat([frame(text('one')), Buffer.from('<html>oops</html>')]);
-    const upstream = await startH2Server((stream) => {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-      stream.end(body);
-    });
-    defer(() => upstream.close());
-    const proxy = await startProxy();
-    defer(() => proxy.close());
-    const { session } = await connectH2(proxy.port, `localhost:${upstream.port}`);
-    defer(async () => session.destroy());
+    const { proxy, session } = await answering(body);
 
     const answer = await h2Request(
       session,
@@ -366,16 +366,7 @@ describe('a gRPC body that stops making sense', () => {
     });
     defer(async () => fault.mockRestore());
     const body = Buffer.concat([frame(text('one')), frame(text('two'))]);
-    const upstream = await startH2Server((stream) => {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-      stream.end(body);
-    });
-    defer(() => upstream.close());
-    const proxy = await startProxy();
-    defer(() => proxy.close());
-    const { session } = await connectH2(proxy.port, `localhost:${upstream.port}`);
-    defer(async () => session.destroy());
+    const { proxy, session } = await answering(body);
 
     const answer = await h2Request(
       session,
