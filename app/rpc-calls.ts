@@ -193,16 +193,7 @@ export function statusFromFields(
   const code = /^\d+$/.test(status.trim()) ? Number(status.trim()) : 2;
   const message = headerValue(fields, 'grpc-message');
   const details = headerValue(fields, 'grpc-status-details-bin');
-  return {
-    type: 'rpc-status',
-    ...base,
-    source,
-    code,
-    name: grpcStatusName(code),
-    ...(message === undefined ? {} : { message: decodeGrpcMessage(message) }),
-    ...(details === undefined ? {} : { details }),
-    trailers: fields,
-  };
+  return rpcStatus(base, source, code, message === undefined ? undefined : decodeGrpcMessage(message), details, fields);
 }
 
 /**
@@ -222,29 +213,30 @@ export function statusFromConnectJson(
     parsed = JSON.parse(json);
   } catch {
     if (source === 'end-stream') {
-      return connectStatus(base, source, 13, 'the end-of-stream JSON does not parse', undefined, []);
+      return rpcStatus(base, source, 13, 'the end-of-stream JSON does not parse', undefined, []);
     }
     // Not a Connect error (a gateway's HTML page, say): Connect clients go by the HTTP status.
     const code = rpcCodeOfHttpStatus(httpStatus);
-    return connectStatus(base, source, code, `HTTP ${httpStatus}, and no Connect error in the body`, undefined, []);
+    return rpcStatus(base, source, code, `HTTP ${httpStatus}, and no Connect error in the body`, undefined, []);
   }
   const record = isRecord(parsed) ? parsed : {};
   const error = source === 'end-stream' ? record.error : record;
   const trailers = source === 'end-stream' ? metadataFields(record.metadata) : [];
   if (!isRecord(error)) {
     if (source === 'unary-error')
-      return connectStatus(base, source, rpcCodeOfHttpStatus(httpStatus), undefined, undefined, []);
-    return connectStatus(base, source, 0, undefined, undefined, trailers);
+      return rpcStatus(base, source, rpcCodeOfHttpStatus(httpStatus), undefined, undefined, []);
+    return rpcStatus(base, source, 0, undefined, undefined, trailers);
   }
   const code = error.code === undefined ? rpcCodeOfHttpStatus(httpStatus) : connectCodeNumber(error.code);
   const message = typeof error.message === 'string' ? error.message : undefined;
   const details = error.details === undefined ? undefined : JSON.stringify(error.details);
-  return connectStatus(base, source, code, message, details, trailers);
+  return rpcStatus(base, source, code, message, details, trailers);
 }
 
-function connectStatus(
+/** The status event itself, its code named: one shape for every place a status is read from. */
+export function rpcStatus(
   base: StatusBase,
-  source: 'end-stream' | 'unary-error',
+  source: RpcStatusEvent['source'],
   code: number,
   message: string | undefined,
   details: string | undefined,

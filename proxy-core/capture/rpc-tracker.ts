@@ -18,7 +18,7 @@ import {
   rpcFramingOf,
   statusFromConnectJson,
   statusFromFields,
-  grpcStatusName,
+  rpcStatus,
 } from '../../app/rpc-calls.js';
 import { parseTrailerLines, RpcFramer, type RpcFrame } from './grpc-framer.js';
 
@@ -250,17 +250,8 @@ export class RpcTracker {
   private statusOfHttp(at: number): RpcStatusEvent {
     const ok = this.responseStatus === 200 && this.protocol === 'connect-unary';
     const code = ok ? 0 : rpcCodeOfHttpStatus(this.responseStatus);
-    return {
-      type: 'rpc-status',
-      id: this.id,
-      t: at,
-      protocol: this.protocol,
-      source: 'http-status',
-      code,
-      name: grpcStatusName(code),
-      ...(ok ? {} : { message: `HTTP ${this.responseStatus}, and no status from the server` }),
-      trailers: [],
-    };
+    const message = ok ? undefined : `HTTP ${this.responseStatus}, and no status from the server`;
+    return rpcStatus({ id: this.id, t: at, protocol: this.protocol }, 'http-status', code, message, undefined, []);
   }
 }
 
