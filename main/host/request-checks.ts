@@ -1,5 +1,5 @@
 import { isAbsolute } from 'node:path';
-import { isCommandName, type CommandName, type SystemProxyMode } from '../../app/contract.js';
+import { isCommandName, type CommandName, type SchemaFile, type SystemProxyMode } from '../../app/contract.js';
 import type { Direction } from '../../app/proxy-events.js';
 import type { HarExportOptions } from '../har/har-writer.js';
 
@@ -79,6 +79,27 @@ function byteOffset(name: string, value: unknown): number | undefined {
     throw badRequest(`body.read ${name} must be a whole number of bytes, not ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+export function checkSchemaFiles(files: unknown): asserts files is SchemaFile[] {
+  const valid =
+    Array.isArray(files) &&
+    files.every(
+      (file: unknown) =>
+        typeof file === 'object' &&
+        file !== null &&
+        typeof (file as SchemaFile).name === 'string' &&
+        typeof (file as SchemaFile).data === 'string',
+    );
+  if (!valid) throw badRequest('files must be a list of {name, data (base64)}');
+}
+
+export function checkExchangeId(id: unknown): asserts id is number {
+  if (typeof id !== 'number' || !Number.isInteger(id)) throw badRequest('id must be an exchange id');
+}
+
+export function checkSchemaSourceId(sourceId: unknown): asserts sourceId is number {
+  if (typeof sourceId !== 'number') throw badRequest('sourceId must be a number');
 }
 
 export function checkImportPath(path: unknown): asserts path is string {

@@ -1,11 +1,11 @@
-import type { HostEvent, SchemaFile, SchemaList } from '../../app/contract.js';
+import type { HostEvent, SchemaList } from '../../app/contract.js';
 import { headerValue } from '../../app/proxy-events.js';
 import { rpcCallOf } from '../../app/rpc-calls.js';
 import { now } from '../../proxy-core/index.js';
 import { fetchSchemaByReflection, type ReflectionOptions } from '../schema/reflection-client.js';
 import { SchemaBook } from '../schema/schema-book.js';
 import type { CaptureArchive } from './capture-archive.js';
-import { CommandError } from './request-checks.js';
+import { checkExchangeId, checkSchemaFiles, checkSchemaSourceId, CommandError } from './request-checks.js';
 
 /** What the schema commands need of the host. */
 export interface SchemaHost {
@@ -24,7 +24,8 @@ export class SchemaCommands {
   }
 
   add(files: unknown): Promise<SchemaList> {
-    return this.book.addFiles(checkFiles(files));
+    checkSchemaFiles(files);
+    return this.book.addFiles(files);
   }
 
   /**
@@ -32,8 +33,7 @@ export class SchemaCommands {
    * call's own `authorization` (a server that guards its methods often guards reflection too).
    */
   async reflect(id: unknown): Promise<SchemaList> {
-    if (typeof id !== 'number' || !Number.isInteger(id))
-      throw new CommandError('id must be an exchange id', 'bad-request');
+    checkExchangeId(id);
     const request = await this.host.archive.requestOf(id);
     if (!request) throw new CommandError(`exchange ${id} is not in the capture`, 'bad-request');
     const call = rpcCallOf(request);
@@ -50,21 +50,7 @@ export class SchemaCommands {
   }
 
   remove(sourceId: unknown): SchemaList {
-    if (typeof sourceId !== 'number') throw new CommandError('sourceId must be a number', 'bad-request');
+    checkSchemaSourceId(sourceId);
     return this.book.remove(sourceId);
   }
-}
-
-function checkFiles(files: unknown): SchemaFile[] {
-  const valid =
-    Array.isArray(files) &&
-    files.every(
-      (file: unknown) =>
-        typeof file === 'object' &&
-        file !== null &&
-        typeof (file as SchemaFile).name === 'string' &&
-        typeof (file as SchemaFile).data === 'string',
-    );
-  if (!valid) throw new CommandError('files must be a list of {name, data (base64)}', 'bad-request');
-  return files as SchemaFile[];
 }
