@@ -14,5 +14,6 @@ export { now } from './clock.js';
 export { bracketHost } from './forward/connect-target.js';
 export { makeSpillDir } from './capture/spill-dirs.js';
 export { isEventStream, SseTracker } from './capture/sse-tracker.js';
+export { RpcFramer } from './capture/grpc-framer.js';
 export type { ProxyEventListener } from './event-hub.js';
 export type * from '../app/proxy-events.js';

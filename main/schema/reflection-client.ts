@@ -6,13 +6,16 @@ import { rootCertificates } from 'node:tls';
 import { errorMessage } from '../../app/error-message.js';
 import { loadDescriptorSet, WELL_KNOWN_FILES } from '../../app/protobuf-schema.js';
 import { decodeGrpcMessage, grpcStatusName } from '../../app/rpc-calls.js';
+import { RpcFramer } from '../../proxy-core/index.js';
+import { MAX_DESCRIPTOR_SET_BYTES } from './descriptor-file.js';
 import { SchemaError } from './schema-error.js';
 
 /**
  * A schema asked of a gRPC server by server reflection (grpc/doc/server-reflection.md), as a
  * FileDescriptorSet, the one form Sluice keeps a schema in (docs/adr/0004-protobuf-schemas.md).
- * One bidirectional call on node:http2 with hand-framed messages: the file that defines the
- * service, then each file it imports that the server has not sent yet, by name.
+ * One bidirectional call on node:http2 (messages written framed by hand, read with the core's
+ * RpcFramer) asks for the file that defines the service, then each file it imports that the
+ * server has not sent yet, by name.
  */
 
 export type ReflectionVersion = 'v1' | 'v1alpha';
@@ -114,7 +117,8 @@ class ReflectionCall {
   private readonly files = new Map<string, FileDescriptorProto>();
   private readonly asked: Asked[] = [];
   private readonly requested = new Set<string>();
-  private received: Buffer = Buffer.alloc(0);
+  /** The core's gRPC framer: answers split across reads, or several in one. */
+  private readonly framer = new RpcFramer('grpc', { maxMessageBytes: MAX_DESCRIPTOR_SET_BYTES });
   private stream: http2.ClientHttp2Stream | undefined;
   private settle:
     { resolve: (files: FileDescriptorProto[] | 'unimplemented') => void; reject: (error: Error) => void } | undefined;
@@ -173,18 +177,20 @@ class ReflectionCall {
   }
 
   private onData(chunk: Buffer): void {
-    this.received = this.received.length === 0 ? chunk : Buffer.concat([this.received, chunk]);
-    while (this.settle && this.received.length >= 5) {
-      const length = this.received.readUInt32BE(1);
-      if (this.received.length < 5 + length) return;
-      if (this.received[0] !== 0) {
+    for (const frame of this.framer.feed(chunk, 0, 0)) {
+      if (!this.settle) return;
+      if (frame.compressed) {
         this.fail('the server sent a compressed reflection answer, which Sluice did not ask for');
         return;
       }
-      const message = this.received.subarray(5, 5 + length);
-      this.received = this.received.subarray(5 + length);
-      this.onAnswer(message);
+      if (frame.truncated) {
+        this.fail(`the server sent a reflection answer of ${frame.wireBytes} bytes, past the size of any schema`);
+        return;
+      }
+      this.onAnswer(frame.bytes);
     }
+    if (this.framer.stopped !== undefined)
+      this.fail(`the server's reflection answers are not gRPC messages: ${this.framer.stopped}`);
   }
 
   private onAnswer(message: Uint8Array): void {
