@@ -131,7 +131,8 @@ export class SluiceProxy {
       passThroughHosts: this.options.passThroughHosts ?? [],
       firstBytesMs: this.timeouts.firstBytesAfterConnectMs ?? FIRST_BYTES_AFTER_CONNECT_MS,
       keepAliveIdleMs: this.timeouts.keepAliveIdleMs,
-      upstreamTlsOptions: () => this.upstream.tlsOptions(),
+      connectUpstreamTls: (destination, socket) =>
+        this.upstream.connectTls(destination, { socket: socket as import('node:net').Socket }),
       track: (socket) => {
         this.track(socket);
       },

@@ -1,7 +1,6 @@
 import http2, { type ClientHttp2Session } from 'node:http2';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
 import { bracketHost } from './connect-target.js';
 import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from './h2-settings.js';
 import type { UpstreamPool, UpstreamTarget } from './upstream.js';
@@ -190,13 +189,12 @@ function openSession(target: H2UpstreamTarget, upstream: UpstreamPool, timeoutMs
   const authority = originOf(target);
   const servername = target.servername ?? (isIP(target.host) ? undefined : target.host);
   const secureConnection = (): Duplex => {
-    const secure = tls.connect({
+    // Both offered: a server without h2 then says so by choosing http/1.1, not with an alert.
+    const secure = upstream.connectTls({
       host: target.host,
       port: target.port,
-      ...(servername ? { servername } : {}),
-      // Both offered: a server without h2 then says so by choosing http/1.1, not with an alert.
+      servername,
       ALPNProtocols: ['h2', 'http/1.1'],
-      ...upstream.tlsOptions(),
     });
     secure.setNoDelay(true);
     // ALPN is known at the handshake: a server that did not choose h2 will never send SETTINGS.

@@ -1,8 +1,15 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import {
+  createSecureContext,
+  rootCertificates,
+  type ConnectionOptions,
+  type SecureContext,
+  type TLSSocket,
+} from 'node:tls';
 import { RawReadAgent } from './raw-reads.js';
+import { TlsSessionCache, type TlsDestination } from './tls-sessions.js';
 
 export interface UpstreamTlsOptions {
   /** Extra CA certificates (PEM) trusted for upstream servers, on top of the system roots. */
@@ -38,6 +45,8 @@ export class UpstreamPool {
   private readonly httpsAgent: https.Agent;
   /** Built once: a context per connection would re-parse every root certificate each time. */
   private readonly secureContext: SecureContext | undefined;
+  /** Sessions of the TLS connections made outside the https agent (which keeps its own). */
+  private readonly tlsSessions = new TlsSessionCache();
 
   constructor(readonly tls: UpstreamTlsOptions) {
     this.secureContext =
@@ -92,7 +101,26 @@ export class UpstreamPool {
     };
   }
 
+  /**
+   * TLS to an upstream outside the agents (a CONNECT tunnel's upstream, an HTTP/2 session), verified
+   * as this pool verifies and resuming the destination's last session. `socket`, when given, is the
+   * connection already made to `destination`.
+   */
+  connectTls(destination: TlsDestination, options: ConnectionOptions = {}): TLSSocket {
+    return this.tlsSessions.connect(destination, {
+      host: destination.host,
+      port: destination.port,
+      ...(destination.servername ? { servername: destination.servername } : {}),
+      ...(destination.ALPNProtocols && destination.ALPNProtocols.length > 0
+        ? { ALPNProtocols: [...destination.ALPNProtocols] }
+        : {}),
+      ...options,
+      ...this.tlsOptions(),
+    });
+  }
+
   destroy(): void {
+    this.tlsSessions.clear();
     this.httpAgent.destroy();
     this.freshHttpAgent.destroy();
     this.httpsAgent.destroy();

@@ -8,6 +8,7 @@ import { now } from '../clock.js';
 import { bracketHost, matchesHost, parseAuthority, type Authority } from '../forward/connect-target.js';
 import type { ExchangeServices } from '../forward/exchange-base.js';
 import type { H2SessionPool, H2UpstreamTarget } from '../forward/h2-sessions.js';
+import type { TlsDestination } from '../forward/tls-sessions.js';
 import { SocketBridge } from '../forward/socket-bridge.js';
 import { tunnelAgent } from '../forward/tunnel-agent.js';
 import { readClientHello } from './client-hello.js';
@@ -35,7 +36,8 @@ export interface ConnectContext extends H2FrontContext {
   readonly passThroughHosts: readonly string[];
   /** How long after CONNECT the client may stay silent before we take it for a server-first protocol. */
   readonly firstBytesMs: number;
-  upstreamTlsOptions(): tls.ConnectionOptions;
+  /** TLS to an upstream over `socket`, verified and resumed as the upstream pool does. */
+  connectUpstreamTls(destination: TlsDestination, socket: Duplex): tls.TLSSocket;
   /** Sockets the proxy must end when it stops listening. */
   track(socket: Duplex): void;
   connectionIdOf(socket: Duplex): number;
@@ -369,13 +371,7 @@ function secureUpstream(
   ctx: ConnectContext,
 ): Promise<{ socket?: TLSSocket; code?: string }> {
   return new Promise((resolve) => {
-    const secure = tls.connect({
-      socket: socket as import('node:net').Socket,
-      host: authority.host,
-      ...(servername ? { servername } : {}),
-      ...(offer && offer.length > 0 ? { ALPNProtocols: [...offer] } : {}),
-      ...ctx.upstreamTlsOptions(),
-    });
+    const secure = ctx.connectUpstreamTls({ ...authority, servername, ALPNProtocols: offer }, socket);
     const timer = setTimeout(() => secure.destroy(), ctx.services.timeouts.upstreamConnectMs);
     secure.once('secureConnect', () => {
       clearTimeout(timer);
