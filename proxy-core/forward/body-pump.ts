@@ -27,11 +27,16 @@ function pauseAfter(readBytes: number): number {
 }
 
 /**
- * Pieces of a lent read buffer at least this large are written as they are, the buffer held until
- * the write is flushed; smaller ones are copied, so a quiet stream's one small event does not
- * keep a whole read buffer from reuse while its reader is slow.
+ * Pieces of a lent read buffer at least this large, or filling at least half of it, are written
+ * as they are, the buffer held until the write is flushed; smaller ones are copied, so a quiet
+ * stream's one small event does not keep a whole read buffer from reuse while its reader is slow.
+ * (A TLS socket's reads are one record, at most 16 KiB: a full one is lent, not copied.)
  */
 const WRITE_LENT_FROM_BYTES = 32 * 1024;
+
+function lends(piece: Buffer, lent: Buffer): boolean {
+  return piece.length >= WRITE_LENT_FROM_BYTES || piece.length * 2 >= lent.length;
+}
 
 /**
  * Where a body comes from: a Node stream, or a raw response whose `data` also names the read
@@ -108,7 +113,7 @@ export class BodyPump {
     const offset = this.bytes;
     this.bytes += piece.length;
     this.observer.onRead(this.direction, readAt);
-    const held = lent !== undefined && piece.length >= WRITE_LENT_FROM_BYTES ? lent : undefined;
+    const held = lent !== undefined && lends(piece, lent) ? lent : undefined;
     const chunk = lent !== undefined && held === undefined ? Buffer.from(piece) : piece;
     if (held) readBuffers.hold(held);
     const ok = this.sink.write(chunk, (err?: Error | null) => {

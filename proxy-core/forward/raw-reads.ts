@@ -1,12 +1,19 @@
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { readBuffers } from '../read-buffers.js';
 
 /** A socket's first reads are this small, so thousands of quiet streams cost little. */
 const MIN_READ_BYTES = 16 * 1024;
 /** Reads grow to this on a busy socket: a tenth of the syscalls and callbacks of Node's 64 KiB. */
 const MAX_READ_BYTES = 512 * 1024;
+/**
+ * A TLS socket hands over at most one record's plaintext per read (Node's TLSWrap reads 16 KiB
+ * at a time), so a larger buffer would only hold more memory idle.
+ */
+const TLS_READ_BYTES = 16 * 1024;
 
 /** Who takes a socket's bytes while a response is read raw. */
 export interface RawReader {
@@ -23,8 +30,15 @@ export interface RawReader {
 class SocketReads {
   socket: net.Socket | undefined;
   reader: RawReader | undefined;
-  private buffer = readBuffers.take(MIN_READ_BYTES);
+  private buffer: Buffer;
   private filled = false;
+
+  constructor(
+    private readonly minBytes = MIN_READ_BYTES,
+    private readonly maxBytes = MAX_READ_BYTES,
+  ) {
+    this.buffer = readBuffers.take(minBytes);
+  }
 
   readonly onread = {
     buffer: (): Buffer => this.nextBuffer(),
@@ -58,9 +72,9 @@ class SocketReads {
   private nextBuffer(): Buffer {
     const size = this.reader
       ? this.filled
-        ? Math.min(this.buffer.length * 2, MAX_READ_BYTES)
+        ? Math.min(this.buffer.length * 2, this.maxBytes)
         : this.buffer.length
-      : MIN_READ_BYTES;
+      : this.minBytes;
     if (size !== this.buffer.length || readBuffers.held(this.buffer)) {
       readBuffers.giveBack(this.buffer);
       this.buffer = readBuffers.take(size);
@@ -88,10 +102,73 @@ export function detachRawReader(socket: Duplex, reader: RawReader): void {
 export function connectWithRawReads(options: net.NetConnectOpts): net.Socket {
   const reads = new SocketReads();
   const socket = net.createConnection({ ...options, onread: reads.onread } as net.NetConnectOpts);
+  track(socket, reads);
+  return socket;
+}
+
+function track(socket: net.Socket, reads: SocketReads): void {
   reads.socket = socket;
   socketReads.set(socket, reads);
   socket.once('close', () => reads.dispose());
-  return socket;
+}
+
+/** The private slots behind Node's `onread` option, or null where this Node has none such. */
+interface OnreadSlots {
+  readonly buffer: symbol;
+  readonly callback: symbol;
+  readonly generator: symbol;
+}
+let onreadSlots: OnreadSlots | null | undefined;
+
+/** Found once, by name, on a socket made with `onread` (it is never connected). */
+function findOnreadSlots(): OnreadSlots | null {
+  if (onreadSlots !== undefined) return onreadSlots;
+  const probe = new net.Socket({
+    onread: { buffer: Buffer.alloc(1), callback: () => true },
+  } as net.SocketConstructorOpts);
+  const named = new Map(Object.getOwnPropertySymbols(probe).map((symbol) => [symbol.description, symbol]));
+  probe.destroy();
+  const buffer = named.get('kBuffer');
+  const callback = named.get('kBufferCb');
+  const generator = named.get('kBufferGen');
+  onreadSlots = buffer && callback && generator ? { buffer, callback, generator } : null;
+  return onreadSlots;
+}
+
+/**
+ * Gives a socket made without `onread` the reads `connectWithRawReads` gives a new one. Node
+ * ignores `onread` for a TLS socket made over an existing connection (tls_wrap passes
+ * `onread: null` then), which is how every CONNECT tunnel's upstream is made, so its plaintext
+ * came as a new 16 KiB Buffer per record: garbage that piled up by tens of MiB behind a slow
+ * reader before V8 collected it, and that went through Node's HTTP parser and IncomingMessage
+ * besides. Here the three slots net.Socket's constructor fills for `onread` are filled the same
+ * way and the handle is told to read into our buffer, as net.js's initSocketHandle does. Returns
+ * false, leaving the socket as it was, where this Node lacks those slots or the socket already
+ * holds unread bytes. An HTTP/2 socket must not be adopted: its session reads the native handle.
+ */
+export function adoptRawReads(socket: net.Socket): boolean {
+  if (socketReads.has(socket)) return true;
+  const slots = findOnreadSlots();
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } | null })._handle;
+  if (!slots || typeof handle?.useUserBuffer !== 'function' || socket.readableLength > 0) return false;
+  const reads = isTls(socket) ? new SocketReads(TLS_READ_BYTES, TLS_READ_BYTES) : new SocketReads();
+  const first = reads.onread.buffer();
+  const slotted = socket as unknown as Record<symbol, unknown>;
+  slotted[slots.buffer] = first;
+  slotted[slots.callback] = reads.onread.callback;
+  slotted[slots.generator] = reads.onread.buffer;
+  handle.useUserBuffer(first);
+  track(socket, reads);
+  return true;
+}
+
+function isTls(socket: net.Socket): socket is TLSSocket {
+  return (socket as Partial<TLSSocket>).encrypted === true;
+}
+
+/** Whether `socket`'s reads can be taken raw. */
+export function readsRaw(socket: Duplex): boolean {
+  return socketReads.has(socket);
 }
 
 /** An HTTP agent whose connections can be read raw. */
@@ -100,5 +177,21 @@ export class RawReadAgent extends http.Agent {
   // made asynchronously.
   override createConnection(options: http.ClientRequestArgs): net.Socket {
     return connectWithRawReads(options as net.NetConnectOpts);
+  }
+}
+
+type CreateConnection = (options: object, callback?: (err: Error | null, socket: Duplex) => void) => Duplex;
+
+/**
+ * An HTTPS agent whose connections can be read raw: Node's own TLS connections (with its session
+ * cache), given `onread`, which tls.connect honours when it makes the TCP connection itself.
+ */
+export class RawReadHttpsAgent extends https.Agent {
+  override createConnection(options: object, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
+    const reads = new SocketReads(TLS_READ_BYTES, TLS_READ_BYTES);
+    const base = (https.Agent.prototype as unknown as { createConnection: CreateConnection }).createConnection;
+    const socket = base.call(this, { ...options, onread: reads.onread }, callback) as TLSSocket;
+    track(socket, reads);
+    return socket;
   }
 }

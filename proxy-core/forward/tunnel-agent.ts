@@ -1,7 +1,8 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ConnectTimings } from '../../app/proxy-events.js';
+import { adoptRawReads, RawReadAgent, RawReadHttpsAgent } from './raw-reads.js';
 
 /** Set-up times of upstream sockets made before their first request (while answering CONNECT). */
 const preconnectedTimings = new WeakMap<Duplex, ConnectTimings>();
@@ -29,8 +30,11 @@ export function tunnelAgent(
   timings?: ConnectTimings,
 ): http.Agent {
   if (spare && timings) preconnectedTimings.set(spare, timings);
+  // The spare was made over the connection that answered the CONNECT, without `onread`.
+  if (spare instanceof net.Socket) adoptRawReads(spare);
   const options = { keepAlive: true, scheduling: 'lifo' as const };
-  const agent = scheme === 'https' ? new https.Agent(options) : new http.Agent(options);
+  // Read raw, as the pool's connections are.
+  const agent = scheme === 'https' ? new RawReadHttpsAgent(options) : new RawReadAgent(options);
   const base = (agent as unknown as { createConnection: (o: object, cb: AgentCallback) => Duplex | undefined })
     .createConnection;
   (agent as unknown as { createConnection: (o: object, cb: AgentCallback) => Duplex | undefined }).createConnection =

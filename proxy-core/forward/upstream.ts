@@ -8,7 +8,7 @@ import {
   type SecureContext,
   type TLSSocket,
 } from 'node:tls';
-import { RawReadAgent } from './raw-reads.js';
+import { RawReadAgent, RawReadHttpsAgent } from './raw-reads.js';
 import { TlsSessionCache, type TlsDestination } from './tls-sessions.js';
 
 export interface UpstreamTlsOptions {
@@ -51,7 +51,7 @@ export class UpstreamPool {
   constructor(readonly tls: UpstreamTlsOptions) {
     this.secureContext =
       tls.extraCaPems.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...tls.extraCaPems] }) : undefined;
-    this.httpsAgent = new https.Agent({
+    this.httpsAgent = new RawReadHttpsAgent({
       keepAlive: true,
       scheduling: 'lifo',
       timeout: UPSTREAM_IDLE_KEEP_MS,
