@@ -1,8 +1,9 @@
 import { create, type StoreApi, type UseBoundStore } from 'zustand';
-import type { EventBatch, HostEvent, ProxyStatus, SchemaList, SystemProxyStatus } from '../../../app/contract.js';
+import type { EventBatch, ProxyStatus, SchemaList, SystemProxyStatus } from '../../../app/contract.js';
 import type { ConnectionState } from '../../../app/transport/connection.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { applyEvent, emptyTraffic, type Traffic } from './apply-event.js';
+import { EventQueue } from './event-queue.js';
 import { NO_FILTER, type ExchangeFilter } from './filter.js';
 import { noteHostTime } from './host-clock.js';
 import { nextSchemas, type HeldSchemas } from './schemas.js';
@@ -31,7 +32,7 @@ export interface SluiceState {
   /** The dialog open over the app, opened from the toolbar or the desktop app's menu. */
   dialog: Dialog | undefined;
   /** Batches received, applied a frame's worth at a time. */
-  pending: HostEvent[];
+  readonly pending: EventQueue;
 }
 
 export interface SluiceActions {
@@ -60,9 +61,7 @@ export function createSluiceStore(): SluiceStore {
     const applyPending = (): void => {
       frame = undefined;
       const state = get();
-      const slice = state.pending.splice(0, EVENTS_PER_FRAME);
-      for (const event of slice) applyEvent(state.traffic, event);
-      const last = slice[slice.length - 1];
+      const last = state.pending.drain(EVENTS_PER_FRAME, (event) => applyEvent(state.traffic, event));
       if (last) noteHostTime(last.type === 'chunk' ? last.flushedAt : last.t);
       const { traffic } = state;
       const selectedGone = state.selectedId !== undefined && !traffic.exchanges.has(state.selectedId);
@@ -71,7 +70,7 @@ export function createSluiceStore(): SluiceStore {
         listRevision: traffic.listRevision,
         ...(selectedGone ? { selectedId: undefined } : {}),
       });
-      if (state.pending.length > 0) schedule();
+      if (state.pending.size > 0) schedule();
     };
 
     const schedule = (): void => {
@@ -90,7 +89,7 @@ export function createSluiceStore(): SluiceStore {
       filter: NO_FILTER,
       detailTab: 'headers',
       dialog: undefined,
-      pending: [],
+      pending: new EventQueue(),
 
       receive(batch) {
         const state = get();
@@ -110,9 +109,9 @@ export function createSluiceStore(): SluiceStore {
             imports: traffic.imports,
           });
           traffic.listRevision = state.listRevision + 1;
-          state.pending.length = 0;
+          state.pending.clear();
         }
-        for (const event of batch.events) state.pending.push(event);
+        state.pending.push(batch.events);
         schedule();
       },
       select(id) {
