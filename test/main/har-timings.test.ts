@@ -102,7 +102,9 @@ describe('HAR timings of every exchange kind add up to its duration', () => {
       await fetchViaProxy(proxy.port, `http://127.0.0.1:${h1.port}/slow`);
     });
     expectConsistent(result);
-    expect(result.entry.timings.wait).toBeGreaterThanOrEqual(HOLD_MS - 5);
+    // The request is stamped sent in a callback: a loop stalled by a busy machine between the write
+    // and that callback moves time from wait to send, never to receive.
+    expect(result.entry.timings.send + result.entry.timings.wait).toBeGreaterThanOrEqual(HOLD_MS - 5);
     expect(result.entry.timings.receive).toBeGreaterThanOrEqual(HOLD_MS - 5);
   });
 
