@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HostEvent } from '../../app/contract.js';
 import { EventQueue } from '../../renderer/src/store/event-queue.js';
 
-const opened = (id: number): HostEvent => ({ type: 'notice', t: id, level: 'info', message: String(id) }) as HostEvent;
+const opened = (id: number): HostEvent => ({ type: 'host-notice', t: id, level: 'info', message: String(id) });
 const ids = (events: HostEvent[]): number[] => events.map((e) => (e as { t: number }).t);
 
 describe('EventQueue', () => {

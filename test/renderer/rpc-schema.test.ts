@@ -9,11 +9,11 @@ import { rpcPreview, searchedText } from '../../renderer/src/rpc/rpc-format.js';
 import {
   callSchemaOf,
   loadSchemas,
-  nextSchemas,
   requestPath,
   type CallSchema,
   type LoadedSchemas,
 } from '../../renderer/src/store/schemas.js';
+import { nextSchemas } from '../../renderer/src/store/held-schemas.js';
 
 /**
  * How the RPC messages view picks a message's type and decodes it with the host's schemas: the

@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import { displayId } from '../../../app/contract.js';
 import { isFailure } from '../../../app/proxy-events.js';
 import { formatBytes, formatCount, formatDuration } from '../format.js';
@@ -22,8 +23,10 @@ import { HeadersView } from './HeadersView.js';
 import { useNdjsonRows } from './use-ndjson-rows.js';
 import { useHostNow } from './use-now.js';
 import { MessagesView } from '../websocket/MessagesView.js';
-import { RpcMessagesView } from '../rpc/RpcMessagesView.js';
 import './detail-pane.css';
+
+// With @bufbuild/protobuf, loaded when a call's messages are first shown, not with the page.
+const RpcMessagesView = lazy(() => import('../rpc/RpcMessagesView.js').then((m) => ({ default: m.RpcMessagesView })));
 
 export function DetailPane() {
   const selectedId = useSluice((s) => s.selectedId);
@@ -96,7 +99,9 @@ function Detail({ x }: { x: ExchangeView }) {
         )}
         {tab === 'messages' &&
           (rpc ? (
-            <RpcMessagesView exchange={x} revision={x.revision} />
+            <Suspense fallback={<p className="muted">Loading…</p>}>
+              <RpcMessagesView exchange={x} revision={x.revision} />
+            </Suspense>
           ) : (
             <MessagesView exchange={x} revision={x.revision} />
           ))}

@@ -1,11 +1,14 @@
+import { lazy, Suspense } from 'react';
 import { useSluice } from '../store/store.js';
 import { CaHelp } from './CaHelp.js';
 import { HarDialog } from './HarDialog.js';
 import { HarImportButton } from './HarImport.js';
-import { SchemasDialog } from './SchemasDialog.js';
 import { useHost } from './host-context.js';
 import { SystemProxySwitch } from './SystemProxySwitch.js';
 import { useCommand } from './use-command.js';
+
+// Loads schemas with @bufbuild/protobuf: fetched when the dialog first opens, not with the page.
+const SchemasDialog = lazy(() => import('./SchemasDialog.js').then((m) => ({ default: m.SchemasDialog })));
 
 /**
  * Proxy address and state, record/pause, clear, HAR import/export, protobuf schemas, the system
@@ -80,7 +83,11 @@ export function Toolbar() {
       </button>
       {dialog === 'ca-help' && <CaHelp onClose={() => openDialog(undefined)} />}
       {dialog === 'har-export' && <HarDialog onClose={() => openDialog(undefined)} />}
-      {dialog === 'schemas' && <SchemasDialog onClose={() => openDialog(undefined)} />}
+      {dialog === 'schemas' && (
+        <Suspense fallback={null}>
+          <SchemasDialog onClose={() => openDialog(undefined)} />
+        </Suspense>
+      )}
     </header>
   );
 }

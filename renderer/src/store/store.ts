@@ -6,7 +6,7 @@ import { applyEvent, emptyTraffic, type Traffic } from './apply-event.js';
 import { EventQueue } from './event-queue.js';
 import { NO_FILTER, type ExchangeFilter } from './filter.js';
 import { noteHostTime } from './host-clock.js';
-import { nextSchemas, type HeldSchemas } from './schemas.js';
+import { nextSchemas, type HeldSchemas } from './held-schemas.js';
 
 export type DetailTab = 'headers' | 'body' | 'events' | 'messages' | 'timeline';
 export type Dialog = 'har-export' | 'ca-help' | 'schemas';
