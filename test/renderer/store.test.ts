@@ -32,6 +32,26 @@ describe('the store', () => {
     expect(store.getState().listRevision).toBe(store.getState().traffic.listRevision);
   });
 
+  it('far behind (a long replay), takes slices until 24 ms have gone per frame, in order, then back to 4,000', () => {
+    const frames = animationFrames();
+    // Each look at the clock is 1 ms later: a slice of 4,000 "takes" 1 ms.
+    let clock = 0;
+    const store = createSluiceStore({ now: () => clock++ });
+    const opened = Array.from({ length: 130_000 }, (_, i) => openedEvent(i + 1));
+    store.getState().receive({ seq: 0, events: opened.slice(0, 100_000) });
+    store.getState().receive({ seq: 1, events: opened.slice(100_000) });
+    const applied: number[] = [];
+    while (frames.waiting > 0) {
+      frames.run();
+      applied.push(store.getState().traffic.order.length);
+    }
+    // 130,000 waiting: 24 slices in the first frame; 34,000 left is not far behind.
+    expect(applied.slice(0, 3)).toEqual([96_000, 100_000, 104_000]);
+    expect(applied.at(-1)).toBe(130_000);
+    expect(store.getState().traffic.order.slice(0, 3)).toEqual([1, 2, 3]);
+    expect(store.getState().traffic.order.at(-1)).toBe(130_000);
+  });
+
   it('applies a body as it streams: the exchange changes, the list does not', () => {
     const frames = animationFrames();
     const store = createSluiceStore();

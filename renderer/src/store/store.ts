@@ -1,5 +1,5 @@
 import { create, type StoreApi, type UseBoundStore } from 'zustand';
-import type { EventBatch, ProxyStatus, SchemaList, SystemProxyStatus } from '../../../app/contract.js';
+import type { EventBatch, HostEvent, ProxyStatus, SchemaList, SystemProxyStatus } from '../../../app/contract.js';
 import type { ConnectionState } from '../../../app/transport/connection.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { applyEvent, emptyTraffic, type Traffic } from './apply-event.js';
@@ -50,18 +50,38 @@ export interface SluiceActions {
 
 /** Events applied per animation frame at most: a flood costs the page a steady slice of each frame. */
 const EVENTS_PER_FRAME = 4000;
+/**
+ * Past this many events waiting, the page is behind (a new tab replaying a long capture, or a
+ * flood it cannot draw at its rate): it applies slices until BACKLOG_FRAME_MS have gone per frame.
+ * Each frame also renders what changed, so fewer, larger slices catch up sooner: the list and
+ * its filters are drawn once per frame, not once per 4,000 events.
+ */
+const BACKLOG_EVENTS = 40_000;
+const BACKLOG_FRAME_MS = 24;
 
 export type SluiceStore = UseBoundStore<StoreApi<SluiceState & SluiceActions>>;
 
+export interface StoreOptions {
+  /** A clock in ms, for a test to say how long applying took. */
+  readonly now?: () => number;
+}
+
 /** A store with nothing in it; the page has one (`useSluice`), a test makes its own. */
-export function createSluiceStore(): SluiceStore {
+export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
+  const clock = options.now ?? (() => performance.now());
   return create<SluiceState & SluiceActions>()((set, get) => {
     let frame: number | undefined;
 
     const applyPending = (): void => {
       frame = undefined;
       const state = get();
-      const last = state.pending.drain(EVENTS_PER_FRAME, (event) => applyEvent(state.traffic, event));
+      const apply = (event: HostEvent): void => applyEvent(state.traffic, event);
+      const behind = state.pending.size > BACKLOG_EVENTS;
+      const started = behind ? clock() : 0;
+      let last = state.pending.drain(EVENTS_PER_FRAME, apply);
+      while (behind && state.pending.size > 0 && clock() - started < BACKLOG_FRAME_MS) {
+        last = state.pending.drain(EVENTS_PER_FRAME, apply) ?? last;
+      }
       if (last) noteHostTime(last.type === 'chunk' ? last.flushedAt : last.t);
       const { traffic } = state;
       const selectedGone = state.selectedId !== undefined && !traffic.exchanges.has(state.selectedId);
