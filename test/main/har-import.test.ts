@@ -622,7 +622,9 @@ describe('HAR import into the host', () => {
     expect(worstGap).toBeLessThan(100);
     const id = IMPORTED_ID_BASE + ENTRIES - 1;
     expect((await bodyOf(host, id, 'response')).toString()).toBe(body);
-  }, 30_000);
+    // What is asserted is progress and no stall, not speed: 7-11 s alone, once over 30 s in CI
+    // beside other test files on two cores.
+  }, 60_000);
 });
 
 /** Same length, each within 2 µs: the export rounds times to the microsecond. */
