@@ -258,6 +258,14 @@ async function scrollList(page: Page): Promise<FrameStats> {
   return readFrames(page);
 }
 
+/** Waits until the list's row count says all `total` exchanges are there. */
+function showsAllRows(page: Page, total: number, timeoutMs: number): Promise<void> {
+  return page
+    .getByTestId('row-count')
+    .filter({ hasText: new RegExp(`^${total} exchanges$`) })
+    .waitFor({ timeout: timeoutMs });
+}
+
 interface NewTab {
   /** From navigating to the UI to the first row drawn. */
   readonly firstRowMs: number;
@@ -280,10 +288,7 @@ async function openLongCapture(browser: Browser, uiUrl: string, total: number): 
     await tab.goto(uiUrl);
     await tab.getByTestId('exchange-row').first().waitFor({ timeout: 120_000 });
     const firstRowMs = performance.now() - started;
-    await tab
-      .getByTestId('row-count')
-      .filter({ hasText: new RegExp(`^${total} exchanges$`) })
-      .waitFor({ timeout: 300_000 });
+    await showsAllRows(tab, total, 300_000);
     const allRowsMs = performance.now() - started;
     const frames = await readFrames(tab);
     const cdp = await tab.context().newCDPSession(tab);
@@ -394,10 +399,7 @@ async function main(): Promise<void> {
     const sendStarted = performance.now();
     await sendMany(proxyPort, upstream.url, ROWS);
     const sendSeconds = (performance.now() - sendStarted) / 1000;
-    await page
-      .getByTestId('row-count')
-      .filter({ hasText: new RegExp(`^${ROWS + 6} exchanges$`) })
-      .waitFor({ timeout: 120_000 });
+    await showsAllRows(page, ROWS + 6, 120_000);
     const listFrames = await scrollList(page);
     const domRows = await page.getByTestId('exchange-row').count();
     progress(`a new tab opening the ${ROWS + 6} exchanges`);

@@ -100,10 +100,15 @@ export function detachRawReader(socket: Duplex, reader: RawReader): void {
 
 /** A plain TCP connection whose reads can be taken raw (see SocketReads). */
 export function connectWithRawReads(options: net.NetConnectOpts): net.Socket {
-  const reads = new SocketReads();
+  const reads = readsFor(false);
   const socket = net.createConnection({ ...options, onread: reads.onread } as net.NetConnectOpts);
   track(socket, reads);
   return socket;
+}
+
+/** Reads for a socket: a TLS socket's are one record each, never more (TLS_READ_BYTES). */
+function readsFor(tls: boolean): SocketReads {
+  return tls ? new SocketReads(TLS_READ_BYTES, TLS_READ_BYTES) : new SocketReads();
 }
 
 function track(socket: net.Socket, reads: SocketReads): void {
@@ -151,7 +156,7 @@ export function adoptRawReads(socket: net.Socket): boolean {
   const slots = findOnreadSlots();
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } | null })._handle;
   if (!slots || typeof handle?.useUserBuffer !== 'function' || socket.readableLength > 0) return false;
-  const reads = isTls(socket) ? new SocketReads(TLS_READ_BYTES, TLS_READ_BYTES) : new SocketReads();
+  const reads = readsFor(isTls(socket));
   const first = reads.onread.buffer();
   const slotted = socket as unknown as Record<symbol, unknown>;
   slotted[slots.buffer] = first;
@@ -188,7 +193,7 @@ type CreateConnection = (options: object, callback?: (err: Error | null, socket:
  */
 export class RawReadHttpsAgent extends https.Agent {
   override createConnection(options: object, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
-    const reads = new SocketReads(TLS_READ_BYTES, TLS_READ_BYTES);
+    const reads = readsFor(true);
     const base = (https.Agent.prototype as unknown as { createConnection: CreateConnection }).createConnection;
     const socket = base.call(this, { ...options, onread: reads.onread }, callback) as TLSSocket;
     track(socket, reads);

@@ -25,8 +25,6 @@ export interface TlsDestination {
 export class TlsSessionCache {
   private readonly sessions = new Map<string, Buffer>();
 
-  constructor(private readonly max = MAX_SESSIONS) {}
-
   /** `tls.connect` with `options`, resuming the destination's last session and keeping its next. */
   connect(destination: TlsDestination, options: tls.ConnectionOptions): TLSSocket {
     const key = keyOf(destination);
@@ -37,10 +35,6 @@ export class TlsSessionCache {
     return socket;
   }
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   clear(): void {
     this.sessions.clear();
   }
@@ -49,7 +43,7 @@ export class TlsSessionCache {
     // Re-inserted so the map's order is least recently given first.
     this.sessions.delete(key);
     this.sessions.set(key, ticket);
-    if (this.sessions.size > this.max) {
+    if (this.sessions.size > MAX_SESSIONS) {
       const oldest = this.sessions.keys().next().value as string;
       this.sessions.delete(oldest);
     }

@@ -103,8 +103,8 @@ export class UpstreamPool {
 
   /**
    * TLS to an upstream outside the agents (a CONNECT tunnel's upstream, an HTTP/2 session), verified
-   * as this pool verifies and resuming the destination's last session. `socket`, when given, is the
-   * connection already made to `destination`.
+   * as this pool verifies and resuming the destination's last session. `options.socket`, when
+   * given, is the connection already made to `destination`.
    */
   connectTls(destination: TlsDestination, options: ConnectionOptions = {}): TLSSocket {
     return this.tlsSessions.connect(destination, {
