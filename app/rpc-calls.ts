@@ -45,6 +45,9 @@ export function isJsonCodec(contentType: string | undefined): boolean {
 
 /** The request's RPC call, or undefined when it is not one: a framed content type, or Connect unary. */
 export function rpcCallOf(request: RequestHead): RpcCall | undefined {
+  // Most requests are no call, and their headers say so before the URL is parsed (a URL parse
+  // per exchange is a tenth of what a page does to replay a long capture).
+  if (!mayBeRpc(request)) return undefined;
   const path = pathOf(request.url);
   const name = /^\/([^/?#]+)\/([^/?#]+)$/.exec(path.split('?', 1)[0]!);
   if (!name) return undefined;
@@ -76,6 +79,13 @@ function rpcProtocolOf(method: string, headers: RawHeaders, path: string): RpcPr
   }
   if (method === 'GET' && /[?&]connect=v1(&|$)/.test(path)) return 'connect-unary';
   return undefined;
+}
+
+/** False when `rpcProtocolOf` cannot find a protocol, whatever the path. */
+function mayBeRpc({ method, url, headers }: RequestHead): boolean {
+  if (rpcFramingOf(headerValue(headers, 'content-type'))) return true;
+  if (method === 'POST') return headerValue(headers, 'connect-protocol-version') !== undefined;
+  return method === 'GET' && url.includes('connect=v1');
 }
 
 function pathOf(url: string): string {

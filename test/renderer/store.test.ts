@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HostEvent, HostNoticeEvent } from '../../app/contract.js';
 import { NO_FILTER } from '../../renderer/src/store/filter.js';
 import { createSluiceStore, type SluiceStore } from '../../renderer/src/store/store.js';
@@ -7,14 +7,22 @@ import { animationFrames } from './animation-frames.js';
 
 const notice = (t: number, message: string): HostNoticeEvent => ({ type: 'host-notice', t, level: 'warning', message });
 
+beforeEach(() => {
+  // The store draws a list it held back on a timer; a test runs those by hand, and none outlives it.
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+});
+
 afterEach(() => {
+  vi.useRealTimers();
   vi.unstubAllGlobals();
 });
 
 describe('the store', () => {
   it('applies what it receives at the next frame, at most 4,000 events a frame, asking for more frames while some wait', () => {
     const frames = animationFrames();
-    const store = createSluiceStore();
+    // Frames far apart in time: the list is drawn in each (see the next test for frames close together).
+    let clock = 0;
+    const store = createSluiceStore({ now: () => (clock += 1000) });
     const opened = Array.from({ length: 9000 }, (_, i) => openedEvent(i + 1));
     store.getState().receive({ seq: 0, events: opened.slice(0, 5000) });
     store.getState().receive({ seq: 1, events: opened.slice(5000) });
@@ -50,6 +58,57 @@ describe('the store', () => {
     expect(applied.at(-1)).toBe(130_000);
     expect(store.getState().traffic.order.slice(0, 3)).toEqual([1, 2, 3]);
     expect(store.getState().traffic.order.at(-1)).toBe(130_000);
+  });
+
+  it('catching up, draws the list at once, then at most every 250 ms, and a list held back once that time is up', () => {
+    const frames = animationFrames();
+    let clock = 0;
+    const store = createSluiceStore({ now: () => clock });
+    const drawn = (): boolean => store.getState().listRevision === store.getState().traffic.listRevision;
+    let next = 1;
+    const receive = (count: number): void => {
+      const events = Array.from({ length: count }, () => openedEvent(next++));
+      store.getState().receive({ seq: next === count + 1 ? 0 : 1, events });
+    };
+
+    // A replay's first page: its rows at once.
+    receive(2000);
+    frames.run();
+    expect(drawn()).toBe(true);
+    // The next pages 100 ms apart: applied (the exchanges are there, the toolbar's tick moves) but
+    // the list waits, then is drawn once 250 ms have gone since it last was.
+    clock = 100;
+    receive(2000);
+    const tick = store.getState().tick;
+    frames.run();
+    expect(store.getState().traffic.order).toHaveLength(4000);
+    expect(store.getState().tick).toBe(tick + 1);
+    expect(drawn()).toBe(false);
+    clock = 200;
+    receive(2000);
+    frames.run();
+    expect(drawn()).toBe(false);
+    clock = 260;
+    receive(2000);
+    frames.run();
+    expect(drawn()).toBe(true);
+    // The replay's last few exchanges right after: held, and drawn by the timer 250 ms after the last draw.
+    clock = 300;
+    receive(3);
+    frames.run();
+    expect(drawn()).toBe(false);
+    expect(frames.waiting).toBe(0);
+    clock = 510;
+    vi.advanceTimersByTime(250);
+    expect(frames.waiting).toBe(1);
+    frames.run();
+    expect(drawn()).toBe(true);
+    expect(store.getState().traffic.order).toHaveLength(8003);
+    // Caught up: a new exchange at a person's pace is drawn in its own frame.
+    clock = 900;
+    receive(1);
+    frames.run();
+    expect(drawn()).toBe(true);
   });
 
   it('applies a body as it streams: the exchange changes, the list does not', () => {

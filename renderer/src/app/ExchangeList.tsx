@@ -88,7 +88,8 @@ export function ExchangeList() {
   // New rows keep the list at the bottom while the user has not scrolled away from it.
   useLayoutEffect(() => {
     const element = scroller.current;
-    if (element && following.current) element.scrollTop = element.scrollHeight;
+    // The list's height is known: reading scrollHeight would lay the page out once more.
+    if (element && following.current) element.scrollTop = ids.length * ROW_HEIGHT;
   }, [ids.length]);
 
   const onScroll = useCallback(() => {
@@ -133,7 +134,11 @@ export function ExchangeList() {
     moveTo(next);
   };
 
-  const { start, end } = visibleWindow(scrollTop, viewport, ROW_HEIGHT, ids.length, OVERSCAN);
+  // While following, the rows drawn are the bottom ones at once, not those at the last scroll
+  // position: otherwise the list is drawn twice for each growth, once before and once after the
+  // scroll event the follow effect causes.
+  const top = following.current ? Math.max(0, ids.length * ROW_HEIGHT - viewport) : scrollTop;
+  const { start, end } = visibleWindow(top, viewport, ROW_HEIGHT, ids.length, OVERSCAN);
   // Keyed by slot, not by exchange: a wheel step or a page down brings a screenful of rows none
   // of which was in view, and a slot keeps its elements and takes the new values instead of being
   // replaced (about a third less work per frame); scrolling by a few rows or following new

@@ -58,6 +58,16 @@ const EVENTS_PER_FRAME = 4000;
  */
 const BACKLOG_EVENTS = 40_000;
 const BACKLOG_FRAME_MS = 24;
+/**
+ * A frame that applied this many events is catching up: a new tab replaying a long capture (the
+ * host sends it far faster than a page draws), or a flood of new exchanges. Drawing the list and
+ * laying it out costs 20 to 60 ms however few of its rows changed, so while catching up the list
+ * is drawn at most every LIST_CATCH_UP_MS (the first rows at once); everything else, the open
+ * exchange's detail included, still changes every frame. Live traffic at a person's pace never
+ * comes near it.
+ */
+const CATCH_UP_EVENTS = 1500;
+const LIST_CATCH_UP_MS = 250;
 
 export type SluiceStore = UseBoundStore<StoreApi<SluiceState & SluiceActions>>;
 
@@ -71,12 +81,17 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
   const clock = options.now ?? (() => performance.now());
   return create<SluiceState & SluiceActions>()((set, get) => {
     let frame: number | undefined;
+    /** When the list was last drawn, and when a frame last caught up (see CATCH_UP_EVENTS). */
+    let listDrawnAt = -Infinity;
+    let busyAt = -Infinity;
+    let listTimer: ReturnType<typeof setTimeout> | undefined;
 
     const applyPending = (): void => {
       frame = undefined;
       const state = get();
       const apply = (event: HostEvent): void => applyEvent(state.traffic, event);
-      const behind = state.pending.size > BACKLOG_EVENTS;
+      const waiting = state.pending.size;
+      const behind = waiting > BACKLOG_EVENTS;
       const started = behind ? clock() : 0;
       let last = state.pending.drain(EVENTS_PER_FRAME, apply);
       while (behind && state.pending.size > 0 && clock() - started < BACKLOG_FRAME_MS) {
@@ -84,13 +99,34 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
       }
       if (last) noteHostTime(last.type === 'chunk' ? last.flushedAt : last.t);
       const { traffic } = state;
+      const drawList = traffic.listRevision !== state.listRevision && listMayBeDrawn(waiting - state.pending.size);
       const selectedGone = state.selectedId !== undefined && !traffic.exchanges.has(state.selectedId);
       set({
         tick: state.tick + 1,
-        listRevision: traffic.listRevision,
+        ...(drawList ? { listRevision: traffic.listRevision } : {}),
         ...(selectedGone ? { selectedId: undefined } : {}),
       });
       if (state.pending.size > 0) schedule();
+    };
+
+    /**
+     * Whether the list may be drawn in a frame that applied `applied` events and changed it: at
+     * once, unless a frame in the last LIST_CATCH_UP_MS was catching up and the list was drawn less
+     * than that ago. A list held back is drawn in the first frame after that time is up.
+     */
+    const listMayBeDrawn = (applied: number): boolean => {
+      const at = clock();
+      if (applied >= CATCH_UP_EVENTS) busyAt = at;
+      const wait = Math.min(LIST_CATCH_UP_MS - (at - busyAt), LIST_CATCH_UP_MS - (at - listDrawnAt));
+      if (wait <= 0) {
+        listDrawnAt = at;
+        return true;
+      }
+      listTimer ??= setTimeout(() => {
+        listTimer = undefined;
+        schedule();
+      }, wait);
+      return false;
     };
 
     const schedule = (): void => {
@@ -130,6 +166,8 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
           });
           traffic.listRevision = state.listRevision + 1;
           state.pending.clear();
+          listDrawnAt = -Infinity;
+          busyAt = -Infinity;
         }
         state.pending.push(batch.events);
         schedule();
