@@ -3,7 +3,7 @@
  * or the headless host's WebSocket. Two verbs only: `call` a command (one request, one typed
  * reply) and `listen` to batches of events. Pure types and constants.
  */
-import type { EventsDroppedEvent } from './host-events.js';
+import type { EventsDroppedEvent, ExchangeHeldEvent } from './host-events.js';
 import type { Direction, ProxyEvent } from './proxy-events.js';
 
 /**
@@ -190,6 +190,11 @@ export interface Commands {
    * window hears `exchanges-removed`. Exchanges still open are forgotten too: their traffic goes on.
    */
   'exchanges.remove': { request: { ids: number[] }; reply: { removed: number } };
+  /**
+   * One kept exchange's events in order (chunks thinned to 500 a body, byte ranges exact): what
+   * a window's replay held back (`exchange-held`). Empty when the exchange is not kept.
+   */
+  'exchange.events': { request: { id: number }; reply: { events: HostEvent[] } };
   'ca.get': { request: Record<string, never>; reply: CaInfo };
   'settings.get': { request: Record<string, never>; reply: Settings };
   'systemProxy.status': { request: Record<string, never>; reply: SystemProxyStatus };
@@ -271,6 +276,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'body.read',
   'bodies.search',
   'exchanges.remove',
+  'exchange.events',
   'ca.get',
   'settings.get',
   'systemProxy.status',
@@ -347,6 +353,7 @@ export interface ExchangesRemovedEvent {
 export type HostEvent =
   | ProxyEvent
   | EventsDroppedEvent
+  | ExchangeHeldEvent
   | ProxyStatusEvent
   | SystemProxyStatusEvent
   | HostNoticeEvent

@@ -118,3 +118,42 @@ test('an NDJSON stream (Ollama-style) shows its lines as events and its joined t
   await page.getByRole('tab', { name: 'Table' }).click();
   await expect(page.getByTestId('sse-row')).toHaveCount(words.length);
 });
+
+test('a tab opened after a stream ended is sent it in short, and shows all its events once it is selected', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  const words = Array.from({ length: 30 }, (_, i) => ` w${i}`);
+  const server = await upstream((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    for (const word of words) res.write(`data: ${openAiChunk(word)}\n\n`);
+    res.end('data: [DONE]\n\n');
+  });
+  await readAll(await requestViaProxy(sluice.proxyPort, `${server.url}/v1/chat/completions`, { method: 'POST' }));
+  const row = page.getByTestId('exchange-row').filter({ hasText: '/v1/chat/completions' });
+  await expect(row).toHaveAttribute('data-state', 'completed');
+
+  // Once the finished exchange is in the capture store, a new page's replay sends it in short.
+  let heldFrames = 0;
+  page.on('websocket', (ws) =>
+    ws.on('framereceived', ({ payload }) => {
+      if (String(payload).includes('"type":"exchange-held"')) heldFrames++;
+    }),
+  );
+  for (let attempt = 0; attempt < 10 && heldFrames === 0; attempt++) {
+    await page.waitForTimeout(100 * attempt);
+    await page.reload();
+    await expect(row).toHaveAttribute('data-state', 'completed');
+  }
+  expect(heldFrames).toBeGreaterThan(0);
+
+  await row.click();
+  const eventsTab = page.getByRole('tab', { name: /Events/ });
+  await eventsTab.click();
+  await expect(page.getByTestId('sse-row')).toHaveCount(words.length + 1);
+  await expect(eventsTab).toHaveText(`Events (${words.length + 1})`);
+  await expect(page.getByTestId('held-details')).toHaveCount(0);
+  await page.getByRole('tab', { name: /Joined text/i }).click();
+  await expect(page.getByTestId('sse-joined-text')).toHaveText(words.join(''));
+});

@@ -3,6 +3,7 @@ import type { Direction, RawHeaders, RequestHead } from '../../app/proxy-events.
 import { now, type CapturedRange } from '../../proxy-core/index.js';
 import type { CaptureStore, ExchangeRow, StoredBody } from '../store/capture-store.js';
 import { exchangesIn, type ExchangeEvents } from '../har/exchange-events.js';
+import { heldForReplay } from './held-replay.js';
 import { EventLog, type EventLogLimits, type TakenExchange } from './event-log.js';
 import { closeRunStore, type RunStore } from './run-store.js';
 
@@ -80,9 +81,11 @@ export class CaptureArchive {
    * in memory merged by id, each exchange's events together and in order, then the events that
    * belong to none. What is in memory and where the store stands are noted at once, so an
    * exchange that moves while the pages are read is sent once (its later events arrive live).
-   * A page is a few hundred exchanges: memory holds one page, however long the capture.
+   * A page is a few hundred exchanges: memory holds one page, however long the capture. With
+   * `held`, for a window, stored exchanges come in short (`heldForReplay`).
    */
-  history(options: { newest?: number } = {}): AsyncIterable<readonly HostEvent[]> {
+  history(options: { newest?: number; held?: boolean } = {}): AsyncIterable<readonly HostEvent[]> {
+    const shorten = options.held === true ? heldForReplay : (events: readonly HostEvent[]) => events;
     const snapshot = this.log.snapshot();
     const store = this.store;
     // Rows stored after this are exchanges the snapshot holds: read only up to it, each is sent once.
@@ -101,7 +104,7 @@ export class CaptureArchive {
             for (; next < snapshot.exchanges.length && snapshot.exchanges[next]!.id < row.id; next++) {
               pushAll(page, snapshot.exchanges[next]!.events);
             }
-            pushAll(page, JSON.parse(row.eventsJson) as HostEvent[]);
+            pushAll(page, shorten(JSON.parse(row.eventsJson) as HostEvent[]));
           }
           afterId = rows[rows.length - 1]!.id;
           yield page;
@@ -117,6 +120,14 @@ export class CaptureArchive {
   /** Every kept exchange's events gathered, one at a time, for export. */
   async *exchanges(): AsyncGenerator<ExchangeEvents> {
     for await (const page of this.history()) yield* exchangesIn(page);
+  }
+
+  /** One kept exchange's events, from memory or the store; undefined when it is not kept. */
+  async eventsOf(id: number): Promise<HostEvent[] | undefined> {
+    const inMemory = this.log.eventsOf(id);
+    if (inMemory) return inMemory;
+    const json = await this.store?.eventsJson(id);
+    return json === undefined ? undefined : (JSON.parse(json) as HostEvent[]);
   }
 
   /** The ids of the exchanges kept, the newest first. */

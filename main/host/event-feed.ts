@@ -43,7 +43,7 @@ export class EventFeed {
    */
   open(consumer: FeedConsumer): () => void {
     const batcher = new EventBatcher(consumer);
-    batcher.prime(this.archive.history({ newest: WINDOW_MAX_EXCHANGES }));
+    batcher.prime(this.archive.history({ newest: WINDOW_MAX_EXCHANGES, held: true }));
     const unsubscribe = this.subscribe((event) => batcher.push(event));
     return () => {
       unsubscribe();

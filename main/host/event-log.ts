@@ -144,6 +144,7 @@ export class EventLog {
       case 'capture-cleared':
       case 'har-import-progress':
       case 'exchanges-removed':
+      case 'exchange-held': // made for one window's replay, never emitted
         return;
       default:
         // A new event type is a compile error here until the log says where it goes.
@@ -185,6 +186,15 @@ export class EventLog {
 
   has(id: number): boolean {
     return this.exchanges.has(id);
+  }
+
+  /** One exchange's events so far, chunks where they came; undefined when the log does not hold it. */
+  eventsOf(id: number): HostEvent[] | undefined {
+    const record = this.exchanges.get(id);
+    if (!record) return undefined;
+    const events: HostEvent[] = [];
+    replay(record, events);
+    return events;
   }
 
   /** Gives up one exchange (on its way to the store): its replayed events and what reads need. */

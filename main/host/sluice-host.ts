@@ -40,6 +40,7 @@ import {
   checkBodyRead,
   checkBoolean,
   checkCall,
+  checkExchangeId,
   checkHarExport,
   checkImportPath,
   checkPort,
@@ -47,6 +48,7 @@ import {
   checkSearchText,
   checkSystemProxyMode,
 } from './request-checks.js';
+import { DEFAULT_MAX_CHUNKS_PER_BODY_PER_BATCH, thinChunks } from './event-batcher.js';
 import type { SettingsStore } from './settings-store.js';
 import { trustInstructions } from './trust-instructions.js';
 
@@ -239,6 +241,13 @@ export class SluiceHost {
       const removed = await this.archive.remove(ids);
       if (removed.length > 0) this.emit({ type: 'exchanges-removed', t: now(), ids: removed });
       return { removed: removed.length };
+    },
+    'exchange.events': async ({ id }) => {
+      checkExchangeId(id);
+      const events = (await this.archive.eventsOf(id)) ?? [];
+      // As a window is sent a live body: at most 500 chunk events, byte ranges exact.
+      thinChunks(events, DEFAULT_MAX_CHUNKS_PER_BODY_PER_BATCH);
+      return { events };
     },
     'ca.get': async () => this.caInfo(),
     'settings.get': async () => this.effective(),

@@ -184,6 +184,13 @@ export class CaptureStore {
     return this.call({ op: 'page', query });
   }
 
+  /** A stored exchange's events, as the JSON they were put with; undefined when not stored. */
+  async eventsJson(id: number): Promise<string | undefined> {
+    if (!this.ids.has(id)) return undefined;
+    const [row] = await this.page({ afterId: id - 1, upTo: this.lastGeneration, maxRows: 1, maxBytes: 1 });
+    return row?.id === id ? row.eventsJson : undefined;
+  }
+
   /** Stored ids, newest (highest id) first. */
   async idsNewestFirst(): Promise<number[]> {
     if (this.failure !== undefined) throw new Error(this.failure);

@@ -195,6 +195,60 @@ describe('the capture archive: finished exchanges on disk, the rest in memory', 
     expect(await count()).toBe(events);
   });
 
+  it('sends a window a stored stream in short and gives its whole events when asked; an open one whole', async () => {
+    const { archive, runStore } = await archiveWith(new FakeLiveBodies());
+    const sse = (id: number, index: number): HostEvent => ({
+      type: 'sse-event',
+      id,
+      index,
+      eventId: undefined,
+      event: 'delta',
+      data: `token ${index}`,
+      t: index,
+      chunkRange: [index, index],
+    });
+    const streamed: HostEvent[] = [opened(1), head(1)];
+    for (let index = 0; index < 40; index++) streamed.push(chunk(1, index), sse(1, index));
+    streamed.push(closed(1));
+    for (const event of streamed) archive.append(event);
+    archive.append(opened(2));
+    archive.append(chunk(2, 0));
+    archive.append(sse(2, 0));
+    await stored(runStore, 1);
+
+    const replay: HostEvent[] = [];
+    for await (const page of archive.history({ held: true })) replay.push(...page);
+    const first = replay.filter((e) => 'id' in e && e.id === 1);
+    expect(first.map((e) => e.type)).toEqual([
+      'exchange-opened',
+      'exchange-held',
+      'response-head',
+      'chunk',
+      'chunk',
+      'chunk',
+      'exchange-closed',
+    ]);
+    expect(first[1]).toMatchObject({ held: 40 + 37, rpcMessages: { request: 0, response: 0 } });
+    // The chunks kept cover the body exactly: 40 reads, 400 bytes, first and last where they were.
+    const chunks = first.filter((e) => e.type === 'chunk');
+    expect(chunks.map((c) => [c.offset, c.size, c.reads ?? 1])).toEqual([
+      [0, 10, 1],
+      [10, 380, 38],
+      [390, 10, 1],
+    ]);
+    // The open exchange (in memory) comes whole, its SSE event too.
+    expect(replay.filter((e) => 'id' in e && e.id === 2).map((e) => e.type)).toEqual([
+      'exchange-opened',
+      'chunk',
+      'sse-event',
+    ]);
+    // Export (no `held`) and a window's question for the exchange get every event.
+    expect((await everything(archive)).filter((e) => 'id' in e && e.id === 1)).toEqual(streamed);
+    expect(await archive.eventsOf(1)).toEqual(streamed);
+    expect((await archive.eventsOf(2))?.map((e) => e.type)).toEqual(['exchange-opened', 'chunk', 'sse-event']);
+    expect(await archive.eventsOf(3)).toBeUndefined();
+  });
+
   it('removes and clears in memory and on disk alike', async () => {
     const live = new FakeLiveBodies();
     const { archive, runStore } = await archiveWith(live);

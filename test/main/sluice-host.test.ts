@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { CommandName, HostEvent } from '../../app/contract.js';
 import { CommandError } from '../../main/host/request-checks.js';
 import { SluiceHost } from '../../main/host/sluice-host.js';
@@ -103,6 +103,44 @@ describe('the host', () => {
     defer(async () => closeLater());
     await new Promise((r) => setTimeout(r, 50));
     expect(later).toEqual([]);
+  });
+
+  it('replays a finished stream to a window in short, and gives its every event when asked (exchange.events)', async () => {
+    const { host, events } = await makeHost();
+    const { port } = await host.call('proxy.start', {});
+    const server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < 20; i++) res.write(`data: event ${i}\n\n`);
+      res.end();
+    });
+    defer(() => server.close());
+    await fetchViaProxy(port, `${server.url}/stream`);
+    const opened = await vi.waitFor(() => {
+      const event = events.find((e) => e.type === 'exchange-opened');
+      if (!event || !events.some((e) => e.type === 'exchange-closed')) throw new Error('not closed yet');
+      return event;
+    });
+    // Moved to the store once closed: a window opening now is sent it in short.
+    const replay = await vi.waitFor(
+      async () => {
+        const sent: HostEvent[] = [];
+        const close = host.openFeed({ send: (b) => sent.push(...b.events) });
+        await new Promise((r) => setTimeout(r, 50));
+        close();
+        if (!sent.some((e) => e.type === 'exchange-held')) throw new Error('not stored yet');
+        return sent;
+      },
+      { timeout: 5000 },
+    );
+    expect(replay.filter((e) => e.type === 'sse-event')).toEqual([]);
+    expect(replay.find((e) => e.type === 'exchange-held')).toMatchObject({ id: opened.id, held: expect.any(Number) });
+
+    const { events: whole } = await host.call('exchange.events', { id: opened.id });
+    const data = whole.flatMap((e) => (e.type === 'sse-event' ? [e.data] : []));
+    expect(data).toEqual(Array.from({ length: 20 }, (_, i) => `event ${i}`));
+    expect(whole.filter((e) => e.type === 'exchange-held')).toEqual([]);
+    expect(await host.call('exchange.events', { id: 9999 })).toEqual({ events: [] });
+    await expect(host.call('exchange.events', { id: 'x' as unknown as number })).rejects.toThrow(CommandError);
   });
 
   it('writes a HAR file the desktop app chose, and only ever a .har file at an absolute path', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { HostEvent } from '../../app/contract.js';
-import type { RawHeaders } from '../../app/proxy-events.js';
-import { applyEvent, emptyTraffic, type Traffic } from '../../renderer/src/store/apply-event.js';
+import type { ExchangeOpenedEvent, RawHeaders } from '../../app/proxy-events.js';
+import { heldForReplay } from '../../main/host/held-replay.js';
+import { applyEvent, emptyTraffic, restoreExchange, type Traffic } from '../../renderer/src/store/apply-event.js';
 import { rowState } from '../../renderer/src/store/exchange-row.js';
 import { filterIds, NO_FILTER } from '../../renderer/src/store/filter.js';
 
@@ -133,5 +134,97 @@ describe('the renderer traffic model', () => {
     expect(traffic.order).toEqual([]);
     expect(traffic.exchanges.size).toBe(0);
     expect(traffic.notices).toHaveLength(1);
+  });
+});
+
+describe('an exchange the replay sent in short', () => {
+  /** A gRPC server stream: one request message, three answers, then its status. */
+  function serverStream(id: number): HostEvent[] {
+    const opened: HostEvent = {
+      ...(open(id, `http://api.test/pkg.Feed/Watch`) as ExchangeOpenedEvent),
+      request: {
+        method: 'POST',
+        url: 'http://api.test/pkg.Feed/Watch',
+        httpVersion: '2',
+        headers: [['content-type', 'application/grpc']],
+      },
+    };
+    const message = (direction: 'request' | 'response', index: number): HostEvent => ({
+      type: 'rpc-message',
+      id,
+      direction,
+      index,
+      kind: 'message',
+      t: id * 10 + index,
+      wireBytes: 5,
+      size: 5,
+      compressed: false,
+      data: 'AAAAAAA=',
+      binary: true,
+      chunkRange: [index, index],
+    });
+    const chunk = (direction: 'request' | 'response', index: number): HostEvent => ({
+      type: 'chunk',
+      id,
+      direction,
+      offset: index * 10,
+      size: 10,
+      readAt: id * 10 + index * 50,
+      flushedAt: id * 10 + index * 50,
+      index,
+    });
+    return [
+      opened,
+      chunk('request', 0),
+      message('request', 0),
+      head(id, 200, [['content-type', 'application/grpc']]),
+      ...[0, 1, 2].flatMap((index) => [chunk('response', index), message('response', index)]),
+      {
+        type: 'rpc-status',
+        id,
+        t: id * 10 + 200,
+        protocol: 'grpc',
+        source: 'trailers',
+        code: 0,
+        name: 'OK',
+        trailers: [['grpc-status', '0']],
+      },
+      {
+        type: 'exchange-closed',
+        id,
+        t: id * 10 + 201,
+        outcome: 'completed',
+        requestBytes: 10,
+        responseBytes: 30,
+        pausedMs: 0,
+      },
+    ];
+  }
+
+  it('is still a stream in the list, and is swapped whole, in its place, for its events', () => {
+    const traffic = emptyTraffic();
+    const whole = serverStream(2);
+    for (const event of [...serverStream(1), ...heldForReplay(whole), ...serverStream(3)]) applyEvent(traffic, event);
+    const short = traffic.exchanges.get(2)!;
+    expect(short.held).toBe(4);
+    expect(short.rpcMessages).toEqual([]);
+    expect(short.responseBody.bytes).toBe(30);
+    expect(short.responseBody.rpcTotals.messages).toBe(3);
+    expect(filterIds(traffic.order, traffic.exchanges, { ...NO_FILTER, streamingOnly: true })).toEqual([1, 2, 3]);
+    expect(rowState(short)).toBe('completed');
+
+    const listRevision = traffic.listRevision;
+    expect(restoreExchange(traffic, 2, whole)).toBe(true);
+    const restored = traffic.exchanges.get(2)!;
+    expect(restored.held).toBeUndefined();
+    expect(restored.rpcMessages).toHaveLength(4);
+    expect(restored.responseBody.chunks).toHaveLength(3);
+    expect(restored.rpcStatus?.name).toBe('OK');
+    expect(restored.revision).toBeGreaterThan(short.revision);
+    expect(traffic.order).toEqual([1, 2, 3]);
+    expect(traffic.listRevision).toBeGreaterThan(listRevision);
+    // Gone meanwhile, or no events for it: nothing swapped.
+    expect(restoreExchange(traffic, 9, whole)).toBe(false);
+    expect(restoreExchange(traffic, 1, [])).toBe(false);
   });
 });

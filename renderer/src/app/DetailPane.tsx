@@ -22,6 +22,7 @@ import { CopyRequestMenu } from './CopyRequestMenu.js';
 import { HeadersView } from './HeadersView.js';
 import { useNdjsonRows } from './use-ndjson-rows.js';
 import { useHostNow } from './use-now.js';
+import { useHeldDetails } from './use-held-details.js';
 import { MessagesView } from '../websocket/MessagesView.js';
 import './detail-pane.css';
 
@@ -46,6 +47,7 @@ function Detail({ x }: { x: ExchangeView }) {
   const setTab = useSluice((s) => s.setDetailTab);
   const open = x.closed === undefined;
   const now = useHostNow(open);
+  const heldFailure = useHeldDetails(x);
   const category = typeCategory(x);
   const ndjson = category === 'ndjson';
   const hasEvents = category === 'sse' || ndjson || x.sse.length > 0;
@@ -92,6 +94,13 @@ function Detail({ x }: { x: ExchangeView }) {
         ))}
       </div>
       <div className="tab-body" role="tabpanel">
+        {x.held !== undefined && tab !== 'headers' && tab !== 'body' && (
+          <p className="muted" data-testid="held-details">
+            {heldFailure
+              ? `This exchange's events could not be read: ${heldFailure}.`
+              : "Reading this exchange's events from the capture…"}
+          </p>
+        )}
         {tab === 'headers' && <HeadersView x={x} />}
         {tab === 'body' && <Bodies x={x} onShow={setTab} />}
         {tab === 'events' && (

@@ -87,6 +87,11 @@ export interface ExchangeView {
   rpcMessagesDropped: number;
   /** How the call ended, as its server said; undefined until then (or when it never said). */
   rpcStatus: RpcStatusEvent | undefined;
+  /**
+   * Set when the host's replay sent this exchange in short (`exchange-held`): how many of its
+   * events it left out. Shown, it asks the host for them (`exchange.events`) and is swapped whole.
+   */
+  held: number | undefined;
   /** Bumped on every change to this exchange. */
   revision: number;
 }

@@ -109,6 +109,7 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         rpcMessages: [],
         rpcMessagesDropped: 0,
         rpcStatus: undefined,
+        held: undefined,
         revision: 0,
       });
       traffic.order.push(event.id);
@@ -120,6 +121,13 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
     case 'response-head':
       return touch(traffic, event.id, true, (x) => {
         x.response = event;
+      });
+    case 'exchange-held':
+      // The list counts a call with more than one message as a stream.
+      return touch(traffic, event.id, true, (x) => {
+        x.held = event.held;
+        x.requestBody.rpcTotals.messages = event.rpcMessages.request;
+        x.responseBody.rpcTotals.messages = event.rpcMessages.response;
       });
     case 'chunk':
       return touch(traffic, event.id, false, (x) => {
@@ -230,6 +238,23 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
       traffic.imports.set(event.importId, event);
       return;
   }
+}
+
+/**
+ * Swaps a held exchange (see `ExchangeView.held`) for the one its whole events make, in place in
+ * the list. False when the exchange is gone or the events do not make it.
+ */
+export function restoreExchange(traffic: Traffic, id: number, events: readonly HostEvent[]): boolean {
+  const old = traffic.exchanges.get(id);
+  if (!old) return false;
+  const scratch = emptyTraffic();
+  for (const event of events) if ('id' in event && event.id === id) applyEvent(scratch, event);
+  const whole = scratch.exchanges.get(id);
+  if (!whole) return false;
+  whole.revision = old.revision + 1;
+  traffic.exchanges.set(id, whole);
+  traffic.listRevision++;
+  return true;
 }
 
 export function clearExchanges(traffic: Traffic): void {

@@ -2,7 +2,7 @@ import { create, type StoreApi, type UseBoundStore } from 'zustand';
 import type { EventBatch, HostEvent, ProxyStatus, SchemaList, SystemProxyStatus } from '../../../app/contract.js';
 import type { ConnectionState } from '../../../app/transport/connection.js';
 import type { ExchangeView } from '../model/exchange.js';
-import { applyEvent, emptyTraffic, type Traffic } from './apply-event.js';
+import { applyEvent, emptyTraffic, restoreExchange, type Traffic } from './apply-event.js';
 import { EventQueue } from './event-queue.js';
 import { NO_FILTER, type ExchangeFilter } from './filter.js';
 import { noteHostTime } from './host-clock.js';
@@ -37,6 +37,8 @@ export interface SluiceState {
 
 export interface SluiceActions {
   receive(batch: EventBatch): void;
+  /** Swaps a held exchange for the one its whole events make (`exchange.events`); false when it cannot. */
+  restore(id: number, events: readonly HostEvent[]): boolean;
   select(id: number | undefined): void;
   setFilter(patch: Partial<ExchangeFilter>): void;
   setDetailTab(tab: DetailTab): void;
@@ -171,6 +173,12 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
         }
         state.pending.push(batch.events);
         schedule();
+      },
+      restore(id, events) {
+        const state = get();
+        if (!restoreExchange(state.traffic, id, events)) return false;
+        set({ tick: state.tick + 1, listRevision: state.traffic.listRevision });
+        return true;
       },
       select(id) {
         set({ selectedId: id });
