@@ -82,3 +82,19 @@ export async function feedUntilQuiet(host: SluiceHost): Promise<HostEvent[]> {
   }
   return events;
 }
+
+/**
+ * What a window shows once it asked for every exchange its replay sent in short
+ * (`exchange-held`): each such exchange's events as `exchange.events` gives them, in its place.
+ */
+export async function withHeldDetails(host: SluiceHost, replay: readonly HostEvent[]): Promise<HostEvent[]> {
+  const whole = new Map<number, HostEvent[]>();
+  for (const event of replay) {
+    if (event.type === 'exchange-held')
+      whole.set(event.id, (await host.call('exchange.events', { id: event.id })).events);
+  }
+  return replay.flatMap((event) => {
+    if (!('id' in event) || !whole.has(event.id)) return [event];
+    return event.type === 'exchange-opened' ? whole.get(event.id)! : [];
+  });
+}

@@ -18,7 +18,7 @@ import {
 } from '../helpers/grpc.js';
 import { harErrors, harValidator } from '../helpers/har-schema.js';
 import { makeUpstreamAuthority, type UpstreamAuthority } from '../helpers/servers.js';
-import { feedUntilQuiet } from '../helpers/host-events.js';
+import { feedUntilQuiet, withHeldDetails } from '../helpers/host-events.js';
 
 /**
  * Real gRPC calls (grpc-js both ends) through a running host, exported as HAR, imported into
@@ -147,7 +147,8 @@ describe('gRPC calls through the host, to HAR and back', () => {
 
     const { host: target, events: imported } = await makeHost();
     await target.call('har.import', { path: file });
-    const window = await feedUntilQuiet(target);
+    // A new window is sent the stored calls in short and asks for each one's events to show it.
+    const window = await withHeldDetails(target, await feedUntilQuiet(target));
     for (const path of [METHODS.serverStream, METHODS.bidi]) {
       const live = rpcViewOf(events, path);
       expect(live.length).toBeGreaterThan(2);
