@@ -85,7 +85,9 @@ export class CaptureArchive {
    * `held`, for a window, stored exchanges come in short (`heldForReplay`).
    */
   history(options: { newest?: number; held?: boolean } = {}): AsyncIterable<readonly HostEvent[]> {
-    const shorten = options.held === true ? heldForReplay : (events: readonly HostEvent[]) => events;
+    const held = options.held === true;
+    // Rows stored in short are read so; one stored before that was (a kept capture) is made short here.
+    const shorten = held ? heldForReplay : (events: readonly HostEvent[]) => events;
     const snapshot = this.log.snapshot();
     const store = this.store;
     // Rows stored after this are exchanges the snapshot holds: read only up to it, each is sent once.
@@ -97,7 +99,7 @@ export class CaptureArchive {
         let afterId = skipped ? skipped.afterId : 0;
         if (skipped) yield [skipped.notice];
         while (store) {
-          const rows = await store.page({ afterId, upTo, maxRows: PAGE_ROWS, maxBytes: PAGE_BYTES });
+          const rows = await store.page({ afterId, upTo, maxRows: PAGE_ROWS, maxBytes: PAGE_BYTES, short: held });
           if (rows.length === 0) break;
           const page: HostEvent[] = [];
           for (const row of rows) {
@@ -262,9 +264,11 @@ function rowOf(id: number, taken: TakenExchange, bodies: ExchangeRow['bodies'] |
   const { events } = taken;
   const opened = events[0]?.type === 'exchange-opened' ? events[0] : undefined;
   const head = events.find((e) => e.type === 'response-head');
+  const short = heldForReplay(events);
   return {
     id,
     eventsJson: JSON.stringify(events),
+    replayJson: short === events ? undefined : JSON.stringify(short),
     requestHeaders: taken.requestHeaders,
     responseHeaders: taken.responseHeaders,
     messagesNotKept: taken.messagesNotKept,

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS exchanges (
   messages_not_kept INTEGER NOT NULL,
   request_headers TEXT NOT NULL,
   response_headers TEXT,
+  replay TEXT,
   events TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS bodies (
@@ -58,6 +59,7 @@ interface Statements {
   readonly insertPart: Statement;
   readonly deleteBodies: Statement;
   readonly pageRows: Statement;
+  readonly pageRowsShort: Statement;
   readonly requestHeaders: Statement;
   readonly request: Statement;
   readonly responseHeaders: Statement;
@@ -111,6 +113,7 @@ export class CaptureDb {
       db.exec(`PRAGMA cache_size = -${CACHE_KIB}`);
       db.exec('PRAGMA journal_size_limit = 67108864');
       db.exec(SCHEMA);
+      addMissingColumns(db);
       writeFileSync(lockOwnerFile(path), String(process.pid));
       return new CaptureDb(path, options.temporary, db, prepare(db));
     } catch (error) {
@@ -151,6 +154,7 @@ export class CaptureDb {
           row.messagesNotKept,
           utf8(JSON.stringify(row.requestHeaders)),
           row.responseHeaders === undefined ? null : utf8(JSON.stringify(row.responseHeaders)),
+          row.replayJson === undefined ? null : utf8(row.replayJson),
           utf8(row.eventsJson),
         ]);
         if (replacing.has(row.id)) s.deleteBodies.run([row.id]);
@@ -171,7 +175,8 @@ export class CaptureDb {
     let afterId = query.afterId;
     while (rows.length < query.maxRows && (rows.length === 0 || collected < query.maxBytes)) {
       const limit = Math.min(query.maxRows - rows.length, PAGE_CHUNK_ROWS);
-      const chunk = this.statements.pageRows.all([afterId, query.upTo, limit]);
+      const statement = query.short === true ? this.statements.pageRowsShort : this.statements.pageRows;
+      const chunk = statement.all([afterId, query.upTo, limit]);
       for (const row of chunk) {
         const eventsJson = String(row['events']);
         rows.push({ id: Number(row['id']), eventsJson });
@@ -294,13 +299,22 @@ export class CaptureDb {
   }
 }
 
+/**
+ * Columns a file made by an earlier Sluice lacks (a kept capture). Added last, behind `events`,
+ * which only costs reads of them the overflow pages a long `events` spills into.
+ */
+function addMissingColumns(db: Database): void {
+  const columns = new Set(db.all('PRAGMA table_info(exchanges)').map((row) => String(row['name'])));
+  if (!columns.has('replay')) db.exec('ALTER TABLE exchanges ADD COLUMN replay TEXT');
+}
+
 function prepare(db: Database): Statements {
   const part = BODY_PART_BYTES;
   return {
     insertExchange: db.prepare(
       `INSERT OR REPLACE INTO exchanges
-         (id, gen, opened_at, method, url, status, messages_not_kept, request_headers, response_headers, events)
-       VALUES (?, ?, ?, ?, CAST(? AS TEXT), ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`,
+         (id, gen, opened_at, method, url, status, messages_not_kept, request_headers, response_headers, replay, events)
+       VALUES (?, ?, ?, ?, CAST(? AS TEXT), ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`,
     ),
     deleteExchange: db.prepare('DELETE FROM exchanges WHERE id = ?'),
     insertPart: db.prepare(
@@ -308,6 +322,9 @@ function prepare(db: Database): Statements {
     ),
     deleteBodies: db.prepare('DELETE FROM bodies WHERE exchange_id = ?'),
     pageRows: db.prepare('SELECT id, events FROM exchanges WHERE id > ? AND gen <= ? ORDER BY id LIMIT ?'),
+    pageRowsShort: db.prepare(
+      'SELECT id, coalesce(replay, events) AS events FROM exchanges WHERE id > ? AND gen <= ? ORDER BY id LIMIT ?',
+    ),
     requestHeaders: db.prepare('SELECT request_headers AS headers FROM exchanges WHERE id = ?'),
     request: db.prepare('SELECT method, url, request_headers AS headers FROM exchanges WHERE id = ?'),
     responseHeaders: db.prepare('SELECT response_headers AS headers FROM exchanges WHERE id = ?'),

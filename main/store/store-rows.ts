@@ -13,6 +13,11 @@ export interface ExchangeRow {
   readonly id: number;
   /** JSON text of the exchange's HostEvent[] in replay order (chunks interleaved). Stored as is, never parsed by the store. */
   readonly eventsJson: string;
+  /**
+   * JSON text of the events a window's replay sends of it (`heldForReplay`), when that is not
+   * all of them: read instead of `eventsJson`, a replay never parses a stream's every event.
+   */
+  readonly replayJson?: string | undefined;
   readonly requestHeaders: RawHeaders;
   readonly responseHeaders: RawHeaders | undefined;
   readonly messagesNotKept: number;
@@ -37,6 +42,8 @@ export interface PageQuery {
   readonly maxRows: number;
   /** Stop once this many characters of `eventsJson` are collected (bytes, for ASCII JSON). */
   readonly maxBytes: number;
+  /** Each row's `replayJson` as its `eventsJson` where it has one. */
+  readonly short?: boolean;
 }
 
 /** A range of a stored body, as the database gives it (the client hands out a Buffer over it). */

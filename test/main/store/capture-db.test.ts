@@ -76,6 +76,36 @@ describe('CaptureDb', () => {
     expect(bounded).toHaveLength(100);
   });
 
+  it("pages a row's short form for a replay where it has one, its every event otherwise", async () => {
+    const { db } = await openDb();
+    const short = JSON.stringify([{ type: 'exchange-opened', id: 1, t: 1 }]);
+    putAll(db, [exchangeRow(1, { replayJson: short }), exchangeRow(2)]);
+    const page = (options: { short?: boolean }) =>
+      db.page({ afterId: 0, upTo: 2, maxRows: 10, maxBytes: 1 << 20, ...options }).map((row) => row.eventsJson);
+    expect(page({ short: true })).toEqual([short, exchangeRow(2).eventsJson]);
+    expect(page({})).toEqual([exchangeRow(1).eventsJson, exchangeRow(2).eventsJson]);
+  });
+
+  it('opens a capture kept by an earlier Sluice, whose table has no short forms, and adds the column', async () => {
+    const path = join(await freshDir(), 'capture.sqlite');
+    const old = new sqlite.Database(path);
+    old.exec('PRAGMA journal_mode = WAL');
+    old.exec(`CREATE TABLE exchanges (id INTEGER PRIMARY KEY, gen INTEGER NOT NULL, opened_at REAL NOT NULL,
+      method TEXT NOT NULL, url TEXT NOT NULL, status INTEGER, messages_not_kept INTEGER NOT NULL,
+      request_headers TEXT NOT NULL, response_headers TEXT, events TEXT NOT NULL)`);
+    old.run("INSERT INTO exchanges VALUES (1, 1, 0, 'GET', 'http://old.test/', 200, 0, '[]', NULL, ?)", [
+      exchangeRow(1).eventsJson,
+    ]);
+    old.close();
+
+    const db = CaptureDb.open(path, { temporary: false });
+    defer(async () => db.close());
+    const short = JSON.stringify([{ type: 'exchange-opened', id: 2, t: 2 }]);
+    putAll(db, [exchangeRow(2, { replayJson: short })], 2);
+    const rows = db.page({ afterId: 0, upTo: 2, maxRows: 10, maxBytes: 1 << 20, short: true });
+    expect(rows.map((row) => row.eventsJson)).toEqual([exchangeRow(1).eventsJson, short]);
+  });
+
   it('keeps headers exactly (case, order, repeats) and the count of messages not kept', async () => {
     const { db } = await openDb();
     const requestHeaders = [
