@@ -22,8 +22,11 @@ export interface LiveBodies {
  */
 export const MAX_MOVED_BODY_BYTES = 1 << 20;
 
-/** Closed exchanges moved to the store between two turns of the event loop. */
-const MOVES_PER_TURN = 50;
+/**
+ * Most time moving closed exchanges to the store may take before the event loop turns: traffic
+ * waits meanwhile. 300 streams ending together, 50 moved a turn, held it for up to 63 ms.
+ */
+const MOVE_TURN_MS = 2;
 
 /** A page of stored exchanges read at a time for a late window, an export or a search. */
 const PAGE_ROWS = 500;
@@ -189,14 +192,16 @@ export class CaptureArchive {
   }
 
   /**
-   * Moves the waiting exchanges, MOVES_PER_TURN at a time with a turn of the event loop before
-   * each few: moving is background work, and a burst of closes (a HAR import, a flood of small
-   * requests) must not become one long task on the thread that forwards traffic.
+   * Moves the waiting exchanges one after another, letting the event loop turn every
+   * MOVE_TURN_MS: moving is background work, and a burst of closes (a HAR import, a flood of
+   * small requests, many streams ending together) must not become one long task on the thread
+   * that forwards traffic.
    */
   private async drain(): Promise<void> {
     while (this.waiting.length > 0) {
       await new Promise((resolve) => setImmediate(resolve));
-      await Promise.all(this.waiting.splice(0, MOVES_PER_TURN).map((id) => this.move(id)));
+      const started = now();
+      while (this.waiting.length > 0 && now() - started < MOVE_TURN_MS) await this.move(this.waiting.shift()!);
     }
     this.draining = undefined;
   }
