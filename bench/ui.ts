@@ -351,8 +351,12 @@ async function streamWithUi(page: Page, proxyPort: number, url: string, path: st
 /** Starts the call, opens its Messages view as soon as the row appears, and waits for the end. */
 async function rpcWithUi(page: Page, proxyPort: number, authority: string): Promise<RpcResult> {
   await resetFrames(page);
+  const rows = page.getByTestId('exchange-row').filter({ hasText: 'Stream/Messages' });
+  // The call without the UI has the same label: wait for this call's row, or the click opens that one.
+  const before = await rows.count();
   const reading = rpcThroughProxy(proxyPort, authority, 'ui');
-  await page.getByTestId('exchange-row').filter({ hasText: 'Stream/Messages' }).last().click({ timeout: 5000 });
+  await rows.nth(before).waitFor({ timeout: 5000 });
+  await rows.last().click({ timeout: 5000 });
   await page.getByRole('tab', { name: 'Messages' }).click();
   return reading;
 }

@@ -111,6 +111,38 @@ describe('the store', () => {
     expect(drawn()).toBe(true);
   });
 
+  it('makes a held exchange whole a frame at a time, then swaps it in, in its place', () => {
+    const frames = animationFrames();
+    const store = createSluiceStore();
+    const held: HostEvent = {
+      type: 'exchange-held',
+      t: 2,
+      id: 2,
+      held: 9000,
+      rpcMessages: { request: 0, response: 0 },
+    };
+    store
+      .getState()
+      .receive({ seq: 0, events: [openedEvent(1), openedEvent(2), held, closedEvent(2), openedEvent(3)] });
+    frames.runAll();
+    expect(store.getState().traffic.exchanges.get(2)?.held).toBe(9000);
+
+    const chunks = Array.from({ length: 9000 }, (_, index) => chunkEvent(2, index));
+    store.getState().restore(2, [openedEvent(2), ...chunks, closedEvent(2)]);
+    const seen: (number | undefined)[] = [];
+    while (frames.waiting > 0) {
+      frames.run();
+      seen.push(store.getState().traffic.exchanges.get(2)?.held);
+    }
+    // 9,002 events, 4,000 a frame: held for two frames, whole in the third.
+    expect(seen).toEqual([9000, 9000, undefined]);
+    const whole = store.getState().traffic.exchanges.get(2)!;
+    expect(whole.responseBody.chunks).toHaveLength(9000);
+    expect(whole.responseBody.bytes).toBe(90_000);
+    expect(store.getState().traffic.order).toEqual([1, 2, 3]);
+    expect(store.getState().listRevision).toBe(store.getState().traffic.listRevision);
+  });
+
   it('applies a body as it streams: the exchange changes, the list does not', () => {
     const frames = animationFrames();
     const store = createSluiceStore();

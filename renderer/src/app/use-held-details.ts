@@ -6,7 +6,8 @@ import { errorMessage } from '../../../app/error-message.js';
 
 /**
  * For an exchange the host's replay sent in short (`ExchangeView.held`): asks the host for its
- * whole events once it is shown, and has the store swap it in. Returns why that failed, if it did.
+ * whole events once it is shown, and has the store make it whole (a frame's worth at a time: a
+ * call with 20,000 messages would otherwise be one long task). Returns why that failed, if it did.
  */
 export function useHeldDetails(x: ExchangeView): string | undefined {
   const host = useHost();
@@ -18,8 +19,9 @@ export function useHeldDetails(x: ExchangeView): string | undefined {
     let cancelled = false;
     host.call('exchange.events', { id: x.id }).then(
       ({ events }) => {
-        if (cancelled || restore(x.id, events)) return;
-        setFailure({ id: x.id, message: 'the host no longer keeps this exchange' });
+        if (cancelled) return;
+        if (events.length > 0) restore(x.id, events);
+        else setFailure({ id: x.id, message: 'the host no longer keeps this exchange' });
       },
       (err: unknown) => {
         if (!cancelled) setFailure({ id: x.id, message: errorMessage(err) });

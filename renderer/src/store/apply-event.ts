@@ -245,14 +245,23 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
  * the list. False when the exchange is gone or the events do not make it.
  */
 export function restoreExchange(traffic: Traffic, id: number, events: readonly HostEvent[]): boolean {
-  const old = traffic.exchanges.get(id);
-  if (!old) return false;
   const scratch = emptyTraffic();
-  for (const event of events) if ('id' in event && event.id === id) applyEvent(scratch, event);
+  for (const event of events) applyOwnEvent(scratch, id, event);
   const whole = scratch.exchanges.get(id);
-  if (!whole) return false;
+  return whole !== undefined && replaceExchange(traffic, whole);
+}
+
+/** Applies `event` to `traffic` when it is one of exchange `id`'s: the part of a restore that can be sliced. */
+export function applyOwnEvent(traffic: Traffic, id: number, event: HostEvent): void {
+  if ('id' in event && event.id === id) applyEvent(traffic, event);
+}
+
+/** Puts `whole` where the exchange with its id is; false when that exchange is gone. */
+export function replaceExchange(traffic: Traffic, whole: ExchangeView): boolean {
+  const old = traffic.exchanges.get(whole.id);
+  if (!old) return false;
   whole.revision = old.revision + 1;
-  traffic.exchanges.set(id, whole);
+  traffic.exchanges.set(whole.id, whole);
   traffic.listRevision++;
   return true;
 }

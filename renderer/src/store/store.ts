@@ -2,7 +2,7 @@ import { create, type StoreApi, type UseBoundStore } from 'zustand';
 import type { EventBatch, HostEvent, ProxyStatus, SchemaList, SystemProxyStatus } from '../../../app/contract.js';
 import type { ConnectionState } from '../../../app/transport/connection.js';
 import type { ExchangeView } from '../model/exchange.js';
-import { applyEvent, emptyTraffic, restoreExchange, type Traffic } from './apply-event.js';
+import { applyEvent, applyOwnEvent, emptyTraffic, replaceExchange, type Traffic } from './apply-event.js';
 import { EventQueue } from './event-queue.js';
 import { NO_FILTER, type ExchangeFilter } from './filter.js';
 import { noteHostTime } from './host-clock.js';
@@ -37,8 +37,11 @@ export interface SluiceState {
 
 export interface SluiceActions {
   receive(batch: EventBatch): void;
-  /** Swaps a held exchange for the one its whole events make (`exchange.events`); false when it cannot. */
-  restore(id: number, events: readonly HostEvent[]): boolean;
+  /**
+   * Makes a held exchange whole from its events (`exchange.events`): applied a frame's worth at a
+   * time into a copy, which then takes the exchange's place. An exchange gone meanwhile stays gone.
+   */
+  restore(id: number, events: readonly HostEvent[]): void;
   select(id: number | undefined): void;
   setFilter(patch: Partial<ExchangeFilter>): void;
   setDetailTab(tab: DetailTab): void;
@@ -87,6 +90,8 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
     let listDrawnAt = -Infinity;
     let busyAt = -Infinity;
     let listTimer: ReturnType<typeof setTimeout> | undefined;
+    /** Held exchanges being made whole, oldest request first. */
+    let restoring: { readonly id: number; readonly events: readonly HostEvent[]; at: number; scratch: Traffic }[] = [];
 
     const applyPending = (): void => {
       frame = undefined;
@@ -101,14 +106,40 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
       }
       if (last) noteHostTime(last.type === 'chunk' ? last.flushedAt : last.t);
       const { traffic } = state;
+      // What this frame has left, but never so little that a replay's backlog stalls a restore.
+      const restored = restoreSlice(
+        traffic,
+        Math.max(EVENTS_PER_FRAME / 4, EVENTS_PER_FRAME - (waiting - state.pending.size)),
+      );
       const drawList = traffic.listRevision !== state.listRevision && listMayBeDrawn(waiting - state.pending.size);
       const selectedGone = state.selectedId !== undefined && !traffic.exchanges.has(state.selectedId);
       set({
         tick: state.tick + 1,
-        ...(drawList ? { listRevision: traffic.listRevision } : {}),
+        ...(drawList || restored ? { listRevision: traffic.listRevision } : {}),
         ...(selectedGone ? { selectedId: undefined } : {}),
       });
-      if (state.pending.size > 0) schedule();
+      if (state.pending.size > 0 || restoring.length > 0) schedule();
+    };
+
+    /**
+     * Applies up to `budget` events of the held exchanges being made whole; an exchange whose
+     * events are all in takes its place. Returns whether one did.
+     */
+    const restoreSlice = (traffic: Traffic, budget: number): boolean => {
+      let left = budget;
+      let replaced = false;
+      while (restoring.length > 0 && left > 0) {
+        const job = restoring[0]!;
+        const end = Math.min(job.events.length, job.at + left);
+        for (let i = job.at; i < end; i++) applyOwnEvent(job.scratch, job.id, job.events[i]!);
+        left -= end - job.at;
+        job.at = end;
+        if (job.at < job.events.length) break;
+        restoring.shift();
+        const whole = job.scratch.exchanges.get(job.id);
+        if (whole && replaceExchange(traffic, whole)) replaced = true;
+      }
+      return replaced;
     };
 
     /**
@@ -170,15 +201,15 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
           state.pending.clear();
           listDrawnAt = -Infinity;
           busyAt = -Infinity;
+          restoring = [];
         }
         state.pending.push(batch.events);
         schedule();
       },
       restore(id, events) {
-        const state = get();
-        if (!restoreExchange(state.traffic, id, events)) return false;
-        set({ tick: state.tick + 1, listRevision: state.traffic.listRevision });
-        return true;
+        if (restoring.some((job) => job.id === id)) return;
+        restoring.push({ id, events, at: 0, scratch: emptyTraffic() });
+        schedule();
       },
       select(id) {
         set({ selectedId: id });
