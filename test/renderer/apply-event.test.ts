@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { HostEvent } from '../../app/contract.js';
 import type { ExchangeOpenedEvent, RawHeaders } from '../../app/proxy-events.js';
 import { heldForReplay } from '../../main/host/held-replay.js';
-import { applyEvent, emptyTraffic, restoreExchange, type Traffic } from '../../renderer/src/store/apply-event.js';
+import {
+  applyEvent,
+  applyOwnEvent,
+  emptyTraffic,
+  replaceExchange,
+  type Traffic,
+} from '../../renderer/src/store/apply-event.js';
 import { rowState } from '../../renderer/src/store/exchange-row.js';
 import { filterIds, NO_FILTER } from '../../renderer/src/store/filter.js';
 
@@ -138,6 +144,14 @@ describe('the renderer traffic model', () => {
 });
 
 describe('an exchange the replay sent in short', () => {
+  /** What the store's `restore` does a frame's worth at a time, in one go. */
+  function restoreExchange(traffic: Traffic, id: number, events: readonly HostEvent[]): boolean {
+    const scratch = emptyTraffic();
+    for (const event of events) applyOwnEvent(scratch, id, event);
+    const whole = scratch.exchanges.get(id);
+    return whole !== undefined && replaceExchange(traffic, whole);
+  }
+
   /** A gRPC server stream: one request message, three answers, then its status. */
   function serverStream(id: number): HostEvent[] {
     const opened: HostEvent = {

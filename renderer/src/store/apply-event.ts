@@ -241,17 +241,9 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
 }
 
 /**
- * Swaps a held exchange (see `ExchangeView.held`) for the one its whole events make, in place in
- * the list. False when the exchange is gone or the events do not make it.
+ * Applies `event` to `traffic` when it is one of exchange `id`'s: a held exchange (see
+ * `ExchangeView.held`) is made whole so in a copy, a frame's worth at a time, then `replaceExchange`.
  */
-export function restoreExchange(traffic: Traffic, id: number, events: readonly HostEvent[]): boolean {
-  const scratch = emptyTraffic();
-  for (const event of events) applyOwnEvent(scratch, id, event);
-  const whole = scratch.exchanges.get(id);
-  return whole !== undefined && replaceExchange(traffic, whole);
-}
-
-/** Applies `event` to `traffic` when it is one of exchange `id`'s: the part of a restore that can be sliced. */
 export function applyOwnEvent(traffic: Traffic, id: number, event: HostEvent): void {
   if ('id' in event && event.id === id) applyEvent(traffic, event);
 }
