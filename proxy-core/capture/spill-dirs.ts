@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rmdir, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,8 +14,14 @@ export function makeSpillDir(root = tmpdir()): Promise<string> {
 }
 
 /**
- * Removes the spill folders of Sluice processes that are gone. Never throws: a folder of another
- * user, or one that vanished meanwhile, is simply left. Resolves with the folders removed.
+ * Removes the spill folders of Sluice processes that are gone, one file at a time. Never throws: a
+ * folder of another user, or one that vanished meanwhile, is simply left. Resolves with the
+ * folders removed.
+ *
+ * One at a time because it runs at start, beside the first traffic: `rm` with `recursive` removes a
+ * folder's files all at once, each on one of libuv's four threads, and a crash's gigabytes of spill
+ * files then held every thread while the first large body's spill file waited to open, so its
+ * capture gave way ("spill-failed" at 16 MiB, 1.2 GB of leftovers, reproduced).
  */
 export async function sweepStaleSpillDirs(root = tmpdir()): Promise<string[]> {
   const removed: string[] = [];
@@ -24,13 +30,27 @@ export async function sweepStaleSpillDirs(root = tmpdir()): Promise<string[]> {
     const pid = /^sluice-spill-(\d+)-/.exec(name)?.[1];
     if (pid === undefined || Number(pid) === process.pid || isRunning(Number(pid))) continue;
     try {
-      await rm(join(root, name), { recursive: true, force: true });
+      await removeOneByOne(join(root, name));
       removed.push(name);
     } catch {
       // Not ours to remove (another user's), or busy: leave it.
     }
   }
   return removed;
+}
+
+async function removeOneByOne(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await removeOneByOne(path);
+    else await unlink(path).catch(ignoreMissing);
+  }
+  await rmdir(dir).catch(ignoreMissing);
+}
+
+/** Something removed meanwhile (another Sluice sweeping too) is as good as removed. */
+function ignoreMissing(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err;
 }
 
 function isRunning(pid: number): boolean {
