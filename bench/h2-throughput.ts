@@ -12,12 +12,10 @@ export interface H2Shape {
 }
 
 /** One body on one stream, and the same bytes split over `streams` concurrent streams. */
-export function h2Shapes(bodyBytes: number, streams: number): H2Shape[] {
-  return [
-    { streams: 1, bytesPerStream: bodyBytes },
-    // Rounded down, so every stream asks for the same size; the total is at most streams-1 bytes short.
-    { streams, bytesPerStream: Math.floor(bodyBytes / streams) },
-  ];
+/** The body split over each count of concurrent streams on one connection. */
+export function h2Shapes(bodyBytes: number, streamCounts: readonly number[]): H2Shape[] {
+  // Rounded down, so every stream asks for the same size; the total is at most streams-1 bytes short.
+  return streamCounts.map((streams) => ({ streams, bytesPerStream: Math.floor(bodyBytes / streams) }));
 }
 
 export function totalBytes(shape: H2Shape): number {

@@ -13,7 +13,7 @@
  * proxy's event-loop delay without the proxy's code knowing.
  *
  * Knobs (environment): BENCH_BODY_MIB (default 1024), BENCH_REPEATS (2), BENCH_SLOW_MIB (64),
- * BENCH_STREAMS (concurrent SSE streams per case, comma list, "300,1000"), BENCH_STREAM_EVENTS
+ * BENCH_H2_STREAMS (HTTP/2 concurrent streams per row, comma list, "1,100"), BENCH_STREAMS (concurrent SSE streams per case, comma list, "300,1000"), BENCH_STREAM_EVENTS
  * (events per stream, 40), BENCH_REQUESTS (small requests per run, 20000), BENCH_EXCHANGES
  * (exchanges for the memory row, 200000), BENCH_ONLY (comma list of
  * throughput,h2,sse,handshake,slow,streams,requests,exchanges), BENCH_PROXY_NODE_ARGS (extra node
@@ -72,7 +72,7 @@ interface Config {
   readonly repeats: number;
   readonly slowBytes: number;
   /** Concurrent streams on one HTTP/2 connection, sharing BENCH_BODY_MIB between them. */
-  readonly h2Streams: number;
+  readonly h2Streams: readonly number[];
   readonly sseEvents: number;
   readonly sseIntervalMs: number;
   readonly handshakeSamples: number;
@@ -108,7 +108,7 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
     bodyBytes: positive('BENCH_BODY_MIB', 1024) * MiB,
     repeats: positive('BENCH_REPEATS', 2),
     slowBytes: positive('BENCH_SLOW_MIB', 64) * MiB,
-    h2Streams: 100,
+    h2Streams: positiveList('BENCH_H2_STREAMS', '1,100'),
     sseEvents: 500,
     sseIntervalMs: 5,
     handshakeSamples: 20,

@@ -233,6 +233,10 @@ export class CaptureArchive {
   private async readMovableBodies(id: number): Promise<ExchangeRow['bodies'] | undefined> {
     const bodies: { request?: StoredBody; response?: StoredBody } = {};
     for (const direction of DIRECTIONS) {
+      // An empty read tells the size: a large body stays where it is without a byte being read.
+      const size = await this.live.read(id, direction, 0, 0);
+      if (!size) continue;
+      if (size.captured > MAX_MOVED_BODY_BYTES) return undefined;
       const range = await this.live.read(id, direction, 0, MAX_MOVED_BODY_BYTES + 1);
       if (!range) continue;
       if (range.captured > MAX_MOVED_BODY_BYTES) return undefined;

@@ -226,6 +226,13 @@ class SpillFile {
   }
 }
 
+/** The part of `piece` (which begins at body offset `pos`) inside [start, stop), if any. */
+function rangeOf(piece: Buffer, pos: number, start: number, stop: number): Buffer | undefined {
+  const from = Math.max(start - pos, 0);
+  const to = Math.min(stop - pos, piece.length);
+  return to > from ? piece.subarray(from, to) : undefined;
+}
+
 /**
  * A bounded copy of one body: the first bytes in memory, the rest in a spill file, and past the
  * caps nothing but a flag. Appends never block and never throw: when the disk cannot keep up,
@@ -288,22 +295,30 @@ export class BodyCapture {
     const inMemory = this.memory ? [...this.memory.pieces()] : [];
     const spill = this.spill;
     const written = spill?.written ?? 0;
-    // Copied now: a gathered block may go back to the spares, to be filled again, during the read.
-    const pending = (spill?.pending() ?? []).map((piece) => Buffer.from(piece));
+    const inMemoryBytes = inMemory.reduce((sum, piece) => sum + piece.length, 0);
+    // Copied now, the wanted range only: a gathered block may go back to the spares, to be
+    // filled again, during the file read.
+    const pending: Buffer[] = [];
+    let pendingPos = inMemoryBytes + written;
+    for (const piece of spill?.pending() ?? []) {
+      const slice = rangeOf(piece, pendingPos, start, stop);
+      if (slice) pending.push(Buffer.from(slice));
+      pendingPos += piece.length;
+    }
     const parts: Buffer[] = [];
     let pos = 0;
-    const take = (piece: Buffer): void => {
-      const from = Math.max(start - pos, 0);
-      const to = Math.min(stop - pos, piece.length);
-      if (to > from) parts.push(piece.subarray(from, to));
+    for (const piece of inMemory) {
+      const slice = rangeOf(piece, pos, start, stop);
+      if (slice) parts.push(slice);
       pos += piece.length;
-    };
-    for (const piece of inMemory) take(piece);
+    }
     const fileStart = Math.max(start - pos, 0);
     const fileEnd = Math.min(stop - pos, written);
-    if (spill && fileEnd > fileStart) parts.push(await spill.readFile(fileStart, fileEnd));
-    pos += written;
-    for (const piece of pending) take(piece);
+    const fromFile = spill && fileEnd > fileStart ? await spill.readFile(fileStart, fileEnd) : undefined;
+    // Always a buffer of its own: a caller may keep it, or move it to another thread.
+    if (fromFile && parts.length === 0 && pending.length === 0) return { bytes: fromFile, captured, limited };
+    if (fromFile) parts.push(fromFile);
+    parts.push(...pending);
     return { bytes: Buffer.concat(parts), captured, limited };
   }
 

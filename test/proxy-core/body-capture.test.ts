@@ -51,10 +51,22 @@ describe('a body capture', () => {
       body.append(sent.subarray(at, at + size));
       at += size;
     }
+    // Ranges read while most bytes are still on their way to disk: inside what is pending,
+    // across memory and pending, and an empty read, which tells the size and copies nothing.
+    for (const [from, to] of [
+      [190_000, 200_000],
+      [500, 1_500],
+      [1_000, 150_000],
+    ] as const) {
+      expect((await body.read(from, to)).bytes.equals(sent.subarray(from, to))).toBe(true);
+    }
+    const empty = await body.read(0, 0);
+    expect([empty.bytes.length, empty.captured]).toEqual([0, sent.length]);
     expect((await body.read()).bytes.equals(sent)).toBe(true);
     await new Promise((r) => setTimeout(r, 150));
     expect((await body.read()).bytes.equals(sent)).toBe(true);
     expect((await body.read(999, 41_013)).bytes.equals(sent.subarray(999, 41_013))).toBe(true);
+    expect((await body.read(5_000, 6_000)).bytes.equals(sent.subarray(5_000, 6_000))).toBe(true);
     body.dispose();
   });
 
