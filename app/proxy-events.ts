@@ -7,6 +7,8 @@
  * monotonic time can be turned into a date: `wallTime + (time - t)`.
  */
 
+import type { RuleActionType } from './stream-rules.js';
+
 /** Which way a body flows: request bodies go client → upstream, responses upstream → client. */
 export type Direction = 'request' | 'response';
 
@@ -294,6 +296,24 @@ export interface ClientErrorEvent {
   readonly status: number;
 }
 
+/**
+ * A stream rule (app/stream-rules.ts) matched this exchange (`action: 'match'`), or did something
+ * to it. Rule-made delays carry `heldMs`, so the timeline draws them apart from backpressure.
+ */
+export interface RuleAppliedEvent {
+  readonly type: 'rule-applied';
+  readonly id: number;
+  readonly t: number;
+  /** The rule's name. */
+  readonly rule: string;
+  readonly action: RuleActionType | 'match';
+  readonly direction: Direction;
+  /** What it did, in words: "held event 3 for 200 ms", "ended the stream after 5 events". */
+  readonly detail: string;
+  /** How long, from `t`, the rule held the stream back. */
+  readonly heldMs?: number;
+}
+
 export type ProxyEvent =
   | ExchangeOpenedEvent
   | ResponseHeadEvent
@@ -307,7 +327,8 @@ export type ProxyEvent =
   | RpcStatusEvent
   | CaptureLimitedEvent
   | ExchangeClosedEvent
-  | ClientErrorEvent;
+  | ClientErrorEvent
+  | RuleAppliedEvent;
 
 export type ProxyEventType = ProxyEvent['type'];
 
@@ -325,6 +346,7 @@ const PROXY_EVENT_TYPE_SET = {
   'rpc-status': true,
   'capture-limited': true,
   'exchange-closed': true,
+  'rule-applied': true,
   'client-error': true,
 } satisfies Record<ProxyEventType, true>;
 

@@ -12,6 +12,8 @@ import { makeSpillDir, sweepStaleSpillDirs } from './capture/spill-dirs.js';
 import { now } from './clock.js';
 import { EventHub, type ProxyEventListener } from './event-hub.js';
 import { parseAuthority } from './forward/connect-target.js';
+import type { StreamRule } from '../app/stream-rules.js';
+import { RuleSet } from './rules/rule-set.js';
 import type { ExchangeServices } from './forward/exchange-base.js';
 import type { H2Route } from './forward/h2-exchange.js';
 import { H2SessionPool } from './forward/h2-sessions.js';
@@ -37,6 +39,8 @@ export interface ProxyOptions {
   readonly capture?: Partial<CaptureOptions>;
   /** The id of the first exchange (default 1): a host that kept a capture across runs goes on past it. */
   readonly firstExchangeId?: number;
+  /** Stream rules in effect from the start (app/stream-rules.ts); `setRules` replaces them. */
+  readonly rules?: readonly StreamRule[];
 }
 
 /** How long we wait for a client's first bytes after CONNECT before assuming a server-first protocol. */
@@ -74,6 +78,7 @@ export class SluiceProxy {
   private readonly serveHttp1Connection: (socket: Duplex) => void;
   private exchangeCount = 0;
   private connectionCount = 0;
+  private ruleSet: RuleSet;
 
   private constructor(
     private readonly options: ProxyOptions,
@@ -82,6 +87,7 @@ export class SluiceProxy {
   ) {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.exchangeCount = Math.max(0, Math.floor(options.firstExchangeId ?? 1) - 1);
+    this.ruleSet = new RuleSet(options.rules ?? []);
     const capture = { ...DEFAULT_CAPTURE, ...options.capture };
     this.spillDir = spillDir;
     this.ownsSpillDir = ownsSpillDir;
@@ -97,6 +103,7 @@ export class SluiceProxy {
       timeouts: this.timeouts,
       openCapture: (id, opts) => this.recorder.open(id, opts),
       nextId: () => ++this.exchangeCount,
+      rules: () => this.ruleSet,
     };
     this.server = http.createServer({
       // No whole-request deadline: Node's default of 5 minutes would cut long uploads and streams.
@@ -277,6 +284,15 @@ export class SluiceProxy {
   }
 
   /** Pauses or resumes body capture for new exchanges; forwarding is unaffected. */
+  /** Replaces the stream rules; exchanges already under way keep the rules they started with. */
+  setRules(rules: readonly StreamRule[]): void {
+    this.ruleSet = new RuleSet(rules);
+  }
+
+  get rules(): readonly StreamRule[] {
+    return this.ruleSet.rules;
+  }
+
   setCaptureEnabled(enabled: boolean): void {
     this.recorder.setEnabled(enabled);
   }

@@ -115,6 +115,7 @@ export class EventLog {
       case 'rpc-message':
       case 'rpc-status':
       case 'capture-limited':
+      case 'rule-applied':
       case 'exchange-closed': {
         const record = this.exchanges.get(event.id);
         if (!record) return;

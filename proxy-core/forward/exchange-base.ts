@@ -3,7 +3,13 @@ import type { ExchangeCapture, FlushedChunk } from '../capture/recorder.js';
 import { now } from '../clock.js';
 import type { EventHub } from '../event-hub.js';
 import type { TimeoutOptions } from '../options.js';
-import type { BodyPump, PumpObserver } from './body-pump.js';
+import type { RuleActionType } from '../../app/stream-rules.js';
+import { drawMs } from '../../app/stream-rules.js';
+import { framingOf } from '../rules/event-bounds.js';
+import type { EndingAction, RequestFacts, RequestMatch, RuleSet, ShapePlan } from '../rules/rule-set.js';
+import { matchResponse } from '../rules/rule-set.js';
+import { ShapedSource } from '../rules/shaped-source.js';
+import type { BodyPump, PumpObserver, PumpSource } from './body-pump.js';
 import { IdleTimer } from './idle-timer.js';
 import type { UpstreamPool } from './upstream.js';
 
@@ -35,6 +41,15 @@ export interface ExchangeServices {
   readonly timeouts: TimeoutOptions;
   openCapture(id: number, options?: { copyBodies?: boolean }): ExchangeCapture;
   nextId(): number;
+  /** The stream rules in effect now. */
+  rules(): RuleSet;
+}
+
+/** A response under rules: how long its head waits, and its body's shaped source. */
+export interface ShapedResponse {
+  readonly headDelayMs: number;
+  readonly source: ShapedSource;
+  readonly plan: ShapePlan;
 }
 
 /**
@@ -53,6 +68,11 @@ export abstract class ExchangeBase implements PumpObserver {
   protected closed = false;
   /** When the whole request had been sent upstream; -1 until then (or when its response came first). */
   protected requestSentAt = -1;
+  /** The rules whose request conditions held; undefined when none can apply. */
+  protected ruleMatch: RequestMatch | undefined;
+  /** An ending rule fired: what the upstream does after that is no news to the client. */
+  protected ruleEnding: EndingAction | undefined;
+  private readonly reportedMatches = new Set<string>();
   private headerTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -103,6 +123,85 @@ export abstract class ExchangeBase implements PumpObserver {
     if (event.type === 'exchange-opened') this.capture.onRequestHead(event.request);
     else if (event.type === 'response-head') this.capture.onResponseHead(event.response, event.t);
     if (this.services.hub.active) this.services.hub.emit(event);
+  }
+
+  /** Finds the rules that may apply to this request, and says which matched already. */
+  protected matchRules(facts: RequestFacts): RequestMatch | undefined {
+    this.ruleMatch = this.services.rules().matchRequest(facts);
+    for (const rule of this.ruleMatch?.matched ?? []) this.reportMatch(rule);
+    return this.ruleMatch;
+  }
+
+  /**
+   * The response's body source under the rules that match it, or undefined when none does. The
+   * source holds the body back (pausing the upstream) until `open`, which the caller calls once
+   * the head, delayed `headDelayMs`, has gone to the client.
+   */
+  protected shapeResponse(
+    source: PumpSource,
+    contentType: string | undefined,
+    contentEncoding: string | undefined,
+    onEnding: (action: EndingAction) => void,
+  ): ShapedResponse | undefined {
+    if (!this.ruleMatch) return undefined;
+    const { plan, matched } = matchResponse(this.ruleMatch, contentType);
+    for (const rule of matched) this.reportMatch(rule);
+    if (!plan) return undefined;
+    let headDelayMs = 0;
+    for (const delay of plan.headDelays) {
+      const ms = drawMs(delay.ms);
+      this.reportRule(delay.rule, 'delay-head', 'response', `held the response head for ${Math.round(ms)} ms`, ms);
+      headDelayMs += ms;
+    }
+    const shaped = new ShapedSource(
+      source,
+      plan,
+      framingOf(contentType, contentEncoding),
+      {
+        report: (rule, action, detail, heldMs) => this.reportRule(rule, action, 'response', detail, heldMs),
+        ended: (action) => {
+          this.ruleEnding = action;
+          onEnding(action);
+        },
+      },
+      { held: true },
+    );
+    return { headDelayMs, source: shaped, plan };
+  }
+
+  /** The request body's source under request-direction rules (a bandwidth cap), else `source`. */
+  protected shapeRequest(source: PumpSource): PumpSource {
+    const plan = this.ruleMatch?.request;
+    if (!plan) return source;
+    return new ShapedSource(source, plan, 'chunks', {
+      report: (rule, action, detail, heldMs) => this.reportRule(rule, action, 'request', detail, heldMs),
+      ended: () => undefined,
+    });
+  }
+
+  protected reportRule(
+    rule: string,
+    action: RuleActionType | 'match',
+    direction: Direction,
+    detail: string,
+    heldMs?: number,
+  ): void {
+    this.emit({
+      type: 'rule-applied',
+      id: this.id,
+      t: now(),
+      rule,
+      action,
+      direction,
+      detail,
+      ...(heldMs === undefined ? {} : { heldMs }),
+    });
+  }
+
+  private reportMatch(rule: string): void {
+    if (this.reportedMatches.has(rule)) return;
+    this.reportedMatches.add(rule);
+    this.reportRule(rule, 'match', 'response', 'matched');
   }
 
   onRead(_direction: Direction, at: number): void {

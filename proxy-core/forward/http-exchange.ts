@@ -9,7 +9,10 @@ import {
 } from '../../app/proxy-events.js';
 import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
-import { BodyPump } from './body-pump.js';
+import { BodyPump, type PumpSource } from './body-pump.js';
+import type { EndingAction, RespondAction } from '../rules/rule-set.js';
+import { resetConnection } from '../rules/reset-connection.js';
+import { Writable } from 'node:stream';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, toPairs } from './raw-headers.js';
@@ -55,6 +58,9 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   /** The request's fields as sent upstream, kept for a retry. */
   private upstreamHeaders: string[] = [];
   private retried = false;
+  /** The request body's source: the client's request, or it shaped by a rule. */
+  private requestSource: PumpSource | undefined;
+  private headDelayTimer: NodeJS.Timeout | undefined;
 
   constructor(
     services: ExchangeServices,
@@ -75,7 +81,46 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     this.upstreamHeaders = flatten(headers);
     this.res.on('close', this.onClientClose);
     this.res.on('finish', this.onResponseDelivered);
+    const rules = this.matchRules({
+      host: target.host,
+      path: target.path,
+      method: req.method ?? 'GET',
+      protocol: 'http/1.1',
+    });
+    if (rules?.respond) {
+      this.answerByRule(rules.respond.rule, rules.respond.action);
+      return;
+    }
     this.send(false);
+    this.idle.start();
+  }
+
+  /** A `respond` rule answers in the upstream's place; the request body is read and recorded. */
+  private answerByRule(rule: string, action: RespondAction): void {
+    const body = Buffer.from(action.body ?? '', 'utf8');
+    const headers: [string, string][] = Object.entries(action.headers ?? {});
+    if (headerValue(headers, 'content-length') === undefined) headers.push(['Content-Length', String(body.length)]);
+    this.toUpstream = new BodyPump(this.req, discard(), 'request', this, () => {
+      const at = now();
+      this.responseHeadArrived(at);
+      this.emit({
+        type: 'response-head',
+        id: this.id,
+        t: at,
+        response: { status: action.status, statusText: '', httpVersion: '1.1', headers },
+        timings: { dns: -1, connect: -1, ssl: -1 },
+        requestSentAt: at,
+      });
+      this.reportRule(rule, 'respond', 'response', `answered ${action.status} in the upstream's place`);
+      this.res.sendDate = false;
+      this.res.writeHead(action.status, flatten(headers));
+      const readAt = now();
+      this.res.end(body, () => {
+        if (body.length > 0) {
+          this.onFlushed({ direction: 'response', bytes: body, index: 0, offset: 0, readAt, flushedAt: now() });
+        }
+      });
+    });
     this.idle.start();
   }
 
@@ -92,7 +137,8 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     upstreamReq.on('response', this.onResponse);
     upstreamReq.on('error', this.onUpstreamError);
     upstreamReq.on('finish', this.onRequestSent);
-    this.toUpstream = new BodyPump(req, upstreamReq, 'request', this, () => upstreamReq.end());
+    this.requestSource ??= this.shapeRequest(req);
+    this.toUpstream = new BodyPump(this.requestSource, upstreamReq, 'request', this, () => upstreamReq.end());
   }
 
   /**
@@ -179,27 +225,69 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       httpVersion: upstreamRes.httpVersion,
       headers: toPairs(upstreamRes.rawHeaders),
     };
-    if (!this.forwardHead(head)) {
-      upstreamRes.destroy();
-      return;
-    }
     upstreamRes.on('error', noop);
     upstreamRes.on('close', this.onUpstreamResponseClose);
-    this.toClient = new BodyPump(upstreamRes, this.res, 'response', this, this.onUpstreamEnd);
+    this.startResponse(head, upstreamRes, () => upstreamRes.destroy());
   };
 
   onRawHead(head: ResponseHead, body: RawResponse): void {
     if (this.closed) return;
-    if (!this.forwardHead(head)) {
+    this.startResponse(head, body, () => {
       body.detach();
       this.upstreamReq?.destroy();
-      return;
-    }
-    this.toClient = new BodyPump(body, this.res, 'response', this, this.onUpstreamEnd);
+    });
   }
 
+  /**
+   * Records the response head and forwards it with its body: at once, or, under rules, after
+   * the head's delay and through a shaped source. `abandon` lets the upstream go when the head
+   * cannot be forwarded.
+   */
+  private startResponse(head: ResponseHead, body: PumpSource, abandon: () => void): void {
+    this.recordHead(head);
+    const shaped = this.shapeResponse(
+      body,
+      headerValue(head.headers, 'content-type'),
+      headerValue(head.headers, 'content-encoding'),
+      this.onRuleEnding,
+    );
+    if (!shaped) {
+      if (this.writeHead(head, false)) this.toClient = new BodyPump(body, this.res, 'response', this, this.onUpstreamEnd);
+      else abandon();
+      return;
+    }
+    this.toClient = new BodyPump(shaped.source, this.res, 'response', this, this.onUpstreamEnd);
+    const write = (): void => {
+      this.headDelayTimer = undefined;
+      if (this.closed) return;
+      // A rule that ends the stream early makes a shorter body: its length can no longer be announced.
+      if (this.writeHead(head, shaped.plan.ending?.action.type === 'end')) shaped.source.open();
+      else {
+        shaped.source.stop();
+        abandon();
+      }
+    };
+    if (shaped.headDelayMs > 0) this.headDelayTimer = setTimeout(write, shaped.headDelayMs);
+    else write();
+  }
+
+  /** An ending rule fired: the upstream is let go; the client's side ends as the rule says. */
+  private readonly onRuleEnding = (action: EndingAction): void => {
+    this.raw?.detach();
+    this.upstreamReq?.destroy();
+    if (action.type === 'reset') {
+      const socket = this.res.socket;
+      this.close('proxy-error', 'rule-reset', 'a stream rule reset the connection');
+      // After what went before it has left: a RST throws away whatever the socket still holds.
+      if (socket && !socket.destroyed) socket.write(Buffer.alloc(0), () => resetConnection(socket));
+      else resetConnection(socket);
+    }
+    // `end`: the shaped source ends to its pump, which ends the response cleanly. `hang`: nothing
+    // more is sent, and the client waits until it gives up (or the idle timeout ends it).
+  };
+
   onRawFailed(message: string): void {
-    if (this.closed) return;
+    if (this.closed || this.ruleEnding) return;
     if (this.raw?.headSeen) {
       this.fail('upstream-reset', 'ECONNRESET', `upstream failed mid-response: ${message}`);
     } else {
@@ -207,8 +295,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     }
   }
 
-  /** Records and forwards the response head; false (and the exchange failed) if Node refuses it. */
-  private forwardHead(head: ResponseHead): boolean {
+  private recordHead(head: ResponseHead): void {
     this.clearConnectTimer();
     const at = now();
     this.responseHeadArrived(at);
@@ -220,10 +307,17 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       timings: { dns: this.dnsMs, connect: this.connectMs, ssl: this.sslMs },
       requestSentAt: this.requestSentAt,
     });
+    if (isEventStream(headerValue(head.headers, 'content-type'))) {
+      this.capture.trackEventStream(headerValue(head.headers, 'content-encoding'));
+    }
+  }
 
+  /** Forwards the response head; false (and the exchange failed) if Node refuses it. */
+  private writeHead(head: ResponseHead, dropLength: boolean): boolean {
     const { res } = this;
     res.sendDate = false;
-    const outgoing = endToEnd(head.headers, { keepTransferEncoding: this.req.httpVersion !== '1.0' });
+    const kept = endToEnd(head.headers, { keepTransferEncoding: this.req.httpVersion !== '1.0' });
+    const outgoing = dropLength ? kept.filter(([name]) => name.toLowerCase() !== 'content-length') : kept;
     const socket = res.socket;
     try {
       // Cork so the head and the first burst of body leave in one write, yet nothing waits long.
@@ -240,10 +334,6 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       return false;
     }
     if (socket) setImmediate(() => socket.uncork());
-
-    if (isEventStream(headerValue(head.headers, 'content-type'))) {
-      this.capture.trackEventStream(headerValue(head.headers, 'content-encoding'));
-    }
     return true;
   }
 
@@ -255,7 +345,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   };
 
   private readonly onUpstreamResponseClose = (): void => {
-    if (this.upstreamRes?.complete || this.closed) return;
+    if (this.upstreamRes?.complete || this.closed || this.ruleEnding) return;
     this.fail('upstream-reset', 'ECONNRESET', 'upstream closed the connection before the response was complete');
   };
 
@@ -270,7 +360,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   };
 
   private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
-    if (this.closed) return;
+    if (this.closed || this.ruleEnding) return;
     const code = err.code ?? 'ERROR';
     if (this.responded) {
       this.fail('upstream-reset', code, `upstream failed mid-response: ${err.message}`);
@@ -305,6 +395,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
 
   private close(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
     this.clearConnectTimer();
+    if (this.headDelayTimer !== undefined) clearTimeout(this.headDelayTimer);
     if (outcome !== 'completed') this.raw?.detach();
     this.finish(outcome, reason, detail);
   }
@@ -362,3 +453,8 @@ function timeoutError(code: string, ms: number): Error {
 }
 
 function noop(): void {}
+
+/** A sink that takes everything and keeps nothing: a request body no upstream will see. */
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
+}

@@ -1,0 +1,82 @@
+/** How a body is cut into the events rules count: SSE events, lines, or the chunks as read. */
+export type EventFraming = 'sse' | 'lines' | 'chunks';
+
+/** A run of bytes of one event; `ends` when its last byte ends the event. */
+export interface EventPiece {
+  readonly bytes: Buffer;
+  readonly ends: boolean;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** The framing of a body by its Content-Type; a compressed body is only ever chunks. */
+export function framingOf(contentType: string | undefined, contentEncoding: string | undefined): EventFraming {
+  if (contentEncoding !== undefined && contentEncoding.trim().toLowerCase() !== 'identity') return 'chunks';
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'text/event-stream') return 'sse';
+  if (['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/json-seq'].includes(type)) {
+    return 'lines';
+  }
+  return 'chunks';
+}
+
+/**
+ * Finds event ends in a body that arrives in arbitrary pieces, without copying: each chunk comes
+ * back as views cut where events end. SSE events end at an empty line (the end of line is CRLF,
+ * LF or CR, RFC 8895's grammar as the WHATWG spec reads it); lines end at LF.
+ */
+export class EventBounds {
+  /** The last byte seen ended a line: one more line end makes an empty line. */
+  private atLineStart = true;
+  /** The last byte was CR: an LF right after it belongs to the same line end. */
+  private afterCr = false;
+  private lineIsComment = false;
+  /** The event so far has a field line: an empty line now dispatches it (comments alone do not). */
+  private eventHasField = false;
+
+  constructor(readonly framing: EventFraming) {}
+
+  split(chunk: Buffer): EventPiece[] {
+    if (this.framing === 'chunks') return [{ bytes: chunk, ends: true }];
+    const pieces: EventPiece[] = [];
+    let from = 0;
+    const cut = (to: number): void => {
+      pieces.push({ bytes: chunk.subarray(from, to), ends: true });
+      from = to;
+    };
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i];
+      if (this.framing === 'lines') {
+        if (byte === LF) cut(i + 1);
+        continue;
+      }
+      if (byte === LF && this.afterCr) {
+        // The LF of a CRLF whose CR already counted; an event that ended at that CR takes it along.
+        this.afterCr = false;
+        const last = pieces[pieces.length - 1];
+        if (from === i && last?.ends) {
+          pieces.pop();
+          from = i - last.bytes.length;
+          cut(i + 1);
+        }
+        continue;
+      }
+      this.afterCr = byte === CR;
+      if (byte === LF || byte === CR) {
+        if (this.atLineStart) {
+          if (this.eventHasField) cut(i + 1);
+          this.eventHasField = false;
+        } else if (!this.lineIsComment) {
+          this.eventHasField = true;
+        }
+        this.atLineStart = true;
+      } else if (this.atLineStart) {
+        this.lineIsComment = byte === 0x3a; // ':'
+        this.atLineStart = false;
+      }
+    }
+    if (from < chunk.length) pieces.push({ bytes: chunk.subarray(from), ends: false });
+    return pieces;
+  }
+}

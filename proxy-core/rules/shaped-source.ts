@@ -1,0 +1,233 @@
+import { EventEmitter } from 'node:events';
+import { describeMs, drawMs, type RuleActionType } from '../../app/stream-rules.js';
+import { now } from '../clock.js';
+import type { PumpSource } from '../forward/body-pump.js';
+import { EventBounds, type EventFraming, type EventPiece } from './event-bounds.js';
+import type { EndingAction, ShapePlan } from './rule-set.js';
+
+/** What a shaped stream asks of its exchange, and tells it. */
+export interface ShapeControl {
+  /** A rule acted: for the exchange's events (`heldMs`: how long it held the stream from now). */
+  report(rule: string, action: RuleActionType, detail: string, heldMs?: number): void;
+  /**
+   * An ending rule fired after everything before it was handed on: `end` (the source then ends
+   * to its pump, so the response ends cleanly; the exchange lets the upstream go), `reset` or
+   * `hang` (nothing more is sent; the exchange resets the client, or leaves it waiting).
+   */
+  ended(action: EndingAction): void;
+}
+
+/** Bandwidth is dealt in slices of a twentieth of a second's worth, so the stream stays smooth. */
+const SLICES_PER_SECOND = 20;
+
+interface QueuedPiece extends EventPiece {
+  /** The first piece of a read: per-chunk latency applies here. */
+  readonly firstOfRead: boolean;
+}
+
+/**
+ * A pump source between a body's real source and its pump that applies rules event by event:
+ * delays before events or chunks, a bandwidth cap, stalls, and an ending after N events or bytes.
+ * It never buffers more than one read: while anything is held the real source is paused, so
+ * the sender meets backpressure as it would from a slow reader. Until `open` (the response head
+ * is held back by a rule) it only queues that read.
+ */
+export class ShapedSource extends EventEmitter implements PumpSource {
+  readableEnded = false;
+  private readonly bounds: EventBounds;
+  private readonly queue: QueuedPiece[] = [];
+  private innerEnded = false;
+  private pumpPaused = false;
+  private opened: boolean;
+  private finished = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the piece at the head of the queue may go; undefined until its delays are drawn. */
+  private dueAt: number | undefined;
+  private nextSliceAt = 0;
+  private eventsSent = 0;
+  private bytesSent = 0;
+  private atEventStart = true;
+  private stallsServed = 0;
+
+  constructor(
+    private readonly inner: PumpSource,
+    private readonly plan: ShapePlan,
+    framing: EventFraming,
+    private readonly control: ShapeControl,
+    options: { held?: boolean } = {},
+  ) {
+    super();
+    this.bounds = new EventBounds(framing);
+    this.opened = !options.held;
+    inner.on('data', this.onInnerData);
+    inner.on('end', this.onInnerEnd);
+    if (plan.bandwidth) {
+      const { rule, bytesPerSecond } = plan.bandwidth;
+      control.report(rule, 'bandwidth', `capped at ${bytesPerSecond.toLocaleString('en')} bytes/s`);
+    }
+    if (this.opened) queueMicrotask(() => this.next());
+  }
+
+  /** The response head went out: bytes may follow. */
+  open(): void {
+    if (this.opened) return;
+    this.opened = true;
+    this.next();
+  }
+
+  pause(): this {
+    this.pumpPaused = true;
+    this.inner.pause();
+    return this;
+  }
+
+  resume(): this {
+    this.pumpPaused = false;
+    this.next();
+    return this;
+  }
+
+  /** Stops everything (the exchange ended another way). */
+  stop(): void {
+    // Paused, not just left: what the source still has stays with the sender (backpressure).
+    this.inner.pause();
+    this.finished = true;
+    this.clearTimer();
+    this.queue.length = 0;
+    this.inner.off('data', this.onInnerData);
+    this.inner.off('end', this.onInnerEnd);
+  }
+
+  private readonly onInnerData = (chunk: Buffer, lent?: Buffer): void => {
+    if (this.finished) return;
+    // Held across time, so never a view on a read buffer that is about to be reused.
+    const bytes = lent === undefined ? chunk : Buffer.from(chunk);
+    const pieces = this.bounds.split(bytes);
+    pieces.forEach((piece, i) => this.queue.push({ ...piece, firstOfRead: i === 0 }));
+    this.inner.pause();
+    this.next();
+  };
+
+  private readonly onInnerEnd = (): void => {
+    this.innerEnded = true;
+    this.next();
+  };
+
+  private next(): void {
+    if (!this.opened || this.finished) return;
+    if (this.endingDue()) {
+      this.fireEnding();
+      return;
+    }
+    while (!this.finished && !this.pumpPaused && this.timer === undefined) {
+      const piece = this.queue[0];
+      if (!piece) {
+        if (this.innerEnded) {
+          this.finished = true;
+          this.readableEnded = true;
+          this.emit('end');
+        } else {
+          this.inner.resume();
+        }
+        return;
+      }
+      const wait = this.waitFor(piece);
+      if (wait > 0) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.next();
+        }, wait);
+        return;
+      }
+      this.send(piece);
+      if (this.endingDue()) {
+        this.fireEnding();
+        return;
+      }
+    }
+  }
+
+  /** Milliseconds until `piece` may go; its delays are drawn (and reported) once. */
+  private waitFor(piece: QueuedPiece): number {
+    const at = now();
+    if (this.dueAt === undefined) {
+      let due = at;
+      const startsEvent = this.atEventStart;
+      for (const latency of this.plan.latencies) {
+        if (latency.per === 'event' ? !startsEvent : !piece.firstOfRead) continue;
+        const ms = drawMs(latency.ms);
+        this.control.report(latency.rule, 'latency', `held ${latency.per} ${this.eventsSent + 1} for ${round(ms)} ms`, ms);
+        due += ms;
+      }
+      for (
+        let stall = this.plan.stalls[this.stallsServed];
+        startsEvent && stall !== undefined && stall.afterEvents <= this.eventsSent;
+        stall = this.plan.stalls[this.stallsServed]
+      ) {
+        this.stallsServed++;
+        const ms = drawMs(stall.ms);
+        this.control.report(stall.rule, 'stall', `stalled ${round(ms)} ms after ${this.eventsSent} events (${describeMs(stall.ms)})`, ms);
+        due += ms;
+      }
+      this.dueAt = Math.max(due, this.plan.bandwidth ? this.nextSliceAt : 0);
+    }
+    return Math.max(0, this.dueAt - at);
+  }
+
+  private send(piece: QueuedPiece): void {
+    this.queue.shift();
+    this.dueAt = undefined;
+    let bytes = piece.bytes;
+    let ends = piece.ends;
+    const cut = (length: number): void => {
+      // The rest waits at the head of the queue as a piece of the same event.
+      this.queue.unshift({ bytes: bytes.subarray(length), ends, firstOfRead: false });
+      bytes = bytes.subarray(0, length);
+      ends = false;
+    };
+    const ending = this.plan.ending?.action;
+    if (ending?.afterBytes !== undefined && bytes.length > ending.afterBytes - this.bytesSent) {
+      cut(ending.afterBytes - this.bytesSent);
+    }
+    const rate = this.plan.bandwidth?.bytesPerSecond;
+    if (rate !== undefined) {
+      const slice = Math.max(1, Math.floor(rate / SLICES_PER_SECOND));
+      if (bytes.length > slice) cut(slice);
+      this.nextSliceAt = Math.max(now(), this.nextSliceAt) + (bytes.length / rate) * 1000;
+    }
+    this.bytesSent += bytes.length;
+    if (ends) this.eventsSent++;
+    this.atEventStart = ends;
+    if (bytes.length > 0) this.emit('data', bytes);
+  }
+
+  private endingDue(): boolean {
+    const ending = this.plan.ending?.action;
+    if (!ending) return false;
+    if (ending.afterBytes !== undefined) return this.bytesSent >= ending.afterBytes;
+    return this.atEventStart && this.eventsSent >= (ending.afterEvents ?? 0);
+  }
+
+  private fireEnding(): void {
+    const { rule, action } = this.plan.ending!;
+    const where =
+      action.afterBytes !== undefined ? `after ${this.bytesSent} bytes` : `after ${this.eventsSent} events`;
+    const what = action.type === 'end' ? 'ended the stream' : action.type === 'reset' ? `reset the stream (${action.code ?? 'CANCEL'})` : 'stopped sending';
+    this.stop();
+    this.control.report(rule, action.type, `${what} ${where}`);
+    this.control.ended(action);
+    if (action.type === 'end') {
+      this.readableEnded = true;
+      this.emit('end');
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,176 @@
+import { performance } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import type { ExchangeClosedEvent, ProxyEvent, RuleAppliedEvent } from '../../app/proxy-events.js';
+import type { StreamRule } from '../../app/stream-rules.js';
+import { fetchViaProxy, type ProxiedResponse } from '../helpers/client.js';
+import { lastOpened } from '../helpers/proxy.js';
+import { SCHEMES, useRig } from '../helpers/schemes.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+let upstreamHits = 0;
+
+/** `n` SSE events `gap` ms apart (0: all in one write), each `data: <i>`. */
+function sseBody(i: number): string {
+  return `id: ${i}\ndata: {"n":${i}}\n\n`;
+}
+
+/** Times at which each whole SSE event reached the client. */
+function eventArrivals(res: ProxiedResponse): number[] {
+  const times: number[] = [];
+  let seen = 0;
+  let text = '';
+  for (const arrival of res.arrivals) {
+    text += res.body.subarray(seen, seen + arrival.size).toString('utf8');
+    seen += arrival.size;
+    const events = text.split('\n\n').length - 1;
+    while (times.length < events) times.push(arrival.at);
+  }
+  return times;
+}
+
+function rule(name: string, actions: StreamRule['actions'], match: StreamRule['match'] = {}): StreamRule {
+  return { name, enabled: true, match, actions };
+}
+
+function ruleEvents(events: readonly ProxyEvent[], id: number): RuleAppliedEvent[] {
+  return events.filter((e): e is RuleAppliedEvent => e.type === 'rule-applied' && e.id === id);
+}
+
+describe.each(SCHEMES)('stream rules over %s', (scheme) => {
+  const rig = useRig(scheme, async (req, res) => {
+    upstreamHits++;
+    const url = new URL(req.url ?? '/', 'http://x');
+    const n = Number(url.searchParams.get('n') ?? 10);
+    const gap = Number(url.searchParams.get('gap') ?? 0);
+    if (url.pathname.startsWith('/sse')) {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      if (gap === 0) {
+        res.end(Array.from({ length: n }, (_, i) => sseBody(i)).join(''));
+        return;
+      }
+      for (let i = 0; i < n && !res.destroyed; i++) {
+        res.write(sseBody(i));
+        await sleep(gap);
+      }
+      res.end();
+    } else if (url.pathname === '/download') {
+      const bytes = Number(url.searchParams.get('bytes') ?? 10_000);
+      const body = Buffer.alloc(bytes);
+      for (let i = 0; i < bytes; i++) body[i] = i % 251;
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes) });
+      res.end(body);
+    } else {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"ok":true}');
+    }
+  });
+
+  const fetch = (path: string, rules: StreamRule[]): Promise<ProxiedResponse> => {
+    rig.proxy.proxy.setRules(rules);
+    return fetchViaProxy(rig.proxy.port, `${rig.upstream.url}${path}`, { caPem: rig.proxy.caPem });
+  };
+
+  const closedOf = async (path: string): Promise<{ id: number; closed: ExchangeClosedEvent }> => {
+    const opened = lastOpened(rig.proxy.events, (e) => e.request.url.endsWith(path));
+    const closed = (await rig.proxy.waitFor(
+      (e) => e.type === 'exchange-closed' && e.id === opened.id,
+    )) as ExchangeClosedEvent;
+    return { id: opened.id, closed };
+  };
+
+  it('adds latency before each SSE event, even when the upstream sent them in one burst', async () => {
+    const res = await fetch('/sse-latency?n=5', [rule('slow events', [{ type: 'latency', ms: 120 }])]);
+    expect(res.status).toBe(200);
+    expect(res.complete).toBe(true);
+    const arrivals = eventArrivals(res);
+    expect(arrivals).toHaveLength(5);
+    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(115);
+    const { id } = await closedOf('/sse-latency?n=5');
+    const applied = ruleEvents(rig.proxy.events, id);
+    expect(applied[0]).toMatchObject({ rule: 'slow events', action: 'match' });
+    expect(applied.filter((e) => e.action === 'latency').map((e) => e.heldMs)).toEqual([120, 120, 120, 120, 120]);
+  });
+
+  it('ends the stream cleanly after N events: the client gets exactly N and a complete response', async () => {
+    const path = '/sse-end?n=20&gap=15';
+    const res = await fetch(path, [rule('cut at 5', [{ type: 'end', afterEvents: 5 }], { path: '/sse-end*' })]);
+    expect(res.error).toBeUndefined();
+    expect(res.complete).toBe(true);
+    expect(res.body.toString()).toBe(Array.from({ length: 5 }, (_, i) => sseBody(i)).join(''));
+    const { id, closed } = await closedOf(path);
+    expect(closed.outcome).toBe('completed');
+    expect(ruleEvents(rig.proxy.events, id).find((e) => e.action === 'end')?.detail).toBe(
+      'ended the stream after 5 events',
+    );
+  });
+
+  it('resets the connection after N events: the client sees them, then a reset', async () => {
+    const path = '/sse-reset?n=20&gap=15';
+    const res = await fetch(path, [rule('break', [{ type: 'reset', afterEvents: 3 }])]);
+    expect(res.body.toString()).toBe(Array.from({ length: 3 }, (_, i) => sseBody(i)).join(''));
+    expect(res.complete).toBe(false);
+    // A TCP RST, not a FIN: the client's read fails with ECONNRESET.
+    expect((res.error as NodeJS.ErrnoException | undefined)?.code).toBe('ECONNRESET');
+    const { closed } = await closedOf(path);
+    expect(closed).toMatchObject({ outcome: 'proxy-error', reason: 'rule-reset' });
+  });
+
+  it('stalls after event K, and holds back the head when asked', async () => {
+    const path = '/sse-stall?n=4';
+    const started = performance.now();
+    let headAt = 0;
+    rig.proxy.proxy.setRules([
+      rule('stall', [
+        { type: 'delay-head', ms: 250 },
+        { type: 'stall', afterEvents: 2, ms: 300 },
+      ]),
+    ]);
+    const res = await fetchViaProxy(rig.proxy.port, `${rig.upstream.url}${path}`, {
+      caPem: rig.proxy.caPem,
+      onChunk: (_chunk, at) => (headAt ||= at),
+    });
+    expect(headAt - started).toBeGreaterThanOrEqual(245);
+    const arrivals = eventArrivals(res);
+    expect(arrivals).toHaveLength(4);
+    expect(arrivals[2]! - arrivals[1]!).toBeGreaterThanOrEqual(295);
+    expect(arrivals[1]! - arrivals[0]!).toBeLessThan(150);
+  });
+
+  it('caps bandwidth without changing a byte, and ends a download after N bytes', async () => {
+    const started = performance.now();
+    const capped = await fetch('/download?bytes=20000', [rule('dial-up', [{ type: 'bandwidth', bytesPerSecond: 40_000 }])]);
+    const took = performance.now() - started;
+    expect(capped.body.length).toBe(20_000);
+    expect(capped.body.every((b, i) => b === i % 251)).toBe(true);
+    // 20,000 bytes at 40,000 a second, in twentieths of a second: the last slice goes at 475 ms.
+    expect(took).toBeGreaterThanOrEqual(450);
+    expect(capped.arrivals.length).toBeGreaterThanOrEqual(10);
+
+    const cut = await fetch('/download?bytes=20000', [rule('short', [{ type: 'end', afterBytes: 1234 }])]);
+    expect(cut.complete).toBe(true);
+    expect(cut.body.length).toBe(1234);
+    expect(cut.body.every((b, i) => b === i % 251)).toBe(true);
+  });
+
+  it('answers in the upstream’s place with a respond rule, and leaves unmatched exchanges alone', async () => {
+    const hits = upstreamHits;
+    const rules = [
+      rule('mock', [{ type: 'respond', status: 503, headers: { 'Retry-After': '1' }, body: 'busy' }], {
+        path: '/mocked',
+        method: 'GET',
+      }),
+      rule('only sse', [{ type: 'end', afterBytes: 0 }], { contentType: 'text/event-stream*' }),
+      { ...rule('off', [{ type: 'end', afterBytes: 1 }]), enabled: false },
+    ];
+    const mocked = await fetch('/mocked', rules);
+    expect(mocked.status).toBe(503);
+    expect(mocked.body.toString()).toBe('busy');
+    expect(mocked.rawHeaders).toContain('Retry-After');
+    expect(upstreamHits).toBe(hits);
+    const json = await fetch('/json', rules);
+    expect(json.body.toString()).toBe('{"ok":true}');
+    const { id } = await closedOf('/json');
+    expect(ruleEvents(rig.proxy.events, id)).toEqual([]);
+  });
+});
