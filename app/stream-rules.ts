@@ -133,7 +133,8 @@ function parseRule(value: unknown, at: string): StreamRule {
   const rule = object(value, at);
   onlyFields(rule, ['name', 'enabled', 'match', 'actions'], at);
   const name = rule['name'];
-  if (typeof name !== 'string' || name.trim() === '') throw new StreamRulesError(`${at}.name`, 'must be a non-empty text');
+  if (typeof name !== 'string' || name.trim() === '')
+    throw new StreamRulesError(`${at}.name`, 'must be a non-empty text');
   const enabled = rule['enabled'] ?? true;
   if (typeof enabled !== 'boolean') throw new StreamRulesError(`${at}.enabled`, 'must be true or false');
   const match = parseMatch(rule['match'] ?? {}, `${at}.match`);
@@ -147,7 +148,10 @@ function parseRule(value: unknown, at: string): StreamRule {
     throw new StreamRulesError(`${at}.actions[${respond}]`, 'a respond action answers alone: it cannot be combined');
   }
   if (respond >= 0 && match.contentType !== undefined) {
-    throw new StreamRulesError(`${at}.match.contentType`, 'a respond rule answers before any response, so it cannot match one');
+    throw new StreamRulesError(
+      `${at}.match.contentType`,
+      'a respond rule answers before any response, so it cannot match one',
+    );
   }
   return { name, enabled, match, actions: parsed };
 }
@@ -159,7 +163,8 @@ function parseMatch(value: unknown, at: string): RuleMatch {
   for (const field of MATCH_FIELDS) {
     const text = match[field];
     if (text === undefined) continue;
-    if (typeof text !== 'string' || text === '') throw new StreamRulesError(`${at}.${field}`, 'must be a non-empty text');
+    if (typeof text !== 'string' || text === '')
+      throw new StreamRulesError(`${at}.${field}`, 'must be a non-empty text');
     if (field === 'protocol') {
       if (!PROTOCOLS.includes(text as RuleProtocol)) {
         throw new StreamRulesError(`${at}.protocol`, `must be one of ${PROTOCOLS.join(', ')}`);
@@ -234,7 +239,8 @@ function parseAction(value: unknown, at: string): RuleAction {
       const headers = action['headers'] ?? {};
       const fields = object(headers, `${at}.headers`);
       for (const [name, text] of Object.entries(fields)) {
-        if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name)) throw new StreamRulesError(`${at}.headers`, `"${name}" is not a header name`);
+        if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name))
+          throw new StreamRulesError(`${at}.headers`, `"${name}" is not a header name`);
         if (typeof text !== 'string') throw new StreamRulesError(`${at}.headers.${name}`, 'must be a text');
       }
       const body = action['body'] ?? '';
@@ -306,7 +312,10 @@ export function textMatcher(pattern: string): (value: string) => boolean {
       return re.test(value);
     };
   }
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   const glob = new RegExp(`^${source}$`, 'is');
   return (value) => glob.test(value);
 }

@@ -6,10 +6,12 @@ import type { TimeoutOptions } from '../options.js';
 import type { RuleActionType } from '../../app/stream-rules.js';
 import { drawMs } from '../../app/stream-rules.js';
 import { framingOf } from '../rules/event-bounds.js';
-import type { EndingAction, RequestFacts, RequestMatch, RuleSet, ShapePlan } from '../rules/rule-set.js';
+import type { EndingAction, RequestFacts, RequestMatch, RespondAction, RuleSet, ShapePlan } from '../rules/rule-set.js';
 import { matchResponse } from '../rules/rule-set.js';
 import { ShapedSource } from '../rules/shaped-source.js';
-import type { BodyPump, PumpObserver, PumpSource } from './body-pump.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Writable } from 'node:stream';
+import { BodyPump, type PumpObserver, type PumpSource } from './body-pump.js';
 import { IdleTimer } from './idle-timer.js';
 import type { UpstreamPool } from './upstream.js';
 
@@ -176,6 +178,38 @@ export abstract class ExchangeBase implements PumpObserver {
     return new ShapedSource(source, plan, 'chunks', {
       report: (rule, action, detail, heldMs) => this.reportRule(rule, action, 'request', detail, heldMs),
       ended: () => undefined,
+    });
+  }
+
+  /**
+   * A `respond` rule answers an HTTP/1.x client in the upstream's place: the request body is read
+   * (and recorded, as if sent), then the rule's status, fields and body go to the client.
+   */
+  protected answerHttp1ByRule(req: IncomingMessage, res: ServerResponse, rule: string, action: RespondAction): void {
+    const body = Buffer.from(action.body ?? '', 'utf8');
+    const headers: [string, string][] = Object.entries(action.headers ?? {});
+    if (!headers.some(([name]) => name.toLowerCase() === 'content-length')) {
+      headers.push(['Content-Length', String(body.length)]);
+    }
+    const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+    this.toUpstream = new BodyPump(req, discard, 'request', this, () => {
+      const at = now();
+      this.responseHeadArrived(at);
+      this.emit({
+        type: 'response-head',
+        id: this.id,
+        t: at,
+        response: { status: action.status, statusText: '', httpVersion: '1.1', headers },
+        timings: { dns: -1, connect: -1, ssl: -1 },
+        requestSentAt: at,
+      });
+      this.reportRule(rule, 'respond', 'response', `answered ${action.status} in the upstream's place`);
+      res.sendDate = false;
+      res.writeHead(action.status, headers.flat());
+      res.end(body, () => {
+        if (body.length > 0)
+          this.onFlushed({ direction: 'response', bytes: body, index: 0, offset: 0, readAt: at, flushedAt: now() });
+      });
     });
   }
 

@@ -4,6 +4,8 @@ import { headerValue, type ExchangeOutcome, type RawHeaders } from '../../app/pr
 import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
+import type { EndingAction } from '../rules/rule-set.js';
+import { resetConnection } from '../rules/reset-connection.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js';
 import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
@@ -45,6 +47,16 @@ export class H1OverH2Exchange extends ExchangeBase {
     this.res.on('close', this.onClientClose);
     this.res.on('finish', this.onResponseDelivered);
     this.idle.start();
+    const rules = this.matchRules({
+      host: this.target.host,
+      path: this.target.path,
+      method: this.req.method ?? 'GET',
+      protocol: 'http/1.1',
+    });
+    if (rules?.respond) {
+      this.answerHttp1ByRule(this.req, this.res, rules.respond.rule, rules.respond.action);
+      return;
+    }
     this.pool.acquire(this.h2Upstream).then(this.onSession, this.onSessionFailed);
   }
 
@@ -98,7 +110,7 @@ export class H1OverH2Exchange extends ExchangeBase {
     }
     upstream.on('wantTrailers', () => upstream.sendTrailers(Object.fromEntries(lowercased(req.rawTrailers))));
     upstream.once('finish', this.onRequestSent);
-    this.toUpstream = new BodyPump(req, upstream, 'request', this, () => upstream.end());
+    this.toUpstream = new BodyPump(this.shapeRequest(req), upstream, 'request', this, () => upstream.end());
   };
 
   private readonly onSessionFailed = (err: NodeJS.ErrnoException): void => {
@@ -149,38 +161,68 @@ export class H1OverH2Exchange extends ExchangeBase {
       requestSentAt: this.requestSentAt,
     });
     const { res, upstream } = this;
-    res.sendDate = false;
-    try {
-      res.writeHead(status, flatten(responseHeaders));
-      res.flushHeaders();
-    } catch (err) {
-      this.endWith(
-        'proxy-error',
-        502,
-        'invalid-response-head',
-        `the response head could not be forwarded: ${errorMessage(err)}`,
-      );
+    const contentType = headerValue(responseHeaders, 'content-type');
+    const contentEncoding = headerValue(responseHeaders, 'content-encoding');
+    const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    const shaped = endStream
+      ? undefined
+      : this.shapeResponse(upstream, contentType, contentEncoding, this.onRuleEnding);
+    const writeHead = (): boolean => {
+      res.sendDate = false;
+      // A rule that ends the stream early makes a shorter body: its length can no longer be announced.
+      const cut = shaped?.plan.ending?.action.type === 'end';
+      try {
+        res.writeHead(status, flatten(cut ? withoutLength(responseHeaders) : responseHeaders));
+        res.flushHeaders();
+        return true;
+      } catch (err) {
+        shaped?.source.stop();
+        this.endWith(
+          'proxy-error',
+          502,
+          'invalid-response-head',
+          `the response head could not be forwarded: ${errorMessage(err)}`,
+        );
+        return false;
+      }
+    };
+    if (endStream) {
+      if (writeHead()) res.end();
       return;
     }
-    if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {
-      res.end();
-      return;
-    }
-    if (isEventStream(headerValue(responseHeaders, 'content-type'))) {
-      this.capture.trackEventStream(headerValue(responseHeaders, 'content-encoding'));
-    }
-    this.toClient = new BodyPump(upstream, res, 'response', this, () => {
-      // A stream reset by its peer may still 'end'; only a clean end is passed on as one.
-      if (upstream.rstCode) return;
+    if (isEventStream(contentType)) this.capture.trackEventStream(contentEncoding);
+    this.toClient = new BodyPump(shaped?.source ?? upstream, res, 'response', this, () => {
+      // A stream reset by its peer may still 'end'; only a clean end (or a rule's) is passed on as one.
+      if (upstream.rstCode && this.ruleEnding?.type !== 'end') return;
       if (this.trailers.length > 0) res.addTrailers(this.trailers);
       res.end();
     });
+    if (!shaped) {
+      writeHead();
+      return;
+    }
+    const send = (): void => {
+      if (!this.closed && writeHead()) shaped.source.open();
+    };
+    if (shaped.headDelayMs > 0) setTimeout(send, shaped.headDelayMs);
+    else send();
+  };
+
+  /** An ending rule fired: the upstream stream is let go; the client's side ends as the rule says. */
+  private readonly onRuleEnding = (action: EndingAction): void => {
+    this.resetUpstream();
+    if (action.type === 'reset') {
+      const socket = this.res.socket;
+      this.finish('proxy-error', 'rule-reset', 'a stream rule reset the connection');
+      if (socket && !socket.destroyed) socket.write(Buffer.alloc(0), () => resetConnection(socket));
+      else resetConnection(socket);
+    }
   };
 
   private readonly onUpstreamClose = (): void => {
     this.release?.();
     const { upstream } = this;
-    if (!upstream || this.closed) return;
+    if (!upstream || this.closed || this.ruleEnding) return;
     const code = upstream.rstCode ?? NGHTTP2_NO_ERROR;
     if (code === NGHTTP2_NO_ERROR && upstream.readableEnded) return; // the response's delivery ends it
     if (code === NGHTTP2_NO_ERROR && !this.responded) {
@@ -235,3 +277,7 @@ function lowercased(raw: readonly string[]): [string, string][] {
 }
 
 function noop(): void {}
+
+function withoutLength(headers: readonly [string, string][]): [string, string][] {
+  return headers.filter(([name]) => name.toLowerCase() !== 'content-length');
+}

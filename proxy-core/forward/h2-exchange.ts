@@ -5,11 +5,13 @@ import http2, {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { Agent, ClientRequest, IncomingMessage, InformationEvent } from 'node:http';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import type { ExchangeOutcome, ResponseHead } from '../../app/proxy-events.js';
 import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
-import { BodyPump } from './body-pump.js';
+import { BodyPump, type PumpSource } from './body-pump.js';
+import type { EndingAction, RespondAction } from '../rules/rule-set.js';
+import { RULE_RESET_CODES } from '../../app/stream-rules.js';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders } from './h2-headers.js';
@@ -67,6 +69,9 @@ export class H2Exchange extends ExchangeBase {
   private retries = 0;
   /** The client's request body has ended (seen by a pump; on a retry it will not end again). */
   private requestEnded = false;
+  /** The request body's source: the client's stream, or it shaped by a rule. */
+  private requestSource: PumpSource | undefined;
+  private headDelayTimer: NodeJS.Timeout | undefined;
   /** Kept here: a stream forgets its session once it is closed, which is when we ask. */
   private readonly clientSession: import('node:http2').Http2Session | undefined;
 
@@ -107,7 +112,17 @@ export class H2Exchange extends ExchangeBase {
       this.respondWithError(501, 'h2-connect', 'Sluice does not tunnel CONNECT inside HTTP/2');
       return;
     }
+    const rules = this.matchRules({
+      host: hostOf(String(headers[':authority'] ?? route.host)),
+      path: String(headers[':path'] ?? '/'),
+      method,
+      protocol: 'h2',
+    });
     this.idle.start();
+    if (rules?.respond) {
+      this.answerByRule(rules.respond.rule, rules.respond.action);
+      return;
+    }
     if (route.http1) this.sendOverHttp1(route.http1);
     else this.pool.acquire(route).then(this.onSession, this.onSessionFailed);
   }
@@ -175,7 +190,8 @@ export class H2Exchange extends ExchangeBase {
   /** Passes the client's request body on to `sink` (an HTTP/2 stream or an HTTP/1.1 request). */
   private sendRequestBody(sink: Writable): void {
     // A stream reset by its peer may still 'end'; only a clean end is passed on as one.
-    this.toUpstream = new BodyPump(this.client, sink, 'request', this, () => {
+    this.requestSource ??= this.shapeRequest(this.client);
+    this.toUpstream = new BodyPump(this.requestSource, sink, 'request', this, () => {
       this.requestEnded = true;
       if (this.client.rstCode) return;
       // Chunked, an HTTP/1.1 request has a place for them (Node drops them otherwise).
@@ -227,23 +243,118 @@ export class H2Exchange extends ExchangeBase {
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     this.responseEnded = endStream;
     const { client, upstream } = this;
-    try {
-      client.respond(forwardableHeaders(rawHeaders, headers), {
-        endStream,
-        waitForTrailers: !endStream,
-        sendDate: false,
-      } as import('node:http2').ServerStreamResponseOptions);
-    } catch (err) {
-      this.fail(
-        'proxy-error',
-        'invalid-response-head',
-        `the response head could not be forwarded: ${errorMessage(err)}`,
-      );
+    const respond = (): boolean => {
+      try {
+        client.respond(forwardableHeaders(rawHeaders, headers), {
+          endStream,
+          waitForTrailers: !endStream,
+          sendDate: false,
+        } as import('node:http2').ServerStreamResponseOptions);
+        return true;
+      } catch (err) {
+        this.fail(
+          'proxy-error',
+          'invalid-response-head',
+          `the response head could not be forwarded: ${errorMessage(err)}`,
+        );
+        return false;
+      }
+    };
+    if (endStream) {
+      respond();
       return;
     }
-    if (endStream) return;
-    this.sendResponseBody(upstream, headers['content-type'], headers['content-encoding'], () => !upstream.rstCode);
+    this.respondThenBody(
+      respond,
+      upstream,
+      headers['content-type'],
+      headers['content-encoding'],
+      () => this.ruleEnding?.type === 'end' || !upstream.rstCode,
+    );
   };
+
+  /**
+   * Sends the response head (`respond`, false when it failed) and then the body from `source`:
+   * at once, or under rules after the head's delay and through a shaped source.
+   */
+  private respondThenBody(
+    respond: () => boolean,
+    source: Readable,
+    contentType: string | string[] | undefined,
+    contentEncoding: string | string[] | undefined,
+    endedCleanly: () => boolean,
+  ): void {
+    const type = typeof contentType === 'string' ? contentType : undefined;
+    const encoding = typeof contentEncoding === 'string' ? contentEncoding : undefined;
+    const shaped = this.shapeResponse(source, type, encoding, this.onRuleEnding);
+    if (!shaped) {
+      if (respond()) this.sendResponseBody(source, type, encoding, endedCleanly);
+      return;
+    }
+    const send = (): void => {
+      this.headDelayTimer = undefined;
+      if (this.closed) return;
+      if (!respond()) {
+        shaped.source.stop();
+        return;
+      }
+      this.sendResponseBody(shaped.source, type, encoding, endedCleanly);
+      shaped.source.open();
+    };
+    if (shaped.headDelayMs > 0) this.headDelayTimer = setTimeout(send, shaped.headDelayMs);
+    else send();
+  }
+
+  /** An ending rule fired: the upstream is let go; the client's stream ends as the rule says. */
+  private readonly onRuleEnding = (action: EndingAction): void => {
+    if (this.http1 && !this.http1.destroyed) this.http1.destroy();
+    const { upstream } = this;
+    if (upstream && !upstream.closed && !upstream.destroyed) upstream.close(NGHTTP2_CANCEL);
+    if (action.type === 'reset') {
+      const code = RULE_RESET_CODES[action.code ?? 'CANCEL'];
+      this.finish('proxy-error', 'rule-reset', `a stream rule reset the stream with ${h2CodeName(code)}`);
+      // After what went before it has been handed to the session: a reset drops what is queued.
+      this.client.write(Buffer.alloc(0), () => setImmediate(() => this.resetClient(code)));
+    }
+    // `end`: the shaped source ends to its pump, which ends the stream cleanly. `hang`: nothing
+    // more is sent, and the client waits until it gives up (or the idle timeout ends it).
+  };
+
+  /** A `respond` rule answers in the upstream's place; the request body is read and recorded. */
+  private answerByRule(rule: string, action: RespondAction): void {
+    const body = Buffer.from(action.body ?? '', 'utf8');
+    const headers: [string, string][] = Object.entries(action.headers ?? {}).map(([n, v]) => [n.toLowerCase(), v]);
+    if (!headers.some(([name]) => name === 'content-length')) headers.push(['content-length', String(body.length)]);
+    const answer = (): void => {
+      const at = now();
+      this.headArrived({ status: action.status, statusText: '', httpVersion: '2', headers });
+      this.reportRule(rule, 'respond', 'response', `answered ${action.status} in the upstream's place`);
+      this.responseEnded = true;
+      try {
+        this.client.respond({ ':status': action.status, ...Object.fromEntries(headers) }, {
+          sendDate: false,
+        } as import('node:http2').ServerStreamResponseOptions);
+        this.client.end(body, () => {
+          if (body.length > 0) {
+            this.onFlushed({ direction: 'response', bytes: body, index: 0, offset: 0, readAt: at, flushedAt: now() });
+          }
+        });
+      } catch (err) {
+        this.fail('proxy-error', 'rule-respond', `the rule's answer could not be sent: ${errorMessage(err)}`);
+      }
+    };
+    if (this.requestBodyDone) {
+      answer();
+      return;
+    }
+    this.toUpstream = new BodyPump(
+      this.client,
+      new Writable({ write: (_c, _e, done) => done() }),
+      'request',
+      this,
+      answer,
+    );
+  }
 
   /** The response head came: the header timeout's wait is over and the idle timer's begins. */
   private headArrived(response: ResponseHead): void {
@@ -265,14 +376,12 @@ export class H2Exchange extends ExchangeBase {
    * trailers), parsing an event stream on the side; the end goes on only if `endedCleanly`.
    */
   private sendResponseBody(
-    source: Readable,
-    contentType: string | string[] | undefined,
-    contentEncoding: string | string[] | undefined,
+    source: PumpSource,
+    contentType: string | undefined,
+    contentEncoding: string | undefined,
     endedCleanly: () => boolean,
   ): void {
-    if (isEventStream(typeof contentType === 'string' ? contentType : undefined)) {
-      this.capture.trackEventStream(typeof contentEncoding === 'string' ? contentEncoding : undefined);
-    }
+    if (isEventStream(contentType)) this.capture.trackEventStream(contentEncoding);
     const { client } = this;
     client.on('wantTrailers', () => {
       if (this.resetting === undefined) client.sendTrailers(this.responseTrailers ?? {});
@@ -293,7 +402,7 @@ export class H2Exchange extends ExchangeBase {
     const upstream = this.upstream;
     if (!upstream || this.closed) return;
     const code = upstream.rstCode ?? NGHTTP2_NO_ERROR;
-    if (this.resetting === 'upstream') return;
+    if (this.resetting === 'upstream' || this.ruleEnding) return;
     if (code === NGHTTP2_NO_ERROR && upstream.readableEnded) return; // the client's close ends it
     if (code === NGHTTP2_REFUSED_STREAM && this.mayRetry()) {
       this.retry();
@@ -394,32 +503,36 @@ export class H2Exchange extends ExchangeBase {
     const bodiless = method === 'HEAD' || status === 204 || status === 304;
     const { client } = this;
     res.on('error', noop);
-    try {
-      client.respond(h2ResponseHeaders(status, res.rawHeaders), {
-        endStream: bodiless,
-        waitForTrailers: !bodiless,
-        sendDate: false,
-      } as import('node:http2').ServerStreamResponseOptions);
-    } catch (err) {
-      res.destroy();
-      this.fail(
-        'proxy-error',
-        'invalid-response-head',
-        `the response head could not be forwarded: ${errorMessage(err)}`,
-      );
-      return;
-    }
+    const respond = (): boolean => {
+      try {
+        client.respond(h2ResponseHeaders(status, res.rawHeaders), {
+          endStream: bodiless,
+          waitForTrailers: !bodiless,
+          sendDate: false,
+        } as import('node:http2').ServerStreamResponseOptions);
+        return true;
+      } catch (err) {
+        res.destroy();
+        this.fail(
+          'proxy-error',
+          'invalid-response-head',
+          `the response head could not be forwarded: ${errorMessage(err)}`,
+        );
+        return false;
+      }
+    };
     if (bodiless) {
+      if (!respond()) return;
       this.responseEnded = true;
       res.resume();
       return;
     }
     res.on('close', () => {
-      if (res.complete || this.closed) return;
+      if (res.complete || this.closed || this.ruleEnding) return;
       this.resetClient(NGHTTP2_INTERNAL_ERROR);
       this.finish('upstream-reset', 'ECONNRESET', 'upstream closed the connection before the response was complete');
     });
-    this.sendResponseBody(res, res.headers['content-type'], res.headers['content-encoding'], () => {
+    this.respondThenBody(respond, res, res.headers['content-type'], res.headers['content-encoding'], () => {
       if (res.rawTrailers.length > 0) {
         this.responseTrailers = h2ResponseHeaders(undefined, res.rawTrailers);
         this.capture.onResponseTrailers(toPairs(res.rawTrailers), now());
@@ -429,7 +542,7 @@ export class H2Exchange extends ExchangeBase {
   };
 
   private readonly onHttp1Error = (err: NodeJS.ErrnoException): void => {
-    if (this.closed || this.resetting === 'upstream') return;
+    if (this.closed || this.resetting === 'upstream' || this.ruleEnding) return;
     const code = err.code ?? 'ERROR';
     if (this.responded) {
       this.resetClient(NGHTTP2_INTERNAL_ERROR);
@@ -545,3 +658,10 @@ function headerPairs(headers: OutgoingHttpHeaders): [string, string][] {
 }
 
 function noop(): void {}
+
+/** The host of an `:authority` (`[::1]:8443` gives `::1`). */
+function hostOf(authority: string): string {
+  const bracketed = /^\[([^\]]+)\]/.exec(authority);
+  if (bracketed) return bracketed[1]!;
+  return authority.replace(/:\d+$/, '');
+}

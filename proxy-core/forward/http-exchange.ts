@@ -10,9 +10,8 @@ import {
 import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
 import { BodyPump, type PumpSource } from './body-pump.js';
-import type { EndingAction, RespondAction } from '../rules/rule-set.js';
+import type { EndingAction } from '../rules/rule-set.js';
 import { resetConnection } from '../rules/reset-connection.js';
-import { Writable } from 'node:stream';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, toPairs } from './raw-headers.js';
@@ -88,39 +87,11 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       protocol: 'http/1.1',
     });
     if (rules?.respond) {
-      this.answerByRule(rules.respond.rule, rules.respond.action);
+      this.answerHttp1ByRule(this.req, this.res, rules.respond.rule, rules.respond.action);
+      this.idle.start();
       return;
     }
     this.send(false);
-    this.idle.start();
-  }
-
-  /** A `respond` rule answers in the upstream's place; the request body is read and recorded. */
-  private answerByRule(rule: string, action: RespondAction): void {
-    const body = Buffer.from(action.body ?? '', 'utf8');
-    const headers: [string, string][] = Object.entries(action.headers ?? {});
-    if (headerValue(headers, 'content-length') === undefined) headers.push(['Content-Length', String(body.length)]);
-    this.toUpstream = new BodyPump(this.req, discard(), 'request', this, () => {
-      const at = now();
-      this.responseHeadArrived(at);
-      this.emit({
-        type: 'response-head',
-        id: this.id,
-        t: at,
-        response: { status: action.status, statusText: '', httpVersion: '1.1', headers },
-        timings: { dns: -1, connect: -1, ssl: -1 },
-        requestSentAt: at,
-      });
-      this.reportRule(rule, 'respond', 'response', `answered ${action.status} in the upstream's place`);
-      this.res.sendDate = false;
-      this.res.writeHead(action.status, flatten(headers));
-      const readAt = now();
-      this.res.end(body, () => {
-        if (body.length > 0) {
-          this.onFlushed({ direction: 'response', bytes: body, index: 0, offset: 0, readAt, flushedAt: now() });
-        }
-      });
-    });
     this.idle.start();
   }
 
@@ -252,7 +223,8 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       this.onRuleEnding,
     );
     if (!shaped) {
-      if (this.writeHead(head, false)) this.toClient = new BodyPump(body, this.res, 'response', this, this.onUpstreamEnd);
+      if (this.writeHead(head, false))
+        this.toClient = new BodyPump(body, this.res, 'response', this, this.onUpstreamEnd);
       else abandon();
       return;
     }
@@ -453,8 +425,3 @@ function timeoutError(code: string, ms: number): Error {
 }
 
 function noop(): void {}
-
-/** A sink that takes everything and keeps nothing: a request body no upstream will see. */
-function discard(): Writable {
-  return new Writable({ write: (_chunk, _encoding, done) => done() });
-}

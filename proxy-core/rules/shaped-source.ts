@@ -156,7 +156,12 @@ export class ShapedSource extends EventEmitter implements PumpSource {
       for (const latency of this.plan.latencies) {
         if (latency.per === 'event' ? !startsEvent : !piece.firstOfRead) continue;
         const ms = drawMs(latency.ms);
-        this.control.report(latency.rule, 'latency', `held ${latency.per} ${this.eventsSent + 1} for ${round(ms)} ms`, ms);
+        this.control.report(
+          latency.rule,
+          'latency',
+          `held ${latency.per} ${this.eventsSent + 1} for ${round(ms)} ms`,
+          ms,
+        );
         due += ms;
       }
       for (
@@ -166,7 +171,12 @@ export class ShapedSource extends EventEmitter implements PumpSource {
       ) {
         this.stallsServed++;
         const ms = drawMs(stall.ms);
-        this.control.report(stall.rule, 'stall', `stalled ${round(ms)} ms after ${this.eventsSent} events (${describeMs(stall.ms)})`, ms);
+        this.control.report(
+          stall.rule,
+          'stall',
+          `stalled ${round(ms)} ms after ${this.eventsSent} events (${describeMs(stall.ms)})`,
+          ms,
+        );
         due += ms;
       }
       this.dueAt = Math.max(due, this.plan.bandwidth ? this.nextSliceAt : 0);
@@ -210,9 +220,13 @@ export class ShapedSource extends EventEmitter implements PumpSource {
 
   private fireEnding(): void {
     const { rule, action } = this.plan.ending!;
-    const where =
-      action.afterBytes !== undefined ? `after ${this.bytesSent} bytes` : `after ${this.eventsSent} events`;
-    const what = action.type === 'end' ? 'ended the stream' : action.type === 'reset' ? `reset the stream (${action.code ?? 'CANCEL'})` : 'stopped sending';
+    const where = action.afterBytes !== undefined ? `after ${this.bytesSent} bytes` : `after ${this.eventsSent} events`;
+    const what =
+      action.type === 'end'
+        ? 'ended the stream'
+        : action.type === 'reset'
+          ? `reset the stream (${action.code ?? 'CANCEL'})`
+          : 'stopped sending';
     this.stop();
     this.control.report(rule, action.type, `${what} ${where}`);
     this.control.ended(action);

@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExchangeClosedEvent, ProxyEvent, RuleAppliedEvent } from '../../app/proxy-events.js';
 import type { StreamRule } from '../../app/stream-rules.js';
 import { fetchViaProxy, type ProxiedResponse } from '../helpers/client.js';
-import { lastOpened } from '../helpers/proxy.js';
+import { connectH2, startH2Server, type H2Server } from '../helpers/h2.js';
+import { lastOpened, startProxy, type TestProxy } from '../helpers/proxy.js';
+import { makeUpstreamAuthority, startServer, type TestServer, type UpstreamAuthority } from '../helpers/servers.js';
 import { SCHEMES, useRig } from '../helpers/schemes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -72,7 +74,7 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
   };
 
   const closedOf = async (path: string): Promise<{ id: number; closed: ExchangeClosedEvent }> => {
-    const opened = lastOpened(rig.proxy.events, (e) => e.request.url.endsWith(path));
+    const opened = lastOpened(rig.proxy.events, (e) => e.request.url.endsWith(path))!;
     const closed = (await rig.proxy.waitFor(
       (e) => e.type === 'exchange-closed' && e.id === opened.id,
     )) as ExchangeClosedEvent;
@@ -139,7 +141,9 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
 
   it('caps bandwidth without changing a byte, and ends a download after N bytes', async () => {
     const started = performance.now();
-    const capped = await fetch('/download?bytes=20000', [rule('dial-up', [{ type: 'bandwidth', bytesPerSecond: 40_000 }])]);
+    const capped = await fetch('/download?bytes=20000', [
+      rule('dial-up', [{ type: 'bandwidth', bytesPerSecond: 40_000 }]),
+    ]);
     const took = performance.now() - started;
     expect(capped.body.length).toBe(20_000);
     expect(capped.body.every((b, i) => b === i % 251)).toBe(true);
@@ -172,5 +176,132 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
     expect(json.body.toString()).toBe('{"ok":true}');
     const { id } = await closedOf('/json');
     expect(ruleEvents(rig.proxy.events, id)).toEqual([]);
+  });
+});
+
+describe('stream rules over HTTP/2', () => {
+  let authority: UpstreamAuthority;
+  let h2Upstream: H2Server;
+  let h1Upstream: TestServer;
+  let proxy: TestProxy;
+  const upstreamResets = new Map<string, number>();
+
+  beforeAll(async () => {
+    authority = await makeUpstreamAuthority();
+    h2Upstream = await startH2Server(
+      (stream, headers) => {
+        const path = String(headers[':path']);
+        stream.on('error', () => undefined);
+        stream.on('close', () => upstreamResets.set(path, stream.rstCode ?? -1));
+        stream.respond({ ':status': 200, 'content-type': 'text/event-stream' });
+        let i = 0;
+        const timer = setInterval(() => {
+          if (stream.destroyed || stream.closed) return clearInterval(timer);
+          stream.write(sseBody(i++));
+          if (i === 40) {
+            clearInterval(timer);
+            stream.end();
+          }
+        }, 15);
+      },
+      { authority },
+    );
+    h1Upstream = await startServer(
+      (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.end(Array.from({ length: 6 }, (_, i) => sseBody(i)).join(''));
+      },
+      { authority },
+    );
+    proxy = await startProxy({ upstreamCaPems: [authority.ca.certPem] });
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await h2Upstream?.close();
+    await h1Upstream?.close();
+    await authority?.remove();
+  });
+
+  const request = async (
+    port: number,
+    path: string,
+    rules: StreamRule[],
+  ): Promise<{ body: string; arrivals: number[]; rstCode: number; status: number }> => {
+    proxy.proxy.setRules(rules);
+    const { session } = await connectH2(proxy.port, `localhost:${port}`, { caPem: proxy.caPem });
+    try {
+      return await new Promise((resolve) => {
+        const stream = session.request({ ':path': path });
+        let body = '';
+        let status = 0;
+        const arrivals: number[] = [];
+        stream.on('response', (h) => (status = Number(h[':status'])));
+        stream.on('data', (d: Buffer) => {
+          body += d.toString();
+          const events = body.split('\n\n').length - 1;
+          while (arrivals.length < events) arrivals.push(performance.now());
+        });
+        stream.on('error', () => undefined);
+        stream.on('close', () => resolve({ body, arrivals, rstCode: stream.rstCode ?? -1, status }));
+      });
+    } finally {
+      session.destroy();
+    }
+  };
+
+  it('adds latency per event and ends cleanly after N events, on an HTTP/2 upstream', async () => {
+    const slow = await request(h2Upstream.port, '/h2-latency', [
+      rule('slow', [
+        { type: 'latency', ms: 80 },
+        { type: 'end', afterEvents: 4 },
+      ]),
+    ]);
+    expect(slow.rstCode).toBe(0);
+    expect(slow.body).toBe(Array.from({ length: 4 }, (_, i) => sseBody(i)).join(''));
+    for (let i = 1; i < slow.arrivals.length; i++)
+      expect(slow.arrivals[i]! - slow.arrivals[i - 1]!).toBeGreaterThanOrEqual(75);
+    // The upstream's stream is let go: it hears CANCEL.
+    await proxy.waitFor((e) => e.type === 'exchange-closed');
+    await sleep(50);
+    expect(upstreamResets.get('/h2-latency')).toBe(0x8);
+  });
+
+  it('resets the stream with the chosen code after N events, and translates for an HTTP/1.1 upstream', async () => {
+    const reset = await request(h2Upstream.port, '/h2-reset', [
+      rule('calm', [{ type: 'reset', afterEvents: 3, code: 'ENHANCE_YOUR_CALM' }]),
+    ]);
+    expect(reset.body).toBe(Array.from({ length: 3 }, (_, i) => sseBody(i)).join(''));
+    expect(reset.rstCode).toBe(0xb);
+    const opened = lastOpened(proxy.events, (e) => e.request.url.endsWith('/h2-reset'))!;
+    const closed = (await proxy.waitFor(
+      (e) => e.type === 'exchange-closed' && e.id === opened.id,
+    )) as ExchangeClosedEvent;
+    expect(closed).toMatchObject({ outcome: 'proxy-error', reason: 'rule-reset' });
+
+    const h1 = await request(h1Upstream.port, '/h1-behind-h2', [rule('cut', [{ type: 'end', afterEvents: 2 }])]);
+    expect(h1.rstCode).toBe(0);
+    expect(h1.body).toBe(sseBody(0) + sseBody(1));
+  });
+
+  it('shapes an HTTP/1.1 client’s stream from an HTTP/2-only upstream too', async () => {
+    proxy.proxy.setRules([rule('h1 client', [{ type: 'end', afterEvents: 3 }], { protocol: 'http/1.1' })]);
+    const res = await fetchViaProxy(proxy.port, `https://localhost:${h2Upstream.port}/h1-client`, {
+      caPem: proxy.caPem,
+    });
+    expect(res.complete).toBe(true);
+    expect(res.body.toString()).toBe(sseBody(0) + sseBody(1) + sseBody(2));
+    const opened = lastOpened(proxy.events, (e) => e.request.url.endsWith('/h1-client'))!;
+    const closed = (await proxy.waitFor(
+      (e) => e.type === 'exchange-closed' && e.id === opened.id,
+    )) as ExchangeClosedEvent;
+    expect(closed.outcome).toBe('completed');
+  });
+
+  it('answers with a respond rule on HTTP/2 without asking the upstream', async () => {
+    const mocked = await request(h2Upstream.port, '/h2-mocked', [
+      rule('mock', [{ type: 'respond', status: 429, body: 'slow down' }], { protocol: 'h2' }),
+    ]);
+    expect(mocked).toMatchObject({ status: 429, body: 'slow down', rstCode: 0 });
+    expect(upstreamResets.has('/h2-mocked')).toBe(false);
   });
 });

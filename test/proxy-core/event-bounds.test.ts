@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { EventBounds, framingOf } from '../../proxy-core/rules/event-bounds.js';
+
+/** Feeds `chunks` and returns the events as texts, each ended or not. */
+function eventsOf(framing: 'sse' | 'lines', chunks: string[]): string[] {
+  const bounds = new EventBounds(framing);
+  const out: string[] = [];
+  let open = '';
+  for (const chunk of chunks) {
+    for (const piece of bounds.split(Buffer.from(chunk))) {
+      open += piece.bytes.toString();
+      if (piece.ends) {
+        out.push(open);
+        open = '';
+      }
+    }
+  }
+  if (open) out.push(`${open}…`);
+  return out;
+}
+
+describe('event bounds', () => {
+  it('ends SSE events at an empty line, whatever the line ends and however the bytes are cut', () => {
+    const stream = 'data: a\n\nid: 2\r\ndata: b\r\n\r\ndata: c\r\rdata: d\n';
+    const whole = eventsOf('sse', [stream]);
+    expect(whole).toEqual(['data: a\n\n', 'id: 2\r\ndata: b\r\n\r\n', 'data: c\r\r', 'data: d\n…']);
+    // Cut at every byte, the events end at the same places, except that an event ended by a CR
+    // cannot wait for an LF that may never come: that LF (ignored by SSE parsers) opens the next.
+    const bytewise = eventsOf('sse', [...stream]);
+    expect(bytewise).toEqual(['data: a\n\n', 'id: 2\r\ndata: b\r\n\r', '\ndata: c\r\r', 'data: d\n…']);
+  });
+
+  it('does not count comments or blank lines alone as events', () => {
+    expect(eventsOf('sse', [': keep-alive\n\n', '\n', 'data: x\n\n'])).toEqual([': keep-alive\n\n\ndata: x\n\n']);
+  });
+
+  it('cuts NDJSON at each line, and knows which framing a body has', () => {
+    expect(eventsOf('lines', ['{"a":1}\n{"b"', ':2}\n'])).toEqual(['{"a":1}\n', '{"b":2}\n']);
+    expect(framingOf('text/event-stream; charset=utf-8', undefined)).toBe('sse');
+    expect(framingOf('text/event-stream', 'gzip')).toBe('chunks');
+    expect(framingOf('application/x-ndjson', 'identity')).toBe('lines');
+    expect(framingOf('application/json', undefined)).toBe('chunks');
+  });
+});
