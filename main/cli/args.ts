@@ -25,6 +25,8 @@ export interface CliOptions {
   readonly protoFiles: readonly string[];
   /** Where imports of those .proto files are looked up, after each file's own folder. */
   readonly protoPaths: readonly string[];
+  /** A stream rules file (JSON, app/stream-rules.ts) applied from the start. */
+  readonly rulesFile: string | undefined;
   /** Point the machine's proxy settings at Sluice while it runs, directly or through a PAC script. */
   readonly systemProxy: 'manual' | 'pac' | undefined;
   readonly help: boolean;
@@ -54,6 +56,8 @@ Options:
   --proto FILE             decode gRPC, gRPC-Web and Connect messages with this schema: a .proto
                            file, or a descriptor set (protoc --descriptor_set_out); may repeat
   --proto-path DIR         look up the imports of --proto files here too (as protoc -I); may repeat
+  --rules FILE             apply the stream rules in FILE (JSON: slow, stall, cut, reset or answer
+                           matching streams; see docs/stream-rules.md); a bad file is refused at start
   --system-proxy           while running, point this machine's proxy settings at Sluice; the
                            previous settings come back on exit (and after a crash, at next start)
   --system-proxy-pac       the same through a PAC script that goes direct when Sluice is not answering
@@ -66,7 +70,8 @@ Options:
 
 At start it prints "ca: PATH" (the CA certificate to trust), "proxy: http://HOST:PORT" and, unless
 --no-ui, "ui: http://127.0.0.1:PORT/?token=..." (open it in a browser); with --system-proxy,
-"system-proxy: http://HOST:PORT (GNOME, KDE)" naming the settings changed. --port and --host given
+"system-proxy: http://HOST:PORT (GNOME, KDE)" naming the settings changed; with --rules,
+"rules: N on (FILE)". --port and --host given
 here are for this run; the saved settings keep their own.`;
 
 export function parseCliArgs(argv: readonly string[]): CliOptions {
@@ -91,6 +96,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         'har-redact-header': { type: 'string', multiple: true },
         proto: { type: 'string', multiple: true },
         'proto-path': { type: 'string', multiple: true },
+        rules: { type: 'string' },
         'system-proxy': { type: 'boolean' },
         'system-proxy-pac': { type: 'boolean' },
         'idle-timeout': { type: 'string' },
@@ -112,6 +118,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (v.host !== undefined && v.host.trim() === '') throw new UsageError('--host needs an address');
   if (v['no-ui'] && v['ui-port'] !== undefined) throw new UsageError('--ui-port and --no-ui do not go together');
   if (v.har !== undefined && v.har.trim() === '') throw new UsageError('--har needs a file name');
+  if (v.rules !== undefined && v.rules.trim() === '') throw new UsageError('--rules needs a file name');
   const harRedactHeaders = v['har-redact-header'] ?? [];
   if (harRedactHeaders.some((name) => !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name))) {
     throw new UsageError('--har-redact-header takes a header name, e.g. x-api-key');
@@ -141,6 +148,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     harRedactHeaders,
     protoFiles: v.proto ?? [],
     protoPaths: v['proto-path'] ?? [],
+    rulesFile: v.rules,
     systemProxy: v['system-proxy-pac'] ? 'pac' : v['system-proxy'] ? 'manual' : undefined,
     help: v.help ?? false,
     version: v.version ?? false,

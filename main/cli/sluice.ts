@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { HostEvent } from '../../app/contract.js';
 import type { EventsDroppedEvent } from '../../app/host-events.js';
 import { isProxyEventType, type ProxyEvent } from '../../app/proxy-events.js';
+import { parseStreamRules, type StreamRule } from '../../app/stream-rules.js';
 import { bracketHost, CaFileError } from '../../proxy-core/index.js';
 import { defaultDataDir } from '../data-dir.js';
 import { HeadlessServer } from '../headless/headless-server.js';
@@ -42,6 +43,7 @@ async function main(argv: readonly string[]): Promise<void> {
   // Checked now, not at exit: a capture must not be lost to a typo noticed only afterwards.
   const harFile = options.har === undefined ? undefined : await checkHarTarget(resolve(options.har));
 
+  const rules = options.rulesFile === undefined ? undefined : await readRulesFile(resolve(options.rulesFile));
   const upstreamCaPems = await Promise.all(options.upstreamCaFiles.map(readUpstreamCa));
   const dataDir = options.dataDir ?? defaultDataDir();
   let host: SluiceHost;
@@ -60,6 +62,7 @@ async function main(argv: readonly string[]): Promise<void> {
       fail(`cannot use --proto: ${errorMessage(err)}`, EXIT_FAILURE);
     }
   }
+  if (rules) host.setRules(rules);
   const ca = await host.call('ca.get', {});
   process.stdout.write(`ca: ${ca.path}\n`);
 
@@ -109,6 +112,10 @@ async function main(argv: readonly string[]): Promise<void> {
     fail(listenFailure(status.errorCode, status.host, status.port, status.error), EXIT_FAILURE);
   }
   process.stdout.write(`proxy: http://${bracketHost(status.host)}:${status.port}\n`);
+  if (rules) {
+    const on = rules.filter((rule) => rule.enabled).length;
+    process.stdout.write(`rules: ${on} on (${options.rulesFile})\n`);
+  }
   if (!isLoopback(status.host)) {
     process.stderr.write(`WARNING: listening on ${status.host}: other machines can use this proxy\n`);
   }
@@ -132,6 +139,21 @@ async function main(argv: readonly string[]): Promise<void> {
       // The proxy itself works: keep running, and say plainly that the machine is not pointed at it.
       process.stderr.write(`WARNING: system proxy not switched on: ${sp.message ?? sp.state}\n`);
     }
+  }
+}
+
+/** The rules in a `--rules` file; exits naming the file and the field at fault when it cannot be used. */
+async function readRulesFile(path: string): Promise<StreamRule[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    fail(`cannot read --rules ${path}: ${errorMessage(err)}`, EXIT_FAILURE);
+  }
+  try {
+    return parseStreamRules(JSON.parse(text));
+  } catch (err) {
+    fail(`cannot use --rules ${path}: ${errorMessage(err)}`, EXIT_FAILURE);
   }
 }
 

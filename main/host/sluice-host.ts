@@ -1,3 +1,4 @@
+import type { StreamRule } from '../../app/stream-rules.js';
 import type { Readable, Writable } from 'node:stream';
 import type {
   CaInfo,
@@ -187,6 +188,11 @@ export class SluiceHost {
   /** Adds schemas from files on this machine (the CLI's --proto); rejects with a SchemaError saying why not. */
   addSchemaFiles(paths: readonly string[], includeDirs: readonly string[] = []): Promise<SchemaList> {
     return this.schemas.book.addPaths(paths, includeDirs);
+  }
+
+  /** Replaces the stream rules in effect (the CLI's --rules); exchanges under way keep theirs. */
+  setRules(rules: readonly StreamRule[]): void {
+    this.proxy.setRules(rules);
   }
 
   /** Puts back the user's system proxy settings now, e.g. when the CLI must leave at once. */
