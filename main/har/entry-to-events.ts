@@ -12,6 +12,7 @@ import {
   type ExchangeOutcome,
   type ProxyEvent,
   type RawHeaders,
+  type RuleAppliedEvent,
   type WebSocketMessageEvent,
 } from '../../app/proxy-events.js';
 import {
@@ -27,7 +28,7 @@ import {
   withoutContentEncoding,
   type Fields,
 } from './har-fields.js';
-import type { HarBackpressure, HarCaptureLimit, HarChunk } from './har-types.js';
+import type { HarBackpressure, HarCaptureLimit, HarChunk, HarRuleApplied } from './har-types.js';
 import { rpcMessageEvents, rpcStatusEvent } from './entry-rpc.js';
 import { sseEvents } from './entry-sse.js';
 
@@ -202,6 +203,18 @@ export function entryToExchange(entry: unknown, context: EntryContext): Imported
       reason: limit.reason,
       atOffset: limit.atOffset,
       ...(limit.detail === undefined ? {} : { detail: limit.detail }),
+    });
+  }
+  for (const rule of rulesOf(entry)) {
+    push(at(rule.at), 4, {
+      type: 'rule-applied',
+      id,
+      t: at(rule.at),
+      rule: rule.rule,
+      action: rule.action as RuleAppliedEvent['action'],
+      direction: rule.direction,
+      detail: rule.detail,
+      ...(rule.heldMs === undefined ? {} : { heldMs: rule.heldMs }),
     });
   }
   const end = at(phases.end);
@@ -410,6 +423,33 @@ function captureLimitsOf(entry: Fields): HarCaptureLimit[] {
       LIMIT_REASONS.includes(l.reason as CaptureLimitReason) &&
       typeof l.atOffset === 'number' &&
       (l.detail === undefined || typeof l.detail === 'string'),
+  );
+}
+
+const RULE_ACTIONS: readonly string[] = [
+  'match',
+  'delay-head',
+  'latency',
+  'bandwidth',
+  'stall',
+  'end',
+  'reset',
+  'hang',
+  'respond',
+];
+
+/** Our `_rules`: what stream rules did to the exchange when it was captured. */
+function rulesOf(entry: Fields): HarRuleApplied[] {
+  return (arrayAt(entry, '_rules') ?? []).filter(
+    (r): r is HarRuleApplied =>
+      isObject(r) &&
+      typeof r.rule === 'string' &&
+      RULE_ACTIONS.includes(r.action as string) &&
+      (r.direction === 'request' || r.direction === 'response') &&
+      typeof r.at === 'number' &&
+      Number.isFinite(r.at) &&
+      typeof r.detail === 'string' &&
+      (r.heldMs === undefined || (typeof r.heldMs === 'number' && Number.isFinite(r.heldMs))),
   );
 }
 

@@ -9,6 +9,7 @@ import type {
   ResponseHeadEvent,
   RpcMessageEvent,
   RpcStatusEvent,
+  RuleAppliedEvent,
   SseEvent,
   WebSocketMessageEvent,
 } from '../../app/proxy-events.js';
@@ -27,6 +28,7 @@ export interface ExchangeEvents {
   /** The call's outcome: the last status reported. */
   rpcStatus: RpcStatusEvent | undefined;
   readonly captureLimits: CaptureLimitedEvent[];
+  readonly rules: RuleAppliedEvent[];
 }
 
 /**
@@ -49,6 +51,7 @@ export function* exchangesIn(events: Iterable<HostEvent>): Generator<ExchangeEve
         rpcMessages: [],
         rpcStatus: undefined,
         captureLimits: [],
+        rules: [],
       };
       continue;
     }
@@ -81,6 +84,9 @@ export function* exchangesIn(events: Iterable<HostEvent>): Generator<ExchangeEve
         break;
       case 'capture-limited':
         current.captureLimits.push(event);
+        break;
+      case 'rule-applied':
+        current.rules.push(event);
         break;
       default:
         break;

@@ -12,6 +12,7 @@ import type {
   HarBackpressure,
   HarBodyMarks,
   HarCaptureLimit,
+  HarRuleApplied,
   HarChunk,
   HarContent,
   HarCookie,
@@ -85,6 +86,18 @@ export function buildEntry(exchange: ExchangeEvents, bodies: CapturedBodies, opt
     ...(exchange.rpcMessages.length > 0 ? { _rpcMessages: rpcMessages(exchange) } : {}),
     ...(exchange.rpcStatus ? { _rpcStatus: rpcStatus(exchange.rpcStatus, exchange, options.redact) } : {}),
     ...captureLimits(exchange, relative),
+    ...(exchange.rules.length > 0
+      ? {
+          _rules: exchange.rules.map((e): HarRuleApplied => ({
+            rule: e.rule,
+            action: e.action,
+            direction: e.direction,
+            at: relative(e.t),
+            detail: e.detail,
+            ...(e.heldMs === undefined ? {} : { heldMs: round(e.heldMs) }),
+          })),
+        }
+      : {}),
   };
 }
 

@@ -222,6 +222,17 @@ export interface HarCaptureLimit {
   readonly detail?: string;
 }
 
+/** What a stream rule did to the exchange (`action: "match"` when it matched); ms from `startedDateTime`. */
+export interface HarRuleApplied {
+  readonly rule: string;
+  readonly action: string;
+  readonly direction: 'request' | 'response';
+  readonly at: number;
+  readonly detail: string;
+  /** How long the rule held the stream back from `at`. */
+  readonly heldMs?: number;
+}
+
 /** A stretch when the proxy paused reads because the other side was slow; ms from `startedDateTime`. */
 export interface HarBackpressure {
   readonly direction: 'request' | 'response';
@@ -267,4 +278,6 @@ export interface HarEntry {
   /** A gRPC, gRPC-Web or Connect call's outcome, when its server gave one (or its HTTP status stood for one). */
   readonly _rpcStatus?: HarRpcStatus;
   readonly _captureLimits?: readonly HarCaptureLimit[];
+  /** Stream rules that changed this exchange on purpose, and what they did. */
+  readonly _rules?: readonly HarRuleApplied[];
 }

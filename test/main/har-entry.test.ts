@@ -65,6 +65,7 @@ function exchange(parts: Partial<ExchangeEvents> = {}): ExchangeEvents {
     rpcMessages: [],
     rpcStatus: undefined,
     captureLimits: [],
+    rules: [],
     ...parts,
   };
 }

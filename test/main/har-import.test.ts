@@ -285,12 +285,51 @@ describe('reading one entry', () => {
             rpcMessages: [],
             rpcStatus: undefined,
             captureLimits: [],
+            rules: [
+              {
+                type: 'rule-applied',
+                id: 9,
+                t: 506,
+                rule: 'slow',
+                action: 'match',
+                direction: 'response',
+                detail: 'matched',
+              },
+              {
+                type: 'rule-applied',
+                id: 9,
+                t: 511,
+                rule: 'slow',
+                action: 'latency',
+                direction: 'response',
+                detail: 'held event 1 for 200 ms',
+                heldMs: 200,
+              },
+            ],
           },
           {},
         ),
       ),
     ) as unknown;
+    expect((file as { _rules: unknown[] })._rules).toEqual([
+      { rule: 'slow', action: 'match', direction: 'response', at: 6, detail: 'matched' },
+      {
+        rule: 'slow',
+        action: 'latency',
+        direction: 'response',
+        at: 11,
+        detail: 'held event 1 for 200 ms',
+        heldMs: 200,
+      },
+    ]);
     const imported = entryToExchange(file, context('Sluice'));
+    // What rules did comes back with the exchange, at the times it happened.
+    expect(
+      imported.events.filter((e) => e.type === 'rule-applied').map((e) => [e.t - openedOf(imported).t, e.action]),
+    ).toEqual([
+      [6, 'match'],
+      [11, 'latency'],
+    ]);
     expect(openedOf(imported)).toMatchObject({ request: { httpVersion: '2' }, connectionId: 3, streamId: 5 });
     expect(headOf(imported)?.response.httpVersion).toBe('2');
     expect(imported.closed).toMatchObject({ outcome: 'client-closed', reason: 'CANCEL' });

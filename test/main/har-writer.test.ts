@@ -37,6 +37,7 @@ function exchange(id: number, url = 'http://example.test/x'): ExchangeEvents {
     rpcMessages: [],
     rpcStatus: undefined,
     captureLimits: [],
+    rules: [],
   };
 }
 

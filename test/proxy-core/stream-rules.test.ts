@@ -179,6 +179,47 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
   });
 });
 
+describe('a slow-reader rule', () => {
+  let writerBlocked = false;
+  let written = 0;
+  const total = 64 << 20;
+  const rig = useRig('http', (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(total) });
+    const piece = Buffer.alloc(256 * 1024, 7);
+    const more = (): void => {
+      while (written < total && !res.destroyed) {
+        written += piece.length;
+        if (!res.write(piece)) {
+          writerBlocked = true;
+          res.once('drain', more);
+          return;
+        }
+      }
+      res.end();
+    };
+    more();
+  });
+
+  it('makes the upstream’s writes block: Sluice reads at the set rate and holds no more than a read', async () => {
+    rig.proxy.proxy.setRules([rule('slow reader', [{ type: 'bandwidth', bytesPerSecond: 256 * 1024 }])]);
+    const abort = new AbortController();
+    let received = 0;
+    const done = fetchViaProxy(rig.proxy.port, `${rig.upstream.url}/big`, {
+      signal: abort.signal,
+      onChunk: (chunk) => (received += chunk.length),
+    });
+    await sleep(1500);
+    // The client reads at once, yet gets only what the rate allows; the upstream, which writes
+    // flat out, is blocked with most of its 64 MiB unsent (kernel buffers hold a few MiB).
+    expect(received).toBeLessThanOrEqual(1.5 * 256 * 1024 + 64 * 1024);
+    expect(received).toBeGreaterThan(256 * 1024);
+    expect(writerBlocked).toBe(true);
+    expect(written).toBeLessThan(total / 2);
+    abort.abort();
+    await done;
+  });
+});
+
 describe('stream rules over HTTP/2', () => {
   let authority: UpstreamAuthority;
   let h2Upstream: H2Server;

@@ -1,7 +1,8 @@
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, useMemo } from 'react';
 import { displayId } from '../../../app/contract.js';
 import { isFailure } from '../../../app/proxy-events.js';
 import { formatBytes, formatCount, formatDuration } from '../format.js';
+import { ruleLines } from './rule-summary.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { plural } from '../sse/sse-format.js';
 import { SseView } from '../sse/SseView.js';
@@ -77,6 +78,7 @@ function Detail({ x }: { x: ExchangeView }) {
           {protocolSummary(x)}
         </p>
         <Outcome x={x} now={now} />
+        <RulesApplied x={x} />
         <CopyRequestMenu x={x} />
       </div>
       <div className="tabs" role="tablist">
@@ -203,6 +205,21 @@ function TunnelBody({ x, onShow }: { x: ExchangeView; onShow: (tab: DetailTab) =
         Show timeline
       </button>
     </div>
+  );
+}
+
+/** What stream rules did to this exchange: it was changed on purpose, and must say so. */
+function RulesApplied({ x }: { x: ExchangeView }) {
+  const lines = useMemo(() => ruleLines(x.rules, x.rulesDropped), [x.rules, x.rulesDropped, x.revision]);
+  if (lines.length === 0) return null;
+  return (
+    <ul className="rules-applied" data-testid="rules-applied" aria-label="Stream rules applied">
+      {lines.map((line) => (
+        <li key={line.rule}>
+          Rule <strong>{line.rule}</strong>: {line.text}
+        </li>
+      ))}
+    </ul>
   );
 }
 

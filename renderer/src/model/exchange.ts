@@ -7,6 +7,7 @@ import type {
   ResponseHeadEvent,
   RpcMessageEvent,
   RpcStatusEvent,
+  RuleAppliedEvent,
   SseEvent,
   WebSocketMessageEvent,
 } from '../../../app/proxy-events.js';
@@ -87,6 +88,10 @@ export interface ExchangeView {
   rpcMessagesDropped: number;
   /** How the call ended, as its server said; undefined until then (or when it never said). */
   rpcStatus: RpcStatusEvent | undefined;
+  /** What stream rules did to this exchange, in order (a rule that matched says so first). */
+  readonly rules: RuleAppliedEvent[];
+  /** Rule events past the store's cap, counted. */
+  rulesDropped: number;
   /**
    * Set when the host's replay sent this exchange in short (`exchange-held`): how many of its
    * events it left out. Shown, it asks the host for them (`exchange.events`) and is swapped whole.

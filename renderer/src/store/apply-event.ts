@@ -88,6 +88,8 @@ function emptyBody(direction: Direction): BodyView {
 }
 
 const MAX_NOTICES = 200;
+/** What rules did to one exchange, kept in full up to this many; the rest are counted. */
+const MAX_RULE_EVENTS = 1_000;
 
 /** Applies one host event to `traffic` in place. Events for exchanges it does not know are ignored. */
 export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLimits = DEFAULT_LIMITS): void {
@@ -109,6 +111,8 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         rpcMessages: [],
         rpcMessagesDropped: 0,
         rpcStatus: undefined,
+        rules: [],
+        rulesDropped: 0,
         held: undefined,
         revision: 0,
       });
@@ -184,6 +188,12 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         body.rpcTotals.wireBytes += event.wireBytes;
         body.rpcTotals.bytes += event.size;
         pushCapped(body.messageEndChunks, event.chunkRange[1], limits);
+      });
+    case 'rule-applied':
+      return touch(traffic, event.id, false, (x) => {
+        // Per-event latency makes one of these per event: the first ones tell the story.
+        if (x.rules.length < MAX_RULE_EVENTS) x.rules.push(event);
+        else x.rulesDropped++;
       });
     case 'rpc-status':
       // The list shows the status.

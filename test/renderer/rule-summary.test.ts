@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import type { RuleAppliedEvent } from '../../app/proxy-events.js';
+import { ruleLines } from '../../renderer/src/app/rule-summary.js';
+
+const applied = (
+  rule: string,
+  action: RuleAppliedEvent['action'],
+  detail: string,
+  heldMs?: number,
+): RuleAppliedEvent => ({
+  type: 'rule-applied',
+  id: 1,
+  t: 0,
+  rule,
+  action,
+  direction: 'response',
+  detail,
+  ...(heldMs === undefined ? {} : { heldMs }),
+});
+
+describe('what rules did, in words', () => {
+  it('adds up delays per rule and keeps what else each said, in the order rules acted', () => {
+    const lines = ruleLines([
+      applied('slow', 'match', 'matched'),
+      applied('cut', 'match', 'matched'),
+      applied('slow', 'delay-head', 'held the response head for 300 ms', 300),
+      applied('slow', 'latency', 'held event 1 for 200 ms', 200),
+      applied('slow', 'latency', 'held event 2 for 200 ms', 200),
+      applied('cut', 'end', 'ended the stream after 5 events'),
+    ]);
+    expect(lines).toEqual([
+      { rule: 'slow', text: 'held the head 300 ms; delayed 2 times, 400 ms in all' },
+      { rule: 'cut', text: 'ended the stream after 5 events' },
+    ]);
+  });
+
+  it('says a rule that only matched did nothing yet, and counts what the store did not keep', () => {
+    expect(ruleLines([applied('idle', 'match', 'matched')], 3)).toEqual([
+      { rule: 'idle', text: 'matched (and 3 more actions)' },
+    ]);
+    expect(ruleLines([])).toEqual([]);
+  });
+});
