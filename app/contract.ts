@@ -3,6 +3,7 @@
  * or the headless host's WebSocket. Two verbs only: `call` a command (one request, one typed
  * reply) and `listen` to batches of events. Pure types and constants.
  */
+import type { StreamRule } from './stream-rules.js';
 import type { EventsDroppedEvent, ExchangeHeldEvent } from './host-events.js';
 import type { Direction, ProxyEvent } from './proxy-events.js';
 
@@ -74,6 +75,8 @@ export interface Settings {
   readonly passThroughHosts: readonly string[];
   readonly insecureUpstream: boolean;
   readonly timeouts: TimeoutSettings;
+  /** Stream rules (app/stream-rules.ts), in order. */
+  readonly rules: readonly StreamRule[];
 }
 
 export interface BodyRange {
@@ -165,6 +168,17 @@ export interface SchemaFile {
   readonly data: string;
 }
 
+/** The stream rules in effect, and what each has matched. */
+export interface RulesState {
+  /** Bumped on each change; a `rules-changed` event carries the new state. */
+  readonly revision: number;
+  readonly rules: readonly StreamRule[];
+  /** Exchanges each rule (same index) matched since the rules were last set. */
+  readonly matched: readonly number[];
+  /** Set while the rules are the `--rules` file's (this run only); saving rules from the UI ends that. */
+  readonly file?: string;
+}
+
 export interface Commands {
   'proxy.status': { request: Record<string, never>; reply: ProxyStatus };
   'proxy.start': { request: Record<string, never>; reply: ProxyStatus };
@@ -215,6 +229,12 @@ export interface Commands {
   /** Asks the server of exchange `id` (a gRPC call) for its schema by server reflection. */
   'schemas.reflect': { request: { id: number }; reply: SchemaList };
   'schemas.remove': { request: { sourceId: number }; reply: SchemaList };
+  'rules.get': { request: Record<string, never>; reply: RulesState };
+  /**
+   * Replaces the stream rules, in order, and saves them in the settings; exchanges under way keep
+   * theirs. Rejects (`bad-request`) naming the first field that is wrong, and changes nothing then.
+   */
+  'rules.set': { request: { rules: unknown }; reply: RulesState };
   /**
    * Writes the capture (or the `ids` given) as HAR to a local `.har` path the user chose in a
    * save dialog: the desktop app's export. Browsers download `/har` from the headless host instead.
@@ -287,6 +307,8 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'schemas.add',
   'schemas.reflect',
   'schemas.remove',
+  'rules.get',
+  'rules.set',
 ];
 
 export function isCommandName(value: unknown): value is CommandName {
@@ -343,6 +365,13 @@ export interface SchemasChangedEvent {
   readonly revision: number;
 }
 
+/** The stream rules changed (from any window, or a file at start). */
+export interface RulesChangedEvent {
+  readonly type: 'rules-changed';
+  readonly t: number;
+  readonly state: RulesState;
+}
+
 /** Exchanges the user removed (`exchanges.remove`), from any window. */
 export interface ExchangesRemovedEvent {
   readonly type: 'exchanges-removed';
@@ -360,6 +389,7 @@ export type HostEvent =
   | CaptureClearedEvent
   | ExchangesRemovedEvent
   | SchemasChangedEvent
+  | RulesChangedEvent
   | HarImportProgressEvent;
 
 /**

@@ -126,7 +126,13 @@ export function parseStreamRules(document: unknown): StreamRule[] {
   onlyFields(root, ['rules'], '(file)');
   const list = root['rules'];
   if (!Array.isArray(list)) throw new StreamRulesError('rules', 'must be a list of rules');
-  return list.map((rule, i) => parseRule(rule, `rules[${i}]`));
+  const rules = list.map((rule, i) => parseRule(rule, `rules[${i}]`));
+  // Names say which rule did what (events, HAR, match counts): two rules cannot share one.
+  rules.forEach((rule, i) => {
+    const first = rules.findIndex((other) => other.name === rule.name);
+    if (first < i) throw new StreamRulesError(`rules[${i}].name`, `"${rule.name}" is already the name of rules[${first}]`);
+  });
+  return rules;
 }
 
 function parseRule(value: unknown, at: string): StreamRule {

@@ -293,6 +293,11 @@ export class SluiceProxy {
     return this.ruleSet.rules;
   }
 
+  /** Exchanges each rule (same index as `rules`) matched since the rules were set. */
+  ruleMatches(): number[] {
+    return this.ruleSet.matchCounts();
+  }
+
   setCaptureEnabled(enabled: boolean): void {
     this.recorder.setEnabled(enabled);
   }

@@ -62,7 +62,7 @@ async function main(argv: readonly string[]): Promise<void> {
       fail(`cannot use --proto: ${errorMessage(err)}`, EXIT_FAILURE);
     }
   }
-  if (rules) host.setRules(rules);
+  if (rules) host.useRulesFile(rules, options.rulesFile!);
   const ca = await host.call('ca.get', {});
   process.stdout.write(`ca: ${ca.path}\n`);
 

@@ -140,6 +140,7 @@ export class EventLog {
       // the log, and an import's progress matters only while it runs.
       case 'proxy-status':
       case 'schemas-changed':
+      case 'rules-changed':
       case 'system-proxy-status':
       case 'events-dropped':
       case 'capture-cleared':

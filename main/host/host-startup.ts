@@ -123,6 +123,7 @@ async function openCore(
     passThroughHosts: s.passThroughHosts,
     timeouts: s.timeouts,
     firstExchangeId: highest.captured + 1,
+    rules: s.rules,
     ...(options.capture ? { capture: options.capture } : {}),
   });
   return { ca, proxy, runStore, firstImportedId: Math.max(IMPORTED_ID_BASE, highest.imported + 1) };

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Settings, TimeoutSettings } from '../../app/contract.js';
+import { parseStreamRules, type StreamRule } from '../../app/stream-rules.js';
 import { DEFAULT_TIMEOUTS } from '../../proxy-core/index.js';
 import { writeAtomic } from '../write-atomic.js';
 import { errorMessage } from '../../app/error-message.js';
@@ -36,6 +37,7 @@ export const DEFAULT_SETTINGS: Settings = deepFreeze({
   passThroughHosts: [],
   insecureUpstream: false,
   timeouts: { ...DEFAULT_TIMEOUTS },
+  rules: [],
 });
 
 /** What `update` accepts: any subset of the user-editable fields. */
@@ -61,6 +63,7 @@ const PATCH_KEYS = [
   'passThroughHosts',
   'insecureUpstream',
   'timeouts',
+  'rules',
 ];
 const SETTINGS_KEYS = ['version', ...PATCH_KEYS];
 
@@ -99,6 +102,7 @@ export function validateSettings(value: unknown): { settings: Settings; problems
     passThroughHosts: validateHosts(value['passThroughHosts'], problems),
     insecureUpstream: field('insecureUpstream', isBoolean, 'true or false'),
     timeouts: validateTimeouts(value['timeouts'], problems),
+    rules: validateRules(value['rules'], problems),
   };
   return { settings: deepFreeze(settings), problems };
 }
@@ -115,6 +119,29 @@ function validateHosts(value: unknown, problems: string[]): readonly string[] {
     problems.push(`passThroughHosts[${i}] is ${describeValue(host)} (expected a non-empty host name)`);
     return false;
   });
+}
+
+/** Keeps the good rules: one rule with an error should not cost the others. */
+function validateRules(value: unknown, problems: string[]): readonly StreamRule[] {
+  if (value === undefined) return DEFAULT_SETTINGS.rules;
+  if (!Array.isArray(value)) {
+    problems.push(`rules is ${describeValue(value)} (expected a list of stream rules)`);
+    return DEFAULT_SETTINGS.rules;
+  }
+  const kept: StreamRule[] = [];
+  value.forEach((rule, i) => {
+    try {
+      const [parsed] = parseStreamRules({ rules: [rule] });
+      if (kept.some((k) => k.name === parsed!.name)) {
+        problems.push(`rules[${i}].name: "${parsed!.name}" is taken by an earlier rule`);
+        return;
+      }
+      kept.push(parsed!);
+    } catch (err) {
+      problems.push(errorMessage(err).replace(/^rules\[0\]/, `rules[${i}]`));
+    }
+  });
+  return kept;
 }
 
 function validateTimeouts(value: unknown, problems: string[]): TimeoutSettings {

@@ -1,4 +1,4 @@
-import type { StreamRule } from '../../app/stream-rules.js';
+import { parseStreamRules, StreamRulesError, type StreamRule } from '../../app/stream-rules.js';
 import type { Readable, Writable } from 'node:stream';
 import type {
   CaInfo,
@@ -9,6 +9,7 @@ import type {
   HostEvent,
   HostNoticeEvent,
   ProxyStatus,
+  RulesState,
   SchemaList,
   Settings,
   SystemProxyMode,
@@ -48,6 +49,7 @@ import {
   checkRemovedIds,
   checkSearchText,
   checkSystemProxyMode,
+  CommandError,
 } from './request-checks.js';
 import { DEFAULT_MAX_CHUNKS_PER_BODY_PER_BATCH, thinChunks } from './event-batcher.js';
 import type { SettingsStore } from './settings-store.js';
@@ -77,6 +79,9 @@ export class SluiceHost {
   private readonly schemas: SchemaCommands;
   private status: ProxyStatus;
   private readonly importedBodies: ImportedBodies;
+  private rulesRevision = 0;
+  /** The `--rules` file whose rules hold for this run, until rules are saved from the UI. */
+  private rulesFile: string | undefined;
   // Starting, stopping, moving and the system proxy switch (see the handlers).
   private readonly lifecycle = new SerialQueue();
   /**
@@ -190,9 +195,30 @@ export class SluiceHost {
     return this.schemas.book.addPaths(paths, includeDirs);
   }
 
-  /** Replaces the stream rules in effect (the CLI's --rules); exchanges under way keep theirs. */
-  setRules(rules: readonly StreamRule[]): void {
+  /**
+   * The CLI's `--rules FILE`: these rules hold for this run, instead of the saved ones, until
+   * rules are saved from the UI. Exchanges under way keep theirs.
+   */
+  useRulesFile(rules: readonly StreamRule[], file: string): void {
+    this.rulesFile = file;
+    this.applyRules(rules);
+  }
+
+  private rulesState(): RulesState {
+    return {
+      revision: this.rulesRevision,
+      rules: this.proxy.rules,
+      matched: this.proxy.ruleMatches(),
+      ...(this.rulesFile === undefined ? {} : { file: this.rulesFile }),
+    };
+  }
+
+  private applyRules(rules: readonly StreamRule[]): RulesState {
     this.proxy.setRules(rules);
+    this.rulesRevision++;
+    const state = this.rulesState();
+    this.emit({ type: 'rules-changed', t: now(), state });
+    return state;
   }
 
   /** Puts back the user's system proxy settings now, e.g. when the CLI must leave at once. */
@@ -273,6 +299,19 @@ export class SluiceHost {
     'schemas.add': async ({ files }) => this.schemas.add(files),
     'schemas.reflect': async ({ id }) => this.schemas.reflect(id),
     'schemas.remove': async ({ sourceId }) => this.schemas.remove(sourceId),
+    'rules.get': async () => this.rulesState(),
+    'rules.set': async ({ rules }) => {
+      let parsed: StreamRule[];
+      try {
+        parsed = parseStreamRules({ rules });
+      } catch (err) {
+        if (err instanceof StreamRulesError) throw new CommandError(err.message, 'bad-request');
+        throw err;
+      }
+      await this.updateSettings({ rules: parsed });
+      this.rulesFile = undefined;
+      return this.applyRules(parsed);
+    },
     'har.import': async ({ path }) => {
       checkImportPath(path);
       return this.har.importHarFile(path);

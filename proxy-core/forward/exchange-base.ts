@@ -235,6 +235,7 @@ export abstract class ExchangeBase implements PumpObserver {
   private reportMatch(rule: string): void {
     if (this.reportedMatches.has(rule)) return;
     this.reportedMatches.add(rule);
+    this.services.rules().countMatch(rule);
     this.reportRule(rule, 'match', 'response', 'matched');
   }
 

@@ -61,6 +61,7 @@ export interface ResponseMatch {
 export class RuleSet {
   static readonly EMPTY = new RuleSet([]);
   private readonly compiled: readonly CompiledRule[];
+  private readonly matches = new Map<string, number>();
 
   constructor(readonly rules: readonly StreamRule[]) {
     this.compiled = rules
@@ -76,6 +77,16 @@ export class RuleSet {
 
   get active(): number {
     return this.compiled.length;
+  }
+
+  /** An exchange matched the rule named so (once per exchange). */
+  countMatch(name: string): void {
+    this.matches.set(name, (this.matches.get(name) ?? 0) + 1);
+  }
+
+  /** Exchanges each rule matched, in the rules' order. */
+  matchCounts(): number[] {
+    return this.rules.map((rule) => this.matches.get(rule.name) ?? 0);
   }
 
   /** Undefined when no rule can apply to this request (the common case: nothing to do). */

@@ -4,6 +4,7 @@ import { CaHelp } from './CaHelp.js';
 import { HarDialog } from './HarDialog.js';
 import { HarImportButton } from './HarImport.js';
 import { useHost } from './host-context.js';
+import { RulesDialog } from './RulesDialog.js';
 import { SystemProxySwitch } from './SystemProxySwitch.js';
 import { useCommand } from './use-command.js';
 
@@ -11,8 +12,8 @@ import { useCommand } from './use-command.js';
 const SchemasDialog = lazy(() => import('./SchemasDialog.js').then((m) => ({ default: m.SchemasDialog })));
 
 /**
- * Proxy address and state, record/pause, clear, HAR import/export, protobuf schemas, the system
- * proxy switch, CA help.
+ * Proxy address and state, record/pause, clear, HAR import/export, protobuf schemas, stream
+ * rules (how many are on, always in sight), the system proxy switch, CA help.
  */
 export function Toolbar() {
   const host = useHost();
@@ -22,6 +23,7 @@ export function Toolbar() {
   const dialog = useSluice((s) => s.dialog);
   const openDialog = useSluice((s) => s.openDialog);
   const schemaSources = useSluice((s) => s.schemas?.list.sources.length ?? 0);
+  const rulesOn = useSluice((s) => s.traffic.rules?.rules.filter((rule) => rule.enabled).length ?? 0);
 
   const running = status?.state === 'running';
   const address = status ? `${status.host}:${status.port}` : '…';
@@ -77,12 +79,22 @@ export function Toolbar() {
       >
         {schemaSources > 0 ? `Schemas (${schemaSources})…` : 'Schemas…'}
       </button>
+      <button
+        type="button"
+        className={rulesOn > 0 ? 'rules-on' : ''}
+        data-testid="rules-button"
+        onClick={() => openDialog('rules')}
+        title="Stream rules: slow, stall, cut, reset or answer matching streams on purpose"
+      >
+        {rulesOn > 0 ? `Rules (${rulesOn} on)…` : 'Rules…'}
+      </button>
       <SystemProxySwitch />
       <button type="button" onClick={() => openDialog('ca-help')}>
         CA certificate
       </button>
       {dialog === 'ca-help' && <CaHelp onClose={() => openDialog(undefined)} />}
       {dialog === 'har-export' && <HarDialog onClose={() => openDialog(undefined)} />}
+      {dialog === 'rules' && <RulesDialog onClose={() => openDialog(undefined)} />}
       {dialog === 'schemas' && (
         <Suspense fallback={null}>
           <SchemasDialog onClose={() => openDialog(undefined)} />

@@ -1,4 +1,5 @@
 import type { RuleAppliedEvent } from '../../../app/proxy-events.js';
+import { describeMs, type RuleAction, type RuleMatch } from '../../../app/stream-rules.js';
 import { formatCount, formatDuration } from '../format.js';
 
 /** One rule's part in an exchange, in words. */
@@ -46,3 +47,41 @@ const HELD_WORDS: Record<'latency' | 'stall' | 'delay-head', string> = {
   stall: 'stalled',
   'delay-head': 'held the head',
 };
+
+/** A rule's conditions in words: "host *.openai.com · text/event-stream*", or "every exchange". */
+export function describeMatch(match: RuleMatch): string {
+  const parts = [
+    match.method,
+    match.host === undefined ? undefined : `host ${match.host}`,
+    match.path === undefined ? undefined : `path ${match.path}`,
+    match.contentType === undefined ? undefined : `type ${match.contentType}`,
+    match.protocol,
+  ].filter((part): part is string => part !== undefined);
+  return parts.length > 0 ? parts.join(' · ') : 'every exchange';
+}
+
+/** An action in words: "latency 200 ms per event", "reset (CANCEL) after 40 events". */
+export function describeAction(action: RuleAction): string {
+  const where = (a: { afterEvents?: number; afterBytes?: number }): string =>
+    a.afterBytes !== undefined
+      ? `after ${formatCount(a.afterBytes)} bytes`
+      : `after ${formatCount(a.afterEvents ?? 0)} events`;
+  switch (action.type) {
+    case 'delay-head':
+      return `hold the head ${describeMs(action.ms)}`;
+    case 'latency':
+      return `latency ${describeMs(action.ms)} per ${action.per ?? 'event'}`;
+    case 'bandwidth':
+      return `${formatCount(action.bytesPerSecond)} bytes/s (${action.direction ?? 'response'})`;
+    case 'stall':
+      return `stall ${describeMs(action.ms)} after ${formatCount(action.afterEvents)} events`;
+    case 'end':
+      return `end ${where(action)}`;
+    case 'reset':
+      return `reset (${action.code ?? 'CANCEL'}) ${where(action)}`;
+    case 'hang':
+      return `hang ${where(action)}`;
+    case 'respond':
+      return `answer ${action.status} instead`;
+  }
+}

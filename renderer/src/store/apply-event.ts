@@ -3,6 +3,7 @@ import {
   type HarImportProgressEvent,
   type HostEvent,
   type ProxyStatus,
+  type RulesState,
   type SystemProxyStatus,
 } from '../../../app/contract.js';
 import type { ClientErrorEvent, Direction } from '../../../app/proxy-events.js';
@@ -52,6 +53,8 @@ export interface Traffic {
   status: ProxyStatus | undefined;
   /** The machine-wide proxy switch, as the host last said. */
   systemProxy: SystemProxyStatus | undefined;
+  /** The stream rules in effect, as the host last said. */
+  rules: RulesState | undefined;
   notices: Notice[];
   clientErrors: ClientErrorEvent[];
   /** Display events the host dropped because this window fell behind, since the feed began. */
@@ -67,6 +70,7 @@ export function emptyTraffic(): Traffic {
     listRevision: 0,
     status: undefined,
     systemProxy: undefined,
+    rules: undefined,
     notices: [],
     clientErrors: [],
     droppedEvents: 0,
@@ -230,6 +234,10 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
       return;
     case 'system-proxy-status':
       traffic.systemProxy = event.status;
+      return;
+    case 'rules-changed':
+      // A late answer to rules.get must not undo a newer change.
+      if ((traffic.rules?.revision ?? -1) <= event.state.revision) traffic.rules = event.state;
       return;
     case 'events-dropped':
       traffic.droppedEvents += event.count;

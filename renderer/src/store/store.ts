@@ -1,5 +1,12 @@
 import { create, type StoreApi, type UseBoundStore } from 'zustand';
-import type { EventBatch, HostEvent, ProxyStatus, SchemaList, SystemProxyStatus } from '../../../app/contract.js';
+import type {
+  EventBatch,
+  HostEvent,
+  ProxyStatus,
+  RulesState,
+  SchemaList,
+  SystemProxyStatus,
+} from '../../../app/contract.js';
 import type { ConnectionState } from '../../../app/transport/connection.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { applyEvent, applyOwnEvent, emptyTraffic, replaceExchange, type Traffic } from './apply-event.js';
@@ -9,7 +16,7 @@ import { noteHostTime } from './host-clock.js';
 import { nextSchemas, type HeldSchemas } from './held-schemas.js';
 
 export type DetailTab = 'headers' | 'body' | 'events' | 'messages' | 'timeline';
-export type Dialog = 'har-export' | 'ca-help' | 'schemas';
+export type Dialog = 'har-export' | 'ca-help' | 'schemas' | 'rules';
 
 export interface SluiceState {
   /** Mutated in place by `applyEvents`; `tick` and the revisions say when. */
@@ -48,6 +55,7 @@ export interface SluiceActions {
   setConnection(state: ConnectionState, detail?: string): void;
   setStatus(status: ProxyStatus): void;
   setSystemProxy(status: SystemProxyStatus): void;
+  setRules(state: RulesState): void;
   /** A schema list from the host, asked over connection `connection` (the current one by default). */
   receiveSchemas(list: SchemaList, connection?: number): void;
   openDialog(dialog: Dialog | undefined): void;
@@ -195,6 +203,7 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
             exchanges: traffic.exchanges,
             status: traffic.status,
             systemProxy: traffic.systemProxy,
+            rules: traffic.rules,
             imports: traffic.imports,
           });
           traffic.listRevision = state.listRevision + 1;
@@ -233,6 +242,12 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
       },
       setSystemProxy(status) {
         get().traffic.systemProxy = status;
+        set({ tick: get().tick + 1 });
+      },
+      setRules(state) {
+        const traffic = get().traffic;
+        if ((traffic.rules?.revision ?? -1) > state.revision) return;
+        traffic.rules = state;
         set({ tick: get().tick + 1 });
       },
       receiveSchemas(list, connection = get().connectionSerial) {

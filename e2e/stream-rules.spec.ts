@@ -1,0 +1,65 @@
+import { expect, readAll, requestViaProxy, screenshot, test } from './fixtures.js';
+
+test('a rule added in the Rules dialog cuts a live stream, and the exchange and the dialog say so', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  const server = await upstream((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    let n = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || n === 20) {
+        clearInterval(timer);
+        res.end();
+        return;
+      }
+      res.write(`data: token ${n++}\n\n`);
+    }, 20);
+  });
+
+  await expect(page.getByTestId('rules-button')).toHaveText('Rules…');
+  await page.getByTestId('rules-button').click();
+  await expect(page.getByTestId('rules-none')).toBeVisible();
+  await page.getByRole('button', { name: 'Add a rule…' }).click();
+  const json = page.getByTestId('rules-json');
+  // A mistake is refused with the field named, and nothing changes.
+  await json.fill(
+    JSON.stringify({
+      rules: [{ name: 'cut after 2', match: { path: '/sse*' }, actions: [{ type: 'end', afterEvent: 2 }] }],
+    }),
+  );
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await expect(page.getByTestId('rules-error')).toContainText('rules[0].actions[0].afterEvent: is not a field here');
+  await json.fill(
+    JSON.stringify({
+      rules: [{ name: 'cut after 2', match: { path: '/sse*' }, actions: [{ type: 'end', afterEvents: 2 }] }],
+    }),
+  );
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await expect(page.getByTestId('rule-row')).toContainText('cut after 2');
+  await expect(page.getByTestId('rule-matched')).toHaveText('nothing yet');
+  await expect(page.getByTestId('rules-button')).toHaveText('Rules (1 on)…');
+
+  const body = (await readAll(await requestViaProxy(sluice.proxyPort, `${server.url}/sse`))).toString();
+  expect(body).toBe('data: token 0\n\ndata: token 1\n\n');
+  await expect(page.getByTestId('rule-matched')).toHaveText('1 exchange');
+  await screenshot(page, 'stream-rules-dialog');
+  await page.getByRole('button', { name: 'Close' }).click();
+
+  await page.getByTestId('exchange-row').filter({ hasText: '/sse' }).click();
+  await expect(page.getByTestId('rules-applied')).toHaveText('Rule cut after 2: ended the stream after 2 events');
+  await expect(page.getByTestId('outcome')).toHaveAttribute('data-outcome', 'completed');
+  await screenshot(page, 'stream-rules-exchange');
+
+  // Off, the rule is kept and matches nothing: the stream passes whole.
+  await page.getByTestId('rules-button').click();
+  // The switch turns once the host has the change.
+  const on = page.getByRole('checkbox', { name: 'cut after 2 on' });
+  await on.click();
+  await expect(on).not.toBeChecked();
+  await expect(page.getByTestId('rule-matched')).toHaveText('off');
+  await expect(page.getByTestId('rules-button')).toHaveText('Rules…');
+  const whole = (await readAll(await requestViaProxy(sluice.proxyPort, `${server.url}/sse`))).toString();
+  expect(whole.split('\n\n').length - 1).toBe(20);
+});
