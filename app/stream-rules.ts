@@ -130,7 +130,8 @@ export function parseStreamRules(document: unknown): StreamRule[] {
   // Names say which rule did what (events, HAR, match counts): two rules cannot share one.
   rules.forEach((rule, i) => {
     const first = rules.findIndex((other) => other.name === rule.name);
-    if (first < i) throw new StreamRulesError(`rules[${i}].name`, `"${rule.name}" is already the name of rules[${first}]`);
+    if (first < i)
+      throw new StreamRulesError(`rules[${i}].name`, `"${rule.name}" is already the name of rules[${first}]`);
   });
   return rules;
 }
