@@ -63,3 +63,29 @@ test('a rule added in the Rules dialog cuts a live stream, and the exchange and 
   const whole = (await readAll(await requestViaProxy(sluice.proxyPort, `${server.url}/sse`))).toString();
   expect(whole.split('\n\n').length - 1).toBe(20);
 });
+
+test('the timeline draws a rule’s delays apart from backpressure', async ({ page, sluice, upstream }) => {
+  const server = await upstream((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    res.end('data: a\n\ndata: b\n\ndata: c\n\ndata: d\n\n');
+  });
+  await page.getByTestId('rules-button').click();
+  await page.getByRole('button', { name: 'Edit as JSON…' }).click();
+  await page
+    .getByTestId('rules-json')
+    .fill(JSON.stringify({ rules: [{ name: 'slow events', actions: [{ type: 'latency', ms: 150 }] }] }));
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await expect(page.getByTestId('rules-button')).toHaveText('Rules (1 on)…');
+  await page.getByRole('button', { name: 'Close' }).click();
+
+  const started = Date.now();
+  await readAll(await requestViaProxy(sluice.proxyPort, `${server.url}/sse`));
+  expect(Date.now() - started).toBeGreaterThanOrEqual(4 * 150 - 10);
+  await page.getByTestId('exchange-row').filter({ hasText: '/sse' }).click();
+  await expect(page.getByTestId('rules-applied')).toHaveText('Rule slow events: delayed 4 times, 600 ms in all');
+  await page.getByRole('tab', { name: 'Timeline' }).click();
+  await expect(page.getByTestId('timeline-summary')).toContainText(
+    'no backpressure pauses, held 600 ms by stream rules',
+  );
+  await screenshot(page, 'stream-rules-timeline');
+});

@@ -81,6 +81,23 @@ describe('buildDrawList', () => {
     for (const column of list.columns) expect(column.x).toBeLessThanOrEqual(1200);
   });
 
+  it('draws rule holds apart from pauses, merging those within a pixel and naming their rules', () => {
+    const holds = [
+      { start: START + 100, end: START + 300, rule: 'slow' },
+      { start: START + 300.2, end: START + 500, rule: 'slow' },
+      { start: START + 700, end: START + 800, rule: 'stall' },
+    ];
+    const list = buildDrawList(data({ holds, pauses: [pause(600, 650)] }), view(0, 1000, 1000));
+    expect(list.holds.map((h) => [Math.round(h.x0), Math.round(h.x1), h.label])).toEqual([
+      [100, 500, '2 holds 399.8 ms by rule slow'],
+      [700, 800, 'held 100 ms by rule stall'],
+    ]);
+    expect(list.pauses).toHaveLength(1);
+    expect(summaryText(summarize({ chunks: [], pauses: [], bytes: 0, ruleHolds: holds }, START))).toMatch(
+      /held 499\.8 ms by stream rules$/,
+    );
+  });
+
   it('walks only the visible chunks when zoomed in', () => {
     const chunks = chunksAt(Array.from({ length: 100_000 }, (_, i) => i * 0.1));
     const d = data({ chunks, endedAt: START + 10_000, now: START + 10_000 });

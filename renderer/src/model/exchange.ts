@@ -23,6 +23,13 @@ export interface PauseInterval {
   readonly queuedBytes: number;
 }
 
+/** A stretch a stream rule held this body back on purpose (a delay, a stall, the head held). */
+export interface RuleHold {
+  readonly start: number;
+  readonly end: number;
+  readonly rule: string;
+}
+
 /**
  * One body as the renderer knows it. Arrays grow in place as events arrive (copying a 100,000-chunk
  * array per event would cost more than the events), so views key their memos on the exchange's
@@ -33,6 +40,8 @@ export interface BodyView {
   /** In body order; under a flood the host may have merged neighbours (see `mergeChunks`). */
   readonly chunks: ChunkEvent[];
   readonly pauses: PauseInterval[];
+  /** Rule-made holds, in time order (the timeline draws them apart from backpressure pauses). */
+  readonly ruleHolds: RuleHold[];
   /** Bytes forwarded so far (sum of chunk sizes), still content-encoded. */
   bytes: number;
   /** Set when the capture of this body gave way; the forwarded stream is unaffected. */

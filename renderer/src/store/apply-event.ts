@@ -83,6 +83,7 @@ function emptyBody(direction: Direction): BodyView {
     direction,
     chunks: [],
     pauses: [],
+    ruleHolds: [],
     bytes: 0,
     limited: undefined,
     framesStopped: undefined,
@@ -198,6 +199,13 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         // Per-event latency makes one of these per event: the first ones tell the story.
         if (x.rules.length < MAX_RULE_EVENTS) x.rules.push(event);
         else x.rulesDropped++;
+        if (event.heldMs !== undefined && event.heldMs > 0) {
+          pushCapped(
+            bodyOf(x, event.direction).ruleHolds,
+            { start: event.t, end: event.t + event.heldMs, rule: event.rule },
+            limits,
+          );
+        }
       });
     case 'rpc-status':
       // The list shows the status.

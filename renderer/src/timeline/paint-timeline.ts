@@ -12,6 +12,9 @@ export interface Palette {
   readonly wait: string;
   readonly pause: string;
   readonly pauseText: string;
+  /** Holds a stream rule made on purpose: not backpressure, so not its colour. */
+  readonly hold: string;
+  readonly holdText: string;
   readonly gap: string;
   readonly axis: string;
   readonly text: string;
@@ -27,6 +30,8 @@ const FALLBACK: Omit<Palette, 'font'> = {
   wait: '#d97706',
   pause: 'rgba(220, 38, 38, 0.16)',
   pauseText: '#b91c1c',
+  hold: 'rgba(180, 83, 9, 0.14)',
+  holdText: '#b45309',
   gap: '#667085',
   axis: '#98a2b3',
   text: '#344054',
@@ -44,6 +49,8 @@ export function readPalette(element: Element): Palette {
     wait: read('--tl-wait', FALLBACK.wait),
     pause: read('--tl-pause', FALLBACK.pause),
     pauseText: read('--tl-pause-text', FALLBACK.pauseText),
+    hold: read('--tl-hold', FALLBACK.hold),
+    holdText: read('--tl-hold-text', FALLBACK.holdText),
     gap: read('--tl-gap', FALLBACK.gap),
     axis: read('--tl-axis', FALLBACK.axis),
     text: read('--tl-text', FALLBACK.text),
@@ -89,6 +96,7 @@ export function paintTimeline(
   ctx.font = palette.font;
   ctx.textBaseline = 'alphabetic';
   paintPauses(ctx, list, palette, layout, width);
+  paintHolds(ctx, list, palette, layout, width);
   paintGaps(ctx, list, palette, layout, width);
   paintMessageEnds(ctx, list, palette, layout);
   paintWaits(ctx, list, palette, layout);
@@ -114,6 +122,35 @@ function paintPauses(ctx: CanvasRenderingContext2D, list: DrawList, p: Palette, 
     const short = band.count === 1 ? `paused ${duration}` : `${band.count} pauses · ${duration}`;
     const text = fitting(ctx, room, band.label, short, duration);
     if (text) ctx.fillText(text, left + 4, l.laneTop - 2);
+  }
+}
+
+function paintHolds(ctx: CanvasRenderingContext2D, list: DrawList, p: Palette, l: Layout, width: number): void {
+  if (list.holds.length === 0) return;
+  ctx.fillStyle = p.hold;
+  for (const band of list.holds) {
+    ctx.fillRect(band.x0, l.labelY + 4, Math.max(1, band.x1 - band.x0), l.axisY - l.labelY - 4);
+  }
+  // Dashed edges, so a hold reads as a different thing from a pause even where colours are hard to tell apart.
+  ctx.strokeStyle = p.holdText;
+  ctx.setLineDash([2, 3]);
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  for (const band of list.holds) {
+    const x = Math.round(band.x0) + 0.5;
+    ctx.moveTo(x, l.labelY + 4);
+    ctx.lineTo(x, l.axisY);
+  }
+  ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.fillStyle = p.holdText;
+  ctx.textAlign = 'left';
+  for (const band of list.holds) {
+    const left = Math.max(0, band.x0);
+    const room = Math.min(width, band.x1) - left - 8;
+    const duration = formatDuration(band.ms);
+    const text = fitting(ctx, room, band.label, `rule ${duration}`, duration);
+    if (text) ctx.fillText(text, left + 4, l.laneTop + 11);
   }
 }
 

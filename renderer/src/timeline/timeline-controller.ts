@@ -215,6 +215,7 @@ export class TimelineController {
       endedAt: source.endedAt,
       now: this.now(),
       messageEndChunks: source.body.messageEndChunks,
+      holds: source.body.ruleHolds,
     };
     const extent = dataExtent(data);
     return { data, extent, view: resolveViewport(this.state, extent, this.width) };

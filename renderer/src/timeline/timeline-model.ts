@@ -10,7 +10,7 @@
  */
 import { chunkCount, type ChunkEvent } from '../../../app/proxy-events.js';
 import { formatBytes, formatCount, formatDuration, formatTime, timeUnitFor } from '../format.js';
-import type { BodyView, PauseInterval } from '../model/exchange.js';
+import type { BodyView, PauseInterval, RuleHold } from '../model/exchange.js';
 import { firstPast } from '../../../app/sorted-search.js';
 
 /** The narrowest viewport: 10 µs across the whole width is past any timer's useful resolution. */
@@ -32,6 +32,8 @@ export interface TimelineData {
    * message boundaries, marked over the chunks that hold them.
    */
   readonly messageEndChunks?: readonly number[];
+  /** Where stream rules held the body back on purpose, in time order. */
+  readonly holds?: readonly RuleHold[];
 }
 
 /** A window on the time axis, in view time, drawn across `widthPx` CSS pixels. */
@@ -179,6 +181,13 @@ export interface GapMark extends Span {
   readonly label: string;
 }
 
+/** A rule's hold, or several within a pixel of each other: drawn apart from backpressure. */
+export interface HoldBand extends Span {
+  readonly count: number;
+  readonly ms: number;
+  readonly label: string;
+}
+
 /** One backpressure pause, or several that fall within a pixel of each other. */
 export interface PauseBand extends Span {
   readonly count: number;
@@ -210,6 +219,7 @@ export interface DrawList {
   readonly waits: readonly Span[];
   readonly gaps: readonly GapMark[];
   readonly pauses: readonly PauseBand[];
+  readonly holds: readonly HoldBand[];
   readonly markers: readonly Marker[];
   readonly ticks: readonly Tick[];
   /** The x of each chunk column in which at least one RPC message ended, ascending. */
@@ -243,7 +253,17 @@ export function buildDrawList(data: TimelineData, view: Viewport, options: DrawO
   const toX = (t: number) => clamp((t - t0) * pxPerMs, -2, width + 2);
 
   if (!(width > 0) || !(pxPerMs > 0) || !Number.isFinite(pxPerMs)) {
-    return { columns: [], waits: [], gaps: [], pauses: [], markers: [], ticks: [], messageEnds: [], visibleChunks: 0 };
+    return {
+      columns: [],
+      waits: [],
+      gaps: [],
+      pauses: [],
+      holds: [],
+      markers: [],
+      ticks: [],
+      messageEnds: [],
+      visibleChunks: 0,
+    };
   }
 
   const lo = firstReadAtOrAfter(chunks, t0);
@@ -309,6 +329,7 @@ export function buildDrawList(data: TimelineData, view: Viewport, options: DrawO
     waits,
     gaps,
     pauses: pauseBands(data, t0, t1, toX),
+    holds: holdBands(data.holds ?? [], t0, t1, toX),
     markers: markers(data, t0, t1, toX),
     ticks: niceTicks(view, options.minTickSpacingPx ?? DEFAULT_TICK_SPACING_PX),
     messageEnds: messageEndColumns(data, columns),
@@ -340,6 +361,36 @@ export function messageEndsIn(ends: readonly number[], first: number, last: numb
 
 function identity(value: number): number {
   return value;
+}
+
+/** Rule holds overlapping [t0, t1]; holds closer than a pixel merge, as pauses do. */
+function holdBands(holds: readonly RuleHold[], t0: number, t1: number, toX: (t: number) => number): HoldBand[] {
+  const bands: { -readonly [K in keyof HoldBand]: HoldBand[K] }[] = [];
+  let rules = new Set<string>();
+  const label = (band: { count: number; ms: number }, names: Set<string>): string =>
+    `${band.count === 1 ? 'held' : `${formatCount(band.count)} holds`} ${formatDuration(band.ms)} by rule ${[...names].join(', ')}`;
+  // Holds do not overlap much and come in time order: the one before the view may reach into it.
+  for (let j = Math.max(0, firstPast(holds, t0, (h) => h.start) - 1); j < holds.length; j++) {
+    const hold = holds[j]!;
+    if (hold.start > t1) break;
+    if (hold.end < t0) continue;
+    const x0 = toX(hold.start);
+    const x1 = toX(hold.end);
+    const band = bands[bands.length - 1];
+    if (band && x0 - band.x1 < 1) {
+      band.x1 = Math.max(band.x1, x1);
+      band.count++;
+      band.ms += hold.end - hold.start;
+      rules.add(hold.rule);
+      band.label = label(band, rules);
+    } else {
+      rules = new Set([hold.rule]);
+      const next = { x0, x1, count: 1, ms: hold.end - hold.start, label: '' };
+      next.label = label(next, rules);
+      bands.push(next);
+    }
+  }
+  return bands;
 }
 
 /** Pauses overlapping [t0, t1]; pauses closer than a pixel merge, so a storm of them stays cheap. */
@@ -521,14 +572,18 @@ export interface BodySummary {
   readonly pauses: number;
   /** Total time reads were paused, open pauses counted up to `now`. */
   readonly pausedMs: number;
+  /** Time stream rules held the body back on purpose, when any did. */
+  readonly ruleHeldMs?: number;
 }
 
 export function summarize(
-  body: Pick<BodyView, 'chunks' | 'pauses' | 'bytes'> & Partial<Pick<BodyView, 'rpcTotals'>>,
+  body: Pick<BodyView, 'chunks' | 'pauses' | 'bytes'> & Partial<Pick<BodyView, 'rpcTotals' | 'ruleHolds'>>,
   now: number,
 ): BodySummary {
   let pausedMs = 0;
   for (const pause of body.pauses) pausedMs += Math.max(0, (pause.end ?? now) - pause.start);
+  let ruleHeldMs = 0;
+  for (const hold of body.ruleHolds ?? []) ruleHeldMs += hold.end - hold.start;
   const messages = body.rpcTotals?.frames ?? 0;
   // Real reads, not the events kept: neighbours may have been merged for the display.
   return {
@@ -537,6 +592,7 @@ export function summarize(
     ...(messages > 0 ? { messages } : {}),
     pauses: body.pauses.length,
     pausedMs,
+    ...(ruleHeldMs > 0 ? { ruleHeldMs } : {}),
   };
 }
 
@@ -550,7 +606,8 @@ export function summaryText(summary: BodySummary): string {
   const messages = summary.messages
     ? `, ${formatCount(summary.messages)} ${summary.messages === 1 ? 'message' : 'messages'}`
     : '';
-  return `${chunks}, ${formatBytes(summary.bytes)}${messages}, ${pauses}`;
+  const held = summary.ruleHeldMs ? `, held ${formatDuration(summary.ruleHeldMs)} by stream rules` : '';
+  return `${chunks}, ${formatBytes(summary.bytes)}${messages}, ${pauses}${held}`;
 }
 
 /** Chunk bar height as a fraction of the lane: logarithmic, so a 20-byte SSE line next to a 64 KiB read still shows. */
