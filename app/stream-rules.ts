@@ -27,6 +27,18 @@ export type RuleProtocol = 'http/1.1' | 'h2';
 /** A fixed number of milliseconds, or a range `[min, max]` each delay is drawn from. */
 export type RuleMs = number | readonly [min: number, max: number];
 
+/**
+ * Which events a content action changes: the `event`th (from 1), those whose text contains
+ * `where` (or matches it, written `/regex/`), both, or with neither, every event.
+ */
+export interface RuleEventChoice {
+  readonly event?: number;
+  readonly where?: string;
+}
+
+/** Actions that change what an event says, so they need whole events (of an SSE or NDJSON body). */
+export const CONTENT_ACTIONS: readonly RuleActionType[] = ['drop', 'duplicate', 'inject', 'rewrite', 'corrupt'];
+
 /** Where in a stream an ending action fires: after this many events, or bytes, are sent. */
 export interface RuleAfter {
   readonly afterEvents?: number;
@@ -53,6 +65,23 @@ export type RuleAction =
   | ({ readonly type: 'reset'; readonly code?: RuleResetCode } & RuleAfter)
   /** Stop sending there and keep the connection open, so the client's idle timeout is tested. */
   | ({ readonly type: 'hang' } & RuleAfter)
+  /** Leave out the chosen events. */
+  | ({ readonly type: 'drop' } & RuleEventChoice)
+  /** Send the chosen events twice. */
+  | ({ readonly type: 'duplicate' } & RuleEventChoice)
+  /** Send `data` (an event as it goes on the wire, e.g. `data: [DONE]`) before or after the chosen events. */
+  | ({ readonly type: 'inject'; readonly data: string; readonly position?: 'before' | 'after' } & RuleEventChoice)
+  /**
+   * Change the chosen events: replace text (`from` as text or `/regex/`, every occurrence), or set
+   * a field of the event's JSON data (`path` like `choices.0.delta.content`) to `value`.
+   */
+  | ({
+      readonly type: 'rewrite';
+      readonly replace?: { readonly from: string; readonly to: string };
+      readonly set?: { readonly path: string; readonly value: unknown };
+    } & RuleEventChoice)
+  /** Cut the chosen events off mid-line: the first half of their bytes goes, the rest never does. */
+  | ({ readonly type: 'corrupt' } & RuleEventChoice)
   /** Answer this instead of forwarding: the upstream is never asked. */
   | {
       readonly type: 'respond';
@@ -109,6 +138,11 @@ const ACTION_TYPES: readonly RuleActionType[] = [
   'end',
   'reset',
   'hang',
+  'drop',
+  'duplicate',
+  'inject',
+  'rewrite',
+  'corrupt',
   'respond',
 ];
 const MATCH_FIELDS = ['host', 'path', 'method', 'contentType', 'protocol'] as const;
@@ -237,6 +271,44 @@ function parseAction(value: unknown, at: string): RuleAction {
       }
       return { type: 'reset', ...after(action, at), code: code as RuleResetCode };
     }
+    case 'drop':
+    case 'duplicate':
+    case 'corrupt':
+      onlyFields(action, ['type', 'event', 'where'], at);
+      return { type: type as 'drop' | 'duplicate' | 'corrupt', ...eventChoice(action, at) };
+    case 'inject': {
+      onlyFields(action, ['type', 'event', 'where', 'data', 'position'], at);
+      const data = action['data'];
+      if (typeof data !== 'string' || data === '') throw new StreamRulesError(`${at}.data`, 'must be a non-empty text');
+      const position = action['position'] ?? 'after';
+      if (position !== 'before' && position !== 'after') {
+        throw new StreamRulesError(`${at}.position`, 'must be "before" or "after"');
+      }
+      return { type: 'inject', data, position, ...eventChoice(action, at) };
+    }
+    case 'rewrite': {
+      onlyFields(action, ['type', 'event', 'where', 'replace', 'set'], at);
+      const replace = action['replace'];
+      const set = action['set'];
+      if ((replace === undefined) === (set === undefined)) {
+        throw new StreamRulesError(at, 'takes replace: { from, to } or set: { path, value }, one of them');
+      }
+      if (replace !== undefined) {
+        const fields = object(replace, `${at}.replace`);
+        onlyFields(fields, ['from', 'to'], `${at}.replace`);
+        const { from, to } = fields;
+        if (typeof from !== 'string' || from === '') throw new StreamRulesError(`${at}.replace.from`, 'must be a non-empty text');
+        if (typeof to !== 'string') throw new StreamRulesError(`${at}.replace.to`, 'must be a text');
+        checkPattern(from, `${at}.replace.from`);
+        return { type: 'rewrite', replace: { from, to }, ...eventChoice(action, at) };
+      }
+      const fields = object(set, `${at}.set`);
+      onlyFields(fields, ['path', 'value'], `${at}.set`);
+      const path = fields['path'];
+      if (typeof path !== 'string' || path === '') throw new StreamRulesError(`${at}.set.path`, 'must be a non-empty text');
+      if (!('value' in fields)) throw new StreamRulesError(`${at}.set.value`, 'is missing (null is a value)');
+      return { type: 'rewrite', set: { path, value: fields['value'] }, ...eventChoice(action, at) };
+    }
     case 'respond': {
       onlyFields(action, ['type', 'status', 'headers', 'body'], at);
       const status = action['status'];
@@ -254,6 +326,27 @@ function parseAction(value: unknown, at: string): RuleAction {
       if (typeof body !== 'string') throw new StreamRulesError(`${at}.body`, 'must be a text');
       return { type: 'respond', status, headers: fields as Record<string, string>, body };
     }
+  }
+}
+
+function eventChoice(action: Record<string, unknown>, at: string): RuleEventChoice {
+  const event = action['event'];
+  const where = action['where'];
+  if (event !== undefined && (typeof event !== 'number' || !Number.isInteger(event) || event < 1)) {
+    throw new StreamRulesError(`${at}.event`, 'must be a whole number, 1 or more (the first event is 1)');
+  }
+  if (where !== undefined) {
+    if (typeof where !== 'string' || where === '') throw new StreamRulesError(`${at}.where`, 'must be a non-empty text');
+    checkPattern(where, `${at}.where`);
+  }
+  return { ...(event === undefined ? {} : { event }), ...(where === undefined ? {} : { where }) };
+}
+
+function checkPattern(pattern: string, at: string): void {
+  try {
+    textSearch(pattern);
+  } catch (err) {
+    throw new StreamRulesError(at, `is not a valid pattern (${(err as Error).message})`);
   }
 }
 
@@ -325,6 +418,13 @@ export function textMatcher(pattern: string): (value: string) => boolean {
     .replace(/\?/g, '.');
   const glob = new RegExp(`^${source}$`, 'is');
   return (value) => glob.test(value);
+}
+
+/** A text to look for in an event: a substring, or `/regex/flags`. */
+export function textSearch(pattern: string): RegExp {
+  const regex = /^\/(.+)\/([a-z]*)$/s.exec(pattern);
+  if (regex) return new RegExp(regex[1]!, regex[2]!.includes('g') ? regex[2] : `${regex[2]}g`);
+  return new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g');
 }
 
 /** A delay drawn from `ms`. */

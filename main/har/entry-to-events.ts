@@ -435,6 +435,11 @@ const RULE_ACTIONS: readonly string[] = [
   'end',
   'reset',
   'hang',
+  'drop',
+  'duplicate',
+  'inject',
+  'rewrite',
+  'corrupt',
   'respond',
 ];
 

@@ -4,7 +4,7 @@ import { headerValue, type ExchangeOutcome, type RawHeaders } from '../../app/pr
 import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
-import type { EndingAction } from '../rules/rule-set.js';
+import { changesLength, type EndingAction } from '../rules/rule-set.js';
 import { resetConnection } from '../rules/reset-connection.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js';
@@ -170,7 +170,7 @@ export class H1OverH2Exchange extends ExchangeBase {
     const writeHead = (): boolean => {
       res.sendDate = false;
       // A rule that ends the stream early makes a shorter body: its length can no longer be announced.
-      const cut = shaped?.plan.ending?.action.type === 'end';
+      const cut = shaped !== undefined && changesLength(shaped.plan);
       try {
         res.writeHead(status, flatten(cut ? withoutLength(responseHeaders) : responseHeaders));
         res.flushHeaders();

@@ -10,7 +10,7 @@ import type { ExchangeOutcome, ResponseHead } from '../../app/proxy-events.js';
 import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
 import { BodyPump, type PumpSource } from './body-pump.js';
-import type { EndingAction, RespondAction } from '../rules/rule-set.js';
+import { changesLength, type EndingAction, type RespondAction } from '../rules/rule-set.js';
 import { RULE_RESET_CODES } from '../../app/stream-rules.js';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
@@ -243,9 +243,11 @@ export class H2Exchange extends ExchangeBase {
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     this.responseEnded = endStream;
     const { client, upstream } = this;
-    const respond = (): boolean => {
+    const respond = (dropLength = false): boolean => {
       try {
-        client.respond(forwardableHeaders(rawHeaders, headers), {
+        const forwarded = forwardableHeaders(rawHeaders, headers);
+        if (dropLength) delete forwarded['content-length'];
+        client.respond(forwarded, {
           endStream,
           waitForTrailers: !endStream,
           sendDate: false,
@@ -278,7 +280,7 @@ export class H2Exchange extends ExchangeBase {
    * at once, or under rules after the head's delay and through a shaped source.
    */
   private respondThenBody(
-    respond: () => boolean,
+    respond: (dropLength?: boolean) => boolean,
     source: Readable,
     contentType: string | string[] | undefined,
     contentEncoding: string | string[] | undefined,
@@ -294,7 +296,8 @@ export class H2Exchange extends ExchangeBase {
     const send = (): void => {
       this.headDelayTimer = undefined;
       if (this.closed) return;
-      if (!respond()) {
+      // A rule that changes the body's length makes its announced length wrong (and HTTP/2 checks it).
+      if (!respond(changesLength(shaped.plan))) {
         shaped.source.stop();
         return;
       }
@@ -503,9 +506,11 @@ export class H2Exchange extends ExchangeBase {
     const bodiless = method === 'HEAD' || status === 204 || status === 304;
     const { client } = this;
     res.on('error', noop);
-    const respond = (): boolean => {
+    const respond = (dropLength = false): boolean => {
       try {
-        client.respond(h2ResponseHeaders(status, res.rawHeaders), {
+        const forwarded = h2ResponseHeaders(status, res.rawHeaders);
+        if (dropLength) delete forwarded['content-length'];
+        client.respond(forwarded, {
           endStream: bodiless,
           waitForTrailers: !bodiless,
           sendDate: false,

@@ -10,7 +10,7 @@ import {
 import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
 import { BodyPump, type PumpSource } from './body-pump.js';
-import type { EndingAction } from '../rules/rule-set.js';
+import { changesLength, type EndingAction } from '../rules/rule-set.js';
 import { resetConnection } from '../rules/reset-connection.js';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
@@ -233,7 +233,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       this.headDelayTimer = undefined;
       if (this.closed) return;
       // A rule that ends the stream early makes a shorter body: its length can no longer be announced.
-      if (this.writeHead(head, shaped.plan.ending?.action.type === 'end')) shaped.source.open();
+      if (this.writeHead(head, changesLength(shaped.plan))) shaped.source.open();
       else {
         shaped.source.stop();
         abandon();

@@ -5,6 +5,7 @@ import {
   type RuleProtocol,
   type StreamRule,
 } from '../../app/stream-rules.js';
+import type { ContentStep } from './event-edits.js';
 
 /** What is known of an exchange when its request arrives. */
 export interface RequestFacts {
@@ -26,6 +27,13 @@ export interface ShapePlan {
   readonly stalls: readonly { readonly rule: string; readonly afterEvents: number; readonly ms: RuleMs }[];
   /** The first ending of the first rule that has one. */
   readonly ending: { readonly rule: string; readonly action: EndingAction } | undefined;
+  /** Content rules, in order: they need whole events. */
+  readonly contents: readonly ContentStep[];
+}
+
+/** Whether the body the client gets may differ in length from the upstream's (its length is then not announced). */
+export function changesLength(plan: ShapePlan): boolean {
+  return plan.ending?.action.type === 'end' || plan.contents.length > 0;
 }
 
 /** Rules whose request conditions hold, for the response to finish matching. */
@@ -141,6 +149,7 @@ function planOf(rules: readonly CompiledRule[], direction: 'request' | 'response
   const headDelays: { rule: string; ms: RuleMs }[] = [];
   const latencies: { rule: string; ms: RuleMs; per: 'event' | 'chunk' }[] = [];
   const stalls: { rule: string; afterEvents: number; ms: RuleMs }[] = [];
+  const contents: ContentStep[] = [];
   let bandwidth: ShapePlan['bandwidth'];
   let ending: ShapePlan['ending'];
   let any = false;
@@ -168,11 +177,18 @@ function planOf(rules: readonly CompiledRule[], direction: 'request' | 'response
         case 'hang':
           ending ??= { rule: rule.name, action };
           break;
+        case 'drop':
+        case 'duplicate':
+        case 'inject':
+        case 'rewrite':
+        case 'corrupt':
+          contents.push({ rule: rule.name, action });
+          break;
         case 'respond':
           break;
       }
     }
   }
   stalls.sort((a, b) => a.afterEvents - b.afterEvents);
-  return any ? { headDelays, latencies, bandwidth, stalls, ending } : undefined;
+  return any ? { headDelays, latencies, bandwidth, stalls, ending, contents } : undefined;
 }

@@ -3,6 +3,7 @@ import { describeMs, drawMs, type RuleActionType } from '../../app/stream-rules.
 import { now } from '../clock.js';
 import type { PumpSource } from '../forward/body-pump.js';
 import { EventBounds, type EventFraming, type EventPiece } from './event-bounds.js';
+import { EventEditor } from './event-edits.js';
 import type { EndingAction, ShapePlan } from './rule-set.js';
 
 /** What a shaped stream asks of its exchange, and tells it. */
@@ -18,6 +19,12 @@ export interface ShapeControl {
 }
 
 /** Bandwidth is dealt in slices of a twentieth of a second's worth, so the stream stays smooth. */
+
+/**
+ * Content rules need whole events, so an event is gathered before it goes on; one longer than
+ * this goes on as it came, unedited, rather than be held in memory.
+ */
+const MAX_EDITED_EVENT_BYTES = 1 << 20;
 const SLICES_PER_SECOND = 20;
 
 interface QueuedPiece extends EventPiece {
@@ -48,6 +55,13 @@ export class ShapedSource extends EventEmitter implements PumpSource {
   private bytesSent = 0;
   private atEventStart = true;
   private stallsServed = 0;
+  private readonly editor: EventEditor | undefined;
+  /** The event being gathered for the editor, and its size. */
+  private readonly partial: Buffer[] = [];
+  private partialBytes = 0;
+  /** The event being gathered grew past MAX_EDITED_EVENT_BYTES: the rest of it passes unedited. */
+  private oversized = false;
+  private eventsIn = 0;
 
   constructor(
     private readonly inner: PumpSource,
@@ -59,6 +73,16 @@ export class ShapedSource extends EventEmitter implements PumpSource {
     super();
     this.bounds = new EventBounds(framing);
     this.opened = !options.held;
+    if (plan.contents.length > 0) {
+      const report = (rule: string, action: RuleActionType, detail: string): void =>
+        control.report(rule, action, detail);
+      if (framing === 'chunks') {
+        const first = plan.contents[0]!;
+        report(first.rule, first.action.type, 'left the body as it was: content rules need an SSE or NDJSON body');
+      } else {
+        this.editor = new EventEditor(plan.contents, framing, report);
+      }
+    }
     inner.on('data', this.onInnerData);
     inner.on('end', this.onInnerEnd);
     if (plan.bandwidth) {
@@ -103,12 +127,49 @@ export class ShapedSource extends EventEmitter implements PumpSource {
     // Held across time, so never a view on a read buffer that is about to be reused.
     const bytes = lent === undefined ? chunk : Buffer.from(chunk);
     const pieces = this.bounds.split(bytes);
-    pieces.forEach((piece, i) => this.queue.push({ ...piece, firstOfRead: i === 0 }));
+    let first = true;
+    const queue = (piece: EventPiece): void => {
+      this.queue.push({ ...piece, firstOfRead: first });
+      first = false;
+    };
+    for (const piece of pieces) {
+      if (this.editor) this.gather(piece, queue);
+      else queue(piece);
+    }
     this.inner.pause();
     this.next();
   };
 
+  /** Gathers whole events for the editor and queues what it makes of them. */
+  private gather(piece: EventPiece, queue: (piece: EventPiece) => void): void {
+    if (this.oversized) {
+      queue(piece);
+      if (piece.ends) this.oversized = false;
+      if (piece.ends) this.eventsIn++;
+      return;
+    }
+    this.partial.push(piece.bytes);
+    this.partialBytes += piece.bytes.length;
+    if (!piece.ends) {
+      if (this.partialBytes > MAX_EDITED_EVENT_BYTES) {
+        // Too long to hold: what is gathered goes on as it came, and so will the rest of it.
+        this.oversized = true;
+        for (const bytes of this.partial.splice(0)) queue({ bytes, ends: false });
+        this.partialBytes = 0;
+      }
+      return;
+    }
+    const whole = Buffer.concat(this.partial.splice(0));
+    this.partialBytes = 0;
+    for (const bytes of this.editor!.edit(whole, ++this.eventsIn)) queue({ bytes, ends: true });
+  }
+
   private readonly onInnerEnd = (): void => {
+    // An event the body ended in the middle of goes on as it came.
+    if (this.partial.length > 0) {
+      for (const bytes of this.partial.splice(0)) this.queue.push({ bytes, ends: false, firstOfRead: false });
+      this.partialBytes = 0;
+    }
     this.innerEnded = true;
     this.next();
   };

@@ -87,6 +87,26 @@ describe('the rules file', () => {
         rules: [{ name: 'a', match: { contentType: 'text/*' }, actions: [{ type: 'respond', status: 200 }] }],
       }),
     ).toBe('rules[0].match.contentType: a respond rule answers before any response, so it cannot match one');
+    expect(errorOf({ rules: [{ name: 'a', actions: [{ type: 'drop', event: 0 }] }] })).toBe(
+      'rules[0].actions[0].event: must be a whole number, 1 or more (the first event is 1)',
+    );
+    expect(errorOf({ rules: [{ name: 'a', actions: [{ type: 'rewrite' }] }] })).toBe(
+      'rules[0].actions[0]: takes replace: { from, to } or set: { path, value }, one of them',
+    );
+    expect(errorOf({ rules: [{ name: 'a', actions: [{ type: 'rewrite', set: { path: 'x' } }] }] })).toBe(
+      'rules[0].actions[0].set.value: is missing (null is a value)',
+    );
+    expect(errorOf({ rules: [{ name: 'a', actions: [{ type: 'inject', data: 'x', position: 'middle' }] }] })).toBe(
+      'rules[0].actions[0].position: must be "before" or "after"',
+    );
+    expect(
+      errorOf({
+        rules: [
+          { name: 'a', actions: [{ type: 'hang', afterEvents: 1 }] },
+          { name: 'a', actions: [{ type: 'hang', afterEvents: 2 }] },
+        ],
+      }),
+    ).toBe('rules[1].name: "a" is already the name of rules[0]');
     expect(errorOf({ rules: [{ name: 'a', actions: [{ type: 'respond', status: 99 }] }] })).toBe(
       'rules[0].actions[0].status: must be an HTTP status from 200 to 599',
     );

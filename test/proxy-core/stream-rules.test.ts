@@ -56,6 +56,13 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
         await sleep(gap);
       }
       res.end();
+    } else if (url.pathname === '/sse-length') {
+      // An event stream with a Content-Length: rules that change its length must drop it.
+      const body = Array.from({ length: n }, (_, i) => sseBody(i)).join('');
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Content-Length': String(Buffer.byteLength(body)) });
+      res.write(body.slice(0, 10));
+      await sleep(20);
+      res.end(body.slice(10));
     } else if (url.pathname === '/download') {
       const bytes = Number(url.searchParams.get('bytes') ?? 10_000);
       const body = Buffer.alloc(bytes);
@@ -137,6 +144,23 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
     expect(arrivals).toHaveLength(4);
     expect(arrivals[2]! - arrivals[1]!).toBeGreaterThanOrEqual(295);
     expect(arrivals[1]! - arrivals[0]!).toBeLessThan(150);
+  });
+
+  it('drops, injects, duplicates and rewrites whole events, and the client gets a complete response', async () => {
+    const res = await fetch('/sse-length?n=5', [
+      rule('edits', [
+        { type: 'drop', event: 2 },
+        { type: 'inject', event: 3, data: 'data: [DONE]' },
+        { type: 'duplicate', where: '"n":4' },
+        { type: 'rewrite', event: 5, set: { path: 'n', value: 'five' } },
+      ]),
+    ]);
+    expect(res.error).toBeUndefined();
+    expect(res.complete).toBe(true);
+    // Events are numbered from 1: event 5 (n 4) is both duplicated and rewritten, so twice rewritten.
+    const five = 'id: 4\ndata: {"n":"five"}\n\n';
+    expect(res.body.toString()).toBe(sseBody(0) + sseBody(2) + 'data: [DONE]\n\n' + sseBody(3) + five + five);
+    expect(res.rawHeaders.map((h) => h.toLowerCase())).not.toContain('content-length');
   });
 
   it('caps bandwidth without changing a byte, and ends a download after N bytes', async () => {
@@ -234,6 +258,12 @@ describe('stream rules over HTTP/2', () => {
         const path = String(headers[':path']);
         stream.on('error', () => undefined);
         stream.on('close', () => upstreamResets.set(path, stream.rstCode ?? -1));
+        if (path === '/h2-length') {
+          const body = Array.from({ length: 6 }, (_, i) => sseBody(i)).join('');
+          stream.respond({ ':status': 200, 'content-type': 'text/event-stream', 'content-length': body.length });
+          stream.end(body);
+          return;
+        }
         stream.respond({ ':status': 200, 'content-type': 'text/event-stream' });
         let i = 0;
         const timer = setInterval(() => {
@@ -322,6 +352,17 @@ describe('stream rules over HTTP/2', () => {
     const h1 = await request(h1Upstream.port, '/h1-behind-h2', [rule('cut', [{ type: 'end', afterEvents: 2 }])]);
     expect(h1.rstCode).toBe(0);
     expect(h1.body).toBe(sseBody(0) + sseBody(1));
+  });
+
+  it('drops the announced length when a rule changes the body, as HTTP/2 clients check it', async () => {
+    const res = await request(h2Upstream.port, '/h2-length', [
+      rule('shorter', [
+        { type: 'drop', where: '"n":1' },
+        { type: 'end', afterEvents: 3 },
+      ]),
+    ]);
+    expect(res.rstCode).toBe(0);
+    expect(res.body).toBe(sseBody(0) + sseBody(2) + sseBody(3));
   });
 
   it('shapes an HTTP/1.1 client’s stream from an HTTP/2-only upstream too', async () => {

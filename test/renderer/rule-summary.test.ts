@@ -34,6 +34,13 @@ describe('what rules did, in words', () => {
     ]);
   });
 
+  it('counts content edits past the first rather than listing each', () => {
+    const events = [1, 2, 3].map((n) => applied('edit', 'rewrite', `rewrote event ${n}`));
+    expect(ruleLines([...events, applied('edit', 'drop', 'dropped event 4')])).toEqual([
+      { rule: 'edit', text: 'rewrote 3 events; dropped event 4' },
+    ]);
+  });
+
   it('says a rule that only matched did nothing yet, and counts what the store did not keep', () => {
     expect(ruleLines([applied('idle', 'match', 'matched')], 3)).toEqual([
       { rule: 'idle', text: 'matched (and 3 more actions)' },

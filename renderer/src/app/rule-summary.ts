@@ -1,5 +1,5 @@
 import type { RuleAppliedEvent } from '../../../app/proxy-events.js';
-import { describeMs, type RuleAction, type RuleMatch } from '../../../app/stream-rules.js';
+import { describeMs, type RuleAction, type RuleEventChoice, type RuleMatch } from '../../../app/stream-rules.js';
 import { formatCount, formatDuration } from '../format.js';
 
 /** One rule's part in an exchange, in words. */
@@ -13,10 +13,15 @@ export interface RuleLine {
  * added up (per-event latency makes one event per event), the rest as the proxy said it.
  */
 export function ruleLines(events: readonly RuleAppliedEvent[], dropped = 0): RuleLine[] {
-  const byRule = new Map<string, { held: Map<string, { count: number; ms: number }>; said: string[] }>();
+  interface Done {
+    readonly held: Map<string, { count: number; ms: number }>;
+    readonly edits: Map<string, { count: number; first: string }>;
+    readonly said: string[];
+  }
+  const byRule = new Map<string, Done>();
   for (const event of events) {
     let entry = byRule.get(event.rule);
-    if (!entry) byRule.set(event.rule, (entry = { held: new Map(), said: [] }));
+    if (!entry) byRule.set(event.rule, (entry = { held: new Map(), edits: new Map(), said: [] }));
     if (event.action === 'match') continue;
     if (event.action === 'latency' || event.action === 'stall' || event.action === 'delay-head') {
       const kind = HELD_WORDS[event.action];
@@ -24,14 +29,23 @@ export function ruleLines(events: readonly RuleAppliedEvent[], dropped = 0): Rul
       entry.held.set(kind, { count: sum.count + 1, ms: sum.ms + (event.heldMs ?? 0) });
       continue;
     }
+    const words = EDIT_WORDS[event.action];
+    if (words !== undefined) {
+      const edits = entry.edits.get(words) ?? { count: 0, first: event.detail };
+      entry.edits.set(words, { ...edits, count: edits.count + 1 });
+      continue;
+    }
     entry.said.push(event.detail);
   }
-  const lines = [...byRule].map(([rule, { held, said }]) => {
+  const lines = [...byRule].map(([rule, { held, edits, said }]) => {
     const parts = [...held].map(([kind, { count, ms }]) =>
       count === 1
         ? `${kind} ${formatDuration(ms)}`
         : `${kind} ${formatCount(count)} times, ${formatDuration(ms)} in all`,
     );
+    // Content rules may act on every event: one line each would be a log, not a summary.
+    for (const [words, { count, first }] of edits)
+      parts.push(count === 1 ? first : `${words} ${formatCount(count)} events`);
     parts.push(...said);
     return { rule, text: parts.length > 0 ? parts.join('; ') : 'matched' };
   });
@@ -41,6 +55,14 @@ export function ruleLines(events: readonly RuleAppliedEvent[], dropped = 0): Rul
   }
   return lines;
 }
+
+const EDIT_WORDS: Partial<Record<RuleAppliedEvent['action'], string>> = {
+  drop: 'dropped',
+  duplicate: 'sent twice',
+  inject: 'put an event beside',
+  rewrite: 'rewrote',
+  corrupt: 'tore',
+};
 
 const HELD_WORDS: Record<'latency' | 'stall' | 'delay-head', string> = {
   latency: 'delayed',
@@ -58,6 +80,15 @@ export function describeMatch(match: RuleMatch): string {
     match.protocol,
   ].filter((part): part is string => part !== undefined);
   return parts.length > 0 ? parts.join(' · ') : 'every exchange';
+}
+
+/** Which events a content action takes, in words. */
+function chosen(choice: RuleEventChoice): string {
+  if (choice.event !== undefined && choice.where !== undefined)
+    return `event ${choice.event} if it has "${choice.where}"`;
+  if (choice.event !== undefined) return `event ${choice.event}`;
+  if (choice.where !== undefined) return `events with "${choice.where}"`;
+  return 'every event';
 }
 
 /** An action in words: "latency 200 ms per event", "reset (CANCEL) after 40 events". */
@@ -81,6 +112,18 @@ export function describeAction(action: RuleAction): string {
       return `reset (${action.code ?? 'CANCEL'}) ${where(action)}`;
     case 'hang':
       return `hang ${where(action)}`;
+    case 'drop':
+      return `drop ${chosen(action)}`;
+    case 'duplicate':
+      return `send ${chosen(action)} twice`;
+    case 'inject':
+      return `put an event ${action.position ?? 'after'} ${chosen(action)}`;
+    case 'rewrite':
+      return action.replace
+        ? `replace "${action.replace.from}" with "${action.replace.to}" in ${chosen(action)}`
+        : `set ${action.set?.path ?? ''} in ${chosen(action)}`;
+    case 'corrupt':
+      return `tear ${chosen(action)} mid-line`;
     case 'respond':
       return `answer ${action.status} instead`;
   }

@@ -1,0 +1,143 @@
+import { textSearch, type RuleAction, type RuleActionType } from '../../app/stream-rules.js';
+import type { EventFraming } from './event-bounds.js';
+
+export type ContentAction = Extract<RuleAction, { type: 'drop' | 'duplicate' | 'inject' | 'rewrite' | 'corrupt' }>;
+
+export interface ContentStep {
+  readonly rule: string;
+  readonly action: ContentAction;
+}
+
+/** What an edit did, for the exchange's events. */
+export type EditReport = (rule: string, action: RuleActionType, detail: string) => void;
+
+interface Out {
+  bytes: Buffer;
+  /** The event as it came (possibly rewritten), as opposed to one a rule put in. */
+  readonly original: boolean;
+}
+
+/**
+ * Applies content rules to whole events of an SSE or NDJSON body, one event at a time: each comes
+ * in whole and leaves as zero or more whole events (a `corrupt` one as a torn half). Rules apply
+ * in order; which events a rule takes is decided on the event as it came.
+ */
+export class EventEditor {
+  private readonly searches: (RegExp | undefined)[];
+
+  constructor(
+    private readonly steps: readonly ContentStep[],
+    private readonly framing: Exclude<EventFraming, 'chunks'>,
+    private readonly report: EditReport,
+  ) {
+    this.searches = steps.map(({ action }) => (action.where === undefined ? undefined : textSearch(action.where)));
+  }
+
+  /** Event number `index` (from 1), edited. */
+  edit(event: Buffer, index: number): Buffer[] {
+    const text = event.toString('utf8');
+    let out: Out[] = [{ bytes: event, original: true }];
+    this.steps.forEach(({ rule, action }, i) => {
+      if (!this.chosen(i, action, index, text)) return;
+      switch (action.type) {
+        case 'drop':
+          out = out.filter((o) => !o.original);
+          this.report(rule, 'drop', `dropped event ${index}`);
+          break;
+        case 'duplicate':
+          out = out.flatMap((o) => (o.original ? [o, { ...o }] : [o]));
+          this.report(rule, 'duplicate', `sent event ${index} twice`);
+          break;
+        case 'inject': {
+          const injected = { bytes: this.wire(action.data), original: false };
+          const at = out.findIndex((o) => o.original);
+          const where = at < 0 ? out.length : action.position === 'before' ? at : at + 1;
+          out.splice(where, 0, injected);
+          this.report(rule, 'inject', `put an event ${action.position ?? 'after'} event ${index}`);
+          break;
+        }
+        case 'rewrite':
+          for (const o of out) {
+            if (!o.original) continue;
+            const rewritten = this.rewrite(action, o.bytes.toString('utf8'));
+            if (rewritten === undefined) {
+              this.report(rule, 'rewrite', `left event ${index} as it was: its data is not JSON`);
+              return;
+            }
+            o.bytes = Buffer.from(rewritten, 'utf8');
+          }
+          this.report(rule, 'rewrite', `rewrote event ${index}`);
+          break;
+        case 'corrupt':
+          for (const o of out)
+            if (o.original) o.bytes = o.bytes.subarray(0, Math.max(1, Math.floor(o.bytes.length / 2)));
+          this.report(rule, 'corrupt', `cut event ${index} off mid-line`);
+          break;
+      }
+    });
+    return out.map((o) => o.bytes);
+  }
+
+  private chosen(step: number, action: ContentAction, index: number, text: string): boolean {
+    if (action.event !== undefined && action.event !== index) return false;
+    const search = this.searches[step];
+    if (!search) return true;
+    search.lastIndex = 0;
+    return search.test(text);
+  }
+
+  /** `data` as a whole event: ended with the empty line (SSE) or the newline (NDJSON) it lacks. */
+  private wire(data: string): Buffer {
+    if (this.framing === 'lines') return Buffer.from(data.endsWith('\n') ? data : `${data}\n`, 'utf8');
+    const ended = /(\r\n|\r|\n)(\r\n|\r|\n)$/.test(data)
+      ? data
+      : /(\r\n|\r|\n)$/.test(data)
+        ? `${data}\n`
+        : `${data}\n\n`;
+    return Buffer.from(ended, 'utf8');
+  }
+
+  private rewrite(action: Extract<ContentAction, { type: 'rewrite' }>, text: string): string | undefined {
+    if (action.replace) {
+      const from = textSearch(action.replace.from);
+      return text.replace(from, action.replace.to);
+    }
+    const set = action.set!;
+    // The event's body and its ending (the line end, and for SSE the empty line), kept as they were.
+    const [, body = '', ending = ''] = /^([\s\S]*?)((?:\r\n|\r|\n)*)$/.exec(text) ?? [];
+    if (this.framing === 'lines') {
+      const edited = setJson(body, set.path, set.value);
+      return edited === undefined ? undefined : `${edited}${ending}`;
+    }
+    const lines = body.split(/\r\n|\r|\n/);
+    const dataLines = lines.filter((line) => line.startsWith('data:'));
+    if (dataLines.length === 0) return undefined;
+    const data = dataLines.map((line) => line.slice(5).replace(/^ /, '')).join('\n');
+    const edited = setJson(data, set.path, set.value);
+    if (edited === undefined) return undefined;
+    const first = lines.findIndex((line) => line.startsWith('data:'));
+    const kept = lines.filter((line, i) => !line.startsWith('data:') || i === first);
+    kept[kept.indexOf(lines[first]!)] = `data: ${edited}`;
+    return `${kept.join('\n')}${ending}`;
+  }
+}
+
+/** `json` with the field at `path` (dots; numbers index arrays) set to `value`; undefined if not JSON. */
+function setJson(json: string, path: string, value: unknown): string | undefined {
+  let root: unknown;
+  try {
+    root = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  const keys = path.split('.');
+  if (typeof root !== 'object' || root === null) return undefined;
+  let node = root as Record<string, unknown>;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = value;
+  return JSON.stringify(root);
+}
