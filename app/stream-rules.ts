@@ -297,7 +297,8 @@ function parseAction(value: unknown, at: string): RuleAction {
         const fields = object(replace, `${at}.replace`);
         onlyFields(fields, ['from', 'to'], `${at}.replace`);
         const { from, to } = fields;
-        if (typeof from !== 'string' || from === '') throw new StreamRulesError(`${at}.replace.from`, 'must be a non-empty text');
+        if (typeof from !== 'string' || from === '')
+          throw new StreamRulesError(`${at}.replace.from`, 'must be a non-empty text');
         if (typeof to !== 'string') throw new StreamRulesError(`${at}.replace.to`, 'must be a text');
         checkPattern(from, `${at}.replace.from`);
         return { type: 'rewrite', replace: { from, to }, ...eventChoice(action, at) };
@@ -305,7 +306,8 @@ function parseAction(value: unknown, at: string): RuleAction {
       const fields = object(set, `${at}.set`);
       onlyFields(fields, ['path', 'value'], `${at}.set`);
       const path = fields['path'];
-      if (typeof path !== 'string' || path === '') throw new StreamRulesError(`${at}.set.path`, 'must be a non-empty text');
+      if (typeof path !== 'string' || path === '')
+        throw new StreamRulesError(`${at}.set.path`, 'must be a non-empty text');
       if (!('value' in fields)) throw new StreamRulesError(`${at}.set.value`, 'is missing (null is a value)');
       return { type: 'rewrite', set: { path, value: fields['value'] }, ...eventChoice(action, at) };
     }
@@ -336,7 +338,8 @@ function eventChoice(action: Record<string, unknown>, at: string): RuleEventChoi
     throw new StreamRulesError(`${at}.event`, 'must be a whole number, 1 or more (the first event is 1)');
   }
   if (where !== undefined) {
-    if (typeof where !== 'string' || where === '') throw new StreamRulesError(`${at}.where`, 'must be a non-empty text');
+    if (typeof where !== 'string' || where === '')
+      throw new StreamRulesError(`${at}.where`, 'must be a non-empty text');
     checkPattern(where, `${at}.where`);
   }
   return { ...(event === undefined ? {} : { event }), ...(where === undefined ? {} : { where }) };
