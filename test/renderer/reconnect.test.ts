@@ -4,6 +4,7 @@ import type {
   HostEvent,
   HostMessage,
   ProxyStatus,
+  RulesState,
   SchemaList,
   SystemProxyStatus,
 } from '../../app/contract.js';
@@ -18,6 +19,8 @@ import {
   systemProxyOff as systemOff,
 } from '../helpers/host-events.js';
 import { animationFrames } from './animation-frames.js';
+
+const NO_RULES: RulesState = { revision: 0, rules: [], matched: [] };
 
 /**
  * The page as main.tsx wires it (a WsBridge, a HostClient, the store following it) against a host
@@ -53,10 +56,11 @@ class FakeSocket implements WebSocketLike {
     this.say({ kind: 'batch', batch: { seq, events } });
   }
   /** Answers every call for the statuses the page has made on this socket. */
-  answerStatuses(proxy: ProxyStatus, systemProxy: SystemProxyStatus): void {
+  answerStatuses(proxy: ProxyStatus, systemProxy: SystemProxyStatus, rules: RulesState = NO_RULES): void {
     for (const call of this.calls) {
       if (call.command === 'proxy.status') this.say({ kind: 'reply', id: call.id, reply: proxy });
       if (call.command === 'systemProxy.status') this.say({ kind: 'reply', id: call.id, reply: systemProxy });
+      if (call.command === 'rules.get') this.say({ kind: 'reply', id: call.id, reply: rules });
     }
   }
   /** Answers the page's `schemas.get` calls not answered yet. */
@@ -155,12 +159,18 @@ describe('the page across a reconnect', () => {
     expect(page.store.getState()).toMatchObject({ connection: 'connecting', connectionDetail: 'attempt 2' });
     second.accept();
     expect(page.store.getState().connection).toBe('open');
-    // The replayed log has no statuses and no schemas: the page asks again on the new socket.
-    expect(second.calls.map((c) => c.command).sort()).toEqual(['proxy.status', 'schemas.get', 'systemProxy.status']);
+    // The replayed log has no statuses, rules or schemas: the page asks again on the new socket.
+    expect(second.calls.map((c) => c.command).sort()).toEqual([
+      'proxy.status',
+      'rules.get',
+      'schemas.get',
+      'systemProxy.status',
+    ]);
     second.answerStatuses(stopped, systemOff);
     // While the page was away the host restarted: exchange 2 is gone, the notice is said again.
     second.feed(0, [openedEvent(1), closedEvent(1), notice(3, 'settings.json was replaced')]);
     await vi.waitFor(() => expect(page.store.getState().traffic.status).toEqual(stopped));
+    expect(page.store.getState().traffic.rules).toEqual(NO_RULES);
     page.frames.runAll();
 
     const { traffic, selectedId } = page.store.getState();
