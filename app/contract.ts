@@ -236,6 +236,15 @@ export interface Commands {
    */
   'rules.set': { request: { rules: unknown }; reply: RulesState };
   /**
+   * The user's decision on a stream a breakpoint holds (`breakpoint-held`): let the event go (as
+   * `text` when given: the event edited), drop it, or let it and the rest of the stream go.
+   * `resolved` is false when nothing is held there any more (decided in another window, or ended).
+   */
+  'breakpoint.resolve': {
+    request: { breakpoint: number; outcome: 'released' | 'dropped' | 'released-all'; text?: string };
+    reply: { resolved: boolean };
+  };
+  /**
    * Writes the capture (or the `ids` given) as HAR to a local `.har` path the user chose in a
    * save dialog: the desktop app's export. Browsers download `/har` from the headless host instead.
    */
@@ -309,6 +318,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'schemas.remove',
   'rules.get',
   'rules.set',
+  'breakpoint.resolve',
 ];
 
 export function isCommandName(value: unknown): value is CommandName {

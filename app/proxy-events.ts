@@ -314,6 +314,37 @@ export interface RuleAppliedEvent {
   readonly heldMs?: number;
 }
 
+/**
+ * A breakpoint rule holds an exchange's stream before one of its events: nothing more goes to the
+ * client (and the upstream is paused) until `breakpoint.resolve` names `breakpoint`.
+ */
+export interface BreakpointHeldEvent {
+  readonly type: 'breakpoint-held';
+  readonly id: number;
+  readonly t: number;
+  /** Unique in the proxy's run: what `breakpoint.resolve` names. */
+  readonly breakpoint: number;
+  readonly rule: string;
+  readonly direction: Direction;
+  /** Which event of the stream is held, from 1. */
+  readonly event: number;
+  /** The held event's bytes as UTF-8 text (SSE and NDJSON are text); `base64` when they are not. */
+  readonly text?: string;
+  readonly base64?: string;
+}
+
+/** A held event went on (as it was or edited), was dropped, or its exchange ended while held. */
+export interface BreakpointResolvedEvent {
+  readonly type: 'breakpoint-resolved';
+  readonly id: number;
+  readonly t: number;
+  readonly breakpoint: number;
+  readonly outcome: BreakpointOutcome;
+}
+
+/** `released-all`: this event and the rest of the stream go on without stopping again. */
+export type BreakpointOutcome = 'released' | 'edited' | 'dropped' | 'released-all' | 'gone';
+
 export type ProxyEvent =
   | ExchangeOpenedEvent
   | ResponseHeadEvent
@@ -328,7 +359,9 @@ export type ProxyEvent =
   | CaptureLimitedEvent
   | ExchangeClosedEvent
   | ClientErrorEvent
-  | RuleAppliedEvent;
+  | RuleAppliedEvent
+  | BreakpointHeldEvent
+  | BreakpointResolvedEvent;
 
 export type ProxyEventType = ProxyEvent['type'];
 
@@ -347,6 +380,8 @@ const PROXY_EVENT_TYPE_SET = {
   'capture-limited': true,
   'exchange-closed': true,
   'rule-applied': true,
+  'breakpoint-held': true,
+  'breakpoint-resolved': true,
   'client-error': true,
 } satisfies Record<ProxyEventType, true>;
 

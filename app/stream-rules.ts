@@ -37,7 +37,14 @@ export interface RuleEventChoice {
 }
 
 /** Actions that change what an event says, so they need whole events (of an SSE or NDJSON body). */
-export const CONTENT_ACTIONS: readonly RuleActionType[] = ['drop', 'duplicate', 'inject', 'rewrite', 'corrupt'];
+export const CONTENT_ACTIONS: readonly RuleActionType[] = [
+  'drop',
+  'duplicate',
+  'inject',
+  'rewrite',
+  'corrupt',
+  'breakpoint',
+];
 
 /** Where in a stream an ending action fires: after this many events, or bytes, are sent. */
 export interface RuleAfter {
@@ -82,6 +89,11 @@ export type RuleAction =
     } & RuleEventChoice)
   /** Cut the chosen events off mid-line: the first half of their bytes goes, the rest never does. */
   | ({ readonly type: 'corrupt' } & RuleEventChoice)
+  /**
+   * Hold the stream before each chosen event until the user releases it (edited or not), drops
+   * it, or lets the rest of the stream go; the upstream is paused meanwhile.
+   */
+  | ({ readonly type: 'breakpoint' } & RuleEventChoice)
   /** Answer this instead of forwarding: the upstream is never asked. */
   | {
       readonly type: 'respond';
@@ -143,6 +155,7 @@ const ACTION_TYPES: readonly RuleActionType[] = [
   'inject',
   'rewrite',
   'corrupt',
+  'breakpoint',
   'respond',
 ];
 const MATCH_FIELDS = ['host', 'path', 'method', 'contentType', 'protocol'] as const;
@@ -274,8 +287,9 @@ function parseAction(value: unknown, at: string): RuleAction {
     case 'drop':
     case 'duplicate':
     case 'corrupt':
+    case 'breakpoint':
       onlyFields(action, ['type', 'event', 'where'], at);
-      return { type: type as 'drop' | 'duplicate' | 'corrupt', ...eventChoice(action, at) };
+      return { type: type as 'drop' | 'duplicate' | 'corrupt' | 'breakpoint', ...eventChoice(action, at) };
     case 'inject': {
       onlyFields(action, ['type', 'event', 'where', 'data', 'position'], at);
       const data = action['data'];

@@ -89,3 +89,46 @@ test('the timeline draws a rule’s delays apart from backpressure', async ({ pa
   );
   await screenshot(page, 'stream-rules-timeline');
 });
+
+test('a breakpoint holds an event in the UI; the user edits it and releases it, and the client gets the edit', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  const server = await upstream((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    let n = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || n === 6) {
+        clearInterval(timer);
+        res.end();
+        return;
+      }
+      res.write(`data: token ${n++}\n\n`);
+    }, 10);
+  });
+  await page.getByTestId('rules-button').click();
+  await page.getByRole('button', { name: 'Edit as JSON…' }).click();
+  await page
+    .getByTestId('rules-json')
+    .fill(JSON.stringify({ rules: [{ name: 'inspect', actions: [{ type: 'breakpoint', event: 2 }] }] }));
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await expect(page.getByTestId('rules-button')).toHaveText('Rules (1 on)…');
+  await page.getByRole('button', { name: 'Close' }).click();
+
+  const res = await requestViaProxy(sluice.proxyPort, `${server.url}/tokens`);
+  const body = readAll(res);
+  await page.getByTestId('breakpoints-held').click();
+  const panel = page.getByTestId('breakpoint');
+  await expect(panel).toContainText('Held by rule inspect before event 2');
+  await expect(page.getByTestId('breakpoint-text')).toHaveValue('data: token 1\n\n');
+  await page.getByTestId('breakpoint-text').fill('data: changed by hand\n\n');
+  await screenshot(page, 'stream-rules-breakpoint');
+  await page.getByRole('button', { name: 'Release edited' }).click();
+  expect((await body).toString()).toBe(
+    'data: token 0\n\ndata: changed by hand\n\n' + [2, 3, 4, 5].map((n) => `data: token ${n}\n\n`).join(''),
+  );
+  await expect(panel).toHaveCount(0);
+  await expect(page.getByTestId('breakpoints-held')).toHaveCount(0);
+  await expect(page.getByTestId('rules-applied')).toContainText('released, edited, event 2');
+});

@@ -14,6 +14,8 @@ import { EventHub, type ProxyEventListener } from './event-hub.js';
 import { parseAuthority } from './forward/connect-target.js';
 import type { StreamRule } from '../app/stream-rules.js';
 import { RuleSet } from './rules/rule-set.js';
+import { Breakpoints } from './rules/breakpoints.js';
+import type { BreakpointDecision } from './rules/shaped-source.js';
 import type { ExchangeServices } from './forward/exchange-base.js';
 import type { H2Route } from './forward/h2-exchange.js';
 import { H2SessionPool } from './forward/h2-sessions.js';
@@ -79,6 +81,7 @@ export class SluiceProxy {
   private exchangeCount = 0;
   private connectionCount = 0;
   private ruleSet: RuleSet;
+  private readonly breakpoints = new Breakpoints();
 
   private constructor(
     private readonly options: ProxyOptions,
@@ -104,6 +107,7 @@ export class SluiceProxy {
       openCapture: (id, opts) => this.recorder.open(id, opts),
       nextId: () => ++this.exchangeCount,
       rules: () => this.ruleSet,
+      breakpoints: this.breakpoints,
     };
     this.server = http.createServer({
       // No whole-request deadline: Node's default of 5 minutes would cut long uploads and streams.
@@ -271,6 +275,7 @@ export class SluiceProxy {
 
   /** Stops listening and ends every connection, then frees captures and spill files. */
   async close(): Promise<void> {
+    this.breakpoints.releaseAll('gone');
     await this.stopListening();
     this.h2Sessions.destroy();
     this.upstream.destroy();
@@ -291,6 +296,19 @@ export class SluiceProxy {
 
   get rules(): readonly StreamRule[] {
     return this.ruleSet.rules;
+  }
+
+  /**
+   * The user's decision on a stream held at a breakpoint (`breakpoint-held`): let the event go,
+   * as it was or as `bytes`, drop it, or let the rest of the stream go. False when nothing is held there.
+   */
+  resolveBreakpoint(breakpoint: number, decision: BreakpointDecision): boolean {
+    return this.breakpoints.resolve(breakpoint, decision);
+  }
+
+  /** Lets every held stream go on, unstopped from then on (their exchanges left the user's view). */
+  releaseBreakpoints(): void {
+    this.breakpoints.releaseAll('released-all');
   }
 
   /** Exchanges each rule (same index as `rules`) matched since the rules were set. */

@@ -440,6 +440,7 @@ const RULE_ACTIONS: readonly string[] = [
   'inject',
   'rewrite',
   'corrupt',
+  'breakpoint',
   'respond',
 ];
 

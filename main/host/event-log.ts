@@ -116,6 +116,8 @@ export class EventLog {
       case 'rpc-status':
       case 'capture-limited':
       case 'rule-applied':
+      case 'breakpoint-held':
+      case 'breakpoint-resolved':
       case 'exchange-closed': {
         const record = this.exchanges.get(event.id);
         if (!record) return;

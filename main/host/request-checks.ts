@@ -134,3 +134,22 @@ export function checkHarExport(request: Record<string, unknown>): {
     },
   };
 }
+
+/** A decision on a held stream: which breakpoint, what to do, and the edited event's text if any. */
+export function checkBreakpointDecision(request: { breakpoint: unknown; outcome: unknown; text?: unknown }): {
+  breakpoint: number;
+  outcome: 'released' | 'dropped' | 'released-all';
+  text?: string;
+} {
+  const { breakpoint, outcome, text } = request;
+  if (typeof breakpoint !== 'number' || !Number.isInteger(breakpoint) || breakpoint < 1) {
+    throw badRequest('breakpoint.resolve needs the breakpoint number of a breakpoint-held event');
+  }
+  if (outcome !== 'released' && outcome !== 'dropped' && outcome !== 'released-all') {
+    throw badRequest(`outcome must be "released", "dropped" or "released-all", not ${JSON.stringify(outcome)}`);
+  }
+  if (text !== undefined && typeof text !== 'string') throw badRequest('text, when given, is the edited event as text');
+  if (text !== undefined && outcome !== 'released')
+    throw badRequest('text goes with "released": the event as it should go');
+  return { breakpoint, outcome, ...(text === undefined ? {} : { text }) };
+}

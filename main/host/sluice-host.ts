@@ -41,6 +41,7 @@ import {
 import {
   checkBodyRead,
   checkBoolean,
+  checkBreakpointDecision,
   checkCall,
   checkExchangeId,
   checkHarExport,
@@ -254,6 +255,8 @@ export class SluiceHost {
       return this.status;
     },
     'capture.clear': async () => {
+      // A held stream whose exchange leaves every view could never be released: it goes on.
+      this.proxy.releaseBreakpoints();
       this.proxy.clearCaptures();
       this.importedBodies.clear();
       await this.archive.clear();
@@ -300,6 +303,14 @@ export class SluiceHost {
     'schemas.reflect': async ({ id }) => this.schemas.reflect(id),
     'schemas.remove': async ({ sourceId }) => this.schemas.remove(sourceId),
     'rules.get': async () => this.rulesState(),
+    'breakpoint.resolve': async (request) => {
+      const { breakpoint, outcome, text } = checkBreakpointDecision(request);
+      const decision =
+        text !== undefined && outcome === 'released'
+          ? { outcome: 'edited' as const, bytes: Buffer.from(text, 'utf8') }
+          : { outcome };
+      return { resolved: this.proxy.resolveBreakpoint(breakpoint, decision) };
+    },
     'rules.set': async ({ rules }) => {
       let parsed: StreamRule[];
       try {

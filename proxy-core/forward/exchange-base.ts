@@ -8,7 +8,8 @@ import { drawMs } from '../../app/stream-rules.js';
 import { framingOf } from '../rules/event-bounds.js';
 import type { EndingAction, RequestFacts, RequestMatch, RespondAction, RuleSet, ShapePlan } from '../rules/rule-set.js';
 import { matchResponse } from '../rules/rule-set.js';
-import { ShapedSource } from '../rules/shaped-source.js';
+import { ShapedSource, type BreakpointDecision } from '../rules/shaped-source.js';
+import type { Breakpoints } from '../rules/breakpoints.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { BodyPump, type PumpObserver, type PumpSource } from './body-pump.js';
@@ -45,7 +46,16 @@ export interface ExchangeServices {
   nextId(): number;
   /** The stream rules in effect now. */
   rules(): RuleSet;
+  readonly breakpoints: Breakpoints;
 }
+
+const BREAKPOINT_WORDS: Record<BreakpointDecision['outcome'], string> = {
+  released: 'released',
+  edited: 'released, edited,',
+  dropped: 'dropped',
+  'released-all': 'released the stream from',
+  gone: 'was still holding',
+};
 
 /** A response under rules: how long its head waits, and its body's shaped source. */
 export interface ShapedResponse {
@@ -75,6 +85,8 @@ export abstract class ExchangeBase implements PumpObserver {
   /** An ending rule fired: what the upstream does after that is no news to the client. */
   protected ruleEnding: EndingAction | undefined;
   private readonly reportedMatches = new Set<string>();
+  /** Breakpoints holding this exchange's streams now: held time is not idle time. */
+  private holdsOpen = 0;
   private headerTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -85,7 +97,7 @@ export abstract class ExchangeBase implements PumpObserver {
     this.capture = services.openCapture(this.id, { copyBodies });
     this.idle = new IdleTimer(
       services.timeouts.idleMs,
-      () => (this.toUpstream?.paused ?? false) || (this.toClient?.paused ?? false),
+      () => (this.toUpstream?.paused ?? false) || (this.toClient?.paused ?? false) || this.holdsOpen > 0,
       () => this.onIdle(),
     );
   }
@@ -165,6 +177,7 @@ export abstract class ExchangeBase implements PumpObserver {
           this.ruleEnding = action;
           onEnding(action);
         },
+        hold: (rule, event, bytes) => this.holdAt('response', rule, event, bytes),
       },
       { held: true },
     );
@@ -178,6 +191,7 @@ export abstract class ExchangeBase implements PumpObserver {
     return new ShapedSource(source, plan, 'chunks', {
       report: (rule, action, detail, heldMs) => this.reportRule(rule, action, 'request', detail, heldMs),
       ended: () => undefined,
+      hold: (rule, event, bytes) => this.holdAt('request', rule, event, bytes),
     });
   }
 
@@ -209,6 +223,40 @@ export abstract class ExchangeBase implements PumpObserver {
       res.end(body, () => {
         if (body.length > 0)
           this.onFlushed({ direction: 'response', bytes: body, index: 0, offset: 0, readAt: at, flushedAt: now() });
+      });
+    });
+  }
+
+  /** A breakpoint stops this exchange's stream before `event`: says so, and waits for the user. */
+  private holdAt(direction: Direction, rule: string, event: number, bytes: Buffer): Promise<BreakpointDecision> {
+    return new Promise((resolve) => {
+      const heldAt = now();
+      this.holdsOpen++;
+      const breakpoint = this.services.breakpoints.open(this.id, (decision) => {
+        this.holdsOpen--;
+        const at = now();
+        this.idle.touch(at);
+        this.emit({ type: 'breakpoint-resolved', id: this.id, t: at, breakpoint, outcome: decision.outcome });
+        this.reportRule(
+          rule,
+          'breakpoint',
+          direction,
+          `${BREAKPOINT_WORDS[decision.outcome]} event ${event}`,
+          at - heldAt,
+        );
+        resolve(decision);
+      });
+      const text = bytes.toString('utf8');
+      const isText = Buffer.byteLength(text, 'utf8') === bytes.length && !text.includes('\uFFFD');
+      this.emit({
+        type: 'breakpoint-held',
+        id: this.id,
+        t: heldAt,
+        breakpoint,
+        rule,
+        direction,
+        event,
+        ...(isText ? { text } : { base64: bytes.toString('base64') }),
       });
     });
   }
@@ -263,6 +311,8 @@ export abstract class ExchangeBase implements PumpObserver {
     const at = now();
     this.clearHeaderTimer();
     this.idle.stop();
+    // A stream held at a breakpoint is let go with its exchange (the UI hears it is gone).
+    this.services.breakpoints.endExchange(this.id);
     const pausedMs = (this.toUpstream?.pausedMs(at) ?? 0) + (this.toClient?.pausedMs(at) ?? 0);
     if (outcome !== 'completed') {
       this.toUpstream?.stop();

@@ -88,13 +88,7 @@ export class EventEditor {
 
   /** `data` as a whole event: ended with the empty line (SSE) or the newline (NDJSON) it lacks. */
   private wire(data: string): Buffer {
-    if (this.framing === 'lines') return Buffer.from(data.endsWith('\n') ? data : `${data}\n`, 'utf8');
-    const ended = /(\r\n|\r|\n)(\r\n|\r|\n)$/.test(data)
-      ? data
-      : /(\r\n|\r|\n)$/.test(data)
-        ? `${data}\n`
-        : `${data}\n\n`;
-    return Buffer.from(ended, 'utf8');
+    return wholeEvent(this.framing, Buffer.from(data, 'utf8'));
   }
 
   private rewrite(action: Extract<ContentAction, { type: 'rewrite' }>, text: string): string | undefined {
@@ -120,6 +114,15 @@ export class EventEditor {
     kept[kept.indexOf(lines[first]!)] = `data: ${edited}`;
     return `${kept.join('\n')}${ending}`;
   }
+}
+
+/** `bytes` as a whole event: ended with the empty line (SSE) or the newline (lines) it lacks. */
+export function wholeEvent(framing: EventFraming, bytes: Buffer): Buffer {
+  if (framing === 'chunks') return bytes;
+  const text = bytes.toString('latin1');
+  if (framing === 'lines') return text.endsWith('\n') ? bytes : Buffer.concat([bytes, Buffer.from('\n')]);
+  if (/(\r\n|\r|\n)(\r\n|\r|\n)$/.test(text)) return bytes;
+  return Buffer.concat([bytes, Buffer.from(/(\r\n|\r|\n)$/.test(text) ? '\n' : '\n\n')]);
 }
 
 /** `json` with the field at `path` (dots; numbers index arrays) set to `value`; undefined if not JSON. */

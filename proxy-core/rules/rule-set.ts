@@ -29,11 +29,20 @@ export interface ShapePlan {
   readonly ending: { readonly rule: string; readonly action: EndingAction } | undefined;
   /** Content rules, in order: they need whole events. */
   readonly contents: readonly ContentStep[];
+  /** Breakpoints, in order: the stream stops before each event one of them chooses. */
+  readonly breakpoints: readonly BreakpointStep[];
+}
+
+export type BreakpointAction = Extract<RuleAction, { type: 'breakpoint' }>;
+
+export interface BreakpointStep {
+  readonly rule: string;
+  readonly action: BreakpointAction;
 }
 
 /** Whether the body the client gets may differ in length from the upstream's (its length is then not announced). */
 export function changesLength(plan: ShapePlan): boolean {
-  return plan.ending?.action.type === 'end' || plan.contents.length > 0;
+  return plan.ending?.action.type === 'end' || plan.contents.length > 0 || plan.breakpoints.length > 0;
 }
 
 /** Rules whose request conditions hold, for the response to finish matching. */
@@ -150,6 +159,7 @@ function planOf(rules: readonly CompiledRule[], direction: 'request' | 'response
   const latencies: { rule: string; ms: RuleMs; per: 'event' | 'chunk' }[] = [];
   const stalls: { rule: string; afterEvents: number; ms: RuleMs }[] = [];
   const contents: ContentStep[] = [];
+  const breakpoints: BreakpointStep[] = [];
   let bandwidth: ShapePlan['bandwidth'];
   let ending: ShapePlan['ending'];
   let any = false;
@@ -184,11 +194,14 @@ function planOf(rules: readonly CompiledRule[], direction: 'request' | 'response
         case 'corrupt':
           contents.push({ rule: rule.name, action });
           break;
+        case 'breakpoint':
+          breakpoints.push({ rule: rule.name, action });
+          break;
         case 'respond':
           break;
       }
     }
   }
   stalls.sort((a, b) => a.afterEvents - b.afterEvents);
-  return any ? { headDelays, latencies, bandwidth, stalls, ending, contents } : undefined;
+  return any ? { headDelays, latencies, bandwidth, stalls, ending, contents, breakpoints } : undefined;
 }

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { describeMs, drawMs, type RuleActionType } from '../../app/stream-rules.js';
+import { describeMs, drawMs, textSearch, type RuleActionType } from '../../app/stream-rules.js';
 import { now } from '../clock.js';
 import type { PumpSource } from '../forward/body-pump.js';
 import { EventBounds, type EventFraming, type EventPiece } from './event-bounds.js';
-import { EventEditor } from './event-edits.js';
+import { EventEditor, wholeEvent } from './event-edits.js';
 import type { EndingAction, ShapePlan } from './rule-set.js';
 
 /** What a shaped stream asks of its exchange, and tells it. */
@@ -16,7 +16,16 @@ export interface ShapeControl {
    * `hang` (nothing more is sent; the exchange resets the client, or leaves it waiting).
    */
   ended(action: EndingAction): void;
+  /**
+   * A breakpoint holds the stream before event number `event` (`bytes`): resolves with what the
+   * user decided, or `gone` when the exchange ended meanwhile.
+   */
+  hold(rule: string, event: number, bytes: Buffer): Promise<BreakpointDecision>;
 }
+
+export type BreakpointDecision =
+  | { readonly outcome: 'released' | 'dropped' | 'released-all' | 'gone' }
+  | { readonly outcome: 'edited'; readonly bytes: Buffer };
 
 /** Bandwidth is dealt in slices of a twentieth of a second's worth, so the stream stays smooth. */
 
@@ -30,6 +39,8 @@ const SLICES_PER_SECOND = 20;
 interface QueuedPiece extends EventPiece {
   /** The first piece of a read: per-chunk latency applies here. */
   readonly firstOfRead: boolean;
+  /** A breakpoint stops the stream before this (whole) event. */
+  readonly breakpoint?: { readonly rule: string; readonly event: number };
 }
 
 /**
@@ -62,6 +73,11 @@ export class ShapedSource extends EventEmitter implements PumpSource {
   /** The event being gathered grew past MAX_EDITED_EVENT_BYTES: the rest of it passes unedited. */
   private oversized = false;
   private eventsIn = 0;
+  private readonly breakpointSearches: (RegExp | undefined)[];
+  /** A breakpoint's decision is awaited. */
+  private holding = false;
+  /** The user let the rest of the stream go. */
+  private releasedAll = false;
 
   constructor(
     private readonly inner: PumpSource,
@@ -73,6 +89,9 @@ export class ShapedSource extends EventEmitter implements PumpSource {
     super();
     this.bounds = new EventBounds(framing);
     this.opened = !options.held;
+    this.breakpointSearches = plan.breakpoints.map(({ action }) =>
+      action.where === undefined ? undefined : textSearch(action.where),
+    );
     if (plan.contents.length > 0) {
       const report = (rule: string, action: RuleActionType, detail: string): void =>
         control.report(rule, action, detail);
@@ -133,7 +152,7 @@ export class ShapedSource extends EventEmitter implements PumpSource {
       first = false;
     };
     for (const piece of pieces) {
-      if (this.editor) this.gather(piece, queue);
+      if (this.editor || this.plan.breakpoints.length > 0) this.gather(piece, queue);
       else queue(piece);
     }
     this.inner.pause();
@@ -161,7 +180,52 @@ export class ShapedSource extends EventEmitter implements PumpSource {
     }
     const whole = Buffer.concat(this.partial.splice(0));
     this.partialBytes = 0;
-    for (const bytes of this.editor!.edit(whole, ++this.eventsIn)) queue({ bytes, ends: true });
+    const index = ++this.eventsIn;
+    const stop = this.breakpointFor(whole, index);
+    const events = this.editor ? this.editor.edit(whole, index) : [whole];
+    events.forEach((bytes, i) =>
+      queue({ bytes, ends: true, ...(stop && i === 0 ? { breakpoint: { rule: stop, event: index } } : {}) }),
+    );
+  }
+
+  /** The rule of the first breakpoint that chooses event `index` (as it came), if any. */
+  private breakpointFor(event: Buffer, index: number): string | undefined {
+    if (this.releasedAll) return undefined;
+    const text = this.breakpointSearches.some((search) => search !== undefined) ? event.toString('utf8') : '';
+    const step = this.plan.breakpoints.findIndex(({ action }, i) => {
+      if (action.event !== undefined && action.event !== index) return false;
+      const search = this.breakpointSearches[i];
+      if (!search) return true;
+      search.lastIndex = 0;
+      return search.test(text);
+    });
+    return step < 0 ? undefined : this.plan.breakpoints[step]!.rule;
+  }
+
+  /** Stops at a breakpoint: nothing moves (and the source stays paused) until the user decides. */
+  private awaitDecision(piece: QueuedPiece): void {
+    const { rule, event } = piece.breakpoint!;
+    this.holding = true;
+    void this.control.hold(rule, event, piece.bytes).then((decision) => {
+      this.holding = false;
+      if (this.finished || decision.outcome === 'gone') return;
+      const at = this.queue.indexOf(piece);
+      if (at < 0) return;
+      const { breakpoint: _done, ...rest } = piece;
+      if (decision.outcome === 'dropped') this.queue.splice(at, 1);
+      else if (decision.outcome === 'edited') {
+        // An edit that lost the event's ending would run into the next event.
+        this.queue[at] = { ...rest, bytes: wholeEvent(this.bounds.framing, decision.bytes) };
+      } else this.queue[at] = rest;
+      if (decision.outcome === 'released-all') {
+        this.releasedAll = true;
+        for (let i = 0; i < this.queue.length; i++) {
+          const { breakpoint: _skip, ...plain } = this.queue[i]!;
+          this.queue[i] = plain;
+        }
+      }
+      this.next();
+    });
   }
 
   private readonly onInnerEnd = (): void => {
@@ -180,7 +244,7 @@ export class ShapedSource extends EventEmitter implements PumpSource {
       this.fireEnding();
       return;
     }
-    while (!this.finished && !this.pumpPaused && this.timer === undefined) {
+    while (!this.finished && !this.pumpPaused && this.timer === undefined && !this.holding) {
       const piece = this.queue[0];
       if (!piece) {
         if (this.innerEnded) {
@@ -190,6 +254,10 @@ export class ShapedSource extends EventEmitter implements PumpSource {
         } else {
           this.inner.resume();
         }
+        return;
+      }
+      if (piece.breakpoint && !this.releasedAll) {
+        this.awaitDecision(piece);
         return;
       }
       const wait = this.waitFor(piece);

@@ -163,6 +163,50 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
     expect(res.rawHeaders.map((h) => h.toLowerCase())).not.toContain('content-length');
   });
 
+  it('holds the stream at a breakpoint until the user decides: edited, dropped, then the rest let go', async () => {
+    rig.proxy.proxy.setRules([
+      rule('stop', [
+        { type: 'breakpoint', event: 2 },
+        { type: 'breakpoint', where: '"n":3' },
+        { type: 'breakpoint', event: 5 },
+        { type: 'breakpoint', event: 6 },
+      ]),
+    ]);
+    const received: string[] = [];
+    const done = fetchViaProxy(rig.proxy.port, `${rig.upstream.url}/sse-break?n=8&gap=5`, {
+      caPem: rig.proxy.caPem,
+      onChunk: (chunk) => received.push(chunk.toString()),
+    });
+    type Held = Extract<ProxyEvent, { type: 'breakpoint-held' }>;
+    const held = (event: number) =>
+      rig.proxy.waitFor((e): e is Held => e.type === 'breakpoint-held' && e.event === event && e.rule === 'stop');
+    const first = await held(2);
+    expect(first.text).toBe(sseBody(1));
+    await sleep(150);
+    // Held: the upstream has sent more by now, and none of it went on.
+    expect(received.join('')).toBe(sseBody(0));
+    expect(
+      rig.proxy.proxy.resolveBreakpoint(first.breakpoint, { outcome: 'edited', bytes: Buffer.from('data: edited') }),
+    ).toBe(true);
+    const second = await held(4);
+    expect(rig.proxy.proxy.resolveBreakpoint(second.breakpoint, { outcome: 'dropped' })).toBe(true);
+    const third = await held(5);
+    expect(rig.proxy.proxy.resolveBreakpoint(third.breakpoint, { outcome: 'released-all' })).toBe(true);
+    // Already decided: a second answer finds nothing held.
+    expect(rig.proxy.proxy.resolveBreakpoint(third.breakpoint, { outcome: 'released' })).toBe(false);
+    const res = await done;
+    expect(res.complete).toBe(true);
+    expect(res.body.toString()).toBe(
+      sseBody(0) + 'data: edited\n\n' + sseBody(2) + [4, 5, 6, 7].map((i) => sseBody(i)).join(''),
+    );
+    const { id } = await closedOf('/sse-break?n=8&gap=5');
+    expect(
+      ruleEvents(rig.proxy.events, id)
+        .filter((e) => e.action === 'breakpoint')
+        .map((e) => e.detail),
+    ).toEqual(['released, edited, event 2', 'dropped event 4', 'released the stream from event 5']);
+  });
+
   it('caps bandwidth without changing a byte, and ends a download after N bytes', async () => {
     const started = performance.now();
     const capped = await fetch('/download?bytes=20000', [

@@ -3,6 +3,7 @@ import { displayId } from '../../../app/contract.js';
 import { isFailure } from '../../../app/proxy-events.js';
 import { formatBytes, formatCount, formatDuration } from '../format.js';
 import { ruleLines } from './rule-summary.js';
+import { BreakpointPanel } from './BreakpointPanel.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { plural } from '../sse/sse-format.js';
 import { SseView } from '../sse/SseView.js';
@@ -79,6 +80,7 @@ function Detail({ x }: { x: ExchangeView }) {
         </p>
         <Outcome x={x} now={now} />
         <RulesApplied x={x} />
+        {x.breakpoint && <BreakpointPanel held={x.breakpoint} />}
         <CopyRequestMenu x={x} />
       </div>
       <div className="tabs" role="tablist">

@@ -24,6 +24,8 @@ export function Toolbar() {
   const openDialog = useSluice((s) => s.openDialog);
   const schemaSources = useSluice((s) => s.schemas?.list.sources.length ?? 0);
   const rulesOn = useSluice((s) => s.traffic.rules?.rules.filter((rule) => rule.enabled).length ?? 0);
+  const heldStreams = useSluice((s) => s.traffic.breakpoints.size);
+  const select = useSluice((s) => s.select);
 
   const running = status?.state === 'running';
   const address = status ? `${status.host}:${status.port}` : '…';
@@ -88,6 +90,20 @@ export function Toolbar() {
       >
         {rulesOn > 0 ? `Rules (${rulesOn} on)…` : 'Rules…'}
       </button>
+      {heldStreams > 0 && (
+        <button
+          type="button"
+          className="rules-on"
+          data-testid="breakpoints-held"
+          title="Streams a breakpoint holds: nothing more reaches their clients until you decide"
+          onClick={() => {
+            const [first] = useSluice.getState().traffic.breakpoints.values();
+            if (first !== undefined) select(first);
+          }}
+        >
+          {heldStreams === 1 ? '1 stream held' : `${heldStreams} streams held`}
+        </button>
+      )}
       <SystemProxySwitch />
       <button type="button" onClick={() => openDialog('ca-help')}>
         CA certificate

@@ -124,6 +124,8 @@ export function describeAction(action: RuleAction): string {
         : `set ${action.set?.path ?? ''} in ${chosen(action)}`;
     case 'corrupt':
       return `tear ${chosen(action)} mid-line`;
+    case 'breakpoint':
+      return `stop before ${chosen(action)}`;
     case 'respond':
       return `answer ${action.status} instead`;
   }

@@ -1,4 +1,5 @@
 import type {
+  BreakpointHeldEvent,
   CaptureLimitedEvent,
   ChunkEvent,
   Direction,
@@ -101,6 +102,8 @@ export interface ExchangeView {
   readonly rules: RuleAppliedEvent[];
   /** Rule events past the store's cap, counted. */
   rulesDropped: number;
+  /** A breakpoint holding this exchange's stream now, until the user decides. */
+  breakpoint: BreakpointHeldEvent | undefined;
   /**
    * Set when the host's replay sent this exchange in short (`exchange-held`): how many of its
    * events it left out. Shown, it asks the host for them (`exchange.events`) and is swapped whole.

@@ -55,6 +55,8 @@ export interface Traffic {
   systemProxy: SystemProxyStatus | undefined;
   /** The stream rules in effect, as the host last said. */
   rules: RulesState | undefined;
+  /** Streams held at a breakpoint now: breakpoint number → exchange id. */
+  readonly breakpoints: Map<number, number>;
   notices: Notice[];
   clientErrors: ClientErrorEvent[];
   /** Display events the host dropped because this window fell behind, since the feed began. */
@@ -71,6 +73,7 @@ export function emptyTraffic(): Traffic {
     status: undefined,
     systemProxy: undefined,
     rules: undefined,
+    breakpoints: new Map(),
     notices: [],
     clientErrors: [],
     droppedEvents: 0,
@@ -118,6 +121,7 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         rpcStatus: undefined,
         rules: [],
         rulesDropped: 0,
+        breakpoint: undefined,
         held: undefined,
         revision: 0,
       });
@@ -207,6 +211,16 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
           );
         }
       });
+    case 'breakpoint-held':
+      traffic.breakpoints.set(event.breakpoint, event.id);
+      return touch(traffic, event.id, true, (x) => {
+        x.breakpoint = event;
+      });
+    case 'breakpoint-resolved':
+      traffic.breakpoints.delete(event.breakpoint);
+      return touch(traffic, event.id, true, (x) => {
+        if (x.breakpoint?.breakpoint === event.breakpoint) x.breakpoint = undefined;
+      });
     case 'rpc-status':
       // The list shows the status.
       return touch(traffic, event.id, true, (x) => {
@@ -286,6 +300,7 @@ export function replaceExchange(traffic: Traffic, whole: ExchangeView): boolean 
 
 export function clearExchanges(traffic: Traffic): void {
   traffic.exchanges.clear();
+  traffic.breakpoints.clear();
   traffic.order = [];
   traffic.clientErrors = [];
   traffic.droppedEvents = 0;
