@@ -125,6 +125,26 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
     expect(closed).toMatchObject({ outcome: 'proxy-error', reason: 'rule-reset' });
   });
 
+  it('hangs after N events: nothing more comes and the connection stays open until the client leaves', async () => {
+    rig.proxy.proxy.setRules([rule('hang', [{ type: 'hang', afterEvents: 2 }])]);
+    const abort = new AbortController();
+    const received: string[] = [];
+    const done = fetchViaProxy(rig.proxy.port, `${rig.upstream.url}/sse-hang?n=10&gap=5`, {
+      caPem: rig.proxy.caPem,
+      signal: abort.signal,
+      onChunk: (chunk) => received.push(chunk.toString()),
+    });
+    await sleep(400);
+    expect(received.join('')).toBe(sseBody(0) + sseBody(1));
+    const { id } = lastOpened(rig.proxy.events, (e) => e.request.url.endsWith('/sse-hang?n=10&gap=5'))!;
+    expect(rig.proxy.events.some((e) => e.type === 'exchange-closed' && e.id === id)).toBe(false);
+    abort.abort();
+    const res = await done;
+    expect(res.complete).toBe(false);
+    const { closed } = await closedOf('/sse-hang?n=10&gap=5');
+    expect(closed.outcome).toBe('client-closed');
+  });
+
   it('stalls after event K, and holds back the head when asked', async () => {
     const path = '/sse-stall?n=4';
     const started = performance.now();
@@ -286,6 +306,34 @@ describe('a slow-reader rule', () => {
     abort.abort();
     await done;
   });
+
+  it('holds no more than a read while a breakpoint holds the stream: the upstream’s writes block', async () => {
+    written = 0;
+    writerBlocked = false;
+    rig.proxy.proxy.setRules([rule('hold', [{ type: 'breakpoint', event: 2 }])]);
+    const abort = new AbortController();
+    let received = 0;
+    const done = fetchViaProxy(rig.proxy.port, `${rig.upstream.url}/held`, {
+      signal: abort.signal,
+      onChunk: (chunk) => (received += chunk.length),
+    });
+    const held = (await rig.proxy.waitFor((e) => e.type === 'breakpoint-held')) as Extract<
+      ProxyEvent,
+      { type: 'breakpoint-held' }
+    >;
+    const heapBefore = process.memoryUsage().arrayBuffers;
+    await sleep(1000);
+    // A body that is not an event stream is held a read at a time: the second read waits, the rest stays upstream.
+    expect(received).toBeLessThanOrEqual(512 * 1024);
+    expect(writerBlocked).toBe(true);
+    expect(written).toBeLessThan(total / 2);
+    expect(process.memoryUsage().arrayBuffers - heapBefore).toBeLessThan(16 << 20);
+    expect(rig.proxy.proxy.resolveBreakpoint(held.breakpoint, { outcome: 'released-all' })).toBe(true);
+    await sleep(100);
+    expect(received).toBeGreaterThan(512 * 1024);
+    abort.abort();
+    await done;
+  });
 });
 
 describe('stream rules over HTTP/2', () => {
@@ -379,6 +427,29 @@ describe('stream rules over HTTP/2', () => {
     await proxy.waitFor((e) => e.type === 'exchange-closed');
     await sleep(50);
     expect(upstreamResets.get('/h2-latency')).toBe(0x8);
+  });
+
+  it('stalls, caps bandwidth and holds at a breakpoint on HTTP/2 too', async () => {
+    const pending = request(h2Upstream.port, '/h2-break', [
+      rule('h2 shaping', [
+        { type: 'stall', afterEvents: 1, ms: 200 },
+        { type: 'bandwidth', bytesPerSecond: 2_000 },
+        { type: 'breakpoint', event: 3 },
+        { type: 'end', afterEvents: 4 },
+      ]),
+    ]);
+    const held = (await proxy.waitFor((e) => e.type === 'breakpoint-held' && e.rule === 'h2 shaping')) as Extract<
+      ProxyEvent,
+      { type: 'breakpoint-held' }
+    >;
+    expect(held).toMatchObject({ event: 3, text: sseBody(2) });
+    expect(
+      proxy.proxy.resolveBreakpoint(held.breakpoint, { outcome: 'edited', bytes: Buffer.from('data: h2 edit\n\n') }),
+    ).toBe(true);
+    const res = await pending;
+    expect(res.rstCode).toBe(0);
+    expect(res.body).toBe(sseBody(0) + sseBody(1) + 'data: h2 edit\n\n' + sseBody(3));
+    expect(res.arrivals[1]! - res.arrivals[0]!).toBeGreaterThanOrEqual(195);
   });
 
   it('resets the stream with the chosen code after N events, and translates for an HTTP/1.1 upstream', async () => {
