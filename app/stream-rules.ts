@@ -36,16 +36,6 @@ export interface RuleEventChoice {
   readonly where?: string;
 }
 
-/** Actions that change what an event says, so they need whole events (of an SSE or NDJSON body). */
-export const CONTENT_ACTIONS: readonly RuleActionType[] = [
-  'drop',
-  'duplicate',
-  'inject',
-  'rewrite',
-  'corrupt',
-  'breakpoint',
-];
-
 /** Where in a stream an ending action fires: after this many events, or bytes, are sent. */
 export interface RuleAfter {
   readonly afterEvents?: number;
@@ -142,7 +132,8 @@ export class StreamRulesError extends Error {
   }
 }
 
-const ACTION_TYPES: readonly RuleActionType[] = [
+/** Every action type, in the order the docs list them. */
+export const RULE_ACTION_TYPES: readonly RuleActionType[] = [
   'delay-head',
   'latency',
   'bandwidth',
@@ -238,8 +229,8 @@ function parseMatch(value: unknown, at: string): RuleMatch {
 function parseAction(value: unknown, at: string): RuleAction {
   const action = object(value, at);
   const type = action['type'];
-  if (!ACTION_TYPES.includes(type as RuleActionType)) {
-    throw new StreamRulesError(`${at}.type`, `must be one of ${ACTION_TYPES.join(', ')}`);
+  if (!RULE_ACTION_TYPES.includes(type as RuleActionType)) {
+    throw new StreamRulesError(`${at}.type`, `must be one of ${RULE_ACTION_TYPES.join(', ')}`);
   }
   switch (type as RuleActionType) {
     case 'delay-head':

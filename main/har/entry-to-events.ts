@@ -28,6 +28,7 @@ import {
   withoutContentEncoding,
   type Fields,
 } from './har-fields.js';
+import { RULE_ACTION_TYPES } from '../../app/stream-rules.js';
 import type { HarBackpressure, HarCaptureLimit, HarChunk, HarRuleApplied } from './har-types.js';
 import { rpcMessageEvents, rpcStatusEvent } from './entry-rpc.js';
 import { sseEvents } from './entry-sse.js';
@@ -426,23 +427,7 @@ function captureLimitsOf(entry: Fields): HarCaptureLimit[] {
   );
 }
 
-const RULE_ACTIONS: readonly string[] = [
-  'match',
-  'delay-head',
-  'latency',
-  'bandwidth',
-  'stall',
-  'end',
-  'reset',
-  'hang',
-  'drop',
-  'duplicate',
-  'inject',
-  'rewrite',
-  'corrupt',
-  'breakpoint',
-  'respond',
-];
+const RULE_ACTIONS: readonly string[] = ['match', ...RULE_ACTION_TYPES];
 
 /** Our `_rules`: what stream rules did to the exchange when it was captured. */
 function rulesOf(entry: Fields): HarRuleApplied[] {

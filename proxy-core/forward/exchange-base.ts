@@ -1,4 +1,4 @@
-import type { Direction, ExchangeOutcome, ProxyEvent } from '../../app/proxy-events.js';
+import type { ConnectTimings, Direction, ExchangeOutcome, ProxyEvent, ResponseHead } from '../../app/proxy-events.js';
 import type { ExchangeCapture, FlushedChunk } from '../capture/recorder.js';
 import { now } from '../clock.js';
 import type { EventHub } from '../event-hub.js';
@@ -15,6 +15,9 @@ import { Writable } from 'node:stream';
 import { BodyPump, type PumpObserver, type PumpSource } from './body-pump.js';
 import { IdleTimer } from './idle-timer.js';
 import type { UpstreamPool } from './upstream.js';
+
+/** Connection set-up phases an exchange did not measure (a reused connection, HTTP/2, a rule's answer). */
+export const NO_TIMINGS: ConnectTimings = { dns: -1, connect: -1, ssl: -1 };
 
 /** The status a proxy answers when the upstream failed it: 504 for a timeout, else 502. */
 export function gatewayStatus(code: string): 502 | 504 {
@@ -127,6 +130,21 @@ export abstract class ExchangeBase implements PumpObserver {
     this.idle.start();
   }
 
+  /**
+   * The response head came (or a rule made one): the wait for it is over, and every exchange
+   * reports it the same way. Returns when.
+   */
+  protected announceHead(
+    response: ResponseHead,
+    timings: ConnectTimings = NO_TIMINGS,
+    requestSentAt = this.requestSentAt,
+  ): number {
+    const at = now();
+    this.responseHeadArrived(at);
+    this.emit({ type: 'response-head', id: this.id, t: at, response, timings, requestSentAt });
+    return at;
+  }
+
   protected clearHeaderTimer(): void {
     if (this.headerTimer !== undefined) clearTimeout(this.headerTimer);
     this.headerTimer = undefined;
@@ -207,16 +225,11 @@ export abstract class ExchangeBase implements PumpObserver {
     }
     const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
     this.toUpstream = new BodyPump(req, discard, 'request', this, () => {
-      const at = now();
-      this.responseHeadArrived(at);
-      this.emit({
-        type: 'response-head',
-        id: this.id,
-        t: at,
-        response: { status: action.status, statusText: '', httpVersion: '1.1', headers },
-        timings: { dns: -1, connect: -1, ssl: -1 },
-        requestSentAt: at,
-      });
+      const at = this.announceHead(
+        { status: action.status, statusText: '', httpVersion: '1.1', headers },
+        NO_TIMINGS,
+        now(),
+      );
       this.reportRule(rule, 'respond', 'response', `answered ${action.status} in the upstream's place`);
       res.sendDate = false;
       res.writeHead(action.status, headers.flat());

@@ -147,19 +147,10 @@ export class H1OverH2Exchange extends ExchangeBase {
   private readonly onResponse = (headers: IncomingHttpHeaders, flags: number, raw: string[]): void => {
     if (this.closed || !this.upstream) return;
     this.responded = true;
-    const at = now();
-    this.responseHeadArrived(at);
     const rawHeaders = raw ?? [];
     const status = Number(headers[':status'] ?? 0);
     const responseHeaders = h1ResponseHeaders(rawHeaders);
-    this.emit({
-      type: 'response-head',
-      id: this.id,
-      t: at,
-      response: { status, statusText: '', httpVersion: '2', headers: toPairs(rawHeaders) },
-      timings: { dns: -1, connect: -1, ssl: -1 },
-      requestSentAt: this.requestSentAt,
-    });
+    this.announceHead({ status, statusText: '', httpVersion: '2', headers: toPairs(rawHeaders) });
     const { res, upstream } = this;
     const contentType = headerValue(responseHeaders, 'content-type');
     const contentEncoding = headerValue(responseHeaders, 'content-encoding');

@@ -362,16 +362,7 @@ export class H2Exchange extends ExchangeBase {
   /** The response head came: the header timeout's wait is over and the idle timer's begins. */
   private headArrived(response: ResponseHead): void {
     this.responded = true;
-    const at = now();
-    this.responseHeadArrived(at);
-    this.emit({
-      type: 'response-head',
-      id: this.id,
-      t: at,
-      response,
-      timings: { dns: -1, connect: -1, ssl: -1 },
-      requestSentAt: this.requestSentAt,
-    });
+    this.announceHead(response);
   }
 
   /**

@@ -269,16 +269,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
 
   private recordHead(head: ResponseHead): void {
     this.clearConnectTimer();
-    const at = now();
-    this.responseHeadArrived(at);
-    this.emit({
-      type: 'response-head',
-      id: this.id,
-      t: at,
-      response: head,
-      timings: { dns: this.dnsMs, connect: this.connectMs, ssl: this.sslMs },
-      requestSentAt: this.requestSentAt,
-    });
+    this.announceHead(head, { dns: this.dnsMs, connect: this.connectMs, ssl: this.sslMs });
     if (isEventStream(headerValue(head.headers, 'content-type'))) {
       this.capture.trackEventStream(headerValue(head.headers, 'content-encoding'));
     }
