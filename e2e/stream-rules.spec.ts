@@ -1,22 +1,28 @@
+import type http from 'node:http';
 import { expect, readAll, requestViaProxy, screenshot, test } from './fixtures.js';
+
+/** An SSE upstream sending `data: token N` events, `count` of them, `everyMs` apart. */
+function tokenStream(count: number, everyMs: number): http.RequestListener {
+  return (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    let n = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || n === count) {
+        clearInterval(timer);
+        res.end();
+        return;
+      }
+      res.write(`data: token ${n++}\n\n`);
+    }, everyMs);
+  };
+}
 
 test('a rule added in the Rules dialog cuts a live stream, and the exchange and the dialog say so', async ({
   page,
   sluice,
   upstream,
 }) => {
-  const server = await upstream((_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-    let n = 0;
-    const timer = setInterval(() => {
-      if (res.destroyed || n === 20) {
-        clearInterval(timer);
-        res.end();
-        return;
-      }
-      res.write(`data: token ${n++}\n\n`);
-    }, 20);
-  });
+  const server = await upstream(tokenStream(20, 20));
 
   await expect(page.getByTestId('rules-button')).toHaveText('Rules…');
   await page.getByTestId('rules-button').click();
@@ -95,18 +101,7 @@ test('a breakpoint holds an event in the UI; the user edits it and releases it, 
   sluice,
   upstream,
 }) => {
-  const server = await upstream((_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-    let n = 0;
-    const timer = setInterval(() => {
-      if (res.destroyed || n === 6) {
-        clearInterval(timer);
-        res.end();
-        return;
-      }
-      res.write(`data: token ${n++}\n\n`);
-    }, 10);
-  });
+  const server = await upstream(tokenStream(6, 10));
   await page.getByTestId('rules-button').click();
   await page.getByRole('button', { name: 'Edit as JSON…' }).click();
   await page

@@ -121,7 +121,7 @@ export function RulesDialog({ onClose }: { onClose: () => void }) {
                   <th>Rule</th>
                   <th>Matched</th>
                   <th>
-                    <span className="rules-hidden">Order and removal</span>
+                    <span className="visually-hidden">Order and removal</span>
                   </th>
                 </tr>
               </thead>

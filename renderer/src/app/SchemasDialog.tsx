@@ -50,7 +50,7 @@ export function SchemasDialog({ onClose }: { onClose: () => void }) {
               <th>Services</th>
               <th>Files</th>
               <th>
-                <span className="schema-hidden">Remove</span>
+                <span className="visually-hidden">Remove</span>
               </th>
             </tr>
           </thead>

@@ -111,11 +111,11 @@ export function ChunkTimeline({ body, startedAt, endedAt, revision, now, label }
           </div>
         )}
       </div>
-      <p id={`${id}-help`} className="tl-sr-only">
+      <p id={`${id}-help`} className="visually-hidden">
         Wheel or plus and minus zoom, dragging or the arrow keys pan, Home and End jump, 0 shows everything.
       </p>
       {/* The canvas labels pauses only where they fit; this list has every one, in words. */}
-      <ul className="tl-sr-only" aria-label={`${name} backpressure pauses`}>
+      <ul className="visually-hidden" aria-label={`${name} backpressure pauses`}>
         {summary.pauses.map((text, i) => (
           <li key={i} data-testid="timeline-pause">
             {text}
