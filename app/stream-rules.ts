@@ -81,9 +81,10 @@ export type RuleAction =
   | ({ readonly type: 'corrupt' } & RuleEventChoice)
   /**
    * Hold the stream before each chosen event until the user releases it (edited or not), drops
-   * it, or lets the rest of the stream go; the upstream is paused meanwhile.
+   * it, or lets the rest of the stream go; the upstream is paused meanwhile. With `direction:
+   * "request"`, hold the request before it goes upstream instead (released or dropped).
    */
-  | ({ readonly type: 'breakpoint' } & RuleEventChoice)
+  | ({ readonly type: 'breakpoint'; readonly direction?: RuleDirection } & RuleEventChoice)
   /** Answer this instead of forwarding: the upstream is never asked. */
   | {
       readonly type: 'respond';
@@ -192,6 +193,13 @@ function parseRule(value: unknown, at: string): StreamRule {
   if (respond >= 0 && parsed.length > 1) {
     throw new StreamRulesError(`${at}.actions[${respond}]`, 'a respond action answers alone: it cannot be combined');
   }
+  const holdsRequest = parsed.findIndex((a) => a.type === 'breakpoint' && a.direction === 'request');
+  if (holdsRequest >= 0 && match.contentType !== undefined) {
+    throw new StreamRulesError(
+      `${at}.match.contentType`,
+      'a request breakpoint holds the request before any response, so it cannot match one',
+    );
+  }
   if (respond >= 0 && match.contentType !== undefined) {
     throw new StreamRulesError(
       `${at}.match.contentType`,
@@ -278,9 +286,19 @@ function parseAction(value: unknown, at: string): RuleAction {
     case 'drop':
     case 'duplicate':
     case 'corrupt':
-    case 'breakpoint':
       onlyFields(action, ['type', 'event', 'where'], at);
-      return { type: type as 'drop' | 'duplicate' | 'corrupt' | 'breakpoint', ...eventChoice(action, at) };
+      return { type: type as 'drop' | 'duplicate' | 'corrupt', ...eventChoice(action, at) };
+    case 'breakpoint': {
+      onlyFields(action, ['type', 'event', 'where', 'direction'], at);
+      const direction = action['direction'] ?? 'response';
+      if (direction !== 'request' && direction !== 'response') {
+        throw new StreamRulesError(`${at}.direction`, 'must be "request" or "response"');
+      }
+      if (direction === 'request' && (action['event'] !== undefined || action['where'] !== undefined)) {
+        throw new StreamRulesError(at, 'a request breakpoint holds the whole request: it takes no event or where');
+      }
+      return { type: 'breakpoint', ...(direction === 'request' ? { direction } : {}), ...eventChoice(action, at) };
+    }
     case 'inject': {
       onlyFields(action, ['type', 'event', 'where', 'data', 'position'], at);
       const data = action['data'];

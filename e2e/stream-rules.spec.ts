@@ -127,3 +127,37 @@ test('a breakpoint holds an event in the UI; the user edits it and releases it, 
   await expect(page.getByTestId('breakpoints-held')).toHaveCount(0);
   await expect(page.getByTestId('rules-applied')).toContainText('released, edited, event 2');
 });
+
+test('a request breakpoint holds a request before it goes upstream, until the user sends it', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  let asked = 0;
+  const server = await upstream((req, res) => {
+    asked++;
+    req.resume();
+    req.on('end', () => res.end('answered'));
+  });
+  await page.getByTestId('rules-button').click();
+  await page.getByRole('button', { name: 'Edit as JSON…' }).click();
+  await page.getByTestId('rules-json').fill(
+    JSON.stringify({
+      rules: [
+        { name: 'look first', match: { method: 'POST' }, actions: [{ type: 'breakpoint', direction: 'request' }] },
+      ],
+    }),
+  );
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await page.getByRole('button', { name: 'Close' }).click();
+
+  const res = requestViaProxy(sluice.proxyPort, `${server.url}/ask`, { method: 'POST', body: '{"q":1}' });
+  await page.getByTestId('breakpoints-held').click();
+  await expect(page.getByTestId('breakpoint')).toContainText('before its request goes upstream');
+  await expect(page.getByTestId('breakpoint-text')).toHaveValue(/^POST http:\/\/127\.0\.0\.1:\d+\/ask HTTP\/1\.1\n/);
+  expect(asked).toBe(0);
+  await page.getByRole('button', { name: 'Send request' }).click();
+  expect((await readAll(await res)).toString()).toBe('answered');
+  expect(asked).toBe(1);
+  await expect(page.getByTestId('rules-applied')).toContainText('released the request');
+});

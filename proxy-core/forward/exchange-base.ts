@@ -1,4 +1,11 @@
-import type { ConnectTimings, Direction, ExchangeOutcome, ProxyEvent, ResponseHead } from '../../app/proxy-events.js';
+import type {
+  ConnectTimings,
+  Direction,
+  ExchangeOutcome,
+  ProxyEvent,
+  RequestHead,
+  ResponseHead,
+} from '../../app/proxy-events.js';
 import type { ExchangeCapture, FlushedChunk } from '../capture/recorder.js';
 import { now } from '../clock.js';
 import type { EventHub } from '../event-hub.js';
@@ -240,7 +247,29 @@ export abstract class ExchangeBase implements PumpObserver {
     });
   }
 
-  /** A breakpoint stops this exchange's stream before `event`: says so, and waits for the user. */
+  /**
+   * A request breakpoint holds the request (its body paused) until the user decides: `go` sends
+   * it on, a drop calls `drop` (which answers the client). The held text is the request head.
+   */
+  protected holdRequestThen(
+    rule: string,
+    request: RequestHead,
+    body: { pause(): unknown; resume(): unknown },
+    go: () => void,
+    drop: () => void,
+  ): void {
+    body.pause();
+    const lines = [`${request.method} ${request.url} HTTP/${request.httpVersion}`];
+    for (const [name, value] of request.headers) lines.push(`${name}: ${value}`);
+    void this.holdAt('request', rule, 0, Buffer.from(`${lines.join('\n')}\n`, 'utf8')).then((decision) => {
+      if (this.closed || decision.outcome === 'gone') return;
+      body.resume();
+      if (decision.outcome === 'dropped') drop();
+      else go();
+    });
+  }
+
+  /** A breakpoint stops this exchange's stream before `event` (0: its request): says so, and waits for the user. */
   private holdAt(direction: Direction, rule: string, event: number, bytes: Buffer): Promise<BreakpointDecision> {
     return new Promise((resolve) => {
       const heldAt = now();
@@ -254,7 +283,7 @@ export abstract class ExchangeBase implements PumpObserver {
           rule,
           'breakpoint',
           direction,
-          `${BREAKPOINT_WORDS[decision.outcome]} event ${event}`,
+          `${BREAKPOINT_WORDS[decision.outcome]} ${event === 0 ? 'the request' : `event ${event}`}`,
           at - heldAt,
         );
         resolve(decision);

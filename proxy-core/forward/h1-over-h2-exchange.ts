@@ -43,7 +43,8 @@ export class H1OverH2Exchange extends ExchangeBase {
   }
 
   start(): void {
-    this.emit(http1Opened(this.id, this.req, this.target, this.requestHeaders, now()));
+    const opened = http1Opened(this.id, this.req, this.target, this.requestHeaders, now());
+    this.emit(opened);
     this.res.on('close', this.onClientClose);
     this.res.on('finish', this.onResponseDelivered);
     this.idle.start();
@@ -57,7 +58,19 @@ export class H1OverH2Exchange extends ExchangeBase {
       this.answerHttp1ByRule(this.req, this.res, rules.respond.rule, rules.respond.action);
       return;
     }
-    this.pool.acquire(this.h2Upstream).then(this.onSession, this.onSessionFailed);
+    const go = (): void => void this.pool.acquire(this.h2Upstream).then(this.onSession, this.onSessionFailed);
+    if (rules?.holdRequest) {
+      this.holdRequestThen(rules.holdRequest.rule, opened.request, this.req, go, () =>
+        this.endWith(
+          'proxy-error',
+          502,
+          'rule-dropped',
+          'a stream rule’s breakpoint dropped the request before it went upstream',
+        ),
+      );
+      return;
+    }
+    go();
   }
 
   private readonly onSession = ({ session, release }: { session: ClientHttp2Session; release: () => void }): void => {

@@ -91,6 +91,7 @@ export class H2Exchange extends ExchangeBase {
   start(): void {
     const { client, headers, route } = this;
     const method = String(headers[':method'] ?? 'GET');
+    const request = { method, url: this.url(), httpVersion: '2', headers: toPairs(this.rawHeaders) };
     this.emit({
       type: 'exchange-opened',
       id: this.id,
@@ -99,7 +100,7 @@ export class H2Exchange extends ExchangeBase {
       kind: 'http',
       intercepted: route.intercepted,
       clientAddress: route.clientAddress,
-      request: { method, url: this.url(), httpVersion: '2', headers: toPairs(this.rawHeaders) },
+      request,
       connectionId: route.connectionId,
       streamId: client.id ?? 0,
     });
@@ -123,8 +124,21 @@ export class H2Exchange extends ExchangeBase {
       this.answerByRule(rules.respond.rule, rules.respond.action);
       return;
     }
-    if (route.http1) this.sendOverHttp1(route.http1);
-    else this.pool.acquire(route).then(this.onSession, this.onSessionFailed);
+    const go = (): void => {
+      if (route.http1) this.sendOverHttp1(route.http1);
+      else this.pool.acquire(route).then(this.onSession, this.onSessionFailed);
+    };
+    if (rules?.holdRequest) {
+      this.holdRequestThen(rules.holdRequest.rule, request, client, go, () =>
+        this.respondWithError(
+          502,
+          'rule-dropped',
+          'a stream rule’s breakpoint dropped the request before it went upstream',
+        ),
+      );
+      return;
+    }
+    go();
   }
 
   private url(): string {

@@ -74,7 +74,8 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     const { req, target } = this;
     const requestHeaders = toPairs(req.rawHeaders);
     // Through `emit`, as every exchange does, so the capture learns the request head (an RPC call is framed).
-    this.emit(http1Opened(this.id, req, target, requestHeaders, this.openedAt));
+    const opened = http1Opened(this.id, req, target, requestHeaders, this.openedAt);
+    this.emit(opened);
     const headers = endToEnd(requestHeaders);
     if (headerValue(headers, 'host') === undefined) headers.unshift(['Host', hostHeader(target)]);
     this.upstreamHeaders = flatten(headers);
@@ -91,9 +92,20 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       this.idle.start();
       return;
     }
-    this.send(false);
     this.idle.start();
+    if (rules?.holdRequest) {
+      this.holdRequestThen(rules.holdRequest.rule, opened.request, req, () => this.send(false), this.dropRequest);
+      return;
+    }
+    this.send(false);
   }
+
+  /** A request breakpoint dropped the request: it never goes upstream, and the client is told. */
+  private readonly dropRequest = (): void => {
+    const detail = 'a stream rule’s breakpoint dropped the request before it went upstream';
+    replyWithError(this.res, 502, 'rule-dropped', detail);
+    this.close('proxy-error', 'rule-dropped', detail);
+  };
 
   /** Sends the request upstream: on a kept-alive connection, or with `fresh` on a new one. */
   private send(fresh: boolean): void {

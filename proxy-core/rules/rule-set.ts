@@ -51,6 +51,8 @@ export interface RequestMatch {
   readonly respond: { readonly rule: string; readonly action: RespondAction } | undefined;
   /** Request-direction bandwidth caps (these rules cannot wait for the response). */
   readonly request: ShapePlan | undefined;
+  /** A request breakpoint that matched: the request waits for the user before it goes upstream. */
+  readonly holdRequest: { readonly rule: string } | undefined;
   /** Every rule that matched in full so far, by name, for the exchange's record. */
   readonly matched: readonly string[];
   /** Rules still waiting on the response's Content-Type. */
@@ -122,15 +124,20 @@ export class RuleSet {
       return {
         respond: { rule: respondRule.rule.name, action: respondRule.rule.actions[0] as RespondAction },
         request: undefined,
+        holdRequest: undefined,
         matched: [respondRule.rule.name],
         candidates: [],
       };
     }
     const sure = candidates.filter((c) => c.contentType === undefined);
+    const holding = sure.find((c) => c.rule.actions.some(isRequestBreakpoint));
     return {
       respond: undefined,
       request: planOf(sure, 'request'),
-      matched: sure.filter((c) => c.rule.actions.some((a) => directionOf(a) === 'request')).map((c) => c.rule.name),
+      holdRequest: holding ? { rule: holding.rule.name } : undefined,
+      matched: sure
+        .filter((c) => c.rule.actions.some((a) => directionOf(a) === 'request' || isRequestBreakpoint(a)))
+        .map((c) => c.rule.name),
       candidates,
     };
   }
@@ -150,8 +157,14 @@ function optional(pattern: string | undefined): ((value: string) => boolean) | u
   return pattern === undefined ? undefined : textMatcher(pattern);
 }
 
-function directionOf(action: RuleAction): 'request' | 'response' {
+/** Which body's shaping an action belongs to; a request breakpoint belongs to neither (it holds the head). */
+function directionOf(action: RuleAction): 'request' | 'response' | undefined {
+  if (isRequestBreakpoint(action)) return undefined;
   return action.type === 'bandwidth' ? (action.direction ?? 'response') : 'response';
+}
+
+function isRequestBreakpoint(action: RuleAction): boolean {
+  return action.type === 'breakpoint' && action.direction === 'request';
 }
 
 function planOf(rules: readonly CompiledRule[], direction: 'request' | 'response'): ShapePlan | undefined {

@@ -227,6 +227,43 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
     ).toEqual(['released, edited, event 2', 'dropped event 4', 'released the stream from event 5']);
   });
 
+  it('holds a request before it goes upstream until released, and drops one when asked', async () => {
+    rig.proxy.proxy.setRules([
+      { ...rule('hold posts', [{ type: 'breakpoint', direction: 'request' }], { method: 'POST' }) },
+    ]);
+    type Held = Extract<ProxyEvent, { type: 'breakpoint-held' }>;
+    const hits = upstreamHits;
+    const sent = fetchViaProxy(rig.proxy.port, `${rig.upstream.url}/json`, {
+      caPem: rig.proxy.caPem,
+      method: 'POST',
+      body: '{"prompt":"hi"}',
+    });
+    const held = (await rig.proxy.waitFor(
+      (e): e is Held => e.type === 'breakpoint-held' && e.direction === 'request' && e.rule === 'hold posts',
+    )) as Held;
+    expect(held.event).toBe(0);
+    expect(held.text).toMatch(/^POST .*\/json HTTP\/1\.1\n/);
+    await sleep(100);
+    expect(upstreamHits).toBe(hits);
+    expect(rig.proxy.proxy.resolveBreakpoint(held.breakpoint, { outcome: 'released' })).toBe(true);
+    expect((await sent).body.toString()).toBe('{"ok":true}');
+    expect(upstreamHits).toBe(hits + 1);
+
+    const dropped = fetchViaProxy(rig.proxy.port, `${rig.upstream.url}/json?drop`, {
+      caPem: rig.proxy.caPem,
+      method: 'POST',
+      body: 'x',
+    });
+    const second = (await rig.proxy.waitFor(
+      (e): e is Held => e.type === 'breakpoint-held' && e.direction === 'request' && e.breakpoint !== held.breakpoint,
+    )) as Held;
+    rig.proxy.proxy.resolveBreakpoint(second.breakpoint, { outcome: 'dropped' });
+    const res = await dropped;
+    expect(res.status).toBe(502);
+    expect(res.rawHeaders).toContain('rule-dropped');
+    expect(upstreamHits).toBe(hits + 1);
+  });
+
   it('caps bandwidth without changing a byte, and ends a download after N bytes', async () => {
     const started = performance.now();
     const capped = await fetch('/download?bytes=20000', [
@@ -342,12 +379,14 @@ describe('stream rules over HTTP/2', () => {
   let h1Upstream: TestServer;
   let proxy: TestProxy;
   const upstreamResets = new Map<string, number>();
+  const upstreamSeen = new Set<string>();
 
   beforeAll(async () => {
     authority = await makeUpstreamAuthority();
     h2Upstream = await startH2Server(
       (stream, headers) => {
         const path = String(headers[':path']);
+        upstreamSeen.add(path);
         stream.on('error', () => undefined);
         stream.on('close', () => upstreamResets.set(path, stream.rstCode ?? -1));
         if (path === '/h2-length') {
@@ -494,11 +533,34 @@ describe('stream rules over HTTP/2', () => {
     expect(closed.outcome).toBe('completed');
   });
 
+  it('holds an HTTP/2 request before it goes upstream until released', async () => {
+    const pending = request(h2Upstream.port, '/h2-held-request', [
+      rule(
+        'hold h2',
+        [
+          { type: 'breakpoint', direction: 'request' },
+          { type: 'end', afterEvents: 1 },
+        ],
+        { protocol: 'h2' },
+      ),
+    ]);
+    const held = (await proxy.waitFor((e) => e.type === 'breakpoint-held' && e.rule === 'hold h2')) as Extract<
+      ProxyEvent,
+      { type: 'breakpoint-held' }
+    >;
+    expect(held.text).toMatch(/^GET https:\/\/localhost:\d+\/h2-held-request HTTP\/2\n/);
+    await sleep(100);
+    expect(upstreamSeen.has('/h2-held-request')).toBe(false);
+    proxy.proxy.resolveBreakpoint(held.breakpoint, { outcome: 'released' });
+    const res = await pending;
+    expect(res).toMatchObject({ rstCode: 0, body: sseBody(0) });
+  });
+
   it('answers with a respond rule on HTTP/2 without asking the upstream', async () => {
     const mocked = await request(h2Upstream.port, '/h2-mocked', [
       rule('mock', [{ type: 'respond', status: 429, body: 'slow down' }], { protocol: 'h2' }),
     ]);
     expect(mocked).toMatchObject({ status: 429, body: 'slow down', rstCode: 0 });
-    expect(upstreamResets.has('/h2-mocked')).toBe(false);
+    expect(upstreamSeen.has('/h2-mocked')).toBe(false);
   });
 });

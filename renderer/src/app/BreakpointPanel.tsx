@@ -7,7 +7,8 @@ import { useCommand } from './use-command.js';
 
 /**
  * A stream held at a breakpoint: the held event, editable when it is text, and the three ways on:
- * release it (as edited), drop it, or let it and the rest of the stream go.
+ * release it (as edited), drop it, or let it and the rest of the stream go. A held request shows
+ * its head, and is sent or dropped (the client then gets a 502 saying so).
  */
 export function BreakpointPanel({ held }: { held: BreakpointHeldEvent }) {
   const host = useHost();
@@ -28,6 +29,25 @@ export function BreakpointPanel({ held }: { held: BreakpointHeldEvent }) {
       }),
     );
   };
+  if (held.direction === 'request') {
+    return (
+      <div className="breakpoint" data-testid="breakpoint" role="group" aria-label="Held at a breakpoint">
+        <p>
+          <strong>Held</strong> by rule <strong>{held.rule}</strong> before its request goes upstream: the upstream has
+          not been asked yet.
+        </p>
+        <textarea aria-label="Held request" data-testid="breakpoint-text" readOnly value={held.text ?? ''} />
+        <p>
+          <button type="button" disabled={sent} onClick={() => decide('released')}>
+            Send request
+          </button>{' '}
+          <button type="button" disabled={sent} onClick={() => decide('dropped')}>
+            Drop request
+          </button>
+        </p>
+      </div>
+    );
+  }
   const edited = held.text !== undefined && text !== held.text;
   return (
     <div className="breakpoint" data-testid="breakpoint" role="group" aria-label="Held at a breakpoint">
