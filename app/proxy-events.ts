@@ -312,6 +312,8 @@ export interface RuleAppliedEvent {
   readonly detail: string;
   /** How long, from `t`, the rule held the stream back. */
   readonly heldMs?: number;
+  /** The event it made or changed, as the client got it (from 1): the Events view marks it. */
+  readonly event?: number;
 }
 
 /**

@@ -161,3 +161,25 @@ test('a request breakpoint holds a request before it goes upstream, until the us
   expect(asked).toBe(1);
   await expect(page.getByTestId('rules-applied')).toContainText('released the request');
 });
+
+test('the Events view marks an event a rule put in', async ({ page, sluice, upstream }) => {
+  const server = await upstream(tokenStream(4, 5));
+  await page.getByTestId('rules-button').click();
+  await page.getByRole('button', { name: 'Edit as JSON…' }).click();
+  await page.getByTestId('rules-json').fill(
+    JSON.stringify({
+      rules: [{ name: 'add done', actions: [{ type: 'inject', event: 4, data: 'data: [DONE]' }] }],
+    }),
+  );
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await page.getByRole('button', { name: 'Close' }).click();
+
+  const body = (await readAll(await requestViaProxy(sluice.proxyPort, `${server.url}/tokens`))).toString();
+  expect(body.endsWith('data: token 3\n\ndata: [DONE]\n\n')).toBe(true);
+  await page.getByTestId('exchange-row').filter({ hasText: '/tokens' }).click();
+  await page.getByRole('tab', { name: /Events/ }).click();
+  const rows = page.getByTestId('sse-row');
+  await expect(rows).toHaveCount(5);
+  await expect(rows.nth(4)).toHaveAttribute('data-rule-mark', 'put in by rule add done');
+  await expect(rows.nth(3)).not.toHaveAttribute('data-rule-mark', /./);
+});

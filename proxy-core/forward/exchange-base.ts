@@ -197,7 +197,8 @@ export abstract class ExchangeBase implements PumpObserver {
       plan,
       framingOf(contentType, contentEncoding),
       {
-        report: (rule, action, detail, heldMs) => this.reportRule(rule, action, 'response', detail, heldMs),
+        report: (rule, action, detail, heldMs, event) =>
+          this.reportRule(rule, action, 'response', detail, heldMs, event),
         ended: (action) => {
           this.ruleEnding = action;
           onEnding(action);
@@ -309,6 +310,7 @@ export abstract class ExchangeBase implements PumpObserver {
     direction: Direction,
     detail: string,
     heldMs?: number,
+    event?: number,
   ): void {
     this.emit({
       type: 'rule-applied',
@@ -319,6 +321,7 @@ export abstract class ExchangeBase implements PumpObserver {
       direction,
       detail,
       ...(heldMs === undefined ? {} : { heldMs }),
+      ...(event === undefined ? {} : { event }),
     });
   }
 

@@ -11,10 +11,24 @@ export interface ContentStep {
 /** What an edit did, for the exchange's events. */
 export type EditReport = (rule: string, action: RuleActionType, detail: string) => void;
 
+/** What a rule did to one event the client gets, told when that event goes (so its number is known). */
+export interface EditNote {
+  readonly rule: string;
+  readonly action: RuleActionType;
+  readonly detail: string;
+}
+
+/** An event as it will go to the client, and what rules did to it. */
+export interface EditedEvent {
+  readonly bytes: Buffer;
+  readonly notes: readonly EditNote[];
+}
+
 interface Out {
   bytes: Buffer;
   /** The event as it came (possibly rewritten), as opposed to one a rule put in. */
   readonly original: boolean;
+  notes: EditNote[];
 }
 
 /**
@@ -33,10 +47,13 @@ export class EventEditor {
     this.searches = steps.map(({ action }) => (action.where === undefined ? undefined : textSearch(action.where)));
   }
 
-  /** Event number `index` (from 1), edited. */
-  edit(event: Buffer, index: number): Buffer[] {
+  /**
+   * Event number `index` (from 1), edited. What happened to an event that is dropped is reported
+   * now; the rest rides on the events that go, to be told with their numbers.
+   */
+  edit(event: Buffer, index: number): EditedEvent[] {
     const text = event.toString('utf8');
-    let out: Out[] = [{ bytes: event, original: true }];
+    let out: Out[] = [{ bytes: event, original: true, notes: [] }];
     this.steps.forEach(({ rule, action }, i) => {
       if (!this.chosen(i, action, index, text)) return;
       switch (action.type) {
@@ -45,15 +62,22 @@ export class EventEditor {
           this.report(rule, 'drop', `dropped event ${index}`);
           break;
         case 'duplicate':
-          out = out.flatMap((o) => (o.original ? [o, { ...o }] : [o]));
-          this.report(rule, 'duplicate', `sent event ${index} twice`);
+          out = out.flatMap((o) =>
+            o.original
+              ? [o, { ...o, notes: [...o.notes, { rule, action: 'duplicate', detail: `sent event ${index} again` }] }]
+              : [o],
+          );
           break;
         case 'inject': {
-          const injected = { bytes: this.wire(action.data), original: false };
+          const note: EditNote = {
+            rule,
+            action: 'inject',
+            detail: `put in ${action.position ?? 'after'} event ${index}`,
+          };
+          const injected: Out = { bytes: this.wire(action.data), original: false, notes: [note] };
           const at = out.findIndex((o) => o.original);
           const where = at < 0 ? out.length : action.position === 'before' ? at : at + 1;
           out.splice(where, 0, injected);
-          this.report(rule, 'inject', `put an event ${action.position ?? 'after'} event ${index}`);
           break;
         }
         case 'rewrite':
@@ -65,17 +89,19 @@ export class EventEditor {
               return;
             }
             o.bytes = Buffer.from(rewritten, 'utf8');
+            o.notes.push({ rule, action: 'rewrite', detail: `rewrote event ${index}` });
           }
-          this.report(rule, 'rewrite', `rewrote event ${index}`);
           break;
         case 'corrupt':
-          for (const o of out)
-            if (o.original) o.bytes = o.bytes.subarray(0, Math.max(1, Math.floor(o.bytes.length / 2)));
-          this.report(rule, 'corrupt', `cut event ${index} off mid-line`);
+          for (const o of out) {
+            if (!o.original) continue;
+            o.bytes = o.bytes.subarray(0, Math.max(1, Math.floor(o.bytes.length / 2)));
+            o.notes.push({ rule, action: 'corrupt', detail: `cut event ${index} off mid-line` });
+          }
           break;
       }
     });
-    return out.map((o) => o.bytes);
+    return out.map(({ bytes, notes }) => ({ bytes, notes }));
   }
 
   private chosen(step: number, action: ContentAction, index: number, text: string): boolean {

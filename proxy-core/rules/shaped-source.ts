@@ -3,13 +3,13 @@ import { describeMs, drawMs, textSearch, type RuleActionType } from '../../app/s
 import { now } from '../clock.js';
 import type { PumpSource } from '../forward/body-pump.js';
 import { EventBounds, type EventFraming, type EventPiece } from './event-bounds.js';
-import { EventEditor, wholeEvent } from './event-edits.js';
+import { EventEditor, wholeEvent, type EditNote } from './event-edits.js';
 import type { EndingAction, ShapePlan } from './rule-set.js';
 
 /** What a shaped stream asks of its exchange, and tells it. */
 export interface ShapeControl {
   /** A rule acted: for the exchange's events (`heldMs`: how long it held the stream from now). */
-  report(rule: string, action: RuleActionType, detail: string, heldMs?: number): void;
+  report(rule: string, action: RuleActionType, detail: string, heldMs?: number, event?: number): void;
   /**
    * An ending rule fired after everything before it was handed on: `end` (the source then ends
    * to its pump, so the response ends cleanly; the exchange lets the upstream go), `reset` or
@@ -41,6 +41,8 @@ interface QueuedPiece extends EventPiece {
   readonly firstOfRead: boolean;
   /** A breakpoint stops the stream before this (whole) event. */
   readonly breakpoint?: { readonly rule: string; readonly event: number };
+  /** What content rules did to this (whole) event: told as it goes, with its number. */
+  readonly notes?: readonly EditNote[];
 }
 
 /**
@@ -182,9 +184,14 @@ export class ShapedSource extends EventEmitter implements PumpSource {
     this.partialBytes = 0;
     const index = ++this.eventsIn;
     const stop = this.breakpointFor(whole, index);
-    const events = this.editor ? this.editor.edit(whole, index) : [whole];
-    events.forEach((bytes, i) =>
-      queue({ bytes, ends: true, ...(stop && i === 0 ? { breakpoint: { rule: stop, event: index } } : {}) }),
+    const events = this.editor ? this.editor.edit(whole, index) : [{ bytes: whole, notes: [] }];
+    events.forEach(({ bytes, notes }, i) =>
+      queue({
+        bytes,
+        ends: true,
+        ...(notes.length > 0 ? { notes } : {}),
+        ...(stop && i === 0 ? { breakpoint: { rule: stop, event: index } } : {}),
+      }),
     );
   }
 
@@ -318,11 +325,14 @@ export class ShapedSource extends EventEmitter implements PumpSource {
     this.dueAt = undefined;
     let bytes = piece.bytes;
     let ends = piece.ends;
+    let notes = piece.notes;
     const cut = (length: number): void => {
-      // The rest waits at the head of the queue as a piece of the same event.
-      this.queue.unshift({ bytes: bytes.subarray(length), ends, firstOfRead: false });
+      // The rest waits at the head of the queue as a piece of the same event; what rules did to
+      // the event is told when its end goes.
+      this.queue.unshift({ bytes: bytes.subarray(length), ends, firstOfRead: false, ...(notes ? { notes } : {}) });
       bytes = bytes.subarray(0, length);
       ends = false;
+      notes = undefined;
     };
     const ending = this.plan.ending?.action;
     if (ending?.afterBytes !== undefined && bytes.length > ending.afterBytes - this.bytesSent) {
@@ -338,6 +348,8 @@ export class ShapedSource extends EventEmitter implements PumpSource {
     if (ends) this.eventsSent++;
     this.atEventStart = ends;
     if (bytes.length > 0) this.emit('data', bytes);
+    for (const note of notes ?? [])
+      this.control.report(note.rule, note.action, note.detail, undefined, this.eventsSent);
   }
 
   private endingDue(): boolean {

@@ -7,7 +7,13 @@ function editor(actions: unknown[], framing: 'sse' | 'lines' = 'sse') {
   const said: string[] = [];
   const steps = rule!.actions.map((action) => ({ rule: 'edit', action: action as ContentAction }));
   const edit = new EventEditor(steps, framing, (_rule, _action, detail) => said.push(detail));
-  return { said, edit: (text: string, index: number) => edit.edit(Buffer.from(text), index).map((b) => b.toString()) };
+  // Notes ride on the events that go (told with their numbers as they leave); drops are told at once.
+  const run = (text: string, index: number): string[] =>
+    edit.edit(Buffer.from(text), index).map(({ bytes, notes }) => {
+      said.push(...notes.map((note) => note.detail));
+      return bytes.toString();
+    });
+  return { said, edit: run };
 }
 
 const chat = (n: number, content: string): string =>
@@ -24,7 +30,7 @@ describe('content rules on whole events', () => {
     expect(edit(chat(2, 'gone'), 2)).toEqual([]);
     expect(edit(chat(3, 'again'), 3)).toEqual([chat(3, 'again'), chat(3, 'again')]);
     expect(edit('data: [DONE]\n\n', 4)).toEqual(['data: {"injected":true}\n\n', 'data: [DONE]\n\n']);
-    expect(said).toEqual(['dropped event 2', 'sent event 3 twice', 'put an event before event 4']);
+    expect(said).toEqual(['dropped event 2', 'sent event 3 again', 'put in before event 4']);
   });
 
   it('rewrites text or a JSON field of an SSE event’s data, keeping its other fields and ending', () => {

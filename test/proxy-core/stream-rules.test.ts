@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ExchangeClosedEvent, ProxyEvent, RuleAppliedEvent } from '../../app/proxy-events.js';
 import type { StreamRule } from '../../app/stream-rules.js';
 import { fetchViaProxy, type ProxiedResponse } from '../helpers/client.js';
@@ -181,6 +181,18 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
     const five = 'id: 4\ndata: {"n":"five"}\n\n';
     expect(res.body.toString()).toBe(sseBody(0) + sseBody(2) + 'data: [DONE]\n\n' + sseBody(3) + five + five);
     expect(res.rawHeaders.map((h) => h.toLowerCase())).not.toContain('content-length');
+    // Each change is told with the number of the event as the client got it.
+    const { id } = await closedOf('/sse-length?n=5');
+    const told = ruleEvents(rig.proxy.events, id)
+      .filter((e) => e.action !== 'match')
+      .map((e) => [e.action, e.event ?? null]);
+    expect(told).toEqual([
+      ['drop', null],
+      ['inject', 3],
+      ['rewrite', 5],
+      ['duplicate', 6],
+      ['rewrite', 6],
+    ]);
   });
 
   it('holds the stream at a breakpoint until the user decides: edited, dropped, then the rest let go', async () => {
@@ -366,8 +378,7 @@ describe('a slow-reader rule', () => {
     expect(written).toBeLessThan(total / 2);
     expect(process.memoryUsage().arrayBuffers - heapBefore).toBeLessThan(16 << 20);
     expect(rig.proxy.proxy.resolveBreakpoint(held.breakpoint, { outcome: 'released-all' })).toBe(true);
-    await sleep(100);
-    expect(received).toBeGreaterThan(512 * 1024);
+    await vi.waitFor(() => expect(received).toBeGreaterThan(512 * 1024), { timeout: 5_000 });
     abort.abort();
     await done;
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RuleAppliedEvent } from '../../app/proxy-events.js';
-import { ruleLines } from '../../renderer/src/app/rule-summary.js';
+import { ruleLines, ruleMarksOf } from '../../renderer/src/app/rule-summary.js';
 
 const applied = (
   rule: string,
@@ -46,5 +46,19 @@ describe('what rules did, in words', () => {
       { rule: 'idle', text: 'matched (and 3 more actions)' },
     ]);
     expect(ruleLines([])).toEqual([]);
+  });
+
+  it('marks the events a rule put in or changed, by their place in what the client got', () => {
+    const marks = ruleMarksOf([
+      applied('done', 'match', 'matched'),
+      { ...applied('done', 'inject', 'put in after event 2'), event: 3 },
+      { ...applied('fix', 'rewrite', 'rewrote event 4'), event: 5 },
+      { ...applied('dup', 'duplicate', 'sent event 4 again'), event: 5 },
+      applied('gone', 'drop', 'dropped event 1'),
+    ]);
+    expect([...marks]).toEqual([
+      [2, 'put in by rule done'],
+      [4, 'rewritten by rule fix; sent again by rule dup'],
+    ]);
   });
 });

@@ -130,3 +130,27 @@ export function describeAction(action: RuleAction): string {
       return `answer ${action.status} instead`;
   }
 }
+
+const MARK_WORDS: Partial<Record<RuleAppliedEvent['action'], string>> = {
+  inject: 'put in',
+  duplicate: 'sent again',
+  rewrite: 'rewritten',
+  corrupt: 'torn mid-line',
+  breakpoint: 'held',
+};
+
+/**
+ * The events a rule put in or changed, by their row index in the Events view (the events as the
+ * client got them, from 0): "put in by rule done; rewritten by rule fix".
+ */
+export function ruleMarksOf(events: readonly RuleAppliedEvent[]): Map<number, string> {
+  const marks = new Map<number, string>();
+  for (const event of events) {
+    if (event.event === undefined) continue;
+    const words = `${MARK_WORDS[event.action] ?? event.action} by rule ${event.rule}`;
+    const index = event.event - 1;
+    const before = marks.get(index);
+    marks.set(index, before === undefined ? words : `${before}; ${words}`);
+  }
+  return marks;
+}

@@ -27,6 +27,8 @@ export interface EventsTableProps {
   readonly followInitially: boolean;
   /** Show the SSE `id` and `event` columns; NDJSON lines have neither. */
   readonly sseFields: boolean;
+  /** Events a stream rule put in or changed, by row index: what it did, in words. */
+  readonly ruleMarks?: ReadonlyMap<number, string>;
 }
 
 const DATA: LiveColumn = { track: 'minmax(0, 1fr)' };
@@ -67,9 +69,15 @@ export function EventsTable(props: EventsTableProps) {
     if (!row) continue;
     // The gap to the event before in the stream, shown or not: it is the stream's timing.
     const gap = gapBefore(rows, i);
+    const mark = props.ruleMarks?.get(row.index);
     renderedRows.push(
-      <div key={i} {...table.rowProps(position)} data-testid="sse-row">
+      <div key={i} {...table.rowProps(position)} data-testid="sse-row" data-rule-mark={mark}>
         <span role="gridcell" className="live-cell live-num">
+          {mark !== undefined && (
+            <span className="rule-mark" title={mark} aria-label={mark}>
+              ✎{' '}
+            </span>
+          )}
           {row.index}
         </span>
         {sseFields && (

@@ -1,3 +1,4 @@
+import { ruleMarksOf } from '../app/rule-summary.js';
 import { useEffect, useMemo, useState } from 'react';
 import { formatCount } from '../format.js';
 import { NO_QUERY, type RowQuery } from '../live-table/row-filter.js';
@@ -58,6 +59,7 @@ function SseViewBody({ exchange, revision, rows: givenRows }: SseViewProps) {
   // Like the assembler: only the events since the last update are read.
   const names = useMemo(() => eventNames.sync(rows), [eventNames, rows, count]);
 
+  const ruleMarks = useMemo(() => ruleMarksOf(exchange.rules), [exchange.rules, exchange.rules.length]);
   const stats = streamStats(rows, {
     requestStart: exchange.opened.t,
     responseStart: exchange.response?.t,
@@ -125,6 +127,7 @@ function SseViewBody({ exchange, revision, rows: givenRows }: SseViewProps) {
           active={!showText}
           followInitially={live}
           sseFields={givenRows === undefined}
+          ruleMarks={ruleMarks}
         />
         {showText && <JoinedText llm={llm} live={live} />}
       </div>
