@@ -1,5 +1,8 @@
-/** How a body is cut into the events rules count: SSE events, lines, or the chunks as read. */
-export type EventFraming = 'sse' | 'lines' | 'chunks';
+/**
+ * How a body is cut into the events rules count: SSE events, lines, length-prefixed messages
+ * (gRPC, gRPC-Web, Connect streaming), or the chunks as read.
+ */
+export type EventFraming = 'sse' | 'lines' | 'frames' | 'chunks';
 
 /** A run of bytes of one event; `ends` when its last byte ends the event. */
 export interface EventPiece {
@@ -18,8 +21,14 @@ export function framingOf(contentType: string | undefined, contentEncoding: stri
   if (['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/json-seq'].includes(type)) {
     return 'lines';
   }
+  // gRPC and gRPC-Web (binary) and Connect's streaming: a flag byte and a 4-byte length per message.
+  // gRPC-Web's text form is base64 and is left as chunks.
+  if (/^application\/(grpc(\+[a-z]+)?|grpc-web(\+[a-z]+)?|connect\+[a-z]+)$/.test(type)) return 'frames';
   return 'chunks';
 }
+
+/** A length-prefixed message's header: one flag byte and a big-endian 32-bit length. */
+const FRAME_HEADER = 5;
 
 /**
  * Finds event ends in a body that arrives in arbitrary pieces, without copying: each chunk comes
@@ -34,11 +43,16 @@ export class EventBounds {
   private lineIsComment = false;
   /** The event so far has a field line: an empty line now dispatches it (comments alone do not). */
   private eventHasField = false;
+  /** Frames: header bytes of the frame being read, and the body bytes it still needs. */
+  private readonly header = Buffer.alloc(FRAME_HEADER);
+  private headerFill = 0;
+  private bodyLeft = 0;
 
   constructor(readonly framing: EventFraming) {}
 
   split(chunk: Buffer): EventPiece[] {
     if (this.framing === 'chunks') return [{ bytes: chunk, ends: true }];
+    if (this.framing === 'frames') return this.splitFrames(chunk);
     const pieces: EventPiece[] = [];
     let from = 0;
     const cut = (to: number): void => {
@@ -75,6 +89,35 @@ export class EventBounds {
         this.lineIsComment = byte === 0x3a; // ':'
         this.atLineStart = false;
       }
+    }
+    if (from < chunk.length) pieces.push({ bytes: chunk.subarray(from), ends: false });
+    return pieces;
+  }
+
+  /** Cuts at the end of each length-prefixed message, however the header and body are split. */
+  private splitFrames(chunk: Buffer): EventPiece[] {
+    const pieces: EventPiece[] = [];
+    let from = 0;
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.bodyLeft === 0 && this.headerFill < FRAME_HEADER) {
+        const take = Math.min(FRAME_HEADER - this.headerFill, chunk.length - at);
+        chunk.copy(this.header, this.headerFill, at, at + take);
+        this.headerFill += take;
+        at += take;
+        if (this.headerFill < FRAME_HEADER) break;
+        this.bodyLeft = this.header.readUInt32BE(1);
+        if (this.bodyLeft > 0) continue;
+      } else {
+        const take = Math.min(this.bodyLeft, chunk.length - at);
+        at += take;
+        this.bodyLeft -= take;
+        if (this.bodyLeft > 0) break;
+      }
+      // A whole message (its header and body) ends here.
+      pieces.push({ bytes: chunk.subarray(from, at), ends: true });
+      from = at;
+      this.headerFill = 0;
     }
     if (from < chunk.length) pieces.push({ bytes: chunk.subarray(from), ends: false });
     return pieces;

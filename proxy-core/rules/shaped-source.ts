@@ -3,7 +3,7 @@ import { describeMs, drawMs, textSearch, type RuleActionType } from '../../app/s
 import { now } from '../clock.js';
 import type { PumpSource } from '../forward/body-pump.js';
 import { EventBounds, type EventFraming, type EventPiece } from './event-bounds.js';
-import { EventEditor, wholeEvent, type EditNote } from './event-edits.js';
+import { EventEditor, wholeEvent, type ContentStep, type EditNote } from './event-edits.js';
 import type { EndingAction, ShapePlan } from './rule-set.js';
 
 /** What a shaped stream asks of its exchange, and tells it. */
@@ -26,6 +26,9 @@ export interface ShapeControl {
 export type BreakpointDecision =
   | { readonly outcome: 'released' | 'dropped' | 'released-all' | 'gone' }
   | { readonly outcome: 'edited'; readonly bytes: Buffer };
+
+/** Content rules that make sense on binary messages (gRPC and the like). */
+const BINARY_EDITS: ReadonlySet<RuleActionType> = new Set(['drop', 'duplicate', 'corrupt']);
 
 /** Bandwidth is dealt in slices of a twentieth of a second's worth, so the stream stays smooth. */
 
@@ -97,12 +100,20 @@ export class ShapedSource extends EventEmitter implements PumpSource {
     if (plan.contents.length > 0) {
       const report = (rule: string, action: RuleActionType, detail: string): void =>
         control.report(rule, action, detail);
-      if (framing === 'chunks') {
-        const first = plan.contents[0]!;
-        report(first.rule, first.action.type, 'left the body as it was: content rules need an SSE or NDJSON body');
-      } else {
-        this.editor = new EventEditor(plan.contents, framing, report);
+      // Binary messages can be left out, sent twice or torn, not written into as text.
+      const usable: ContentStep[] = [];
+      for (const step of plan.contents) {
+        const fits =
+          framing === 'sse' || framing === 'lines' || (framing === 'frames' && BINARY_EDITS.has(step.action.type));
+        if (fits) usable.push(step);
+        else
+          report(
+            step.rule,
+            step.action.type,
+            `left the body as it was: ${step.action.type} needs an SSE or NDJSON body`,
+          );
       }
+      if (usable.length > 0 && framing !== 'chunks') this.editor = new EventEditor(usable, framing, report);
     }
     inner.on('data', this.onInnerData);
     inner.on('end', this.onInnerEnd);

@@ -41,4 +41,34 @@ describe('event bounds', () => {
     expect(framingOf('application/x-ndjson', 'identity')).toBe('lines');
     expect(framingOf('application/json', undefined)).toBe('chunks');
   });
+
+  it('cuts length-prefixed messages (gRPC) at their ends, however header and body are split', () => {
+    const frame = (payload: string): Buffer => {
+      const body = Buffer.from(payload);
+      const header = Buffer.alloc(5);
+      header.writeUInt32BE(body.length, 1);
+      return Buffer.concat([header, body]);
+    };
+    const stream = Buffer.concat([frame('one'), frame(''), frame('three three')]);
+    const whole = (chunks: Buffer[]): string[] => {
+      const bounds = new EventBounds('frames');
+      const out: string[] = [];
+      let open = Buffer.alloc(0);
+      for (const chunk of chunks) {
+        for (const piece of bounds.split(chunk)) {
+          open = Buffer.concat([open, piece.bytes]);
+          if (piece.ends) {
+            out.push(open.subarray(5).toString() || '(empty)');
+            open = Buffer.alloc(0);
+          }
+        }
+      }
+      return out;
+    };
+    expect(whole([stream])).toEqual(['one', '(empty)', 'three three']);
+    expect(whole([...stream].map((b) => Buffer.from([b])))).toEqual(['one', '(empty)', 'three three']);
+    expect(framingOf('application/grpc+proto', undefined)).toBe('frames');
+    expect(framingOf('application/grpc-web-text', undefined)).toBe('chunks');
+    expect(framingOf('application/connect+json', undefined)).toBe('frames');
+  });
 });

@@ -1,3 +1,4 @@
+import type http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ExchangeClosedEvent, ProxyEvent, RuleAppliedEvent } from '../../app/proxy-events.js';
@@ -15,6 +16,14 @@ let upstreamHits = 0;
 /** `n` SSE events `gap` ms apart (0: all in one write), each `data: <i>`. */
 function sseBody(i: number): string {
   return `id: ${i}\ndata: {"n":${i}}\n\n`;
+}
+
+/** One gRPC message: flag byte 0, big-endian length, the bytes. */
+function grpcFrame(payload: string): Buffer {
+  const body = Buffer.from(payload);
+  const header = Buffer.alloc(5);
+  header.writeUInt32BE(body.length, 1);
+  return Buffer.concat([header, body]);
 }
 
 /** Times at which each whole SSE event reached the client. */
@@ -400,6 +409,12 @@ describe('stream rules over HTTP/2', () => {
         upstreamSeen.add(path);
         stream.on('error', () => undefined);
         stream.on('close', () => upstreamResets.set(path, stream.rstCode ?? -1));
+        if (path === '/grpc') {
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          stream.end(Buffer.concat([grpcFrame('first'), grpcFrame('second'), grpcFrame('third')]));
+          return;
+        }
         if (path === '/h2-length') {
           const body = Array.from({ length: 6 }, (_, i) => sseBody(i)).join('');
           stream.respond({ ':status': 200, 'content-type': 'text/event-stream', 'content-length': body.length });
@@ -565,6 +580,36 @@ describe('stream rules over HTTP/2', () => {
     proxy.proxy.resolveBreakpoint(held.breakpoint, { outcome: 'released' });
     const res = await pending;
     expect(res).toMatchObject({ rstCode: 0, body: sseBody(0) });
+  });
+
+  it('counts gRPC messages as events: latency before each, one dropped, the trailers untouched', async () => {
+    proxy.proxy.setRules([
+      rule('grpc', [
+        { type: 'latency', ms: 100 },
+        { type: 'drop', event: 2 },
+      ]),
+    ]);
+    const { session } = await connectH2(proxy.port, `localhost:${h2Upstream.port}`, { caPem: proxy.caPem });
+    try {
+      const got = await new Promise<{ body: Buffer; at: number[]; trailers: http2.IncomingHttpHeaders }>((resolve) => {
+        const stream = session.request({ ':path': '/grpc', 'content-type': 'application/grpc' });
+        const chunks: Buffer[] = [];
+        const at: number[] = [];
+        let trailers: http2.IncomingHttpHeaders = {};
+        stream.on('data', (d: Buffer) => {
+          chunks.push(d);
+          at.push(performance.now());
+        });
+        stream.on('trailers', (t) => (trailers = t));
+        stream.on('close', () => resolve({ body: Buffer.concat(chunks), at, trailers }));
+        stream.end();
+      });
+      expect(got.body.equals(Buffer.concat([grpcFrame('first'), grpcFrame('third')]))).toBe(true);
+      expect(got.at[got.at.length - 1]! - got.at[0]!).toBeGreaterThanOrEqual(95);
+      expect(got.trailers['grpc-status']).toBe('0');
+    } finally {
+      session.destroy();
+    }
   });
 
   it('answers with a respond rule on HTTP/2 without asking the upstream', async () => {
