@@ -256,26 +256,9 @@ export class H2Exchange extends ExchangeBase {
     this.headArrived({ status, statusText: '', httpVersion: '2', headers: toPairs(rawHeaders) });
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     this.responseEnded = endStream;
-    const { client, upstream } = this;
-    const respond = (dropLength = false): boolean => {
-      try {
-        const forwarded = forwardableHeaders(rawHeaders, headers);
-        if (dropLength) delete forwarded['content-length'];
-        client.respond(forwarded, {
-          endStream,
-          waitForTrailers: !endStream,
-          sendDate: false,
-        } as import('node:http2').ServerStreamResponseOptions);
-        return true;
-      } catch (err) {
-        this.fail(
-          'proxy-error',
-          'invalid-response-head',
-          `the response head could not be forwarded: ${errorMessage(err)}`,
-        );
-        return false;
-      }
-    };
+    const { upstream } = this;
+    const respond = (dropLength = false): boolean =>
+      this.respondHead(forwardableHeaders(rawHeaders, headers), endStream, dropLength);
     if (endStream) {
       respond();
       return;
@@ -288,6 +271,29 @@ export class H2Exchange extends ExchangeBase {
       () => this.ruleEnding?.type === 'end' || !upstream.rstCode,
     );
   };
+
+  /**
+   * Forwards a response head to the client: without its length when a rule changes the body's,
+   * ending the stream when there is no body. False (and the exchange failed) when Node refuses it.
+   */
+  private respondHead(forwarded: OutgoingHttpHeaders, endStream: boolean, dropLength: boolean): boolean {
+    if (dropLength) delete forwarded['content-length'];
+    try {
+      this.client.respond(forwarded, {
+        endStream,
+        waitForTrailers: !endStream,
+        sendDate: false,
+      } as import('node:http2').ServerStreamResponseOptions);
+      return true;
+    } catch (err) {
+      this.fail(
+        'proxy-error',
+        'invalid-response-head',
+        `the response head could not be forwarded: ${errorMessage(err)}`,
+      );
+      return false;
+    }
+  }
 
   /**
    * Sends the response head (`respond`, false when it failed) and then the body from `source`:
@@ -509,27 +515,11 @@ export class H2Exchange extends ExchangeBase {
     });
     const method = String(this.headers[':method'] ?? 'GET');
     const bodiless = method === 'HEAD' || status === 204 || status === 304;
-    const { client } = this;
     res.on('error', noop);
     const respond = (dropLength = false): boolean => {
-      try {
-        const forwarded = h2ResponseHeaders(status, res.rawHeaders);
-        if (dropLength) delete forwarded['content-length'];
-        client.respond(forwarded, {
-          endStream: bodiless,
-          waitForTrailers: !bodiless,
-          sendDate: false,
-        } as import('node:http2').ServerStreamResponseOptions);
-        return true;
-      } catch (err) {
-        res.destroy();
-        this.fail(
-          'proxy-error',
-          'invalid-response-head',
-          `the response head could not be forwarded: ${errorMessage(err)}`,
-        );
-        return false;
-      }
+      if (this.respondHead(h2ResponseHeaders(status, res.rawHeaders), bodiless, dropLength)) return true;
+      res.destroy();
+      return false;
     };
     if (bodiless) {
       if (!respond()) return;
