@@ -181,6 +181,8 @@ export abstract class ExchangeBase implements PumpObserver {
     contentType: string | undefined,
     contentEncoding: string | undefined,
     onEnding: (action: EndingAction) => void,
+    /** A WebSocket's messages: its frames are the events, and its head is already out. */
+    websocket = false,
   ): ShapedResponse | undefined {
     if (!this.ruleMatch) return undefined;
     const { plan, matched } = matchResponse(this.ruleMatch, contentType);
@@ -195,7 +197,7 @@ export abstract class ExchangeBase implements PumpObserver {
     const shaped = new ShapedSource(
       source,
       plan,
-      framingOf(contentType, contentEncoding),
+      websocket ? 'websocket' : framingOf(contentType, contentEncoding),
       {
         report: (rule, action, detail, heldMs, event) =>
           this.reportRule(rule, action, 'response', detail, heldMs, event),
@@ -205,7 +207,7 @@ export abstract class ExchangeBase implements PumpObserver {
         },
         hold: (rule, event, bytes) => this.holdAt('response', rule, event, bytes),
       },
-      { held: true },
+      { held: !websocket },
     );
     return { headDelayMs, source: shaped, plan };
   }

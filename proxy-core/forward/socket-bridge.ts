@@ -9,6 +9,8 @@ import {
 } from '../../app/proxy-events.js';
 import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
+import type { EndingAction } from '../rules/rule-set.js';
+import { resetConnection } from '../rules/reset-connection.js';
 import { ExchangeBase, type ExchangeServices } from './exchange-base.js';
 
 /**
@@ -46,6 +48,16 @@ export class SocketBridge extends ExchangeBase {
       request,
       ...(connectionId === undefined ? {} : { connectionId }),
     });
+    // A WebSocket's server-to-client frames are events for stream rules; a raw tunnel is opaque.
+    if (kind === 'websocket') {
+      const url = new URL(request.url);
+      this.matchRules({
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        path: `${url.pathname}${url.search}`,
+        method: request.method,
+        protocol: 'http/1.1',
+      });
+    }
   }
 
   /**
@@ -72,8 +84,11 @@ export class SocketBridge extends ExchangeBase {
     if (bytes.length > 0) this.capture.onWebSocketBytes(direction, bytes, now());
   }
 
-  /** Starts moving bytes both ways. */
-  attach(client: Duplex, upstream: Duplex): void {
+  /**
+   * Starts moving bytes both ways. `fromUpstream`: bytes the upstream sent with its answer (a
+   * WebSocket's first frames, read with the 101), which go to the client first.
+   */
+  attach(client: Duplex, upstream: Duplex, fromUpstream: Buffer = Buffer.alloc(0)): void {
     this.client = client;
     this.upstream = upstream;
     client.on('error', noop);
@@ -86,16 +101,36 @@ export class SocketBridge extends ExchangeBase {
       upstream.end();
       if (!this.halfOpen) this.endBoth();
     });
-    this.toClient = new BodyPump(upstream, client, 'response', this, () => {
+    // The 101 is out: rules on the server's frames apply from the first frame after it.
+    const shaped = this.shapeResponse(upstream, undefined, undefined, this.onRuleEnding, true);
+    if (!shaped && fromUpstream.length > 0) {
+      client.write(fromUpstream);
+      this.forwardedEarly('response', fromUpstream);
+    }
+    this.toClient = new BodyPump(shaped?.source ?? upstream, client, 'response', this, () => {
       this.upstreamEnded = true;
       this.firstEnd ??= 'upstream';
       client.end();
       if (!this.halfOpen) this.endBoth();
     });
+    // Under rules the first frames are events like the rest: they go through the rules and the pump.
+    shaped?.source.feed(fromUpstream);
     this.idle.start();
     // A side that went away before we joined them has no 'close' left to tell us.
     if (client.destroyed || upstream.destroyed) this.onSocketClose();
   }
+
+  /** An ending rule fired on the server's frames: the upstream is let go, the client ends as the rule says. */
+  private readonly onRuleEnding = (action: EndingAction): void => {
+    this.upstream?.destroy();
+    if (action.type === 'reset') {
+      const client = this.client;
+      this.close('proxy-error', 'rule-reset', 'a stream rule reset the connection');
+      if (client && !client.destroyed) client.write(Buffer.alloc(0), () => resetConnection(client));
+      else resetConnection(client);
+    }
+    // `end`: the shaped source ends, and the client's socket is ended after what went before.
+  };
 
   /** Ends an exchange that never got as far as joining the sockets. */
   failed(outcome: ExchangeOutcome, reason: string, detail: string): void {
@@ -121,6 +156,8 @@ export class SocketBridge extends ExchangeBase {
 
   private readonly onSocketClose = (): void => {
     if (this.closed) return;
+    // A rule hangs the stream: the upstream is gone, and the client waits until it gives up.
+    if (this.ruleEnding?.type === 'hang' && this.client && !this.client.destroyed) return;
     if (this.upstreamError) {
       const code = (this.upstreamError as NodeJS.ErrnoException).code ?? 'ECONNRESET';
       this.close('upstream-reset', code, `upstream connection failed: ${this.upstreamError.message}`);

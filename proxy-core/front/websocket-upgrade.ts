@@ -132,11 +132,10 @@ export class WebSocketUpgrade {
     bridge.responded(responseHeadOf(upRes, responseHeaders), this.requestSentAt);
     upSocket.setNoDelay(true);
     socket.write(responseHeadText(upRes, responseHeaders));
-    if (upHead.length > 0) socket.write(upHead);
     if (head.length > 0) upSocket.write(head);
-    bridge.forwardedEarly('response', upHead);
     bridge.forwardedEarly('request', head);
-    bridge.attach(socket, upSocket);
+    // The upstream's first frames, if they came with the 101, go out through the bridge (and any rules).
+    bridge.attach(socket, upSocket, upHead);
   };
 
   /** The upstream refused the upgrade: relay its answer as it is, and close. */

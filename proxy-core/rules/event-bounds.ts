@@ -1,8 +1,8 @@
 /**
  * How a body is cut into the events rules count: SSE events, lines, length-prefixed messages
- * (gRPC, gRPC-Web, Connect streaming), or the chunks as read.
+ * (gRPC, gRPC-Web, Connect streaming), WebSocket frames, or the chunks as read.
  */
-export type EventFraming = 'sse' | 'lines' | 'frames' | 'chunks';
+export type EventFraming = 'sse' | 'lines' | 'frames' | 'websocket' | 'chunks';
 
 /** A run of bytes of one event; `ends` when its last byte ends the event. */
 export interface EventPiece {
@@ -29,6 +29,8 @@ export function framingOf(contentType: string | undefined, contentEncoding: stri
 
 /** A length-prefixed message's header: one flag byte and a big-endian 32-bit length. */
 const FRAME_HEADER = 5;
+/** A WebSocket frame header is 2 to 14 bytes (RFC 6455 section 5.2). */
+const WEBSOCKET_HEADER_MOST = 14;
 
 /**
  * Finds event ends in a body that arrives in arbitrary pieces, without copying: each chunk comes
@@ -44,7 +46,7 @@ export class EventBounds {
   /** The event so far has a field line: an empty line now dispatches it (comments alone do not). */
   private eventHasField = false;
   /** Frames: header bytes of the frame being read, and the body bytes it still needs. */
-  private readonly header = Buffer.alloc(FRAME_HEADER);
+  private readonly header = Buffer.alloc(WEBSOCKET_HEADER_MOST);
   private headerFill = 0;
   private bodyLeft = 0;
 
@@ -53,6 +55,7 @@ export class EventBounds {
   split(chunk: Buffer): EventPiece[] {
     if (this.framing === 'chunks') return [{ bytes: chunk, ends: true }];
     if (this.framing === 'frames') return this.splitFrames(chunk);
+    if (this.framing === 'websocket') return this.splitWebSocket(chunk);
     const pieces: EventPiece[] = [];
     let from = 0;
     const cut = (to: number): void => {
@@ -122,4 +125,51 @@ export class EventBounds {
     if (from < chunk.length) pieces.push({ bytes: chunk.subarray(from), ends: false });
     return pieces;
   }
+
+  /**
+   * Cuts at the end of each WebSocket frame (RFC 6455 section 5.2: two bytes, an extended length
+   * of 2 or 8 bytes, a 4-byte mask when masked, then the payload), however the bytes are split.
+   */
+  private splitWebSocket(chunk: Buffer): EventPiece[] {
+    const pieces: EventPiece[] = [];
+    let from = 0;
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.bodyLeft === 0) {
+        // Reading a header: its size is known from its second byte on.
+        const wanted = this.headerFill < 2 ? 2 : webSocketHeaderSize(this.header);
+        const take = Math.min(wanted - this.headerFill, chunk.length - at);
+        chunk.copy(this.header, this.headerFill, at, at + take);
+        this.headerFill += take;
+        at += take;
+        if (this.headerFill < 2 || this.headerFill < webSocketHeaderSize(this.header)) continue;
+        this.bodyLeft = webSocketPayloadSize(this.header);
+        this.headerFill = 0;
+        if (this.bodyLeft > 0) continue;
+      } else {
+        const take = Math.min(this.bodyLeft, chunk.length - at);
+        at += take;
+        this.bodyLeft -= take;
+        if (this.bodyLeft > 0) break;
+      }
+      pieces.push({ bytes: chunk.subarray(from, at), ends: true });
+      from = at;
+    }
+    if (from < chunk.length) pieces.push({ bytes: chunk.subarray(from), ends: false });
+    return pieces;
+  }
+}
+
+function webSocketHeaderSize(header: Buffer): number {
+  const code = header[1]! & 0x7f;
+  const masked = (header[1]! & 0x80) !== 0;
+  return 2 + (code === 126 ? 2 : code === 127 ? 8 : 0) + (masked ? 4 : 0);
+}
+
+function webSocketPayloadSize(header: Buffer): number {
+  const code = header[1]! & 0x7f;
+  if (code === 126) return header.readUInt16BE(2);
+  // Lengths past 2^53 are not a real frame; the count would merely be wrong for it.
+  if (code === 127) return Number(header.readBigUInt64BE(2));
+  return code;
 }

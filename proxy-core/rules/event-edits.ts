@@ -144,7 +144,7 @@ export class EventEditor {
 
 /** `bytes` as a whole event: ended with the empty line (SSE) or the newline (lines) it lacks. */
 export function wholeEvent(framing: EventFraming, bytes: Buffer): Buffer {
-  if (framing === 'chunks' || framing === 'frames') return bytes;
+  if (framing !== 'sse' && framing !== 'lines') return bytes;
   const text = bytes.toString('latin1');
   if (framing === 'lines') return text.endsWith('\n') ? bytes : Buffer.concat([bytes, Buffer.from('\n')]);
   if (/(\r\n|\r|\n)(\r\n|\r|\n)$/.test(text)) return bytes;

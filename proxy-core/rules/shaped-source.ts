@@ -27,7 +27,7 @@ export type BreakpointDecision =
   | { readonly outcome: 'released' | 'dropped' | 'released-all' | 'gone' }
   | { readonly outcome: 'edited'; readonly bytes: Buffer };
 
-/** Content rules that make sense on binary messages (gRPC and the like). */
+/** Content rules that make sense on binary messages (gRPC, WebSocket frames). */
 const BINARY_EDITS: ReadonlySet<RuleActionType> = new Set(['drop', 'duplicate', 'corrupt']);
 
 /** Bandwidth is dealt in slices of a twentieth of a second's worth, so the stream stays smooth. */
@@ -104,7 +104,9 @@ export class ShapedSource extends EventEmitter implements PumpSource {
       const usable: ContentStep[] = [];
       for (const step of plan.contents) {
         const fits =
-          framing === 'sse' || framing === 'lines' || (framing === 'frames' && BINARY_EDITS.has(step.action.type));
+          framing === 'sse' ||
+          framing === 'lines' ||
+          ((framing === 'frames' || framing === 'websocket') && BINARY_EDITS.has(step.action.type));
         if (fits) usable.push(step);
         else
           report(
@@ -122,6 +124,11 @@ export class ShapedSource extends EventEmitter implements PumpSource {
       control.report(rule, 'bandwidth', `capped at ${bytesPerSecond.toLocaleString('en')} bytes/s`);
     }
     if (this.opened) queueMicrotask(() => this.next());
+  }
+
+  /** Bytes of the stream read before this source was made (a WebSocket's first frames, read with its 101). */
+  feed(bytes: Buffer): void {
+    if (bytes.length > 0) this.onInnerData(bytes);
   }
 
   /** The response head went out: bytes may follow. */

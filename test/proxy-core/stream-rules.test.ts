@@ -1,9 +1,12 @@
+import http from 'node:http';
 import type http2 from 'node:http2';
+import type net from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ExchangeClosedEvent, ProxyEvent, RuleAppliedEvent } from '../../app/proxy-events.js';
 import type { StreamRule } from '../../app/stream-rules.js';
-import { fetchViaProxy, type ProxiedResponse } from '../helpers/client.js';
+import { connectThroughProxy, fetchViaProxy, type ProxiedResponse } from '../helpers/client.js';
 import { connectH2, startH2Server, type H2Server } from '../helpers/h2.js';
 import { lastOpened, startProxy, type TestProxy } from '../helpers/proxy.js';
 import { makeUpstreamAuthority, startServer, type TestServer, type UpstreamAuthority } from '../helpers/servers.js';
@@ -618,5 +621,77 @@ describe('stream rules over HTTP/2', () => {
     ]);
     expect(mocked).toMatchObject({ status: 429, body: 'slow down', rstCode: 0 });
     expect(upstreamSeen.has('/h2-mocked')).toBe(false);
+  });
+});
+
+describe('stream rules on WebSocket messages', () => {
+  let proxy: TestProxy;
+  let server: http.Server;
+  let url = '';
+  beforeAll(async () => {
+    server = http.createServer();
+    const wss = new WebSocketServer({ server, perMessageDeflate: false });
+    wss.on('connection', (socket) => {
+      for (let i = 0; i < 4; i++) socket.send(`message ${i}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/live`;
+    proxy = await startProxy();
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await proxy?.close();
+  });
+
+  /** Opens a WebSocket through the proxy and gathers the server's messages until it closes or `ms` pass. */
+  async function messages(rules: StreamRule[], ms = 1_500): Promise<{ got: string[]; at: number[]; code?: number }> {
+    proxy.proxy.setRules(rules);
+    const socket = await connectThroughProxy(proxy.port, new URL(url));
+    const client = new WebSocket(url, { createConnection: () => socket });
+    return new Promise((resolve) => {
+      const got: string[] = [];
+      const at: number[] = [];
+      let code: number | undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        client.terminate();
+        resolve({ got, at, ...(code === undefined ? {} : { code }) });
+      };
+      const timer = setTimeout(done, ms);
+      client.on('message', (data) => {
+        got.push(String(data));
+        at.push(performance.now());
+      });
+      client.on('error', () => undefined);
+      client.on('close', (closeCode) => {
+        code = closeCode;
+        done();
+      });
+    });
+  }
+
+  it('delays, drops and resets per message (each frame the server sends is an event)', async () => {
+    const slow = await messages(
+      [
+        rule('ws', [
+          { type: 'latency', ms: 120 },
+          { type: 'drop', event: 2 },
+        ]),
+      ],
+      1_200,
+    );
+    expect(slow.got).toEqual(['message 0', 'message 2', 'message 3']);
+    for (let i = 1; i < slow.at.length; i++) expect(slow.at[i]! - slow.at[i - 1]!).toBeGreaterThanOrEqual(110);
+
+    const cut = await messages([rule('ws reset', [{ type: 'reset', afterEvents: 2 }], { path: '/live' })]);
+    expect(cut.got).toEqual(['message 0', 'message 1']);
+    // Cut without a close frame: the client sees an abnormal closure (1006), as after a crash.
+    expect(cut.code).toBe(1006);
+    const opened = lastOpened(proxy.events, (e) => e.kind === 'websocket')!;
+    const closed = (await proxy.waitFor(
+      (e) => e.type === 'exchange-closed' && e.id === opened.id,
+    )) as ExchangeClosedEvent;
+    expect(closed).toMatchObject({ outcome: 'proxy-error', reason: 'rule-reset' });
   });
 });
