@@ -71,4 +71,32 @@ describe('event bounds', () => {
     expect(framingOf('application/grpc-web-text', undefined)).toBe('chunks');
     expect(framingOf('application/connect+json', undefined)).toBe('frames');
   });
+
+  it('cuts WebSocket frames at their ends: short, 16-bit and masked lengths, byte by byte too', () => {
+    const frame = (payload: Buffer, masked: boolean): Buffer => {
+      const length = payload.length;
+      const head = length < 126 ? Buffer.from([0x81, length]) : Buffer.from([0x82, 126, length >> 8, length & 0xff]);
+      if (masked) head[1]! |= 0x80;
+      return Buffer.concat([head, masked ? Buffer.from([1, 2, 3, 4]) : Buffer.alloc(0), payload]);
+    };
+    const frames = [frame(Buffer.from('hi'), false), frame(Buffer.alloc(300, 7), true), frame(Buffer.alloc(0), false)];
+    const sizes = (chunks: Buffer[]): number[] => {
+      const bounds = new EventBounds('websocket');
+      const out: number[] = [];
+      let open = 0;
+      for (const chunk of chunks) {
+        for (const piece of bounds.split(chunk)) {
+          open += piece.bytes.length;
+          if (piece.ends) {
+            out.push(open);
+            open = 0;
+          }
+        }
+      }
+      return out;
+    };
+    const stream = Buffer.concat(frames);
+    expect(sizes([stream])).toEqual(frames.map((f) => f.length));
+    expect(sizes([...stream].map((b) => Buffer.from([b])))).toEqual(frames.map((f) => f.length));
+  });
 });
