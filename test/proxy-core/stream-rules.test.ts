@@ -75,6 +75,14 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
       res.write(body.slice(0, 10));
       await sleep(20);
       res.end(body.slice(10));
+    } else if (url.pathname === '/chunked') {
+      // Three reads' worth, sent together: per-chunk latency spaces the reads the proxy makes.
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      for (let i = 0; i < 3; i++) {
+        res.write(Buffer.alloc(1000, 65 + i));
+        await sleep(30);
+      }
+      res.end();
     } else if (url.pathname === '/download') {
       const bytes = Number(url.searchParams.get('bytes') ?? 10_000);
       const body = Buffer.alloc(bytes);
@@ -288,6 +296,22 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
     expect(upstreamHits).toBe(hits + 1);
   });
 
+  it('adds latency per chunk to a chunked download', async () => {
+    const res = await fetch('/chunked', [rule('slow chunks', [{ type: 'latency', ms: 150, per: 'chunk' }])]);
+    expect(res.complete).toBe(true);
+    expect(res.body.toString()).toBe('A'.repeat(1000) + 'B'.repeat(1000) + 'C'.repeat(1000));
+    const firstOf = (letter: number): number => {
+      let seen = 0;
+      for (const arrival of res.arrivals) {
+        seen += arrival.size;
+        if (seen > letter * 1000) return arrival.at;
+      }
+      return NaN;
+    };
+    expect(firstOf(1) - firstOf(0)).toBeGreaterThanOrEqual(140);
+    expect(firstOf(2) - firstOf(1)).toBeGreaterThanOrEqual(140);
+  });
+
   it('caps bandwidth without changing a byte, and ends a download after N bytes', async () => {
     const started = performance.now();
     const capped = await fetch('/download?bytes=20000', [
@@ -418,6 +442,13 @@ describe('stream rules over HTTP/2', () => {
           stream.end(Buffer.concat([grpcFrame('first'), grpcFrame('second'), grpcFrame('third')]));
           return;
         }
+        if (path === '/h2-download') {
+          const body = Buffer.alloc(20_000);
+          for (let i = 0; i < body.length; i++) body[i] = i % 251;
+          stream.respond({ ':status': 200, 'content-type': 'application/octet-stream', 'content-length': body.length });
+          stream.end(body);
+          return;
+        }
         if (path === '/h2-length') {
           const body = Array.from({ length: 6 }, (_, i) => sseBody(i)).join('');
           stream.respond({ ':status': 200, 'content-type': 'text/event-stream', 'content-length': body.length });
@@ -468,7 +499,7 @@ describe('stream rules over HTTP/2', () => {
         const arrivals: number[] = [];
         stream.on('response', (h) => (status = Number(h[':status'])));
         stream.on('data', (d: Buffer) => {
-          body += d.toString();
+          body += d.toString('latin1');
           const events = body.split('\n\n').length - 1;
           while (arrivals.length < events) arrivals.push(performance.now());
         });
@@ -535,6 +566,22 @@ describe('stream rules over HTTP/2', () => {
     const h1 = await request(h1Upstream.port, '/h1-behind-h2', [rule('cut', [{ type: 'end', afterEvents: 2 }])]);
     expect(h1.rstCode).toBe(0);
     expect(h1.body).toBe(sseBody(0) + sseBody(1));
+  });
+
+  it('caps bandwidth on an HTTP/2 download and ends it after N bytes', async () => {
+    const started = performance.now();
+    const capped = await request(h2Upstream.port, '/h2-download', [
+      rule('h2 download', [
+        { type: 'bandwidth', bytesPerSecond: 40_000 },
+        { type: 'end', afterBytes: 12_345 },
+      ]),
+    ]);
+    expect(capped.rstCode).toBe(0);
+    const body = Buffer.from(capped.body, 'latin1');
+    expect(body.length).toBe(12_345);
+    expect(body.every((b, i) => b === i % 251)).toBe(true);
+    // 12,345 bytes at 40,000 a second: about 0.3 s.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(280);
   });
 
   it('drops the announced length when a rule changes the body, as HTTP/2 clients check it', async () => {
