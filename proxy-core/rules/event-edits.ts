@@ -83,12 +83,12 @@ export class EventEditor {
         case 'rewrite':
           for (const o of out) {
             if (!o.original) continue;
-            const rewritten = this.rewrite(action, o.bytes.toString('utf8'));
-            if (rewritten === undefined) {
-              this.report(rule, 'rewrite', `left event ${index} as it was: its data is not JSON`);
+            const rewritten = this.rewriteEvent(action, o.bytes);
+            if (typeof rewritten === 'string') {
+              this.report(rule, 'rewrite', `left event ${index} as it was: ${rewritten}`);
               return;
             }
-            o.bytes = Buffer.from(rewritten, 'utf8');
+            o.bytes = rewritten;
             o.notes.push({ rule, action: 'rewrite', detail: `rewrote event ${index}` });
           }
           break;
@@ -114,7 +114,25 @@ export class EventEditor {
 
   /** `data` as a whole event: ended with the empty line (SSE) or the newline (NDJSON) it lacks. */
   private wire(data: string): Buffer {
+    if (this.framing === 'websocket') return webSocketTextFrame(Buffer.from(data, 'utf8'));
     return wholeEvent(this.framing, Buffer.from(data, 'utf8'));
+  }
+
+  /** The event rewritten, or why it cannot be. A WebSocket frame is rewritten in its payload. */
+  private rewriteEvent(action: Extract<ContentAction, { type: 'rewrite' }>, event: Buffer): Buffer | string {
+    if (this.framing !== 'websocket') {
+      const text = this.rewrite(action, event.toString('utf8'));
+      return text === undefined ? 'its data is not JSON' : Buffer.from(text, 'utf8');
+    }
+    const frame = readWebSocketFrame(event);
+    if (!frame) return 'not a whole frame';
+    if (frame.masked || frame.compressed || frame.opcode !== 1)
+      return 'only a whole, uncompressed text frame can be rewritten';
+    const payload = frame.payload.toString('utf8');
+    const text = action.replace
+      ? payload.replace(textSearch(action.replace.from), action.replace.to)
+      : setJson(payload, action.set!.path, action.set!.value);
+    return text === undefined ? 'its data is not JSON' : webSocketTextFrame(Buffer.from(text, 'utf8'));
   }
 
   private rewrite(action: Extract<ContentAction, { type: 'rewrite' }>, text: string): string | undefined {
@@ -149,6 +167,45 @@ export function wholeEvent(framing: EventFraming, bytes: Buffer): Buffer {
   if (framing === 'lines') return text.endsWith('\n') ? bytes : Buffer.concat([bytes, Buffer.from('\n')]);
   if (/(\r\n|\r|\n)(\r\n|\r|\n)$/.test(text)) return bytes;
   return Buffer.concat([bytes, Buffer.from(/(\r\n|\r|\n)$/.test(text) ? '\n' : '\n\n')]);
+}
+
+/** A server's WebSocket frame (unmasked), taken apart; undefined when `frame` is not one whole frame. */
+function readWebSocketFrame(
+  frame: Buffer,
+): { opcode: number; masked: boolean; compressed: boolean; payload: Buffer } | undefined {
+  if (frame.length < 2) return undefined;
+  const code = frame[1]! & 0x7f;
+  const masked = (frame[1]! & 0x80) !== 0;
+  const extended = code === 126 ? 2 : code === 127 ? 8 : 0;
+  const start = 2 + extended + (masked ? 4 : 0);
+  if (frame.length < start) return undefined;
+  const length = code === 126 ? frame.readUInt16BE(2) : code === 127 ? Number(frame.readBigUInt64BE(2)) : code;
+  if (frame.length !== start + length) return undefined;
+  return {
+    // A fragment (FIN clear) is not a whole message: it is left alone like a binary frame.
+    opcode: (frame[0]! & 0x80) === 0 ? -1 : frame[0]! & 0x0f,
+    masked,
+    compressed: (frame[0]! & 0x40) !== 0,
+    payload: frame.subarray(start),
+  };
+}
+
+/** A final, unmasked text frame (a server's) carrying `payload`. */
+function webSocketTextFrame(payload: Buffer): Buffer {
+  const length = payload.length;
+  const head =
+    length < 126
+      ? Buffer.from([0x81, length])
+      : length < 0x10000
+        ? Buffer.from([0x81, 126, length >> 8, length & 0xff])
+        : Buffer.concat([Buffer.from([0x81, 127]), bigEndian64(length)]);
+  return Buffer.concat([head, payload]);
+}
+
+function bigEndian64(value: number): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeBigUInt64BE(BigInt(value));
+  return out;
 }
 
 /** `json` with the field at `path` (dots; numbers index arrays) set to `value`; undefined if not JSON. */

@@ -27,7 +27,7 @@ export type BreakpointDecision =
   | { readonly outcome: 'released' | 'dropped' | 'released-all' | 'gone' }
   | { readonly outcome: 'edited'; readonly bytes: Buffer };
 
-/** Content rules that make sense on binary messages (gRPC, WebSocket frames). */
+/** Content rules that make sense on binary messages (gRPC); WebSocket text frames take them all. */
 const BINARY_EDITS: ReadonlySet<RuleActionType> = new Set(['drop', 'duplicate', 'corrupt']);
 
 /** Bandwidth is dealt in slices of a twentieth of a second's worth, so the stream stays smooth. */
@@ -106,13 +106,14 @@ export class ShapedSource extends EventEmitter implements PumpSource {
         const fits =
           framing === 'sse' ||
           framing === 'lines' ||
-          ((framing === 'frames' || framing === 'websocket') && BINARY_EDITS.has(step.action.type));
+          framing === 'websocket' ||
+          (framing === 'frames' && BINARY_EDITS.has(step.action.type));
         if (fits) usable.push(step);
         else
           report(
             step.rule,
             step.action.type,
-            `left the body as it was: ${step.action.type} needs an SSE or NDJSON body`,
+            `left the body as it was: ${step.action.type} needs SSE, NDJSON or WebSocket text`,
           );
       }
       if (usable.length > 0 && framing !== 'chunks') this.editor = new EventEditor(usable, framing, report);

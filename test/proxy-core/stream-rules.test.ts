@@ -718,6 +718,26 @@ describe('stream rules on WebSocket messages', () => {
     });
   }
 
+  it('puts in and rewrites text messages', async () => {
+    const edited = await messages(
+      [
+        rule('ws edits', [
+          { type: 'inject', event: 1, data: '{"injected":true}' },
+          { type: 'rewrite', event: 3, replace: { from: 'message', to: 'msg' } },
+          { type: 'rewrite', event: 4, set: { path: 'n', value: 4 } },
+        ]),
+      ],
+      600,
+    );
+    // Event 4's text is not JSON: it goes as it was, and says so.
+    expect(edited.got).toEqual(['message 0', '{"injected":true}', 'message 1', 'msg 2', 'message 3']);
+    const opened = lastOpened(proxy.events, (e) => e.kind === 'websocket')!;
+    const details = proxy.events
+      .filter((e): e is RuleAppliedEvent => e.type === 'rule-applied' && e.id === opened.id && e.action !== 'match')
+      .map((e) => e.detail);
+    expect(details).toContain('left event 4 as it was: its data is not JSON');
+  });
+
   it('delays, drops and resets per message (each frame the server sends is an event)', async () => {
     const slow = await messages(
       [
