@@ -53,7 +53,10 @@ test('a rule added in the Rules dialog cuts a live stream, and the exchange and 
   await screenshot(page, 'stream-rules-dialog');
   await page.getByRole('button', { name: 'Close' }).click();
 
-  await page.getByTestId('exchange-row').filter({ hasText: '/sse' }).click();
+  const row = page.getByTestId('exchange-row').filter({ hasText: '/sse' });
+  // The list says a rule changed this exchange, before it is even opened.
+  await expect(row.getByTestId('rule-badge')).toHaveText('rule');
+  await row.click();
   await expect(page.getByTestId('rules-applied')).toHaveText('Rule cut after 2: ended the stream after 2 events');
   await expect(page.getByTestId('outcome')).toHaveAttribute('data-outcome', 'completed');
   await screenshot(page, 'stream-rules-exchange');
@@ -114,6 +117,9 @@ test('a breakpoint holds an event in the UI; the user edits it and releases it, 
   const res = await requestViaProxy(sluice.proxyPort, `${server.url}/tokens`);
   const body = readAll(res);
   await page.getByTestId('breakpoints-held').click();
+  await expect(page.getByTestId('exchange-row').filter({ hasText: '/tokens' }).getByTestId('rule-badge')).toHaveText(
+    'held',
+  );
   const panel = page.getByTestId('breakpoint');
   await expect(panel).toContainText('Held by rule inspect before event 2');
   await expect(page.getByTestId('breakpoint-text')).toHaveValue('data: token 1\n\n');

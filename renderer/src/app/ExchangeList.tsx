@@ -25,6 +25,7 @@ import {
 } from '../store/exchange-row.js';
 import { useExchange, useSluice } from '../store/store.js';
 import { hostNow } from '../store/host-clock.js';
+import type { ExchangeView } from '../model/exchange.js';
 import type { LiveColumn } from '../live-table/column-fit.js';
 import { useColumnFit } from '../live-table/use-fitted-columns.js';
 import { FilterBar } from './FilterBar.js';
@@ -251,6 +252,7 @@ const Row = memo(function Row({ id, top, selected, onSelect, fitRow, fileLabels 
       </span>
       <span className="c-path" title={path}>
         {file !== undefined && <ImportedFromBadge file={file} label={fileLabels.get(file) ?? file} />}
+        {x.rules.length > 0 && <RuleBadge x={x} />}
         <span className="path-text">{label}</span>
       </span>
       <span className={`c-status ${status.tone}`} title={status.title || undefined}>
@@ -269,3 +271,18 @@ const Row = memo(function Row({ id, top, selected, onSelect, fitRow, fileLabels 
     </div>
   );
 });
+
+/** A stream rule touched this exchange (or holds it now): it was changed on purpose, so the list says so. */
+function RuleBadge({ x }: { x: ExchangeView }) {
+  const names = [...new Set(x.rules.map((event) => event.rule))].join(', ');
+  const held = x.breakpoint !== undefined;
+  return (
+    <span
+      className={`rule-badge${held ? ' held' : ''}`}
+      data-testid="rule-badge"
+      title={held ? `held at a breakpoint by rule ${x.breakpoint!.rule}` : `stream rules: ${names}`}
+    >
+      {held ? 'held' : 'rule'}
+    </span>
+  );
+}
