@@ -122,10 +122,10 @@ export class WebSocketFrameParser {
 
   private readHeader(chunk: Buffer, at: number): number {
     // Copy bytes until the header is whole; its size is known from its first two bytes.
-    let needed = this.headerBytes < 2 ? 2 : headerSize(this.header);
+    let needed = this.headerBytes < 2 ? 2 : webSocketHeaderSize(this.header);
     while (this.headerBytes < needed && at < chunk.length) {
       this.header[this.headerBytes++] = chunk[at++]!;
-      if (this.headerBytes === 2) needed = headerSize(this.header);
+      if (this.headerBytes === 2) needed = webSocketHeaderSize(this.header);
     }
     if (this.headerBytes < needed) return at;
     const frame = this.decodeHeader();
@@ -223,8 +223,19 @@ function isControl(opcode: number): boolean {
 }
 
 /** Header size from its first two bytes: 2, plus 2 or 8 for an extended length, plus 4 for a mask. */
-function headerSize(h: Buffer): number {
+export function webSocketHeaderSize(h: Buffer): number {
   const length = h[1]! & 0x7f;
   const extended = length === 126 ? 2 : length === 127 ? 8 : 0;
   return 2 + extended + ((h[1]! & 0x80) !== 0 ? 4 : 0);
+}
+
+/**
+ * The payload length a whole frame header announces. A length past 2^53 is no real frame; the
+ * parser above refuses one, and a plain count of it is merely wrong.
+ */
+export function webSocketPayloadLength(h: Buffer): number {
+  const length = h[1]! & 0x7f;
+  if (length === 126) return h.readUInt16BE(2);
+  if (length === 127) return Number(h.readBigUInt64BE(2));
+  return length;
 }

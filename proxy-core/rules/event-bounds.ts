@@ -1,3 +1,5 @@
+import { webSocketHeaderSize, webSocketPayloadLength } from '../capture/websocket-frames.js';
+
 /**
  * How a body is cut into the events rules count: SSE events, lines, length-prefixed messages
  * (gRPC, gRPC-Web, Connect streaming), WebSocket frames, or the chunks as read.
@@ -35,7 +37,8 @@ const WEBSOCKET_HEADER_MOST = 14;
 /**
  * Finds event ends in a body that arrives in arbitrary pieces, without copying: each chunk comes
  * back as views cut where events end. SSE events end at an empty line (the end of line is CRLF,
- * LF or CR, RFC 8895's grammar as the WHATWG spec reads it); lines end at LF.
+ * LF or CR, RFC 8895's grammar as the WHATWG spec reads it); lines end at LF; length-prefixed
+ * messages and WebSocket frames end where their header says.
  */
 export class EventBounds {
   /** The last byte seen ended a line: one more line end makes an empty line. */
@@ -45,7 +48,7 @@ export class EventBounds {
   private lineIsComment = false;
   /** The event so far has a field line: an empty line now dispatches it (comments alone do not). */
   private eventHasField = false;
-  /** Frames: header bytes of the frame being read, and the body bytes it still needs. */
+  /** Prefixed messages: header bytes of the one being read, and the payload bytes it still needs. */
   private readonly header = Buffer.alloc(WEBSOCKET_HEADER_MOST);
   private headerFill = 0;
   private bodyLeft = 0;
@@ -54,8 +57,8 @@ export class EventBounds {
 
   split(chunk: Buffer): EventPiece[] {
     if (this.framing === 'chunks') return [{ bytes: chunk, ends: true }];
-    if (this.framing === 'frames') return this.splitFrames(chunk);
-    if (this.framing === 'websocket') return this.splitWebSocket(chunk);
+    if (this.framing === 'frames') return this.splitPrefixed(chunk, LENGTH_PREFIX);
+    if (this.framing === 'websocket') return this.splitPrefixed(chunk, WEBSOCKET_FRAME);
     const pieces: EventPiece[] = [];
     let from = 0;
     const cut = (to: number): void => {
@@ -97,53 +100,22 @@ export class EventBounds {
     return pieces;
   }
 
-  /** Cuts at the end of each length-prefixed message, however the header and body are split. */
-  private splitFrames(chunk: Buffer): EventPiece[] {
-    const pieces: EventPiece[] = [];
-    let from = 0;
-    let at = 0;
-    while (at < chunk.length) {
-      if (this.bodyLeft === 0 && this.headerFill < FRAME_HEADER) {
-        const take = Math.min(FRAME_HEADER - this.headerFill, chunk.length - at);
-        chunk.copy(this.header, this.headerFill, at, at + take);
-        this.headerFill += take;
-        at += take;
-        if (this.headerFill < FRAME_HEADER) break;
-        this.bodyLeft = this.header.readUInt32BE(1);
-        if (this.bodyLeft > 0) continue;
-      } else {
-        const take = Math.min(this.bodyLeft, chunk.length - at);
-        at += take;
-        this.bodyLeft -= take;
-        if (this.bodyLeft > 0) break;
-      }
-      // A whole message (its header and body) ends here.
-      pieces.push({ bytes: chunk.subarray(from, at), ends: true });
-      from = at;
-      this.headerFill = 0;
-    }
-    if (from < chunk.length) pieces.push({ bytes: chunk.subarray(from), ends: false });
-    return pieces;
-  }
-
   /**
-   * Cuts at the end of each WebSocket frame (RFC 6455 section 5.2: two bytes, an extended length
-   * of 2 or 8 bytes, a 4-byte mask when masked, then the payload), however the bytes are split.
+   * Cuts at the end of each message whose header says how long it is (gRPC's length prefix, a
+   * WebSocket frame's header), however header and payload are split across chunks.
    */
-  private splitWebSocket(chunk: Buffer): EventPiece[] {
+  private splitPrefixed(chunk: Buffer, format: PrefixFormat): EventPiece[] {
     const pieces: EventPiece[] = [];
     let from = 0;
     let at = 0;
     while (at < chunk.length) {
       if (this.bodyLeft === 0) {
-        // Reading a header: its size is known from its second byte on.
-        const wanted = this.headerFill < 2 ? 2 : webSocketHeaderSize(this.header);
-        const take = Math.min(wanted - this.headerFill, chunk.length - at);
+        const take = Math.min(format.headerSize(this.header, this.headerFill) - this.headerFill, chunk.length - at);
         chunk.copy(this.header, this.headerFill, at, at + take);
         this.headerFill += take;
         at += take;
-        if (this.headerFill < 2 || this.headerFill < webSocketHeaderSize(this.header)) continue;
-        this.bodyLeft = webSocketPayloadSize(this.header);
+        if (this.headerFill < format.headerSize(this.header, this.headerFill)) continue;
+        this.bodyLeft = format.payloadSize(this.header);
         this.headerFill = 0;
         if (this.bodyLeft > 0) continue;
       } else {
@@ -152,6 +124,7 @@ export class EventBounds {
         this.bodyLeft -= take;
         if (this.bodyLeft > 0) break;
       }
+      // A whole message (its header and payload) ends here.
       pieces.push({ bytes: chunk.subarray(from, at), ends: true });
       from = at;
     }
@@ -160,16 +133,20 @@ export class EventBounds {
   }
 }
 
-function webSocketHeaderSize(header: Buffer): number {
-  const code = header[1]! & 0x7f;
-  const masked = (header[1]! & 0x80) !== 0;
-  return 2 + (code === 126 ? 2 : code === 127 ? 8 : 0) + (masked ? 4 : 0);
+/** How a length-announcing header reads: its size as far as known from its first `fill` bytes, and the payload's. */
+interface PrefixFormat {
+  headerSize(header: Buffer, fill: number): number;
+  payloadSize(header: Buffer): number;
 }
 
-function webSocketPayloadSize(header: Buffer): number {
-  const code = header[1]! & 0x7f;
-  if (code === 126) return header.readUInt16BE(2);
-  // Lengths past 2^53 are not a real frame; the count would merely be wrong for it.
-  if (code === 127) return Number(header.readBigUInt64BE(2));
-  return code;
-}
+/** gRPC, gRPC-Web and Connect: a flag byte and a big-endian 32-bit length. */
+const LENGTH_PREFIX: PrefixFormat = {
+  headerSize: () => FRAME_HEADER,
+  payloadSize: (header) => header.readUInt32BE(1),
+};
+
+/** RFC 6455 section 5.2: its size is known from its second byte on. */
+const WEBSOCKET_FRAME: PrefixFormat = {
+  headerSize: (header, fill) => (fill < 2 ? 2 : webSocketHeaderSize(header)),
+  payloadSize: webSocketPayloadLength,
+};

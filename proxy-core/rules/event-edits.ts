@@ -1,4 +1,5 @@
 import { textSearch, type RuleAction, type RuleActionType } from '../../app/stream-rules.js';
+import { webSocketHeaderSize, webSocketPayloadLength } from '../capture/websocket-frames.js';
 import type { EventFraming } from './event-bounds.js';
 
 export type ContentAction = Extract<RuleAction, { type: 'drop' | 'duplicate' | 'inject' | 'rewrite' | 'corrupt' }>;
@@ -169,22 +170,17 @@ export function wholeEvent(framing: EventFraming, bytes: Buffer): Buffer {
   return Buffer.concat([bytes, Buffer.from(/(\r\n|\r|\n)$/.test(text) ? '\n' : '\n\n')]);
 }
 
-/** A server's WebSocket frame (unmasked), taken apart; undefined when `frame` is not one whole frame. */
+/** A server's WebSocket frame, taken apart; undefined when `frame` is not one whole frame. */
 function readWebSocketFrame(
   frame: Buffer,
 ): { opcode: number; masked: boolean; compressed: boolean; payload: Buffer } | undefined {
   if (frame.length < 2) return undefined;
-  const code = frame[1]! & 0x7f;
-  const masked = (frame[1]! & 0x80) !== 0;
-  const extended = code === 126 ? 2 : code === 127 ? 8 : 0;
-  const start = 2 + extended + (masked ? 4 : 0);
-  if (frame.length < start) return undefined;
-  const length = code === 126 ? frame.readUInt16BE(2) : code === 127 ? Number(frame.readBigUInt64BE(2)) : code;
-  if (frame.length !== start + length) return undefined;
+  const start = webSocketHeaderSize(frame);
+  if (frame.length < start || frame.length !== start + webSocketPayloadLength(frame)) return undefined;
   return {
     // A fragment (FIN clear) is not a whole message: it is left alone like a binary frame.
     opcode: (frame[0]! & 0x80) === 0 ? -1 : frame[0]! & 0x0f,
-    masked,
+    masked: (frame[1]! & 0x80) !== 0,
     compressed: (frame[0]! & 0x40) !== 0,
     payload: frame.subarray(start),
   };
