@@ -430,9 +430,9 @@ function onlyFields(value: Record<string, unknown>, allowed: readonly string[], 
 
 /** A match text as a test: a glob (whole value, any case) or `/regex/flags`. */
 export function textMatcher(pattern: string): (value: string) => boolean {
-  const regex = /^\/(.+)\/([a-z]*)$/s.exec(pattern);
+  const regex = writtenRegex(pattern);
   if (regex) {
-    const re = new RegExp(regex[1]!, regex[2]);
+    const re = new RegExp(regex.source, regex.flags);
     return (value) => {
       re.lastIndex = 0;
       return re.test(value);
@@ -446,11 +446,17 @@ export function textMatcher(pattern: string): (value: string) => boolean {
   return (value) => glob.test(value);
 }
 
-/** A text to look for in an event: a substring, or `/regex/flags`. */
+/** A text to look for in an event: a substring, or `/regex/flags`; global, to replace every match. */
 export function textSearch(pattern: string): RegExp {
-  const regex = /^\/(.+)\/([a-z]*)$/s.exec(pattern);
-  if (regex) return new RegExp(regex[1]!, regex[2]!.includes('g') ? regex[2] : `${regex[2]}g`);
+  const regex = writtenRegex(pattern);
+  if (regex) return new RegExp(regex.source, regex.flags.includes('g') ? regex.flags : `${regex.flags}g`);
   return new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g');
+}
+
+/** A pattern written `/source/flags`, taken apart; undefined for plain text. */
+function writtenRegex(pattern: string): { source: string; flags: string } | undefined {
+  const parts = /^\/(.+)\/([a-z]*)$/s.exec(pattern);
+  return parts ? { source: parts[1]!, flags: parts[2]! } : undefined;
 }
 
 /** A delay drawn from `ms`. */

@@ -1,4 +1,4 @@
-import { textSearch, type RuleAction, type RuleActionType } from '../../app/stream-rules.js';
+import { textSearch, type RuleAction, type RuleActionType, type RuleEventChoice } from '../../app/stream-rules.js';
 import { webSocketHeaderSize, webSocketPayloadLength } from '../capture/websocket-frames.js';
 import type { EventFraming } from './event-bounds.js';
 
@@ -33,7 +33,8 @@ interface Out {
 }
 
 /**
- * Applies content rules to whole events of an SSE or NDJSON body, one event at a time: each comes
+ * Applies content rules to whole events (SSE events, NDJSON lines, WebSocket frames, gRPC
+ * messages), one event at a time: each comes
  * in whole and leaves as zero or more whole events (a `corrupt` one as a torn half). Rules apply
  * in order; which events a rule takes is decided on the event as it came.
  */
@@ -56,7 +57,7 @@ export class EventEditor {
     const text = event.toString('utf8');
     let out: Out[] = [{ bytes: event, original: true, notes: [] }];
     this.steps.forEach(({ rule, action }, i) => {
-      if (!this.chosen(i, action, index, text)) return;
+      if (!choosesEvent(action, this.searches[i], index, text)) return;
       switch (action.type) {
         case 'drop':
           out = out.filter((o) => !o.original);
@@ -105,14 +106,6 @@ export class EventEditor {
     return out.map(({ bytes, notes }) => ({ bytes, notes }));
   }
 
-  private chosen(step: number, action: ContentAction, index: number, text: string): boolean {
-    if (action.event !== undefined && action.event !== index) return false;
-    const search = this.searches[step];
-    if (!search) return true;
-    search.lastIndex = 0;
-    return search.test(text);
-  }
-
   /** `data` as a whole event: ended with the empty line (SSE) or the newline (NDJSON) it lacks. */
   private wire(data: string): Buffer {
     if (this.framing === 'websocket') return webSocketTextFrame(Buffer.from(data, 'utf8'));
@@ -159,6 +152,22 @@ export class EventEditor {
     kept[kept.indexOf(lines[first]!)] = `data: ${edited}`;
     return `${kept.join('\n')}${ending}`;
   }
+}
+
+/**
+ * Whether a content rule or a breakpoint takes event number `index` (from 1), whose text is
+ * `text`: by its number, by `search` (made from its `where`), both, or with neither every event.
+ */
+export function choosesEvent(
+  choice: RuleEventChoice,
+  search: RegExp | undefined,
+  index: number,
+  text: string,
+): boolean {
+  if (choice.event !== undefined && choice.event !== index) return false;
+  if (!search) return true;
+  search.lastIndex = 0;
+  return search.test(text);
 }
 
 /** `bytes` as a whole event: ended with the empty line (SSE) or the newline (lines) it lacks. */

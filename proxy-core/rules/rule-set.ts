@@ -78,7 +78,6 @@ export interface ResponseMatch {
  * its response head (`matchResponse`). Rules apply in order; disabled ones match nothing.
  */
 export class RuleSet {
-  static readonly EMPTY = new RuleSet([]);
   private readonly compiled: readonly CompiledRule[];
   private readonly matches = new Map<string, number>();
 
@@ -92,10 +91,6 @@ export class RuleSet {
         method: optional(rule.match.method),
         contentType: optional(rule.match.contentType),
       }));
-  }
-
-  get active(): number {
-    return this.compiled.length;
   }
 
   /** An exchange matched the rule named so (once per exchange). */

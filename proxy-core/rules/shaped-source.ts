@@ -3,7 +3,7 @@ import { describeMs, drawMs, textSearch, type RuleActionType } from '../../app/s
 import { now } from '../clock.js';
 import type { PumpSource } from '../forward/body-pump.js';
 import { EventBounds, type EventFraming, type EventPiece } from './event-bounds.js';
-import { EventEditor, wholeEvent, type ContentStep, type EditNote } from './event-edits.js';
+import { choosesEvent, EventEditor, wholeEvent, type ContentStep, type EditNote } from './event-edits.js';
 import type { EndingAction, ShapePlan } from './rule-set.js';
 
 /** What a shaped stream asks of its exchange, and tells it. */
@@ -31,13 +31,13 @@ export type BreakpointDecision =
 const BINARY_EDITS: ReadonlySet<RuleActionType> = new Set(['drop', 'duplicate', 'corrupt']);
 
 /** Bandwidth is dealt in slices of a twentieth of a second's worth, so the stream stays smooth. */
+const SLICES_PER_SECOND = 20;
 
 /**
  * Content rules need whole events, so an event is gathered before it goes on; one longer than
  * this goes on as it came, unedited, rather than be held in memory.
  */
 const MAX_EDITED_EVENT_BYTES = 1 << 20;
-const SLICES_PER_SECOND = 20;
 
 interface QueuedPiece extends EventPiece {
   /** The first piece of a read: per-chunk latency applies here. */
@@ -180,12 +180,14 @@ export class ShapedSource extends EventEmitter implements PumpSource {
     this.next();
   };
 
-  /** Gathers whole events for the editor and queues what it makes of them. */
+  /** Gathers whole events for the editor and the breakpoints, and queues what they make of them. */
   private gather(piece: EventPiece, queue: (piece: EventPiece) => void): void {
     if (this.oversized) {
       queue(piece);
-      if (piece.ends) this.oversized = false;
-      if (piece.ends) this.eventsIn++;
+      if (piece.ends) {
+        this.oversized = false;
+        this.eventsIn++;
+      }
       return;
     }
     this.partial.push(piece.bytes);
@@ -218,13 +220,9 @@ export class ShapedSource extends EventEmitter implements PumpSource {
   private breakpointFor(event: Buffer, index: number): string | undefined {
     if (this.releasedAll) return undefined;
     const text = this.breakpointSearches.some((search) => search !== undefined) ? event.toString('utf8') : '';
-    const step = this.plan.breakpoints.findIndex(({ action }, i) => {
-      if (action.event !== undefined && action.event !== index) return false;
-      const search = this.breakpointSearches[i];
-      if (!search) return true;
-      search.lastIndex = 0;
-      return search.test(text);
-    });
+    const step = this.plan.breakpoints.findIndex(({ action }, i) =>
+      choosesEvent(action, this.breakpointSearches[i], index, text),
+    );
     return step < 0 ? undefined : this.plan.breakpoints[step]!.rule;
   }
 
