@@ -98,6 +98,7 @@ export abstract class ExchangeBase implements PumpObserver {
   /** Breakpoints holding this exchange's streams now: held time is not idle time. */
   private holdsOpen = 0;
   private headerTimer: NodeJS.Timeout | undefined;
+  private headDelayTimer: NodeJS.Timeout | undefined;
 
   constructor(
     protected readonly services: ExchangeServices,
@@ -210,6 +211,19 @@ export abstract class ExchangeBase implements PumpObserver {
       { held: !websocket },
     );
     return { headDelayMs, source: shaped, plan };
+  }
+
+  /**
+   * Runs `send`, which forwards the response head and opens `shaped`, once the rules' head delay
+   * has passed (at once without one), unless the exchange ended first.
+   */
+  protected afterHeadDelay(shaped: ShapedResponse, send: () => void): void {
+    const go = (): void => {
+      this.headDelayTimer = undefined;
+      if (!this.closed) send();
+    };
+    if (shaped.headDelayMs > 0) this.headDelayTimer = setTimeout(go, shaped.headDelayMs);
+    else go();
   }
 
   /** The request body's source under request-direction rules (a bandwidth cap), else `source`. */
@@ -357,6 +371,7 @@ export abstract class ExchangeBase implements PumpObserver {
     this.closed = true;
     const at = now();
     this.clearHeaderTimer();
+    if (this.headDelayTimer !== undefined) clearTimeout(this.headDelayTimer);
     this.idle.stop();
     // A stream held at a breakpoint is let go with its exchange (the UI hears it is gone).
     this.services.breakpoints.endExchange(this.id);

@@ -205,11 +205,9 @@ export class H1OverH2Exchange extends ExchangeBase {
       writeHead();
       return;
     }
-    const send = (): void => {
-      if (!this.closed && writeHead()) shaped.source.open();
-    };
-    if (shaped.headDelayMs > 0) setTimeout(send, shaped.headDelayMs);
-    else send();
+    this.afterHeadDelay(shaped, () => {
+      if (writeHead()) shaped.source.open();
+    });
   };
 
   /** An ending rule fired: the upstream stream is let go; the client's side ends as the rule says. */
@@ -218,8 +216,7 @@ export class H1OverH2Exchange extends ExchangeBase {
     if (action.type === 'reset') {
       const socket = this.res.socket;
       this.finish('proxy-error', 'rule-reset', 'a stream rule reset the connection');
-      if (socket && !socket.destroyed) socket.write(Buffer.alloc(0), () => resetConnection(socket));
-      else resetConnection(socket);
+      resetConnection(socket);
     }
   };
 

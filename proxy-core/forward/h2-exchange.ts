@@ -71,7 +71,6 @@ export class H2Exchange extends ExchangeBase {
   private requestEnded = false;
   /** The request body's source: the client's stream, or it shaped by a rule. */
   private requestSource: PumpSource | undefined;
-  private headDelayTimer: NodeJS.Timeout | undefined;
   /** Kept here: a stream forgets its session once it is closed, which is when we ask. */
   private readonly clientSession: import('node:http2').Http2Session | undefined;
 
@@ -313,9 +312,7 @@ export class H2Exchange extends ExchangeBase {
       if (respond()) this.sendResponseBody(source, type, encoding, endedCleanly);
       return;
     }
-    const send = (): void => {
-      this.headDelayTimer = undefined;
-      if (this.closed) return;
+    this.afterHeadDelay(shaped, () => {
       // A rule that changes the body's length makes its announced length wrong (and HTTP/2 checks it).
       if (!respond(changesLength(shaped.plan))) {
         shaped.source.stop();
@@ -323,9 +320,7 @@ export class H2Exchange extends ExchangeBase {
       }
       this.sendResponseBody(shaped.source, type, encoding, endedCleanly);
       shaped.source.open();
-    };
-    if (shaped.headDelayMs > 0) this.headDelayTimer = setTimeout(send, shaped.headDelayMs);
-    else send();
+    });
   }
 
   /** An ending rule fired: the upstream is let go; the client's stream ends as the rule says. */

@@ -59,7 +59,6 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   private retried = false;
   /** The request body's source: the client's request, or it shaped by a rule. */
   private requestSource: PumpSource | undefined;
-  private headDelayTimer: NodeJS.Timeout | undefined;
 
   constructor(
     services: ExchangeServices,
@@ -87,12 +86,11 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       method: req.method ?? 'GET',
       protocol: 'http/1.1',
     });
+    this.idle.start();
     if (rules?.respond) {
       this.answerHttp1ByRule(this.req, this.res, rules.respond.rule, rules.respond.action);
-      this.idle.start();
       return;
     }
-    this.idle.start();
     if (rules?.holdRequest) {
       this.holdRequestThen(rules.holdRequest.rule, opened.request, req, () => this.send(false), this.dropRequest);
       return;
@@ -241,18 +239,14 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       return;
     }
     this.toClient = new BodyPump(shaped.source, this.res, 'response', this, this.onUpstreamEnd);
-    const write = (): void => {
-      this.headDelayTimer = undefined;
-      if (this.closed) return;
+    this.afterHeadDelay(shaped, () => {
       // A rule that ends the stream early makes a shorter body: its length can no longer be announced.
       if (this.writeHead(head, changesLength(shaped.plan))) shaped.source.open();
       else {
         shaped.source.stop();
         abandon();
       }
-    };
-    if (shaped.headDelayMs > 0) this.headDelayTimer = setTimeout(write, shaped.headDelayMs);
-    else write();
+    });
   }
 
   /** An ending rule fired: the upstream is let go; the client's side ends as the rule says. */
@@ -262,9 +256,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     if (action.type === 'reset') {
       const socket = this.res.socket;
       this.close('proxy-error', 'rule-reset', 'a stream rule reset the connection');
-      // After what went before it has left: a RST throws away whatever the socket still holds.
-      if (socket && !socket.destroyed) socket.write(Buffer.alloc(0), () => resetConnection(socket));
-      else resetConnection(socket);
+      resetConnection(socket);
     }
     // `end`: the shaped source ends to its pump, which ends the response cleanly. `hang`: nothing
     // more is sent, and the client waits until it gives up (or the idle timeout ends it).
@@ -370,7 +362,6 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
 
   private close(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
     this.clearConnectTimer();
-    if (this.headDelayTimer !== undefined) clearTimeout(this.headDelayTimer);
     if (outcome !== 'completed') this.raw?.detach();
     this.finish(outcome, reason, detail);
   }

@@ -126,8 +126,7 @@ export class SocketBridge extends ExchangeBase {
     if (action.type === 'reset') {
       const client = this.client;
       this.close('proxy-error', 'rule-reset', 'a stream rule reset the connection');
-      if (client && !client.destroyed) client.write(Buffer.alloc(0), () => resetConnection(client));
-      else resetConnection(client);
+      resetConnection(client);
     }
     // `end`: the shaped source ends, and the client's socket is ended after what went before.
   };
