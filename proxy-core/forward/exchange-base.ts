@@ -67,6 +67,16 @@ const BREAKPOINT_WORDS: Record<BreakpointDecision['outcome'], string> = {
   gone: 'was still holding',
 };
 
+/** A `respond` rule's answer: its body, and its fields with a Content-Length when it gave none. */
+export function ruleAnswer(action: RespondAction): { body: Buffer; headers: [string, string][] } {
+  const body = Buffer.from(action.body ?? '', 'utf8');
+  const headers: [string, string][] = Object.entries(action.headers ?? {});
+  if (!headers.some(([name]) => name.toLowerCase() === 'content-length')) {
+    headers.push(['Content-Length', String(body.length)]);
+  }
+  return { body, headers };
+}
+
 /** A response under rules: how long its head waits, and its body's shaped source. */
 export interface ShapedResponse {
   readonly headDelayMs: number;
@@ -242,13 +252,8 @@ export abstract class ExchangeBase implements PumpObserver {
    * (and recorded, as if sent), then the rule's status, fields and body go to the client.
    */
   protected answerHttp1ByRule(req: IncomingMessage, res: ServerResponse, rule: string, action: RespondAction): void {
-    const body = Buffer.from(action.body ?? '', 'utf8');
-    const headers: [string, string][] = Object.entries(action.headers ?? {});
-    if (!headers.some(([name]) => name.toLowerCase() === 'content-length')) {
-      headers.push(['Content-Length', String(body.length)]);
-    }
-    const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-    this.toUpstream = new BodyPump(req, discard, 'request', this, () => {
+    const { body, headers } = ruleAnswer(action);
+    this.readRequestThen(req, () => {
       const at = this.announceHead(
         { status: action.status, statusText: '', httpVersion: '1.1', headers },
         NO_TIMINGS,
@@ -262,6 +267,15 @@ export abstract class ExchangeBase implements PumpObserver {
           this.onFlushed({ direction: 'response', bytes: body, index: 0, offset: 0, readAt: at, flushedAt: now() });
       });
     });
+  }
+
+  /**
+   * Reads the request body to its end, recorded as if sent but going nowhere, then runs `then`:
+   * a rule answers in the upstream's place.
+   */
+  protected readRequestThen(source: PumpSource, then: () => void): void {
+    const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+    this.toUpstream = new BodyPump(source, discard, 'request', this, then);
   }
 
   /**

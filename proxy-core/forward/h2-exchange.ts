@@ -5,7 +5,7 @@ import http2, {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { Agent, ClientRequest, IncomingMessage, InformationEvent } from 'node:http';
-import { Writable, type Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ExchangeOutcome, ResponseHead } from '../../app/proxy-events.js';
 import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
@@ -13,7 +13,7 @@ import { BodyPump, type PumpSource } from './body-pump.js';
 import { changesLength, type EndingAction, type RespondAction } from '../rules/rule-set.js';
 import { RULE_RESET_CODES } from '../../app/stream-rules.js';
 import { bracketHost } from './connect-target.js';
-import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
+import { ExchangeBase, gatewayStatus, ruleAnswer, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders } from './h2-headers.js';
 import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
 import { flatten, toPairs } from './raw-headers.js';
@@ -340,9 +340,10 @@ export class H2Exchange extends ExchangeBase {
 
   /** A `respond` rule answers in the upstream's place; the request body is read and recorded. */
   private answerByRule(rule: string, action: RespondAction): void {
-    const body = Buffer.from(action.body ?? '', 'utf8');
-    const headers: [string, string][] = Object.entries(action.headers ?? {}).map(([n, v]) => [n.toLowerCase(), v]);
-    if (!headers.some(([name]) => name === 'content-length')) headers.push(['content-length', String(body.length)]);
+    const answered = ruleAnswer(action);
+    const { body } = answered;
+    // HTTP/2 field names are lowercase.
+    const headers = answered.headers.map(([name, value]): [string, string] => [name.toLowerCase(), value]);
     const answer = (): void => {
       const at = now();
       this.headArrived({ status: action.status, statusText: '', httpVersion: '2', headers });
@@ -361,17 +362,8 @@ export class H2Exchange extends ExchangeBase {
         this.fail('proxy-error', 'rule-respond', `the rule's answer could not be sent: ${errorMessage(err)}`);
       }
     };
-    if (this.requestBodyDone) {
-      answer();
-      return;
-    }
-    this.toUpstream = new BodyPump(
-      this.client,
-      new Writable({ write: (_c, _e, done) => done() }),
-      'request',
-      this,
-      answer,
-    );
+    if (this.requestBodyDone) answer();
+    else this.readRequestThen(this.client, answer);
   }
 
   /** The response head came: the header timeout's wait is over and the idle timer's begins. */
