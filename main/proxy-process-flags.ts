@@ -11,7 +11,7 @@
  *
  * `--max-semi-space-size=4`: forwarding at line rate grows V8's young generation to its largest
  * (16 MB semi-spaces, 48 MB with the space it promotes into) and RSS never gives it back. Capped
- * at 4 MB the bench's peak proxy RSS fell by 30 to 40 MiB on every bulk row (HTTP/1.1, HTTPS,
+ * at 4 MB the bench's peak proxy RSS fell by 10 to 35 MiB on the bulk rows (HTTP/1.1, HTTPS,
  * HTTP/2) with CPU per GiB and per request unchanged within the machine's noise: what dies young
  * here (read buffers' wrappers, events) dies within a few MB.
  */
