@@ -216,6 +216,7 @@ export function entryToExchange(entry: unknown, context: EntryContext): Imported
       direction: rule.direction,
       detail: rule.detail,
       ...(rule.heldMs === undefined ? {} : { heldMs: rule.heldMs }),
+      ...(rule.event === undefined ? {} : { event: rule.event }),
     });
   }
   const end = at(phases.end);
@@ -440,7 +441,8 @@ function rulesOf(entry: Fields): HarRuleApplied[] {
       typeof r.at === 'number' &&
       Number.isFinite(r.at) &&
       typeof r.detail === 'string' &&
-      (r.heldMs === undefined || (typeof r.heldMs === 'number' && Number.isFinite(r.heldMs))),
+      (r.heldMs === undefined || (typeof r.heldMs === 'number' && Number.isFinite(r.heldMs))) &&
+      (r.event === undefined || (Number.isInteger(r.event) && (r.event as number) > 0)),
   );
 }
 

@@ -95,6 +95,7 @@ export function buildEntry(exchange: ExchangeEvents, bodies: CapturedBodies, opt
             at: relative(e.t),
             detail: e.detail,
             ...(e.heldMs === undefined ? {} : { heldMs: round(e.heldMs) }),
+            ...(e.event === undefined ? {} : { event: e.event }),
           })),
         }
       : {}),

@@ -231,6 +231,8 @@ export interface HarRuleApplied {
   readonly detail: string;
   /** How long the rule held the stream back from `at`. */
   readonly heldMs?: number;
+  /** The event it made or changed, as the client got it (from 1). */
+  readonly event?: number;
 }
 
 /** A stretch when the proxy paused reads because the other side was slow; ms from `startedDateTime`. */

@@ -305,6 +305,16 @@ describe('reading one entry', () => {
                 detail: 'held event 1 for 200 ms',
                 heldMs: 200,
               },
+              {
+                type: 'rule-applied',
+                id: 9,
+                t: 512,
+                rule: 'slow',
+                action: 'inject',
+                direction: 'response',
+                detail: 'put in after event 1',
+                event: 2,
+              },
             ],
           },
           {},
@@ -321,6 +331,7 @@ describe('reading one entry', () => {
         detail: 'held event 1 for 200 ms',
         heldMs: 200,
       },
+      { rule: 'slow', action: 'inject', direction: 'response', at: 12, detail: 'put in after event 1', event: 2 },
     ]);
     const imported = entryToExchange(file, context('Sluice'));
     // What rules did comes back with the exchange, at the times it happened.
@@ -329,7 +340,10 @@ describe('reading one entry', () => {
     ).toEqual([
       [6, 'match'],
       [11, 'latency'],
+      [12, 'inject'],
     ]);
+    // The event a rule put in is known again, so the Events view marks it after an import too.
+    expect(imported.events.find((e) => e.type === 'rule-applied' && e.action === 'inject')).toMatchObject({ event: 2 });
     expect(openedOf(imported)).toMatchObject({ request: { httpVersion: '2' }, connectionId: 3, streamId: 5 });
     expect(headOf(imported)?.response.httpVersion).toBe('2');
     expect(imported.closed).toMatchObject({ outcome: 'client-closed', reason: 'CANCEL' });
