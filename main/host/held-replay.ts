@@ -13,22 +13,30 @@ const DETAIL_ONLY: ReadonlySet<HostEvent['type']> = new Set<HostEvent['type']>([
 ]);
 
 /**
+ * Whether only the detail pane shows `event`. What a rule did (one event per delayed event, say)
+ * is detail too, but that a rule matched stays: the list marks the exchange by it.
+ */
+function detailOnly(event: HostEvent): boolean {
+  return DETAIL_ONLY.has(event.type) || (event.type === 'rule-applied' && event.action !== 'match');
+}
+
+/**
  * A stored exchange's events as a window's replay sends them (see `ExchangeHeldEvent`): heads,
- * ending, status and limits as they were; of each body the first chunk, the chunks after it up to
+ * ending, status, limits and the rules that matched as they were; of each body the first chunk, the chunks after it up to
  * the last merged into one, and the last; an `exchange-held` after the opening saying what was
  * left out. The events themselves when nothing would be.
  */
 export function heldForReplay(events: readonly HostEvent[]): readonly HostEvent[] {
   const lastChunkAt: Record<Direction, number> = { request: -1, response: -1 };
   const chunks: Record<Direction, number> = { request: 0, response: 0 };
-  let detailOnly = 0;
+  let details = 0;
   events.forEach((event, index) => {
     if (event.type === 'chunk') {
       lastChunkAt[event.direction] = index;
       chunks[event.direction]++;
-    } else if (DETAIL_ONLY.has(event.type)) detailOnly++;
+    } else if (detailOnly(event)) details++;
   });
-  if (detailOnly === 0 && chunks.request <= 3 && chunks.response <= 3) return events;
+  if (details === 0 && chunks.request <= 3 && chunks.response <= 3) return events;
 
   const out: HostEvent[] = [];
   const firstSent: Record<Direction, boolean> = { request: false, response: false };
@@ -59,7 +67,7 @@ export function heldForReplay(events: readonly HostEvent[]): readonly HostEvent[
       return;
     }
     if (event.type === 'rpc-message' && event.kind === 'message') rpcMessages[event.direction]++;
-    if (DETAIL_ONLY.has(event.type)) {
+    if (detailOnly(event)) {
       held++;
       return;
     }

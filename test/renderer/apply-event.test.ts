@@ -241,4 +241,36 @@ describe('an exchange the replay sent in short', () => {
     expect(restoreExchange(traffic, 9, whole)).toBe(false);
     expect(restoreExchange(traffic, 1, [])).toBe(false);
   });
+
+  it('keeps that rules matched in a window’s replay, and what they did for when it is shown', () => {
+    const ruled = (action: 'match' | 'latency', t: number): HostEvent => ({
+      type: 'rule-applied',
+      id: 4,
+      t,
+      rule: 'slow',
+      action,
+      direction: 'response',
+      detail: action === 'match' ? 'matched' : `held event ${t} for 100 ms`,
+      ...(action === 'latency' ? { heldMs: 100 } : {}),
+    });
+    const whole: HostEvent[] = [
+      open(4, 'http://api.test/sse'),
+      head(4, 200, [['Content-Type', 'text/event-stream']]),
+      ruled('match', 41),
+      ruled('latency', 42),
+      ruled('latency', 43),
+      ruled('latency', 44),
+      { type: 'exchange-closed', id: 4, t: 50, outcome: 'completed', requestBytes: 0, responseBytes: 0, pausedMs: 0 },
+    ];
+    const traffic = emptyTraffic();
+    apply(traffic, ...heldForReplay(whole));
+    const short = traffic.exchanges.get(4)!;
+    // One event a delay: detail, left out and counted; the match stays, for the list's mark.
+    expect(short.rules.map((e) => e.action)).toEqual(['match']);
+    expect(short.held).toBe(3);
+    expect(restoreExchange(traffic, 4, whole)).toBe(true);
+    const restored = traffic.exchanges.get(4)!;
+    expect(restored.rules).toHaveLength(4);
+    expect(restored.responseBody.ruleHolds).toHaveLength(3);
+  });
 });
