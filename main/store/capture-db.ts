@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import './wasm-baseline-tier.js';
 import sqlite from 'node-sqlite3-wasm';
 import type { Database, Statement } from 'node-sqlite3-wasm';
 import type { CaptureLimitReason, Direction, RawHeaders, RequestHead } from '../../app/proxy-events.js';

@@ -3,9 +3,15 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CaptureLimitReason, Direction, RawHeaders, RequestHead } from '../../app/proxy-events.js';
 import { IdSet } from './id-set.js';
-import type { StoreCall, StoreOp, StoreReply, StoreRequest, StoreResults } from './store-protocol.js';
+import {
+  ownsWholeBuffer,
+  type StoreCall,
+  type StoreOp,
+  type StoreReply,
+  type StoreRequest,
+  type StoreResults,
+} from './store-protocol.js';
 import type { ExchangeRow, PageQuery, StoredBody, StoredPageRow } from './store-rows.js';
-import { ownsWholeBuffer, StoreServer } from './store-server.js';
 
 export type { ExchangeRow, PageQuery, StoredBody, StoredPageRow } from './store-rows.js';
 
@@ -115,7 +121,7 @@ export class CaptureStore {
             (reply) => deliver(reply),
             (reason) => stopped(reason),
           )
-        : inlineBackend((reply) => deliver(reply));
+        : await inlineBackend((reply) => deliver(reply));
     const store = new CaptureStore(path, thread, temporary, options, backend);
     deliver = (reply) => store.receive(reply);
     stopped = (reason) => store.fail(reason);
@@ -411,7 +417,12 @@ function workerBackend(script: URL, deliver: (reply: StoreReply) => void, stoppe
   };
 }
 
-function inlineBackend(deliver: (reply: StoreReply) => void): Backend {
+/**
+ * Loaded only here: importing the server instantiates SQLite's WASM module, about 20 MiB that the
+ * forwarding thread would otherwise carry for nothing when the worker holds the database.
+ */
+async function inlineBackend(deliver: (reply: StoreReply) => void): Promise<Backend> {
+  const { StoreServer } = await import('./store-server.js');
   const server = new StoreServer();
   return {
     send: (request) => deliver(server.receive(request).reply),

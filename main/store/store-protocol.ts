@@ -78,3 +78,8 @@ export interface OutgoingReply {
   readonly reply: StoreReply;
   readonly transfer: ArrayBuffer[];
 }
+
+/** Whether a view spans its whole (non-shared) buffer, so moving the buffer moves nothing else. */
+export function ownsWholeBuffer(bytes: Uint8Array): boolean {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+}

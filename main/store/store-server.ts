@@ -1,5 +1,11 @@
 import { CaptureDb } from './capture-db.js';
-import type { OutgoingReply, StoreCall, StoreRequest, StoreResult } from './store-protocol.js';
+import {
+  ownsWholeBuffer,
+  type OutgoingReply,
+  type StoreCall,
+  type StoreRequest,
+  type StoreResult,
+} from './store-protocol.js';
 import { errorMessage } from '../../app/error-message.js';
 
 /**
@@ -68,9 +74,4 @@ export class StoreServer {
     if (this.db === undefined) throw new Error('The capture store is not open');
     return this.db;
   }
-}
-
-/** Whether a view spans its whole (non-shared) buffer, so moving the buffer moves nothing else. */
-export function ownsWholeBuffer(bytes: Uint8Array): boolean {
-  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }
