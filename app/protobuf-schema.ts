@@ -3,6 +3,7 @@ import {
   createFileRegistry,
   createRegistry,
   fromBinary,
+  fromJson,
   toBinary,
   toJson,
   type DescMessage,
@@ -157,6 +158,25 @@ export function decodeWithSchema(registry: Registry, typeName: string, bytes: Ui
       // Fall through to the first error, which names the cause.
     }
     return { error: `${typeName} does not convert to JSON: ${errorMessage(first)}` };
+  }
+}
+
+/**
+ * `json` (canonical proto3 JSON, as `decodeWithSchema` gives) encoded as the message type
+ * `typeName`: what a rule writes into an RPC stream. Never throws; a field the type lacks or a
+ * value of the wrong kind is an error naming it.
+ */
+export function encodeWithSchema(
+  registry: Registry,
+  typeName: string,
+  json: JsonValue,
+): { bytes: Uint8Array } | { error: string } {
+  const type = registry.getMessage(typeName);
+  if (!type) return { error: `${typeName} is not in the schema` };
+  try {
+    return { bytes: toBinary(type, fromJson(type, json, { registry })) };
+  } catch (error) {
+    return { error: `not a ${typeName}: ${errorMessage(error)}` };
   }
 }
 

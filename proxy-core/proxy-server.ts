@@ -1,3 +1,4 @@
+import type { Registry } from '@bufbuild/protobuf';
 import { rm } from 'node:fs/promises';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -81,6 +82,7 @@ export class SluiceProxy {
   private exchangeCount = 0;
   private connectionCount = 0;
   private ruleSet: RuleSet;
+  private rpcSchema: Registry | undefined;
   private readonly breakpoints = new Breakpoints();
 
   private constructor(
@@ -107,6 +109,7 @@ export class SluiceProxy {
       openCapture: (id, opts) => this.recorder.open(id, opts),
       nextId: () => ++this.exchangeCount,
       rules: () => this.ruleSet,
+      rpcSchema: () => this.rpcSchema,
       breakpoints: this.breakpoints,
     };
     this.server = http.createServer({
@@ -292,6 +295,15 @@ export class SluiceProxy {
   /** Replaces the stream rules; exchanges already under way keep the rules they started with. */
   setRules(rules: readonly StreamRule[]): void {
     this.ruleSet = new RuleSet(rules);
+  }
+
+  /**
+   * The RPC schemas (app/protobuf-schema.ts) content rules read gRPC, gRPC-Web and Connect
+   * messages with: a rule's `where`, `rewrite` and `inject` then work on their JSON. Applies to
+   * streams whose rules are chosen from now on.
+   */
+  setRpcSchema(registry: Registry | undefined): void {
+    this.rpcSchema = registry;
   }
 
   get rules(): readonly StreamRule[] {

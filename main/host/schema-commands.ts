@@ -13,6 +13,8 @@ export interface SchemaHost {
   /** The trust the proxy gives upstreams, which Sluice's own calls to them get too. */
   readonly trust: () => NonNullable<ReflectionOptions['trust']>;
   readonly emit: (event: HostEvent) => void;
+  /** The loaded schemas changed: the proxy's stream rules read RPC messages with them. */
+  readonly changed: (book: SchemaBook) => void;
 }
 
 /** The `schemas.*` commands: the host's SchemaBook, fed by files the page sends and by server reflection. */
@@ -20,7 +22,10 @@ export class SchemaCommands {
   readonly book: SchemaBook;
 
   constructor(private readonly host: SchemaHost) {
-    this.book = new SchemaBook((revision) => host.emit({ type: 'schemas-changed', t: now(), revision }));
+    this.book = new SchemaBook((revision) => {
+      host.changed(this.book);
+      host.emit({ type: 'schemas-changed', t: now(), revision });
+    });
   }
 
   add(files: unknown): Promise<SchemaList> {

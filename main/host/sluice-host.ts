@@ -127,6 +127,7 @@ export class SluiceHost {
       archive: this.archive,
       trust: () => ({ extraCaPems: parts.upstreamCaPems, insecure: this.effective().insecureUpstream }),
       emit: (event) => this.emit(event),
+      changed: (book) => this.proxy.setRpcSchema(book.registry),
     });
     const s = this.effective();
     this.status = {

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, normalize } from 'node:path';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type Registry } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import type { SchemaFile, SchemaList, SchemaSource } from '../../app/contract.js';
 import { loadDescriptorSet } from '../../app/protobuf-schema.js';
@@ -27,8 +27,14 @@ export class SchemaBook {
   private nextId = 1;
   private revision = 0;
   private merged = '';
+  private loaded: Registry | undefined;
 
   constructor(private readonly changed: (revision: number) => void) {}
+
+  /** Every loaded type, for what reads messages in the host's process (stream rules); undefined when none. */
+  get registry(): Registry | undefined {
+    return this.loaded;
+  }
 
   list(): SchemaList {
     return {
@@ -119,19 +125,23 @@ export class SchemaBook {
     const check = loadDescriptorSet(merged);
     if ('error' in check)
       throw new SchemaError(`${label} does not fit with the schemas already loaded: ${check.error}`);
-    this.commit(entries, merged);
+    this.commit(entries, merged, check.schema.registry);
     return this.list();
   }
 
   remove(sourceId: number): SchemaList {
     const entries = this.entries.filter((entry) => entry.source.id !== sourceId);
     if (entries.length === this.entries.length) throw new SchemaError(`no schema ${sourceId}`);
-    this.commit(entries, mergedSet(entries));
+    const merged = mergedSet(entries);
+    const loaded = loadDescriptorSet(merged);
+    // What was loaded together loads without a source it was checked with: this cannot fail.
+    this.commit(entries, merged, 'schema' in loaded && entries.length > 0 ? loaded.schema.registry : undefined);
     return this.list();
   }
 
-  private commit(entries: Entry[], merged: Uint8Array): void {
+  private commit(entries: Entry[], merged: Uint8Array, registry: Registry | undefined): void {
     this.entries = entries;
+    this.loaded = registry;
     this.merged = entries.length === 0 ? '' : Buffer.from(merged).toString('base64');
     this.changed(++this.revision);
   }

@@ -17,6 +17,8 @@ import type { EndingAction, RequestFacts, RequestMatch, RespondAction, RuleSet, 
 import { matchResponse } from '../rules/rule-set.js';
 import { ShapedSource, type BreakpointDecision } from '../rules/shaped-source.js';
 import type { Breakpoints } from '../rules/breakpoints.js';
+import { messageCodecFor } from '../rules/message-codec.js';
+import type { Registry } from '@bufbuild/protobuf';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { BodyPump, type PumpObserver, type PumpSource } from './body-pump.js';
@@ -56,6 +58,8 @@ export interface ExchangeServices {
   nextId(): number;
   /** The stream rules in effect now. */
   rules(): RuleSet;
+  /** The RPC schemas content rules read messages with, if the user gave any. */
+  rpcSchema(): Registry | undefined;
   readonly breakpoints: Breakpoints;
 }
 
@@ -102,6 +106,8 @@ export abstract class ExchangeBase implements PumpObserver {
   protected requestSentAt = -1;
   /** The rules whose request conditions held; undefined when none can apply. */
   protected ruleMatch: RequestMatch | undefined;
+  /** The path the rules matched, which names an RPC's method (and so its message types). */
+  private rulePath = '';
   /** An ending rule fired: what the upstream does after that is no news to the client. */
   protected ruleEnding: EndingAction | undefined;
   private readonly reportedMatches = new Set<string>();
@@ -178,6 +184,7 @@ export abstract class ExchangeBase implements PumpObserver {
   /** Finds the rules that may apply to this request, and says which matched already. */
   protected matchRules(facts: RequestFacts): RequestMatch | undefined {
     this.ruleMatch = this.services.rules().matchRequest(facts);
+    this.rulePath = facts.path;
     for (const rule of this.ruleMatch?.matched ?? []) this.reportMatch(rule);
     return this.ruleMatch;
   }
@@ -216,9 +223,9 @@ export abstract class ExchangeBase implements PumpObserver {
           this.ruleEnding = action;
           onEnding(action);
         },
-        hold: (rule, event, bytes) => this.holdAt('response', rule, event, bytes),
+        hold: (rule, event, bytes, json) => this.holdAt('response', rule, event, bytes, json),
       },
-      { held: !websocket },
+      { held: !websocket, codec: messageCodecFor(this.services.rpcSchema(), this.rulePath, 'response') },
     );
     return { headDelayMs, source: shaped, plan };
   }
@@ -301,7 +308,13 @@ export abstract class ExchangeBase implements PumpObserver {
   }
 
   /** A breakpoint stops this exchange's stream before `event` (0: its request): says so, and waits for the user. */
-  private holdAt(direction: Direction, rule: string, event: number, bytes: Buffer): Promise<BreakpointDecision> {
+  private holdAt(
+    direction: Direction,
+    rule: string,
+    event: number,
+    bytes: Buffer,
+    json?: string,
+  ): Promise<BreakpointDecision> {
     return new Promise((resolve) => {
       const heldAt = now();
       this.holdsOpen++;
@@ -319,8 +332,9 @@ export abstract class ExchangeBase implements PumpObserver {
         );
         resolve(decision);
       });
-      const text = bytes.toString('utf8');
-      const isText = Buffer.byteLength(text, 'utf8') === bytes.length && !text.includes('\uFFFD');
+      const text = json ?? bytes.toString('utf8');
+      const isText =
+        json !== undefined || (Buffer.byteLength(text, 'utf8') === bytes.length && !text.includes('\uFFFD'));
       this.emit({
         type: 'breakpoint-held',
         id: this.id,

@@ -1,6 +1,7 @@
 import { textSearch, type RuleAction, type RuleActionType, type RuleEventChoice } from '../../app/stream-rules.js';
 import { webSocketHeaderSize, webSocketPayloadLength } from '../capture/websocket-frames.js';
 import type { EventFraming } from './event-bounds.js';
+import { framedMessage, messageFrame, type MessageCodec } from './message-codec.js';
 
 export type ContentAction = Extract<RuleAction, { type: 'drop' | 'duplicate' | 'inject' | 'rewrite' | 'corrupt' }>;
 
@@ -36,7 +37,9 @@ interface Out {
  * Applies content rules to whole events (SSE events, NDJSON lines, WebSocket frames, gRPC
  * messages), one event at a time: each comes
  * in whole and leaves as zero or more whole events (a `corrupt` one as a torn half). Rules apply
- * in order; which events a rule takes is decided on the event as it came.
+ * in order; which events a rule takes is decided on the event as it came. RPC messages are read
+ * and written as JSON through `codec` (their schema); without one they can only be dropped,
+ * duplicated or torn.
  */
 export class EventEditor {
   private readonly searches: (RegExp | undefined)[];
@@ -45,6 +48,7 @@ export class EventEditor {
     private readonly steps: readonly ContentStep[],
     private readonly framing: Exclude<EventFraming, 'chunks'>,
     private readonly report: EditReport,
+    private readonly codec?: MessageCodec,
   ) {
     this.searches = steps.map(({ action }) => (action.where === undefined ? undefined : textSearch(action.where)));
   }
@@ -54,7 +58,7 @@ export class EventEditor {
    * now; the rest rides on the events that go, to be told with their numbers.
    */
   edit(event: Buffer, index: number): EditedEvent[] {
-    const text = event.toString('utf8');
+    const text = textOf(event, this.framing, this.codec);
     let out: Out[] = [{ bytes: event, original: true, notes: [] }];
     this.steps.forEach(({ rule, action }, i) => {
       if (!choosesEvent(action, this.searches[i], index, text)) return;
@@ -76,7 +80,12 @@ export class EventEditor {
             action: 'inject',
             detail: `put in ${action.position ?? 'after'} event ${index}`,
           };
-          const injected: Out = { bytes: this.wire(action.data), original: false, notes: [note] };
+          const bytes = this.wire(action.data);
+          if (typeof bytes === 'string') {
+            this.report(rule, 'inject', `put nothing in ${action.position ?? 'after'} event ${index}: ${bytes}`);
+            break;
+          }
+          const injected: Out = { bytes, original: false, notes: [note] };
           const at = out.findIndex((o) => o.original);
           const where = at < 0 ? out.length : action.position === 'before' ? at : at + 1;
           out.splice(where, 0, injected);
@@ -106,14 +115,26 @@ export class EventEditor {
     return out.map(({ bytes, notes }) => ({ bytes, notes }));
   }
 
-  /** `data` as a whole event: ended with the empty line (SSE) or the newline (NDJSON) it lacks. */
-  private wire(data: string): Buffer {
+  /**
+   * `data` as a whole event: ended with the empty line (SSE) or the newline (NDJSON) it lacks, a
+   * WebSocket text frame, or an RPC message encoded from JSON (else why it cannot be).
+   */
+  private wire(data: string): Buffer | string {
     if (this.framing === 'websocket') return webSocketTextFrame(Buffer.from(data, 'utf8'));
+    if (this.framing === 'frames') {
+      if (!this.codec) return 'no schema for this call';
+      const encoded = this.codec.encode(data);
+      return Buffer.isBuffer(encoded) ? messageFrame(encoded) : encoded.error;
+    }
     return wholeEvent(this.framing, Buffer.from(data, 'utf8'));
   }
 
-  /** The event rewritten, or why it cannot be. A WebSocket frame is rewritten in its payload. */
+  /**
+   * The event rewritten, or why it cannot be. A WebSocket frame is rewritten in its payload, an
+   * RPC message as JSON through its schema.
+   */
   private rewriteEvent(action: Extract<ContentAction, { type: 'rewrite' }>, event: Buffer): Buffer | string {
+    if (this.framing === 'frames') return this.rewriteMessage(action, event);
     if (this.framing !== 'websocket') {
       const text = this.rewrite(action, event.toString('utf8'));
       return text === undefined ? 'its data is not JSON' : Buffer.from(text, 'utf8');
@@ -127,6 +148,20 @@ export class EventEditor {
       ? payload.replace(textSearch(action.replace.from), action.replace.to)
       : setJson(payload, action.set!.path, action.set!.value);
     return text === undefined ? 'its data is not JSON' : webSocketTextFrame(Buffer.from(text, 'utf8'));
+  }
+
+  private rewriteMessage(action: Extract<ContentAction, { type: 'rewrite' }>, event: Buffer): Buffer | string {
+    if (!this.codec) return 'no schema for this call';
+    const message = framedMessage(event);
+    if ('error' in message) return message.error;
+    const json = this.codec.decode(message.payload);
+    if (typeof json !== 'string') return json.error;
+    const text = action.replace
+      ? json.replace(textSearch(action.replace.from), action.replace.to)
+      : setJson(json, action.set!.path, action.set!.value);
+    if (text === undefined) return 'its data is not JSON';
+    const encoded = this.codec.encode(text);
+    return Buffer.isBuffer(encoded) ? messageFrame(encoded) : encoded.error;
   }
 
   private rewrite(action: Extract<ContentAction, { type: 'rewrite' }>, text: string): string | undefined {
@@ -168,6 +203,18 @@ export function choosesEvent(
   if (!search) return true;
   search.lastIndex = 0;
   return search.test(text);
+}
+
+/**
+ * The text rules match an event by (`where`) and a breakpoint shows: the event itself, or for an
+ * RPC message with a schema its JSON (a message that does not decode has none).
+ */
+export function textOf(event: Buffer, framing: EventFraming, codec: MessageCodec | undefined): string {
+  if (framing !== 'frames' || !codec) return event.toString('utf8');
+  const message = framedMessage(event);
+  if ('error' in message) return '';
+  const json = codec.decode(message.payload);
+  return typeof json === 'string' ? json : '';
 }
 
 /** `bytes` as a whole event: ended with the empty line (SSE) or the newline (lines) it lacks. */

@@ -3,7 +3,8 @@ import { describeMs, drawMs, textSearch, type RuleActionType } from '../../app/s
 import { now } from '../clock.js';
 import type { PumpSource } from '../forward/body-pump.js';
 import { EventBounds, type EventFraming, type EventPiece } from './event-bounds.js';
-import { choosesEvent, EventEditor, wholeEvent, type ContentStep, type EditNote } from './event-edits.js';
+import { choosesEvent, EventEditor, textOf, wholeEvent, type ContentStep, type EditNote } from './event-edits.js';
+import { messageFrame, type MessageCodec } from './message-codec.js';
 import type { EndingAction, ShapePlan } from './rule-set.js';
 
 /** What a shaped stream asks of its exchange, and tells it. */
@@ -17,17 +18,18 @@ export interface ShapeControl {
    */
   ended(action: EndingAction): void;
   /**
-   * A breakpoint holds the stream before event number `event` (`bytes`): resolves with what the
-   * user decided, or `gone` when the exchange ended meanwhile.
+   * A breakpoint holds the stream before event number `event` (`bytes`; `json`, an RPC message
+   * through its schema, is what the user sees and edits): resolves with what the user decided, or
+   * `gone` when the exchange ended meanwhile.
    */
-  hold(rule: string, event: number, bytes: Buffer): Promise<BreakpointDecision>;
+  hold(rule: string, event: number, bytes: Buffer, json?: string): Promise<BreakpointDecision>;
 }
 
 export type BreakpointDecision =
   | { readonly outcome: 'released' | 'dropped' | 'released-all' | 'gone' }
   | { readonly outcome: 'edited'; readonly bytes: Buffer };
 
-/** Content rules that make sense on binary messages (gRPC); WebSocket text frames take them all. */
+/** Content rules that make sense on RPC messages without their schema; with it, and on text, all do. */
 const BINARY_EDITS: ReadonlySet<RuleActionType> = new Set(['drop', 'duplicate', 'corrupt']);
 
 /** Bandwidth is dealt in slices of a twentieth of a second's worth, so the stream stays smooth. */
@@ -83,17 +85,23 @@ export class ShapedSource extends EventEmitter implements PumpSource {
   private holding = false;
   /** The user let the rest of the stream go. */
   private releasedAll = false;
+  private readonly codec: MessageCodec | undefined;
 
   constructor(
     private readonly inner: PumpSource,
     private readonly plan: ShapePlan,
     framing: EventFraming,
     private readonly control: ShapeControl,
-    options: { held?: boolean } = {},
+    options: {
+      held?: boolean;
+      /** An RPC stream's messages through their schema: `where`, `rewrite`, `inject` and edits use JSON. */
+      codec?: MessageCodec;
+    } = {},
   ) {
     super();
     this.bounds = new EventBounds(framing);
     this.opened = !options.held;
+    this.codec = framing === 'frames' ? options.codec : undefined;
     this.breakpointSearches = plan.breakpoints.map(({ action }) =>
       action.where === undefined ? undefined : textSearch(action.where),
     );
@@ -107,16 +115,18 @@ export class ShapedSource extends EventEmitter implements PumpSource {
           framing === 'sse' ||
           framing === 'lines' ||
           framing === 'websocket' ||
-          (framing === 'frames' && BINARY_EDITS.has(step.action.type));
+          (framing === 'frames' && (this.codec !== undefined || BINARY_EDITS.has(step.action.type)));
         if (fits) usable.push(step);
         else
           report(
             step.rule,
             step.action.type,
-            `left the body as it was: ${step.action.type} needs SSE, NDJSON or WebSocket text`,
+            framing === 'frames'
+              ? `left the body as it was: ${step.action.type} on RPC messages needs their schema (--proto, or Schemas in the UI)`
+              : `left the body as it was: ${step.action.type} needs SSE, NDJSON, WebSocket text or RPC messages`,
           );
       }
-      if (usable.length > 0 && framing !== 'chunks') this.editor = new EventEditor(usable, framing, report);
+      if (usable.length > 0 && framing !== 'chunks') this.editor = new EventEditor(usable, framing, report, this.codec);
     }
     inner.on('data', this.onInnerData);
     inner.on('end', this.onInnerEnd);
@@ -219,7 +229,9 @@ export class ShapedSource extends EventEmitter implements PumpSource {
   /** The rule of the first breakpoint that chooses event `index` (as it came), if any. */
   private breakpointFor(event: Buffer, index: number): string | undefined {
     if (this.releasedAll) return undefined;
-    const text = this.breakpointSearches.some((search) => search !== undefined) ? event.toString('utf8') : '';
+    const text = this.breakpointSearches.some((search) => search !== undefined)
+      ? textOf(event, this.bounds.framing, this.codec)
+      : '';
     const step = this.plan.breakpoints.findIndex(({ action }, i) =>
       choosesEvent(action, this.breakpointSearches[i], index, text),
     );
@@ -230,7 +242,8 @@ export class ShapedSource extends EventEmitter implements PumpSource {
   private awaitDecision(piece: QueuedPiece): void {
     const { rule, event } = piece.breakpoint!;
     this.holding = true;
-    void this.control.hold(rule, event, piece.bytes).then((decision) => {
+    const json = this.codec ? textOf(piece.bytes, 'frames', this.codec) : undefined;
+    void this.control.hold(rule, event, piece.bytes, json || undefined).then((decision) => {
       this.holding = false;
       if (this.finished || decision.outcome === 'gone') return;
       const at = this.queue.indexOf(piece);
@@ -238,8 +251,7 @@ export class ShapedSource extends EventEmitter implements PumpSource {
       const { breakpoint: _done, ...rest } = piece;
       if (decision.outcome === 'dropped') this.queue.splice(at, 1);
       else if (decision.outcome === 'edited') {
-        // An edit that lost the event's ending would run into the next event.
-        this.queue[at] = { ...rest, bytes: wholeEvent(this.bounds.framing, decision.bytes) };
+        this.queue[at] = { ...rest, bytes: this.editedEvent(rule, event, piece.bytes, decision.bytes, json) };
       } else this.queue[at] = rest;
       if (decision.outcome === 'released-all') {
         this.releasedAll = true;
@@ -250,6 +262,23 @@ export class ShapedSource extends EventEmitter implements PumpSource {
       }
       this.next();
     });
+  }
+
+  /**
+   * What the user's edit of a held event makes of it: an event that lost its ending gets it back
+   * (it would run into the next), and an RPC message shown as JSON is encoded again (one that
+   * does not encode goes as it came, and the exchange says why).
+   */
+  private editedEvent(rule: string, event: number, held: Buffer, edited: Buffer, json: string | undefined): Buffer {
+    if (!this.codec || !json) return wholeEvent(this.bounds.framing, edited);
+    const encoded = this.codec.encode(edited.toString('utf8'));
+    if (Buffer.isBuffer(encoded)) return messageFrame(encoded);
+    this.control.report(
+      rule,
+      'breakpoint',
+      `sent event ${event} as it came: the edit does not encode (${encoded.error})`,
+    );
+    return held;
   }
 
   private readonly onInnerEnd = (): void => {

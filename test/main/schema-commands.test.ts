@@ -82,6 +82,47 @@ describe('schemas.* commands', () => {
     await expect(host.call('schemas.add', { files: 'x' as unknown as SchemaFile[] })).rejects.toThrow(/files must be/);
   });
 
+  it("the host's schemas reach the proxy's stream rules: a rule rewrites a message's field, until the schema goes", async () => {
+    const definition = protoLoader.loadSync(FORECAST_PROTO, { includeDirs: [fixtures] });
+    const forecasts = (grpc.loadPackageDefinition(definition) as unknown as ForecastsPackage).sluice.demo.v1.Forecasts;
+    const server = new grpc.Server();
+    server.addService(forecasts.service, {
+      GetForecast: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(null, { city: 'Lyon' }),
+      WatchForecasts: (call: grpc.ServerWritableStream<unknown, unknown>) => call.end(),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    defer(async () => server.forceShutdown());
+    const { host } = await makeHost();
+    const { port: proxyPort } = await host.call('proxy.start', {});
+    const restore = setGrpcProxyEnv(proxyPort);
+    defer(async () => restore());
+    const client = new forecasts(`localhost:${port}`, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+    }) as unknown as ForecastsClient & grpc.Client;
+    defer(async () => client.close());
+    const cityAnswered = (): Promise<string> =>
+      new Promise((resolve, reject) =>
+        client.GetForecast({ city: 'Lyon' }, new grpc.Metadata(), (e, v) =>
+          e ? reject(e) : resolve((v as { city: string }).city),
+        ),
+      );
+    await host.call('rules.set', {
+      rules: [
+        {
+          name: 'paris',
+          match: { path: `/${SERVICE}/GetForecast` },
+          actions: [{ type: 'rewrite', set: { path: 'city', value: 'Paris' } }],
+        },
+      ],
+    });
+    const list = await host.call('schemas.add', { files: [await chosen(path.join(fixtures, 'forecast.desc'))] });
+    expect(await cityAnswered()).toBe('Paris');
+    await host.call('schemas.remove', { sourceId: list.sources[0]!.id });
+    expect(await cityAnswered()).toBe('Lyon');
+  });
+
   it("reflection: the server a captured call went to is asked, with the call's authorization", async () => {
     const definition = protoLoader.loadSync(FORECAST_PROTO, { includeDirs: [fixtures] });
     const forecasts = (grpc.loadPackageDefinition(definition) as unknown as ForecastsPackage).sluice.demo.v1.Forecasts;

@@ -1,0 +1,68 @@
+import type { Registry } from '@bufbuild/protobuf';
+import type { Direction } from '../../app/proxy-events.js';
+import { decodeWithSchema, encodeWithSchema, messageTypesFor } from '../../app/protobuf-schema.js';
+
+/**
+ * How content rules read and write one RPC stream's messages (gRPC, gRPC-Web, Connect): through
+ * the schema the user gave (`--proto`, the UI, server reflection), as canonical proto3 JSON. A
+ * rule's `where`, `rewrite` and `inject` then work on `{"city":"Oslo"}` rather than on bytes.
+ */
+export interface MessageCodec {
+  /** The message type's full name, e.g. `sluice.demo.v1.Forecast`. */
+  readonly typeName: string;
+  /** A message's bytes as JSON text, or why they do not decode. */
+  decode(bytes: Uint8Array): string | { error: string };
+  /** JSON text as a message's bytes, or why it does not encode. */
+  encode(json: string): Buffer | { error: string };
+}
+
+/** Flag bits of a length-prefixed message's first byte. */
+const COMPRESSED = 0x01;
+/** Connect's end-of-stream message and gRPC-Web's trailers: not messages of the method's type. */
+const NOT_A_MESSAGE = 0x02 | 0x80;
+const PREFIX = 5;
+
+/** The codec for the messages one direction of a call carries, when the schema has its method. */
+export function messageCodecFor(
+  registry: Registry | undefined,
+  path: string,
+  direction: Direction,
+): MessageCodec | undefined {
+  if (!registry) return undefined;
+  const types = messageTypesFor(registry, path);
+  if (!types) return undefined;
+  const typeName = direction === 'request' ? types.input : types.output;
+  return {
+    typeName,
+    decode: (bytes) => {
+      const decoded = decodeWithSchema(registry, typeName, bytes);
+      return 'error' in decoded ? decoded : JSON.stringify(decoded.json);
+    },
+    encode: (json) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(json);
+      } catch {
+        return { error: 'its data is not JSON' };
+      }
+      const encoded = encodeWithSchema(registry, typeName, value as never);
+      return 'error' in encoded ? encoded : Buffer.from(encoded.bytes);
+    },
+  };
+}
+
+/** One whole length-prefixed frame taken apart: a message of the method's type, or why it is not one. */
+export function framedMessage(frame: Buffer): { payload: Buffer } | { error: string } {
+  if (frame.length < PREFIX || frame.readUInt32BE(1) !== frame.length - PREFIX) return { error: 'not a whole message' };
+  const flags = frame[0]!;
+  if (flags & NOT_A_MESSAGE) return { error: 'it ends the stream (trailers), not a message' };
+  if (flags & COMPRESSED) return { error: 'it is compressed' };
+  return { payload: frame.subarray(PREFIX) };
+}
+
+/** `payload` as an uncompressed length-prefixed message. */
+export function messageFrame(payload: Buffer): Buffer {
+  const head = Buffer.alloc(PREFIX);
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
