@@ -223,7 +223,7 @@ export abstract class ExchangeBase implements PumpObserver {
           this.ruleEnding = action;
           onEnding(action);
         },
-        hold: (rule, event, bytes, json) => this.holdAt('response', rule, event, bytes, json),
+        hold: (rule, event, bytes, text) => this.holdAt('response', rule, event, bytes, text),
       },
       { held: !websocket, codec: messageCodecFor(this.services.rpcSchema(), this.rulePath, 'response') },
     );
@@ -313,7 +313,8 @@ export abstract class ExchangeBase implements PumpObserver {
     rule: string,
     event: number,
     bytes: Buffer,
-    json?: string,
+    /** What the user sees and edits, when it is not the bytes themselves. */
+    view?: string,
   ): Promise<BreakpointDecision> {
     return new Promise((resolve) => {
       const heldAt = now();
@@ -332,9 +333,9 @@ export abstract class ExchangeBase implements PumpObserver {
         );
         resolve(decision);
       });
-      const text = json ?? bytes.toString('utf8');
+      const text = view ?? bytes.toString('utf8');
       const isText =
-        json !== undefined || (Buffer.byteLength(text, 'utf8') === bytes.length && !text.includes('\uFFFD'));
+        view !== undefined || (Buffer.byteLength(text, 'utf8') === bytes.length && !text.includes('\uFFFD'));
       this.emit({
         type: 'breakpoint-held',
         id: this.id,

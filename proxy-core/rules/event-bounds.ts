@@ -52,6 +52,10 @@ export class EventBounds {
   private readonly header = Buffer.alloc(WEBSOCKET_HEADER_MOST);
   private headerFill = 0;
   private bodyLeft = 0;
+  /** The message being read ends with the frame being read (a WebSocket message may take several). */
+  private frameEndsEvent = true;
+  /** A WebSocket message in fragments is under way: its frames, and control frames between them, are one event. */
+  private inFragmentedMessage = false;
 
   constructor(readonly framing: EventFraming) {}
 
@@ -116,6 +120,7 @@ export class EventBounds {
         at += take;
         if (this.headerFill < format.headerSize(this.header, this.headerFill)) continue;
         this.bodyLeft = format.payloadSize(this.header);
+        this.frameEndsEvent = this.endsEvent(this.header);
         this.headerFill = 0;
         if (this.bodyLeft > 0) continue;
       } else {
@@ -124,12 +129,26 @@ export class EventBounds {
         this.bodyLeft -= take;
         if (this.bodyLeft > 0) break;
       }
-      // A whole message (its header and payload) ends here.
-      pieces.push({ bytes: chunk.subarray(from, at), ends: true });
+      // A whole frame (its header and payload) ends here, and with it a message unless it is a fragment.
+      pieces.push({ bytes: chunk.subarray(from, at), ends: this.frameEndsEvent });
       from = at;
     }
     if (from < chunk.length) pieces.push({ bytes: chunk.subarray(from), ends: false });
     return pieces;
+  }
+
+  /**
+   * Whether the frame whose header this is ends an event. A WebSocket message sent in fragments
+   * (RFC 6455 section 5.4: FIN clear, then continuation frames up to one with FIN set) is one
+   * event, and so are control frames sent between its fragments; other frames are each one.
+   */
+  private endsEvent(header: Buffer): boolean {
+    if (this.framing !== 'websocket') return true;
+    const fin = (header[0]! & 0x80) !== 0;
+    const opcode = header[0]! & 0x0f;
+    if (opcode >= 0x8) return !this.inFragmentedMessage;
+    this.inFragmentedMessage = !fin;
+    return fin;
   }
 }
 

@@ -139,15 +139,15 @@ export class EventEditor {
       const text = this.rewrite(action, event.toString('utf8'));
       return text === undefined ? 'its data is not JSON' : Buffer.from(text, 'utf8');
     }
-    const frame = readWebSocketFrame(event);
-    if (!frame) return 'not a whole frame';
-    if (frame.masked || frame.compressed || frame.opcode !== 1)
-      return 'only a whole, uncompressed text frame can be rewritten';
-    const payload = frame.payload.toString('utf8');
+    const message = readWebSocketMessage(event);
+    if (typeof message === 'string') return message;
+    if (message.masked || message.compressed || message.opcode !== 1)
+      return 'only an uncompressed text message can be rewritten';
+    const payload = message.payload.toString('utf8');
     const text = action.replace
       ? payload.replace(textSearch(action.replace.from), action.replace.to)
       : setJson(payload, action.set!.path, action.set!.value);
-    return text === undefined ? 'its data is not JSON' : webSocketTextFrame(Buffer.from(text, 'utf8'));
+    return text === undefined ? 'its data is not JSON' : rebuiltMessage(message, Buffer.from(text, 'utf8'));
   }
 
   private rewriteMessage(action: Extract<ContentAction, { type: 'rewrite' }>, event: Buffer): Buffer | string {
@@ -206,15 +206,45 @@ export function choosesEvent(
 }
 
 /**
- * The text rules match an event by (`where`) and a breakpoint shows: the event itself, or for an
- * RPC message with a schema its JSON (a message that does not decode has none).
+ * An event as the user reads and edits it where that is more than its bytes: an RPC message's
+ * JSON (through its schema), a WebSocket text message's text. `wire` makes an edit of that text
+ * an event again, or says why it cannot.
+ */
+export interface EventView {
+  readonly text: string;
+  wire(edited: Buffer): Buffer | string;
+}
+
+export function viewOf(event: Buffer, framing: EventFraming, codec: MessageCodec | undefined): EventView | undefined {
+  if (framing === 'frames' && codec) {
+    const message = framedMessage(event);
+    if ('error' in message) return undefined;
+    const json = codec.decode(message.payload);
+    if (typeof json !== 'string') return undefined;
+    return {
+      text: json,
+      wire: (edited) => {
+        const encoded = codec.encode(edited.toString('utf8'));
+        return Buffer.isBuffer(encoded) ? messageFrame(encoded) : `the edit does not encode (${encoded.error})`;
+      },
+    };
+  }
+  if (framing === 'websocket') {
+    const message = readWebSocketMessage(event);
+    if (typeof message === 'string' || message.masked || message.compressed || message.opcode !== 1) return undefined;
+    return { text: message.payload.toString('utf8'), wire: (edited) => rebuiltMessage(message, edited) };
+  }
+  return undefined;
+}
+
+/**
+ * The text rules match an event by (`where`): its view's text, or its bytes as text. An RPC
+ * message that does not decode with its schema has none.
  */
 export function textOf(event: Buffer, framing: EventFraming, codec: MessageCodec | undefined): string {
-  if (framing !== 'frames' || !codec) return event.toString('utf8');
-  const message = framedMessage(event);
-  if ('error' in message) return '';
-  const json = codec.decode(message.payload);
-  return typeof json === 'string' ? json : '';
+  const view = viewOf(event, framing, codec);
+  if (view) return view.text;
+  return framing === 'frames' && codec ? '' : event.toString('utf8');
 }
 
 /** `bytes` as a whole event: ended with the empty line (SSE) or the newline (lines) it lacks. */
@@ -226,20 +256,50 @@ export function wholeEvent(framing: EventFraming, bytes: Buffer): Buffer {
   return Buffer.concat([bytes, Buffer.from(/(\r\n|\r|\n)$/.test(text) ? '\n' : '\n\n')]);
 }
 
-/** A server's WebSocket frame, taken apart; undefined when `frame` is not one whole frame. */
-function readWebSocketFrame(
-  frame: Buffer,
-): { opcode: number; masked: boolean; compressed: boolean; payload: Buffer } | undefined {
-  if (frame.length < 2) return undefined;
-  const start = webSocketHeaderSize(frame);
-  if (frame.length < start || frame.length !== start + webSocketPayloadLength(frame)) return undefined;
-  return {
-    // A fragment (FIN clear) is not a whole message: it is left alone like a binary frame.
-    opcode: (frame[0]! & 0x80) === 0 ? -1 : frame[0]! & 0x0f,
-    masked: (frame[1]! & 0x80) !== 0,
-    compressed: (frame[0]! & 0x40) !== 0,
-    payload: frame.subarray(start),
-  };
+interface WebSocketMessage {
+  readonly opcode: number;
+  readonly masked: boolean;
+  readonly compressed: boolean;
+  /** Its payload, fragments joined. */
+  readonly payload: Buffer;
+  /** Control frames (pings, pongs) the server sent between its fragments, whole. */
+  readonly controls: readonly Buffer[];
+}
+
+/**
+ * A server's WebSocket message, taken apart: one frame, or its fragments with their payloads
+ * joined (RFC 6455 section 5.4: the first frame's opcode and compression bit speak for all) and
+ * the control frames sent between them set aside; or why `event` is not one message.
+ */
+function readWebSocketMessage(event: Buffer): WebSocketMessage | string {
+  const payloads: Buffer[] = [];
+  const controls: Buffer[] = [];
+  let first: { opcode: number; masked: boolean; compressed: boolean } | undefined;
+  for (let at = 0; at < event.length;) {
+    const frame = event.subarray(at);
+    const start = frame.length < 2 ? Infinity : webSocketHeaderSize(frame);
+    if (frame.length < start || frame.length < start + webSocketPayloadLength(frame)) return 'not a whole message';
+    const end = start + webSocketPayloadLength(frame);
+    at += end;
+    if ((frame[0]! & 0x0f) >= 0x8) {
+      controls.push(frame.subarray(0, end));
+      continue;
+    }
+    first ??= { opcode: frame[0]! & 0x0f, masked: false, compressed: (frame[0]! & 0x40) !== 0 };
+    if ((frame[1]! & 0x80) !== 0) first.masked = true;
+    payloads.push(frame.subarray(start, end));
+  }
+  if (!first) return 'it is a control frame';
+  return { ...first, payload: payloads.length === 1 ? payloads[0]! : Buffer.concat(payloads), controls };
+}
+
+/**
+ * `message` sent again carrying `payload`: one final text frame, after the control frames that
+ * came between its fragments (a ping goes a fragment earlier than it did, which changes nothing).
+ */
+function rebuiltMessage(message: WebSocketMessage, payload: Buffer): Buffer {
+  const frame = webSocketTextFrame(payload);
+  return message.controls.length === 0 ? frame : Buffer.concat([...message.controls, frame]);
 }
 
 /** A final, unmasked text frame (a server's) carrying `payload`. */

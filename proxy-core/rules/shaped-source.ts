@@ -3,8 +3,17 @@ import { describeMs, drawMs, textSearch, type RuleActionType } from '../../app/s
 import { now } from '../clock.js';
 import type { PumpSource } from '../forward/body-pump.js';
 import { EventBounds, type EventFraming, type EventPiece } from './event-bounds.js';
-import { choosesEvent, EventEditor, textOf, wholeEvent, type ContentStep, type EditNote } from './event-edits.js';
-import { messageFrame, type MessageCodec } from './message-codec.js';
+import {
+  choosesEvent,
+  EventEditor,
+  textOf,
+  viewOf,
+  wholeEvent,
+  type ContentStep,
+  type EditNote,
+  type EventView,
+} from './event-edits.js';
+import type { MessageCodec } from './message-codec.js';
 import type { EndingAction, ShapePlan } from './rule-set.js';
 
 /** What a shaped stream asks of its exchange, and tells it. */
@@ -18,11 +27,11 @@ export interface ShapeControl {
    */
   ended(action: EndingAction): void;
   /**
-   * A breakpoint holds the stream before event number `event` (`bytes`; `json`, an RPC message
-   * through its schema, is what the user sees and edits): resolves with what the user decided, or
-   * `gone` when the exchange ended meanwhile.
+   * A breakpoint holds the stream before event number `event` (`bytes`; `text`, when given, is
+   * what the user sees and edits: an RPC message's JSON, a WebSocket message's text): resolves
+   * with what the user decided, or `gone` when the exchange ended meanwhile.
    */
-  hold(rule: string, event: number, bytes: Buffer, json?: string): Promise<BreakpointDecision>;
+  hold(rule: string, event: number, bytes: Buffer, text?: string): Promise<BreakpointDecision>;
 }
 
 export type BreakpointDecision =
@@ -242,8 +251,8 @@ export class ShapedSource extends EventEmitter implements PumpSource {
   private awaitDecision(piece: QueuedPiece): void {
     const { rule, event } = piece.breakpoint!;
     this.holding = true;
-    const json = this.codec ? textOf(piece.bytes, 'frames', this.codec) : undefined;
-    void this.control.hold(rule, event, piece.bytes, json || undefined).then((decision) => {
+    const view = viewOf(piece.bytes, this.bounds.framing, this.codec);
+    void this.control.hold(rule, event, piece.bytes, view?.text).then((decision) => {
       this.holding = false;
       if (this.finished || decision.outcome === 'gone') return;
       const at = this.queue.indexOf(piece);
@@ -251,7 +260,7 @@ export class ShapedSource extends EventEmitter implements PumpSource {
       const { breakpoint: _done, ...rest } = piece;
       if (decision.outcome === 'dropped') this.queue.splice(at, 1);
       else if (decision.outcome === 'edited') {
-        this.queue[at] = { ...rest, bytes: this.editedEvent(rule, event, piece.bytes, decision.bytes, json) };
+        this.queue[at] = { ...rest, bytes: this.editedEvent(rule, event, piece.bytes, decision.bytes, view) };
       } else this.queue[at] = rest;
       if (decision.outcome === 'released-all') {
         this.releasedAll = true;
@@ -266,18 +275,15 @@ export class ShapedSource extends EventEmitter implements PumpSource {
 
   /**
    * What the user's edit of a held event makes of it: an event that lost its ending gets it back
-   * (it would run into the next), and an RPC message shown as JSON is encoded again (one that
-   * does not encode goes as it came, and the exchange says why).
+   * (it would run into the next); an edit of its view (an RPC message's JSON, a WebSocket
+   * message's text) is made an event again, or when it cannot be the event goes as it came, and
+   * the exchange says why.
    */
-  private editedEvent(rule: string, event: number, held: Buffer, edited: Buffer, json: string | undefined): Buffer {
-    if (!this.codec || !json) return wholeEvent(this.bounds.framing, edited);
-    const encoded = this.codec.encode(edited.toString('utf8'));
-    if (Buffer.isBuffer(encoded)) return messageFrame(encoded);
-    this.control.report(
-      rule,
-      'breakpoint',
-      `sent event ${event} as it came: the edit does not encode (${encoded.error})`,
-    );
+  private editedEvent(rule: string, event: number, held: Buffer, edited: Buffer, view: EventView | undefined): Buffer {
+    if (!view) return wholeEvent(this.bounds.framing, edited);
+    const wired = view.wire(edited);
+    if (Buffer.isBuffer(wired)) return wired;
+    this.control.report(rule, 'breakpoint', `sent event ${event} as it came: ${wired}`);
     return held;
   }
 

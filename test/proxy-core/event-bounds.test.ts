@@ -98,5 +98,16 @@ describe('event bounds', () => {
     const stream = Buffer.concat(frames);
     expect(sizes([stream])).toEqual(frames.map((f) => f.length));
     expect(sizes([...stream].map((b) => Buffer.from([b])))).toEqual(frames.map((f) => f.length));
+
+    // A message in fragments is one event, with a ping sent between its fragments; a ping alone is one.
+    const raw = (first: number, payload: string): Buffer =>
+      Buffer.concat([Buffer.from([first, payload.length]), Buffer.from(payload)]);
+    const fragmented = [raw(0x01, 'one, '), raw(0x00, 'two, '), raw(0x89, 'ping'), raw(0x80, 'three')];
+    const after = [raw(0x89, ''), raw(0x81, 'next')];
+    const message = Buffer.concat(fragmented).length;
+    const mixed = Buffer.concat([...fragmented, ...after]);
+    const expected = [message, ...after.map((f) => f.length)];
+    expect(sizes([mixed])).toEqual(expected);
+    expect(sizes([...mixed].map((b) => Buffer.from([b])))).toEqual(expected);
   });
 });

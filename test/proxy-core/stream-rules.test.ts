@@ -685,7 +685,16 @@ describe('stream rules on WebSocket messages', () => {
   beforeAll(async () => {
     server = http.createServer();
     const wss = new WebSocketServer({ server, perMessageDeflate: false });
-    wss.on('connection', (socket) => {
+    wss.on('connection', (socket, req) => {
+      if (req.url === '/fragments') {
+        // The second message in two fragments, with a ping between them (RFC 6455 allows it).
+        socket.send('message 0');
+        socket.send('part one, ', { fin: false });
+        socket.ping();
+        socket.send('part two', { fin: true });
+        socket.send('message 2');
+        return;
+      }
       for (let i = 0; i < 4; i++) socket.send(`message ${i}`);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -699,10 +708,15 @@ describe('stream rules on WebSocket messages', () => {
   });
 
   /** Opens a WebSocket through the proxy and gathers the server's messages until it closes or `ms` pass. */
-  async function messages(rules: StreamRule[], ms = 1_500): Promise<{ got: string[]; at: number[]; code?: number }> {
+  async function messages(
+    rules: StreamRule[],
+    ms = 1_500,
+    path = '/live',
+  ): Promise<{ got: string[]; at: number[]; code?: number }> {
     proxy.proxy.setRules(rules);
-    const socket = await connectThroughProxy(proxy.port, new URL(url));
-    const client = new WebSocket(url, { createConnection: () => socket });
+    const target = new URL(path, url).toString().replace(/^http/, 'ws');
+    const socket = await connectThroughProxy(proxy.port, new URL(target));
+    const client = new WebSocket(target, { createConnection: () => socket });
     return new Promise((resolve) => {
       const got: string[] = [];
       const at: number[] = [];
@@ -745,7 +759,34 @@ describe('stream rules on WebSocket messages', () => {
     expect(details).toContain('left event 4 as it was: its data is not JSON');
   });
 
-  it('delays, drops and resets per message (each frame the server sends is an event)', async () => {
+  it('takes a message sent in fragments as one event: rewritten whole, dropped whole, held whole as text', async () => {
+    const edited = await messages(
+      [
+        rule('fragments', [
+          { type: 'rewrite', event: 2, replace: { from: 'part', to: 'piece' } },
+          { type: 'drop', event: 3 },
+        ]),
+      ],
+      600,
+      '/fragments',
+    );
+    expect(edited.got).toEqual(['message 0', 'piece one, piece two']);
+
+    const from = proxy.events.length;
+    const pending = messages(
+      [rule('hold fragments', [{ type: 'breakpoint', where: 'part two' }])],
+      2_000,
+      '/fragments',
+    );
+    const held = (await proxy.waitFor(
+      (e) => e.type === 'breakpoint-held' && proxy.events.indexOf(e) >= from,
+    )) as Extract<ProxyEvent, { type: 'breakpoint-held' }>;
+    expect(held).toMatchObject({ event: 2, text: 'part one, part two' });
+    proxy.proxy.resolveBreakpoint(held.breakpoint, { outcome: 'edited', bytes: Buffer.from('edited whole') });
+    expect((await pending).got).toEqual(['message 0', 'edited whole', 'message 2']);
+  });
+
+  it('delays, drops and resets per message (each message the server sends is an event)', async () => {
     const slow = await messages(
       [
         rule('ws', [
