@@ -153,6 +153,11 @@ export interface WebSocketMessageEvent {
   readonly id: number;
   /** `request`: client → server (sent); `response`: server → client (received). */
   readonly direction: Direction;
+  /**
+   * 0-based position among this direction's messages (control frames count), so a message keeps
+   * its number when older ones are no longer kept; a stream rule's event N is index N - 1.
+   */
+  readonly index: number;
   /** Read time of the chunk holding the frame that completed the message. */
   readonly t: number;
   /** 1 text, 2 binary, 8 close, 9 ping, 10 pong. */

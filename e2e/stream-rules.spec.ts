@@ -1,4 +1,7 @@
-import type http from 'node:http';
+import http from 'node:http';
+import type net from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { connectThroughProxy } from '../test/helpers/client.js';
 import { expect, readAll, requestViaProxy, screenshot, test } from './fixtures.js';
 
 /** An SSE upstream sending `data: token N` events, `count` of them, `everyMs` apart. */
@@ -188,4 +191,53 @@ test('the Events view marks an event a rule put in', async ({ page, sluice, upst
   await expect(rows).toHaveCount(5);
   await expect(rows.nth(4)).toHaveAttribute('data-rule-mark', 'put in by rule add done');
   await expect(rows.nth(3)).not.toHaveAttribute('data-rule-mark', /./);
+});
+
+test('the Messages view marks the WebSocket messages a rule put in or rewrote', async ({ page, sluice }) => {
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (socket) => {
+    for (const text of ['first', 'second', 'third']) socket.send(text);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/marked-socket`;
+  try {
+    await page.getByTestId('rules-button').click();
+    await page.getByRole('button', { name: 'Edit as JSON…' }).click();
+    await page.getByTestId('rules-json').fill(
+      JSON.stringify({
+        rules: [
+          {
+            name: 'ws edits',
+            match: { path: '/marked-socket' },
+            actions: [
+              { type: 'rewrite', event: 2, replace: { from: 'second', to: 'SECOND' } },
+              { type: 'inject', event: 3, data: 'extra' },
+            ],
+          },
+        ],
+      }),
+    );
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await page.getByRole('button', { name: 'Close' }).click();
+
+    const socket = await connectThroughProxy(sluice.proxyPort, new URL(url));
+    const client = new WebSocket(url, { createConnection: () => socket });
+    const got: string[] = [];
+    client.on('message', (data) => got.push(String(data)));
+    await expect.poll(() => got).toEqual(['first', 'SECOND', 'third', 'extra']);
+
+    await page.getByTestId('exchange-row').filter({ hasText: '/marked-socket' }).click();
+    await page.getByRole('tab', { name: /Messages/ }).click();
+    const rows = page.getByTestId('ws-row');
+    await expect(rows).toHaveCount(4);
+    await expect(rows.nth(1)).toHaveAttribute('data-rule-mark', 'rewritten by rule ws edits');
+    await expect(rows.nth(3)).toHaveAttribute('data-rule-mark', 'put in by rule ws edits');
+    await expect(rows.nth(0)).not.toHaveAttribute('data-rule-mark', /./);
+    await expect(rows.nth(1).locator('.rule-mark')).toBeVisible();
+    client.terminate();
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

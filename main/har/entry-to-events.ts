@@ -297,6 +297,8 @@ interface Message {
   /** Ms from `startedDateTime`. */
   readonly at: number;
   readonly opcode: number;
+  /** Its position among its direction's messages: `_index` when older ones were not kept, else its place. */
+  readonly index: number;
   readonly data: string;
   readonly binary: boolean;
   /** The payload's bytes, for `size` and, for data messages, as body bytes. */
@@ -307,6 +309,7 @@ interface Message {
 /** Chrome's `_webSocketMessages` (mitmproxy and ours write the same shape), in file order. */
 function webSocketMessages(entry: Fields, wallTime: number, warnings: string[]): Message[] {
   const messages: Message[] = [];
+  const placed = { request: 0, response: 0 };
   for (const item of arrayAt(entry, '_webSocketMessages') ?? []) {
     if (!isObject(item)) continue;
     const opcode = numberAt(item, 'opcode');
@@ -314,9 +317,12 @@ function webSocketMessages(entry: Fields, wallTime: number, warnings: string[]):
     const data = stringAt(item, 'data') ?? '';
     // Chrome writes binary messages in base64; ours mark other base64 payloads with `_binary`.
     const binary = opcode === 2 || item._binary === true;
+    const direction = stringAt(item, 'type') === 'send' ? 'request' : 'response';
+    const place = placed[direction]++;
     try {
       messages.push({
-        direction: stringAt(item, 'type') === 'send' ? 'request' : 'response',
+        direction,
+        index: numberAt(item, '_index') ?? place,
         at: (numberAt(item, 'time') ?? wallTime / 1000) * 1000 - wallTime,
         opcode,
         data,
@@ -340,6 +346,7 @@ function messageEvent(message: Message, id: number, at: (ms: number) => number):
     type: 'websocket-message',
     id,
     direction: message.direction,
+    index: message.index,
     t: at(message.at),
     opcode: message.opcode,
     data: message.data,

@@ -80,9 +80,7 @@ export function buildEntry(exchange: ExchangeEvents, bodies: CapturedBodies, opt
     })),
     _backpressure: backpressureIntervals(exchange, relative),
     ...(exchange.sse.length > 0 ? { _eventSourceMessages: exchange.sse.map((e) => sseMessage(e, exchange)) } : {}),
-    ...(exchange.messages.length > 0
-      ? { _webSocketMessages: exchange.messages.map((m) => webSocketMessage(m, exchange)) }
-      : {}),
+    ...(exchange.messages.length > 0 ? { _webSocketMessages: webSocketMessages(exchange) } : {}),
     ...(exchange.rpcMessages.length > 0 ? { _rpcMessages: rpcMessages(exchange) } : {}),
     ...(exchange.rpcStatus ? { _rpcStatus: rpcStatus(exchange.rpcStatus, exchange, options.redact) } : {}),
     ...captureLimits(exchange, relative),
@@ -291,7 +289,19 @@ function sseMessage(event: ExchangeEvents['sse'][number], exchange: ExchangeEven
   };
 }
 
-function webSocketMessage(message: ExchangeEvents['messages'][number], exchange: ExchangeEvents): HarWebSocketMessage {
+function webSocketMessages(exchange: ExchangeEvents): HarWebSocketMessage[] {
+  const placed = { request: 0, response: 0 };
+  return exchange.messages.map((message) => {
+    const place = placed[message.direction]++;
+    return webSocketMessage(message, exchange, message.index === place ? undefined : message.index);
+  });
+}
+
+function webSocketMessage(
+  message: ExchangeEvents['messages'][number],
+  exchange: ExchangeEvents,
+  index: number | undefined,
+): HarWebSocketMessage {
   const binary = message.binary && message.opcode !== 2;
   const truncated = message.truncated === true;
   return {
@@ -304,6 +314,7 @@ function webSocketMessage(message: ExchangeEvents['messages'][number], exchange:
     ...(truncated ? { _truncated: true as const } : {}),
     ...(message.compressed ? { _compressed: true as const } : {}),
     ...(message.closeCode === undefined ? {} : { _closeCode: message.closeCode }),
+    ...(index === undefined ? {} : { _index: index }),
   };
 }
 

@@ -152,6 +152,8 @@ export interface HarWebSocketMessage {
   readonly _compressed?: true;
   /** A close frame's status code. */
   readonly _closeCode?: number;
+  /** Its position among its direction's messages, when older ones were not kept (it is not its place here). */
+  readonly _index?: number;
 }
 
 /**

@@ -14,6 +14,8 @@ interface Side {
   at: number;
   /** A note that decompression stopped was sent. */
   noted: boolean;
+  /** Messages told so far. */
+  messages: number;
 }
 
 /**
@@ -44,6 +46,7 @@ export class WebSocketTracker {
         offset: 0,
         at: 0,
         noted: false,
+        messages: 0,
       };
       return state;
     };
@@ -79,7 +82,8 @@ export class WebSocketTracker {
         this.limited(direction, side.offset);
       }
     }
-    this.emit(messageEvent(this.id, direction, side.at, message.opcode, payload, size, truncated, compressed));
+    const index = side.messages++;
+    this.emit(messageEvent(this.id, direction, index, side.at, message.opcode, payload, size, truncated, compressed));
   }
 }
 
@@ -89,6 +93,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 function messageEvent(
   id: number,
   direction: Direction,
+  index: number,
   t: number,
   opcode: number,
   payload: Buffer,
@@ -100,6 +105,7 @@ function messageEvent(
     type: 'websocket-message' as const,
     id,
     direction,
+    index,
     t,
     opcode,
     size,

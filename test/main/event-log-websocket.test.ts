@@ -7,6 +7,7 @@ function message(id: number, n: number): WebSocketMessageEvent {
     type: 'websocket-message',
     id,
     direction: 'response',
+    index: n,
     t: n,
     opcode: 1,
     data: `m${n}`,

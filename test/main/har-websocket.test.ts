@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { HostEvent } from '../../app/contract.js';
-import type { WebSocketMessageEvent } from '../../app/proxy-events.js';
-import type { Har } from '../../main/har/har-types.js';
+import type { ProxyEvent, WebSocketMessageEvent } from '../../app/proxy-events.js';
+import { entryToExchange } from '../../main/har/entry-to-events.js';
+import { exchangesIn } from '../../main/har/exchange-events.js';
+import { buildEntry } from '../../main/har/har-entry.js';
+import type { Har, HarEntry } from '../../main/har/har-types.js';
 import { SluiceHost } from '../../main/host/sluice-host.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { connectThroughProxy } from '../helpers/client.js';
@@ -97,9 +100,34 @@ describe('WebSocket messages in HAR', () => {
     const back = messagesIn(imported);
     const shape = (m: WebSocketMessageEvent) => [m.direction, m.opcode, m.data, m.binary, m.size, m.closeCode];
     expect(back.map(shape)).toEqual(live.map(shape));
+    // Each message keeps its number among its direction's (stream rules' event numbers), here its
+    // place in the file, so no `_index` is written.
+    expect(live.filter((m) => m.direction === 'response').map((m) => m.index)).toEqual([0, 1, 2, 3]);
+    expect(back.map((m) => [m.direction, m.index])).toEqual(live.map((m) => [m.direction, m.index]));
+    expect(written.some((m) => m._index !== undefined)).toBe(false);
     // Times keep their gaps: each message sits where it was relative to the exchange's start.
     const start = (list: readonly HostEvent[]) => list.find((e) => e.type === 'exchange-opened')!.t;
     back.forEach((m, i) => expect(m.t - start(imported)).toBeCloseTo(live[i]!.t - start(events), 0));
+  });
+
+  it('keeps each message’s number when older ones were not kept (`_index`)', async () => {
+    const { host, events } = await makeHost();
+    await host.call('proxy.setPort', { port: 0 });
+    const { port } = await host.call('proxy.start', {});
+    await converse(port);
+    await expect.poll(() => events.some((e) => e.type === 'exchange-closed')).toBe(true);
+    // The first two messages as if the log had not kept them.
+    const firstTwo = messagesIn(events).slice(0, 2);
+    const kept = (events as ProxyEvent[]).filter((e) => !firstTwo.includes(e as WebSocketMessageEvent));
+    const exchange = [...exchangesIn(kept)].find((x) => x.opened.kind === 'websocket')!;
+    const entry = JSON.parse(JSON.stringify(buildEntry(exchange, {}))) as HarEntry;
+    const written = entry._webSocketMessages!;
+    // Written where a message's number is not its place among its direction's in the file.
+    expect(written[0]!._index).toBeGreaterThan(0);
+    const back = entryToExchange(entry, { id: 1, monotonic: () => 0, fallbackWallTime: 0 });
+    expect(messagesIn(back.events as HostEvent[]).map((m) => [m.direction, m.index])).toEqual(
+      messagesIn(kept).map((m) => [m.direction, m.index]),
+    );
   });
 
   it('imports mitmproxy’s websocket export with its messages', async () => {

@@ -7,6 +7,7 @@ const message = (fields: Partial<WebSocketMessageEvent>): WebSocketMessageEvent 
   type: 'websocket-message',
   id: 1,
   direction: 'request',
+  index: 0,
   t: 0,
   opcode: 1,
   data: '',

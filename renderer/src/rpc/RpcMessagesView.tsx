@@ -2,10 +2,12 @@ import { memo, useCallback, useMemo, useState } from 'react';
 import { headerValue, type Direction, type RpcMessageEvent } from '../../../app/proxy-events.js';
 import { isJsonCodec } from '../../../app/rpc-calls.js';
 import { hexDump } from '../app/body-format.js';
+import { ruleMarksOf } from '../app/rule-summary.js';
 import { AddSchemaFiles, AskServerForSchema } from '../app/SchemaActions.js';
 import { formatBytes, formatCount, formatDuration } from '../format.js';
 import type { LiveColumn } from '../live-table/column-fit.js';
 import { LiveTable } from '../live-table/LiveTable.js';
+import { RuleMark } from '../live-table/RuleMark.js';
 import { NO_QUERY, rowAt, selectionThrough, type RowIndices, type RowQuery } from '../live-table/row-filter.js';
 import { TableFilter } from '../live-table/TableFilter.js';
 import { useLiveTable } from '../live-table/use-live-table.js';
@@ -77,6 +79,7 @@ function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
   const indices = useRowFilter(messages, count, query, testFor, generation);
   // Totals kept by the store: no pass over the messages per update.
   const summary = describeCounts(rpcCounts(exchange), dropped, indices?.length);
+  const ruleMarks = useMemo(() => ruleMarksOf(exchange.rules), [exchange.rules, exchange.rules.length]);
   // The table (memoised) renders when the rows it shows change, not on every update of the call.
   const shownCount = usePacedValue(count, live ? LIVE_TABLE_INTERVAL_MS : 0);
   const onSelect = useCallback(
@@ -124,6 +127,7 @@ function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
         selected={selected}
         expanded={selection.expanded}
         followInitially={live}
+        ruleMarks={ruleMarks}
         onSelect={onSelect}
       />
       {selection.expanded && selectedMessage && (
@@ -270,6 +274,8 @@ interface TableProps {
   readonly selected: number | undefined;
   readonly expanded: boolean;
   readonly followInitially: boolean;
+  /** What stream rules did to the messages the server sent, by their index (`ruleMarksOf`). */
+  readonly ruleMarks: ReadonlyMap<number, string>;
   readonly onSelect: (index: number, expanded: boolean) => void;
 }
 
@@ -307,6 +313,7 @@ const MessagesTable = memo(function MessagesTable(props: TableProps) {
     const kind = frameKind(message);
     const encoding = encodings[message.direction];
     const decoded = decodeForDisplay(message, call);
+    const mark = message.direction === 'response' ? props.ruleMarks.get(message.index) : undefined;
     rows.push(
       <div
         key={position % slots}
@@ -314,9 +321,11 @@ const MessagesTable = memo(function MessagesTable(props: TableProps) {
         data-testid="rpc-row"
         data-direction={message.direction}
         data-kind={kind}
+        data-rule-mark={mark}
       >
         <span role="gridcell" className="live-cell msg-dir" title={directionWords(message.direction)}>
           {directionArrow(message.direction)}
+          <RuleMark mark={mark} />
         </span>
         <span role="gridcell" className="live-cell live-num">
           {formatOffset(message.t - start)}

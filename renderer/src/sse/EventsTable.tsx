@@ -5,6 +5,7 @@ import { rowAt, selectionThrough, type RowIndices } from '../live-table/row-filt
 import { useLiveTable } from '../live-table/use-live-table.js';
 import { formatChunkRange, formatOffset, previewData } from './sse-format.js';
 import { gapBefore } from './stats.js';
+import { RuleMark } from '../live-table/RuleMark.js';
 import type { StreamEventRow } from './stream-events.js';
 
 export interface EventsTableProps {
@@ -73,11 +74,8 @@ export function EventsTable(props: EventsTableProps) {
     renderedRows.push(
       <div key={i} {...table.rowProps(position)} data-testid="sse-row" data-rule-mark={mark}>
         <span role="gridcell" className="live-cell live-num">
-          {mark !== undefined && (
-            <span className="rule-mark" title={mark} aria-label={mark}>
-              ✎{' '}
-            </span>
-          )}
+          <RuleMark mark={mark} />
+          {mark !== undefined && ' '}
           {row.index}
         </span>
         {sseFields && (

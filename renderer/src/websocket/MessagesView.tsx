@@ -1,10 +1,12 @@
 import { useMemo, useState } from 'react';
+import { ruleMarksOf } from '../app/rule-summary.js';
 import type { WebSocketMessageEvent } from '../../../app/proxy-events.js';
 import { formatBytes, formatCount } from '../format.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { formatOffset, prettyData } from '../sse/sse-format.js';
 import type { LiveColumn } from '../live-table/column-fit.js';
 import { LiveTable } from '../live-table/LiveTable.js';
+import { RuleMark } from '../live-table/RuleMark.js';
 import { NO_QUERY, rowAt, selectionThrough, type RowIndices, type RowQuery } from '../live-table/row-filter.js';
 import { TableFilter } from '../live-table/TableFilter.js';
 import { useRowFilter } from '../live-table/use-row-filter.js';
@@ -49,6 +51,7 @@ function MessagesViewBody({ exchange, revision }: MessagesViewProps) {
   // Dropping the oldest shifts every index: the filter starts over then.
   const indices = useRowFilter(messages, count, query, messageTest, dropped);
   const summary = describeCounts(counts, dropped, indices?.length);
+  const ruleMarks = useMemo(() => ruleMarksOf(exchange.rules), [exchange.rules, exchange.rules.length]);
 
   return (
     <div className="live-view msg-view ws-view">
@@ -80,6 +83,7 @@ function MessagesViewBody({ exchange, revision }: MessagesViewProps) {
         selected={selected}
         expanded={selection.expanded}
         followInitially={live}
+        ruleMarks={ruleMarks}
         onSelect={(index, expanded) => setSelection({ absolute: index + dropped, expanded })}
       />
       {selection.expanded && selectedMessage && (
@@ -104,6 +108,8 @@ interface TableProps {
   readonly selected: number | undefined;
   readonly expanded: boolean;
   readonly followInitially: boolean;
+  /** What stream rules did to the messages the server sent, by their index (`ruleMarksOf`). */
+  readonly ruleMarks: ReadonlyMap<number, string>;
   readonly onSelect: (index: number, expanded: boolean) => void;
 }
 
@@ -130,6 +136,7 @@ function MessagesTable(props: TableProps) {
     const message = messages[i];
     if (!message) continue;
     const kind = messageKind(message);
+    const mark = message.direction === 'response' ? props.ruleMarks.get(message.index) : undefined;
     rows.push(
       <div
         key={i}
@@ -137,6 +144,7 @@ function MessagesTable(props: TableProps) {
         data-testid="ws-row"
         data-direction={message.direction}
         data-kind={kind}
+        data-rule-mark={mark}
       >
         <span
           role="gridcell"
@@ -144,6 +152,7 @@ function MessagesTable(props: TableProps) {
           title={message.direction === 'request' ? 'sent' : 'received'}
         >
           {directionArrow(message.direction)}
+          <RuleMark mark={mark} />
         </span>
         <span role="gridcell" className="live-cell live-num">
           {formatOffset(message.t - start)}
