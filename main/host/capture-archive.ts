@@ -2,6 +2,7 @@ import type { HostEvent } from '../../app/contract.js';
 import type { Direction, RawHeaders, RequestHead } from '../../app/proxy-events.js';
 import { now, type CapturedRange } from '../../proxy-core/index.js';
 import type { CaptureStore, ExchangeRow, StoredBody } from '../store/capture-store.js';
+import { packEvents, unpackEvents } from '../store/packed-events.js';
 import { exchangesIn, type ExchangeEvents } from '../har/exchange-events.js';
 import { heldForReplay } from './held-replay.js';
 import { EventLog, type EventLogLimits, type TakenExchange } from './event-log.js';
@@ -109,7 +110,7 @@ export class CaptureArchive {
             for (; next < snapshot.exchanges.length && snapshot.exchanges[next]!.id < row.id; next++) {
               pushAll(page, snapshot.exchanges[next]!.events);
             }
-            pushAll(page, shorten(JSON.parse(row.eventsJson) as HostEvent[]));
+            pushAll(page, shorten(unpackEvents(row.eventsJson, row.id)));
           }
           afterId = rows[rows.length - 1]!.id;
           yield page;
@@ -132,7 +133,7 @@ export class CaptureArchive {
     const inMemory = this.log.eventsOf(id);
     if (inMemory) return inMemory;
     const json = await this.store?.eventsJson(id);
-    return json === undefined ? undefined : (JSON.parse(json) as HostEvent[]);
+    return json === undefined ? undefined : unpackEvents(json, id);
   }
 
   /** The ids of the exchanges kept, the newest first. */
@@ -276,8 +277,8 @@ function rowOf(id: number, taken: TakenExchange, bodies: ExchangeRow['bodies'] |
   const short = heldForReplay(events);
   return {
     id,
-    eventsJson: JSON.stringify(events),
-    replayJson: short === events ? undefined : JSON.stringify(short),
+    eventsJson: packEvents(events),
+    replayJson: short === events ? undefined : packEvents(short),
     requestHeaders: taken.requestHeaders,
     responseHeaders: taken.responseHeaders,
     messagesNotKept: taken.messagesNotKept,
