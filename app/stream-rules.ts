@@ -43,6 +43,15 @@ export interface RuleAfter {
 }
 
 /**
+ * Which way a timing or content action works: on the response (the default), or with
+ * `"request"` on what the client sends: a WebSocket's client messages, a client-streaming RPC's
+ * messages, NDJSON lines of an upload, else the request body's reads.
+ */
+export interface RuleActionDirection {
+  readonly direction?: RuleDirection;
+}
+
+/**
  * What a rule does. "Events" are the stream's own units: SSE events in a `text/event-stream`,
  * lines in NDJSON (`application/x-ndjson`, `application/jsonl`, `application/json-seq`), and for
  * any other body (or a compressed one) each chunk as it was read.
@@ -51,11 +60,11 @@ export type RuleAction =
   /** Hold the response head this long before the client gets it. */
   | { readonly type: 'delay-head'; readonly ms: RuleMs }
   /** Add this delay before each event (or each chunk) goes to the client. */
-  | { readonly type: 'latency'; readonly ms: RuleMs; readonly per?: 'event' | 'chunk' }
+  | ({ readonly type: 'latency'; readonly ms: RuleMs; readonly per?: 'event' | 'chunk' } & RuleActionDirection)
   /** Send at most this many bytes a second, in this direction (default the response). */
   | { readonly type: 'bandwidth'; readonly bytesPerSecond: number; readonly direction?: RuleDirection }
   /** Stop for `ms` once `afterEvents` events have gone to the client. */
-  | { readonly type: 'stall'; readonly afterEvents: number; readonly ms: RuleMs }
+  | ({ readonly type: 'stall'; readonly afterEvents: number; readonly ms: RuleMs } & RuleActionDirection)
   /** End the response cleanly there: the client sees a complete, shorter response. */
   | ({ readonly type: 'end' } & RuleAfter)
   /** Reset it there: TCP RST on HTTP/1.1, RST_STREAM with `code` (default CANCEL) on HTTP/2. */
@@ -63,11 +72,12 @@ export type RuleAction =
   /** Stop sending there and keep the connection open, so the client's idle timeout is tested. */
   | ({ readonly type: 'hang' } & RuleAfter)
   /** Leave out the chosen events. */
-  | ({ readonly type: 'drop' } & RuleEventChoice)
+  | ({ readonly type: 'drop' } & RuleEventChoice & RuleActionDirection)
   /** Send the chosen events twice. */
-  | ({ readonly type: 'duplicate' } & RuleEventChoice)
+  | ({ readonly type: 'duplicate' } & RuleEventChoice & RuleActionDirection)
   /** Send `data` (an event as it goes on the wire, e.g. `data: [DONE]`) before or after the chosen events. */
-  | ({ readonly type: 'inject'; readonly data: string; readonly position?: 'before' | 'after' } & RuleEventChoice)
+  | ({ readonly type: 'inject'; readonly data: string; readonly position?: 'before' | 'after' } & RuleEventChoice &
+      RuleActionDirection)
   /**
    * Change the chosen events: replace text (`from` as text or `/regex/`, every occurrence), or set
    * a field of the event's JSON data (`path` like `choices.0.delta.content`) to `value`.
@@ -76,13 +86,15 @@ export type RuleAction =
       readonly type: 'rewrite';
       readonly replace?: { readonly from: string; readonly to: string };
       readonly set?: { readonly path: string; readonly value: unknown };
-    } & RuleEventChoice)
+    } & RuleEventChoice &
+      RuleActionDirection)
   /** Cut the chosen events off mid-line: the first half of their bytes goes, the rest never does. */
-  | ({ readonly type: 'corrupt' } & RuleEventChoice)
+  | ({ readonly type: 'corrupt' } & RuleEventChoice & RuleActionDirection)
   /**
    * Hold the stream before each chosen event until the user releases it (edited or not), drops
    * it, or lets the rest of the stream go; the upstream is paused meanwhile. With `direction:
-   * "request"`, hold the request before it goes upstream instead (released or dropped).
+   * "request"` alone, hold the request before it goes upstream instead (released or dropped);
+   * with `event` or `where` too, hold the request's events (a WebSocket's client messages).
    */
   | ({ readonly type: 'breakpoint'; readonly direction?: RuleDirection } & RuleEventChoice)
   /** Answer this instead of forwarding: the upstream is never asked. */
@@ -193,11 +205,18 @@ function parseRule(value: unknown, at: string): StreamRule {
   if (respond >= 0 && parsed.length > 1) {
     throw new StreamRulesError(`${at}.actions[${respond}]`, 'a respond action answers alone: it cannot be combined');
   }
-  const holdsRequest = parsed.findIndex((a) => a.type === 'breakpoint' && a.direction === 'request');
+  const holdsRequest = parsed.findIndex((a) => a.type === 'breakpoint' && holdsRequestHead(a));
   if (holdsRequest >= 0 && match.contentType !== undefined) {
     throw new StreamRulesError(
       `${at}.match.contentType`,
       'a request breakpoint holds the request before any response, so it cannot match one',
+    );
+  }
+  const onRequest = parsed.findIndex((a) => 'direction' in a && a.direction === 'request' && !holdsRequestHead(a));
+  if (onRequest >= 0 && match.contentType !== undefined) {
+    throw new StreamRulesError(
+      `${at}.match.contentType`,
+      'an action on the request works before any response, so its rule cannot match one',
     );
   }
   if (respond >= 0 && match.contentType !== undefined) {
@@ -245,10 +264,10 @@ function parseAction(value: unknown, at: string): RuleAction {
       onlyFields(action, ['type', 'ms'], at);
       return { type: 'delay-head', ms: ms(action['ms'], `${at}.ms`) };
     case 'latency': {
-      onlyFields(action, ['type', 'ms', 'per'], at);
+      onlyFields(action, ['type', 'ms', 'per', 'direction'], at);
       const per = action['per'] ?? 'event';
       if (per !== 'event' && per !== 'chunk') throw new StreamRulesError(`${at}.per`, 'must be "event" or "chunk"');
-      return { type: 'latency', ms: ms(action['ms'], `${at}.ms`), per };
+      return { type: 'latency', ms: ms(action['ms'], `${at}.ms`), per, ...actionDirection(action, at) };
     }
     case 'bandwidth': {
       onlyFields(action, ['type', 'bytesPerSecond', 'direction'], at);
@@ -263,11 +282,12 @@ function parseAction(value: unknown, at: string): RuleAction {
       return { type: 'bandwidth', bytesPerSecond: rate, direction };
     }
     case 'stall':
-      onlyFields(action, ['type', 'afterEvents', 'ms'], at);
+      onlyFields(action, ['type', 'afterEvents', 'ms', 'direction'], at);
       return {
         type: 'stall',
         afterEvents: count(action['afterEvents'], `${at}.afterEvents`),
         ms: ms(action['ms'], `${at}.ms`),
+        ...actionDirection(action, at),
       };
     case 'end':
       onlyFields(action, ['type', 'afterEvents', 'afterBytes'], at);
@@ -286,31 +306,28 @@ function parseAction(value: unknown, at: string): RuleAction {
     case 'drop':
     case 'duplicate':
     case 'corrupt':
-      onlyFields(action, ['type', 'event', 'where'], at);
-      return { type: type as 'drop' | 'duplicate' | 'corrupt', ...eventChoice(action, at) };
+      onlyFields(action, ['type', 'event', 'where', 'direction'], at);
+      return {
+        type: type as 'drop' | 'duplicate' | 'corrupt',
+        ...eventChoice(action, at),
+        ...actionDirection(action, at),
+      };
     case 'breakpoint': {
       onlyFields(action, ['type', 'event', 'where', 'direction'], at);
-      const direction = action['direction'] ?? 'response';
-      if (direction !== 'request' && direction !== 'response') {
-        throw new StreamRulesError(`${at}.direction`, 'must be "request" or "response"');
-      }
-      if (direction === 'request' && (action['event'] !== undefined || action['where'] !== undefined)) {
-        throw new StreamRulesError(at, 'a request breakpoint holds the whole request: it takes no event or where');
-      }
-      return { type: 'breakpoint', ...(direction === 'request' ? { direction } : {}), ...eventChoice(action, at) };
+      return { type: 'breakpoint', ...actionDirection(action, at), ...eventChoice(action, at) };
     }
     case 'inject': {
-      onlyFields(action, ['type', 'event', 'where', 'data', 'position'], at);
+      onlyFields(action, ['type', 'event', 'where', 'data', 'position', 'direction'], at);
       const data = action['data'];
       if (typeof data !== 'string' || data === '') throw new StreamRulesError(`${at}.data`, 'must be a non-empty text');
       const position = action['position'] ?? 'after';
       if (position !== 'before' && position !== 'after') {
         throw new StreamRulesError(`${at}.position`, 'must be "before" or "after"');
       }
-      return { type: 'inject', data, position, ...eventChoice(action, at) };
+      return { type: 'inject', data, position, ...eventChoice(action, at), ...actionDirection(action, at) };
     }
     case 'rewrite': {
-      onlyFields(action, ['type', 'event', 'where', 'replace', 'set'], at);
+      onlyFields(action, ['type', 'event', 'where', 'replace', 'set', 'direction'], at);
       const replace = action['replace'];
       const set = action['set'];
       if ((replace === undefined) === (set === undefined)) {
@@ -324,7 +341,7 @@ function parseAction(value: unknown, at: string): RuleAction {
           throw new StreamRulesError(`${at}.replace.from`, 'must be a non-empty text');
         if (typeof to !== 'string') throw new StreamRulesError(`${at}.replace.to`, 'must be a text');
         checkPattern(from, `${at}.replace.from`);
-        return { type: 'rewrite', replace: { from, to }, ...eventChoice(action, at) };
+        return { type: 'rewrite', replace: { from, to }, ...eventChoice(action, at), ...actionDirection(action, at) };
       }
       const fields = object(set, `${at}.set`);
       onlyFields(fields, ['path', 'value'], `${at}.set`);
@@ -332,7 +349,12 @@ function parseAction(value: unknown, at: string): RuleAction {
       if (typeof path !== 'string' || path === '')
         throw new StreamRulesError(`${at}.set.path`, 'must be a non-empty text');
       if (!('value' in fields)) throw new StreamRulesError(`${at}.set.value`, 'is missing (null is a value)');
-      return { type: 'rewrite', set: { path, value: fields['value'] }, ...eventChoice(action, at) };
+      return {
+        type: 'rewrite',
+        set: { path, value: fields['value'] },
+        ...eventChoice(action, at),
+        ...actionDirection(action, at),
+      };
     }
     case 'respond': {
       onlyFields(action, ['type', 'status', 'headers', 'body'], at);
@@ -352,6 +374,15 @@ function parseAction(value: unknown, at: string): RuleAction {
       return { type: 'respond', status, headers: fields as Record<string, string>, body };
     }
   }
+}
+
+/** `direction: "request"` when the action says so; the response, the default, is left unsaid. */
+function actionDirection(action: Record<string, unknown>, at: string): RuleActionDirection {
+  const direction = action['direction'] ?? 'response';
+  if (direction !== 'request' && direction !== 'response') {
+    throw new StreamRulesError(`${at}.direction`, 'must be "request" or "response"');
+  }
+  return direction === 'request' ? { direction } : {};
 }
 
 function eventChoice(action: Record<string, unknown>, at: string): RuleEventChoice {
@@ -467,4 +498,17 @@ export function drawMs(ms: RuleMs, random: () => number = Math.random): number {
 /** "200 ms" or "100-300 ms", for what a rule did. */
 export function describeMs(ms: RuleMs): string {
   return typeof ms === 'number' ? `${ms} ms` : `${ms[0]}-${ms[1]} ms`;
+}
+
+/**
+ * Whether an action is a breakpoint that holds the request head before it goes upstream
+ * (`direction: "request"` with no `event` or `where`), rather than events of a body.
+ */
+export function holdsRequestHead(action: RuleAction): boolean {
+  return (
+    action.type === 'breakpoint' &&
+    action.direction === 'request' &&
+    action.event === undefined &&
+    action.where === undefined
+  );
 }

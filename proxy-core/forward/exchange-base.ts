@@ -1,10 +1,12 @@
-import type {
-  ConnectTimings,
-  Direction,
-  ExchangeOutcome,
-  ProxyEvent,
-  RequestHead,
-  ResponseHead,
+import {
+  headerValue,
+  type ConnectTimings,
+  type Direction,
+  type ExchangeOutcome,
+  type ProxyEvent,
+  type RawHeaders,
+  type RequestHead,
+  type ResponseHead,
 } from '../../app/proxy-events.js';
 import type { ExchangeCapture, FlushedChunk } from '../capture/recorder.js';
 import { now } from '../clock.js';
@@ -12,9 +14,9 @@ import type { EventHub } from '../event-hub.js';
 import type { TimeoutOptions } from '../options.js';
 import type { RuleActionType } from '../../app/stream-rules.js';
 import { drawMs } from '../../app/stream-rules.js';
-import { framingOf } from '../rules/event-bounds.js';
+import { framingOf, type EventFraming } from '../rules/event-bounds.js';
 import type { EndingAction, RequestFacts, RequestMatch, RespondAction, RuleSet, ShapePlan } from '../rules/rule-set.js';
-import { matchResponse } from '../rules/rule-set.js';
+import { changesLength, matchResponse } from '../rules/rule-set.js';
 import { ShapedSource, type BreakpointDecision } from '../rules/shaped-source.js';
 import type { Breakpoints } from '../rules/breakpoints.js';
 import { messageCodecFor } from '../rules/message-codec.js';
@@ -243,15 +245,36 @@ export abstract class ExchangeBase implements PumpObserver {
     else go();
   }
 
-  /** The request body's source under request-direction rules (a bandwidth cap), else `source`. */
-  protected shapeRequest(source: PumpSource): PumpSource {
+  /**
+   * The request body's source under request-direction rules (a bandwidth cap, delays, content
+   * rules and breakpoints on its events), else `source`. Its events are those of its content type
+   * (`headers`), or a WebSocket's client messages.
+   */
+  protected shapeRequest(source: PumpSource, headers: RawHeaders | 'websocket'): PumpSource {
     const plan = this.ruleMatch?.request;
     if (!plan) return source;
-    return new ShapedSource(source, plan, 'chunks', {
-      report: (rule, action, detail, heldMs) => this.reportRule(rule, action, 'request', detail, heldMs),
-      ended: () => undefined,
-      hold: (rule, event, bytes) => this.holdAt('request', rule, event, bytes),
-    });
+    const framing: EventFraming =
+      headers === 'websocket'
+        ? 'websocket'
+        : framingOf(headerValue(headers, 'content-type'), headerValue(headers, 'content-encoding'));
+    return new ShapedSource(
+      source,
+      plan,
+      framing,
+      {
+        report: (rule, action, detail, heldMs, event) =>
+          this.reportRule(rule, action, 'request', detail, heldMs, event),
+        ended: () => undefined,
+        hold: (rule, event, bytes, text) => this.holdAt('request', rule, event, bytes, text),
+      },
+      { codec: messageCodecFor(this.services.rpcSchema(), this.rulePath, 'request') },
+    );
+  }
+
+  /** Request rules may change the body's length: its Content-Length must not go upstream. */
+  protected get requestLengthChanges(): boolean {
+    const plan = this.ruleMatch?.request;
+    return plan !== undefined && changesLength(plan);
   }
 
   /**

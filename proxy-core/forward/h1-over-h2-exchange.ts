@@ -10,7 +10,7 @@ import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } f
 import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js';
 import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
 import { hostHeader, http1Opened, replyWithError, type HttpTarget } from './http-exchange.js';
-import { flatten, toPairs } from './raw-headers.js';
+import { flatten, toPairs, withoutContentLength } from './raw-headers.js';
 import { errorMessage } from '../../app/error-message.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -93,7 +93,7 @@ export class H1OverH2Exchange extends ExchangeBase {
             authority: headerValue(this.requestHeaders, 'host') ?? hostHeader(target),
             path: target.path,
           },
-          req.rawHeaders,
+          this.requestLengthChanges ? withoutContentLength(req.rawHeaders) : req.rawHeaders,
         ),
         { endStream: !hasBody, waitForTrailers: hasBody },
       );
@@ -123,7 +123,9 @@ export class H1OverH2Exchange extends ExchangeBase {
     }
     upstream.on('wantTrailers', () => upstream.sendTrailers(Object.fromEntries(lowercased(req.rawTrailers))));
     upstream.once('finish', this.onRequestSent);
-    this.toUpstream = new BodyPump(this.shapeRequest(req), upstream, 'request', this, () => upstream.end());
+    this.toUpstream = new BodyPump(this.shapeRequest(req, this.requestHeaders), upstream, 'request', this, () =>
+      upstream.end(),
+    );
   };
 
   private readonly onSessionFailed = (err: NodeJS.ErrnoException): void => {

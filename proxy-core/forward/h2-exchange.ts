@@ -16,7 +16,7 @@ import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, ruleAnswer, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders } from './h2-headers.js';
 import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
-import { flatten, toPairs } from './raw-headers.js';
+import { flatten, toPairs, withoutContentLength } from './raw-headers.js';
 import { errorMessage } from '../../app/error-message.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } =
@@ -140,6 +140,11 @@ export class H2Exchange extends ExchangeBase {
     go();
   }
 
+  /** The request's fields as they go upstream: without Content-Length when rules change the body's length. */
+  private get upstreamRaw(): readonly string[] {
+    return this.requestLengthChanges ? withoutContentLength(this.rawHeaders) : this.rawHeaders;
+  }
+
   private url(): string {
     const scheme = String(this.headers[':scheme'] ?? this.route.scheme);
     const authority = String(this.headers[':authority'] ?? `${bracketHost(this.route.host)}:${this.route.port}`);
@@ -162,7 +167,7 @@ export class H2Exchange extends ExchangeBase {
     const endStream = this.requestBodyDone;
     let upstream: ClientHttp2Stream;
     try {
-      upstream = session.request(forwardableHeaders(this.rawHeaders, this.headers), {
+      upstream = session.request(forwardableHeaders(this.upstreamRaw, this.headers), {
         endStream,
         waitForTrailers: !endStream,
       });
@@ -203,7 +208,7 @@ export class H2Exchange extends ExchangeBase {
   /** Passes the client's request body on to `sink` (an HTTP/2 stream or an HTTP/1.1 request). */
   private sendRequestBody(sink: Writable): void {
     // A stream reset by its peer may still 'end'; only a clean end is passed on as one.
-    this.requestSource ??= this.shapeRequest(this.client);
+    this.requestSource ??= this.shapeRequest(this.client, toPairs(this.rawHeaders));
     this.toUpstream = new BodyPump(this.requestSource, sink, 'request', this, () => {
       this.requestEnded = true;
       if (this.client.rstCode) return;
@@ -467,7 +472,7 @@ export class H2Exchange extends ExchangeBase {
       route,
       method,
       String(headers[':path'] ?? '/'),
-      flatten(h1RequestHeaders(this.rawHeaders, authority)),
+      flatten(h1RequestHeaders(this.upstreamRaw, authority)),
       { servername: route.servername, agent },
     );
     this.http1 = request;

@@ -56,6 +56,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   private sslMs = -1;
   /** The request's fields as sent upstream, kept for a retry. */
   private upstreamHeaders: string[] = [];
+  private requestHeaders: RawHeaders = [];
   private retried = false;
   /** The request body's source: the client's request, or it shaped by a rule. */
   private requestSource: PumpSource | undefined;
@@ -75,9 +76,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     // Through `emit`, as every exchange does, so the capture learns the request head (an RPC call is framed).
     const opened = http1Opened(this.id, req, target, requestHeaders, this.openedAt);
     this.emit(opened);
-    const headers = endToEnd(requestHeaders);
-    if (headerValue(headers, 'host') === undefined) headers.unshift(['Host', hostHeader(target)]);
-    this.upstreamHeaders = flatten(headers);
+    this.requestHeaders = requestHeaders;
     this.res.on('close', this.onClientClose);
     this.res.on('finish', this.onResponseDelivered);
     const rules = this.matchRules({
@@ -86,6 +85,12 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       method: req.method ?? 'GET',
       protocol: 'http/1.1',
     });
+    // Rules that change the body's length send it chunked: the client's Content-Length would be wrong.
+    const headers = endToEnd(requestHeaders).filter(
+      ([name]) => !this.requestLengthChanges || name.toLowerCase() !== 'content-length',
+    );
+    if (headerValue(headers, 'host') === undefined) headers.unshift(['Host', hostHeader(target)]);
+    this.upstreamHeaders = flatten(headers);
     this.idle.start();
     if (rules?.respond) {
       this.answerHttp1ByRule(this.req, this.res, rules.respond.rule, rules.respond.action);
@@ -118,7 +123,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     upstreamReq.on('response', this.onResponse);
     upstreamReq.on('error', this.onUpstreamError);
     upstreamReq.on('finish', this.onRequestSent);
-    this.requestSource ??= this.shapeRequest(req);
+    this.requestSource ??= this.shapeRequest(req, this.requestHeaders);
     this.toUpstream = new BodyPump(this.requestSource, upstreamReq, 'request', this, () => upstreamReq.end());
   }
 

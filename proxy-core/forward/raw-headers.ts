@@ -40,3 +40,12 @@ export function endToEnd(pairs: RawHeaders, options: HopByHopOptions = {}): [str
   }
   return kept;
 }
+
+/** Flat `[name, value, ...]` fields without Content-Length: for a body whose length rules change. */
+export function withoutContentLength(flat: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (flat[i]!.toLowerCase() !== 'content-length') out.push(flat[i]!, flat[i + 1]!);
+  }
+  return out;
+}

@@ -95,7 +95,8 @@ export class SocketBridge extends ExchangeBase {
     upstream.on('error', this.onUpstreamError);
     client.on('close', this.onSocketClose);
     upstream.on('close', this.onSocketClose);
-    this.toUpstream = new BodyPump(client, upstream, 'request', this, () => {
+    // Rules on the client's messages (`direction: "request"`) apply from its first frame after the 101.
+    this.toUpstream = new BodyPump(this.shapeRequest(client, 'websocket'), upstream, 'request', this, () => {
       this.clientEnded = true;
       this.firstEnd ??= 'client';
       upstream.end();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { textSearch, type RuleAction, type RuleActionType, type RuleEventChoice } from '../../app/stream-rules.js';
 import { webSocketHeaderSize, webSocketPayloadLength } from '../capture/websocket-frames.js';
 import type { EventFraming } from './event-bounds.js';
@@ -80,7 +81,7 @@ export class EventEditor {
             action: 'inject',
             detail: `put in ${action.position ?? 'after'} event ${index}`,
           };
-          const bytes = this.wire(action.data);
+          const bytes = this.wire(action.data, event);
           if (typeof bytes === 'string') {
             this.report(rule, 'inject', `put nothing in ${action.position ?? 'after'} event ${index}: ${bytes}`);
             break;
@@ -119,8 +120,9 @@ export class EventEditor {
    * `data` as a whole event: ended with the empty line (SSE) or the newline (NDJSON) it lacks, a
    * WebSocket text frame, or an RPC message encoded from JSON (else why it cannot be).
    */
-  private wire(data: string): Buffer | string {
-    if (this.framing === 'websocket') return webSocketTextFrame(Buffer.from(data, 'utf8'));
+  private wire(data: string, beside: Buffer): Buffer | string {
+    // A client's frames are masked (RFC 6455 section 5.3); one put among them must be too.
+    if (this.framing === 'websocket') return webSocketTextFrame(Buffer.from(data, 'utf8'), isMaskedFrame(beside));
     if (this.framing === 'frames') {
       if (!this.codec) return 'no schema for this call';
       const encoded = this.codec.encode(data);
@@ -141,8 +143,7 @@ export class EventEditor {
     }
     const message = readWebSocketMessage(event);
     if (typeof message === 'string') return message;
-    if (message.masked || message.compressed || message.opcode !== 1)
-      return 'only an uncompressed text message can be rewritten';
+    if (message.compressed || message.opcode !== 1) return 'only an uncompressed text message can be rewritten';
     const payload = message.payload.toString('utf8');
     const text = action.replace
       ? payload.replace(textSearch(action.replace.from), action.replace.to)
@@ -231,7 +232,7 @@ export function viewOf(event: Buffer, framing: EventFraming, codec: MessageCodec
   }
   if (framing === 'websocket') {
     const message = readWebSocketMessage(event);
-    if (typeof message === 'string' || message.masked || message.compressed || message.opcode !== 1) return undefined;
+    if (typeof message === 'string' || message.compressed || message.opcode !== 1) return undefined;
     return { text: message.payload.toString('utf8'), wire: (edited) => rebuiltMessage(message, edited) };
   }
   return undefined;
@@ -260,16 +261,16 @@ interface WebSocketMessage {
   readonly opcode: number;
   readonly masked: boolean;
   readonly compressed: boolean;
-  /** Its payload, fragments joined. */
+  /** Its payload, fragments joined and unmasked. */
   readonly payload: Buffer;
-  /** Control frames (pings, pongs) the server sent between its fragments, whole. */
+  /** Control frames (pings, pongs) sent between its fragments, whole. */
   readonly controls: readonly Buffer[];
 }
 
 /**
- * A server's WebSocket message, taken apart: one frame, or its fragments with their payloads
- * joined (RFC 6455 section 5.4: the first frame's opcode and compression bit speak for all) and
- * the control frames sent between them set aside; or why `event` is not one message.
+ * A WebSocket message, taken apart: one frame, or its fragments with their payloads joined and
+ * unmasked (a client's; RFC 6455 section 5.4: the first frame's opcode and compression bit speak
+ * for all) and the control frames sent between them set aside; or why `event` is not one message.
  */
 function readWebSocketMessage(event: Buffer): WebSocketMessage | string {
   const payloads: Buffer[] = [];
@@ -286,8 +287,11 @@ function readWebSocketMessage(event: Buffer): WebSocketMessage | string {
       continue;
     }
     first ??= { opcode: frame[0]! & 0x0f, masked: false, compressed: (frame[0]! & 0x40) !== 0 };
-    if ((frame[1]! & 0x80) !== 0) first.masked = true;
-    payloads.push(frame.subarray(start, end));
+    const masked = (frame[1]! & 0x80) !== 0;
+    if (masked) first.masked = true;
+    payloads.push(
+      masked ? unmasked(frame.subarray(start, end), frame.subarray(start - 4, start)) : frame.subarray(start, end),
+    );
   }
   if (!first) return 'it is a control frame';
   return { ...first, payload: payloads.length === 1 ? payloads[0]! : Buffer.concat(payloads), controls };
@@ -298,12 +302,12 @@ function readWebSocketMessage(event: Buffer): WebSocketMessage | string {
  * came between its fragments (a ping goes a fragment earlier than it did, which changes nothing).
  */
 function rebuiltMessage(message: WebSocketMessage, payload: Buffer): Buffer {
-  const frame = webSocketTextFrame(payload);
+  const frame = webSocketTextFrame(payload, message.masked);
   return message.controls.length === 0 ? frame : Buffer.concat([...message.controls, frame]);
 }
 
-/** A final, unmasked text frame (a server's) carrying `payload`. */
-function webSocketTextFrame(payload: Buffer): Buffer {
+/** A final text frame carrying `payload`: masked with a fresh key when a client sends it. */
+function webSocketTextFrame(payload: Buffer, masked: boolean): Buffer {
   const length = payload.length;
   const head =
     length < 126
@@ -311,7 +315,21 @@ function webSocketTextFrame(payload: Buffer): Buffer {
       : length < 0x10000
         ? Buffer.from([0x81, 126, length >> 8, length & 0xff])
         : Buffer.concat([Buffer.from([0x81, 127]), bigEndian64(length)]);
-  return Buffer.concat([head, payload]);
+  if (!masked) return Buffer.concat([head, payload]);
+  head[1]! |= 0x80;
+  const key = randomBytes(4);
+  return Buffer.concat([head, key, unmasked(payload, key)]);
+}
+
+/** `payload` XORed with the 4-byte `key`: masking and unmasking are the same (RFC 6455 section 5.3). */
+function unmasked(payload: Buffer, key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(payload.length);
+  for (let i = 0; i < payload.length; i++) out[i] = payload[i]! ^ key[i & 3]!;
+  return out;
+}
+
+function isMaskedFrame(frame: Buffer): boolean {
+  return frame.length >= 2 && (frame[1]! & 0x80) !== 0;
 }
 
 function bigEndian64(value: number): Buffer {

@@ -1,4 +1,5 @@
 import {
+  holdsRequestHead,
   textMatcher,
   type RuleAction,
   type RuleMs,
@@ -125,13 +126,13 @@ export class RuleSet {
       };
     }
     const sure = candidates.filter((c) => c.contentType === undefined);
-    const holding = sure.find((c) => c.rule.actions.some(isRequestBreakpoint));
+    const holding = sure.find((c) => c.rule.actions.some(holdsRequestHead));
     return {
       respond: undefined,
       request: planOf(sure, 'request'),
       holdRequest: holding ? { rule: holding.rule.name } : undefined,
       matched: sure
-        .filter((c) => c.rule.actions.some((a) => directionOf(a) === 'request' || isRequestBreakpoint(a)))
+        .filter((c) => c.rule.actions.some((a) => directionOf(a) === 'request' || holdsRequestHead(a)))
         .map((c) => c.rule.name),
       candidates,
     };
@@ -152,14 +153,10 @@ function optional(pattern: string | undefined): ((value: string) => boolean) | u
   return pattern === undefined ? undefined : textMatcher(pattern);
 }
 
-/** Which body's shaping an action belongs to; a request breakpoint belongs to neither (it holds the head). */
+/** Which body's shaping an action belongs to; a request-head breakpoint belongs to neither (it holds the head). */
 function directionOf(action: RuleAction): 'request' | 'response' | undefined {
-  if (isRequestBreakpoint(action)) return undefined;
-  return action.type === 'bandwidth' ? (action.direction ?? 'response') : 'response';
-}
-
-function isRequestBreakpoint(action: RuleAction): boolean {
-  return action.type === 'breakpoint' && action.direction === 'request';
+  if (holdsRequestHead(action)) return undefined;
+  return 'direction' in action ? (action.direction ?? 'response') : 'response';
 }
 
 function planOf(rules: readonly CompiledRule[], direction: 'request' | 'response'): ShapePlan | undefined {

@@ -112,6 +112,45 @@ describe('the rules file', () => {
     );
   });
 
+  it('takes direction "request" on timing and content actions: the client’s messages', () => {
+    const [rule] = parseStreamRules({
+      rules: [
+        {
+          name: 'client side',
+          actions: [
+            { type: 'latency', ms: 50, direction: 'request' },
+            { type: 'drop', event: 2, direction: 'request' },
+            { type: 'breakpoint', where: 'secret', direction: 'request' },
+            { type: 'breakpoint', direction: 'request' },
+            { type: 'rewrite', replace: { from: 'a', to: 'b' }, direction: 'response' },
+          ],
+        },
+      ],
+    });
+    expect(rule!.actions).toEqual([
+      { type: 'latency', ms: 50, per: 'event', direction: 'request' },
+      { type: 'drop', event: 2, direction: 'request' },
+      { type: 'breakpoint', where: 'secret', direction: 'request' },
+      { type: 'breakpoint', direction: 'request' },
+      { type: 'rewrite', replace: { from: 'a', to: 'b' } },
+    ]);
+    expect(errorOf({ rules: [{ name: 'a', actions: [{ type: 'drop', direction: 'up' }] }] })).toBe(
+      'rules[0].actions[0].direction: must be "request" or "response"',
+    );
+    expect(errorOf({ rules: [{ name: 'a', actions: [{ type: 'end', afterEvents: 1, direction: 'request' }] }] })).toBe(
+      'rules[0].actions[0].direction: is not a field here (expected type, afterEvents, afterBytes)',
+    );
+    expect(
+      errorOf({
+        rules: [
+          { name: 'a', match: { contentType: 'text/*' }, actions: [{ type: 'drop', event: 1, direction: 'request' }] },
+        ],
+      }),
+    ).toBe(
+      'rules[0].match.contentType: an action on the request works before any response, so its rule cannot match one',
+    );
+  });
+
   it('matches globs whole and case-insensitively, and /regular expressions/', () => {
     expect(textMatcher('*.openai.com')('api.OpenAI.com')).toBe(true);
     expect(textMatcher('*.openai.com')('openai.com.evil')).toBe(false);

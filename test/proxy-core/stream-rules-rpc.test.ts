@@ -25,6 +25,10 @@ const schema: ProtoSchema = (() => {
 })();
 const forecastType: DescMessage = schema.registry.getMessage('sluice.demo.v1.Forecast')!;
 
+const requestType: DescMessage = schema.registry.getMessage('sluice.demo.v1.ForecastRequest')!;
+/** The requests the server decoded, in order. */
+const requestsSeen: { city: string }[] = [];
+
 const identity = (bytes: Buffer): Buffer => bytes;
 
 function forecast(city: string): Buffer {
@@ -67,6 +71,7 @@ beforeAll(async () => {
     },
     {
       WatchForecasts: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+        requestsSeen.push(fromBinary(requestType, call.request) as unknown as { city: string });
         for (const city of CITIES) call.write(forecast(city));
         call.end();
       },
@@ -93,10 +98,13 @@ afterAll(async () => {
 });
 
 /** The cities the client read, the call's status, and what the rules said they did. */
-async function watch(rules: StreamRule[]): Promise<{ cities: string[]; code: number; applied: RuleAppliedEvent[] }> {
+async function watch(
+  rules: StreamRule[],
+  request = Buffer.alloc(0),
+): Promise<{ cities: string[]; code: number; applied: RuleAppliedEvent[] }> {
   proxy.proxy.setRules(rules);
   const from = proxy.events.length;
-  const call = serverStreamCall(client, WATCH, Buffer.alloc(0), new grpc.Metadata(), deadline());
+  const call = serverStreamCall(client, WATCH, request, new grpc.Metadata(), deadline());
   const cities: string[] = [];
   call.on('data', (message: Buffer) => cities.push(cityOf(message)));
   const code = await new Promise<number>((resolve) => {
@@ -146,6 +154,18 @@ describe('stream rules on gRPC messages, through their schema', () => {
     expect(got.applied.map((e) => e.detail)).toEqual([
       'left the body as it was: rewrite on RPC messages needs their schema (--proto, or Schemas in the UI)',
     ]);
+  });
+
+  it('rewrites the message the client sends with direction "request", through the request type', async () => {
+    proxy.proxy.setRpcSchema(schema.registry);
+    const asked = Buffer.from(toBinary(requestType, create(requestType, { city: 'Oslo', days: 3 } as never)));
+    const got = await watch(
+      [rule('ask elsewhere', [{ type: 'rewrite', set: { path: 'city', value: 'Lima' }, direction: 'request' }])],
+      asked,
+    );
+    expect(got.code).toBe(grpc.status.OK);
+    expect(requestsSeen.at(-1)).toMatchObject({ city: 'Lima', days: 3 });
+    expect(got.applied.map((e) => [e.direction, e.detail])).toEqual([['request', 'rewrote event 1']]);
   });
 
   it('holds a message at a breakpoint as JSON; the JSON the user edits goes out encoded', async () => {

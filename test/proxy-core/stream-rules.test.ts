@@ -77,6 +77,18 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
         await sleep(gap);
       }
       res.end();
+    } else if (url.pathname === '/upload') {
+      // Says what came: the body, and how its length was told.
+      const parts: Buffer[] = [];
+      for await (const part of req) parts.push(part as Buffer);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          body: Buffer.concat(parts).toString(),
+          contentLength: req.headers['content-length'] ?? null,
+          chunked: req.headers['transfer-encoding'] === 'chunked',
+        }),
+      );
     } else if (url.pathname === '/sse-length') {
       // An event stream with a Content-Length: rules that change its length must drop it.
       const body = Array.from({ length: n }, (_, i) => sseBody(i)).join('');
@@ -128,6 +140,28 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
     const applied = ruleEvents(rig.proxy.events, id);
     expect(applied[0]).toMatchObject({ rule: 'slow events', action: 'match' });
     expect(applied.filter((e) => e.action === 'latency').map((e) => e.heldMs)).toEqual([120, 120, 120, 120, 120]);
+  });
+
+  it('applies content rules to an NDJSON upload with direction "request", sending it without its old length', async () => {
+    rig.proxy.proxy.setRules([
+      rule('upload', [
+        { type: 'drop', event: 2, direction: 'request' },
+        { type: 'rewrite', event: 3, set: { path: 'n', value: 30 }, direction: 'request' },
+      ]),
+    ]);
+    const lines = [1, 2, 3].map((n) => `{"n":${n}}\n`).join('');
+    const res = await fetchViaProxy(rig.proxy.port, `${rig.upstream.url}/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: lines,
+      caPem: rig.proxy.caPem,
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString())).toEqual({
+      body: '{"n":1}\n{"n":30}\n',
+      contentLength: null,
+      chunked: true,
+    });
   });
 
   it('ends the stream cleanly after N events: the client gets exactly N and a complete response', async () => {
@@ -682,10 +716,16 @@ describe('stream rules on WebSocket messages', () => {
   let proxy: TestProxy;
   let server: http.Server;
   let url = '';
+  /** What the server got on `/inbox`, and when. */
+  const inbox: { text: string; at: number }[] = [];
   beforeAll(async () => {
     server = http.createServer();
     const wss = new WebSocketServer({ server, perMessageDeflate: false });
     wss.on('connection', (socket, req) => {
+      if (req.url === '/inbox') {
+        socket.on('message', (data) => inbox.push({ text: String(data), at: performance.now() }));
+        return;
+      }
       if (req.url === '/fragments') {
         // The second message in two fragments, with a ping between them (RFC 6455 allows it).
         socket.send('message 0');
@@ -784,6 +824,64 @@ describe('stream rules on WebSocket messages', () => {
     expect(held).toMatchObject({ event: 2, text: 'part one, part two' });
     proxy.proxy.resolveBreakpoint(held.breakpoint, { outcome: 'edited', bytes: Buffer.from('edited whole') });
     expect((await pending).got).toEqual(['message 0', 'edited whole', 'message 2']);
+  });
+
+  /** Sends `texts` through the proxy to `/inbox` and waits until the server has `expected` messages. */
+  async function send(rules: StreamRule[], texts: string[], expected: number): Promise<{ text: string; at: number }[]> {
+    proxy.proxy.setRules(rules);
+    inbox.length = 0;
+    const target = new URL('/inbox', url).toString().replace(/^http/, 'ws');
+    const socket = await connectThroughProxy(proxy.port, new URL(target));
+    const client = new WebSocket(target, { createConnection: () => socket });
+    await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+    for (const text of texts) client.send(text);
+    try {
+      await vi.waitFor(() => expect(inbox.length).toBeGreaterThanOrEqual(expected), { timeout: 5_000 });
+      return [...inbox];
+    } finally {
+      client.terminate();
+    }
+  }
+
+  it('shapes what the client sends with direction "request": delays, drops, rewrites and puts in, masked', async () => {
+    const got = await send(
+      [
+        rule('client side', [
+          { type: 'latency', ms: 100, direction: 'request' },
+          { type: 'drop', event: 2, direction: 'request' },
+          { type: 'rewrite', where: 'three', replace: { from: 'three', to: 'THREE' }, direction: 'request' },
+          { type: 'inject', event: 4, data: 'put in', direction: 'request' },
+        ]),
+      ],
+      ['one', 'two', 'three', 'four'],
+      4,
+    );
+    // The server (ws, which refuses unmasked client frames) read every one: rewritten and put-in
+    // frames went out masked.
+    expect(got.map((m) => m.text)).toEqual(['one', 'THREE', 'four', 'put in']);
+    expectSpaced(
+      got.slice(0, 3).map((m) => m.at),
+      100,
+    );
+    const opened = lastOpened(proxy.events, (e) => e.kind === 'websocket')!;
+    const applied = ruleEvents(proxy.events, opened.id).filter((e) => e.action !== 'match');
+    expect(applied.every((e) => e.direction === 'request')).toBe(true);
+    expect(applied.map((e) => e.detail)).toEqual(expect.arrayContaining(['dropped event 2', 'rewrote event 3']));
+  });
+
+  it('holds a client message at a request breakpoint, shown unmasked, and sends the edit', async () => {
+    const from = proxy.events.length;
+    const pending = send(
+      [rule('hold secret', [{ type: 'breakpoint', where: 'secret', direction: 'request' }])],
+      ['hello', 'my secret'],
+      2,
+    );
+    const held = (await proxy.waitFor(
+      (e) => e.type === 'breakpoint-held' && proxy.events.indexOf(e) >= from,
+    )) as Extract<ProxyEvent, { type: 'breakpoint-held' }>;
+    expect(held).toMatchObject({ direction: 'request', event: 2, text: 'my secret' });
+    proxy.proxy.resolveBreakpoint(held.breakpoint, { outcome: 'edited', bytes: Buffer.from('my [redacted]') });
+    expect((await pending).map((m) => m.text)).toEqual(['hello', 'my [redacted]']);
   });
 
   it('delays, drops and resets per message (each message the server sends is an event)', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RuleAppliedEvent } from '../../app/proxy-events.js';
-import { ruleLines, ruleMarksOf } from '../../renderer/src/app/rule-summary.js';
+import { describeAction, ruleLines, ruleMarksOf } from '../../renderer/src/app/rule-summary.js';
 
 const applied = (
   rule: string,
@@ -60,5 +60,27 @@ describe('what rules did, in words', () => {
       [2, 'put in by rule done'],
       [4, 'rewritten by rule fix; sent again by rule dup'],
     ]);
+  });
+
+  it('says which side an action works on, and what a request breakpoint holds', () => {
+    expect(describeAction({ type: 'drop', event: 2, direction: 'request' })).toBe(
+      'drop event 2 of what the client sends',
+    );
+    expect(describeAction({ type: 'drop', event: 2 })).toBe('drop event 2');
+    expect(describeAction({ type: 'breakpoint', direction: 'request' })).toBe(
+      'hold the request before it goes upstream',
+    );
+    expect(describeAction({ type: 'breakpoint', where: 'x', direction: 'request' })).toBe(
+      'stop before events with "x" of what the client sends',
+    );
+  });
+
+  it('marks each direction’s messages apart: a rule on what the client sent marks a sent one', () => {
+    const events = [
+      { ...applied('out', 'rewrite', 'rewrote event 2'), direction: 'request' as const, event: 2 },
+      { ...applied('in', 'inject', 'put in after event 1'), event: 2 },
+    ];
+    expect([...ruleMarksOf(events, 'request')]).toEqual([[1, 'rewritten by rule out']]);
+    expect([...ruleMarksOf(events, 'response')]).toEqual([[1, 'put in by rule in']]);
   });
 });

@@ -1,5 +1,11 @@
-import type { RuleAppliedEvent } from '../../../app/proxy-events.js';
-import { describeMs, type RuleAction, type RuleEventChoice, type RuleMatch } from '../../../app/stream-rules.js';
+import type { Direction, RuleAppliedEvent } from '../../../app/proxy-events.js';
+import {
+  describeMs,
+  holdsRequestHead,
+  type RuleAction,
+  type RuleEventChoice,
+  type RuleMatch,
+} from '../../../app/stream-rules.js';
 import { formatCount, formatDuration } from '../format.js';
 
 /** One rule's part in an exchange, in words. */
@@ -91,8 +97,19 @@ function chosen(choice: RuleEventChoice): string {
   return 'every event';
 }
 
-/** An action in words: "latency 200 ms per event", "reset (CANCEL) after 40 events". */
+/**
+ * An action in words: "latency 200 ms per event", "reset (CANCEL) after 40 events", "drop event 2
+ * of what the client sends".
+ */
 export function describeAction(action: RuleAction): string {
+  if (holdsRequestHead(action)) return 'hold the request before it goes upstream';
+  const words = actionWords(action);
+  return action.type !== 'bandwidth' && 'direction' in action && action.direction === 'request'
+    ? `${words} of what the client sends`
+    : words;
+}
+
+function actionWords(action: RuleAction): string {
   const where = (a: { afterEvents?: number; afterBytes?: number }): string =>
     a.afterBytes !== undefined
       ? `after ${formatCount(a.afterBytes)} bytes`
@@ -140,13 +157,16 @@ const MARK_WORDS: Partial<Record<RuleAppliedEvent['action'], string>> = {
 };
 
 /**
- * The events a rule put in or changed, by their row index in the Events view (the events as the
- * client got them, from 0): "put in by rule done; rewritten by rule fix".
+ * The events of one direction a rule put in or changed, by their index among that direction's
+ * events as the other side got them (from 0): "put in by rule done; rewritten by rule fix".
  */
-export function ruleMarksOf(events: readonly RuleAppliedEvent[]): Map<number, string> {
+export function ruleMarksOf(
+  events: readonly RuleAppliedEvent[],
+  direction: Direction = 'response',
+): Map<number, string> {
   const marks = new Map<number, string>();
   for (const event of events) {
-    if (event.event === undefined) continue;
+    if (event.event === undefined || event.direction !== direction) continue;
     const words = `${MARK_WORDS[event.action] ?? event.action} by rule ${event.rule}`;
     const index = event.event - 1;
     const before = marks.get(index);

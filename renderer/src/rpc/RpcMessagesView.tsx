@@ -79,7 +79,10 @@ function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
   const indices = useRowFilter(messages, count, query, testFor, generation);
   // Totals kept by the store: no pass over the messages per update.
   const summary = describeCounts(rpcCounts(exchange), dropped, indices?.length);
-  const ruleMarks = useMemo(() => ruleMarksOf(exchange.rules), [exchange.rules, exchange.rules.length]);
+  const ruleMarks = useMemo(
+    () => ({ request: ruleMarksOf(exchange.rules, 'request'), response: ruleMarksOf(exchange.rules, 'response') }),
+    [exchange.rules, exchange.rules.length],
+  );
   // The table (memoised) renders when the rows it shows change, not on every update of the call.
   const shownCount = usePacedValue(count, live ? LIVE_TABLE_INTERVAL_MS : 0);
   const onSelect = useCallback(
@@ -274,8 +277,8 @@ interface TableProps {
   readonly selected: number | undefined;
   readonly expanded: boolean;
   readonly followInitially: boolean;
-  /** What stream rules did to the messages the server sent, by their index (`ruleMarksOf`). */
-  readonly ruleMarks: ReadonlyMap<number, string>;
+  /** What stream rules did to each direction's messages, by their index (`ruleMarksOf`). */
+  readonly ruleMarks: Readonly<Record<Direction, ReadonlyMap<number, string>>>;
   readonly onSelect: (index: number, expanded: boolean) => void;
 }
 
@@ -313,7 +316,7 @@ const MessagesTable = memo(function MessagesTable(props: TableProps) {
     const kind = frameKind(message);
     const encoding = encodings[message.direction];
     const decoded = decodeForDisplay(message, call);
-    const mark = message.direction === 'response' ? props.ruleMarks.get(message.index) : undefined;
+    const mark = props.ruleMarks[message.direction].get(message.index);
     rows.push(
       <div
         key={position % slots}

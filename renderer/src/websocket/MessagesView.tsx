@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { ruleMarksOf } from '../app/rule-summary.js';
-import type { WebSocketMessageEvent } from '../../../app/proxy-events.js';
+import type { Direction, WebSocketMessageEvent } from '../../../app/proxy-events.js';
 import { formatBytes, formatCount } from '../format.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { formatOffset, prettyData } from '../sse/sse-format.js';
@@ -51,7 +51,10 @@ function MessagesViewBody({ exchange, revision }: MessagesViewProps) {
   // Dropping the oldest shifts every index: the filter starts over then.
   const indices = useRowFilter(messages, count, query, messageTest, dropped);
   const summary = describeCounts(counts, dropped, indices?.length);
-  const ruleMarks = useMemo(() => ruleMarksOf(exchange.rules), [exchange.rules, exchange.rules.length]);
+  const ruleMarks = useMemo(
+    () => ({ request: ruleMarksOf(exchange.rules, 'request'), response: ruleMarksOf(exchange.rules, 'response') }),
+    [exchange.rules, exchange.rules.length],
+  );
 
   return (
     <div className="live-view msg-view ws-view">
@@ -108,8 +111,8 @@ interface TableProps {
   readonly selected: number | undefined;
   readonly expanded: boolean;
   readonly followInitially: boolean;
-  /** What stream rules did to the messages the server sent, by their index (`ruleMarksOf`). */
-  readonly ruleMarks: ReadonlyMap<number, string>;
+  /** What stream rules did to each direction's messages, by their index (`ruleMarksOf`). */
+  readonly ruleMarks: Readonly<Record<Direction, ReadonlyMap<number, string>>>;
   readonly onSelect: (index: number, expanded: boolean) => void;
 }
 
@@ -136,7 +139,7 @@ function MessagesTable(props: TableProps) {
     const message = messages[i];
     if (!message) continue;
     const kind = messageKind(message);
-    const mark = message.direction === 'response' ? props.ruleMarks.get(message.index) : undefined;
+    const mark = props.ruleMarks[message.direction].get(message.index);
     rows.push(
       <div
         key={i}
