@@ -241,3 +241,52 @@ test('the Messages view marks the WebSocket messages a rule put in or rewrote', 
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test('a breakpoint on what the client sends holds a WebSocket message; the server gets the edit', async ({
+  page,
+  sluice,
+}) => {
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server });
+  const received: string[] = [];
+  wss.on('connection', (socket) => socket.on('message', (data) => received.push(String(data))));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/outbox`;
+  try {
+    await page.getByTestId('rules-button').click();
+    await page.getByRole('button', { name: 'Edit as JSON…' }).click();
+    await page.getByTestId('rules-json').fill(
+      JSON.stringify({
+        rules: [{ name: 'redact', actions: [{ type: 'breakpoint', where: 'secret', direction: 'request' }] }],
+      }),
+    );
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await expect(page.getByTestId('rule-row')).toContainText(
+      'stop before events with "secret" of what the client sends',
+    );
+    await page.getByRole('button', { name: 'Close' }).click();
+
+    const socket = await connectThroughProxy(sluice.proxyPort, new URL(url));
+    const client = new WebSocket(url, { createConnection: () => socket });
+    await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+    client.send('hello');
+    client.send('my secret is 42');
+    await page.getByTestId('breakpoints-held').click();
+    const panel = page.getByTestId('breakpoint');
+    await expect(panel).toContainText('Held by rule redact before event 2 of what the client sends');
+    await expect(page.getByTestId('breakpoint-text')).toHaveValue('my secret is 42');
+    expect(received).toEqual(['hello']);
+    await page.getByTestId('breakpoint-text').fill('my secret is [redacted]');
+    await page.getByRole('button', { name: 'Release edited' }).click();
+    await expect.poll(() => received).toEqual(['hello', 'my secret is [redacted]']);
+    await page.getByRole('tab', { name: /Messages/ }).click();
+    await expect(page.getByTestId('ws-row').nth(1)).toHaveAttribute(
+      'data-rule-mark',
+      'edited at a breakpoint by rule redact',
+    );
+    client.terminate();
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

@@ -260,7 +260,10 @@ export class ShapedSource extends EventEmitter implements PumpSource {
       const { breakpoint: _done, ...rest } = piece;
       if (decision.outcome === 'dropped') this.queue.splice(at, 1);
       else if (decision.outcome === 'edited') {
-        this.queue[at] = { ...rest, bytes: this.editedEvent(rule, event, piece.bytes, decision.bytes, view) };
+        const bytes = this.editedEvent(rule, event, piece.bytes, decision.bytes, view);
+        // Told as it goes, with its number as the other side gets it: the views mark it changed.
+        const note: EditNote = { rule, action: 'breakpoint', detail: `sent event ${event} as edited` };
+        this.queue[at] = bytes === piece.bytes ? rest : { ...rest, bytes, notes: [...(rest.notes ?? []), note] };
       } else this.queue[at] = rest;
       if (decision.outcome === 'released-all') {
         this.releasedAll = true;

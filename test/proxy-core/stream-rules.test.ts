@@ -295,11 +295,17 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
       sseBody(0) + 'data: edited\n\n' + sseBody(2) + [4, 5, 6, 7].map((i) => sseBody(i)).join(''),
     );
     const { id } = await closedOf('/sse-break?n=8&gap=5');
+    // The edited event is told again as it goes, with its number as the client got it (the views mark it).
     expect(
       ruleEvents(rig.proxy.events, id)
         .filter((e) => e.action === 'breakpoint')
-        .map((e) => e.detail),
-    ).toEqual(['released, edited, event 2', 'dropped event 4', 'released the stream from event 5']);
+        .map((e) => [e.detail, e.event]),
+    ).toEqual([
+      ['released, edited, event 2', undefined],
+      ['sent event 2 as edited', 2],
+      ['dropped event 4', undefined],
+      ['released the stream from event 5', undefined],
+    ]);
   });
 
   it('holds a request before it goes upstream until released, and drops one when asked', async () => {

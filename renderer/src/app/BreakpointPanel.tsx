@@ -29,7 +29,8 @@ export function BreakpointPanel({ held }: { held: BreakpointHeldEvent }) {
       }),
     );
   };
-  if (held.direction === 'request') {
+  // Event 0 of the request is its head: held before anything went upstream.
+  if (held.direction === 'request' && held.event === 0) {
     return (
       <div className="breakpoint" data-testid="breakpoint" role="group" aria-label="Held at a breakpoint">
         <p>
@@ -49,11 +50,14 @@ export function BreakpointPanel({ held }: { held: BreakpointHeldEvent }) {
     );
   }
   const edited = held.text !== undefined && text !== held.text;
+  const fromClient = held.direction === 'request';
   return (
     <div className="breakpoint" data-testid="breakpoint" role="group" aria-label="Held at a breakpoint">
       <p>
-        <strong>Held</strong> by rule <strong>{held.rule}</strong> before event {held.event}: nothing more goes to the
-        client, and the upstream waits.
+        <strong>Held</strong> by rule <strong>{held.rule}</strong> before event {held.event}
+        {fromClient
+          ? ' of what the client sends: nothing more goes to the upstream, and the client waits.'
+          : ': nothing more goes to the client, and the upstream waits.'}
       </p>
       {held.text !== undefined ? (
         <textarea

@@ -153,7 +153,7 @@ const MARK_WORDS: Partial<Record<RuleAppliedEvent['action'], string>> = {
   duplicate: 'sent again',
   rewrite: 'rewritten',
   corrupt: 'torn mid-line',
-  breakpoint: 'held',
+  breakpoint: 'edited at a breakpoint',
 };
 
 /**
