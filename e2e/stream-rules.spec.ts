@@ -137,7 +137,7 @@ test('a breakpoint holds an event in the UI; the user edits it and releases it, 
   await expect(page.getByTestId('rules-applied')).toContainText('released, edited, event 2');
 });
 
-test('a request breakpoint holds a request before it goes upstream, until the user sends it', async ({
+test('a request breakpoint holds a request before it goes upstream, until the user sends it, edited', async ({
   page,
   sluice,
   upstream,
@@ -146,7 +146,7 @@ test('a request breakpoint holds a request before it goes upstream, until the us
   const server = await upstream((req, res) => {
     asked++;
     req.resume();
-    req.on('end', () => res.end('answered'));
+    req.on('end', () => res.end(`answered ${req.url} ${req.headers['x-note'] ?? '-'}`));
   });
   await page.getByTestId('rules-button').click();
   await page.getByRole('button', { name: 'Edit as JSON…' }).click();
@@ -165,10 +165,16 @@ test('a request breakpoint holds a request before it goes upstream, until the us
   await expect(page.getByTestId('breakpoint')).toContainText('before its request goes upstream');
   await expect(page.getByTestId('breakpoint-text')).toHaveValue(/^POST http:\/\/127\.0\.0\.1:\d+\/ask HTTP\/1\.1\n/);
   expect(asked).toBe(0);
-  await page.getByRole('button', { name: 'Send request' }).click();
-  expect((await readAll(await res)).toString()).toBe('answered');
+  await expect(page.getByRole('button', { name: 'Send request' })).toBeVisible();
+  const held = await page.getByTestId('breakpoint-text').inputValue();
+  const [, ...fields] = held.trimEnd().split('\n');
+  await page
+    .getByTestId('breakpoint-text')
+    .fill(['POST /ask?edited=1 HTTP/1.1', ...fields, 'x-note: from the UI'].join('\n'));
+  await page.getByRole('button', { name: 'Send edited' }).click();
+  expect((await readAll(await res)).toString()).toBe('answered /ask?edited=1 from the UI');
   expect(asked).toBe(1);
-  await expect(page.getByTestId('rules-applied')).toContainText('released the request');
+  await expect(page.getByTestId('rules-applied')).toContainText('sent the request as edited: POST /ask?edited=1');
 });
 
 test('the Events view marks an event a rule put in', async ({ page, sluice, upstream }) => {

@@ -20,6 +20,7 @@ import { changesLength, matchResponse } from '../rules/rule-set.js';
 import { ShapedSource, type BreakpointDecision } from '../rules/shaped-source.js';
 import type { Breakpoints } from '../rules/breakpoints.js';
 import { messageCodecFor } from '../rules/message-codec.js';
+import { parseEditedHead, requestHeadText, type EditedRequestHead } from '../rules/request-edit.js';
 import type { Registry } from '@bufbuild/protobuf';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
@@ -310,23 +311,30 @@ export abstract class ExchangeBase implements PumpObserver {
 
   /**
    * A request breakpoint holds the request (its body paused) until the user decides: `go` sends
-   * it on, a drop calls `drop` (which answers the client). The held text is the request head.
+   * it on, as the user edited its head when they did, a drop calls `drop` (which answers the
+   * client). The held text is the request head; an edit that cannot go (another origin, a line
+   * that is not a field) is said, and the request goes as it came.
    */
   protected holdRequestThen(
     rule: string,
     request: RequestHead,
     body: { pause(): unknown; resume(): unknown },
-    go: () => void,
+    go: (edited?: EditedRequestHead) => void,
     drop: () => void,
   ): void {
     body.pause();
-    const lines = [`${request.method} ${request.url} HTTP/${request.httpVersion}`];
-    for (const [name, value] of request.headers) lines.push(`${name}: ${value}`);
-    void this.holdAt('request', rule, 0, Buffer.from(`${lines.join('\n')}\n`, 'utf8')).then((decision) => {
+    void this.holdAt('request', rule, 0, Buffer.from(requestHeadText(request), 'utf8')).then((decision) => {
       if (this.closed || decision.outcome === 'gone') return;
       body.resume();
-      if (decision.outcome === 'dropped') drop();
-      else go();
+      if (decision.outcome === 'dropped') return drop();
+      if (decision.outcome !== 'edited') return go();
+      const edited = parseEditedHead(decision.bytes.toString('utf8'), request);
+      if (typeof edited === 'string') {
+        this.reportRule(rule, 'breakpoint', 'request', `sent the request as it came: the edit ${edited}`);
+        return go();
+      }
+      this.reportRule(rule, 'breakpoint', 'request', `sent the request as edited: ${edited.method} ${edited.path}`);
+      go(edited);
     });
   }
 

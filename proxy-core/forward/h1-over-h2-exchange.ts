@@ -10,6 +10,7 @@ import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } f
 import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js';
 import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
 import { hostHeader, http1Opened, replyWithError, type HttpTarget } from './http-exchange.js';
+import type { EditedRequestHead } from '../rules/request-edit.js';
 import { flatten, toPairs, withoutContentLength } from './raw-headers.js';
 import { errorMessage } from '../../app/error-message.js';
 
@@ -29,6 +30,8 @@ export class H1OverH2Exchange extends ExchangeBase {
   private responded = false;
   private trailers: [string, string][] = [];
   private readonly requestHeaders: RawHeaders;
+  /** The request head as the user edited it at a breakpoint, when they did. */
+  private edited: EditedRequestHead | undefined;
 
   constructor(
     services: ExchangeServices,
@@ -58,7 +61,10 @@ export class H1OverH2Exchange extends ExchangeBase {
       this.answerHttp1ByRule(this.req, this.res, rules.respond.rule, rules.respond.action);
       return;
     }
-    const go = (): void => void this.pool.acquire(this.h2Upstream).then(this.onSession, this.onSessionFailed);
+    const go = (edited?: EditedRequestHead): void => {
+      this.edited = edited;
+      void this.pool.acquire(this.h2Upstream).then(this.onSession, this.onSessionFailed);
+    };
     if (rules?.holdRequest) {
       this.holdRequestThen(rules.holdRequest.rule, opened.request, this.req, go, () =>
         this.endWith(
@@ -80,7 +86,8 @@ export class H1OverH2Exchange extends ExchangeBase {
       release();
       return;
     }
-    const { req, target } = this;
+    const { req, target, edited } = this;
+    const raw = edited ? flatten(edited.headers) : req.rawHeaders;
     // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 section 6.3).
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     let upstream: ClientHttp2Stream;
@@ -88,12 +95,12 @@ export class H1OverH2Exchange extends ExchangeBase {
       upstream = session.request(
         h2RequestHeaders(
           {
-            method: req.method ?? 'GET',
+            method: edited?.method ?? req.method ?? 'GET',
             scheme: target.scheme,
-            authority: headerValue(this.requestHeaders, 'host') ?? hostHeader(target),
-            path: target.path,
+            authority: headerValue(edited?.headers ?? this.requestHeaders, 'host') ?? hostHeader(target),
+            path: edited?.path ?? target.path,
           },
-          this.requestLengthChanges ? withoutContentLength(req.rawHeaders) : req.rawHeaders,
+          this.requestLengthChanges ? withoutContentLength(raw) : raw,
         ),
         { endStream: !hasBody, waitForTrailers: hasBody },
       );

@@ -16,6 +16,7 @@ import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, ruleAnswer, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders } from './h2-headers.js';
 import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
+import type { EditedRequestHead } from '../rules/request-edit.js';
 import { flatten, toPairs, withoutContentLength } from './raw-headers.js';
 import { errorMessage } from '../../app/error-message.js';
 
@@ -73,6 +74,8 @@ export class H2Exchange extends ExchangeBase {
   private requestSource: PumpSource | undefined;
   /** Kept here: a stream forgets its session once it is closed, which is when we ask. */
   private readonly clientSession: import('node:http2').Http2Session | undefined;
+  /** The request head as the user edited it at a breakpoint, when they did. */
+  private edited: EditedRequestHead | undefined;
 
   constructor(
     services: ExchangeServices,
@@ -123,7 +126,8 @@ export class H2Exchange extends ExchangeBase {
       this.answerByRule(rules.respond.rule, rules.respond.action);
       return;
     }
-    const go = (): void => {
+    const go = (edited?: EditedRequestHead): void => {
+      this.edited = edited;
       if (route.http1) this.sendOverHttp1(route.http1);
       else this.pool.acquire(route).then(this.onSession, this.onSessionFailed);
     };
@@ -140,9 +144,29 @@ export class H2Exchange extends ExchangeBase {
     go();
   }
 
-  /** The request's fields as they go upstream: without Content-Length when rules change the body's length. */
+  /**
+   * The request's fields as they go upstream: as the user edited them at a breakpoint, and
+   * without Content-Length when rules change the body's length.
+   */
   private get upstreamRaw(): readonly string[] {
-    return this.requestLengthChanges ? withoutContentLength(this.rawHeaders) : this.rawHeaders;
+    const raw = this.edited ? this.editedRaw(this.edited) : this.rawHeaders;
+    return this.requestLengthChanges ? withoutContentLength(raw) : raw;
+  }
+
+  /** An edited head as HTTP/2 fields: its method and path, the client's scheme and authority. */
+  private editedRaw(edited: EditedRequestHead): string[] {
+    const raw = [':method', edited.method, ':path', edited.path];
+    for (const name of [':scheme', ':authority']) {
+      const value = this.headers[name];
+      if (value !== undefined) raw.push(name, String(value));
+    }
+    for (const [name, value] of edited.headers) raw.push(name.toLowerCase(), value);
+    return raw;
+  }
+
+  /** The method that goes upstream. */
+  private get upstreamMethod(): string {
+    return this.edited?.method ?? String(this.headers[':method'] ?? 'GET');
   }
 
   private url(): string {
@@ -466,12 +490,11 @@ export class H2Exchange extends ExchangeBase {
    */
   private sendOverHttp1(agent: Agent | undefined): void {
     const { headers, route } = this;
-    const method = String(headers[':method'] ?? 'GET');
     const authority = String(headers[':authority'] ?? headers.host ?? `${bracketHost(route.host)}:${route.port}`);
     const request = this.services.upstream.request(
       route,
-      method,
-      String(headers[':path'] ?? '/'),
+      this.upstreamMethod,
+      this.edited?.path ?? String(headers[':path'] ?? '/'),
       flatten(h1RequestHeaders(this.upstreamRaw, authority)),
       { servername: route.servername, agent },
     );
@@ -505,8 +528,7 @@ export class H2Exchange extends ExchangeBase {
       httpVersion: res.httpVersion,
       headers: toPairs(res.rawHeaders),
     });
-    const method = String(this.headers[':method'] ?? 'GET');
-    const bodiless = method === 'HEAD' || status === 204 || status === 304;
+    const bodiless = this.upstreamMethod === 'HEAD' || status === 204 || status === 304;
     res.on('error', noop);
     const respond = (dropLength = false): boolean => {
       if (this.respondHead(h2ResponseHeaders(status, res.rawHeaders), bodiless, dropLength)) return true;

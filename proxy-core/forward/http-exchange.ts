@@ -12,6 +12,7 @@ import { now } from '../clock.js';
 import { BodyPump, type PumpSource } from './body-pump.js';
 import { changesLength, type EndingAction } from '../rules/rule-set.js';
 import { resetConnection } from '../rules/reset-connection.js';
+import type { EditedRequestHead } from '../rules/request-edit.js';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, toPairs } from './raw-headers.js';
@@ -56,6 +57,9 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   private sslMs = -1;
   /** The request's fields as sent upstream, kept for a retry. */
   private upstreamHeaders: string[] = [];
+  /** What goes upstream: the client's method and path, unless the user edited them at a breakpoint. */
+  private upstreamMethod = 'GET';
+  private upstreamPath = '/';
   private requestHeaders: RawHeaders = [];
   private retried = false;
   /** The request body's source: the client's request, or it shaped by a rule. */
@@ -85,22 +89,37 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       method: req.method ?? 'GET',
       protocol: 'http/1.1',
     });
-    // Rules that change the body's length send it chunked: the client's Content-Length would be wrong.
-    const headers = endToEnd(requestHeaders).filter(
-      ([name]) => !this.requestLengthChanges || name.toLowerCase() !== 'content-length',
-    );
-    if (headerValue(headers, 'host') === undefined) headers.unshift(['Host', hostHeader(target)]);
-    this.upstreamHeaders = flatten(headers);
+    this.upstreamMethod = req.method ?? 'GET';
+    this.upstreamPath = target.path;
+    this.upstreamHeaders = this.forwardedHeaders(requestHeaders);
     this.idle.start();
     if (rules?.respond) {
       this.answerHttp1ByRule(this.req, this.res, rules.respond.rule, rules.respond.action);
       return;
     }
     if (rules?.holdRequest) {
-      this.holdRequestThen(rules.holdRequest.rule, opened.request, req, () => this.send(false), this.dropRequest);
+      const go = (edited?: EditedRequestHead): void => {
+        if (edited) {
+          this.upstreamMethod = edited.method;
+          this.upstreamPath = edited.path;
+          this.upstreamHeaders = this.forwardedHeaders(edited.headers);
+        }
+        this.send(false);
+      };
+      this.holdRequestThen(rules.holdRequest.rule, opened.request, req, go, this.dropRequest);
       return;
     }
     this.send(false);
+  }
+
+  /** The request's fields as they go upstream: end-to-end only, with a Host. */
+  private forwardedHeaders(pairs: RawHeaders): string[] {
+    // Rules that change the body's length send it chunked: the client's Content-Length would be wrong.
+    const headers = endToEnd(pairs).filter(
+      ([name]) => !this.requestLengthChanges || name.toLowerCase() !== 'content-length',
+    );
+    if (headerValue(headers, 'host') === undefined) headers.unshift(['Host', hostHeader(this.target)]);
+    return flatten(headers);
   }
 
   /** A request breakpoint dropped the request: it never goes upstream, and the client is told. */
@@ -113,11 +132,17 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   /** Sends the request upstream: on a kept-alive connection, or with `fresh` on a new one. */
   private send(fresh: boolean): void {
     const { req, target } = this;
-    const upstreamReq = this.services.upstream.request(target, req.method ?? 'GET', target.path, this.upstreamHeaders, {
-      servername: target.servername,
-      agent: target.agent,
-      fresh,
-    });
+    const upstreamReq = this.services.upstream.request(
+      target,
+      this.upstreamMethod,
+      this.upstreamPath,
+      this.upstreamHeaders,
+      {
+        servername: target.servername,
+        agent: target.agent,
+        fresh,
+      },
+    );
     this.upstreamReq = upstreamReq;
     upstreamReq.on('socket', this.onUpstreamSocket);
     upstreamReq.on('response', this.onResponse);
@@ -154,7 +179,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
 
   private readonly onUpstreamSocket = (socket: Socket): void => {
     socket.setNoDelay(true);
-    this.raw = RawResponse.attach(socket, this.req.method === 'HEAD', this);
+    this.raw = RawResponse.attach(socket, this.upstreamMethod === 'HEAD', this);
     if (this.upstreamReq?.reusedSocket) return;
     const made = takePreconnectedTimings(socket);
     if (made) {

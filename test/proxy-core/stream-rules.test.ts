@@ -87,6 +87,9 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
           body: Buffer.concat(parts).toString(),
           contentLength: req.headers['content-length'] ?? null,
           chunked: req.headers['transfer-encoding'] === 'chunked',
+          method: req.method,
+          url: req.url,
+          edited: req.headers['x-edited'] ?? null,
         }),
       );
     } else if (url.pathname === '/sse-length') {
@@ -157,7 +160,7 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
       caPem: rig.proxy.caPem,
     });
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.body.toString())).toEqual({
+    expect(JSON.parse(res.body.toString())).toMatchObject({
       body: '{"n":1}\n{"n":30}\n',
       contentLength: null,
       chunked: true,
@@ -345,6 +348,60 @@ describe.each(SCHEMES)('stream rules over %s', (scheme) => {
     expect(upstreamHits).toBe(hits + 1);
   });
 
+  it('sends a held request as the user edited its head: method, path, a field; the body as it came', async () => {
+    rig.proxy.proxy.setRules([
+      rule('edit uploads', [{ type: 'breakpoint', direction: 'request' }], { path: '/upload*' }),
+    ]);
+    type Held = Extract<ProxyEvent, { type: 'breakpoint-held' }>;
+    const from = rig.proxy.events.length;
+    const sent = fetchViaProxy(rig.proxy.port, `${rig.upstream.url}/upload?v=1`, {
+      caPem: rig.proxy.caPem,
+      method: 'POST',
+      headers: { 'x-trace': 'abc' },
+      body: 'payload',
+    });
+    const held = (await rig.proxy.waitFor(
+      (e): e is Held => e.type === 'breakpoint-held' && rig.proxy.events.indexOf(e) >= from,
+    )) as Held;
+    const lines = held.text!.trimEnd().split('\n');
+    expect(lines[0]).toBe(`POST ${rig.upstream.url}/upload?v=1 HTTP/1.1`);
+    expect(lines).toContain('x-trace: abc');
+    const edited = [`PUT /upload?v=2 HTTP/1.1`, ...lines.slice(1), 'X-Edited: by hand'].join('\n');
+    rig.proxy.proxy.resolveBreakpoint(held.breakpoint, { outcome: 'edited', bytes: Buffer.from(edited) });
+    const res = await sent;
+    expect(JSON.parse(res.body.toString())).toMatchObject({
+      method: 'PUT',
+      url: '/upload?v=2',
+      edited: 'by hand',
+      body: 'payload',
+      contentLength: '7',
+    });
+    const { id } = await closedOf('/upload?v=1');
+    expect(ruleEvents(rig.proxy.events, id).map((e) => e.detail)).toContain(
+      'sent the request as edited: PUT /upload?v=2',
+    );
+
+    // Another origin is not an edit Sluice can make: the request goes as it came, and says why.
+    const again = fetchViaProxy(rig.proxy.port, `${rig.upstream.url}/upload?v=3`, {
+      caPem: rig.proxy.caPem,
+      method: 'POST',
+      body: 'x',
+    });
+    const second = (await rig.proxy.waitFor(
+      (e): e is Held =>
+        e.type === 'breakpoint-held' && e.breakpoint !== held.breakpoint && rig.proxy.events.indexOf(e) >= from,
+    )) as Held;
+    rig.proxy.proxy.resolveBreakpoint(second.breakpoint, {
+      outcome: 'edited',
+      bytes: Buffer.from('POST http://elsewhere.example/upload HTTP/1.1\n'),
+    });
+    expect(JSON.parse((await again).body.toString())).toMatchObject({ method: 'POST', url: '/upload?v=3' });
+    const closed = await closedOf('/upload?v=3');
+    expect(ruleEvents(rig.proxy.events, closed.id).map((e) => e.detail)).toContainEqual(
+      expect.stringMatching(/^sent the request as it came: the edit the URL must keep https?:\/\/[^:]+:\d+/),
+    );
+  });
+
   it('adds latency per chunk to a chunked download', async () => {
     const res = await fetch('/chunked', [rule('slow chunks', [{ type: 'latency', ms: 150, per: 'chunk' }])]);
     expect(res.complete).toBe(true);
@@ -475,6 +532,8 @@ describe('stream rules over HTTP/2', () => {
   let proxy: TestProxy;
   const upstreamResets = new Map<string, number>();
   const upstreamSeen = new Set<string>();
+  /** The `x-edited` field each path came with, when it had one. */
+  const editedSeen = new Map<string, string>();
 
   beforeAll(async () => {
     authority = await makeUpstreamAuthority();
@@ -482,6 +541,7 @@ describe('stream rules over HTTP/2', () => {
       (stream, headers) => {
         const path = String(headers[':path']);
         upstreamSeen.add(path);
+        if (headers['x-edited'] !== undefined) editedSeen.set(path, String(headers['x-edited']));
         stream.on('error', () => undefined);
         stream.on('close', () => upstreamResets.set(path, stream.rstCode ?? -1));
         if (path === '/grpc') {
@@ -707,6 +767,26 @@ describe('stream rules over HTTP/2', () => {
     } finally {
       session.destroy();
     }
+  });
+
+  it('sends a held HTTP/2 request as the user edited its head', async () => {
+    const from = proxy.events.length;
+    const pending = request(h2Upstream.port, '/h2-held', [
+      rule('edit h2', [{ type: 'breakpoint', direction: 'request' }], { path: '/h2-held' }),
+    ]);
+    const held = (await proxy.waitFor(
+      (e) => e.type === 'breakpoint-held' && proxy.events.indexOf(e) >= from,
+    )) as Extract<ProxyEvent, { type: 'breakpoint-held' }>;
+    const lines = held.text!.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^GET https:\/\/localhost:\d+\/h2-held HTTP\/2$/);
+    // Pseudo-headers are the request line's: they are not shown as fields.
+    expect(lines.some((line) => line.startsWith(':'))).toBe(false);
+    const edited = ['GET /h2-length HTTP/2', ...lines.slice(1), 'x-edited: yes'].join('\n');
+    proxy.proxy.resolveBreakpoint(held.breakpoint, { outcome: 'edited', bytes: Buffer.from(edited) });
+    const res = await pending;
+    expect(res.body).toBe(Array.from({ length: 6 }, (_, i) => sseBody(i)).join(''));
+    expect(upstreamSeen.has('/h2-held')).toBe(false);
+    expect(editedSeen.get('/h2-length')).toBe('yes');
   });
 
   it('answers with a respond rule on HTTP/2 without asking the upstream', async () => {

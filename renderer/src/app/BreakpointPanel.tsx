@@ -29,18 +29,25 @@ export function BreakpointPanel({ held }: { held: BreakpointHeldEvent }) {
       }),
     );
   };
+  const edited = held.text !== undefined && text !== held.text;
   // Event 0 of the request is its head: held before anything went upstream.
   if (held.direction === 'request' && held.event === 0) {
     return (
       <div className="breakpoint" data-testid="breakpoint" role="group" aria-label="Held at a breakpoint">
         <p>
           <strong>Held</strong> by rule <strong>{held.rule}</strong> before its request goes upstream: the upstream has
-          not been asked yet.
+          not been asked yet. Its method, path and fields can be edited; the body goes as the client sends it.
         </p>
-        <textarea aria-label="Held request" data-testid="breakpoint-text" readOnly value={held.text ?? ''} />
+        <textarea
+          aria-label="Held request"
+          data-testid="breakpoint-text"
+          spellCheck={false}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+        />
         <p>
-          <button type="button" disabled={sent} onClick={() => decide('released')}>
-            Send request
+          <button type="button" disabled={sent} onClick={() => decide('released', edited ? text : undefined)}>
+            {edited ? 'Send edited' : 'Send request'}
           </button>{' '}
           <button type="button" disabled={sent} onClick={() => decide('dropped')}>
             Drop request
@@ -49,7 +56,6 @@ export function BreakpointPanel({ held }: { held: BreakpointHeldEvent }) {
       </div>
     );
   }
-  const edited = held.text !== undefined && text !== held.text;
   const fromClient = held.direction === 'request';
   return (
     <div className="breakpoint" data-testid="breakpoint" role="group" aria-label="Held at a breakpoint">
