@@ -228,7 +228,10 @@ export abstract class ExchangeBase implements PumpObserver {
         },
         hold: (rule, event, bytes, text) => this.holdAt('response', rule, event, bytes, text),
       },
-      { held: !websocket, codec: messageCodecFor(this.services.rpcSchema(), this.rulePath, 'response') },
+      {
+        held: !websocket,
+        codec: messageCodecFor(this.services.rpcSchema(), this.rulePath, 'response', contentType),
+      },
     );
     return { headDelayMs, source: shaped, plan };
   }
@@ -254,10 +257,9 @@ export abstract class ExchangeBase implements PumpObserver {
   protected shapeRequest(source: PumpSource, headers: RawHeaders | 'websocket'): PumpSource {
     const plan = this.ruleMatch?.request;
     if (!plan) return source;
+    const contentType = headers === 'websocket' ? undefined : headerValue(headers, 'content-type');
     const framing: EventFraming =
-      headers === 'websocket'
-        ? 'websocket'
-        : framingOf(headerValue(headers, 'content-type'), headerValue(headers, 'content-encoding'));
+      headers === 'websocket' ? 'websocket' : framingOf(contentType, headerValue(headers, 'content-encoding'));
     return new ShapedSource(
       source,
       plan,
@@ -268,7 +270,7 @@ export abstract class ExchangeBase implements PumpObserver {
         ended: () => undefined,
         hold: (rule, event, bytes, text) => this.holdAt('request', rule, event, bytes, text),
       },
-      { codec: messageCodecFor(this.services.rpcSchema(), this.rulePath, 'request') },
+      { codec: messageCodecFor(this.services.rpcSchema(), this.rulePath, 'request', contentType) },
     );
   }
 

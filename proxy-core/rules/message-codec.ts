@@ -1,6 +1,7 @@
 import type { Registry } from '@bufbuild/protobuf';
 import type { Direction } from '../../app/proxy-events.js';
 import { decodeWithSchema, encodeWithSchema, messageTypesFor } from '../../app/protobuf-schema.js';
+import { isJsonCodec } from '../../app/rpc-calls.js';
 
 /**
  * How content rules read and write one RPC stream's messages (gRPC, gRPC-Web, Connect): through
@@ -22,12 +23,39 @@ const COMPRESSED = 0x01;
 const NOT_A_MESSAGE = 0x02 | 0x80;
 const PREFIX = 5;
 
-/** The codec for the messages one direction of a call carries, when the schema has its method. */
+/** Messages of a JSON codec (`application/connect+json`, `application/grpc+json`): text already. */
+const JSON_MESSAGES: MessageCodec = {
+  typeName: 'JSON',
+  decode: (bytes) => {
+    const text = Buffer.from(bytes).toString('utf8');
+    try {
+      JSON.parse(text);
+      return text;
+    } catch {
+      return { error: 'its data is not JSON' };
+    }
+  },
+  encode: (json) => {
+    try {
+      JSON.parse(json);
+    } catch {
+      return { error: 'its data is not JSON' };
+    }
+    return Buffer.from(json, 'utf8');
+  },
+};
+
+/**
+ * The codec for the messages one direction of a call carries (`contentType`: that direction's):
+ * JSON as it is for a JSON codec, else through the schema when it has the call's method.
+ */
 export function messageCodecFor(
   registry: Registry | undefined,
   path: string,
   direction: Direction,
+  contentType?: string,
 ): MessageCodec | undefined {
+  if (isJsonCodec(contentType)) return JSON_MESSAGES;
   if (!registry) return undefined;
   const types = messageTypesFor(registry, path);
   if (!types) return undefined;

@@ -550,6 +550,13 @@ describe('stream rules over HTTP/2', () => {
           stream.end(Buffer.concat([grpcFrame('first'), grpcFrame('second'), grpcFrame('third')]));
           return;
         }
+        if (path === '/connect-json') {
+          // Connect streaming with the JSON codec: two messages, then the end-of-stream envelope.
+          const endStream = Buffer.concat([Buffer.from([0x02, 0, 0, 0, 2]), Buffer.from('{}')]);
+          stream.respond({ ':status': 200, 'content-type': 'application/connect+json' });
+          stream.end(Buffer.concat([grpcFrame('{"n":1}'), grpcFrame('{"n":2}'), endStream]));
+          return;
+        }
         if (path === '/h2-download') {
           const body = Buffer.alloc(20_000);
           for (let i = 0; i < body.length; i++) body[i] = i % 251;
@@ -787,6 +794,21 @@ describe('stream rules over HTTP/2', () => {
     expect(res.body).toBe(Array.from({ length: 6 }, (_, i) => sseBody(i)).join(''));
     expect(upstreamSeen.has('/h2-held')).toBe(false);
     expect(editedSeen.get('/h2-length')).toBe('yes');
+  });
+
+  it('rewrites and puts in messages of a JSON codec (Connect streaming) with no schema needed', async () => {
+    const got = await request(h2Upstream.port, '/connect-json', [
+      rule('connect json', [
+        { type: 'rewrite', where: '"n":2', set: { path: 'n', value: 20 } },
+        { type: 'inject', event: 1, data: '{"n":1.5}' },
+      ]),
+    ]);
+    const endStream = Buffer.concat([Buffer.from([0x02, 0, 0, 0, 2]), Buffer.from('{}')]);
+    expect(
+      Buffer.from(got.body, 'latin1').equals(
+        Buffer.concat([grpcFrame('{"n":1}'), grpcFrame('{"n":1.5}'), grpcFrame('{"n":20}'), endStream]),
+      ),
+    ).toBe(true);
   });
 
   it('answers with a respond rule on HTTP/2 without asking the upstream', async () => {
