@@ -603,12 +603,15 @@ describe('stream rules over HTTP/2', () => {
     port: number,
     path: string,
     rules: StreamRule[],
+    /** Cancel the stream this long after it opened (a client that gives up). */
+    cancelAfterMs?: number,
   ): Promise<{ body: string; arrivals: number[]; rstCode: number; status: number }> => {
     proxy.proxy.setRules(rules);
     const { session } = await connectH2(proxy.port, `localhost:${port}`, { caPem: proxy.caPem });
     try {
       return await new Promise((resolve) => {
         const stream = session.request({ ':path': path });
+        if (cancelAfterMs !== undefined) setTimeout(() => stream.close(0x8), cancelAfterMs);
         let body = '';
         let status = 0;
         const arrivals: number[] = [];
@@ -707,6 +710,37 @@ describe('stream rules over HTTP/2', () => {
     ]);
     expect(res.rstCode).toBe(0);
     expect(res.body).toBe(sseBody(0) + sseBody(2) + sseBody(3));
+  });
+
+  it('drops, duplicates, puts in, rewrites and tears events on HTTP/2 as on HTTP/1.1', async () => {
+    const res = await request(h2Upstream.port, '/h2-length', [
+      rule('content', [
+        { type: 'drop', event: 1 },
+        { type: 'duplicate', event: 2 },
+        { type: 'inject', event: 3, position: 'before', data: 'data: put in' },
+        { type: 'rewrite', event: 4, set: { path: 'n', value: 40 } },
+        { type: 'corrupt', event: 6 },
+      ]),
+    ]);
+    expect(res.rstCode).toBe(0);
+    const torn = sseBody(5).slice(0, Math.floor(sseBody(5).length / 2));
+    expect(res.body).toBe(
+      sseBody(1) + sseBody(1) + 'data: put in\n\n' + sseBody(2) + 'id: 3\ndata: {"n":40}\n\n' + sseBody(4) + torn,
+    );
+  });
+
+  it('hangs after N events on HTTP/2: nothing more comes and the stream stays open until the client leaves', async () => {
+    // The upstream sends an event every 15 ms: in 400 ms it would have sent more than 20.
+    const res = await request(h2Upstream.port, '/h2-hang', [rule('hang', [{ type: 'hang', afterEvents: 2 }])], 400);
+    expect(res.body).toBe(sseBody(0) + sseBody(1));
+    expect(res.rstCode).toBe(0x8);
+    const opened = lastOpened(proxy.events, (e) => e.request.url.endsWith('/h2-hang'))!;
+    const closed = (await proxy.waitFor(
+      (e) => e.type === 'exchange-closed' && e.id === opened.id,
+    )) as ExchangeClosedEvent;
+    // Open until the client gave up: the rule never ended it.
+    expect(closed.outcome).not.toBe('completed');
+    expect(closed.t - opened.t).toBeGreaterThanOrEqual(350);
   });
 
   it('shapes an HTTP/1.1 client’s stream from an HTTP/2-only upstream too', async () => {
