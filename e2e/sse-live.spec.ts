@@ -55,6 +55,12 @@ test('SSE events appear while the upstream stream is still open, then the stream
   last.open();
   expect((await body).toString()).toContain('[DONE]');
   await expect(page.getByTestId('sse-joined-text')).toHaveText(WORDS.join(''));
+  // How the answer came: the stream held its last token back while the test looked, the longest stall.
+  const metrics = page.getByTestId('llm-metrics');
+  await expect(metrics.locator('[data-metric="model"]')).toContainText('gpt-test');
+  await expect(metrics.locator('[data-metric="first token"]')).toBeVisible();
+  await expect(metrics.locator('[data-metric="rate"]')).toContainText('tokens/s');
+  await expect(metrics.locator('[data-metric="longest stall"]')).toContainText(`before event ${WORDS.length - 1}`);
   await expect(page.getByTestId('outcome')).toHaveAttribute('data-outcome', 'completed');
   await expect(row).toHaveAttribute('data-state', 'completed');
   await screenshot(page, 'sse-joined-text');

@@ -1,5 +1,6 @@
 import { useRef } from 'react';
 import type { LlmProvider, LlmText } from './llm-text.js';
+import { LlmMetricsLine } from './LlmMetricsLine.js';
 import { plural } from './sse-format.js';
 import { useStickToBottom } from './use-stick-to-bottom.js';
 
@@ -14,19 +15,22 @@ const PROVIDER_NAMES: Record<LlmProvider, string> = {
 export interface JoinedTextProps {
   readonly llm: LlmText;
   readonly live: boolean;
+  /** When the request started, on the events' clock: time to first token counts from it. */
+  readonly requestStart: number;
 }
 
 /**
  * The answer as the model wrote it. Everything here is model output and is rendered as text
  * nodes only, never as HTML. Follows the end while the text grows, like the events table.
  */
-export function JoinedText({ llm, live }: JoinedTextProps) {
+export function JoinedText({ llm, live, requestStart }: JoinedTextProps) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const stick = useStickToBottom(scrollRef, live);
   const state = llm.done ? 'finished' : live ? 'writing…' : 'stream ended without a finish marker';
 
   return (
     <div className="sse-joined-wrap">
+      <LlmMetricsLine llm={llm} requestStart={requestStart} />
       <div className="sse-joined" ref={scrollRef} onScroll={stick.onScroll}>
         {llm.errors && (
           <div className="sse-errors" role="alert">

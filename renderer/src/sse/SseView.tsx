@@ -129,7 +129,7 @@ function SseViewBody({ exchange, revision, rows: givenRows }: SseViewProps) {
           sseFields={givenRows === undefined}
           ruleMarks={ruleMarks}
         />
-        {showText && <JoinedText llm={llm} live={live} />}
+        {showText && <JoinedText llm={llm} live={live} requestStart={exchange.opened.t} />}
       </div>
       {!showText && selection.expanded && selectedRow && (
         <EventDetail

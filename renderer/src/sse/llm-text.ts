@@ -27,6 +27,32 @@ export interface LlmText {
   readonly errors?: readonly string[];
   /** The stream said it was finished (`[DONE]`, `message_stop`, `response.completed`, `done: true`, ...). */
   readonly done: boolean;
+  /**
+   * The events that wrote text, thinking or tool input, in order: their row and arrival time. Grows
+   * in place with the stream (shared between results), so read it, never keep a copy per update.
+   */
+  readonly written: readonly WrittenEvent[];
+  /** The model the API says answered. */
+  readonly model?: string;
+  /** Why the model stopped, as the API says it (`stop`, `end_turn`, `tool_use`, `STOP`, `length`, ...). */
+  readonly finishReason?: string;
+  /** Token counts as the API reported them, when it did. */
+  readonly usage?: LlmUsage;
+}
+
+export interface WrittenEvent {
+  readonly index: number;
+  readonly t: number;
+}
+
+/** Token counts as an API reports them (each field only when it said). */
+export interface LlmUsage {
+  readonly input?: number;
+  readonly output?: number;
+  /** Input tokens served from the provider's prompt cache. */
+  readonly cached?: number;
+  /** Output tokens spent on reasoning (thinking), when counted apart. */
+  readonly reasoning?: number;
 }
 
 /** Give up detecting after this many JSON events matched no format, so unrelated streams cost nothing. */
@@ -71,6 +97,10 @@ export class LlmTextAssembler {
   private eventsUsed = 0;
   private errors: string[] = [];
   private done = false;
+  private readonly written: WrittenEvent[] = [];
+  private model: string | undefined;
+  private finishReason: string | undefined;
+  private usage: LlmUsage | undefined;
   private cached: LlmText | undefined;
 
   /** Rows consumed so far. */
@@ -101,6 +131,10 @@ export class LlmTextAssembler {
       text: this.text,
       eventsUsed: this.eventsUsed,
       done: this.done,
+      written: this.written,
+      ...(this.model !== undefined && { model: this.model }),
+      ...(this.finishReason !== undefined && { finishReason: this.finishReason }),
+      ...(this.usage !== undefined && { usage: this.usage }),
       ...(this.thinking && { thinking: this.thinking }),
       ...(this.toolInput && { toolInput: this.toolInput }),
       ...(this.errors.length > 0 && { errors: [...this.errors] }),
@@ -140,7 +174,10 @@ export class LlmTextAssembler {
     }
     const before = this.text.length + this.thinking.length + this.toolInput.length;
     HANDLERS[this.provider](this, json, row.event);
-    if (this.text.length + this.thinking.length + this.toolInput.length > before) this.eventsUsed++;
+    if (this.text.length + this.thinking.length + this.toolInput.length > before) {
+      this.eventsUsed++;
+      this.written.push({ index: row.index, t: row.t });
+    }
   }
 
   /** The error shapes these APIs share: `{error: "…"}`, `{error: {message}}`, `{type: "error", message}`. */
@@ -186,6 +223,35 @@ export class LlmTextAssembler {
   markDone(): void {
     this.done = true;
   }
+
+  /** @internal */
+  noteModel(model: unknown): void {
+    if (typeof model === 'string' && model !== '') this.model = model;
+  }
+
+  /** @internal */
+  noteFinish(reason: unknown): void {
+    if (typeof reason === 'string' && reason !== '') this.finishReason = reason;
+  }
+
+  /** @internal Counts the API reported; a later report overrides what it repeats (they are totals so far). */
+  noteUsage(usage: { [K in keyof LlmUsage]: unknown }): void {
+    const next: Record<string, number> = { ...this.usage };
+    for (const [key, value] of Object.entries(usage)) {
+      if (typeof value === 'number' && Number.isFinite(value)) next[key] = value;
+    }
+    if (Object.keys(next).length > 0) this.usage = next;
+  }
+}
+
+/** `object.a.b...` when every step is an object, else undefined. */
+function at(object: unknown, ...path: string[]): unknown {
+  let node = object;
+  for (const key of path) {
+    if (!isObject(node)) return undefined;
+    node = node[key];
+  }
+  return node;
 }
 
 function sameRow(a: StreamEventRow | undefined, b: StreamEventRow | undefined): boolean {
@@ -209,10 +275,20 @@ type Handler = (into: LlmTextAssembler, json: Json, event: string | undefined) =
 
 const HANDLERS: Record<LlmProvider, Handler> = {
   openai(into, json) {
+    into.noteModel(json.model);
+    if (isObject(json.usage)) {
+      into.noteUsage({
+        input: json.usage.prompt_tokens,
+        output: json.usage.completion_tokens,
+        cached: at(json.usage, 'prompt_tokens_details', 'cached_tokens'),
+        reasoning: at(json.usage, 'completion_tokens_details', 'reasoning_tokens'),
+      });
+    }
     if (!Array.isArray(json.choices)) return;
     for (const choice of json.choices) {
       // With `n > 1` choices interleave; joining them would be nonsense, so follow the first.
       if (!isObject(choice) || (choice.index ?? 0) !== 0) continue;
+      into.noteFinish(choice.finish_reason);
       const delta = isObject(choice.delta) ? choice.delta : undefined;
       if (delta) {
         into.appendThinking(delta.reasoning_content ?? delta.reasoning);
@@ -234,6 +310,20 @@ const HANDLERS: Record<LlmProvider, Handler> = {
 
   'openai-responses'(into, json, event) {
     const type = str(json.type) ?? event;
+    const response = isObject(json.response) ? json.response : undefined;
+    if (response) {
+      into.noteModel(response.model);
+      if (isObject(response.usage)) {
+        into.noteUsage({
+          input: response.usage.input_tokens,
+          output: response.usage.output_tokens,
+          cached: at(response.usage, 'input_tokens_details', 'cached_tokens'),
+          reasoning: at(response.usage, 'output_tokens_details', 'reasoning_tokens'),
+        });
+      }
+      if (type === 'response.completed') into.noteFinish(response.status);
+      if (type === 'response.incomplete') into.noteFinish(at(response, 'incomplete_details', 'reason') ?? 'incomplete');
+    }
     switch (type) {
       case 'response.output_text.delta':
       case 'response.refusal.delta':
@@ -262,6 +352,20 @@ const HANDLERS: Record<LlmProvider, Handler> = {
 
   anthropic(into, json, event) {
     const type = str(json.type) ?? event;
+    if (type === 'message_start' && isObject(json.message)) {
+      into.noteModel(json.message.model);
+      const usage = json.message.usage;
+      if (isObject(usage)) {
+        into.noteUsage({
+          input: usage.input_tokens,
+          output: usage.output_tokens,
+          cached: usage.cache_read_input_tokens,
+        });
+      }
+    } else if (type === 'message_delta') {
+      into.noteFinish(at(json, 'delta', 'stop_reason'));
+      if (isObject(json.usage)) into.noteUsage({ output: json.usage.output_tokens });
+    }
     if (type === 'content_block_delta' && isObject(json.delta)) {
       const delta = json.delta;
       if (delta.type === 'text_delta') into.appendText(delta.text);
@@ -278,6 +382,16 @@ const HANDLERS: Record<LlmProvider, Handler> = {
   },
 
   gemini(into, json) {
+    into.noteModel(json.modelVersion);
+    const meta = json.usageMetadata;
+    if (isObject(meta)) {
+      into.noteUsage({
+        input: meta.promptTokenCount,
+        output: meta.candidatesTokenCount,
+        cached: meta.cachedContentTokenCount,
+        reasoning: meta.thoughtsTokenCount,
+      });
+    }
     const candidate: unknown = Array.isArray(json.candidates) ? json.candidates[0] : undefined;
     if (!isObject(candidate)) return;
     const content = isObject(candidate.content) ? candidate.content : undefined;
@@ -290,10 +404,16 @@ const HANDLERS: Record<LlmProvider, Handler> = {
         if (isObject(part.functionCall)) into.appendToolCall(JSON.stringify(part.functionCall));
       }
     }
-    if (typeof candidate.finishReason === 'string') into.markDone();
+    if (typeof candidate.finishReason === 'string') {
+      into.noteFinish(candidate.finishReason);
+      into.markDone();
+    }
   },
 
   ollama(into, json) {
+    into.noteModel(json.model);
+    into.noteFinish(json.done_reason);
+    if (json.done === true) into.noteUsage({ input: json.prompt_eval_count, output: json.eval_count });
     const message = isObject(json.message) ? json.message : undefined;
     if (message) {
       into.appendThinking(message.thinking);

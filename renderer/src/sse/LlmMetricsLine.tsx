@@ -1,0 +1,45 @@
+import { formatCount, formatDuration } from '../format.js';
+import { llmMetrics } from './llm-metrics.js';
+import type { LlmText } from './llm-text.js';
+
+/**
+ * How the answer came, in one line above it: time to first token, rate, gaps and the longest
+ * stall, then what the API said of itself (model, why it stopped, token counts).
+ */
+export function LlmMetricsLine({ llm, requestStart }: { llm: LlmText; requestStart: number }) {
+  const m = llmMetrics(llm, requestStart);
+  const items: [label: string, value: string, title?: string][] = [];
+  if (m.timeToFirstTokenMs !== undefined)
+    items.push(['first token', formatDuration(m.timeToFirstTokenMs), 'From the request’s start']);
+  if (m.tokensPerSecond !== undefined) {
+    const source = m.tokensFrom === 'usage' ? 'tokens the API counted' : 'events that wrote (no usage reported)';
+    items.push(['rate', `${m.tokensPerSecond.toFixed(1)} tokens/s`, `${formatCount(m.outputTokens ?? 0)} ${source}`]);
+  }
+  if (m.gapMedianMs !== undefined && m.gapP99Ms !== undefined)
+    items.push(['gap', `${formatDuration(m.gapMedianMs)} median, ${formatDuration(m.gapP99Ms)} p99`]);
+  if (m.longestStall)
+    items.push(['longest stall', `${formatDuration(m.longestStall.ms)} before event ${m.longestStall.beforeEvent}`]);
+  if (llm.model) items.push(['model', llm.model]);
+  if (llm.finishReason) items.push(['finish', llm.finishReason]);
+  const usage = llm.usage;
+  if (usage) {
+    const counts = [
+      usage.input !== undefined && `${formatCount(usage.input)} in`,
+      usage.output !== undefined && `${formatCount(usage.output)} out`,
+      usage.cached !== undefined && `${formatCount(usage.cached)} cached`,
+      usage.reasoning !== undefined && `${formatCount(usage.reasoning)} reasoning`,
+    ].filter((part): part is string => typeof part === 'string');
+    if (counts.length > 0) items.push(['tokens', counts.join(', ')]);
+  }
+  if (items.length === 0) return null;
+  return (
+    <dl className="llm-metrics" data-testid="llm-metrics">
+      {items.map(([label, value, title]) => (
+        <div key={label} title={title} data-metric={label}>
+          <dt>{label}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
