@@ -1,3 +1,4 @@
+import { bedrockChunk, CLAUDE_EVENTS, eventStreamMessage } from '../test/helpers/aws-event-stream.js';
 import { expect, gate, readAll, requestViaProxy, screenshot, test } from './fixtures.js';
 
 const WORDS = ['The', ' sluice', ' lets', ' each', ' token', ' through', ' as', ' it', ' comes', '.'];
@@ -162,4 +163,45 @@ test('a tab opened after a stream ended is sent it in short, and shows all its e
   await expect(page.getByTestId('held-details')).toHaveCount(0);
   await page.getByRole('tab', { name: /Joined text/i }).click();
   await expect(page.getByTestId('sse-joined-text')).toHaveText(words.join(''));
+});
+
+test('a Bedrock event stream reads like Claude direct: its messages as events, the answer and its measure', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  const tampered = eventStreamMessage({ ':event-type': 'chunk' }, '{"bytes":"e30="}');
+  tampered.writeUInt8(tampered[tampered.length - 5]! ^ 0xff, tampered.length - 5);
+  const server = await upstream(async (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/vnd.amazon.eventstream' });
+    for (const event of CLAUDE_EVENTS.slice(0, 4)) {
+      res.write(bedrockChunk(event));
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    res.write(tampered);
+    for (const event of CLAUDE_EVENTS.slice(4)) res.write(bedrockChunk(event));
+    res.end();
+  });
+  const path = '/model/anthropic.claude-sonnet-4-5/invoke-with-response-stream';
+  await readAll(await requestViaProxy(sluice.proxyPort, `${server.url}${path}`, { method: 'POST', body: '{}' }));
+
+  const row = page.getByTestId('exchange-row').filter({ hasText: 'invoke-with-response-stream' });
+  await expect(row.locator('.c-type')).toHaveText('eventstream');
+  await row.click();
+  await page.getByRole('tab', { name: /Events/ }).click();
+  const rows = page.getByTestId('sse-row');
+  await expect(rows).toHaveCount(CLAUDE_EVENTS.length + 1);
+  await expect(rows.nth(2)).toContainText('chunk');
+  await expect(rows.nth(2)).toContainText('text_delta');
+  // The tampered message is said, not read.
+  await expect(rows.nth(4)).toContainText('invalid message');
+  await expect(rows.nth(4)).toContainText('does not match its bytes');
+
+  await page.getByRole('tab', { name: /Joined text/i }).click();
+  await expect(page.getByTestId('sse-joined-text')).toHaveText('Hello from Bedrock');
+  await expect(page.locator('.sse-joined-foot')).toContainText('Anthropic Messages');
+  const metrics = page.getByTestId('llm-metrics');
+  await expect(metrics.locator('[data-metric="model"]')).toContainText('claude-sonnet-4-5');
+  await expect(metrics.locator('[data-metric="finish"]')).toContainText('end_turn');
+  await expect(metrics.locator('[data-metric="tokens"]')).toContainText('9 in, 4 out');
 });

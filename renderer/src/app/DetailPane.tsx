@@ -22,7 +22,7 @@ import { useExchange, useSluice, type DetailTab } from '../store/store.js';
 import { BodyPanel } from './BodyPanel.js';
 import { CopyRequestMenu } from './CopyRequestMenu.js';
 import { HeadersView } from './HeadersView.js';
-import { useNdjsonRows } from './use-ndjson-rows.js';
+import { useBodyEventRows } from './use-body-event-rows.js';
 import { useHostNow } from './use-now.js';
 import { useHeldDetails } from './use-held-details.js';
 import { MessagesView } from '../websocket/MessagesView.js';
@@ -51,11 +51,11 @@ function Detail({ x }: { x: ExchangeView }) {
   const now = useHostNow(open);
   const heldFailure = useHeldDetails(x);
   const category = typeCategory(x);
-  const ndjson = category === 'ndjson';
-  const hasEvents = category === 'sse' || ndjson || x.sse.length > 0;
-  // Read whichever tab shows, so the tab can say how many lines there are, as it does for SSE.
-  const ndjsonRows = useNdjsonRows(x, ndjson);
-  const eventCount = ndjson ? (ndjsonRows?.length ?? 0) : x.sse.length;
+  const bodyEvents = category === 'ndjson' || category === 'eventstream' ? category : undefined;
+  const hasEvents = category === 'sse' || bodyEvents !== undefined || x.sse.length > 0;
+  // Read whichever tab shows, so the tab can say how many events there are, as it does for SSE.
+  const bodyRows = useBodyEventRows(x, bodyEvents);
+  const eventCount = bodyEvents ? (bodyRows?.length ?? 0) : x.sse.length;
   const rpc = x.rpc !== undefined || x.rpcMessages.length > 0;
   const hasMessages = rpc || x.opened.kind === 'websocket' || x.messages.length > 0;
   const messageCount = rpc ? x.rpcMessages.length + x.rpcMessagesDropped : x.messages.length + x.messagesDropped;
@@ -108,7 +108,12 @@ function Detail({ x }: { x: ExchangeView }) {
         {tab === 'headers' && <HeadersView x={x} />}
         {tab === 'body' && <Bodies x={x} onShow={setTab} />}
         {tab === 'events' && (
-          <SseView exchange={x} revision={x.revision} rows={ndjson ? (ndjsonRows ?? []) : undefined} />
+          <SseView
+            exchange={x}
+            revision={x.revision}
+            rows={bodyEvents ? (bodyRows ?? []) : undefined}
+            named={bodyEvents === 'eventstream' || bodyEvents === undefined}
+          />
         )}
         {tab === 'messages' &&
           (rpc ? (

@@ -10,6 +10,7 @@ const TYPES: readonly (TypeCategory | 'all')[] = [
   'all',
   'sse',
   'ndjson',
+  'eventstream',
   'grpc',
   'json',
   'html',

@@ -21,10 +21,13 @@ export interface SseViewProps {
   /** The exchange's revision: changes whenever its events did, so the view re-derives. */
   readonly revision: number;
   /**
-   * Events of a newline-delimited JSON body, split by the caller (see `NdjsonSplitter`);
-   * append-only like the store's arrays. Left out, the view shows the exchange's SSE events.
+   * Events cut from the body by the caller (NDJSON lines, `NdjsonSplitter`; AWS event-stream
+   * messages, `EventStreamSplitter`); append-only like the store's arrays. Left out, the view
+   * shows the exchange's SSE events.
    */
   readonly rows?: readonly StreamEventRow[] | undefined;
+  /** The given rows have event names (AWS event-stream messages do, NDJSON lines do not). */
+  readonly named?: boolean;
 }
 
 /** The events of a streamed response, live: a table of events and, for LLM APIs, the joined text. */
@@ -38,7 +41,7 @@ interface Selection {
   readonly expanded: boolean;
 }
 
-function SseViewBody({ exchange, revision, rows: givenRows }: SseViewProps) {
+function SseViewBody({ exchange, revision, rows: givenRows, named = givenRows === undefined }: SseViewProps) {
   const rows = givenRows ?? exchange.sse;
   // Arrays grow in place, so the length (and the revision) stand in for identity in memo keys.
   const count = rows.length;
@@ -110,9 +113,9 @@ function SseViewBody({ exchange, revision, rows: givenRows }: SseViewProps) {
             query={query}
             onQuery={setQuery}
             label="Filter events"
-            placeholder={givenRows === undefined ? 'Filter: name, id or data' : 'Filter lines'}
+            placeholder={named ? 'Filter: name, id or data' : 'Filter lines'}
           >
-            {givenRows === undefined && <NameChoice names={names} query={query} onQuery={setQuery} />}
+            {named && <NameChoice names={names} query={query} onQuery={setQuery} />}
           </TableFilter>
         )}
         <EventsTable
@@ -126,7 +129,7 @@ function SseViewBody({ exchange, revision, rows: givenRows }: SseViewProps) {
           onSelect={(index, expanded) => setSelection({ index, expanded })}
           active={!showText}
           followInitially={live}
-          sseFields={givenRows === undefined}
+          sseFields={named}
           ruleMarks={ruleMarks}
         />
         {showText && <JoinedText llm={llm} live={live} requestStart={exchange.opened.t} />}

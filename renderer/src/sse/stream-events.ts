@@ -44,11 +44,25 @@ export function isNdjson(contentType: string | undefined): boolean {
   return NDJSON_TYPES.has(mediaType(contentType));
 }
 
+/** AWS's binary event stream (Bedrock's streaming answers). */
+export function isAwsEventStream(contentType: string | undefined): boolean {
+  return mediaType(contentType) === 'application/vnd.amazon.eventstream';
+}
+
 /** Which event view a response body gets, from its Content-Type. */
-export function streamKind(contentType: string | undefined): 'sse' | 'ndjson' | undefined {
+export function streamKind(contentType: string | undefined): 'sse' | 'ndjson' | 'eventstream' | undefined {
   if (isEventStream(contentType)) return 'sse';
   if (isNdjson(contentType)) return 'ndjson';
+  if (isAwsEventStream(contentType)) return 'eventstream';
   return undefined;
+}
+
+/** What cuts a body read in pieces into event rows: NDJSON lines, AWS event-stream messages. */
+export interface BodyRowSplitter {
+  /** Feeds one chunk's bytes (read at `t`, chunk `chunkIndex`); returns the rows it completed. */
+  pushBytes(bytes: Uint8Array, t: number, chunkIndex: number): StreamEventRow[];
+  /** The body ended: what is left makes its last rows. */
+  end(): StreamEventRow[];
 }
 
 /** RFC 7464 (`application/json-seq`) starts each record with an ASCII record separator. */
@@ -62,7 +76,7 @@ const RECORD_SEPARATOR = '\u001e';
  * unfinished tail is kept as a list of pieces and joined once, so a long line spread over many
  * chunks costs its length, not its length times the number of chunks.
  */
-export class NdjsonSplitter {
+export class NdjsonSplitter implements BodyRowSplitter {
   private pending: string[] = [];
   /** Chunk that delivered the first character of the unfinished line. */
   private pendingFirstChunk = -1;
@@ -134,7 +148,7 @@ export class NdjsonSplitter {
  * `push` yourself. Bytes past the last known chunk are fed as part of the last chunk.
  */
 export function feedBodyBytes(
-  splitter: NdjsonSplitter,
+  splitter: BodyRowSplitter,
   bytes: Uint8Array,
   bytesStart: number,
   chunks: readonly ChunkEvent[],

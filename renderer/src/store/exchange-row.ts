@@ -7,7 +7,7 @@ import {
 } from '../../../app/proxy-events.js';
 import { rpcCallLabel } from '../../../app/rpc-calls.js';
 import type { ExchangeView } from '../model/exchange.js';
-import { isNdjson, mediaType } from '../sse/stream-events.js';
+import { isAwsEventStream, isNdjson, mediaType } from '../sse/stream-events.js';
 
 /** The response's media type without parameters, lower-cased: `text/event-stream`. */
 export function responseMediaType(x: ExchangeView): string {
@@ -17,6 +17,7 @@ export function responseMediaType(x: ExchangeView): string {
 export type TypeCategory =
   | 'sse'
   | 'ndjson'
+  | 'eventstream'
   | 'grpc'
   | 'json'
   | 'html'
@@ -30,7 +31,10 @@ export type TypeCategory =
   | 'none';
 
 /** What the type filter calls a category where its own name would not do. */
-export const TYPE_WORDS: Partial<Record<TypeCategory | 'all', string>> = { grpc: 'gRPC' };
+export const TYPE_WORDS: Partial<Record<TypeCategory | 'all', string>> = {
+  grpc: 'gRPC',
+  eventstream: 'AWS event stream',
+};
 
 /** A gRPC, gRPC-Web or Connect call is `grpc` whatever its content type (`application/json` for Connect unary). */
 export function typeCategory(x: ExchangeView): TypeCategory {
@@ -41,6 +45,7 @@ export function typeCategory(x: ExchangeView): TypeCategory {
   if (!type) return 'none';
   if (type === 'text/event-stream') return 'sse';
   if (isNdjson(type)) return 'ndjson';
+  if (isAwsEventStream(type)) return 'eventstream';
   if (type === 'application/json' || type.endsWith('+json')) return 'json';
   if (type === 'text/html') return 'html';
   if (type.includes('javascript')) return 'js';
@@ -204,7 +209,7 @@ const STREAM_SPREAD_MS = 100;
  */
 export function isStreamed(x: ExchangeView): boolean {
   const category = typeCategory(x);
-  if (category === 'sse' || category === 'ndjson' || category === 'websocket' || category === 'tunnel') return true;
+  if (['sse', 'ndjson', 'eventstream', 'websocket', 'tunnel'].includes(category)) return true;
   // A framed call may stream, so it counts as one while open; once over, when a side sent more
   // than one message. Connect unary is one request and one answer.
   if (x.rpc) return x.rpc.protocol !== 'connect-unary' && (!x.closed || moreThanOneMessage(x));

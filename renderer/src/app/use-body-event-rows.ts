@@ -1,16 +1,20 @@
 import { useEffect, useRef, useState } from 'react';
 import { headerValue } from '../../../app/proxy-events.js';
 import type { ExchangeView } from '../model/exchange.js';
-import { feedBodyBytes, NdjsonSplitter, type StreamEventRow } from '../sse/stream-events.js';
+import { EventStreamSplitter } from '../sse/aws-event-stream.js';
+import { feedBodyBytes, NdjsonSplitter, type BodyRowSplitter, type StreamEventRow } from '../sse/stream-events.js';
 import { useHost } from './host-context.js';
 import { bytesFromBase64 } from '../base64.js';
 
-/** A growing NDJSON body is re-read at most this often. */
+/** The bodies whose events are cut from the body's bytes here (SSE events come from the core). */
+export type BodyEventKind = 'ndjson' | 'eventstream';
+
+/** A growing body is re-read at most this often. */
 const REFRESH_MS = 250;
 
 interface Feed {
   readonly id: number;
-  readonly splitter: NdjsonSplitter;
+  readonly splitter: BodyRowSplitter;
   readonly rows: StreamEventRow[];
   /** Body bytes (decoded ones, for an encoded body) already fed to the splitter. */
   fed: number;
@@ -19,11 +23,16 @@ interface Feed {
 }
 
 /**
- * The lines of a newline-delimited JSON response as rows for the events view, read from the host
- * as the body grows and fed forward only (each byte is split once). For an uncompressed body each
- * line knows the chunks it arrived in; a compressed body's lines are stamped with the newest chunk.
+ * The events of a response whose events are in its bytes (NDJSON lines, AWS event-stream
+ * messages) as rows for the events view, read from the host as the body grows and fed forward
+ * only (each byte is split once). For an uncompressed body each row knows the chunks it arrived
+ * in; a compressed body's rows are stamped with the newest chunk.
  */
-export function useNdjsonRows(x: ExchangeView, enabled: boolean): readonly StreamEventRow[] | undefined {
+export function useBodyEventRows(
+  x: ExchangeView,
+  kind: BodyEventKind | undefined,
+): readonly StreamEventRow[] | undefined {
+  const enabled = kind !== undefined;
   const host = useHost();
   const feed = useRef<Feed | undefined>(undefined);
   const [, setVersion] = useState(0);
@@ -34,7 +43,8 @@ export function useNdjsonRows(x: ExchangeView, enabled: boolean): readonly Strea
   const closed = x.closed !== undefined;
 
   if (enabled && feed.current?.id !== x.id) {
-    feed.current = { id: x.id, splitter: new NdjsonSplitter(), rows: [], fed: 0, ended: false, busy: false };
+    const splitter = kind === 'eventstream' ? new EventStreamSplitter() : new NdjsonSplitter();
+    feed.current = { id: x.id, splitter, rows: [], fed: 0, ended: false, busy: false };
   }
 
   useEffect(() => {
