@@ -76,6 +76,45 @@ describe('AWS event stream (Bedrock)', () => {
     ]);
   });
 
+  it('reads ConverseStream: text, reasoning and tool input by block, the stop reason and the usage', () => {
+    const converse = (event: string, body: object) =>
+      message({ ':event-type': event, ':message-type': 'event' }, JSON.stringify(body));
+    const llm = assembleLlmText(
+      split(
+        Buffer.concat([
+          converse('messageStart', { role: 'assistant' }),
+          converse('contentBlockDelta', {
+            contentBlockIndex: 0,
+            delta: { reasoningContent: { text: 'Let me think.' } },
+          }),
+          converse('contentBlockDelta', { contentBlockIndex: 1, delta: { text: 'It is ' } }),
+          converse('contentBlockDelta', { contentBlockIndex: 1, delta: { text: 'sunny.' } }),
+          converse('contentBlockStart', {
+            contentBlockIndex: 2,
+            start: { toolUse: { toolUseId: 't1', name: 'weather' } },
+          }),
+          converse('contentBlockDelta', { contentBlockIndex: 2, delta: { toolUse: { input: '{"city":' } } }),
+          converse('contentBlockDelta', { contentBlockIndex: 2, delta: { toolUse: { input: '"Oslo"}' } } }),
+          converse('messageStop', { stopReason: 'tool_use' }),
+          converse('metadata', {
+            usage: { inputTokens: 30, outputTokens: 12, totalTokens: 42 },
+            metrics: { latencyMs: 900 },
+          }),
+        ]),
+        50,
+      ),
+    );
+    expect(llm).toMatchObject({
+      provider: 'bedrock-converse',
+      text: 'It is sunny.',
+      thinking: 'Let me think.',
+      toolInput: '{"city":"Oslo"}',
+      finishReason: 'tool_use',
+      done: true,
+    });
+    expect(llm.usage).toEqual({ input: 30, output: 12 });
+  });
+
   it('names an exception by its type, and keeps a payload that is not a Bedrock chunk as it came', () => {
     const rows = split(
       Buffer.concat([

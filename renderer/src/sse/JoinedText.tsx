@@ -10,6 +10,7 @@ const PROVIDER_NAMES: Record<LlmProvider, string> = {
   anthropic: 'Anthropic Messages',
   gemini: 'Gemini',
   ollama: 'Ollama',
+  'bedrock-converse': 'Bedrock ConverseStream',
 };
 
 export interface JoinedTextProps {

@@ -10,8 +10,11 @@ import type { StreamEventRow } from './stream-events.js';
  * - `anthropic`: Messages (`content_block_delta` with `text_delta`, `thinking_delta`, `input_json_delta`).
  * - `gemini`: `streamGenerateContent?alt=sse` (`candidates[].content.parts[].text`, `thought` parts).
  * - `ollama`: its NDJSON `/api/chat` (`message.content`) and `/api/generate` (`response`).
+ * - `bedrock-converse`: Bedrock's `ConverseStream` (AWS event stream; `contentBlockDelta` with
+ *   `delta.text`, `delta.reasoningContent.text`, `delta.toolUse.input`, then `messageStop`, `metadata`).
+ *   Bedrock's `InvokeModelWithResponseStream` carries the model's own events, read as that model's.
  */
-export type LlmProvider = 'openai' | 'openai-responses' | 'anthropic' | 'gemini' | 'ollama';
+export type LlmProvider = 'openai' | 'openai-responses' | 'anthropic' | 'gemini' | 'ollama' | 'bedrock-converse';
 
 export interface LlmText {
   /** Undefined until the stream's first events matched a known format (or when none did). */
@@ -59,6 +62,16 @@ export interface LlmUsage {
 const DETECT_LIMIT = 20;
 /** A broken stream can repeat an error per event; a few are enough to show. */
 const MAX_ERRORS = 20;
+
+/** ConverseStream's event names (the AWS event stream's `:event-type`). */
+const CONVERSE_TYPES = new Set([
+  'messageStart',
+  'contentBlockStart',
+  'contentBlockDelta',
+  'contentBlockStop',
+  'messageStop',
+  'metadata',
+]);
 
 const ANTHROPIC_TYPES = new Set([
   'message_start',
@@ -263,6 +276,7 @@ export function detectProvider(json: Json, event: string | undefined): LlmProvid
   const type = str(json.type) ?? event;
   if (type?.startsWith('response.')) return 'openai-responses';
   if (type !== undefined && ANTHROPIC_TYPES.has(type)) return 'anthropic';
+  if (event !== undefined && CONVERSE_TYPES.has(event)) return 'bedrock-converse';
   if (json.object === 'chat.completion.chunk' || json.object === 'text_completion' || Array.isArray(json.choices)) {
     return 'openai';
   }
@@ -407,6 +421,24 @@ const HANDLERS: Record<LlmProvider, Handler> = {
     if (typeof candidate.finishReason === 'string') {
       into.noteFinish(candidate.finishReason);
       into.markDone();
+    }
+  },
+
+  'bedrock-converse'(into, json, event) {
+    if (event === 'contentBlockDelta' && isObject(json.delta)) {
+      const delta = json.delta;
+      into.appendText(delta.text);
+      into.appendThinking(at(delta, 'reasoningContent', 'text'));
+      into.appendToolInput(String(json.contentBlockIndex ?? 0), at(delta, 'toolUse', 'input'));
+    } else if (event === 'messageStop') {
+      into.noteFinish(json.stopReason);
+      into.markDone();
+    } else if (event === 'metadata' && isObject(json.usage)) {
+      into.noteUsage({
+        input: json.usage.inputTokens,
+        output: json.usage.outputTokens,
+        cached: json.usage.cacheReadInputTokens,
+      });
     }
   },
 
