@@ -38,13 +38,7 @@ export function BreakpointPanel({ held }: { held: BreakpointHeldEvent }) {
           <strong>Held</strong> by rule <strong>{held.rule}</strong> before its request goes upstream: the upstream has
           not been asked yet. Its method, path and fields can be edited; the body goes as the client sends it.
         </p>
-        <textarea
-          aria-label="Held request"
-          data-testid="breakpoint-text"
-          spellCheck={false}
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-        />
+        <HeldText label="Held request" text={text} onText={setText} />
         <p>
           <button type="button" disabled={sent} onClick={() => decide('released', edited ? text : undefined)}>
             {edited ? 'Send edited' : 'Send request'}
@@ -66,13 +60,7 @@ export function BreakpointPanel({ held }: { held: BreakpointHeldEvent }) {
           : ': nothing more goes to the client, and the upstream waits.'}
       </p>
       {held.text !== undefined ? (
-        <textarea
-          aria-label="Held event"
-          data-testid="breakpoint-text"
-          spellCheck={false}
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-        />
+        <HeldText label="Held event" text={text} onText={setText} />
       ) : (
         <p className="muted">
           Not text ({formatBytes(bytesFromBase64(held.base64 ?? '').length)}): it can be released or dropped.
@@ -90,5 +78,18 @@ export function BreakpointPanel({ held }: { held: BreakpointHeldEvent }) {
         </button>
       </p>
     </div>
+  );
+}
+
+/** What is held, as the user edits it. */
+function HeldText({ label, text, onText }: { label: string; text: string; onText: (text: string) => void }) {
+  return (
+    <textarea
+      aria-label={label}
+      data-testid="breakpoint-text"
+      spellCheck={false}
+      value={text}
+      onChange={(e) => onText(e.target.value)}
+    />
   );
 }
