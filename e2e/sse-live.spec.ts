@@ -205,3 +205,35 @@ test('a Bedrock event stream reads like Claude direct: its messages as events, t
   await expect(metrics.locator('[data-metric="finish"]')).toContainText('end_turn');
   await expect(metrics.locator('[data-metric="tokens"]')).toContainText('9 in, 4 out');
 });
+
+test('a streamed tool call shows as one call: its name, its id and its arguments once whole', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  const call = (delta: object) =>
+    JSON.stringify({
+      object: 'chat.completion.chunk',
+      model: 'gpt-test',
+      choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...delta }] } }],
+    });
+  const server = await upstream((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    res.write(
+      `data: ${call({ id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '' } })}\n\n`,
+    );
+    res.write(`data: ${call({ function: { arguments: '{"city":' } })}\n\n`);
+    res.write(`data: ${call({ function: { arguments: '"Oslo"}' } })}\n\n`);
+    res.end('data: [DONE]\n\n');
+  });
+  await readAll(
+    await requestViaProxy(sluice.proxyPort, `${server.url}/v1/chat/completions`, { method: 'POST', body: '{}' }),
+  );
+  await page.getByTestId('exchange-row').filter({ hasText: '/v1/chat/completions' }).click();
+  await page.getByRole('tab', { name: /Events/ }).click();
+  await page.getByRole('tab', { name: /Joined text/i }).click();
+  const tool = page.getByTestId('sse-tool-call');
+  await expect(tool).toHaveCount(1);
+  await expect(tool).toContainText('get_weather (call_abc)');
+  await expect(tool.locator('pre')).toHaveText('{\n  "city": "Oslo"\n}');
+});

@@ -113,6 +113,7 @@ describe('AWS event stream (Bedrock)', () => {
       done: true,
     });
     expect(llm.usage).toEqual({ input: 30, output: 12 });
+    expect(llm.toolCalls).toEqual([{ name: 'weather', id: 't1', arguments: '{"city":"Oslo"}' }]);
   });
 
   it('names an exception by its type, and keeps a payload that is not a Bedrock chunk as it came', () => {

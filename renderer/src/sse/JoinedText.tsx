@@ -51,12 +51,18 @@ export function JoinedText({ llm, live, requestStart }: JoinedTextProps) {
         <pre className="sse-text" data-testid="sse-joined-text">
           {llm.text}
         </pre>
-        {llm.toolInput && (
+        {llm.toolCalls && (
           <details className="sse-section" open>
-            <summary>Tool input</summary>
-            <pre className="sse-text" data-testid="sse-joined-tool-input">
-              {llm.toolInput}
-            </pre>
+            <summary>Tool calls</summary>
+            {llm.toolCalls.map((call, i) => (
+              <div key={i} className="sse-tool-call" data-testid="sse-tool-call">
+                <div className="sse-tool-name">
+                  {call.name ?? 'a tool'}
+                  {call.id && <span className="muted"> ({call.id})</span>}
+                </div>
+                <pre className="sse-text">{prettyArguments(call.arguments)}</pre>
+              </div>
+            ))}
           </details>
         )}
       </div>
@@ -70,4 +76,13 @@ export function JoinedText({ llm, live, requestStart }: JoinedTextProps) {
       )}
     </div>
   );
+}
+
+/** Arguments indented once they are whole JSON; partial ones (still streaming) as they came. */
+function prettyArguments(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
 }

@@ -24,6 +24,8 @@ export interface LlmText {
   readonly thinking?: string;
   /** Tool-call arguments as streamed (usually partial JSON); one line per call. */
   readonly toolInput?: string;
+  /** The tool calls, one each, with the name and id the API gave and the arguments so far. */
+  readonly toolCalls?: readonly ToolCall[];
   /** Events that contributed text, thinking or tool input. */
   readonly eventsUsed: number;
   /** Errors the API reported inside the stream (e.g. Anthropic's `overloaded_error`). */
@@ -41,6 +43,13 @@ export interface LlmText {
   readonly finishReason?: string;
   /** Token counts as the API reported them, when it did. */
   readonly usage?: LlmUsage;
+}
+
+export interface ToolCall {
+  readonly name?: string;
+  readonly id?: string;
+  /** As streamed: partial JSON until the call is complete. */
+  readonly arguments: string;
 }
 
 export interface WrittenEvent {
@@ -107,6 +116,8 @@ export class LlmTextAssembler {
   private toolInput = '';
   /** Which tool call the tool input is currently being written for; a new one starts a new line. */
   private toolKey: string | undefined;
+  /** Each tool call by the key its deltas name it with, in the order they began. */
+  private readonly toolCalls = new Map<string, { name?: string; id?: string; arguments: string }>();
   private eventsUsed = 0;
   private errors: string[] = [];
   private done = false;
@@ -150,6 +161,7 @@ export class LlmTextAssembler {
       ...(this.usage !== undefined && { usage: this.usage }),
       ...(this.thinking && { thinking: this.thinking }),
       ...(this.toolInput && { toolInput: this.toolInput }),
+      ...(this.toolCalls.size > 0 && { toolCalls: [...this.toolCalls.values()].map((call) => ({ ...call })) }),
       ...(this.errors.length > 0 && { errors: [...this.errors] }),
     };
     return this.cached;
@@ -224,12 +236,33 @@ export class LlmTextAssembler {
     if (key !== this.toolKey && this.toolInput !== '') this.toolInput += '\n';
     this.toolKey = key;
     this.toolInput += piece;
+    this.callOf(key).arguments += piece;
   }
 
-  /** @internal A tool call sent whole, in one event: always a line of its own. */
-  appendToolCall(json: string): void {
+  /** @internal A tool call begins (or says more of itself): its name and id, as the API gave them. */
+  noteToolCall(key: string, name: unknown, id: unknown): void {
+    const call = this.callOf(key);
+    if (typeof name === 'string' && name !== '') call.name = name;
+    if (typeof id === 'string' && id !== '') call.id = id;
+    this.cached = undefined;
+  }
+
+  /**
+   * @internal A tool call sent whole, in one event (`call` as the API wrote it): always a line of
+   * its own in the tool input, and a call with its name and arguments.
+   */
+  appendToolCall(call: Json, name: unknown, args: unknown, id?: unknown): void {
     this.toolKey = undefined;
-    this.appendToolInput(`call-${this.seen}-${this.toolInput.length}`, json);
+    const key = `call-${this.seen}-${this.toolCalls.size}`;
+    this.noteToolCall(key, name, id);
+    this.appendToolInput(key, JSON.stringify(call));
+    this.callOf(key).arguments = typeof args === 'string' ? args : JSON.stringify(args ?? {});
+  }
+
+  private callOf(key: string): { name?: string; id?: string; arguments: string } {
+    let call = this.toolCalls.get(key);
+    if (!call) this.toolCalls.set(key, (call = { arguments: '' }));
+    return call;
   }
 
   /** @internal */
@@ -311,7 +344,9 @@ const HANDLERS: Record<LlmProvider, Handler> = {
         if (Array.isArray(delta.tool_calls)) {
           for (const call of delta.tool_calls) {
             if (isObject(call) && isObject(call.function)) {
-              into.appendToolInput(String(call.index ?? call.id ?? 0), call.function.arguments);
+              const key = String(call.index ?? call.id ?? 0);
+              into.noteToolCall(key, call.function.name, call.id);
+              into.appendToolInput(key, call.function.arguments);
             }
           }
         }
@@ -347,6 +382,13 @@ const HANDLERS: Record<LlmProvider, Handler> = {
       case 'response.reasoning_text.delta':
         into.appendThinking(json.delta);
         break;
+      case 'response.output_item.added': {
+        const item = json.item;
+        if (isObject(item) && item.type === 'function_call') {
+          into.noteToolCall(String(item.id ?? json.output_index ?? ''), item.name, item.call_id ?? item.id);
+        }
+        break;
+      }
       case 'response.function_call_arguments.delta':
         into.appendToolInput(String(json.item_id ?? json.output_index ?? ''), json.delta);
         break;
@@ -390,6 +432,7 @@ const HANDLERS: Record<LlmProvider, Handler> = {
       const block = json.content_block;
       if (block.type === 'text') into.appendText(block.text);
       else if (block.type === 'thinking') into.appendThinking(block.thinking);
+      else if (block.type === 'tool_use') into.noteToolCall(String(json.index), block.name, block.id);
     } else if (type === 'message_stop') {
       into.markDone();
     }
@@ -415,7 +458,9 @@ const HANDLERS: Record<LlmProvider, Handler> = {
         if (part.thought === true) into.appendThinking(part.text);
         else into.appendText(part.text);
         // Gemini sends each function call whole, in one part.
-        if (isObject(part.functionCall)) into.appendToolCall(JSON.stringify(part.functionCall));
+        if (isObject(part.functionCall)) {
+          into.appendToolCall(part.functionCall, part.functionCall.name, part.functionCall.args, part.functionCall.id);
+        }
       }
     }
     if (typeof candidate.finishReason === 'string') {
@@ -425,7 +470,10 @@ const HANDLERS: Record<LlmProvider, Handler> = {
   },
 
   'bedrock-converse'(into, json, event) {
-    if (event === 'contentBlockDelta' && isObject(json.delta)) {
+    if (event === 'contentBlockStart') {
+      const tool = at(json, 'start', 'toolUse');
+      if (isObject(tool)) into.noteToolCall(String(json.contentBlockIndex ?? 0), tool.name, tool.toolUseId);
+    } else if (event === 'contentBlockDelta' && isObject(json.delta)) {
       const delta = json.delta;
       into.appendText(delta.text);
       into.appendThinking(at(delta, 'reasoningContent', 'text'));
@@ -453,7 +501,7 @@ const HANDLERS: Record<LlmProvider, Handler> = {
       if (Array.isArray(message.tool_calls)) {
         for (const call of message.tool_calls) {
           if (isObject(call) && isObject(call.function)) {
-            into.appendToolCall(JSON.stringify(call.function));
+            into.appendToolCall(call.function, call.function.name, call.function.arguments);
           }
         }
       }
