@@ -237,3 +237,31 @@ test('a streamed tool call shows as one call: its name, its id and its arguments
   await expect(tool).toContainText('get_weather (call_abc)');
   await expect(tool.locator('pre')).toHaveText('{\n  "city": "Oslo"\n}');
 });
+
+test('the answer shows as Markdown on request, as text elements only', async ({ page, sluice, upstream }) => {
+  const answer = '## Steps\n- run `npm ci`\n- then **test**\n\n<img src=x onerror="window.pwned=1">';
+  const server = await upstream((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    for (const piece of answer.match(/[\s\S]{1,12}/g)!) res.write(`data: ${openAiChunk(piece)}\n\n`);
+    res.end('data: [DONE]\n\n');
+  });
+  await readAll(
+    await requestViaProxy(sluice.proxyPort, `${server.url}/v1/chat/completions`, { method: 'POST', body: '{}' }),
+  );
+  await page.getByTestId('exchange-row').filter({ hasText: '/v1/chat/completions' }).click();
+  await page.getByRole('tab', { name: /Events/ }).click();
+  await page.getByRole('tab', { name: /Joined text/i }).click();
+  await expect(page.getByTestId('sse-joined-text')).toHaveText(answer);
+  await page.getByRole('button', { name: 'Show as Markdown' }).click();
+  const markdown = page.getByTestId('sse-joined-markdown');
+  await expect(markdown.getByRole('heading', { name: 'Steps' })).toBeVisible();
+  await expect(markdown.locator('li')).toHaveCount(2);
+  await expect(markdown.locator('li code')).toHaveText('npm ci');
+  await expect(markdown.locator('li strong')).toHaveText('test');
+  // Model output never becomes markup: the tag is text.
+  await expect(markdown.locator('img')).toHaveCount(0);
+  await expect(markdown).toContainText('<img src=x');
+  expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+  await page.getByRole('button', { name: 'Show as text' }).click();
+  await expect(page.getByTestId('sse-joined-text')).toHaveText(answer);
+});

@@ -1,6 +1,7 @@
-import { useRef } from 'react';
+import { useRef, useState } from 'react';
 import type { LlmProvider, LlmText } from './llm-text.js';
 import { LlmMetricsLine } from './LlmMetricsLine.js';
+import { MarkdownView } from './MarkdownView.js';
 import { plural } from './sse-format.js';
 import { useStickToBottom } from './use-stick-to-bottom.js';
 
@@ -28,6 +29,7 @@ export function JoinedText({ llm, live, requestStart }: JoinedTextProps) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const stick = useStickToBottom(scrollRef, live);
   const state = llm.done ? 'finished' : live ? 'writing…' : 'stream ended without a finish marker';
+  const [markdown, setMarkdown] = useState(false);
 
   return (
     <div className="sse-joined-wrap">
@@ -48,9 +50,13 @@ export function JoinedText({ llm, live, requestStart }: JoinedTextProps) {
             </pre>
           </details>
         )}
-        <pre className="sse-text" data-testid="sse-joined-text">
-          {llm.text}
-        </pre>
+        {markdown ? (
+          <MarkdownView text={llm.text} />
+        ) : (
+          <pre className="sse-text" data-testid="sse-joined-text">
+            {llm.text}
+          </pre>
+        )}
         {llm.toolCalls && (
           <details className="sse-section" open>
             <summary>Tool calls</summary>
@@ -67,7 +73,10 @@ export function JoinedText({ llm, live, requestStart }: JoinedTextProps) {
         )}
       </div>
       <div className="sse-joined-foot">
-        {llm.provider && PROVIDER_NAMES[llm.provider]} · assembled from {plural(llm.eventsUsed, 'event')} · {state}
+        {llm.provider && PROVIDER_NAMES[llm.provider]} · assembled from {plural(llm.eventsUsed, 'event')} · {state}{' '}
+        <button type="button" aria-pressed={markdown} onClick={() => setMarkdown(!markdown)}>
+          {markdown ? 'Show as text' : 'Show as Markdown'}
+        </button>
       </div>
       {live && !stick.stuck && (
         <button type="button" className="live-jump" onClick={stick.jumpToLatest}>
