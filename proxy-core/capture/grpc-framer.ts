@@ -47,15 +47,15 @@ export interface RpcFramerOptions {
   readonly maxMessageBytes: number;
 }
 
-const PREFIX_BYTES = 5;
+export const PREFIX_BYTES = 5;
 /**
  * No real RPC message comes near this (gRPC's default receive limit is 4 MiB); a larger length
  * means the bytes are not a frame stream, whatever `maxMessageBytes` is.
  */
 const MAX_FRAME_LENGTH = 64 * 1024 * 1024;
-const FLAG_COMPRESSED = 0x01;
-const FLAG_CONNECT_END_STREAM = 0x02;
-const FLAG_GRPC_WEB_TRAILERS = 0x80;
+export const FLAG_COMPRESSED = 0x01;
+export const FLAG_CONNECT_END_STREAM = 0x02;
+export const FLAG_GRPC_WEB_TRAILERS = 0x80;
 
 /** Flag bits each framing defines; any other bit set means we lost the frame boundaries. */
 const ALLOWED_FLAGS: Record<RpcFraming, number> = {

@@ -215,24 +215,12 @@ export abstract class ExchangeBase implements PumpObserver {
       this.reportRule(delay.rule, 'delay-head', 'response', `held the response head for ${Math.round(ms)} ms`, ms);
       headDelayMs += ms;
     }
-    const shaped = new ShapedSource(
-      source,
-      plan,
-      websocket ? 'websocket' : framingOf(contentType, contentEncoding),
-      {
-        report: (rule, action, detail, heldMs, event) =>
-          this.reportRule(rule, action, 'response', detail, heldMs, event),
-        ended: (action) => {
-          this.ruleEnding = action;
-          onEnding(action);
-        },
-        hold: (rule, event, bytes, text) => this.holdAt('response', rule, event, bytes, text),
-      },
-      {
-        held: !websocket,
-        codec: messageCodecFor(this.services.rpcSchema(), this.rulePath, 'response', contentType),
-      },
-    );
+    const framing = websocket ? 'websocket' : framingOf(contentType, contentEncoding);
+    const ended = (action: EndingAction): void => {
+      this.ruleEnding = action;
+      onEnding(action);
+    };
+    const shaped = this.shaped('response', source, plan, framing, contentType, ended, !websocket);
     return { headDelayMs, source: shaped, plan };
   }
 
@@ -260,17 +248,37 @@ export abstract class ExchangeBase implements PumpObserver {
     const contentType = headers === 'websocket' ? undefined : headerValue(headers, 'content-type');
     const framing: EventFraming =
       headers === 'websocket' ? 'websocket' : framingOf(contentType, headerValue(headers, 'content-encoding'));
+    return this.shaped('request', source, plan, framing, contentType, () => undefined, false);
+  }
+
+  /**
+   * One direction's body under its plan: what the rules did is told as this exchange's, a
+   * breakpoint holds here, and RPC messages are read through the call's schema.
+   */
+  private shaped(
+    direction: Direction,
+    source: PumpSource,
+    plan: ShapePlan,
+    framing: EventFraming,
+    contentType: string | undefined,
+    ended: (action: EndingAction) => void,
+    held: boolean,
+  ): ShapedSource {
+    const codec =
+      framing === 'frames'
+        ? messageCodecFor(this.services.rpcSchema(), this.rulePath, direction, contentType)
+        : undefined;
     return new ShapedSource(
       source,
       plan,
       framing,
       {
         report: (rule, action, detail, heldMs, event) =>
-          this.reportRule(rule, action, 'request', detail, heldMs, event),
-        ended: () => undefined,
-        hold: (rule, event, bytes, text) => this.holdAt('request', rule, event, bytes, text),
+          this.reportRule(rule, action, direction, detail, heldMs, event),
+        ended,
+        hold: (rule, event, bytes, text) => this.holdAt(direction, rule, event, bytes, text),
       },
-      { codec: messageCodecFor(this.services.rpcSchema(), this.rulePath, 'request', contentType) },
+      { held, codec },
     );
   }
 

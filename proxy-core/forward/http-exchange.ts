@@ -115,9 +115,8 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   /** The request's fields as they go upstream: end-to-end only, with a Host. */
   private forwardedHeaders(pairs: RawHeaders): string[] {
     // Rules that change the body's length send it chunked: the client's Content-Length would be wrong.
-    const headers = endToEnd(pairs).filter(
-      ([name]) => !this.requestLengthChanges || name.toLowerCase() !== 'content-length',
-    );
+    const dropLength = this.requestLengthChanges;
+    const headers = endToEnd(pairs).filter(([name]) => !dropLength || name.toLowerCase() !== 'content-length');
     if (headerValue(headers, 'host') === undefined) headers.unshift(['Host', hostHeader(this.target)]);
     return flatten(headers);
   }

@@ -1,3 +1,5 @@
+import { rpcFramingOf } from '../../app/rpc-calls.js';
+import { PREFIX_BYTES } from '../capture/grpc-framer.js';
 import { webSocketHeaderSize, webSocketPayloadLength } from '../capture/websocket-frames.js';
 
 /**
@@ -25,12 +27,11 @@ export function framingOf(contentType: string | undefined, contentEncoding: stri
   }
   // gRPC and gRPC-Web (binary) and Connect's streaming: a flag byte and a 4-byte length per message.
   // gRPC-Web's text form is base64 and is left as chunks.
-  if (/^application\/(grpc(\+[a-z]+)?|grpc-web(\+[a-z]+)?|connect\+[a-z]+)$/.test(type)) return 'frames';
+  const rpc = rpcFramingOf(type);
+  if (rpc !== undefined && rpc !== 'grpc-web-text') return 'frames';
   return 'chunks';
 }
 
-/** A length-prefixed message's header: one flag byte and a big-endian 32-bit length. */
-const FRAME_HEADER = 5;
 /** A WebSocket frame header is 2 to 14 bytes (RFC 6455 section 5.2). */
 const WEBSOCKET_HEADER_MOST = 14;
 
@@ -160,7 +161,7 @@ interface PrefixFormat {
 
 /** gRPC, gRPC-Web and Connect: a flag byte and a big-endian 32-bit length. */
 const LENGTH_PREFIX: PrefixFormat = {
-  headerSize: () => FRAME_HEADER,
+  headerSize: () => PREFIX_BYTES,
   payloadSize: (header) => header.readUInt32BE(1),
 };
 

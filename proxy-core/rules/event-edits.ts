@@ -132,37 +132,20 @@ export class EventEditor {
   }
 
   /**
-   * The event rewritten, or why it cannot be. A WebSocket frame is rewritten in its payload, an
-   * RPC message as JSON through its schema.
+   * The event rewritten, or why it cannot be. An SSE event or a line is rewritten as text; a
+   * WebSocket message and an RPC message through their view (text, JSON by the schema).
    */
   private rewriteEvent(action: Extract<ContentAction, { type: 'rewrite' }>, event: Buffer): Buffer | string {
-    if (this.framing === 'frames') return this.rewriteMessage(action, event);
-    if (this.framing !== 'websocket') {
+    if (this.framing === 'sse' || this.framing === 'lines') {
       const text = this.rewrite(action, event.toString('utf8'));
       return text === undefined ? 'its data is not JSON' : Buffer.from(text, 'utf8');
     }
-    const message = readWebSocketMessage(event);
-    if (typeof message === 'string') return message;
-    if (message.compressed || message.opcode !== 1) return 'only an uncompressed text message can be rewritten';
-    const payload = message.payload.toString('utf8');
+    const view = eventView(event, this.framing, this.codec);
+    if (typeof view === 'string') return view;
     const text = action.replace
-      ? payload.replace(textSearch(action.replace.from), action.replace.to)
-      : setJson(payload, action.set!.path, action.set!.value);
-    return text === undefined ? 'its data is not JSON' : rebuiltMessage(message, Buffer.from(text, 'utf8'));
-  }
-
-  private rewriteMessage(action: Extract<ContentAction, { type: 'rewrite' }>, event: Buffer): Buffer | string {
-    if (!this.codec) return 'no schema for this call';
-    const message = framedMessage(event);
-    if ('error' in message) return message.error;
-    const json = this.codec.decode(message.payload);
-    if (typeof json !== 'string') return json.error;
-    const text = action.replace
-      ? json.replace(textSearch(action.replace.from), action.replace.to)
-      : setJson(json, action.set!.path, action.set!.value);
-    if (text === undefined) return 'its data is not JSON';
-    const encoded = this.codec.encode(text);
-    return Buffer.isBuffer(encoded) ? messageFrame(encoded) : encoded.error;
+      ? view.text.replace(textSearch(action.replace.from), action.replace.to)
+      : setJson(view.text, action.set!.path, action.set!.value);
+    return text === undefined ? 'its data is not JSON' : view.wire(Buffer.from(text, 'utf8'));
   }
 
   private rewrite(action: Extract<ContentAction, { type: 'rewrite' }>, text: string): string | undefined {
@@ -209,33 +192,42 @@ export function choosesEvent(
 /**
  * An event as the user reads and edits it where that is more than its bytes: an RPC message's
  * JSON (through its schema), a WebSocket text message's text. `wire` makes an edit of that text
- * an event again, or says why it cannot.
+ * an event again, or says why it cannot (an RPC message's JSON that does not fit its type).
  */
 export interface EventView {
   readonly text: string;
   wire(edited: Buffer): Buffer | string;
 }
 
+/** The event's view, when it has one. */
 export function viewOf(event: Buffer, framing: EventFraming, codec: MessageCodec | undefined): EventView | undefined {
-  if (framing === 'frames' && codec) {
+  const view = eventView(event, framing, codec);
+  return typeof view === 'string' ? undefined : view;
+}
+
+/** The event's view, or why it has none. */
+function eventView(event: Buffer, framing: EventFraming, codec: MessageCodec | undefined): EventView | string {
+  if (framing === 'frames') {
+    if (!codec) return 'no schema for this call';
     const message = framedMessage(event);
-    if ('error' in message) return undefined;
+    if ('error' in message) return message.error;
     const json = codec.decode(message.payload);
-    if (typeof json !== 'string') return undefined;
+    if (typeof json !== 'string') return json.error;
     return {
       text: json,
       wire: (edited) => {
         const encoded = codec.encode(edited.toString('utf8'));
-        return Buffer.isBuffer(encoded) ? messageFrame(encoded) : `the edit does not encode (${encoded.error})`;
+        return Buffer.isBuffer(encoded) ? messageFrame(encoded) : encoded.error;
       },
     };
   }
   if (framing === 'websocket') {
     const message = readWebSocketMessage(event);
-    if (typeof message === 'string' || message.compressed || message.opcode !== 1) return undefined;
+    if (typeof message === 'string') return message;
+    if (message.compressed || message.opcode !== 1) return 'only an uncompressed text message can be rewritten';
     return { text: message.payload.toString('utf8'), wire: (edited) => rebuiltMessage(message, edited) };
   }
-  return undefined;
+  return 'its events are read as text';
 }
 
 /**

@@ -2,6 +2,12 @@ import type { Registry } from '@bufbuild/protobuf';
 import type { Direction } from '../../app/proxy-events.js';
 import { decodeWithSchema, encodeWithSchema, messageTypesFor } from '../../app/protobuf-schema.js';
 import { isJsonCodec } from '../../app/rpc-calls.js';
+import {
+  FLAG_COMPRESSED,
+  FLAG_CONNECT_END_STREAM,
+  FLAG_GRPC_WEB_TRAILERS,
+  PREFIX_BYTES,
+} from '../capture/grpc-framer.js';
 
 /**
  * How content rules read and write one RPC stream's messages (gRPC, gRPC-Web, Connect): through
@@ -17,11 +23,8 @@ export interface MessageCodec {
   encode(json: string): Buffer | { error: string };
 }
 
-/** Flag bits of a length-prefixed message's first byte. */
-const COMPRESSED = 0x01;
 /** Connect's end-of-stream message and gRPC-Web's trailers: not messages of the method's type. */
-const NOT_A_MESSAGE = 0x02 | 0x80;
-const PREFIX = 5;
+const NOT_A_MESSAGE = FLAG_CONNECT_END_STREAM | FLAG_GRPC_WEB_TRAILERS;
 
 /** Messages of a JSON codec (`application/connect+json`, `application/grpc+json`): text already. */
 const JSON_MESSAGES: MessageCodec = {
@@ -81,16 +84,17 @@ export function messageCodecFor(
 
 /** One whole length-prefixed frame taken apart: a message of the method's type, or why it is not one. */
 export function framedMessage(frame: Buffer): { payload: Buffer } | { error: string } {
-  if (frame.length < PREFIX || frame.readUInt32BE(1) !== frame.length - PREFIX) return { error: 'not a whole message' };
+  if (frame.length < PREFIX_BYTES || frame.readUInt32BE(1) !== frame.length - PREFIX_BYTES)
+    return { error: 'not a whole message' };
   const flags = frame[0]!;
   if (flags & NOT_A_MESSAGE) return { error: 'it ends the stream (trailers), not a message' };
-  if (flags & COMPRESSED) return { error: 'it is compressed' };
-  return { payload: frame.subarray(PREFIX) };
+  if (flags & FLAG_COMPRESSED) return { error: 'it is compressed' };
+  return { payload: frame.subarray(PREFIX_BYTES) };
 }
 
 /** `payload` as an uncompressed length-prefixed message. */
 export function messageFrame(payload: Buffer): Buffer {
-  const head = Buffer.alloc(PREFIX);
+  const head = Buffer.alloc(PREFIX_BYTES);
   head.writeUInt32BE(payload.length, 1);
   return Buffer.concat([head, payload]);
 }

@@ -110,7 +110,7 @@ export class ShapedSource extends EventEmitter implements PumpSource {
     super();
     this.bounds = new EventBounds(framing);
     this.opened = !options.held;
-    this.codec = framing === 'frames' ? options.codec : undefined;
+    this.codec = options.codec;
     this.breakpointSearches = plan.breakpoints.map(({ action }) =>
       action.where === undefined ? undefined : textSearch(action.where),
     );
@@ -286,7 +286,7 @@ export class ShapedSource extends EventEmitter implements PumpSource {
     if (!view) return wholeEvent(this.bounds.framing, edited);
     const wired = view.wire(edited);
     if (Buffer.isBuffer(wired)) return wired;
-    this.control.report(rule, 'breakpoint', `sent event ${event} as it came: ${wired}`);
+    this.control.report(rule, 'breakpoint', `sent event ${event} as it came: the edit does not encode (${wired})`);
     return held;
   }
 
