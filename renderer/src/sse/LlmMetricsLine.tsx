@@ -1,3 +1,4 @@
+import { useMemo } from 'react';
 import { formatCount, formatDuration } from '../format.js';
 import { llmMetrics } from './llm-metrics.js';
 import type { LlmText } from './llm-text.js';
@@ -7,7 +8,8 @@ import type { LlmText } from './llm-text.js';
  * stall, then what the API said of itself (model, why it stopped, token counts).
  */
 export function LlmMetricsLine({ llm, requestStart }: { llm: LlmText; requestStart: number }) {
-  const m = llmMetrics(llm, requestStart);
+  // `llm` is a new object whenever the stream added anything: other renders cost nothing here.
+  const m = useMemo(() => llmMetrics(llm, requestStart), [llm, requestStart]);
   const items: [label: string, value: string, title?: string][] = [];
   if (m.timeToFirstTokenMs !== undefined)
     items.push(['first token', formatDuration(m.timeToFirstTokenMs), 'From the request’s start']);

@@ -1,3 +1,4 @@
+import { bytesFromBase64 } from '../base64.js';
 import type { StreamEventRow } from './stream-events.js';
 
 /**
@@ -193,10 +194,7 @@ function payloadText(payload: Uint8Array): string {
   try {
     const outer = JSON.parse(text) as { bytes?: unknown };
     if (typeof outer.bytes !== 'string') return text;
-    const binary = atob(outer.bytes);
-    const inner = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) inner[i] = binary.charCodeAt(i);
-    return utf8.decode(inner);
+    return utf8.decode(bytesFromBase64(outer.bytes));
   } catch {
     return text;
   }

@@ -107,11 +107,7 @@ export function paintTimeline(
 
 function paintPauses(ctx: CanvasRenderingContext2D, list: DrawList, p: Palette, l: Layout, width: number): void {
   if (list.pauses.length === 0) return;
-  ctx.fillStyle = p.pause;
-  for (const band of list.pauses) {
-    // A pause shorter than a pixel is still a pause: give it one.
-    ctx.fillRect(band.x0, l.labelY + 4, Math.max(1, band.x1 - band.x0), l.axisY - l.labelY - 4);
-  }
+  fillBands(ctx, list.pauses, p.pause, l);
   ctx.fillStyle = p.pauseText;
   ctx.textAlign = 'left';
   for (const band of list.pauses) {
@@ -125,12 +121,22 @@ function paintPauses(ctx: CanvasRenderingContext2D, list: DrawList, p: Palette, 
   }
 }
 
-function paintHolds(ctx: CanvasRenderingContext2D, list: DrawList, p: Palette, l: Layout, width: number): void {
-  if (list.holds.length === 0) return;
-  ctx.fillStyle = p.hold;
-  for (const band of list.holds) {
+/** Shades each band from the labels down to the axis; one shorter than a pixel still gets one. */
+function fillBands(
+  ctx: CanvasRenderingContext2D,
+  bands: readonly { readonly x0: number; readonly x1: number }[],
+  style: string,
+  l: Layout,
+): void {
+  ctx.fillStyle = style;
+  for (const band of bands) {
     ctx.fillRect(band.x0, l.labelY + 4, Math.max(1, band.x1 - band.x0), l.axisY - l.labelY - 4);
   }
+}
+
+function paintHolds(ctx: CanvasRenderingContext2D, list: DrawList, p: Palette, l: Layout, width: number): void {
+  if (list.holds.length === 0) return;
+  fillBands(ctx, list.holds, p.hold, l);
   // Dashed edges, so a hold reads as a different thing from a pause even where colours are hard to tell apart.
   ctx.strokeStyle = p.holdText;
   ctx.setLineDash([2, 3]);
