@@ -1,3 +1,4 @@
+import type { Page } from '@playwright/test';
 import { bedrockChunk, CLAUDE_EVENTS, eventStreamMessage } from '../test/helpers/aws-event-stream.js';
 import { expect, gate, readAll, requestViaProxy, screenshot, test } from './fixtures.js';
 
@@ -226,12 +227,7 @@ test('a streamed tool call shows as one call: its name, its id and its arguments
     res.write(`data: ${call({ function: { arguments: '"Oslo"}' } })}\n\n`);
     res.end('data: [DONE]\n\n');
   });
-  await readAll(
-    await requestViaProxy(sluice.proxyPort, `${server.url}/v1/chat/completions`, { method: 'POST', body: '{}' }),
-  );
-  await page.getByTestId('exchange-row').filter({ hasText: '/v1/chat/completions' }).click();
-  await page.getByRole('tab', { name: /Events/ }).click();
-  await page.getByRole('tab', { name: /Joined text/i }).click();
+  await askAndShowJoinedText(page, sluice.proxyPort, server.url);
   const tool = page.getByTestId('sse-tool-call');
   await expect(tool).toHaveCount(1);
   await expect(tool).toContainText('get_weather (call_abc)');
@@ -245,12 +241,7 @@ test('the answer shows as Markdown on request, as text elements only', async ({ 
     for (const piece of answer.match(/[\s\S]{1,12}/g)!) res.write(`data: ${openAiChunk(piece)}\n\n`);
     res.end('data: [DONE]\n\n');
   });
-  await readAll(
-    await requestViaProxy(sluice.proxyPort, `${server.url}/v1/chat/completions`, { method: 'POST', body: '{}' }),
-  );
-  await page.getByTestId('exchange-row').filter({ hasText: '/v1/chat/completions' }).click();
-  await page.getByRole('tab', { name: /Events/ }).click();
-  await page.getByRole('tab', { name: /Joined text/i }).click();
+  await askAndShowJoinedText(page, sluice.proxyPort, server.url);
   await expect(page.getByTestId('sse-joined-text')).toHaveText(answer);
   await page.getByRole('button', { name: 'Show as Markdown' }).click();
   const markdown = page.getByTestId('sse-joined-markdown');
@@ -265,3 +256,11 @@ test('the answer shows as Markdown on request, as text elements only', async ({ 
   await page.getByRole('button', { name: 'Show as text' }).click();
   await expect(page.getByTestId('sse-joined-text')).toHaveText(answer);
 });
+
+/** Sends a chat completion through Sluice, reads its answer to the end, and opens its joined text. */
+async function askAndShowJoinedText(page: Page, proxyPort: number, upstreamUrl: string): Promise<void> {
+  await readAll(await requestViaProxy(proxyPort, `${upstreamUrl}/v1/chat/completions`, { method: 'POST', body: '{}' }));
+  await page.getByTestId('exchange-row').filter({ hasText: '/v1/chat/completions' }).click();
+  await page.getByRole('tab', { name: /Events/ }).click();
+  await page.getByRole('tab', { name: /Joined text/i }).click();
+}
