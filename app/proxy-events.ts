@@ -83,6 +83,8 @@ export interface ResponseHeadEvent {
   readonly timings: ConnectTimings;
   /** When the request (head and body) had been handed to the upstream socket. */
   readonly requestSentAt: number;
+  /** Set when a mock answered in the upstream's place (app/mocks.ts): its id. */
+  readonly mock?: number;
 }
 
 /**

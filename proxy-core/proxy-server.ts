@@ -12,10 +12,12 @@ import { Recorder } from './capture/recorder.js';
 import { makeSpillDir, sweepStaleSpillDirs } from './capture/spill-dirs.js';
 import { now } from './clock.js';
 import { EventHub, type ProxyEventListener } from './event-hub.js';
-import { parseAuthority } from './forward/connect-target.js';
+import { bracketHost, parseAuthority } from './forward/connect-target.js';
 import type { StreamRule } from '../app/stream-rules.js';
 import { RuleSet } from './rules/rule-set.js';
 import { Breakpoints } from './rules/breakpoints.js';
+import { MockBook, type Mock } from './mock/mock-book.js';
+import type { MockPlayback } from '../app/mocks.js';
 import type { BreakpointDecision } from './rules/shaped-source.js';
 import type { ExchangeServices } from './forward/exchange-base.js';
 import type { H2Route } from './forward/h2-exchange.js';
@@ -84,6 +86,7 @@ export class SluiceProxy {
   private ruleSet: RuleSet;
   private rpcSchema: Registry | undefined;
   private readonly breakpoints = new Breakpoints();
+  private readonly mocks = new MockBook();
 
   private constructor(
     private readonly options: ProxyOptions,
@@ -111,6 +114,7 @@ export class SluiceProxy {
       rules: () => this.ruleSet,
       rpcSchema: () => this.rpcSchema,
       breakpoints: this.breakpoints,
+      mocks: this.mocks,
     };
     this.server = http.createServer({
       // No whole-request deadline: Node's default of 5 minutes would cut long uploads and streams.
@@ -151,6 +155,7 @@ export class SluiceProxy {
         this.track(socket);
       },
       connectionIdOf: (socket) => this.connectionIdOf(socket),
+      mockedProtocol: (scheme, authority) => this.mocks.protocolFor(scheme, authority.host, authority.port),
       serveHttp1: (socket, tunnel) => {
         this.tunnels.set(socket, tunnel);
         this.connectionIds.set(socket, tunnel.connectionId);
@@ -323,6 +328,21 @@ export class SluiceProxy {
     this.breakpoints.releaseAll('released-all');
   }
 
+  /**
+   * Replaces the mocks: recorded responses served in the upstream's place to requests with the
+   * same method and URL (or path), played as `playback` says. A CONNECT to an origin with mocks is
+   * answered without reaching the upstream, which then need not exist; other requests in that
+   * tunnel still go to it.
+   */
+  setMocks(mocks: readonly Mock[], playback: MockPlayback): void {
+    this.mocks.set(mocks, playback);
+  }
+
+  /** Requests each mock (by id) answered since it was set. */
+  mockServedCounts(): ReadonlyMap<number, number> {
+    return this.mocks.servedCounts();
+  }
+
   /** Exchanges each rule (same index as `rules`) matched since the rules were set. */
   ruleMatches(): number[] {
     return this.ruleSet.matchCounts();
@@ -370,7 +390,9 @@ export class SluiceProxy {
       this.refuse(req, res, 400, target);
       return;
     }
-    if (target.h2Upstream)
+    // A mock answers in the upstream's place whatever the upstream speaks.
+    const mocked = target.h2Upstream && this.mocks.find(req.method ?? 'GET', targetUrl(target)) !== undefined;
+    if (target.h2Upstream && !mocked)
       new H1OverH2Exchange(this.services, this.h2Sessions, req, res, target, target.h2Upstream).start();
     else new HttpExchange(this.services, req, res, target).start();
   };
@@ -484,6 +506,10 @@ function clientErrorStatus(code: string): number {
     default:
       return 400;
   }
+}
+
+function targetUrl(target: HttpTarget): string {
+  return `${target.scheme}://${bracketHost(target.host)}:${target.port}${target.path}`;
 }
 
 function servernameOf(socket: TLSSocket): string | undefined {

@@ -26,6 +26,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { BodyPump, type PumpObserver, type PumpSource } from './body-pump.js';
 import { IdleTimer } from './idle-timer.js';
+import type { Mock, MockBook } from '../mock/mock-book.js';
+import { MockBody } from '../mock/mock-body.js';
+import { playbackTimes } from '../../app/mocks.js';
 import type { UpstreamPool } from './upstream.js';
 
 /** Connection set-up phases an exchange did not measure (a reused connection, HTTP/2, a rule's answer). */
@@ -64,6 +67,8 @@ export interface ExchangeServices {
   /** The RPC schemas content rules read messages with, if the user gave any. */
   rpcSchema(): Registry | undefined;
   readonly breakpoints: Breakpoints;
+  /** Recorded responses served in the upstream's place. */
+  readonly mocks: MockBook;
 }
 
 const BREAKPOINT_WORDS: Record<BreakpointDecision['outcome'], string> = {
@@ -118,6 +123,8 @@ export abstract class ExchangeBase implements PumpObserver {
   private holdsOpen = 0;
   private headerTimer: NodeJS.Timeout | undefined;
   private headDelayTimer: NodeJS.Timeout | undefined;
+  /** The mock this exchange is answered with, once its head is out; its body's schedule ends with the exchange. */
+  private mockPlaying: { readonly mock: Mock; body: MockBody | undefined } | undefined;
 
   constructor(
     protected readonly services: ExchangeServices,
@@ -168,7 +175,16 @@ export abstract class ExchangeBase implements PumpObserver {
   ): number {
     const at = now();
     this.responseHeadArrived(at);
-    this.emit({ type: 'response-head', id: this.id, t: at, response, timings, requestSentAt });
+    const mock = this.mockPlaying?.mock.id;
+    this.emit({
+      type: 'response-head',
+      id: this.id,
+      t: at,
+      response,
+      timings,
+      requestSentAt,
+      ...(mock === undefined ? {} : { mock }),
+    });
     return at;
   }
 
@@ -310,6 +326,53 @@ export abstract class ExchangeBase implements PumpObserver {
     });
   }
 
+  /** The mock that answers this request, if one does: the upstream is then never asked. */
+  protected takeMock(method: string, url: string): Mock | undefined {
+    return this.services.mocks.take(method, url);
+  }
+
+  /**
+   * Answers with a recorded response: the request is read (and recorded, as if sent), then after
+   * the recorded wait `respond` gets the head and the body, which plays its pieces at their
+   * recorded times (speed and jitter as the mocks' playback says). `request` undefined: none to read.
+   */
+  protected playMock(
+    mock: Mock,
+    request: PumpSource | undefined,
+    respond: (head: ResponseHead, body: MockBody, trailers: RawHeaders) => void,
+  ): void {
+    const playing: { readonly mock: Mock; body: MockBody | undefined } = { mock, body: undefined };
+    this.mockPlaying = playing;
+    const play = (): void => {
+      this.requestSentAt = now();
+      const times = playbackTimes(
+        mock.headAtMs,
+        mock.pieces.map((piece) => piece.atMs),
+        this.services.mocks.playback,
+      );
+      const go = (): void => {
+        this.headDelayTimer = undefined;
+        if (this.closed) return;
+        const pieces = mock.pieces.map((piece) => piece.bytes);
+        playing.body = new MockBody(
+          pieces,
+          times.pieces.map((t) => t - times.head),
+        );
+        const head: ResponseHead = {
+          status: mock.status,
+          statusText: mock.statusText,
+          httpVersion: mock.protocol === 'h2' ? '2' : '1.1',
+          headers: mock.headers,
+        };
+        respond(head, playing.body, mock.trailers);
+      };
+      if (times.head > 0) this.headDelayTimer = setTimeout(go, times.head);
+      else go();
+    };
+    if (request) this.readRequestThen(request, play);
+    else play();
+  }
+
   /**
    * Reads the request body to its end, recorded as if sent but going nowhere, then runs `then`:
    * a rule answers in the upstream's place.
@@ -442,6 +505,7 @@ export abstract class ExchangeBase implements PumpObserver {
     const at = now();
     this.clearHeaderTimer();
     if (this.headDelayTimer !== undefined) clearTimeout(this.headDelayTimer);
+    this.mockPlaying?.body?.destroy();
     this.idle.stop();
     // A stream held at a breakpoint is let go with its exchange (the UI hears it is gone).
     this.services.breakpoints.endExchange(this.id);

@@ -6,7 +6,7 @@ import http2, {
 } from 'node:http2';
 import type { Agent, ClientRequest, IncomingMessage, InformationEvent } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
-import type { ExchangeOutcome, ResponseHead } from '../../app/proxy-events.js';
+import { headerValue, type ExchangeOutcome, type ResponseHead } from '../../app/proxy-events.js';
 import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
 import { BodyPump, type PumpSource } from './body-pump.js';
@@ -15,6 +15,7 @@ import { RULE_RESET_CODES } from '../../app/stream-rules.js';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, ruleAnswer, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders } from './h2-headers.js';
+import type { Mock } from '../mock/mock-book.js';
 import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
 import type { EditedRequestHead } from '../rules/request-edit.js';
 import { flatten, toPairs, withoutContentLength } from './raw-headers.js';
@@ -124,6 +125,11 @@ export class H2Exchange extends ExchangeBase {
     this.idle.start();
     if (rules?.respond) {
       this.answerByRule(rules.respond.rule, rules.respond.action);
+      return;
+    }
+    const mock = this.takeMock(method, request.url);
+    if (mock) {
+      this.answerByMock(mock);
       return;
     }
     const go = (edited?: EditedRequestHead): void => {
@@ -393,6 +399,21 @@ export class H2Exchange extends ExchangeBase {
     };
     if (this.requestBodyDone) answer();
     else this.readRequestThen(this.client, answer);
+  }
+
+  /** A mock answers in the upstream's place, at its recorded pace; the request body is read and recorded. */
+  private answerByMock(mock: Mock): void {
+    this.playMock(mock, this.requestBodyDone ? undefined : this.client, (head, body, trailers) => {
+      this.headArrived(head);
+      if (trailers.length > 0) this.responseTrailers = h2ResponseHeaders(undefined, flatten(trailers));
+      const forwarded = h2ResponseHeaders(head.status, flatten(head.headers));
+      const respond = (dropLength = false): boolean => this.respondHead(forwarded, false, dropLength);
+      const type = headerValue(head.headers, 'content-type');
+      this.respondThenBody(respond, body, type, headerValue(head.headers, 'content-encoding'), () => {
+        if (trailers.length > 0) this.capture.onResponseTrailers(trailers, now());
+        return true;
+      });
+    });
   }
 
   /** The response head came: the header timeout's wait is over and the idle timer's begins. */

@@ -64,6 +64,8 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   private retried = false;
   /** The request body's source: the client's request, or it shaped by a rule. */
   private requestSource: PumpSource | undefined;
+  /** A mock's trailers, when a mock answers. */
+  private recordedTrailers: RawHeaders | undefined;
 
   constructor(
     services: ExchangeServices,
@@ -95,6 +97,14 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     this.idle.start();
     if (rules?.respond) {
       this.answerHttp1ByRule(this.req, this.res, rules.respond.rule, rules.respond.action);
+      return;
+    }
+    const mock = this.takeMock(this.upstreamMethod, opened.request.url);
+    if (mock) {
+      this.playMock(mock, req, (head, body, trailers) => {
+        this.recordedTrailers = trailers;
+        this.startResponse(head, body, () => body.destroy());
+      });
       return;
     }
     if (rules?.holdRequest) {
@@ -334,7 +344,8 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   }
 
   private readonly onUpstreamEnd = (): void => {
-    const trailers = this.raw ? this.raw.trailers : toPairs(this.upstreamRes?.rawTrailers ?? []);
+    const trailers =
+      this.recordedTrailers ?? (this.raw ? this.raw.trailers : toPairs(this.upstreamRes?.rawTrailers ?? []));
     if (trailers.length > 0) this.capture.onResponseTrailers(trailers, now());
     if (trailers.length > 0) this.res.addTrailers(trailers.map(([name, value]): [string, string] => [name, value]));
     this.res.end();

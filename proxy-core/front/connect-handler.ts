@@ -41,6 +41,8 @@ export interface ConnectContext extends H2FrontContext {
   /** Sockets the proxy must end when it stops listening. */
   track(socket: Duplex): void;
   connectionIdOf(socket: Duplex): number;
+  /** The protocol mocks for this origin were recorded in, when there are any (proxy-core/mock/). */
+  mockedProtocol(scheme: 'http' | 'https', authority: Authority): 'http/1.1' | 'h2' | undefined;
   /** Hands a client connection that speaks HTTP/1.x (inside a tunnel) to the HTTP server. */
   serveHttp1(socket: Duplex, tunnel: TunnelContext): void;
   reportClientError(socket: Duplex, code: string, detail: string, status: number): void;
@@ -86,27 +88,17 @@ export class ConnectHandler {
     const connectionId = ctx.connectionIdOf(socket);
     const who: ClientConnection = { connectionId, clientAddress: req.socket.remoteAddress ?? '' };
 
-    const leaving = new AbortController();
-    const onGone = (): void => leaving.abort();
-    socket.once('close', onGone);
-    let upstream: ConnectedUpstream;
-    try {
-      upstream = await connectUpstream(authority, ctx.services.timeouts.upstreamConnectMs, leaving.signal);
-    } catch (err) {
-      socket.off('close', onGone);
-      // A client that left while we connected is owed nothing, and nothing was exchanged.
-      if (!leaving.signal.aborted) this.refuse(socket, authority, who, err as UpstreamConnectError);
-      return;
+    const passThrough = matchesHost(authority.host, ctx.passThroughHosts);
+    // Mocks answer for this origin: its upstream need not exist, and is reached only when needed.
+    const mocked = !passThrough && (ctx.mockedProtocol('https', authority) ?? ctx.mockedProtocol('http', authority));
+    let upstream: ConnectedUpstream | undefined;
+    if (!mocked) {
+      upstream = await this.connectOrRefuse(socket, authority, who);
+      if (!upstream) return;
     }
-    socket.off('close', onGone);
-    if (socket.destroyed) {
-      upstream.socket.destroy();
-      return;
-    }
-    ctx.track(upstream.socket);
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
 
-    if (matchesHost(authority.host, ctx.passThroughHosts)) {
+    if (passThrough && upstream) {
       if (head.length > 0) socket.unshift(head);
       this.rawTunnel(socket, upstream, authority, who);
       return;
@@ -116,28 +108,67 @@ export class ConnectHandler {
     if (gone || socket.destroyed) {
       // It left before it said enough to be routed: nothing was exchanged, nothing is kept open.
       socket.destroy();
-      upstream.socket.destroy();
+      upstream?.socket.destroy();
       return;
     }
     if (bytes.length > 0) socket.unshift(bytes);
     const words = classify(bytes) ?? { kind: 'other' };
-    const timings: ConnectTimings = { dns: upstream.dnsMs, connect: upstream.connectMs, ssl: -1 };
+    const timings: ConnectTimings = upstream
+      ? { dns: upstream.dnsMs, connect: upstream.connectMs, ssl: -1 }
+      : { dns: -1, connect: -1, ssl: -1 };
     switch (words.kind) {
       case 'tls':
-        await this.intercept(socket, upstream, authority, words, timings, who);
+        await this.intercept(socket, upstream, authority, words, timings, who, mocked || undefined);
         return;
       case 'h2c':
         this.h2c(socket, upstream, authority, who);
         return;
       case 'http1': {
-        const agent = tunnelAgent('http', socket, upstream.socket, timings);
-        upstream.socket.resume();
+        const agent = tunnelAgent('http', socket, upstream?.socket, timings);
+        upstream?.socket.resume();
         ctx.serveHttp1(socket, { ...authority, tls: false, agent, connectionId });
         return;
       }
-      case 'other':
-        this.rawTunnel(socket, upstream, authority, who);
+      case 'other': {
+        // Not HTTP after all: nothing a mock can answer, so the upstream is reached now.
+        upstream ??= await this.connectOrRefuse(socket, authority, who, false);
+        if (upstream) this.rawTunnel(socket, upstream, authority, who);
+      }
     }
+  }
+
+  /**
+   * The connection to the CONNECT's target, or undefined when the client left meanwhile or the
+   * target could not be reached (answered `502`/`504` while `canRefuse`, else closed).
+   */
+  private async connectOrRefuse(
+    socket: Duplex,
+    authority: Authority,
+    who: ClientConnection,
+    canRefuse = true,
+  ): Promise<ConnectedUpstream | undefined> {
+    const { ctx } = this;
+    const leaving = new AbortController();
+    const onGone = (): void => leaving.abort();
+    socket.once('close', onGone);
+    let upstream: ConnectedUpstream;
+    try {
+      upstream = await connectUpstream(authority, ctx.services.timeouts.upstreamConnectMs, leaving.signal);
+    } catch (err) {
+      socket.off('close', onGone);
+      // A client that left while we connected is owed nothing, and nothing was exchanged.
+      if (leaving.signal.aborted) return undefined;
+      if (canRefuse) this.refuse(socket, authority, who, err as UpstreamConnectError);
+      else socket.destroy();
+      return undefined;
+    }
+    socket.off('close', onGone);
+    if (socket.destroyed) {
+      upstream.socket.destroy();
+      return undefined;
+    }
+    ctx.track(upstream.socket);
+    return upstream;
   }
 
   /** The target could not be reached: say so with a status and the reason, and record it. */
@@ -189,32 +220,38 @@ export class ConnectHandler {
    */
   private async intercept(
     client: Duplex,
-    upstream: ConnectedUpstream,
+    connected: ConnectedUpstream | undefined,
     authority: Authority,
     hello: { serverName: string | undefined; alpn: readonly string[] | undefined },
     timings: ConnectTimings,
     who: ClientConnection,
+    /** Mocks answer for this origin (no upstream was reached): the protocol they were recorded in. */
+    mocked?: 'http/1.1' | 'h2',
   ): Promise<void> {
     const { ctx } = this;
     const offer = hello.alpn?.filter((p) => p === 'h2' || p === 'http/1.1');
     if (hello.alpn !== undefined && offer?.length === 0) {
       // Not HTTP (say, a mail or database protocol over TLS): nothing for us to read.
-      this.rawTunnel(client, upstream, authority, who);
+      const upstream = connected ?? (await this.connectOrRefuse(client, authority, who, false));
+      if (upstream) this.rawTunnel(client, upstream, authority, who);
       return;
     }
     const servername = hello.serverName ?? (isIP(authority.host) ? undefined : authority.host);
     const sslStart = now();
-    const first = await secureUpstream(upstream.socket, authority, servername, offer, ctx);
-    let secure = first.socket;
-    if (first.code === NO_APPLICATION_PROTOCOL && offer !== undefined && !offer.includes('h2')) {
-      secure = await this.secureH2Only(client, authority, servername);
+    let secure: TLSSocket | undefined;
+    if (connected) {
+      const first = await secureUpstream(connected.socket, authority, servername, offer, ctx);
+      secure = first.socket;
+      if (first.code === NO_APPLICATION_PROTOCOL && offer !== undefined && !offer.includes('h2')) {
+        secure = await this.secureH2Only(client, authority, servername);
+      }
     }
     if (client.destroyed) {
       secure?.destroy();
-      upstream.socket.destroy();
+      connected?.socket.destroy();
       return;
     }
-    const protocol = clientProtocol(offer, secure?.alpnProtocol);
+    const protocol = clientProtocol(offer, secure?.alpnProtocol ?? mocked);
     let context: tls.SecureContext;
     try {
       context = ctx.leaves.contextFor(hello.serverName ?? authority.host);
@@ -298,11 +335,18 @@ export class ConnectHandler {
   }
 
   /** h2c with prior knowledge inside the tunnel (gRPC with insecure credentials does this). */
-  private h2c(client: Duplex, upstream: ConnectedUpstream, authority: Authority, who: ClientConnection): void {
+  private h2c(
+    client: Duplex,
+    upstream: ConnectedUpstream | undefined,
+    authority: Authority,
+    who: ClientConnection,
+  ): void {
     const target: H2UpstreamTarget = { scheme: 'http', host: authority.host, port: authority.port };
-    // Reading again in the same tick the session takes over the handle: no byte can slip out.
-    upstream.socket.resume();
-    this.ctx.pool.adopt(target, upstream.socket);
+    if (upstream) {
+      // Reading again in the same tick the session takes over the handle: no byte can slip out.
+      upstream.socket.resume();
+      this.ctx.pool.adopt(target, upstream.socket);
+    }
     // The preface was read in JavaScript; an HTTP/2 session reads the native handle, so it
     // must be given a socket that replays those bytes first.
     const preface = client.read() as Buffer | null;

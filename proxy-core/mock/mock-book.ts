@@ -1,0 +1,105 @@
+import type { RawHeaders } from '../../app/proxy-events.js';
+import { DEFAULT_MOCK_PLAYBACK, mockKey, type MockPlayback } from '../../app/mocks.js';
+
+/** A response as it was recorded, to be played again in the upstream's place. */
+export interface RecordedResponse {
+  /** The request it answers: method and absolute URL. */
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+  readonly statusText: string;
+  /** As recorded, in order; no pseudo-fields. The body's framing is the forwarding side's to choose. */
+  readonly headers: RawHeaders;
+  readonly trailers: RawHeaders;
+  /** From the request having been sent to the response head. */
+  readonly headAtMs: number;
+  /** The body as it was read, piece by piece, each with its time from the head. */
+  readonly pieces: readonly RecordedPiece[];
+  /** The protocol it was recorded in: an intercepted connection with no upstream is offered this. */
+  readonly protocol: 'http/1.1' | 'h2';
+}
+
+export interface RecordedPiece {
+  readonly atMs: number;
+  readonly bytes: Buffer;
+}
+
+export interface Mock extends RecordedResponse {
+  readonly id: number;
+}
+
+/**
+ * The mocks in effect, found by their request: the same method and URL, else (when no recording
+ * has that query) the same method and path. The newest added wins a tie. Counts what each served.
+ */
+export class MockBook {
+  private byKey = new Map<string, Mock>();
+  private byPath = new Map<string, Mock>();
+  private origins = new Map<string, 'http/1.1' | 'h2'>();
+  private counts = new Map<number, number>();
+  private current: MockPlayback = DEFAULT_MOCK_PLAYBACK;
+
+  set(mocks: readonly Mock[], playback: MockPlayback): void {
+    this.byKey = new Map();
+    this.byPath = new Map();
+    this.origins = new Map();
+    this.current = playback;
+    const kept = new Map<number, number>();
+    for (const mock of mocks) {
+      const key = mockKey(mock.method, mock.url);
+      const path = mockKey(mock.method, mock.url, false);
+      if (key === undefined || path === undefined) continue;
+      this.byKey.set(key, mock);
+      this.byPath.set(path, mock);
+      const origin = originOf(mock.url);
+      // HTTP/2 wins: a client that offers it and gets it can still be answered every recording.
+      if (origin && this.origins.get(origin) !== 'h2') this.origins.set(origin, mock.protocol);
+      kept.set(mock.id, this.counts.get(mock.id) ?? 0);
+    }
+    this.counts = kept;
+  }
+
+  get playback(): MockPlayback {
+    return this.current;
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** The mock that would answer this request; undefined when none does. */
+  find(method: string, url: string): Mock | undefined {
+    if (this.byKey.size === 0) return undefined;
+    const key = mockKey(method, url);
+    return (key === undefined ? undefined : this.byKey.get(key)) ?? this.byPath.get(mockKey(method, url, false) ?? '');
+  }
+
+  /** The mock that answers this request, counted as served; undefined when none does. */
+  take(method: string, url: string): Mock | undefined {
+    const mock = this.find(method, url);
+    if (mock) this.counts.set(mock.id, (this.counts.get(mock.id) ?? 0) + 1);
+    return mock;
+  }
+
+  /**
+   * The protocol recorded for an origin (`https://host:port`) that has mocks: its tunnel is then
+   * answered without an upstream, in that protocol when the client offers it.
+   */
+  protocolFor(scheme: 'http' | 'https', host: string, port: number): 'http/1.1' | 'h2' | undefined {
+    if (this.origins.size === 0) return undefined;
+    return this.origins.get(originOf(`${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`) ?? '');
+  }
+
+  /** Requests each mock answered since it was added. */
+  servedCounts(): ReadonlyMap<number, number> {
+    return this.counts;
+  }
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
