@@ -4,6 +4,7 @@
  * reply) and `listen` to batches of events. Pure types and constants.
  */
 import type { StreamRule } from './stream-rules.js';
+import type { MockPlayback, MocksState } from './mocks.js';
 import type { EventsDroppedEvent, ExchangeHeldEvent } from './host-events.js';
 import type { Direction, ProxyEvent } from './proxy-events.js';
 
@@ -252,6 +253,17 @@ export interface Commands {
     request: { path: string; ids?: number[]; redact?: boolean; redactHeaders?: string[] };
     reply: { path: string; entries: number };
   };
+  'mocks.get': { request: Record<string, never>; reply: MocksState };
+  /**
+   * Serves these kept exchanges (captured or imported) as mocks: a request with the same method
+   * and URL is answered with the recorded response at its recorded pace, the upstream never
+   * asked. Rejects (`bad-request`) saying why an exchange cannot be one (still open, a
+   * WebSocket, no response), and adds none then.
+   */
+  'mocks.add': { request: { ids: number[] }; reply: MocksState };
+  'mocks.remove': { request: { mockIds: number[] }; reply: MocksState };
+  /** How every mock plays from now on: speed factor (0: as fast as possible) and jitter in ms. */
+  'mocks.setPlayback': { request: MockPlayback; reply: MocksState };
 }
 
 /**
@@ -319,6 +331,10 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'rules.get',
   'rules.set',
   'breakpoint.resolve',
+  'mocks.get',
+  'mocks.add',
+  'mocks.remove',
+  'mocks.setPlayback',
 ];
 
 export function isCommandName(value: unknown): value is CommandName {
@@ -382,6 +398,13 @@ export interface RulesChangedEvent {
   readonly state: RulesState;
 }
 
+/** The mocks or their playback changed (from any window, or `--mock` at start). */
+export interface MocksChangedEvent {
+  readonly type: 'mocks-changed';
+  readonly t: number;
+  readonly state: MocksState;
+}
+
 /** Exchanges the user removed (`exchanges.remove`), from any window. */
 export interface ExchangesRemovedEvent {
   readonly type: 'exchanges-removed';
@@ -400,6 +423,7 @@ export type HostEvent =
   | ExchangesRemovedEvent
   | SchemasChangedEvent
   | RulesChangedEvent
+  | MocksChangedEvent
   | HarImportProgressEvent;
 
 /**

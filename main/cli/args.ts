@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../app/error-message.js';
+import { parseMockSpeed } from '../../app/mocks.js';
 
 export interface CliOptions {
   /** Undefined when not given: the saved setting (default 8080) applies. */
@@ -27,6 +28,12 @@ export interface CliOptions {
   readonly protoPaths: readonly string[];
   /** A stream rules file (JSON, app/stream-rules.ts) applied from the start. */
   readonly rulesFile: string | undefined;
+  /** HAR files whose entries are served as mocks (imported, then played in the upstream's place). */
+  readonly mockFiles: readonly string[];
+  /** The mocks' speed factor (0: as fast as possible); undefined: as recorded. */
+  readonly mockSpeed: number | undefined;
+  /** Each mock wait moved by up to this many ms, at random. */
+  readonly mockJitterMs: number | undefined;
   /** Point the machine's proxy settings at Sluice while it runs, directly or through a PAC script. */
   readonly systemProxy: 'manual' | 'pac' | undefined;
   readonly help: boolean;
@@ -58,6 +65,12 @@ Options:
   --proto-path DIR         look up the imports of --proto files here too (as protoc -I); may repeat
   --rules FILE             apply the stream rules in FILE (JSON: slow, stall, cut, reset or answer
                            matching streams; see docs/stream-rules.md); a bad file is refused at start
+  --mock FILE.har          serve each entry of this HAR (ours, or a browser's, EventSource
+                           messages included) as a mock: a request with the same method and URL
+                           gets the recorded response at its recorded pace, no upstream asked;
+                           may repeat
+  --mock-speed X           play mocks X times as fast (0.5, 2, ...) or "fast" (no waits)
+  --mock-jitter MS         move each mock wait by up to MS ms either way, at random
   --system-proxy           while running, point this machine's proxy settings at Sluice; the
                            previous settings come back on exit (and after a crash, at next start)
   --system-proxy-pac       the same through a PAC script that goes direct when Sluice is not answering
@@ -71,7 +84,7 @@ Options:
 At start it prints "ca: PATH" (the CA certificate to trust), "proxy: http://HOST:PORT" and, unless
 --no-ui, "ui: http://127.0.0.1:PORT/?token=..." (open it in a browser); with --system-proxy,
 "system-proxy: http://HOST:PORT (GNOME, KDE)" naming the settings changed; with --rules,
-"rules: N on (FILE)". --port and --host given
+"rules: N on (FILE)"; with --mock, "mocks: N (FILE)" for each file. --port and --host given
 here are for this run; the saved settings keep their own.`;
 
 export function parseCliArgs(argv: readonly string[]): CliOptions {
@@ -97,6 +110,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         proto: { type: 'string', multiple: true },
         'proto-path': { type: 'string', multiple: true },
         rules: { type: 'string' },
+        mock: { type: 'string', multiple: true },
+        'mock-speed': { type: 'string' },
+        'mock-jitter': { type: 'string' },
         'system-proxy': { type: 'boolean' },
         'system-proxy-pac': { type: 'boolean' },
         'idle-timeout': { type: 'string' },
@@ -129,6 +145,19 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (v.har === undefined && (v['har-redact'] || harRedactHeaders.length > 0)) {
     throw new UsageError('--har-redact and --har-redact-header go with --har FILE');
   }
+  const mockFiles = v.mock ?? [];
+  if (mockFiles.some((file) => file.trim() === '')) throw new UsageError('--mock needs a HAR file name');
+  if (mockFiles.length === 0 && (v['mock-speed'] !== undefined || v['mock-jitter'] !== undefined)) {
+    throw new UsageError('--mock-speed and --mock-jitter go with --mock FILE.har');
+  }
+  const mockSpeed = v['mock-speed'] === undefined ? undefined : parseMockSpeed(v['mock-speed']);
+  if (v['mock-speed'] !== undefined && mockSpeed === undefined) {
+    throw new UsageError(`--mock-speed takes a factor like 0.5 or 2, or "fast", not "${v['mock-speed']}"`);
+  }
+  const mockJitter = v['mock-jitter'];
+  if (mockJitter !== undefined && !(/^\d+(\.\d+)?$/.test(mockJitter) && Number(mockJitter) <= 60_000)) {
+    throw new UsageError(`--mock-jitter takes a number of ms from 0 to 60000, not "${mockJitter}"`);
+  }
   return {
     port: v.port === undefined ? undefined : parsePort('--port', v.port),
     host: v.host,
@@ -149,6 +178,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     protoFiles: v.proto ?? [],
     protoPaths: v['proto-path'] ?? [],
     rulesFile: v.rules,
+    mockFiles,
+    mockSpeed,
+    mockJitterMs: mockJitter === undefined ? undefined : Number(mockJitter),
     systemProxy: v['system-proxy-pac'] ? 'pac' : v['system-proxy'] ? 'manual' : undefined,
     help: v.help ?? false,
     version: v.version ?? false,

@@ -63,6 +63,7 @@ async function main(argv: readonly string[]): Promise<void> {
     }
   }
   if (rules) host.useRulesFile(rules, options.rulesFile!);
+  const mocked = await serveMockFiles(host, options);
   const ca = await host.call('ca.get', {});
   process.stdout.write(`ca: ${ca.path}\n`);
 
@@ -116,6 +117,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const on = rules.filter((rule) => rule.enabled).length;
     process.stdout.write(`rules: ${on} on (${options.rulesFile})\n`);
   }
+  for (const { file, mocks } of mocked) process.stdout.write(`mocks: ${mocks} (${file})\n`);
   if (!isLoopback(status.host)) {
     process.stderr.write(`WARNING: listening on ${status.host}: other machines can use this proxy\n`);
   }
@@ -140,6 +142,40 @@ async function main(argv: readonly string[]): Promise<void> {
       process.stderr.write(`WARNING: system proxy not switched on: ${sp.message ?? sp.state}\n`);
     }
   }
+}
+
+/** Most reasons printed for the entries of one `--mock` file that cannot be played. */
+const SKIPPED_SHOWN = 5;
+
+/**
+ * The `--mock` files imported and served, with how many mocks each gave; exits naming the file
+ * when one cannot be read. Entries that cannot be played are named on stderr, and the rest serve.
+ */
+async function serveMockFiles(
+  host: SluiceHost,
+  options: CliOptions,
+): Promise<{ readonly file: string; readonly mocks: number }[]> {
+  if (options.mockFiles.length === 0) return [];
+  host.setMockPlayback({ speed: options.mockSpeed ?? 1, jitterMs: options.mockJitterMs ?? 0 });
+  const served: { file: string; mocks: number }[] = [];
+  for (const file of options.mockFiles) {
+    let result: { mocks: number; skipped: string[] };
+    try {
+      result = await host.mockHarFile(resolve(file));
+    } catch (err) {
+      await host.close();
+      fail(`cannot use --mock ${file}: ${errorMessage(err)}`, EXIT_FAILURE);
+    }
+    const { skipped } = result;
+    for (const why of skipped.slice(0, SKIPPED_SHOWN)) process.stderr.write(`WARNING: --mock ${file}: ${why}\n`);
+    if (skipped.length > SKIPPED_SHOWN) {
+      process.stderr.write(
+        `WARNING: --mock ${file}: ${skipped.length - SKIPPED_SHOWN} more entries cannot be played\n`,
+      );
+    }
+    served.push({ file, mocks: result.mocks });
+  }
+  return served;
 }
 
 /** The rules in a `--rules` file; exits naming the file and the field at fault when it cannot be used. */

@@ -143,6 +143,7 @@ export class EventLog {
       case 'proxy-status':
       case 'schemas-changed':
       case 'rules-changed':
+      case 'mocks-changed':
       case 'system-proxy-status':
       case 'events-dropped':
       case 'capture-cleared':

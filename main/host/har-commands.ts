@@ -26,6 +26,11 @@ export interface HarHost {
   readonly notice: (level: HostNoticeEvent['level'], message: string) => void;
 }
 
+/** An import's outcome, with the ids its exchanges were given (for `--mock`, which serves them). */
+export interface ImportedHar extends HarImportReply {
+  readonly ids: readonly number[];
+}
+
 /** HAR export (to a stream or a file) and import (from a stream or a file) of the host's capture. */
 export class HarCommands {
   private imports = 0;
@@ -58,8 +63,13 @@ export class HarCommands {
   async importHar(
     source: Readable,
     options: { readonly totalBytes?: number | undefined; readonly name?: string | undefined } = {},
-  ): Promise<HarImportReply> {
+  ): Promise<ImportedHar> {
     const importId = ++this.imports;
+    const ids: number[] = [];
+    const emit = (event: HostEvent): void => {
+      if (event.type === 'exchange-opened') ids.push(event.id);
+      this.host.emit(event);
+    };
     const progress = (bytesRead: number, entries: number, done: boolean, error?: string): void =>
       this.host.emit({
         type: 'har-import-progress',
@@ -75,7 +85,7 @@ export class HarCommands {
     try {
       const result = await importHar(
         source,
-        { nextId: () => this.nextImportedId++, emit: this.host.emit, bodies: this.host.bodies },
+        { nextId: () => this.nextImportedId++, emit, bodies: this.host.bodies },
         {
           ...options,
           onProgress: (p) => {
@@ -89,7 +99,7 @@ export class HarCommands {
         this.host.notice('warning', importNotice(options.name, issues));
       }
       progress(last.bytesRead, result.entries, true);
-      return { importId, entries: result.entries, skipped: result.skipped.length };
+      return { importId, entries: result.entries, skipped: result.skipped.length, ids };
     } catch (err) {
       const message = errorMessage(err);
       this.host.notice('error', message);
@@ -99,7 +109,7 @@ export class HarCommands {
   }
 
   /** `importHar` from a file the host can read. */
-  async importHarFile(path: string): Promise<HarImportReply> {
+  async importHarFile(path: string): Promise<ImportedHar> {
     let size: number;
     try {
       const info = await stat(path);

@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { isCommandName, type CommandName, type SchemaFile, type SystemProxyMode } from '../../app/contract.js';
 import type { Direction } from '../../app/proxy-events.js';
+import type { MockPlayback } from '../../app/mocks.js';
 import type { HarExportOptions } from '../har/har-writer.js';
 
 /**
@@ -152,4 +153,21 @@ export function checkBreakpointDecision(request: { breakpoint: unknown; outcome:
   if (text !== undefined && outcome !== 'released')
     throw badRequest('text goes with "released": the event as it should go');
   return { breakpoint, outcome, ...(text === undefined ? {} : { text }) };
+}
+
+export function checkIdList(ids: unknown, command: string): asserts ids is number[] {
+  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'number' && Number.isInteger(id))) {
+    throw badRequest(`${command} needs a list of numeric ids`);
+  }
+}
+
+export function checkMockPlayback(request: { speed?: unknown; jitterMs?: unknown }): MockPlayback {
+  const { speed, jitterMs } = request;
+  if (typeof speed !== 'number' || !Number.isFinite(speed) || speed < 0 || speed > 1000) {
+    throw badRequest('speed must be a factor from 0 (as fast as possible) to 1000, e.g. 0.5 or 2');
+  }
+  if (typeof jitterMs !== 'number' || !Number.isFinite(jitterMs) || jitterMs < 0 || jitterMs > 60_000) {
+    throw badRequest('jitterMs must be a number of ms from 0 to 60000');
+  }
+  return { speed, jitterMs };
 }

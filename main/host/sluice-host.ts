@@ -17,7 +17,14 @@ import type {
 } from '../../app/contract.js';
 import { IMPORTED_ID_BASE } from '../../app/contract.js';
 import { errorMessage } from '../../app/error-message.js';
-import { now, type CaptureOptions, type CertificateAuthority, type SluiceProxy } from '../../proxy-core/index.js';
+import {
+  now,
+  type CaptureOptions,
+  type CapturedRange,
+  type CertificateAuthority,
+  type SluiceProxy,
+} from '../../proxy-core/index.js';
+import type { CapturedBody } from '../har/body-text.js';
 import { ImportedBodies } from '../har/imported-bodies.js';
 import type { HarExportOptions, HarExportResult } from '../har/har-writer.js';
 import { PAC_PATH, pacScript } from '../system-proxy/pac-script.js';
@@ -31,6 +38,7 @@ import { CaptureArchive } from './capture-archive.js';
 import { EventFeed, type FeedConsumer, type HostListener } from './event-feed.js';
 import { HarCommands } from './har-commands.js';
 import { SchemaCommands } from './schema-commands.js';
+import { MockCommands } from './mock-commands.js';
 import {
   mergeSettings,
   openHostParts,
@@ -45,6 +53,8 @@ import {
   checkCall,
   checkExchangeId,
   checkHarExport,
+  checkIdList,
+  checkMockPlayback,
   checkImportPath,
   checkPort,
   checkRemovedIds,
@@ -78,6 +88,7 @@ export class SluiceHost {
   private readonly bodies: BodyReader;
   private readonly har: HarCommands;
   private readonly schemas: SchemaCommands;
+  private readonly mocks: MockCommands;
   private status: ProxyStatus;
   private readonly importedBodies: ImportedBodies;
   private rulesRevision = 0;
@@ -128,6 +139,12 @@ export class SluiceHost {
       trust: () => ({ extraCaPems: parts.upstreamCaPems, insecure: this.effective().insecureUpstream }),
       emit: (event) => this.emit(event),
       changed: (book) => this.proxy.setRpcSchema(book.registry),
+    });
+    this.mocks = new MockCommands({
+      archive: this.archive,
+      proxy: this.proxy,
+      captured: (id) => this.archive.readBody(id, 'response').then((range) => range && capturedOf(range)),
+      emit: (event) => this.emit(event),
     });
     const s = this.effective();
     this.status = {
@@ -195,6 +212,21 @@ export class SluiceHost {
   /** Adds schemas from files on this machine (the CLI's --proto); rejects with a SchemaError saying why not. */
   addSchemaFiles(paths: readonly string[], includeDirs: readonly string[] = []): Promise<SchemaList> {
     return this.schemas.book.addPaths(paths, includeDirs);
+  }
+
+  /**
+   * The CLI's `--mock FILE.har`: imports the file (its exchanges show as any import's) and serves
+   * each entry that can be played as a mock; says which cannot. Rejects when the file cannot be read.
+   */
+  async mockHarFile(path: string): Promise<{ mocks: number; skipped: string[] }> {
+    const { ids } = await this.har.importHarFile(path);
+    const { added, skipped } = await this.mocks.addPlayable(ids);
+    return { mocks: added, skipped };
+  }
+
+  /** How mocks play (the CLI's `--mock-speed` and `--mock-jitter`). */
+  setMockPlayback(playback: import('../../app/mocks.js').MockPlayback): void {
+    this.mocks.setPlayback(checkMockPlayback(playback));
   }
 
   /**
@@ -324,9 +356,20 @@ export class SluiceHost {
       this.rulesFile = undefined;
       return this.applyRules(parsed);
     },
+    'mocks.get': async () => this.mocks.state(),
+    'mocks.add': async ({ ids }) => {
+      checkIdList(ids, 'mocks.add');
+      return this.mocks.add(ids);
+    },
+    'mocks.remove': async ({ mockIds }) => {
+      checkIdList(mockIds, 'mocks.remove');
+      return this.mocks.remove(mockIds);
+    },
+    'mocks.setPlayback': async (request) => this.mocks.setPlayback(checkMockPlayback(request)),
     'har.import': async ({ path }) => {
       checkImportPath(path);
-      return this.har.importHarFile(path);
+      const { importId, entries, skipped } = await this.har.importHarFile(path);
+      return { importId, entries, skipped };
     },
   };
 
@@ -466,6 +509,10 @@ export class SluiceHost {
   private emit(event: HostEvent): void {
     this.feed.emit(event);
   }
+}
+
+function capturedOf(range: CapturedRange): CapturedBody {
+  return { raw: range.bytes, ...(range.limited ? { limited: range.limited } : {}) };
 }
 
 function listenError(err: unknown, host: string, port: number, restart: boolean): string {

@@ -74,7 +74,7 @@ describe('mocks: recorded responses served in the upstream’s place', () => {
     // The head waited as recorded (40 ms) before the first event.
     expect(res.arrivals[0]!.at - sent).toBeGreaterThanOrEqual(35);
     expectPlayedAt(gapsFromFirst(res), 1, WITHIN_MS);
-    const opened = lastOpened(proxy.events, (e) => e.request.url === url);
+    const opened = lastOpened(proxy.events, (e) => e.request.url === url)!;
     const head = (await proxy.waitFor((e) => e.type === 'response-head' && e.id === opened.id)) as ResponseHeadEvent;
     expect(head.mock).toBe(1);
     const closed = await proxy.waitFor((e) => e.type === 'exchange-closed' && e.id === opened.id);

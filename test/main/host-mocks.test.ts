@@ -1,0 +1,173 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { HostEvent } from '../../app/contract.js';
+import type { ResponseHeadEvent } from '../../app/proxy-events.js';
+import { SluiceHost } from '../../main/host/sluice-host.js';
+import { fetchViaProxy, type ProxiedResponse } from '../helpers/client.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { startServer } from '../helpers/servers.js';
+
+const { defer, freshDir } = useCleanup();
+
+/** When the upstream writes each event, from its response head: uneven, with one long stall. */
+const SENT_AT_MS = [0, 90, 400, 460];
+// Timers fire a few ms late on a busy machine; a mock that lost the recording's gaps is off by 50–300 ms.
+const WITHIN_MS = 15;
+
+/** Each arrival's time from the first arrival. */
+function fromFirst(res: ProxiedResponse): number[] {
+  return res.arrivals.map((a) => a.at - res.arrivals[0]!.at);
+}
+
+function expectGaps(actual: number[], expected: readonly number[], speed = 1): void {
+  expect(actual).toHaveLength(expected.length);
+  expected.forEach((ms, i) =>
+    expect(Math.abs(actual[i]! - ms / speed), `event ${i} at ${actual[i]!.toFixed(1)} ms`).toBeLessThanOrEqual(
+      WITHIN_MS,
+    ),
+  );
+}
+
+describe('serving a captured exchange as a mock', () => {
+  it('replays a live-captured SSE stream with its events and gaps, at x1 and x2, after the upstream is gone', async () => {
+    const host = await SluiceHost.create({ dataDir: await freshDir() });
+    defer(() => host.close());
+    const events: HostEvent[] = [];
+    host.subscribe((e) => events.push(e));
+    await host.call('proxy.setPort', { port: 0 });
+    const { port } = await host.call('proxy.start', {});
+    const upstream = await startServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.flushHeaders();
+      SENT_AT_MS.forEach((ms, i) => {
+        setTimeout(() => {
+          res.write(`id: ${i}\ndata: token ${i}\n\n`);
+          if (i === SENT_AT_MS.length - 1) res.end();
+        }, ms);
+      });
+    });
+    const url = `${upstream.url}/v1/stream`;
+    const live = await fetchViaProxy(port, url);
+    await upstream.close();
+    const recorded = fromFirst(live);
+    const opened = events.find((e) => e.type === 'exchange-opened' && e.request.url === url)!;
+    const { id } = opened as { id: number };
+    await waitFor(() => events.some((e) => e.type === 'exchange-closed' && e.id === id));
+
+    const state = await host.call('mocks.add', { ids: [id] });
+    expect(state.mocks).toEqual([
+      expect.objectContaining({ method: 'GET', url, status: 200, pieces: 4, exchangeId: id, served: 0 }),
+    ]);
+    expect(events.some((e) => e.type === 'mocks-changed' && e.state.revision === state.revision)).toBe(true);
+
+    const mocked = await fetchViaProxy(port, url);
+    expect(mocked.status).toBe(200);
+    expect(mocked.body.toString()).toBe(live.body.toString());
+    expectGaps(fromFirst(mocked), recorded);
+    const heads = events.filter((e): e is ResponseHeadEvent => e.type === 'response-head');
+    expect(heads.at(-1)!.mock).toBe(state.mocks[0]!.id);
+
+    await host.call('mocks.setPlayback', { speed: 2, jitterMs: 0 });
+    expectGaps(fromFirst(await fetchViaProxy(port, url)), recorded, 2);
+    expect((await host.call('mocks.get', {})).mocks[0]!.served).toBe(2);
+
+    await host.call('mocks.remove', { mockIds: [state.mocks[0]!.id] });
+    const gone = await fetchViaProxy(port, url);
+    expect(gone.status).toBe(502);
+  });
+
+  it('says why an exchange cannot be a mock, and adds none of the ones asked for then', async () => {
+    const host = await SluiceHost.create({ dataDir: await freshDir() });
+    defer(() => host.close());
+    await host.call('proxy.setPort', { port: 0 });
+    const { port } = await host.call('proxy.start', {});
+    const upstream = await startServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write('data: open\n\n');
+    });
+    const events: HostEvent[] = [];
+    host.subscribe((e) => events.push(e));
+    const aborted = new AbortController();
+    const open = fetchViaProxy(port, `${upstream.url}/open`, { signal: aborted.signal });
+    await waitFor(() => events.some((e) => e.type === 'chunk'));
+    const id = (events.find((e) => e.type === 'exchange-opened') as { id: number }).id;
+    await expect(host.call('mocks.add', { ids: [id] })).rejects.toThrow(
+      `exchange ${id} is still open: it can be served as a mock once it has ended`,
+    );
+    await expect(host.call('mocks.add', { ids: [987654] })).rejects.toThrow('exchange 987654 is not kept any more');
+    await expect(host.call('mocks.setPlayback', { speed: -1, jitterMs: 0 })).rejects.toThrow(/speed must be/);
+    expect((await host.call('mocks.get', {})).mocks).toEqual([]);
+    aborted.abort();
+    await open;
+    await upstream.close();
+  });
+});
+
+describe('sluice --mock FILE.har', () => {
+  it('serves a browser’s HAR of an EventSource (`_eventSourceMessages`, no body) with its events’ timing', async () => {
+    const dir = await freshDir();
+    const file = join(dir, 'chrome.har');
+    const started = Date.parse('2026-12-05T10:00:00.000Z');
+    const url = 'https://events.mock.invalid/feed';
+    await writeFile(
+      file,
+      JSON.stringify({
+        log: {
+          version: '1.2',
+          creator: { name: 'WebInspector', version: '537.36' },
+          entries: [
+            {
+              startedDateTime: new Date(started).toISOString(),
+              time: 600,
+              _resourceType: 'eventsource',
+              request: { method: 'GET', url, httpVersion: 'http/2.0', headers: [], queryString: [], cookies: [] },
+              response: {
+                status: 200,
+                statusText: '',
+                httpVersion: 'http/2.0',
+                headers: [{ name: 'content-type', value: 'text/event-stream' }],
+                cookies: [],
+                content: { size: 0, mimeType: 'text/event-stream' },
+                redirectURL: '',
+                headersSize: -1,
+                bodySize: -1,
+              },
+              cache: {},
+              timings: { blocked: 1, dns: -1, ssl: -1, connect: -1, send: 0, wait: 50, receive: 500 },
+              _eventSourceMessages: SENT_AT_MS.map((ms, i) => ({
+                time: (started + 51 + ms) / 1000,
+                eventName: i === 2 ? 'update' : 'message',
+                eventId: String(i),
+                data: `{"n":${i}}`,
+              })),
+            },
+          ],
+        },
+      }),
+    );
+    const bad = await runCli(['--port', '0', '--no-ui', '--data-dir', dir, '--mock-speed', '2']);
+    expect(bad.stderr.trim()).toBe(
+      'sluice: --mock-speed and --mock-jitter go with --mock FILE.har (see sluice --help)',
+    );
+    const cli = await startCli(['--port', '0', '--no-ui', '--data-dir', dir, '--mock', file, '--mock-speed', '2']);
+    defer(() => cli.stop('SIGKILL'));
+    expect(await cli.line('mocks: ')).toBe(`mocks: 1 (${file})`);
+    const ca = await import('node:fs/promises').then((fs) => fs.readFile(cli.caPath, 'utf8'));
+    const res = await fetchViaProxy(cli.port, url, { caPem: ca });
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe(
+      'id: 0\ndata: {"n":0}\n\nid: 1\ndata: {"n":1}\n\nevent: update\nid: 2\ndata: {"n":2}\n\nid: 3\ndata: {"n":3}\n\n',
+    );
+    expectGaps(fromFirst(res), SENT_AT_MS, 2);
+  });
+});
+
+async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
