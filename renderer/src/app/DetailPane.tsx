@@ -21,6 +21,7 @@ import {
 import { useExchange, useSluice, type DetailTab } from '../store/store.js';
 import { BodyPanel } from './BodyPanel.js';
 import { CopyRequestMenu } from './CopyRequestMenu.js';
+import { ServeAsMock } from './ServeAsMock.js';
 import { HeadersView } from './HeadersView.js';
 import { useBodyEventRows } from './use-body-event-rows.js';
 import { useHostNow } from './use-now.js';
@@ -81,7 +82,10 @@ function Detail({ x }: { x: ExchangeView }) {
         <Outcome x={x} now={now} />
         <RulesApplied x={x} />
         {x.breakpoint && <BreakpointPanel held={x.breakpoint} />}
-        <CopyRequestMenu x={x} />
+        <div className="detail-actions">
+          <CopyRequestMenu x={x} />
+          <ServeAsMock x={x} />
+        </div>
       </div>
       <div className="tabs" role="tablist">
         {tabs.map((t) => (

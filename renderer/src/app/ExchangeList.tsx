@@ -253,6 +253,11 @@ const Row = memo(function Row({ id, top, selected, onSelect, fitRow, fileLabels 
       <span className="c-path" title={path}>
         {file !== undefined && <ImportedFromBadge file={file} label={fileLabels.get(file) ?? file} />}
         {x.rules.length > 0 && <RuleBadge x={x} />}
+        {x.response?.mock !== undefined && (
+          <span className="mock-badge" data-testid="mock-badge" title={`answered by mock ${x.response.mock}`}>
+            mock
+          </span>
+        )}
         <span className="path-text">{label}</span>
       </span>
       <span className={`c-status ${status.tone}`} title={status.title || undefined}>

@@ -5,6 +5,7 @@ import { HarDialog } from './HarDialog.js';
 import { HarImportButton } from './HarImport.js';
 import { useHost } from './host-context.js';
 import { RulesDialog } from './RulesDialog.js';
+import { MocksDialog } from './MocksDialog.js';
 import { SystemProxySwitch } from './SystemProxySwitch.js';
 import { useCommand } from './use-command.js';
 
@@ -13,7 +14,7 @@ const SchemasDialog = lazy(() => import('./SchemasDialog.js').then((m) => ({ def
 
 /**
  * Proxy address and state, record/pause, clear, HAR import/export, protobuf schemas, stream
- * rules (how many are on, always in sight), the system proxy switch, CA help.
+ * rules (how many are on, always in sight), mocks, the system proxy switch, CA help.
  */
 export function Toolbar() {
   const host = useHost();
@@ -25,6 +26,7 @@ export function Toolbar() {
   const schemaSources = useSluice((s) => s.schemas?.list.sources.length ?? 0);
   const rulesOn = useSluice((s) => s.traffic.rules?.rules.filter((rule) => rule.enabled).length ?? 0);
   const heldStreams = useSluice((s) => s.traffic.breakpoints.size);
+  const mocks = useSluice((s) => s.traffic.mocks?.mocks.length ?? 0);
   const select = useSluice((s) => s.select);
 
   const running = status?.state === 'running';
@@ -90,6 +92,15 @@ export function Toolbar() {
       >
         {rulesOn > 0 ? `Rules (${rulesOn} on)…` : 'Rules…'}
       </button>
+      <button
+        type="button"
+        className={mocks > 0 ? 'mocks-on' : ''}
+        data-testid="mocks-button"
+        onClick={() => openDialog('mocks')}
+        title="Mocks: recorded responses served in the upstream's place, at their recorded pace"
+      >
+        {mocks > 0 ? `Mocks (${mocks})…` : 'Mocks…'}
+      </button>
       {heldStreams > 0 && (
         <button
           type="button"
@@ -111,6 +122,7 @@ export function Toolbar() {
       {dialog === 'ca-help' && <CaHelp onClose={() => openDialog(undefined)} />}
       {dialog === 'har-export' && <HarDialog onClose={() => openDialog(undefined)} />}
       {dialog === 'rules' && <RulesDialog onClose={() => openDialog(undefined)} />}
+      {dialog === 'mocks' && <MocksDialog onClose={() => openDialog(undefined)} />}
       {dialog === 'schemas' && (
         <Suspense fallback={null}>
           <SchemasDialog onClose={() => openDialog(undefined)} />

@@ -6,6 +6,7 @@ import {
   type RulesState,
   type SystemProxyStatus,
 } from '../../../app/contract.js';
+import type { MocksState } from '../../../app/mocks.js';
 import type { ClientErrorEvent, Direction } from '../../../app/proxy-events.js';
 import { chunkFollows, mergeChunks } from '../../../app/proxy-events.js';
 import { rpcCallOf } from '../../../app/rpc-calls.js';
@@ -55,6 +56,8 @@ export interface Traffic {
   systemProxy: SystemProxyStatus | undefined;
   /** The stream rules in effect, as the host last said. */
   rules: RulesState | undefined;
+  /** The mocks served and how they play, as the host last said. */
+  mocks: MocksState | undefined;
   /** Streams held at a breakpoint now: breakpoint number → exchange id. */
   readonly breakpoints: Map<number, number>;
   notices: Notice[];
@@ -73,6 +76,7 @@ export function emptyTraffic(): Traffic {
     status: undefined,
     systemProxy: undefined,
     rules: undefined,
+    mocks: undefined,
     breakpoints: new Map(),
     notices: [],
     clientErrors: [],
@@ -256,6 +260,9 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
       return;
     case 'system-proxy-status':
       traffic.systemProxy = event.status;
+      return;
+    case 'mocks-changed':
+      if ((traffic.mocks?.revision ?? -1) <= event.state.revision) traffic.mocks = event.state;
       return;
     case 'rules-changed':
       // A late answer to rules.get must not undo a newer change.

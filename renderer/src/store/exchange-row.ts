@@ -166,6 +166,8 @@ export function protocolSummary(x: ExchangeView): string {
   if (kind === 'http' && upstream && upstream !== request.httpVersion) parts.push(`upstream ${httpName(upstream)}`);
   if (connectionId !== undefined) parts.push(`connection ${connectionId}`);
   if (streamId !== undefined) parts.push(`stream ${streamId}`);
+  const mock = x.response?.mock;
+  if (mock !== undefined) parts.push(`answered by mock ${mock}, not the upstream`);
   return parts.join(' · ');
 }
 

@@ -4,7 +4,7 @@ import type { SluiceStore } from './store.js';
 
 /**
  * Keeps the store in step with the host: every batch goes into it, and so does the connection's
- * state. On each (re)connect the proxy's and the system proxy's status, the rules and the schemas are asked
+ * state. On each (re)connect the proxy's and the system proxy's status, the rules, the mocks and the schemas are asked
  * for, since the replayed log does not carry them; status events keep the statuses current after
  * that, and each `schemas-changed` event (live only) has the schemas asked for again.
  * Returns the function that stops following.
@@ -34,6 +34,10 @@ export function followHost(host: HostClient, store: SluiceStore): () => void {
     );
     host.call('rules.get', {}).then(
       (state) => store.getState().setRules(state),
+      () => undefined,
+    );
+    host.call('mocks.get', {}).then(
+      (state) => store.getState().setMocks(state),
       () => undefined,
     );
     fetchSchemas();

@@ -8,6 +8,7 @@ import type {
   SystemProxyStatus,
 } from '../../../app/contract.js';
 import type { ConnectionState } from '../../../app/transport/connection.js';
+import type { MocksState } from '../../../app/mocks.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { applyEvent, applyOwnEvent, emptyTraffic, replaceExchange, type Traffic } from './apply-event.js';
 import { EventQueue } from './event-queue.js';
@@ -16,7 +17,7 @@ import { noteHostTime } from './host-clock.js';
 import { nextSchemas, type HeldSchemas } from './held-schemas.js';
 
 export type DetailTab = 'headers' | 'body' | 'events' | 'messages' | 'timeline';
-export type Dialog = 'har-export' | 'ca-help' | 'schemas' | 'rules';
+export type Dialog = 'har-export' | 'ca-help' | 'schemas' | 'rules' | 'mocks';
 
 export interface SluiceState {
   /** Mutated in place by `applyEvents`; `tick` and the revisions say when. */
@@ -56,6 +57,7 @@ export interface SluiceActions {
   setStatus(status: ProxyStatus): void;
   setSystemProxy(status: SystemProxyStatus): void;
   setRules(state: RulesState): void;
+  setMocks(state: MocksState): void;
   /** A schema list from the host, asked over connection `connection` (the current one by default). */
   receiveSchemas(list: SchemaList, connection?: number): void;
   openDialog(dialog: Dialog | undefined): void;
@@ -204,6 +206,7 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
             status: traffic.status,
             systemProxy: traffic.systemProxy,
             rules: traffic.rules,
+            mocks: traffic.mocks,
             imports: traffic.imports,
           });
           traffic.listRevision = state.listRevision + 1;
@@ -248,6 +251,12 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
         const traffic = get().traffic;
         if ((traffic.rules?.revision ?? -1) > state.revision) return;
         traffic.rules = state;
+        set({ tick: get().tick + 1 });
+      },
+      setMocks(state) {
+        const traffic = get().traffic;
+        if ((traffic.mocks?.revision ?? -1) > state.revision) return;
+        traffic.mocks = state;
         set({ tick: get().tick + 1 });
       },
       receiveSchemas(list, connection = get().connectionSerial) {
