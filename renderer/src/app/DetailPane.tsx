@@ -22,6 +22,7 @@ import { useExchange, useSluice, type DetailTab } from '../store/store.js';
 import { BodyPanel } from './BodyPanel.js';
 import { CopyRequestMenu } from './CopyRequestMenu.js';
 import { ServeAsMock } from './ServeAsMock.js';
+import { CompareButton } from './CompareButton.js';
 import { HeadersView } from './HeadersView.js';
 import { useBodyEventRows } from './use-body-event-rows.js';
 import { useHostNow } from './use-now.js';
@@ -85,6 +86,7 @@ function Detail({ x }: { x: ExchangeView }) {
         <div className="detail-actions">
           <CopyRequestMenu x={x} />
           <ServeAsMock x={x} />
+          <CompareButton x={x} />
         </div>
       </div>
       <div className="tabs" role="tablist">

@@ -39,6 +39,10 @@ export interface SluiceState {
   detailTab: DetailTab;
   /** The dialog open over the app, opened from the toolbar or the desktop app's menu. */
   dialog: Dialog | undefined;
+  /** The exchange chosen as run A of a comparison, while the user picks run B. */
+  compareBase: number | undefined;
+  /** Two exchanges compared side by side, A then B, while the comparison is open. */
+  comparing: { readonly a: number; readonly b: number } | undefined;
   /** Batches received, applied a frame's worth at a time. */
   readonly pending: EventQueue;
 }
@@ -61,6 +65,9 @@ export interface SluiceActions {
   /** A schema list from the host, asked over connection `connection` (the current one by default). */
   receiveSchemas(list: SchemaList, connection?: number): void;
   openDialog(dialog: Dialog | undefined): void;
+  setCompareBase(id: number | undefined): void;
+  /** Opens the comparison of A and B (the base is let go), or closes it. */
+  compare(pair: { readonly a: number; readonly b: number } | undefined): void;
 }
 
 /** Events applied per animation frame at most: a flood costs the page a steady slice of each frame. */
@@ -188,6 +195,8 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
       filter: NO_FILTER,
       detailTab: 'headers',
       dialog: undefined,
+      compareBase: undefined,
+      comparing: undefined,
       pending: new EventQueue(),
 
       receive(batch) {
@@ -238,6 +247,12 @@ export function createSluiceStore(options: StoreOptions = {}): SluiceStore {
       },
       openDialog(dialog) {
         set({ dialog });
+      },
+      setCompareBase(compareBase) {
+        set({ compareBase });
+      },
+      compare(comparing) {
+        set(comparing ? { comparing, compareBase: undefined } : { comparing });
       },
       setStatus(status) {
         get().traffic.status = status;
