@@ -253,6 +253,13 @@ export interface Commands {
     request: { path: string; ids?: number[]; redact?: boolean; redactHeaders?: string[] };
     reply: { path: string; entries: number };
   };
+  /**
+   * Sends a kept request again to its upstream (through the proxy, so it is recorded as a new
+   * exchange whose `resentFrom` names this one): as captured, or with `head` (the request head as
+   * text, `METHOD URL HTTP/x` then fields, the origin unchanged) and `body` (text) as edited.
+   * Replies with the new exchange's id once it has opened; rejects saying why it cannot go.
+   */
+  'exchange.resend': { request: { id: number; head?: string; body?: string }; reply: { id: number } };
   'mocks.get': { request: Record<string, never>; reply: MocksState };
   /**
    * Serves these kept exchanges (captured or imported) as mocks: a request with the same method
@@ -331,6 +338,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'rules.get',
   'rules.set',
   'breakpoint.resolve',
+  'exchange.resend',
   'mocks.get',
   'mocks.add',
   'mocks.remove',

@@ -72,6 +72,8 @@ export interface ExchangeOpenedEvent {
   readonly streamId?: number;
   /** The name of the HAR file it was imported from; absent for traffic Sluice saw itself. */
   readonly importedFrom?: string;
+  /** The exchange this one sent again, from Sluice (resend), as it was or edited. */
+  readonly resentFrom?: number;
 }
 
 export interface ResponseHeadEvent {

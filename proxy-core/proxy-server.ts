@@ -17,6 +17,8 @@ import type { StreamRule } from '../app/stream-rules.js';
 import { RuleSet } from './rules/rule-set.js';
 import { Breakpoints } from './rules/breakpoints.js';
 import { MockBook, type Mock } from './mock/mock-book.js';
+import { RESEND_FIELD, ResendMarks } from './resend/resend-marks.js';
+import { sendThroughProxy, type ResendCall, type ResendRequest } from './resend/resend-client.js';
 import type { MockPlayback } from '../app/mocks.js';
 import type { BreakpointDecision } from './rules/shaped-source.js';
 import type { ExchangeServices } from './forward/exchange-base.js';
@@ -87,6 +89,8 @@ export class SluiceProxy {
   private rpcSchema: Registry | undefined;
   private readonly breakpoints = new Breakpoints();
   private readonly mocks = new MockBook();
+  private readonly resends = new ResendMarks();
+  private readonly resendCalls = new Set<ResendCall>();
 
   private constructor(
     private readonly options: ProxyOptions,
@@ -115,6 +119,7 @@ export class SluiceProxy {
       rpcSchema: () => this.rpcSchema,
       breakpoints: this.breakpoints,
       mocks: this.mocks,
+      resends: this.resends,
     };
     this.server = http.createServer({
       // No whole-request deadline: Node's default of 5 minutes would cut long uploads and streams.
@@ -276,6 +281,7 @@ export class SluiceProxy {
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
+    for (const call of this.resendCalls) call.abort();
     for (const upgrade of this.upgrades) upgrade.abort();
     for (const socket of this.rawSockets) socket.destroy();
     await closed;
@@ -338,6 +344,48 @@ export class SluiceProxy {
     this.mocks.set(mocks, playback);
   }
 
+  /**
+   * Sends a request again, through this proxy as a client would (so it is forwarded to the real
+   * upstream, or a mock, and recorded as any exchange), marked as a resend of exchange `from`.
+   * Resolves with the new exchange's id once it has opened; its response is read to the end and
+   * kept only as the capture keeps any. Rejects when it could not be sent (the proxy is not
+   * listening, the URL is not http or https).
+   */
+  resend(request: ResendRequest, from: number): Promise<number> {
+    const address = this.address();
+    if (!address || !this.server.listening) return Promise.reject(new Error('the proxy is not running'));
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      return Promise.reject(new Error(`"${request.url}" is not a URL`));
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return Promise.reject(new Error(`cannot send a ${url.protocol} request again`));
+    }
+    return new Promise((resolve, reject) => {
+      const mark = this.resends.issue(from, resolve);
+      const call = sendThroughProxy({ port: address.port, caPem: this.options.ca.certPem }, request, [
+        RESEND_FIELD,
+        mark.value,
+      ]);
+      this.resendCalls.add(call);
+      call.done.then(
+        () => {
+          // Answered, yet never opened here (nothing should do that): said rather than left waiting.
+          mark.cancel();
+          reject(new Error('the proxy did not record the request sent again'));
+        },
+        (err: unknown) => {
+          // Once opened, how it ended is the exchange's to say; before that, the resend failed.
+          mark.cancel();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+      void call.done.catch(() => undefined).finally(() => this.resendCalls.delete(call));
+    });
+  }
+
   /** Requests each mock (by id) answered since it was set. */
   mockServedCounts(): ReadonlyMap<number, number> {
     return this.mocks.servedCounts();
@@ -390,11 +438,15 @@ export class SluiceProxy {
       this.refuse(req, res, 400, target);
       return;
     }
+    const resend = this.resends.take(req.rawHeaders);
+    if (resend) delete req.headers[RESEND_FIELD];
     // A mock answers in the upstream's place whatever the upstream speaks.
     const mocked = target.h2Upstream && this.mocks.find(req.method ?? 'GET', targetUrl(target)) !== undefined;
-    if (target.h2Upstream && !mocked)
-      new H1OverH2Exchange(this.services, this.h2Sessions, req, res, target, target.h2Upstream).start();
-    else new HttpExchange(this.services, req, res, target).start();
+    const exchange =
+      target.h2Upstream && !mocked
+        ? new H1OverH2Exchange(this.services, this.h2Sessions, req, res, target, target.h2Upstream)
+        : new HttpExchange(this.services, req, res, target);
+    exchange.resending(resend).start();
   };
 
   /** Where a request is going: from its tunnel for requests inside CONNECT, else its absolute URL. */

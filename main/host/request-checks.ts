@@ -171,3 +171,7 @@ export function checkMockPlayback(request: { speed?: unknown; jitterMs?: unknown
   }
   return { speed, jitterMs };
 }
+
+export function checkOptionalText(value: unknown, name: string): asserts value is string | undefined {
+  if (value !== undefined && typeof value !== 'string') throw badRequest(`${name} must be text`);
+}

@@ -39,6 +39,7 @@ import { EventFeed, type FeedConsumer, type HostListener } from './event-feed.js
 import { HarCommands } from './har-commands.js';
 import { SchemaCommands } from './schema-commands.js';
 import { MockCommands } from './mock-commands.js';
+import { resendExchange } from './resend-command.js';
 import {
   mergeSettings,
   openHostParts,
@@ -55,6 +56,7 @@ import {
   checkHarExport,
   checkIdList,
   checkMockPlayback,
+  checkOptionalText,
   checkImportPath,
   checkPort,
   checkRemovedIds,
@@ -355,6 +357,12 @@ export class SluiceHost {
       await this.updateSettings({ rules: parsed });
       this.rulesFile = undefined;
       return this.applyRules(parsed);
+    },
+    'exchange.resend': async ({ id, head, body }) => {
+      checkExchangeId(id);
+      checkOptionalText(head, 'head');
+      checkOptionalText(body, 'body');
+      return resendExchange(this.archive, this.proxy, { id, head, body });
     },
     'mocks.get': async () => this.mocks.state(),
     'mocks.add': async ({ ids }) => {

@@ -20,7 +20,7 @@ import { changesLength, matchResponse } from '../rules/rule-set.js';
 import { ShapedSource, type BreakpointDecision } from '../rules/shaped-source.js';
 import type { Breakpoints } from '../rules/breakpoints.js';
 import { messageCodecFor } from '../rules/message-codec.js';
-import { parseEditedHead, requestHeadText, type EditedRequestHead } from '../rules/request-edit.js';
+import { parseEditedHead, requestHeadText, type EditedRequestHead } from '../../app/request-edit.js';
 import type { Registry } from '@bufbuild/protobuf';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
@@ -29,6 +29,7 @@ import { IdleTimer } from './idle-timer.js';
 import type { Mock, MockBook } from '../mock/mock-book.js';
 import { MockBody } from '../mock/mock-body.js';
 import { playbackTimes } from '../../app/mocks.js';
+import type { ResendMark, ResendMarks } from '../resend/resend-marks.js';
 import type { UpstreamPool } from './upstream.js';
 
 /** Connection set-up phases an exchange did not measure (a reused connection, HTTP/2, a rule's answer). */
@@ -69,6 +70,8 @@ export interface ExchangeServices {
   readonly breakpoints: Breakpoints;
   /** Recorded responses served in the upstream's place. */
   readonly mocks: MockBook;
+  /** Requests Sluice's own client sends again (proxy-core/resend/). */
+  readonly resends: ResendMarks;
 }
 
 const BREAKPOINT_WORDS: Record<BreakpointDecision['outcome'], string> = {
@@ -123,6 +126,8 @@ export abstract class ExchangeBase implements PumpObserver {
   private holdsOpen = 0;
   private headerTimer: NodeJS.Timeout | undefined;
   private headDelayTimer: NodeJS.Timeout | undefined;
+  /** Set when this exchange is a request sent again from Sluice (`SluiceProxy.resend`). */
+  private resendOf: ResendMark | undefined;
   /** The mock this exchange is answered with, once its head is out; its body's schedule ends with the exchange. */
   private mockPlaying: { readonly mock: Mock; body: MockBody | undefined } | undefined;
 
@@ -193,10 +198,24 @@ export abstract class ExchangeBase implements PumpObserver {
     this.headerTimer = undefined;
   }
 
+  /** Marks this exchange as a resend (before `start`): its opened event names the exchange it sends again. */
+  resending(mark: ResendMark | undefined): this {
+    this.resendOf = mark;
+    return this;
+  }
+
   protected emit(event: ProxyEvent): void {
     // Every exchange announces its heads through here, so the capture learns them in one place.
-    if (event.type === 'exchange-opened') this.capture.onRequestHead(event.request);
-    else if (event.type === 'response-head') this.capture.onResponseHead(event.response, event.t);
+    if (event.type === 'exchange-opened') {
+      this.capture.onRequestHead(event.request);
+      if (this.resendOf) {
+        const mark = this.resendOf;
+        this.resendOf = undefined;
+        if (this.services.hub.active) this.services.hub.emit({ ...event, resentFrom: mark.from });
+        mark.opened(this.id);
+        return;
+      }
+    } else if (event.type === 'response-head') this.capture.onResponseHead(event.response, event.t);
     if (this.services.hub.active) this.services.hub.emit(event);
   }
 

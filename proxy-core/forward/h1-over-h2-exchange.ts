@@ -10,7 +10,7 @@ import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } f
 import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js';
 import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
 import { hostHeader, http1Opened, replyWithError, type HttpTarget } from './http-exchange.js';
-import type { EditedRequestHead } from '../rules/request-edit.js';
+import type { EditedRequestHead } from '../../app/request-edit.js';
 import { flatten, toPairs, withoutContentLength } from './raw-headers.js';
 import { errorMessage } from '../../app/error-message.js';
 

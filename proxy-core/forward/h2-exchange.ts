@@ -17,7 +17,7 @@ import { ExchangeBase, gatewayStatus, ruleAnswer, upstreamFailure, type Exchange
 import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders } from './h2-headers.js';
 import type { Mock } from '../mock/mock-book.js';
 import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
-import type { EditedRequestHead } from '../rules/request-edit.js';
+import type { EditedRequestHead } from '../../app/request-edit.js';
 import { flatten, toPairs, withoutContentLength } from './raw-headers.js';
 import { errorMessage } from '../../app/error-message.js';
 

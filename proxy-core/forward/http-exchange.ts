@@ -12,7 +12,7 @@ import { now } from '../clock.js';
 import { BodyPump, type PumpSource } from './body-pump.js';
 import { changesLength, type EndingAction } from '../rules/rule-set.js';
 import { resetConnection } from '../rules/reset-connection.js';
-import type { EditedRequestHead } from '../rules/request-edit.js';
+import type { EditedRequestHead } from '../../app/request-edit.js';
 import { bracketHost } from './connect-target.js';
 import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
 import { endToEnd, flatten, toPairs } from './raw-headers.js';

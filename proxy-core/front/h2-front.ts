@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { ExchangeServices } from '../forward/exchange-base.js';
 import { clientGoawayCodes, H2Exchange, respondText, type H2Route } from '../forward/h2-exchange.js';
 import type { H2SessionPool } from '../forward/h2-sessions.js';
+import { RESEND_FIELD } from '../resend/resend-marks.js';
 import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from '../forward/h2-settings.js';
 
 export interface H2FrontContext {
@@ -40,7 +41,11 @@ export function serveH2(context: H2FrontContext, socket: Duplex, routeOf: H2Rout
         context.reportProtocolError(socket, 'bad-request-target', route);
         return;
       }
-      new H2Exchange(context.services, context.pool, stream, headers, rawHeaders, flags, route).start();
+      const resend = context.services.resends.take(rawHeaders);
+      if (resend) delete headers[RESEND_FIELD];
+      new H2Exchange(context.services, context.pool, stream, headers, rawHeaders, flags, route)
+        .resending(resend)
+        .start();
     },
   );
   session.once('goaway', (code: number) => clientGoawayCodes.set(session, code));

@@ -23,6 +23,7 @@ import { BodyPanel } from './BodyPanel.js';
 import { CopyRequestMenu } from './CopyRequestMenu.js';
 import { ServeAsMock } from './ServeAsMock.js';
 import { CompareButton } from './CompareButton.js';
+import { ResendMenu } from './ResendMenu.js';
 import { HeadersView } from './HeadersView.js';
 import { useBodyEventRows } from './use-body-event-rows.js';
 import { useHostNow } from './use-now.js';
@@ -80,11 +81,13 @@ function Detail({ x }: { x: ExchangeView }) {
         <p className="protocol muted" data-testid="protocol">
           {protocolSummary(x)}
         </p>
+        {x.opened.resentFrom !== undefined && <ResentFrom from={x.opened.resentFrom} />}
         <Outcome x={x} now={now} />
         <RulesApplied x={x} />
         {x.breakpoint && <BreakpointPanel held={x.breakpoint} />}
         <div className="detail-actions">
           <CopyRequestMenu x={x} />
+          <ResendMenu x={x} />
           <ServeAsMock x={x} />
           <CompareButton x={x} />
         </div>
@@ -146,6 +149,19 @@ function Detail({ x }: { x: ExchangeView }) {
         )}
       </div>
     </section>
+  );
+}
+
+/** This exchange sent another's request again: a link back to it. */
+function ResentFrom({ from }: { from: number }) {
+  const select = useSluice((s) => s.select);
+  return (
+    <p className="resent-from muted" data-testid="resent-from">
+      Sent again from{' '}
+      <button type="button" className="link" onClick={() => select(from)}>
+        exchange {displayId(from)}
+      </button>
+    </p>
   );
 }
 

@@ -253,6 +253,15 @@ const Row = memo(function Row({ id, top, selected, onSelect, fitRow, fileLabels 
       <span className="c-path" title={path}>
         {file !== undefined && <ImportedFromBadge file={file} label={fileLabels.get(file) ?? file} />}
         {x.rules.length > 0 && <RuleBadge x={x} />}
+        {x.opened.resentFrom !== undefined && (
+          <span
+            className="mock-badge"
+            data-testid="resent-badge"
+            title={`sent again from #${displayId(x.opened.resentFrom)}`}
+          >
+            resent
+          </span>
+        )}
         {x.response?.mock !== undefined && (
           <span className="mock-badge" data-testid="mock-badge" title={`answered by mock ${x.response.mock}`}>
             mock

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestHead } from '../../app/proxy-events.js';
-import { parseEditedHead, requestHeadText } from '../../proxy-core/rules/request-edit.js';
+import { parseEditedHead, requestHeadText } from '../../app/request-edit.js';
 
 const original: RequestHead = {
   method: 'POST',

@@ -1,4 +1,8 @@
-import type { RequestHead } from '../../app/proxy-events.js';
+/**
+ * A request head as text a person reads and edits: at a request breakpoint (the core sends it on
+ * as edited) and when a captured request is sent again (the host sends what the user left). Pure.
+ */
+import type { RequestHead } from './proxy-events.js';
 
 /** A held request's head as the user left it: what goes upstream instead of what the client sent. */
 export interface EditedRequestHead {
