@@ -18,5 +18,6 @@ export { RpcFramer } from './capture/grpc-framer.js';
 export type { ProxyEventListener } from './event-hub.js';
 export type { Mock, RecordedPiece, RecordedResponse } from './mock/mock-book.js';
 export type { ResendRequest } from './resend/resend-client.js';
+export { webSocketFrame } from './capture/websocket-frames.js';
 export type { BreakpointDecision } from './rules/shaped-source.js';
 export type * from '../app/proxy-events.js';

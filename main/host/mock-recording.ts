@@ -2,9 +2,15 @@
  * A kept exchange (captured live or imported from HAR) as a recording a mock can play: its
  * response head, its body in the pieces it was read in with their times, its trailers. Pure.
  */
-import { headerValue, type RawHeaders, type SseEvent } from '../../app/proxy-events.js';
+import {
+  headerValue,
+  type RawHeaders,
+  type ResponseHeadEvent,
+  type SseEvent,
+  type WebSocketMessageEvent,
+} from '../../app/proxy-events.js';
 import { displayId } from '../../app/contract.js';
-import type { RecordedPiece, RecordedResponse } from '../../proxy-core/index.js';
+import { webSocketFrame, type RecordedPiece, type RecordedResponse } from '../../proxy-core/index.js';
 import type { CapturedBody } from '../har/body-text.js';
 import type { ExchangeEvents } from '../har/exchange-events.js';
 
@@ -18,10 +24,10 @@ export interface Recording {
 export function recordingOf(exchange: ExchangeEvents, body: CapturedBody | undefined): Recording | string {
   const { opened, responseHead: head } = exchange;
   const name = `exchange ${displayId(opened.id)}`;
-  if (opened.kind === 'websocket') return `${name} is a WebSocket: Sluice does not serve WebSocket mocks yet`;
-  if (opened.kind !== 'http') return `${name} is a tunnel Sluice did not read: there is no response to play`;
+  if (opened.kind === 'tunnel') return `${name} is a tunnel Sluice did not read: there is no response to play`;
   if (!head) return `${name} has no response to play`;
   if (!exchange.closed) return `${name} is still open: it can be served as a mock once it has ended`;
+  if (opened.kind === 'websocket') return webSocketRecording(exchange, head, name);
   const raw = body?.raw ?? Buffer.alloc(0);
   const responseChunks = exchange.chunks.filter((c) => c.direction === 'response').sort((a, b) => a.offset - b.offset);
   const chunkBytes = responseChunks.reduce((sum, c) => sum + c.size, 0);
@@ -63,6 +69,51 @@ export function recordingOf(exchange: ExchangeEvents, body: CapturedBody | undef
     },
     ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
   };
+}
+
+/**
+ * A WebSocket's recording: its `101`, then the server's messages (control frames too) as frames at
+ * their times. Only whole messages can be played: one kept in part (past the display cap) or
+ * still compressed cannot.
+ */
+function webSocketRecording(exchange: ExchangeEvents, head: ResponseHeadEvent, name: string): Recording | string {
+  if (head.response.status !== 101) return `${name} is a WebSocket upgrade the server refused: nothing to play`;
+  const server = exchange.messages.filter((m) => m.direction === 'response');
+  const partial = server.find((m) => m.truncated === true || m.compressed === true);
+  if (partial) {
+    return (
+      `${name}'s server message ${partial.index + 1} was not kept whole ` +
+      `(${partial.compressed ? 'still compressed' : 'past the display cap'}): a WebSocket mock plays every message`
+    );
+  }
+  const pieces = server.map((m) => ({
+    atMs: Math.max(0, m.t - head.t),
+    bytes: webSocketFrame(m.opcode, payloadOf(m), false),
+  }));
+  const requestSentAt = head.requestSentAt >= 0 ? head.requestSentAt : exchange.opened.t;
+  return {
+    response: {
+      method: exchange.opened.request.method,
+      url: exchange.opened.request.url,
+      status: 101,
+      statusText: head.response.statusText,
+      headers: head.response.headers.filter(([field]) => !field.startsWith(':')),
+      trailers: [],
+      headAtMs: Math.max(0, head.t - requestSentAt),
+      pieces,
+      protocol: 'http/1.1',
+      websocket: { closesItself: server.some((m) => m.opcode === 0x8) },
+    },
+  };
+}
+
+/** A message's payload as sent: a close frame's code then its reason; text as UTF-8; the rest from base64. */
+function payloadOf(message: WebSocketMessageEvent): Buffer {
+  const data = Buffer.from(message.data, message.binary ? 'base64' : 'utf8');
+  if (message.opcode !== 0x8 || message.closeCode === undefined) return data;
+  const code = Buffer.alloc(2);
+  code.writeUInt16BE(message.closeCode);
+  return Buffer.concat([code, data]);
 }
 
 /**

@@ -8,6 +8,7 @@
  * never touches the bytes it is given (unmasking copies); on anything that is not a valid frame
  * stream it reports once and ignores the rest, since frame boundaries can no longer be trusted.
  */
+import { randomBytes } from 'node:crypto';
 
 export const OPCODE_CONTINUATION = 0;
 export const OPCODE_TEXT = 1;
@@ -238,4 +239,33 @@ export function webSocketPayloadLength(h: Buffer): number {
   if (length === 126) return h.readUInt16BE(2);
   if (length === 127) return Number(h.readBigUInt64BE(2));
   return length;
+}
+
+/**
+ * One final frame carrying `payload` with `opcode` (1 text, 2 binary, 8 close, ...): masked with a
+ * fresh key when a client sends it (RFC 6455 section 5.3), plain from a server.
+ */
+export function webSocketFrame(opcode: number, payload: Buffer, masked: boolean): Buffer {
+  const length = payload.length;
+  const first = 0x80 | (opcode & 0x0f);
+  let head: Buffer;
+  if (length < 126) head = Buffer.from([first, length]);
+  else if (length < 0x10000) head = Buffer.from([first, 126, length >> 8, length & 0xff]);
+  else {
+    head = Buffer.alloc(10);
+    head[0] = first;
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(length), 2);
+  }
+  if (!masked) return Buffer.concat([head, payload]);
+  head[1]! |= 0x80;
+  const key = randomBytes(4);
+  return Buffer.concat([head, key, maskedWith(payload, key)]);
+}
+
+/** `payload` XORed with the 4-byte `key`: masking and unmasking are the same (RFC 6455 section 5.3). */
+export function maskedWith(payload: Buffer, key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(payload.length);
+  for (let i = 0; i < payload.length; i++) out[i] = payload[i]! ^ key[i & 3]!;
+  return out;
 }

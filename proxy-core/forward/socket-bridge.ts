@@ -64,7 +64,7 @@ export class SocketBridge extends ExchangeBase {
    * Reports the upstream's answer (the 101 of a WebSocket upgrade); `requestSentAt` is when the
    * request that it answers was sent, -1 when there was none to send.
    */
-  responded(response: ResponseHead, requestSentAt = -1): void {
+  responded(response: ResponseHead, requestSentAt = -1, mock?: number): void {
     this.emit({
       type: 'response-head',
       id: this.id,
@@ -72,6 +72,7 @@ export class SocketBridge extends ExchangeBase {
       response,
       timings: { dns: -1, connect: -1, ssl: -1 },
       requestSentAt,
+      ...(mock === undefined ? {} : { mock }),
     });
     if (response.status === 101) this.capture.trackWebSocket(headerValue(response.headers, 'sec-websocket-extensions'));
   }

@@ -1,7 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { RawHeaders, ResponseHead } from '../../app/proxy-events.js';
+import { createHash } from 'node:crypto';
+import { headerValue, type RawHeaders, type ResponseHead } from '../../app/proxy-events.js';
+import { playbackTimes } from '../../app/mocks.js';
+import type { Mock } from '../mock/mock-book.js';
+import { MockWebSocketPeer } from '../mock/mock-body.js';
 import { now } from '../clock.js';
 import { gatewayStatus, upstreamFailure, type ExchangeServices } from '../forward/exchange-base.js';
 import { hostHeader, type HttpTarget } from '../forward/http-exchange.js';
@@ -21,6 +25,7 @@ export class WebSocketUpgrade {
   /** When the upgrade request was sent upstream, for the exchange's timings. */
   private requestSentAt = -1;
   private upstreamReq: import('node:http').ClientRequest | undefined;
+  private readonly url: string;
 
   constructor(
     private readonly services: ExchangeServices,
@@ -31,12 +36,13 @@ export class WebSocketUpgrade {
     connectionId: number,
   ) {
     this.requestHeaders = toPairs(req.rawHeaders);
+    this.url = `${target.scheme === 'https' ? 'wss' : 'ws'}://${hostHeader(target)}${target.path}`;
     this.bridge = new SocketBridge(
       services,
       'websocket',
       {
         method: req.method ?? 'GET',
-        url: `${target.scheme === 'https' ? 'wss' : 'ws'}://${hostHeader(target)}${target.path}`,
+        url: this.url,
         httpVersion: req.httpVersion,
         headers: this.requestHeaders,
       },
@@ -50,6 +56,11 @@ export class WebSocketUpgrade {
   start(): void {
     const { socket, target, req } = this;
     socket.on('error', noop);
+    const mock = this.services.mocks.take(req.method ?? 'GET', this.url);
+    if (mock?.websocket) {
+      this.answerByMock(mock, mock.websocket.closesItself);
+      return;
+    }
     // The HTTP server allows half-open sockets: a client that leaves may only 'end'.
     socket.once('close', this.onClientGone);
     socket.once('end', this.onClientGone);
@@ -75,6 +86,51 @@ export class WebSocketUpgrade {
       upSocket.once(target.scheme === 'https' ? 'secureConnect' : 'connect', this.onUpstreamConnected);
     });
     upstreamReq.end();
+  }
+
+  /**
+   * A recorded WebSocket answers in the upstream's place: the recorded `101` (its accept key made
+   * for this client's key; no extension, since the frames are played uncompressed) after the
+   * recorded wait, then the server's frames at their times, through the same bridge (capture,
+   * rules) as a live one.
+   */
+  private answerByMock(mock: Mock, closesItself: boolean): void {
+    const { socket, head, bridge } = this;
+    const times = playbackTimes(
+      mock.headAtMs,
+      mock.pieces.map((p) => p.atMs),
+      this.services.mocks.playback,
+    );
+    const key = headerValue(this.requestHeaders, 'sec-websocket-key') ?? '';
+    const headers: [string, string][] = mock.headers
+      .filter(([name]) => !['sec-websocket-accept', 'sec-websocket-extensions'].includes(name.toLowerCase()))
+      .map(([name, value]) => [name, value]);
+    headers.push(['Sec-WebSocket-Accept', webSocketAccept(key)]);
+    const answer = (): void => {
+      this.timer = undefined;
+      if (socket.destroyed) {
+        bridge.failed('client-closed', 'client-closed', 'the client went away before the mock answered');
+        return;
+      }
+      this.settled = true;
+      const sentAt = now();
+      bridge.responded({ status: 101, statusText: mock.statusText, httpVersion: '1.1', headers }, sentAt, mock.id);
+      let text = `HTTP/1.1 101 ${mock.statusText || 'Switching Protocols'}\r\n`;
+      for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
+      socket.write(`${text}\r\n`);
+      const peer = new MockWebSocketPeer(
+        mock.pieces.map((p) => p.bytes),
+        times.pieces.map((t) => t - times.head),
+        closesItself,
+      );
+      if (head.length > 0) peer.write(head);
+      bridge.forwardedEarly('request', head);
+      bridge.attach(socket, peer);
+    };
+    if (times.head > 0) {
+      this.timer = setTimeout(answer, times.head);
+      this.timer.unref();
+    } else answer();
   }
 
   /** Ends an upgrade still waiting for the upstream (the proxy is closing). */
@@ -193,6 +249,11 @@ function responseHeadText(res: IncomingMessage, headers: readonly (readonly [str
   let text = `HTTP/${res.httpVersion} ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\n`;
   for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
   return `${text}\r\n`;
+}
+
+/** RFC 6455 section 4.2.2: the key the client sent, with the protocol's GUID, hashed. */
+function webSocketAccept(key: string): string {
+  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
 }
 
 function noop(): void {}

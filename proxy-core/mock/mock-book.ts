@@ -17,6 +17,11 @@ export interface RecordedResponse {
   readonly pieces: readonly RecordedPiece[];
   /** The protocol it was recorded in: an intercepted connection with no upstream is offered this. */
   readonly protocol: 'http/1.1' | 'h2';
+  /**
+   * A WebSocket (`ws:`/`wss:` URL, a `101` head): the pieces are the server's frames, and
+   * `closesItself` says the recording ends with the server's close (else the client closes).
+   */
+  readonly websocket?: { readonly closesItself: boolean };
 }
 
 export interface RecordedPiece {
@@ -96,9 +101,13 @@ export class MockBook {
   }
 }
 
+/** The origin a CONNECT reaches: a WebSocket's `wss://` is the tunnel of `https://`. */
 function originOf(url: string): string | undefined {
   try {
-    return new URL(url).origin;
+    const parsed = new URL(url);
+    if (parsed.protocol === 'ws:') parsed.protocol = 'http:';
+    else if (parsed.protocol === 'wss:') parsed.protocol = 'https:';
+    return parsed.origin;
   } catch {
     return undefined;
   }

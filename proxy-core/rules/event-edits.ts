@@ -1,6 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { textSearch, type RuleAction, type RuleActionType, type RuleEventChoice } from '../../app/stream-rules.js';
-import { webSocketHeaderSize, webSocketPayloadLength } from '../capture/websocket-frames.js';
+import {
+  maskedWith,
+  webSocketFrame,
+  webSocketHeaderSize,
+  webSocketPayloadLength,
+} from '../capture/websocket-frames.js';
 import type { EventFraming } from './event-bounds.js';
 import { framedMessage, messageFrame, type MessageCodec } from './message-codec.js';
 
@@ -282,7 +286,7 @@ function readWebSocketMessage(event: Buffer): WebSocketMessage | string {
     const masked = (frame[1]! & 0x80) !== 0;
     if (masked) first.masked = true;
     payloads.push(
-      masked ? unmasked(frame.subarray(start, end), frame.subarray(start - 4, start)) : frame.subarray(start, end),
+      masked ? maskedWith(frame.subarray(start, end), frame.subarray(start - 4, start)) : frame.subarray(start, end),
     );
   }
   if (!first) return 'it is a control frame';
@@ -300,34 +304,11 @@ function rebuiltMessage(message: WebSocketMessage, payload: Buffer): Buffer {
 
 /** A final text frame carrying `payload`: masked with a fresh key when a client sends it. */
 function webSocketTextFrame(payload: Buffer, masked: boolean): Buffer {
-  const length = payload.length;
-  const head =
-    length < 126
-      ? Buffer.from([0x81, length])
-      : length < 0x10000
-        ? Buffer.from([0x81, 126, length >> 8, length & 0xff])
-        : Buffer.concat([Buffer.from([0x81, 127]), bigEndian64(length)]);
-  if (!masked) return Buffer.concat([head, payload]);
-  head[1]! |= 0x80;
-  const key = randomBytes(4);
-  return Buffer.concat([head, key, unmasked(payload, key)]);
-}
-
-/** `payload` XORed with the 4-byte `key`: masking and unmasking are the same (RFC 6455 section 5.3). */
-function unmasked(payload: Buffer, key: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(payload.length);
-  for (let i = 0; i < payload.length; i++) out[i] = payload[i]! ^ key[i & 3]!;
-  return out;
+  return webSocketFrame(0x1, payload, masked);
 }
 
 function isMaskedFrame(frame: Buffer): boolean {
   return frame.length >= 2 && (frame[1]! & 0x80) !== 0;
-}
-
-function bigEndian64(value: number): Buffer {
-  const out = Buffer.alloc(8);
-  out.writeBigUInt64BE(BigInt(value));
-  return out;
 }
 
 /** `json` with the field at `path` (dots; numbers index arrays) set to `value`; undefined if not JSON. */

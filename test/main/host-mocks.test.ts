@@ -8,6 +8,10 @@ import { fetchViaProxy, type ProxiedResponse } from '../helpers/client.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startServer } from '../helpers/servers.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { connectThroughProxy } from '../helpers/client.js';
 
 const { defer, freshDir } = useCleanup();
 
@@ -102,6 +106,69 @@ describe('serving a captured exchange as a mock', () => {
     aborted.abort();
     await open;
     await upstream.close();
+  });
+});
+
+/** What a WebSocket client got: each message (text, or `bin:` and its bytes in hex) and when, then how it closed. */
+async function wsSession(
+  proxyPort: number,
+  url: string,
+  send?: string,
+): Promise<{ messages: string[]; times: number[]; code: number; reason: string }> {
+  const socket = await connectThroughProxy(proxyPort, new URL(url));
+  const client = new WebSocket(url, { createConnection: () => socket, perMessageDeflate: false });
+  const messages: string[] = [];
+  const times: number[] = [];
+  client.on('message', (data: Buffer, binary) => {
+    times.push(performance.now());
+    messages.push(binary ? `bin:${data.toString('hex')}` : data.toString());
+  });
+  if (send !== undefined) client.once('open', () => client.send(send));
+  const [code, reason] = await new Promise<[number, Buffer]>((resolve, reject) => {
+    client.once('close', (c: number, r: Buffer) => resolve([c, r]));
+    client.once('error', reject);
+  });
+  return { messages, times: times.map((t) => t - times[0]!), code, reason: reason.toString() };
+}
+
+describe('serving a captured WebSocket as a mock', () => {
+  it('plays the server’s messages at their times, and its close, to a new client with no server', async () => {
+    const host = await SluiceHost.create({ dataDir: await freshDir() });
+    defer(() => host.close());
+    const events: HostEvent[] = [];
+    host.subscribe((e) => events.push(e));
+    await host.call('proxy.setPort', { port: 0 });
+    const { port } = await host.call('proxy.start', {});
+    const server = http.createServer();
+    const wss = new WebSocketServer({ server, perMessageDeflate: true });
+    const heard: string[] = [];
+    wss.on('connection', (ws) => {
+      ws.on('message', (data: Buffer) => heard.push(data.toString()));
+      setTimeout(() => ws.send('one'), 0);
+      setTimeout(() => ws.send('two'), 120);
+      setTimeout(() => ws.send(Buffer.from([1, 2, 3]), { binary: true }), 300);
+      setTimeout(() => ws.close(1000, 'bye'), 360);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/feed`;
+    const live = await wsSession(port, url, 'hi');
+    wss.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    expect(live.messages).toEqual(['one', 'two', 'bin:010203']);
+    const opened = events.find((e) => e.type === 'exchange-opened' && e.request.url === url) as { id: number };
+    await waitFor(() => events.some((e) => e.type === 'exchange-closed' && e.id === opened.id));
+
+    const state = await host.call('mocks.add', { ids: [opened.id] });
+    expect(state.mocks[0]).toMatchObject({ url, status: 101, pieces: 4 });
+    const mocked = await wsSession(port, url, 'hi again');
+    expect(mocked.messages).toEqual(live.messages);
+    expect(mocked.code).toBe(1000);
+    expect(mocked.reason).toBe('bye');
+    expectGaps(mocked.times, live.times);
+    expect(heard).toEqual(['hi']);
+    const heads = events.filter((e): e is ResponseHeadEvent => e.type === 'response-head');
+    expect(heads.at(-1)).toMatchObject({ mock: state.mocks[0]!.id, response: { status: 101 } });
   });
 });
 

@@ -7,6 +7,9 @@ import { fetchViaProxy, type ProxiedResponse } from '../helpers/client.js';
 import { connectH2 } from '../helpers/h2.js';
 import { lastOpened, startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startServer, type TestServer } from '../helpers/servers.js';
+import WebSocket from 'ws';
+import { connectThroughProxy } from '../helpers/client.js';
+import { webSocketFrame } from '../../proxy-core/index.js';
 
 /** An SSE stream as recorded: four events, the waits between them uneven. */
 const EVENT_TIMES_MS = [0, 120, 300, 380];
@@ -195,5 +198,48 @@ describe('mocks: recorded responses served in the upstream’s place', () => {
     const res = await fetchViaProxy(proxy.port, url);
     expect(res.body.length).toBe(16 * big.length);
     expect(res.complete).toBe(true);
+  });
+
+  it('keeps a recorded WebSocket open until the client closes, answering its close, over wss to no server', async () => {
+    const url = 'wss://ws.mock.invalid/live';
+    proxy.proxy.setMocks(
+      [
+        {
+          id: 8,
+          method: 'GET',
+          url,
+          status: 101,
+          statusText: 'Switching Protocols',
+          headers: [
+            ['Upgrade', 'websocket'],
+            ['Connection', 'Upgrade'],
+            ['Sec-WebSocket-Accept', 'recorded-for-another-key'],
+          ],
+          trailers: [],
+          headAtMs: 0,
+          pieces: [
+            { atMs: 0, bytes: webSocketFrame(1, Buffer.from('hello'), false) },
+            { atMs: 80, bytes: webSocketFrame(1, Buffer.from('world'), false) },
+          ],
+          protocol: 'http/1.1',
+          websocket: { closesItself: false },
+        },
+      ],
+      { speed: 1, jitterMs: 0 },
+    );
+    const socket = await connectThroughProxy(proxy.port, new URL('https://ws.mock.invalid/'), proxy.caPem);
+    const client = new WebSocket(url, { createConnection: () => socket, perMessageDeflate: false });
+    const got: string[] = [];
+    client.on('message', (data: Buffer) => {
+      got.push(data.toString());
+      if (got.length === 2) client.close(4000, 'done');
+    });
+    const [code] = await new Promise<[number, Buffer]>((resolve, reject) => {
+      client.once('close', (c: number, r: Buffer) => resolve([c, r]));
+      client.once('error', reject);
+    });
+    expect(got).toEqual(['hello', 'world']);
+    // The mock answered the client's close, so the client closed cleanly and at once.
+    expect(code).toBe(1000);
   });
 });

@@ -159,8 +159,9 @@ describe('the page across a reconnect', () => {
     expect(page.store.getState()).toMatchObject({ connection: 'connecting', connectionDetail: 'attempt 2' });
     second.accept();
     expect(page.store.getState().connection).toBe('open');
-    // The replayed log has no statuses, rules or schemas: the page asks again on the new socket.
+    // The replayed log has no statuses, rules, mocks or schemas: the page asks again on the new socket.
     expect(second.calls.map((c) => c.command).sort()).toEqual([
+      'mocks.get',
       'proxy.status',
       'rules.get',
       'schemas.get',

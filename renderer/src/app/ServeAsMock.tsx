@@ -15,7 +15,7 @@ export function ServeAsMock({ x }: { x: ExchangeView }) {
   const setMocks = useSluice((s) => s.setMocks);
   const openDialog = useSluice((s) => s.openDialog);
   const [outcome, setOutcome] = useState<{ id: number; text: string; failed: boolean }>();
-  if (x.opened.kind !== 'http' || x.response === undefined) return null;
+  if (x.opened.kind === 'tunnel' || x.response === undefined) return null;
   const serve = async (): Promise<void> => {
     try {
       const state = await host.call('mocks.add', { ids: [x.id] });
