@@ -1,23 +1,17 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { ExchangeOpenedEvent } from '../../app/proxy-events.js';
-import type { HostEvent } from '../../app/contract.js';
-import { SluiceHost } from '../../main/host/sluice-host.js';
 import { searchBodies } from '../../main/host/body-search.js';
 import { fetchViaProxy } from '../helpers/client.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { runningHost } from '../helpers/running-host.js';
 import { startServer } from '../helpers/servers.js';
 
 const { defer, freshDir } = useCleanup();
 
 describe('searching inside bodies', () => {
   it('finds a value only a gzip response body or only a request body holds, newest first', async () => {
-    const host = await SluiceHost.create({ dataDir: await freshDir() });
-    defer(() => host.close());
-    const events: HostEvent[] = [];
-    host.subscribe((e) => events.push(e));
-    await host.call('proxy.setPort', { port: 0 });
-    const { port } = await host.call('proxy.start', {});
+    const { host, events, port } = await runningHost(await freshDir(), defer);
     const upstream = await startServer((req, res) => {
       req.resume();
       req.on('end', () => {

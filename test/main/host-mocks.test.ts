@@ -1,12 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ChunkEvent, ResponseHeadEvent, WebSocketMessageEvent } from '../../app/proxy-events.js';
 import type { HostEvent } from '../../app/contract.js';
-import type { ResponseHeadEvent } from '../../app/proxy-events.js';
-import { SluiceHost } from '../../main/host/sluice-host.js';
 import { fetchViaProxy, type ProxiedResponse } from '../helpers/client.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { runningHost } from '../helpers/running-host.js';
+import { expectPlayedAt } from '../helpers/playback-timing.js';
 import { startServer } from '../helpers/servers.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,31 +18,22 @@ const { defer, freshDir } = useCleanup();
 
 /** When the upstream writes each event, from its response head: uneven, with one long stall. */
 const SENT_AT_MS = [0, 90, 400, 460];
-// Timers fire a few ms late on a busy machine; a mock that lost the recording's gaps is off by 50–300 ms.
-const WITHIN_MS = 15;
-
 /** Each arrival's time from the first arrival. */
 function fromFirst(res: ProxiedResponse): number[] {
   return res.arrivals.map((a) => a.at - res.arrivals[0]!.at);
 }
 
-function expectGaps(actual: number[], expected: readonly number[], speed = 1): void {
-  expect(actual).toHaveLength(expected.length);
-  expected.forEach((ms, i) =>
-    expect(Math.abs(actual[i]! - ms / speed), `event ${i} at ${actual[i]!.toFixed(1)} ms`).toBeLessThanOrEqual(
-      WITHIN_MS,
-    ),
-  );
+/** The response chunks' read times of exchange `id`, from the first: the times a mock of it plays. */
+function recordedTimes(events: readonly HostEvent[], id: number): number[] {
+  const reads = events
+    .filter((e): e is ChunkEvent => e.type === 'chunk' && e.id === id && e.direction === 'response')
+    .map((c) => c.readAt);
+  return reads.map((t) => t - reads[0]!);
 }
 
 describe('serving a captured exchange as a mock', () => {
   it('replays a live-captured SSE stream with its events and gaps, at x1 and x2, after the upstream is gone', async () => {
-    const host = await SluiceHost.create({ dataDir: await freshDir() });
-    defer(() => host.close());
-    const events: HostEvent[] = [];
-    host.subscribe((e) => events.push(e));
-    await host.call('proxy.setPort', { port: 0 });
-    const { port } = await host.call('proxy.start', {});
+    const { host, events, port } = await runningHost(await freshDir(), defer);
     const upstream = await startServer((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/event-stream' });
       res.flushHeaders();
@@ -55,10 +47,11 @@ describe('serving a captured exchange as a mock', () => {
     const url = `${upstream.url}/v1/stream`;
     const live = await fetchViaProxy(port, url);
     await upstream.close();
-    const recorded = fromFirst(live);
     const opened = events.find((e) => e.type === 'exchange-opened' && e.request.url === url)!;
     const { id } = opened as { id: number };
     await waitFor(() => events.some((e) => e.type === 'exchange-closed' && e.id === id));
+    const recorded = recordedTimes(events, id);
+    expect(recorded).toHaveLength(SENT_AT_MS.length);
 
     const state = await host.call('mocks.add', { ids: [id] });
     expect(state.mocks).toEqual([
@@ -69,12 +62,12 @@ describe('serving a captured exchange as a mock', () => {
     const mocked = await fetchViaProxy(port, url);
     expect(mocked.status).toBe(200);
     expect(mocked.body.toString()).toBe(live.body.toString());
-    expectGaps(fromFirst(mocked), recorded);
+    expectPlayedAt(fromFirst(mocked), recorded);
     const heads = events.filter((e): e is ResponseHeadEvent => e.type === 'response-head');
     expect(heads.at(-1)!.mock).toBe(state.mocks[0]!.id);
 
     await host.call('mocks.setPlayback', { speed: 2, jitterMs: 0 });
-    expectGaps(fromFirst(await fetchViaProxy(port, url)), recorded, 2);
+    expectPlayedAt(fromFirst(await fetchViaProxy(port, url)), recorded, 2);
     expect((await host.call('mocks.get', {})).mocks[0]!.served).toBe(2);
 
     await host.call('mocks.remove', { mockIds: [state.mocks[0]!.id] });
@@ -83,16 +76,11 @@ describe('serving a captured exchange as a mock', () => {
   });
 
   it('says why an exchange cannot be a mock, and adds none of the ones asked for then', async () => {
-    const host = await SluiceHost.create({ dataDir: await freshDir() });
-    defer(() => host.close());
-    await host.call('proxy.setPort', { port: 0 });
-    const { port } = await host.call('proxy.start', {});
+    const { host, events, port } = await runningHost(await freshDir(), defer);
     const upstream = await startServer((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/event-stream' });
       res.write('data: open\n\n');
     });
-    const events: HostEvent[] = [];
-    host.subscribe((e) => events.push(e));
     const aborted = new AbortController();
     const open = fetchViaProxy(port, `${upstream.url}/open`, { signal: aborted.signal });
     await waitFor(() => events.some((e) => e.type === 'chunk'));
@@ -133,12 +121,7 @@ async function wsSession(
 
 describe('serving a captured WebSocket as a mock', () => {
   it('plays the server’s messages at their times, and its close, to a new client with no server', async () => {
-    const host = await SluiceHost.create({ dataDir: await freshDir() });
-    defer(() => host.close());
-    const events: HostEvent[] = [];
-    host.subscribe((e) => events.push(e));
-    await host.call('proxy.setPort', { port: 0 });
-    const { port } = await host.call('proxy.start', {});
+    const { host, events, port } = await runningHost(await freshDir(), defer);
     const server = http.createServer();
     const wss = new WebSocketServer({ server, perMessageDeflate: true });
     const heard: string[] = [];
@@ -165,7 +148,14 @@ describe('serving a captured WebSocket as a mock', () => {
     expect(mocked.messages).toEqual(live.messages);
     expect(mocked.code).toBe(1000);
     expect(mocked.reason).toBe('bye');
-    expectGaps(mocked.times, live.times);
+    const sent = events.filter(
+      (e): e is WebSocketMessageEvent =>
+        e.type === 'websocket-message' && e.id === opened.id && e.direction === 'response' && e.opcode !== 8,
+    );
+    expectPlayedAt(
+      mocked.times,
+      sent.map((m) => m.t - sent[0]!.t),
+    );
     expect(heard).toEqual(['hi']);
     const heads = events.filter((e): e is ResponseHeadEvent => e.type === 'response-head');
     expect(heads.at(-1)).toMatchObject({ mock: state.mocks[0]!.id, response: { status: 101 } });
@@ -227,7 +217,7 @@ describe('sluice --mock FILE.har', () => {
     expect(res.body.toString()).toBe(
       'id: 0\ndata: {"n":0}\n\nid: 1\ndata: {"n":1}\n\nevent: update\nid: 2\ndata: {"n":2}\n\nid: 3\ndata: {"n":3}\n\n',
     );
-    expectGaps(fromFirst(res), SENT_AT_MS, 2);
+    expectPlayedAt(fromFirst(res), SENT_AT_MS, 2);
   });
 });
 

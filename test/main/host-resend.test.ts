@@ -1,21 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { HostEvent } from '../../app/contract.js';
 import type { ExchangeOpenedEvent } from '../../app/proxy-events.js';
-import { SluiceHost } from '../../main/host/sluice-host.js';
 import { fetchViaProxy } from '../helpers/client.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { runningHost } from '../helpers/running-host.js';
 import { startServer } from '../helpers/servers.js';
 
 const { defer, freshDir } = useCleanup();
 
 describe('exchange.resend', () => {
   it('sends a kept request again with its body, or as edited, and says why it cannot', async () => {
-    const host = await SluiceHost.create({ dataDir: await freshDir() });
-    defer(() => host.close());
-    const events: HostEvent[] = [];
-    host.subscribe((e) => events.push(e));
-    await host.call('proxy.setPort', { port: 0 });
-    const { port } = await host.call('proxy.start', {});
+    const { host, events, port } = await runningHost(await freshDir(), defer);
     const bodies: string[] = [];
     const upstream = await startServer((req, res) => {
       let body = '';

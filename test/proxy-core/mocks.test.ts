@@ -7,6 +7,7 @@ import { fetchViaProxy, type ProxiedResponse } from '../helpers/client.js';
 import { connectH2 } from '../helpers/h2.js';
 import { lastOpened, startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startServer, type TestServer } from '../helpers/servers.js';
+import { EACH_WITHIN_MS, expectPlayedAt } from '../helpers/playback-timing.js';
 import WebSocket from 'ws';
 import { connectThroughProxy } from '../helpers/client.js';
 import { webSocketFrame } from '../../proxy-core/index.js';
@@ -39,15 +40,8 @@ function gapsFromFirst(res: ProxiedResponse): number[] {
   return res.arrivals.map((a) => a.at - res.arrivals[0]!.at);
 }
 
-/** The recorded times from the first event, divided by the speed, each within `ms`. */
-function expectPlayedAt(times: number[], speed: number, ms: number): void {
-  EVENT_TIMES_MS.forEach((recorded, i) => {
-    expect(Math.abs(times[i]! - recorded / speed), `event ${i}: ${times[i]!.toFixed(1)} ms`).toBeLessThanOrEqual(ms);
-  });
-}
-
 // A busy CI machine fires timers late by a few ms; a mock that ignored its recording would be off by 100s.
-const WITHIN_MS = 15;
+const WITHIN_MS = EACH_WITHIN_MS;
 
 describe('mocks: recorded responses served in the upstream’s place', () => {
   let proxy: TestProxy;
@@ -76,7 +70,7 @@ describe('mocks: recorded responses served in the upstream’s place', () => {
     expect(res.body.toString()).toBe(EVENT_TIMES_MS.map((_, i) => sse(i).toString()).join(''));
     // The head waited as recorded (40 ms) before the first event.
     expect(res.arrivals[0]!.at - sent).toBeGreaterThanOrEqual(35);
-    expectPlayedAt(gapsFromFirst(res), 1, WITHIN_MS);
+    expectPlayedAt(gapsFromFirst(res), EVENT_TIMES_MS, 1);
     const opened = lastOpened(proxy.events, (e) => e.request.url === url)!;
     const head = (await proxy.waitFor((e) => e.type === 'response-head' && e.id === opened.id)) as ResponseHeadEvent;
     expect(head.mock).toBe(1);
@@ -90,7 +84,7 @@ describe('mocks: recorded responses served in the upstream’s place', () => {
   it('plays proportionally faster at x2, and at once as fast as possible', async () => {
     const url = 'http://llm.mock.invalid/v1/stream';
     proxy.proxy.setMocks([sseMock(2, url)], { speed: 2, jitterMs: 0 });
-    expectPlayedAt(gapsFromFirst(await fetchViaProxy(proxy.port, url)), 2, WITHIN_MS);
+    expectPlayedAt(gapsFromFirst(await fetchViaProxy(proxy.port, url)), EVENT_TIMES_MS, 2);
     proxy.proxy.setMocks([sseMock(2, url)], { speed: 0, jitterMs: 0 });
     const started = performance.now();
     const fast = await fetchViaProxy(proxy.port, url);
@@ -127,7 +121,7 @@ describe('mocks: recorded responses served in the upstream’s place', () => {
     proxy.proxy.setMocks([sseMock(5, url)], { speed: 1, jitterMs: 0 });
     const res = await fetchViaProxy(proxy.port, url, { caPem: proxy.caPem });
     expect(res.status).toBe(200);
-    expectPlayedAt(gapsFromFirst(res), 1, WITHIN_MS);
+    expectPlayedAt(gapsFromFirst(res), EVENT_TIMES_MS, 1);
   });
 
   it('answers an HTTP/2 client in HTTP/2, with the recorded trailers (a gRPC call)', async () => {
