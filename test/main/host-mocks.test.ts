@@ -73,6 +73,15 @@ describe('serving a captured exchange as a mock', () => {
     await host.call('mocks.remove', { mockIds: [state.mocks[0]!.id] });
     const gone = await fetchViaProxy(port, url);
     expect(gone.status).toBe(502);
+
+    // Our own HAR keeps the chunks' times (`_chunks`): another Sluice serves it the same way.
+    const har = join(await freshDir(), 'stream.har');
+    await host.writeHarFile(har, { ids: new Set([id]) });
+    const other = await runningHost(await freshDir(), defer);
+    expect(await other.host.mockHarFile(har)).toEqual({ mocks: 1, skipped: [] });
+    const fromHar = await fetchViaProxy(other.port, url);
+    expect(fromHar.body.toString()).toBe(live.body.toString());
+    expectPlayedAt(fromFirst(fromHar), recorded);
   });
 
   it('says why an exchange cannot be a mock, and adds none of the ones asked for then', async () => {

@@ -4,18 +4,21 @@ import { Banners } from './Banners.js';
 import { DetailPane } from './DetailPane.js';
 import { ExchangeList } from './ExchangeList.js';
 import { Toolbar } from './Toolbar.js';
+import { SplitHandle, useSplit } from './SplitHandle.js';
 
 // Loaded when two runs are first compared, not with the page.
 const CompareDialog = lazy(() => import('./CompareDialog.js').then((m) => ({ default: m.CompareDialog })));
 
 export function App({ onReconnect }: { onReconnect: () => void }) {
   const comparing = useSluice((s) => s.comparing);
+  const [split, setSplit] = useSplit();
   return (
     <div className="app">
       <Toolbar />
       <Banners onReconnect={onReconnect} />
-      <main className="main">
+      <main className="main" style={{ gridTemplateColumns: `minmax(0, ${split}fr) auto minmax(0, ${1 - split}fr)` }}>
         <ExchangeList />
+        <SplitHandle share={split} onChange={setSplit} />
         <DetailPane />
       </main>
       {comparing && (

@@ -22,6 +22,8 @@ import { useExchange, useSluice, type DetailTab } from '../store/store.js';
 import { BodyPanel } from './BodyPanel.js';
 import { CopyRequestMenu } from './CopyRequestMenu.js';
 import { ServeAsMock } from './ServeAsMock.js';
+import { ConversationView } from '../llm/ConversationView.js';
+import { useLlmRequest } from '../llm/use-llm-request.js';
 import { CompareButton } from './CompareButton.js';
 import { ResendMenu } from './ResendMenu.js';
 import { HeadersView } from './HeadersView.js';
@@ -62,14 +64,21 @@ function Detail({ x }: { x: ExchangeView }) {
   const rpc = x.rpc !== undefined || x.rpcMessages.length > 0;
   const hasMessages = rpc || x.opened.kind === 'websocket' || x.messages.length > 0;
   const messageCount = rpc ? x.rpcMessages.length + x.rpcMessagesDropped : x.messages.length + x.messagesDropped;
+  const llmRequest = useLlmRequest(x);
   const tabs: { id: DetailTab; label: string }[] = [
     { id: 'headers', label: 'Headers' },
     { id: 'body', label: 'Body' },
+    ...(llmRequest ? [{ id: 'conversation' as const, label: 'Conversation' }] : []),
     ...(hasEvents ? [{ id: 'events' as const, label: `Events (${formatCount(eventCount)})` }] : []),
     ...(hasMessages ? [{ id: 'messages' as const, label: `Messages (${formatCount(messageCount)})` }] : []),
     { id: 'timeline', label: 'Timeline' },
   ];
-  const tab = (chosen === 'events' && !hasEvents) || (chosen === 'messages' && !hasMessages) ? 'body' : chosen;
+  const tab =
+    (chosen === 'events' && !hasEvents) ||
+    (chosen === 'messages' && !hasMessages) ||
+    (chosen === 'conversation' && !llmRequest)
+      ? 'body'
+      : chosen;
   const endedAt = x.closed?.t;
 
   return (
@@ -116,6 +125,14 @@ function Detail({ x }: { x: ExchangeView }) {
         )}
         {tab === 'headers' && <HeadersView x={x} />}
         {tab === 'body' && <Bodies x={x} onShow={setTab} />}
+        {tab === 'conversation' && llmRequest && (
+          <ConversationView
+            x={x}
+            request={llmRequest}
+            rows={bodyEvents ? (bodyRows ?? []) : x.sse}
+            onRaw={() => setTab('body')}
+          />
+        )}
         {tab === 'events' && (
           <SseView
             exchange={x}

@@ -32,6 +32,7 @@ import { FilterBar } from './FilterBar.js';
 import { fileLabels } from './file-labels.js';
 import { ImportedFromBadge, useImportedFiles } from './ImportedFiles.js';
 import './exchange-list.css';
+import { llmCallOf } from '../llm/llm-call.js';
 
 const ROW_HEIGHT = 24;
 const OVERSCAN = 12;
@@ -268,6 +269,7 @@ const Row = memo(function Row({ id, top, selected, onSelect, fitRow, fileLabels 
           </span>
         )}
         <span className="path-text">{label}</span>
+        <LlmBadge x={x} />
       </span>
       <span className={`c-status ${status.tone}`} title={status.title || undefined}>
         {status.text}
@@ -285,6 +287,18 @@ const Row = memo(function Row({ id, top, selected, onSelect, fitRow, fileLabels 
     </div>
   );
 });
+
+/** An LLM API call: which API, and the model once known. */
+function LlmBadge({ x }: { x: ExchangeView }) {
+  const call = llmCallOf(x);
+  if (!call) return null;
+  const text = call.model === undefined ? call.api : `${call.api} · ${call.model}`;
+  return (
+    <span className="mock-badge llm-badge" data-testid="llm-badge" title={`LLM call: ${text}`}>
+      {text}
+    </span>
+  );
+}
 
 /** A stream rule touched this exchange (or holds it now): it was changed on purpose, so the list says so. */
 function RuleBadge({ x }: { x: ExchangeView }) {

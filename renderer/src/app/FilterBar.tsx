@@ -6,8 +6,9 @@ import { bodySearchText, useBodySearch } from './use-body-search.js';
 import { RemoveImportedButton, SourceSelect } from './ImportedFiles.js';
 
 const STATUSES: readonly StatusFilter[] = ['all', '2xx', '3xx', '4xx', '5xx', '1xx', 'failed', 'pending'];
-const TYPES: readonly (TypeCategory | 'all')[] = [
+const TYPES: readonly (TypeCategory | 'all' | 'llm')[] = [
   'all',
+  'llm',
   'sse',
   'ndjson',
   'eventstream',
@@ -76,7 +77,7 @@ export function FilterBar({ shown, total, files }: FilterBarProps) {
         <select
           aria-label="Filter by content type"
           value={filter.type}
-          onChange={(e) => setFilter({ type: e.target.value as TypeCategory | 'all' })}
+          onChange={(e) => setFilter({ type: e.target.value as TypeCategory | 'all' | 'llm' })}
         >
           {TYPES.map((t) => (
             <option key={t} value={t}>

@@ -27,7 +27,7 @@ export interface BodyState {
  * The captured body of one direction, decoded (gzip, br, deflate) when it is encoded, re-read
  * while it grows. Reads are throttled so a fast stream costs a few reads a second.
  */
-export function useBody(x: ExchangeView, direction: Direction): BodyState {
+export function useBody(x: ExchangeView, direction: Direction, enabled = true): BodyState {
   const host = useHost();
   const [state, setState] = useState<BodyState>({ body: undefined, missing: false, error: undefined });
   const body = direction === 'request' ? x.requestBody : x.responseBody;
@@ -36,6 +36,7 @@ export function useBody(x: ExchangeView, direction: Direction): BodyState {
   const lastRead = useRef({ id: -1, direction, size: -1, closed: false, at: 0 });
 
   useEffect(() => {
+    if (!enabled) return;
     const previous = lastRead.current;
     const same = previous.id === x.id && previous.direction === direction;
     if (!same) setState({ body: undefined, missing: false, error: undefined });
@@ -62,7 +63,7 @@ export function useBody(x: ExchangeView, direction: Direction): BodyState {
       cancelled = true;
       clearTimeout(timer);
     };
-  }, [host, x.id, direction, size, closed]);
+  }, [host, x.id, direction, size, closed, enabled]);
 
   return state;
 }

@@ -7,6 +7,7 @@ import { formatChunkRange, formatOffset, previewData } from './sse-format.js';
 import { gapBefore } from './stats.js';
 import { RuleMark } from '../live-table/RuleMark.js';
 import type { StreamEventRow } from './stream-events.js';
+import type { ContributionPart, EventContribution } from './llm-text.js';
 
 export interface EventsTableProps {
   /** Append-only; `count` is passed separately because the array grows in place. */
@@ -30,6 +31,13 @@ export interface EventsTableProps {
   readonly sseFields: boolean;
   /** Events a stream rule put in or changed, by row index: what it did, in words. */
   readonly ruleMarks?: ReadonlyMap<number, string>;
+  /**
+   * For an LLM stream, what each event added (by position in `rows`): shown in place of the data,
+   * so the table reads like the answer being typed. The data stays in the event's detail.
+   */
+  readonly contributions?: readonly (EventContribution | undefined)[] | undefined;
+  /** Characters every event's data starts with, left out of the data column (shown as `…`). */
+  readonly sharedPrefix?: number;
 }
 
 const DATA: LiveColumn = { track: 'minmax(0, 1fr)' };
@@ -88,9 +96,12 @@ export function EventsTable(props: EventsTableProps) {
             </span>
           </>
         )}
-        <span role="gridcell" className="live-cell live-data">
-          {previewData(row.data)}
-        </span>
+        <DataCell
+          row={row}
+          contribution={props.contributions?.[i]}
+          llm={props.contributions !== undefined}
+          skip={props.sharedPrefix ?? 0}
+        />
         <span role="gridcell" className="live-cell live-num">
           {formatOffset(row.t - start)}
         </span>
@@ -124,9 +135,19 @@ export function EventsTable(props: EventsTableProps) {
               </span>
             </>
           )}
-          <span role="columnheader" className="live-cell">
-            data
-          </span>
+          {props.contributions ? (
+            <span
+              role="columnheader"
+              className="live-cell"
+              title="What each event added to the answer: text, thinking, a tool call and its arguments, usage, the stop reason. The event's data is in its detail."
+            >
+              contributed
+            </span>
+          ) : (
+            <span role="columnheader" className="live-cell">
+              data
+            </span>
+          )}
           <span role="columnheader" className="live-cell live-num" title="Time since the request started">
             time
           </span>
@@ -141,5 +162,59 @@ export function EventsTable(props: EventsTableProps) {
     >
       {renderedRows}
     </LiveTable>
+  );
+}
+
+/**
+ * The data column: for an LLM stream what the event added (its raw data, muted, when it added
+ * nothing), else the data, less the start every event shares. The whole data shows on hover.
+ */
+function DataCell({
+  row,
+  contribution,
+  llm,
+  skip,
+}: {
+  row: StreamEventRow;
+  contribution: EventContribution | undefined;
+  llm: boolean;
+  skip: number;
+}) {
+  const title = row.data.length > 200 ? `${row.data.slice(0, 200)}…` : row.data;
+  if (llm && contribution) {
+    return (
+      <span role="gridcell" className="live-cell live-data contrib" title={title}>
+        {contribution.map((part, i) => (
+          <ContributionText key={i} part={part} />
+        ))}
+      </span>
+    );
+  }
+  const shown = skip > 0 && row.data.length > skip ? `…${row.data.slice(skip)}` : row.data;
+  return (
+    <span role="gridcell" className={`live-cell live-data${llm ? ' muted' : ''}`} title={title}>
+      {previewData(shown)}
+    </span>
+  );
+}
+
+const PART_LABELS: Partial<Record<ContributionPart['kind'], string>> = {
+  thinking: 'thinking',
+  tool: 'tool',
+  args: 'args',
+  usage: 'usage',
+  stop: 'stop',
+  error: 'error',
+};
+
+/** A text delta as it was written (spaces kept, line breaks shown); any other part with its label. */
+function ContributionText({ part }: { part: ContributionPart }) {
+  const label = PART_LABELS[part.kind];
+  const text = part.text.replace(/\r?\n/g, '⏎');
+  return (
+    <span className={`contrib-part contrib-${part.kind}`} data-kind={part.kind}>
+      {label !== undefined && <span className="contrib-label">{label}</span>}
+      {text}
+    </span>
   );
 }

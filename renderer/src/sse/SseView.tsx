@@ -11,6 +11,7 @@ import { eventTest, EventNames, nameChoice, type EventName } from './event-filte
 import { EventsTable } from './EventsTable.js';
 import { JoinedText } from './JoinedText.js';
 import { LlmTextAssembler } from './llm-text.js';
+import { SharedPrefix } from './shared-prefix.js';
 import { describeStats, streamStats } from './stats.js';
 import type { StreamEventRow } from './stream-events.js';
 import './sse.css';
@@ -58,6 +59,12 @@ function SseViewBody({ exchange, revision, rows: givenRows, named = givenRows ==
   const selectedRow = selection.index === undefined ? undefined : rows[selection.index];
   const [query, setQuery] = useState<RowQuery>(NO_QUERY);
   const indices = useRowFilter(rows, count, query, eventTest);
+  const [sharedPrefix] = useState(() => new SharedPrefix());
+  // An LLM stream shows what each event added instead; others hide the start all events share.
+  const skip = useMemo(
+    () => (llm.provider === undefined ? sharedPrefix.sync(rows) : 0),
+    [sharedPrefix, rows, count, llm.provider],
+  );
   const [eventNames] = useState(() => new EventNames());
   // Like the assembler: only the events since the last update are read.
   const names = useMemo(() => eventNames.sync(rows), [eventNames, rows, count]);
@@ -131,6 +138,8 @@ function SseViewBody({ exchange, revision, rows: givenRows, named = givenRows ==
           followInitially={live}
           sseFields={named}
           ruleMarks={ruleMarks}
+          contributions={llm.provider !== undefined ? llm.contributions : undefined}
+          sharedPrefix={skip}
         />
         {showText && <JoinedText llm={llm} live={live} requestStart={exchange.opened.t} />}
       </div>

@@ -43,7 +43,25 @@ export interface LlmText {
   readonly finishReason?: string;
   /** Token counts as the API reported them, when it did. */
   readonly usage?: LlmUsage;
+  /**
+   * What each event added, by its position in the rows (undefined: nothing, e.g. a ping or
+   * `message_start`). Grows in place with the stream like `written`.
+   */
+  readonly contributions: readonly (EventContribution | undefined)[];
 }
+
+/** One part of what an event added to the answer. */
+export interface ContributionPart {
+  /**
+   * `text` and `thinking` deltas; `tool`: a tool call named (`name (id)`); `args`: a piece of a
+   * call's arguments; `usage`: token counts reported; `stop`: the finish reason; `done`: the end
+   * of the stream; `error`: an error the API reported.
+   */
+  readonly kind: 'text' | 'thinking' | 'tool' | 'args' | 'usage' | 'stop' | 'done' | 'error';
+  readonly text: string;
+}
+
+export type EventContribution = readonly ContributionPart[];
 
 export interface ToolCall {
   readonly name?: string;
@@ -122,6 +140,9 @@ export class LlmTextAssembler {
   private errors: string[] = [];
   private done = false;
   private readonly written: WrittenEvent[] = [];
+  private readonly contributions: (EventContribution | undefined)[] = [];
+  /** Tool calls this row named (or said more of), for its contribution. */
+  private rowTools: string[] = [];
   private model: string | undefined;
   private finishReason: string | undefined;
   private usage: LlmUsage | undefined;
@@ -156,6 +177,7 @@ export class LlmTextAssembler {
       eventsUsed: this.eventsUsed,
       done: this.done,
       written: this.written,
+      contributions: this.contributions,
       ...(this.model !== undefined && { model: this.model }),
       ...(this.finishReason !== undefined && { finishReason: this.finishReason }),
       ...(this.usage !== undefined && { usage: this.usage }),
@@ -173,6 +195,49 @@ export class LlmTextAssembler {
   }
 
   private addRow(row: StreamEventRow): void {
+    const before = {
+      text: this.text.length,
+      thinking: this.thinking.length,
+      toolInput: this.toolInput.length,
+      usage: this.usage,
+      finish: this.finishReason,
+      done: this.done,
+      errors: this.errors.length,
+    };
+    this.rowTools = [];
+    this.readRow(row);
+    this.contributions.push(this.contributionSince(before));
+  }
+
+  /** What the last row added, from the state before it. */
+  private contributionSince(before: {
+    text: number;
+    thinking: number;
+    toolInput: number;
+    usage: LlmUsage | undefined;
+    finish: string | undefined;
+    done: boolean;
+    errors: number;
+  }): EventContribution | undefined {
+    const parts: ContributionPart[] = [];
+    const add = (kind: ContributionPart['kind'], text: string): void => {
+      if (text !== '') parts.push({ kind, text });
+    };
+    add('thinking', this.thinking.slice(before.thinking));
+    add('text', this.text.slice(before.text));
+    for (const tool of this.rowTools) add('tool', tool);
+    add('args', this.toolInput.slice(before.toolInput).replace(/^\n/, ''));
+    // Some APIs repeat the counts on every event (Gemini): only a change is news.
+    if (this.usage && (!before.usage || usageWords(before.usage) !== usageWords(this.usage))) {
+      add('usage', usageWords(this.usage));
+    }
+    if (this.finishReason !== before.finish && this.finishReason !== undefined) add('stop', this.finishReason);
+    for (const error of this.errors.slice(before.errors)) add('error', error);
+    if (this.done && !before.done) add('done', 'done');
+    return parts.length > 0 ? parts : undefined;
+  }
+
+  private readRow(row: StreamEventRow): void {
     this.seen++;
     this.lastRow = row;
     this.cached = undefined;
@@ -242,8 +307,12 @@ export class LlmTextAssembler {
   /** @internal A tool call begins (or says more of itself): its name and id, as the API gave them. */
   noteToolCall(key: string, name: unknown, id: unknown): void {
     const call = this.callOf(key);
+    const was = `${call.name ?? ''}\u0000${call.id ?? ''}`;
     if (typeof name === 'string' && name !== '') call.name = name;
     if (typeof id === 'string' && id !== '') call.id = id;
+    if (`${call.name ?? ''}\u0000${call.id ?? ''}` !== was) {
+      this.rowTools.push(call.id === undefined ? (call.name ?? '') : `${call.name ?? 'tool'} (${call.id})`);
+    }
     this.cached = undefined;
   }
 
@@ -288,6 +357,16 @@ export class LlmTextAssembler {
     }
     if (Object.keys(next).length > 0) this.usage = next;
   }
+}
+
+/** Token counts in a few words: `in 12 · out 40 · cached 3 · reasoning 8`. */
+export function usageWords(usage: LlmUsage): string {
+  const words: string[] = [];
+  if (usage.input !== undefined) words.push(`in ${usage.input}`);
+  if (usage.output !== undefined) words.push(`out ${usage.output}`);
+  if (usage.cached !== undefined) words.push(`cached ${usage.cached}`);
+  if (usage.reasoning !== undefined) words.push(`reasoning ${usage.reasoning}`);
+  return words.join(' · ');
 }
 
 /** `object.a.b...` when every step is an object, else undefined. */

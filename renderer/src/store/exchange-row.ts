@@ -31,7 +31,8 @@ export type TypeCategory =
   | 'none';
 
 /** What the type filter calls a category where its own name would not do. */
-export const TYPE_WORDS: Partial<Record<TypeCategory | 'all', string>> = {
+export const TYPE_WORDS: Partial<Record<TypeCategory | 'all' | 'llm', string>> = {
+  llm: 'LLM calls',
   grpc: 'gRPC',
   eventstream: 'AWS event stream',
 };

@@ -2,6 +2,7 @@ import type { ExchangeView } from '../model/exchange.js';
 import { IMPORTED_ID_BASE } from '../../../app/contract.js';
 import { isFailure, type RawHeaders } from '../../../app/proxy-events.js';
 import { isStreamed, protocolLabel, typeCategory, urlParts, type TypeCategory } from './exchange-row.js';
+import { llmCallOf } from '../llm/llm-call.js';
 
 export type StatusFilter = 'all' | '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'failed' | 'pending';
 
@@ -27,7 +28,8 @@ export interface ExchangeFilter {
   /** Matched against the host as a suffix (`example.com` matches `api.example.com`); empty = all. */
   readonly host: string;
   readonly status: StatusFilter;
-  readonly type: TypeCategory | 'all';
+  /** A content type category, or `llm`: calls to an LLM API (`llmCallOf`), whatever they carry. */
+  readonly type: TypeCategory | 'all' | 'llm';
   /** A protocol column label (`HTTP/2`, `WS`, ...), or `all`. */
   readonly protocol: string;
   readonly streamingOnly: boolean;
@@ -61,7 +63,9 @@ export function isFiltering(filter: ExchangeFilter): boolean {
 export function matchesFilter(x: ExchangeView, filter: ExchangeFilter): boolean {
   if (filter.source !== 'all' && !sourceMatches(x, filter.source)) return false;
   if (filter.streamingOnly && !isStreamed(x)) return false;
-  if (filter.type !== 'all' && typeCategory(x) !== filter.type) return false;
+  if (filter.type === 'llm') {
+    if (llmCallOf(x) === undefined) return false;
+  } else if (filter.type !== 'all' && typeCategory(x) !== filter.type) return false;
   if (filter.protocol !== 'all' && protocolLabel(x) !== filter.protocol) return false;
   if (filter.status !== 'all' && !statusMatches(x, filter.status)) return false;
   if (filter.host) {

@@ -16,7 +16,7 @@ import { NO_FILTER, type ExchangeFilter } from './filter.js';
 import { noteHostTime } from './host-clock.js';
 import { nextSchemas, type HeldSchemas } from './held-schemas.js';
 
-export type DetailTab = 'headers' | 'body' | 'events' | 'messages' | 'timeline';
+export type DetailTab = 'headers' | 'body' | 'conversation' | 'events' | 'messages' | 'timeline';
 export type Dialog = 'har-export' | 'ca-help' | 'schemas' | 'rules' | 'mocks';
 
 export interface SluiceState {

@@ -1,0 +1,29 @@
+import { expect, test } from './fixtures.js';
+
+test('the split between the list and the details can be dragged, and stays after a reload', async ({
+  page,
+  sluice,
+}) => {
+  const list = page.locator('.exchange-list');
+  const handle = page.getByTestId('split-handle');
+  const before = (await list.boundingBox())!.width;
+  const box = (await handle.boundingBox())!;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(box.x + box.width / 2, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x - 200, y, { steps: 5 });
+  await page.mouse.up();
+  const dragged = (await list.boundingBox())!.width;
+  expect(Math.abs(dragged - (before - 200))).toBeLessThan(8);
+
+  await page.goto(sluice.uiUrl);
+  await expect(page.getByTestId('proxy-state')).toContainText('running');
+  expect(Math.abs((await list.boundingBox())!.width - dragged)).toBeLessThan(2);
+
+  // From the keyboard too; Home puts the first split back.
+  await handle.focus();
+  await page.keyboard.press('ArrowRight');
+  expect((await list.boundingBox())!.width).toBeGreaterThan(dragged + 10);
+  await page.keyboard.press('Home');
+  expect(Math.abs((await list.boundingBox())!.width - before)).toBeLessThan(8);
+});
