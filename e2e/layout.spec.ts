@@ -27,3 +27,27 @@ test('the split between the list and the details can be dragged, and stays after
   await page.keyboard.press('Home');
   expect(Math.abs((await list.boundingBox())!.width - before)).toBeLessThan(8);
 });
+
+test('a list column can be resized by its header’s edge, stays so after a reload, and fits again on double-click', async ({
+  page,
+  sluice,
+}) => {
+  const header = page.locator('.exchange-header .c-host');
+  const before = (await header.boundingBox())!.width;
+  const grip = page.getByTestId('col-grip-Host');
+  const box = (await grip.boundingBox())!;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(box.x + box.width / 2, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 120, y, { steps: 4 });
+  await page.mouse.up();
+  const wider = (await header.boundingBox())!.width;
+  expect(Math.abs(wider - (before + 120))).toBeLessThan(8);
+
+  await page.goto(sluice.uiUrl);
+  await expect(page.getByTestId('proxy-state')).toContainText('running');
+  expect(Math.abs((await header.boundingBox())!.width - wider)).toBeLessThan(2);
+
+  await grip.dblclick();
+  expect(Math.abs((await header.boundingBox())!.width - before)).toBeLessThan(2);
+});

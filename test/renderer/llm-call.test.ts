@@ -4,7 +4,6 @@ import { llmCallOf } from '../../renderer/src/llm/llm-call.js';
 import { applyEvent, emptyTraffic } from '../../renderer/src/store/apply-event.js';
 import type { ExchangeView } from '../../renderer/src/model/exchange.js';
 import { openedEvent } from '../helpers/host-events.js';
-import { clampSplit, readSplit, SPLIT_DEFAULT, SPLIT_MAX, SPLIT_MIN } from '../../renderer/src/app/split.js';
 
 function exchange(method: string, url: string, sse: string[] = []): ExchangeView {
   const traffic = emptyTraffic();
@@ -64,15 +63,5 @@ describe('which exchanges are LLM calls', () => {
       model: 'local-7b',
     });
     expect(llmCallOf(exchange('GET', 'http://127.0.0.1:8000/ticks', ['{"tick":1}', '{"tick":2}']))).toBeUndefined();
-  });
-});
-
-describe('the split between list and detail', () => {
-  it('keeps each side at least a fifth of the width, and starts from the default for a missing or broken value', () => {
-    expect(readSplit(null)).toBe(SPLIT_DEFAULT);
-    expect(readSplit('nonsense')).toBe(SPLIT_DEFAULT);
-    expect(readSplit('0.4')).toBe(0.4);
-    expect(clampSplit(0.05)).toBe(SPLIT_MIN);
-    expect(clampSplit(0.99)).toBe(SPLIT_MAX);
   });
 });

@@ -33,6 +33,8 @@ import { fileLabels } from './file-labels.js';
 import { ImportedFromBadge, useImportedFiles } from './ImportedFiles.js';
 import './exchange-list.css';
 import { llmCallOf } from '../llm/llm-call.js';
+import { ColumnGrip } from './ColumnGrip.js';
+import { COLUMN_WIDTHS_KEY, readColumnWidths, withColumnWidth, type ColumnWidths } from './column-widths.js';
 
 const ROW_HEIGHT = 24;
 const OVERSCAN = 12;
@@ -61,7 +63,6 @@ const COLUMNS: readonly ListColumn[] = [
   { className: 'c-time', label: 'Time', fit: { least: '3em' } },
   { className: 'c-state', label: 'State', fit: { least: '4em' } },
 ];
-const FITS = COLUMNS.map((column) => column.fit);
 
 /** Every exchange, live: a fixed row height keeps 100,000 rows to a screenful of elements. */
 export function ExchangeList() {
@@ -75,8 +76,17 @@ export function ExchangeList() {
   const files = useImportedFiles();
   const labels = useMemo(() => fileLabels(files), [files]);
   const section = useRef<HTMLElement>(null);
+  const [widths, setWidth] = useColumnWidths();
+  // A column the user sized keeps that width; the others fit their values.
+  const fits = useMemo(
+    () =>
+      COLUMNS.map((column) =>
+        widths[column.className] === undefined ? column.fit : { track: `${widths[column.className]}px` },
+      ),
+    [widths],
+  );
   // Rows render on their own as their exchange changes and hand themselves to `fitRow`.
-  const { template, fitRow } = useColumnFit(section, FITS, '.exchange-header');
+  const { template, fitRow } = useColumnFit(section, fits, '.exchange-header');
 
   useLayoutEffect(() => {
     const element = scroller.current;
@@ -174,6 +184,10 @@ export function ExchangeList() {
         {COLUMNS.map((column) => (
           <span key={column.className} className={column.className}>
             {column.label}
+            {/* The path takes what the others leave: sizing them sizes it. */}
+            {column.className !== 'c-path' && (
+              <ColumnGrip label={column.label} onWidth={(px) => setWidth(column.className, px)} />
+            )}
           </span>
         ))}
       </div>
@@ -193,6 +207,27 @@ export function ExchangeList() {
       </div>
     </section>
   );
+}
+
+/** The widths the user dragged the list's columns to, remembered in localStorage. */
+function useColumnWidths(): [ColumnWidths, (column: string, px: number | undefined) => void] {
+  const [widths, setWidths] = useState(() => readColumnWidths(localStore()?.getItem(COLUMN_WIDTHS_KEY) ?? null));
+  const set = useCallback((column: string, px: number | undefined) => {
+    setWidths((current) => {
+      const next = withColumnWidth(current, column, px);
+      localStore()?.setItem(COLUMN_WIDTHS_KEY, JSON.stringify(next));
+      return next;
+    });
+  }, []);
+  return [widths, set];
+}
+
+function localStore(): Storage | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What to do when nothing has come through yet, with the proxy's real address. */
