@@ -42,6 +42,10 @@ test('an LLM stream’s events show what each one added while the stream is open
   const rows = page.getByTestId('sse-row');
   await expect(rows).toHaveCount(TOKENS.length + 2);
   await expect(page.getByRole('columnheader', { name: 'contributed' })).toBeVisible();
+  // The summary's figures are all there to read, none cut off at the pane's edge.
+  const stats = page.getByTestId('sse-stats');
+  await expect(stats).toContainText('events/s');
+  expect(await stats.evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true);
   // Each delta's text in its own row, not the prefix every event shares.
   for (const [i, token] of TOKENS.slice(0, -1).entries()) {
     await expect(rows.nth(i + 1).locator('[data-kind="text"]')).toHaveText(token);

@@ -193,7 +193,8 @@ test('a Bedrock event stream reads like Claude direct: its messages as events, t
   const rows = page.getByTestId('sse-row');
   await expect(rows).toHaveCount(CLAUDE_EVENTS.length + 1);
   await expect(rows.nth(2)).toContainText('chunk');
-  await expect(rows.nth(2)).toContainText('text_delta');
+  // What the chunk added to the answer, read from the Claude event inside it.
+  await expect(rows.nth(2).locator('[data-kind="text"]')).toHaveText('Hello');
   // The tampered message is said, not read.
   await expect(rows.nth(4)).toContainText('invalid message');
   await expect(rows.nth(4)).toContainText('does not match its bytes');

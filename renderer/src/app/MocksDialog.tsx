@@ -15,7 +15,7 @@ const SERVED_REFRESH_MS = 1_000;
 /**
  * The mocks served in the upstream's place: what each answers, what it plays and how often it
  * has, its removal; and how they all play (speed, jitter). Mocks are made from an exchange
- * ("Serve as mock" in its details) or with `sluice --mock FILE.har`.
+ * ("Serve this as a mock" in its details) or with `sluice --mock FILE.har`.
  */
 export function MocksDialog({ onClose }: { onClose: () => void }) {
   const host = useHost();
@@ -57,8 +57,8 @@ export function MocksDialog({ onClose }: { onClose: () => void }) {
       <p className="muted">
         A mock answers requests with the same method and URL (or, when no recording has that query, the same path) with
         a recorded response: its head, then its body in the pieces and at the times it arrived. The upstream is never
-        asked, and need not exist. Make one from an exchange (Serve as mock) or with <code>sluice --mock FILE.har</code>
-        .
+        asked, and need not exist. Make one from an exchange (Serve this as a mock) or with{' '}
+        <code>sluice --mock FILE.har</code>.
       </p>
       {error !== undefined && (
         <p className="banner error" role="alert" data-testid="mocks-error">

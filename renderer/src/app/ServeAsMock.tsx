@@ -6,7 +6,7 @@ import { useHost } from './host-context.js';
 import './mocks.css';
 
 /**
- * "Serve as mock": the exchange's response, as recorded, answers the same request from now on in
+ * "Serve this as a mock": the exchange's response, as recorded, answers the same request from now on in
  * the upstream's place. Offered once the exchange has ended (a recording needs its end); what the
  * host said (the mock's number, or why not) shows beside the button.
  */
@@ -41,7 +41,7 @@ export function ServeAsMock({ x }: { x: ExchangeView }) {
         }
         onClick={() => void serve()}
       >
-        Serve as mock
+        Serve this as a mock
       </button>
       {shown && (
         <span className={shown.failed ? 'mock-warning' : 'muted'} role="status" data-testid="serve-as-mock-outcome">
