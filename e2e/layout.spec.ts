@@ -1,4 +1,4 @@
-import { expect, test } from './fixtures.js';
+import { expect, readAll, requestViaProxy, test } from './fixtures.js';
 
 test('the split between the list and the details can be dragged, and stays after a reload', async ({
   page,
@@ -50,4 +50,36 @@ test('a list column can be resized by its header’s edge, stays so after a relo
 
   await grip.dblclick();
   expect(Math.abs((await header.boundingBox())!.width - before)).toBeLessThan(2);
+});
+
+test('an events table column can be resized too, and every events table keeps that width', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  const server = await upstream((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    res.end('event: content_block_delta\ndata: {"n":1}\n\nevent: message_stop\ndata: {}\n\n');
+  });
+  await readAll(await requestViaProxy(sluice.proxyPort, `${server.url}/stream`));
+  const openEvents = async (): Promise<void> => {
+    await page.getByTestId('exchange-row').filter({ hasText: '/stream' }).click();
+    await page.getByRole('tab', { name: /Events/ }).click();
+  };
+  await openEvents();
+  const header = page.getByRole('columnheader', { name: 'event' });
+  const before = (await header.boundingBox())!.width;
+  const grip = page.getByTestId('col-grip-event');
+  const box = (await grip.boundingBox())!;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(box.x + box.width / 2, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 80, y, { steps: 4 });
+  await page.mouse.up();
+  const wider = (await header.boundingBox())!.width;
+  expect(Math.abs(wider - (before + 80))).toBeLessThan(8);
+
+  await page.goto(sluice.uiUrl);
+  await openEvents();
+  expect(Math.abs((await header.boundingBox())!.width - wider)).toBeLessThan(2);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clampSplit, readSplit, SPLIT_DEFAULT, SPLIT_MAX, SPLIT_MIN } from '../../renderer/src/app/split.js';
-import { MIN_COLUMN_PX, readColumnWidths, withColumnWidth } from '../../renderer/src/app/column-widths.js';
+import { MIN_COLUMN_PX, readColumnWidths, withColumnWidth } from '../../renderer/src/live-table/column-widths.js';
 
 describe('the split between list and detail', () => {
   it('keeps each side at least a fifth of the width, and starts from the default for a missing or broken value', () => {

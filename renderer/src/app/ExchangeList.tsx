@@ -33,8 +33,8 @@ import { fileLabels } from './file-labels.js';
 import { ImportedFromBadge, useImportedFiles } from './ImportedFiles.js';
 import './exchange-list.css';
 import { llmCallOf } from '../llm/llm-call.js';
-import { ColumnGrip } from './ColumnGrip.js';
-import { COLUMN_WIDTHS_KEY, readColumnWidths, withColumnWidth, type ColumnWidths } from './column-widths.js';
+import { ColumnGrip } from '../live-table/ColumnGrip.js';
+import { useColumnWidths } from '../live-table/use-column-widths.js';
 
 const ROW_HEIGHT = 24;
 const OVERSCAN = 12;
@@ -64,6 +64,9 @@ const COLUMNS: readonly ListColumn[] = [
   { className: 'c-state', label: 'State', fit: { least: '4em' } },
 ];
 
+/** Where the widths the user gave the list's columns are kept. */
+const LIST_WIDTHS_KEY = 'sluice.columns';
+
 /** Every exchange, live: a fixed row height keeps 100,000 rows to a screenful of elements. */
 export function ExchangeList() {
   const { ids, total } = useFilteredIds();
@@ -76,7 +79,7 @@ export function ExchangeList() {
   const files = useImportedFiles();
   const labels = useMemo(() => fileLabels(files), [files]);
   const section = useRef<HTMLElement>(null);
-  const [widths, setWidth] = useColumnWidths();
+  const [widths, setWidth] = useColumnWidths(LIST_WIDTHS_KEY);
   // A column the user sized keeps that width; the others fit their values.
   const fits = useMemo(
     () =>
@@ -207,27 +210,6 @@ export function ExchangeList() {
       </div>
     </section>
   );
-}
-
-/** The widths the user dragged the list's columns to, remembered in localStorage. */
-function useColumnWidths(): [ColumnWidths, (column: string, px: number | undefined) => void] {
-  const [widths, setWidths] = useState(() => readColumnWidths(localStore()?.getItem(COLUMN_WIDTHS_KEY) ?? null));
-  const set = useCallback((column: string, px: number | undefined) => {
-    setWidths((current) => {
-      const next = withColumnWidth(current, column, px);
-      localStore()?.setItem(COLUMN_WIDTHS_KEY, JSON.stringify(next));
-      return next;
-    });
-  }, []);
-  return [widths, set];
-}
-
-function localStore(): Storage | undefined {
-  try {
-    return window.localStorage;
-  } catch {
-    return undefined;
-  }
 }
 
 /** What to do when nothing has come through yet, with the proxy's real address. */

@@ -1,4 +1,5 @@
-import { useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
+import { useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
+import { useColumnWidths } from './use-column-widths.js';
 import { useStickToBottom } from '../sse/use-stick-to-bottom.js';
 import { scrollToReveal, visibleWindow, type VisibleWindow } from '../virtual-window.js';
 import type { LiveColumn } from './column-fit.js';
@@ -24,6 +25,11 @@ export interface LiveTableOptions {
   readonly active?: boolean;
   /** The columns in order, fitted or fixed (see `column-fit.ts`). */
   readonly columns: readonly LiveColumn[];
+  /**
+   * The columns' names (same order), and where the widths the user drags them to are kept: a
+   * named column with a width is that wide, the rest fit as `columns` says.
+   */
+  readonly resizable?: { readonly key: string; readonly names: readonly string[] };
 }
 
 /** The attributes of one body row (all but `key` and what the view adds). */
@@ -56,6 +62,8 @@ export interface LiveTable {
   readonly jumpToLatest: () => void;
   /** Row `index`'s attributes; `className` is added to the shared ones. */
   readonly rowProps: (index: number, className?: string) => LiveRowProps;
+  /** Sets a named column's width (undefined: fit its values again), for its header's grip. */
+  readonly setColumnWidth: (column: string, px: number | undefined) => void;
 }
 
 /**
@@ -66,7 +74,19 @@ export interface LiveTable {
 export function useLiveTable(options: LiveTableOptions): LiveTable {
   const { count, idPrefix, selected, expanded, onSelect, active = true } = options;
   const gridRef = useRef<HTMLDivElement>(null);
-  const columns = useFittedColumns(gridRef, options.columns);
+  const [widths, setColumnWidth] = useColumnWidths(options.resizable?.key ?? 'sluice.columns.unnamed');
+  const names = options.resizable?.names;
+  const sized = useMemo(
+    () =>
+      names
+        ? options.columns.map((column, i) => {
+            const px = widths[names[i] ?? ''];
+            return px === undefined ? column : { track: `${px}px` };
+          })
+        : options.columns,
+    [options.columns, names, widths],
+  );
+  const columns = useFittedColumns(gridRef, sized);
   const scrollRef = useRef<HTMLDivElement>(null);
   const stick = useStickToBottom(scrollRef, options.followInitially);
   const [scrollTop, setScrollTop] = useState(0);
@@ -156,5 +176,6 @@ export function useLiveTable(options: LiveTableOptions): LiveTable {
     showJump: !stick.stuck && view.totalHeight > viewportHeight,
     jumpToLatest: stick.jumpToLatest,
     rowProps,
+    setColumnWidth,
   };
 }

@@ -8,6 +8,7 @@ import { gapBefore } from './stats.js';
 import { RuleMark } from '../live-table/RuleMark.js';
 import type { StreamEventRow } from './stream-events.js';
 import type { ContributionPart, EventContribution } from './llm-text.js';
+import { ColumnGrip } from '../live-table/ColumnGrip.js';
 
 export interface EventsTableProps {
   /** Append-only; `count` is passed separately because the array grows in place. */
@@ -56,6 +57,11 @@ const SSE_COLUMNS: readonly LiveColumn[] = [
 ];
 /** #, data, time, gap, chunk: NDJSON lines have no id or event. */
 const LINE_COLUMNS: readonly LiveColumn[] = [INDEX, DATA, ...TIMES];
+/** The columns by name, for the widths the user drags them to (kept for every events table). */
+const SSE_NAMES = ['#', 'id', 'event', 'data', 'time', 'gap', 'chunk'];
+const LINE_NAMES = ['#', 'data', 'time', 'gap', 'chunk'];
+const SSE_RESIZE = { key: 'sluice.columns.events', names: SSE_NAMES };
+const LINE_RESIZE = { key: 'sluice.columns.events', names: LINE_NAMES };
 
 /**
  * The events as a virtualised grid: only the rows in view are in the DOM, so a 100,000-event
@@ -69,7 +75,10 @@ export function EventsTable(props: EventsTableProps) {
     ...props,
     ...selectionThrough(indices, props),
     columns: sseFields ? SSE_COLUMNS : LINE_COLUMNS,
+    resizable: sseFields ? SSE_RESIZE : LINE_RESIZE,
   });
+  // The data column takes what the others leave: sizing them sizes it.
+  const grip = (name: string) => <ColumnGrip label={name} onWidth={(px) => table.setColumnWidth(name, px)} />;
 
   const renderedRows = [];
   for (let position = table.view.start; position < table.view.end; position++) {
@@ -123,15 +132,15 @@ export function EventsTable(props: EventsTableProps) {
       header={
         <>
           <span role="columnheader" className="live-cell live-num">
-            #
+            #{grip('#')}
           </span>
           {sseFields && (
             <>
               <span role="columnheader" className="live-cell">
-                id
+                id{grip('id')}
               </span>
               <span role="columnheader" className="live-cell">
-                event
+                event{grip('event')}
               </span>
             </>
           )}
@@ -149,13 +158,13 @@ export function EventsTable(props: EventsTableProps) {
             </span>
           )}
           <span role="columnheader" className="live-cell live-num" title="Time since the request started">
-            time
+            time{grip('time')}
           </span>
           <span role="columnheader" className="live-cell live-num" title="Time since the previous event">
-            gap
+            gap{grip('gap')}
           </span>
           <span role="columnheader" className="live-cell live-num" title="Network chunk(s) the event arrived in">
-            chunk
+            chunk{grip('chunk')}
           </span>
         </>
       }

@@ -1,4 +1,5 @@
 import { useRef, type PointerEvent } from 'react';
+import './column-grip.css';
 
 /**
  * The right edge of a column's header: drag it to set the column's width, double-click it to let

@@ -1,6 +1,5 @@
-/** Widths the user gave the list's columns by dragging, kept between visits; pure but for storage. */
+/** Widths the user gave a table's columns by dragging, kept between visits (see `use-column-widths.ts`). Pure. */
 
-export const COLUMN_WIDTHS_KEY = 'sluice.columns';
 /** Narrower than this a column cannot be read, nor its grip found again. */
 export const MIN_COLUMN_PX = 24;
 const MAX_COLUMN_PX = 2000;
