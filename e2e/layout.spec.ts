@@ -1,4 +1,16 @@
+import type { Locator, Page } from '@playwright/test';
 import { expect, readAll, requestViaProxy, test } from './fixtures.js';
+
+/** Drags `handle` sideways by `dx` pixels, as a person does with the mouse. */
+async function dragBy(page: Page, handle: Locator, dx: number): Promise<void> {
+  const box = (await handle.boundingBox())!;
+  const x = box.x + box.width / 2;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + dx, y, { steps: 5 });
+  await page.mouse.up();
+}
 
 test('the split between the list and the details can be dragged, and stays after a reload', async ({
   page,
@@ -7,12 +19,7 @@ test('the split between the list and the details can be dragged, and stays after
   const list = page.locator('.exchange-list');
   const handle = page.getByTestId('split-handle');
   const before = (await list.boundingBox())!.width;
-  const box = (await handle.boundingBox())!;
-  const y = box.y + box.height / 2;
-  await page.mouse.move(box.x + box.width / 2, y);
-  await page.mouse.down();
-  await page.mouse.move(box.x - 200, y, { steps: 5 });
-  await page.mouse.up();
+  await dragBy(page, handle, -200);
   const dragged = (await list.boundingBox())!.width;
   expect(Math.abs(dragged - (before - 200))).toBeLessThan(8);
 
@@ -35,12 +42,7 @@ test('a list column can be resized by its header’s edge, stays so after a relo
   const header = page.locator('.exchange-header .c-host');
   const before = (await header.boundingBox())!.width;
   const grip = page.getByTestId('col-grip-Host');
-  const box = (await grip.boundingBox())!;
-  const y = box.y + box.height / 2;
-  await page.mouse.move(box.x + box.width / 2, y);
-  await page.mouse.down();
-  await page.mouse.move(box.x + box.width / 2 + 120, y, { steps: 4 });
-  await page.mouse.up();
+  await dragBy(page, grip, 120);
   const wider = (await header.boundingBox())!.width;
   expect(Math.abs(wider - (before + 120))).toBeLessThan(8);
 
@@ -69,13 +71,7 @@ test('an events table column can be resized too, and every events table keeps th
   await openEvents();
   const header = page.getByRole('columnheader', { name: 'event' });
   const before = (await header.boundingBox())!.width;
-  const grip = page.getByTestId('col-grip-event');
-  const box = (await grip.boundingBox())!;
-  const y = box.y + box.height / 2;
-  await page.mouse.move(box.x + box.width / 2, y);
-  await page.mouse.down();
-  await page.mouse.move(box.x + box.width / 2 + 80, y, { steps: 4 });
-  await page.mouse.up();
+  await dragBy(page, page.getByTestId('col-grip-event'), 80);
   const wider = (await header.boundingBox())!.width;
   expect(Math.abs(wider - (before + 80))).toBeLessThan(8);
 

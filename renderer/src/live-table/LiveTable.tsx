@@ -1,4 +1,5 @@
 import type { CSSProperties, ReactNode } from 'react';
+import { ColumnGrip } from './ColumnGrip.js';
 import type { LiveTable as LiveTableState } from './use-live-table.js';
 import './live-table.css';
 
@@ -52,5 +53,33 @@ export function LiveTable({ table, label, hidden, header, children }: LiveTableP
         </button>
       )}
     </div>
+  );
+}
+
+/**
+ * A column's header cell; with `resize`, a grip on its right edge sets the column's width (kept
+ * under the column's name, see `useLiveTable`'s `resizable`). The column that takes what the others
+ * leave has none: sizing them sizes it.
+ */
+export function HeaderCell({
+  table,
+  name,
+  resize = true,
+  className = '',
+  title,
+  children,
+}: {
+  table: LiveTableState;
+  name: string;
+  resize?: boolean;
+  className?: string;
+  title?: string | undefined;
+  children: ReactNode;
+}) {
+  return (
+    <span role="columnheader" className={`live-cell${className ? ` ${className}` : ''}`} title={title}>
+      {children}
+      {resize && <ColumnGrip label={name} onWidth={(px) => table.setColumnWidth(name, px)} />}
+    </span>
   );
 }

@@ -174,6 +174,22 @@ function toolOf(name: unknown, description: unknown, schema: unknown): LlmTool |
   };
 }
 
+/** Tools as OpenAI's Chat Completions and Ollama offer them: `{ type: 'function', function: {...} }`. */
+function functionTools(tools: unknown): LlmTool[] {
+  return defined(
+    list(tools).map((t) =>
+      isObject(t) && isObject(t.function)
+        ? toolOf(t.function.name, t.function.description, t.function.parameters)
+        : undefined,
+    ),
+  );
+}
+
+/** System prompts given in several places, one after another. */
+function joined(texts: readonly string[]): string | undefined {
+  return texts.length > 0 ? texts.join('\n\n') : undefined;
+}
+
 function defined<T>(items: (T | undefined)[]): T[] {
   return items.filter((item): item is T => item !== undefined);
 }
@@ -232,18 +248,12 @@ const READERS: Record<LlmRequestFormat, (json: Json) => LlmRequest> = {
       }
       messages.push({ role, parts });
     }
-    const tools = defined(
-      list(json.tools).map((t) =>
-        isObject(t) && isObject(t.function)
-          ? toolOf(t.function.name, t.function.description, t.function.parameters)
-          : undefined,
-      ),
-    );
+    const tools = functionTools(json.tools);
     return {
       format: 'openai',
       model: str(json.model),
       params: paramsOf(json),
-      system: system.length > 0 ? system.join('\n\n') : undefined,
+      system: joined(system),
       messages,
       tools,
     };
@@ -458,18 +468,12 @@ const READERS: Record<LlmRequestFormat, (json: Json) => LlmRequest> = {
       messages.push({ role, parts });
     }
     if (typeof json.prompt === 'string') messages.push({ role: 'user', parts: [{ kind: 'text', text: json.prompt }] });
-    const tools = defined(
-      list(json.tools).map((t) =>
-        isObject(t) && isObject(t.function)
-          ? toolOf(t.function.name, t.function.description, t.function.parameters)
-          : undefined,
-      ),
-    );
+    const tools = functionTools(json.tools);
     return {
       format: 'ollama',
       model: str(json.model),
       params: paramsOf(json, json.options),
-      system: system.length > 0 ? system.join('\n\n') : undefined,
+      system: joined(system),
       messages,
       tools,
     };

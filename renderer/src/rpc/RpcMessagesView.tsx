@@ -6,7 +6,7 @@ import { ruleMarksOf } from '../app/rule-summary.js';
 import { AddSchemaFiles, AskServerForSchema } from '../app/SchemaActions.js';
 import { formatBytes, formatCount, formatDuration } from '../format.js';
 import type { LiveColumn } from '../live-table/column-fit.js';
-import { LiveTable } from '../live-table/LiveTable.js';
+import { HeaderCell, LiveTable } from '../live-table/LiveTable.js';
 import { RuleMark } from '../live-table/RuleMark.js';
 import { NO_QUERY, rowAt, selectionThrough, type RowIndices, type RowQuery } from '../live-table/row-filter.js';
 import { TableFilter } from '../live-table/TableFilter.js';
@@ -292,6 +292,7 @@ const COLUMNS: readonly LiveColumn[] = [
   { least: '3em' },
   { track: 'minmax(0, 1fr)' },
 ];
+const RESIZE = { key: 'sluice.columns.rpc', names: ['dir', 'time', 'gap', 'type', 'size', 'wire', 'data'] };
 
 /**
  * Only the rows in view are in the DOM, and each row's preview is made once per message, so a
@@ -300,7 +301,7 @@ const COLUMNS: readonly LiveColumn[] = [
 const MessagesTable = memo(function MessagesTable(props: TableProps) {
   const { messages, indices, start, call } = props;
   const encodings: Encodings = { request: props.requestEncoding, response: props.responseEncoding };
-  const table = useLiveTable({ ...props, ...selectionThrough(indices, props), columns: COLUMNS });
+  const table = useLiveTable({ ...props, ...selectionThrough(indices, props), columns: COLUMNS, resizable: RESIZE });
 
   const rows = [];
   // Keyed by slot, not by message: while following a flood every row in view is a new message on
@@ -374,27 +375,27 @@ const MessagesTable = memo(function MessagesTable(props: TableProps) {
       label="RPC messages"
       header={
         <>
-          <span role="columnheader" className="live-cell" title="↑ sent by the client, ↓ received from the server">
+          <HeaderCell table={table} name="dir" title="↑ sent by the client, ↓ received from the server">
             dir
-          </span>
-          <span role="columnheader" className="live-cell live-num" title="Time since the call started">
+          </HeaderCell>
+          <HeaderCell table={table} name="time" className="live-num" title="Time since the call started">
             time
-          </span>
-          <span role="columnheader" className="live-cell live-num" title="Time since the message above">
+          </HeaderCell>
+          <HeaderCell table={table} name="gap" className="live-num" title="Time since the message above">
             gap
-          </span>
-          <span role="columnheader" className="live-cell">
+          </HeaderCell>
+          <HeaderCell table={table} name="type">
             type
-          </span>
-          <span role="columnheader" className="live-cell live-num" title="Payload size, decompressed">
+          </HeaderCell>
+          <HeaderCell table={table} name="size" className="live-num" title="Payload size, decompressed">
             size
-          </span>
-          <span role="columnheader" className="live-cell live-num" title="Payload size on the wire">
+          </HeaderCell>
+          <HeaderCell table={table} name="wire" className="live-num" title="Payload size on the wire">
             wire
-          </span>
-          <span role="columnheader" className="live-cell">
+          </HeaderCell>
+          <HeaderCell table={table} name="data" resize={false}>
             data
-          </span>
+          </HeaderCell>
         </>
       }
     >

@@ -1,6 +1,6 @@
 import { formatDuration } from '../format.js';
 import type { LiveColumn } from '../live-table/column-fit.js';
-import { LiveTable } from '../live-table/LiveTable.js';
+import { HeaderCell, LiveTable } from '../live-table/LiveTable.js';
 import { rowAt, selectionThrough, type RowIndices } from '../live-table/row-filter.js';
 import { useLiveTable } from '../live-table/use-live-table.js';
 import { formatChunkRange, formatOffset, previewData } from './sse-format.js';
@@ -8,7 +8,6 @@ import { gapBefore } from './stats.js';
 import { RuleMark } from '../live-table/RuleMark.js';
 import type { StreamEventRow } from './stream-events.js';
 import type { ContributionPart, EventContribution } from './llm-text.js';
-import { ColumnGrip } from '../live-table/ColumnGrip.js';
 
 export interface EventsTableProps {
   /** Append-only; `count` is passed separately because the array grows in place. */
@@ -77,8 +76,6 @@ export function EventsTable(props: EventsTableProps) {
     columns: sseFields ? SSE_COLUMNS : LINE_COLUMNS,
     resizable: sseFields ? SSE_RESIZE : LINE_RESIZE,
   });
-  // The data column takes what the others leave: sizing them sizes it.
-  const grip = (name: string) => <ColumnGrip label={name} onWidth={(px) => table.setColumnWidth(name, px)} />;
 
   const renderedRows = [];
   for (let position = table.view.start; position < table.view.end; position++) {
@@ -131,17 +128,17 @@ export function EventsTable(props: EventsTableProps) {
       hidden={!props.active}
       header={
         <>
-          <span role="columnheader" className="live-cell live-num">
-            #{grip('#')}
-          </span>
+          <HeaderCell table={table} name="#" className="live-num">
+            #
+          </HeaderCell>
           {sseFields && (
             <>
-              <span role="columnheader" className="live-cell">
-                id{grip('id')}
-              </span>
-              <span role="columnheader" className="live-cell">
-                event{grip('event')}
-              </span>
+              <HeaderCell table={table} name="id">
+                id
+              </HeaderCell>
+              <HeaderCell table={table} name="event">
+                event
+              </HeaderCell>
             </>
           )}
           {props.contributions ? (
@@ -157,15 +154,15 @@ export function EventsTable(props: EventsTableProps) {
               data
             </span>
           )}
-          <span role="columnheader" className="live-cell live-num" title="Time since the request started">
-            time{grip('time')}
-          </span>
-          <span role="columnheader" className="live-cell live-num" title="Time since the previous event">
-            gap{grip('gap')}
-          </span>
-          <span role="columnheader" className="live-cell live-num" title="Network chunk(s) the event arrived in">
-            chunk{grip('chunk')}
-          </span>
+          <HeaderCell table={table} name="time" className="live-num" title="Time since the request started">
+            time
+          </HeaderCell>
+          <HeaderCell table={table} name="gap" className="live-num" title="Time since the previous event">
+            gap
+          </HeaderCell>
+          <HeaderCell table={table} name="chunk" className="live-num" title="Network chunk(s) the event arrived in">
+            chunk
+          </HeaderCell>
         </>
       }
     >

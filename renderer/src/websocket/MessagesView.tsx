@@ -5,7 +5,7 @@ import { formatBytes, formatCount } from '../format.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { formatOffset, prettyData } from '../sse/sse-format.js';
 import type { LiveColumn } from '../live-table/column-fit.js';
-import { LiveTable } from '../live-table/LiveTable.js';
+import { HeaderCell, LiveTable } from '../live-table/LiveTable.js';
 import { RuleMark } from '../live-table/RuleMark.js';
 import { NO_QUERY, rowAt, selectionThrough, type RowIndices, type RowQuery } from '../live-table/row-filter.js';
 import { TableFilter } from '../live-table/TableFilter.js';
@@ -124,6 +124,7 @@ const COLUMNS: readonly LiveColumn[] = [
   { least: '3em' },
   { track: 'minmax(0, 1fr)' },
 ];
+const RESIZE = { key: 'sluice.columns.websocket', names: ['dir', 'time', 'type', 'size', 'data'] };
 
 /**
  * Only the rows in view are in the DOM. Keyboard: ↑/↓, Page Up/Down, Home/End move the selection
@@ -131,7 +132,7 @@ const COLUMNS: readonly LiveColumn[] = [
  */
 function MessagesTable(props: TableProps) {
   const { messages, indices, start } = props;
-  const table = useLiveTable({ ...props, ...selectionThrough(indices, props), columns: COLUMNS });
+  const table = useLiveTable({ ...props, ...selectionThrough(indices, props), columns: COLUMNS, resizable: RESIZE });
 
   const rows = [];
   for (let position = table.view.start; position < table.view.end; position++) {
@@ -179,21 +180,21 @@ function MessagesTable(props: TableProps) {
       label="WebSocket messages"
       header={
         <>
-          <span role="columnheader" className="live-cell" title="↑ sent by the client, ↓ received from the server">
+          <HeaderCell table={table} name="dir" title="↑ sent by the client, ↓ received from the server">
             dir
-          </span>
-          <span role="columnheader" className="live-cell live-num" title="Time since the socket opened">
+          </HeaderCell>
+          <HeaderCell table={table} name="time" className="live-num" title="Time since the socket opened">
             time
-          </span>
-          <span role="columnheader" className="live-cell">
+          </HeaderCell>
+          <HeaderCell table={table} name="type">
             type
-          </span>
-          <span role="columnheader" className="live-cell live-num">
+          </HeaderCell>
+          <HeaderCell table={table} name="size" className="live-num">
             size
-          </span>
-          <span role="columnheader" className="live-cell">
+          </HeaderCell>
+          <HeaderCell table={table} name="data" resize={false}>
             data
-          </span>
+          </HeaderCell>
         </>
       }
     >
