@@ -151,3 +151,44 @@ test('an LLM call reads as a conversation: the system prompt, the turns, the too
   await view.getByRole('button', { name: 'Raw JSON' }).click();
   await expect(page.getByRole('tab', { name: 'Body' })).toHaveAttribute('aria-selected', 'true');
 });
+
+test('a call made without streaming reads the same way: its answer from the JSON response', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  const server = await upstream((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          model: 'claude-e2e',
+          content: [
+            { type: 'text', text: 'Let me look that up.' },
+            { type: 'tool_use', id: 'toolu_9', name: 'search', input: { q: 'sluice' } },
+          ],
+          stop_reason: 'tool_use',
+        }),
+      );
+    });
+  });
+  await readAll(
+    await requestViaProxy(sluice.proxyPort, `${server.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'claude-e2e',
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'Find sluice' }],
+      }),
+    }),
+  );
+  await page.getByTestId('exchange-row').filter({ hasText: '/v1/messages' }).click();
+  await page.getByRole('tab', { name: 'Conversation' }).click();
+  const answer = page.getByTestId('conversation-answer');
+  await expect(answer).toContainText('claude-e2e · tool_use');
+  await expect(answer).toContainText('Let me look that up.');
+  await expect(answer).toContainText('calls search toolu_9');
+  await expect(answer).toContainText('"q": "sluice"');
+});

@@ -1,6 +1,10 @@
 import { useMemo, useState } from 'react';
 import type { ExchangeView } from '../model/exchange.js';
-import { LlmTextAssembler, type LlmText } from '../sse/llm-text.js';
+import { headerValue } from '../../../app/proxy-events.js';
+import { decodeUtf8 } from '../app/body-format.js';
+import { useBody } from '../app/use-body.js';
+import { LlmTextAssembler, type LlmText, type ToolCall } from '../sse/llm-text.js';
+import { parseLlmAnswer } from './llm-answer.js';
 import type { StreamEventRow } from '../sse/stream-events.js';
 import { LLM_FORMAT_NAMES, type LlmMessage, type LlmPart, type LlmRequest, type LlmTool } from './llm-request.js';
 import './conversation.css';
@@ -50,7 +54,7 @@ export function ConversationView({ x, request, rows, onRaw }: ConversationViewPr
       {request.messages.map((message, i) => (
         <Turn key={i} message={message} />
       ))}
-      <Answer answer={answer} live={live} />
+      <Answer x={x} request={request} streamed={answer} live={live} />
       {request.tools.length > 0 && <Tools tools={request.tools} />}
     </div>
   );
@@ -96,22 +100,56 @@ function Part({ part }: { part: LlmPart }) {
   }
 }
 
-/** The streamed answer, as the assistant's turn; said to be missing when the response has none to read. */
-function Answer({ answer, live }: { answer: LlmText; live: boolean }) {
-  if (answer.provider === undefined) {
-    return (
-      <section className="turn turn-answer muted" data-testid="conversation-answer">
-        <div className="turn-role">answer</div>
-        {live ? 'Waiting for the answer…' : 'No streamed answer to read: the response body has it.'}
-      </section>
-    );
+/** The answer, as the last turn: assembled from the stream's events, or read from a JSON body. */
+function Answer({
+  x,
+  request,
+  streamed,
+  live,
+}: {
+  x: ExchangeView;
+  request: LlmRequest;
+  streamed: LlmText;
+  live: boolean;
+}) {
+  if (streamed.provider !== undefined) {
+    return <AnswerTurn answer={streamed} writing={live && !streamed.done} />;
   }
+  return <BodyAnswer x={x} request={request} live={live} />;
+}
+
+/** A call made without streaming: its answer is the response body, read once it has all come. */
+function BodyAnswer({ x, request, live }: { x: ExchangeView; request: LlmRequest; live: boolean }) {
+  const json = /json/i.test(headerValue(x.response?.response.headers, 'content-type') ?? '');
+  const { body } = useBody(x, 'response', json && !live);
+  const parsed = useMemo(() => {
+    const text = body ? decodeUtf8(body.bytes) : undefined;
+    return text === undefined ? undefined : parseLlmAnswer(request.format, text);
+  }, [body, request.format]);
+  if (parsed) return <AnswerTurn answer={parsed} writing={false} />;
+  return (
+    <section className="turn turn-answer muted" data-testid="conversation-answer">
+      <div className="turn-role">answer</div>
+      {live ? 'Waiting for the answer…' : 'No answer to read in this format: the response body has what came.'}
+    </section>
+  );
+}
+
+interface AnswerParts {
+  readonly text: string;
+  readonly thinking?: string | undefined;
+  readonly toolCalls?: readonly ToolCall[] | undefined;
+  readonly model?: string | undefined;
+  readonly finishReason?: string | undefined;
+}
+
+function AnswerTurn({ answer, writing }: { answer: AnswerParts; writing: boolean }) {
   return (
     <section className="turn turn-answer" data-testid="conversation-answer">
       <div className="turn-role">
         answer{answer.model !== undefined && <span className="muted"> · {answer.model}</span>}
         {answer.finishReason !== undefined && <span className="muted"> · {answer.finishReason}</span>}
-        {live && !answer.done && <span className="muted"> · writing…</span>}
+        {writing && <span className="muted"> · writing…</span>}
       </div>
       {answer.thinking && <pre className="turn-text turn-thinking">{answer.thinking}</pre>}
       {answer.text !== '' && <pre className="turn-text">{answer.text}</pre>}
