@@ -64,6 +64,8 @@ export function buildEntry(exchange: ExchangeEvents, bodies: CapturedBodies, opt
     _id: opened.id,
     _kind: opened.kind,
     ...(opened.streamId === undefined ? {} : { _streamId: opened.streamId }),
+    ...(opened.resentFrom === undefined ? {} : { _resentFrom: opened.resentFrom }),
+    ...(exchange.responseHead?.mock === undefined ? {} : { _mock: exchange.responseHead.mock }),
     ...(closed
       ? {
           _outcome: closed.outcome,

@@ -266,6 +266,10 @@ export interface HarEntry {
   readonly _kind: string;
   /** The HTTP/2 stream id on the client's connection; absent for HTTP/1.x. */
   readonly _streamId?: number;
+  /** The `_id` of the exchange this one sent again from Sluice (resend). */
+  readonly _resentFrom?: number;
+  /** The mock that answered in the upstream's place, by its id (app/mocks.ts). */
+  readonly _mock?: number;
   /** Still open at export: written with what was seen so far. */
   readonly _incomplete?: true;
   /** How the exchange ended: `completed`, `client-closed`, `upstream-reset`, `idle-timeout`, `proxy-error`. */

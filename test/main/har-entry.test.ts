@@ -338,6 +338,18 @@ describe('a HAR entry', () => {
     expect('connection' in unnumbered || '_streamId' in unnumbered).toBe(false);
   });
 
+  it('names the exchange a resend sent again, and the mock that answered one', () => {
+    const resent = buildEntry(
+      exchange({ opened: { ...opened(), resentFrom: 7 }, responseHead: { ...head(), mock: 2 } }),
+      {},
+    );
+    expect(resent._resentFrom).toBe(7);
+    expect(resent._mock).toBe(2);
+    expectValid(resent);
+    const plain = buildEntry(exchange(), {});
+    expect('_resentFrom' in plain || '_mock' in plain).toBe(false);
+  });
+
   it('writes a tunnel with a URL the schema accepts', () => {
     const tunnel: ExchangeOpenedEvent = { ...opened({ method: 'CONNECT', url: '127.0.0.1:443' }), kind: 'tunnel' };
     const entry = buildEntry(exchange({ opened: tunnel }), {});
