@@ -365,10 +365,8 @@ export class SluiceProxy {
     }
     return new Promise((resolve, reject) => {
       const mark = this.resends.issue(from, resolve);
-      const call = sendThroughProxy({ port: address.port, caPem: this.options.ca.certPem }, request, [
-        RESEND_FIELD,
-        mark.value,
-      ]);
+      const door = { host: reachableHost(address.address), port: address.port, caPem: this.options.ca.certPem };
+      const call = sendThroughProxy(door, request, [RESEND_FIELD, mark.value]);
       this.resendCalls.add(call);
       call.done.then(
         () => {
@@ -558,6 +556,13 @@ function clientErrorStatus(code: string): number {
     default:
       return 400;
   }
+}
+
+/** Where this process reaches a listener bound to `address`: loopback for the any-address. */
+function reachableHost(address: string): string {
+  if (address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '::1';
+  return address;
 }
 
 function targetUrl(target: HttpTarget): string {

@@ -53,6 +53,9 @@ export function recordingOf(exchange: ExchangeEvents, body: CapturedBody | undef
     pieces = [];
   }
   if (body?.limited) warnings.push(`the capture kept only ${raw.length} bytes of the body (${body.limited})`);
+  if (exchange.closed.outcome !== 'completed') {
+    warnings.push(`it ended ${exchange.closed.outcome}: the mock plays what came, as a whole response`);
+  }
   const requestSentAt = head.requestSentAt >= 0 ? head.requestSentAt : opened.t;
   const rpcTrailers = exchange.rpcStatus?.source === 'trailers' ? exchange.rpcStatus.trailers : [];
   return {
@@ -61,7 +64,12 @@ export function recordingOf(exchange: ExchangeEvents, body: CapturedBody | undef
       url: opened.request.url,
       status: head.response.status,
       statusText: head.response.statusText,
-      headers: playedHeaders(head.response.headers, pieces, bodyRewritten),
+      headers: playedHeaders(
+        head.response.headers,
+        pieces,
+        bodyRewritten,
+        bodiless(opened.request.method, head.response.status),
+      ),
       trailers: rpcTrailers.filter(([field]) => !field.startsWith(':')),
       headAtMs: Math.max(0, head.t - requestSentAt),
       pieces,
@@ -102,9 +110,17 @@ function webSocketRecording(exchange: ExchangeEvents, head: ResponseHeadEvent, n
       headAtMs: Math.max(0, head.t - requestSentAt),
       pieces,
       protocol: 'http/1.1',
-      websocket: { closesItself: server.some((m) => m.opcode === 0x8) },
+      websocket: { closesItself: serverClosedFirst(exchange.messages) },
     },
   };
+}
+
+/** The server said goodbye first: its close was not the answer to the client's. */
+function serverClosedFirst(messages: readonly WebSocketMessageEvent[]): boolean {
+  const closes = messages.filter((m) => m.opcode === 0x8);
+  const server = closes.find((m) => m.direction === 'response');
+  const client = closes.find((m) => m.direction === 'request');
+  return server !== undefined && (client === undefined || server.t <= client.t);
 }
 
 /** A message's payload as sent: a close frame's code then its reason; text as UTF-8; the rest from base64. */
@@ -121,10 +137,16 @@ function payloadOf(message: WebSocketMessageEvent): Buffer {
  * when the bytes played are not that many (a body cut at the capture's cap, or rebuilt from its
  * events), and no Content-Encoding on a body rebuilt as text.
  */
-function playedHeaders(headers: RawHeaders, pieces: readonly RecordedPiece[], rewritten: boolean): RawHeaders {
+function playedHeaders(
+  headers: RawHeaders,
+  pieces: readonly RecordedPiece[],
+  rewritten: boolean,
+  /** A HEAD, 204 or 304 answer: its Content-Length describes a body it never carries. */
+  noBody: boolean,
+): RawHeaders {
   const bytes = pieces.reduce((sum, p) => sum + p.bytes.length, 0);
   const declared = headerValue(headers, 'content-length');
-  const lengthFits = declared !== undefined && Number(declared) === bytes && !rewritten;
+  const lengthFits = declared !== undefined && (noBody || (Number(declared) === bytes && !rewritten));
   return headers.filter(([field]) => {
     const lower = field.toLowerCase();
     if (lower.startsWith(':')) return false;
@@ -132,6 +154,10 @@ function playedHeaders(headers: RawHeaders, pieces: readonly RecordedPiece[], re
     if (lower === 'content-encoding') return !rewritten;
     return true;
   });
+}
+
+function bodiless(method: string, status: number): boolean {
+  return method.toUpperCase() === 'HEAD' || status === 204 || status === 304;
 }
 
 /** One event as an event stream carries it; multi-line data as one `data:` line per line. */

@@ -351,9 +351,11 @@ export abstract class ExchangeBase implements PumpObserver {
   }
 
   /**
-   * Answers with a recorded response: the request is read (and recorded, as if sent), then after
-   * the recorded wait `respond` gets the head and the body, which plays its pieces at their
-   * recorded times (speed and jitter as the mocks' playback says). `request` undefined: none to read.
+   * Answers with a recorded response: the request body is read (and recorded, as if sent) while,
+   * after the recorded wait, `respond` gets the head and the body, which plays its pieces at their
+   * recorded times (speed and jitter as the mocks' playback says). The answer does not wait for
+   * the request's end: a client that streams its upload until it hears back (a bidi RPC) is
+   * answered as its server answered it. `request` undefined: none to read.
    */
   protected playMock(
     mock: Mock,
@@ -388,8 +390,8 @@ export abstract class ExchangeBase implements PumpObserver {
       if (times.head > 0) this.headDelayTimer = setTimeout(go, times.head);
       else go();
     };
-    if (request) this.readRequestThen(request, play);
-    else play();
+    if (request) this.readRequestThen(request, noop);
+    play();
   }
 
   /**
@@ -547,3 +549,5 @@ export abstract class ExchangeBase implements PumpObserver {
     });
   }
 }
+
+function noop(): void {}

@@ -407,6 +407,12 @@ export class H2Exchange extends ExchangeBase {
       this.headArrived(head);
       if (trailers.length > 0) this.responseTrailers = h2ResponseHeaders(undefined, flatten(trailers));
       const forwarded = h2ResponseHeaders(head.status, flatten(head.headers));
+      if (mock.pieces.length === 0 && trailers.length === 0) {
+        // No body (a HEAD, a 204, a 304): the head ends the stream, its Content-Length as recorded.
+        body.destroy();
+        this.responseEnded = this.respondHead(forwarded, true, false);
+        return;
+      }
       const respond = (dropLength = false): boolean => this.respondHead(forwarded, false, dropLength);
       const type = headerValue(head.headers, 'content-type');
       this.respondThenBody(respond, body, type, headerValue(head.headers, 'content-encoding'), () => {

@@ -159,7 +159,12 @@ export class ConnectHandler {
       // A client that left while we connected is owed nothing, and nothing was exchanged.
       if (leaving.signal.aborted) return undefined;
       if (canRefuse) this.refuse(socket, authority, who, err as UpstreamConnectError);
-      else socket.destroy();
+      else {
+        // The 200 went out already (a mocked origin): the client can only be cut, but it is recorded.
+        const { code, message } = err as UpstreamConnectError;
+        this.tunnelExchange(authority, who).failed('proxy-error', code, message);
+        socket.destroy();
+      }
       return undefined;
     }
     socket.off('close', onGone);

@@ -102,14 +102,28 @@ export class WebSocketUpgrade {
       this.services.mocks.playback,
     );
     const key = headerValue(this.requestHeaders, 'sec-websocket-key') ?? '';
+    // A subprotocol is chosen from what this client offered: the recording's, only if it is among them.
+    const offered = (headerValue(this.requestHeaders, 'sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
     const headers: [string, string][] = mock.headers
-      .filter(([name]) => !['sec-websocket-accept', 'sec-websocket-extensions'].includes(name.toLowerCase()))
+      .filter(([name, value]) => {
+        const lower = name.toLowerCase();
+        if (lower === 'sec-websocket-protocol') return offered.includes(value.trim());
+        return lower !== 'sec-websocket-accept' && lower !== 'sec-websocket-extensions';
+      })
       .map(([name, value]) => [name, value]);
     headers.push(['Sec-WebSocket-Accept', webSocketAccept(key)]);
+    const gone = (): void => {
+      if (!this.settle()) return;
+      bridge.failed('client-closed', 'client-closed', 'the client went away before the mock answered');
+    };
+    socket.once('close', gone);
+    socket.once('end', gone);
     const answer = (): void => {
       this.timer = undefined;
+      socket.off('close', gone);
+      socket.off('end', gone);
       if (socket.destroyed) {
-        bridge.failed('client-closed', 'client-closed', 'the client went away before the mock answered');
+        gone();
         return;
       }
       this.settled = true;
@@ -133,10 +147,11 @@ export class WebSocketUpgrade {
     } else answer();
   }
 
-  /** Ends an upgrade still waiting for the upstream (the proxy is closing). */
+  /** Ends an upgrade still waiting for the upstream, or for a mock's recorded wait (the proxy is closing). */
   abort(): void {
     if (this.settled) return;
     this.upstreamReq?.destroy(Object.assign(new Error('Sluice is shutting down'), { code: 'proxy-closing' }));
+    // A mock still waiting to answer hears its client go (the socket's close) and ends the exchange.
     this.socket.destroy();
   }
 

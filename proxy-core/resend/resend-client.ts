@@ -4,6 +4,7 @@ import { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
 import type { RawHeaders } from '../../app/proxy-events.js';
 import { HOP_BY_HOP_HEADERS } from '../../app/http-headers.js';
+import { RESEND_FIELD } from './resend-marks.js';
 
 /** A request to send again, as recorded (or as the user edited it). */
 export interface ResendRequest {
@@ -18,6 +19,8 @@ export interface ResendRequest {
 
 /** Where the proxy listens, and the CA its intercepted certificates come from. */
 export interface ProxyDoor {
+  /** An address the proxy answers on (loopback when it listens on every address). */
+  readonly host: string;
   readonly port: number;
   readonly caPem: string;
 }
@@ -47,12 +50,19 @@ export function sendThroughProxy(door: ProxyDoor, request: ResendRequest, mark: 
   };
 }
 
+/**
+ * Fields the request's body and this connection decide, not the recording: the body goes whole
+ * with its length (so not chunked), no `100 Continue` is waited for, and a marker the recording
+ * or the user's edit carries is never one to trust.
+ */
+const RECOMPUTED = new Set(['content-length', 'transfer-encoding', 'expect', RESEND_FIELD]);
+
 /** The recorded fields that go again: no pseudo-fields, nothing hop-by-hop, the body's length recomputed. */
 function fieldsToSend(request: ResendRequest, http2Names: boolean): [string, string][] {
   const fields: [string, string][] = [];
   for (const [name, value] of request.headers) {
     const lower = name.toLowerCase();
-    if (lower.startsWith(':') || HOP_BY_HOP_HEADERS.has(lower) || lower === 'content-length') continue;
+    if (lower.startsWith(':') || HOP_BY_HOP_HEADERS.has(lower) || RECOMPUTED.has(lower)) continue;
     if (http2Names && (lower === 'host' || lower === 'te')) continue;
     fields.push([http2Names ? lower : name, value]);
   }
@@ -76,7 +86,7 @@ async function sendH1(
   const secure = url.protocol === 'https:' ? await tunnel(door, url, ['http/1.1'], sockets) : undefined;
   return new Promise((resolve, reject) => {
     const req = http.request({
-      host: '127.0.0.1',
+      host: door.host,
       port: door.port,
       method: request.method,
       path: secure ? `${url.pathname}${url.search}` : url.href,
@@ -109,7 +119,7 @@ async function sendH2(
   const secure = https ? await tunnel(door, url, ['h2'], sockets) : undefined;
   const session = secure
     ? http2.connect(url.origin, { createConnection: () => secure })
-    : http2.connect(`http://127.0.0.1:${door.port}`);
+    : http2.connect(`http://${door.host.includes(':') ? `[${door.host}]` : door.host}:${door.port}`);
   sockets.add(session);
   const headers: http2.OutgoingHttpHeaders = {
     ':method': request.method,
@@ -148,7 +158,7 @@ function tunnel(
   const port = url.port || '443';
   return new Promise((resolve, reject) => {
     const connect = http.request({
-      host: '127.0.0.1',
+      host: door.host,
       port: door.port,
       method: 'CONNECT',
       path: `${url.hostname}:${port}`,

@@ -42,7 +42,8 @@ export class ResendMarks {
       if (rawHeaders[i]!.toLowerCase() !== RESEND_FIELD) continue;
       const [secret, nonce] = rawHeaders[i + 1]!.split('.');
       const mark = secret === this.secret && nonce !== undefined ? this.pending.get(nonce) : undefined;
-      if (!mark) return undefined;
+      // Not ours (a client's own field of that name): an ordinary field; ours may still follow.
+      if (!mark) continue;
       rawHeaders.splice(i, 2);
       return mark;
     }

@@ -1,7 +1,7 @@
 import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ResponseHeadEvent } from '../../app/proxy-events.js';
+import type { ExchangeOpenedEvent, ResponseHeadEvent } from '../../app/proxy-events.js';
 import type { Mock } from '../../proxy-core/index.js';
 import { fetchViaProxy, type ProxiedResponse } from '../helpers/client.js';
 import { connectH2 } from '../helpers/h2.js';
@@ -173,6 +173,59 @@ describe('mocks: recorded responses served in the upstream’s place', () => {
     } finally {
       session.destroy();
     }
+  });
+
+  it('answers a client still sending its body, as a server that answers first would', async () => {
+    const url = 'http://upload.mock.invalid/stream';
+    proxy.proxy.setMocks([{ ...sseMock(9, url), method: 'POST' }], { speed: 0, jitterMs: 0 });
+    const socket = await import('node:net').then((net) => net.connect(proxy.port, '127.0.0.1'));
+    const got: Buffer[] = [];
+    socket.on('data', (d: Buffer) => got.push(d));
+    socket.write(
+      `POST ${url} HTTP/1.1\r\nHost: upload.mock.invalid\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`,
+    );
+    // The upload is not over, and the answer comes all the same.
+    await expect.poll(() => Buffer.concat(got).toString(), { timeout: 3000 }).toContain('data: {"n":3}');
+    socket.end('0\r\n\r\n');
+    socket.destroy();
+  });
+
+  it('lets a WebSocket mock go when its client leaves during the recorded wait', async () => {
+    const url = 'ws://ws-wait.mock.invalid/live';
+    proxy.proxy.setMocks(
+      [
+        {
+          id: 10,
+          method: 'GET',
+          url,
+          status: 101,
+          statusText: 'Switching Protocols',
+          headers: [
+            ['Upgrade', 'websocket'],
+            ['Connection', 'Upgrade'],
+          ],
+          trailers: [],
+          headAtMs: 5_000,
+          pieces: [],
+          protocol: 'http/1.1',
+          websocket: { closesItself: false },
+        },
+      ],
+      { speed: 1, jitterMs: 0 },
+    );
+    const net = await import('node:net');
+    const socket = net.connect(proxy.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(
+      `GET http://ws-wait.mock.invalid/live HTTP/1.1\r\nHost: ws-wait.mock.invalid\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    const opened = await proxy.waitFor(
+      (e): e is ExchangeOpenedEvent => e.type === 'exchange-opened' && e.request.url === url,
+    );
+    socket.destroy();
+    const closed = await proxy.waitFor((e) => e.type === 'exchange-closed' && e.id === opened.id, 2_000);
+    expect(closed).toMatchObject({ outcome: 'client-closed' });
   });
 
   it('plays a large recording whole, through the same backpressured pump as a real body', async () => {

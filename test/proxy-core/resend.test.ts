@@ -101,6 +101,24 @@ describe('resend: a captured request sent again through the proxy', () => {
     expect(seen.at(-1)!.headers['x-kind']).toBe('two');
   });
 
+  it('sends a chunked request again with its body whole, and a marker field in the recording is not trusted', async () => {
+    const first = await fetchViaProxy(proxy.port, `${plain.url}/chunked`, {
+      method: 'POST',
+      headers: { 'transfer-encoding': 'chunked', 'x-sluice-resend': 'stale.1' },
+      body: 'part one, part two',
+    });
+    expect(first.status).toBe(200);
+    const original = proxy.events.find(
+      (e): e is ExchangeOpenedEvent => e.type === 'exchange-opened' && e.request.url.endsWith('/chunked'),
+    )!;
+    expect(original.request.headers.some(([name]) => name.toLowerCase() === 'transfer-encoding')).toBe(true);
+    const id = await proxy.proxy.resend({ ...original.request, body: Buffer.from('part one, part two') }, original.id);
+    expect(openedAs(id).resentFrom).toBe(original.id);
+    await proxy.waitFor((e) => e.type === 'exchange-closed' && e.id === id && e.outcome === 'completed');
+    expect(seen.at(-1)).toMatchObject({ url: '/chunked', body: 'part one, part two' });
+    expect(seen.at(-1)!.headers['x-sluice-resend']).toBeUndefined();
+  });
+
   it('ignores a marker field without the proxy’s secret: it is an ordinary field then', async () => {
     const res = await fetchViaProxy(proxy.port, `${plain.url}/forged`, { headers: { 'x-sluice-resend': 'guess.1' } });
     expect(res.status).toBe(200);
