@@ -260,6 +260,11 @@ export interface Commands {
    * Replies with the new exchange's id once it has opened; rejects saying why it cannot go.
    */
   'exchange.resend': { request: { id: number; head?: string; body?: string }; reply: { id: number } };
+  /**
+   * Stops an exchange under way (a stream that never ends, a resend of one): both sides are cut
+   * and it ends as `client-closed`, reason `stopped`. `stopped` is false when it was not open.
+   */
+  'exchange.stop': { request: { id: number }; reply: { stopped: boolean } };
   'mocks.get': { request: Record<string, never>; reply: MocksState };
   /**
    * Serves these kept exchanges (captured or imported) as mocks: a request with the same method
@@ -339,6 +344,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'rules.set',
   'breakpoint.resolve',
   'exchange.resend',
+  'exchange.stop',
   'mocks.get',
   'mocks.add',
   'mocks.remove',

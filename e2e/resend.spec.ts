@@ -55,3 +55,27 @@ test('a captured request sent again, as it was and edited, becomes a new exchang
   await page.getByTestId('resent-from').getByRole('button').click();
   await expect(page.getByTestId('resent-from')).toHaveText('Sent again from exchange 1');
 });
+
+test('a stream that never ends, sent again, can be stopped from the details', async ({ page, sluice, upstream }) => {
+  const server = await upstream((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    res.write('data: tick\n\n');
+  });
+  const first = requestViaProxy(sluice.proxyPort, `${server.url}/ticks`);
+  const rows = page.getByTestId('exchange-row');
+  await expect(rows.first()).toHaveAttribute('data-state', 'streaming');
+  await rows.first().click();
+  await page.getByTestId('resend').click();
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(1)).toHaveAttribute('data-state', 'streaming');
+  await page.getByTestId('stop-exchange').click();
+  await expect(rows.nth(1)).toHaveAttribute('data-state', 'client-closed');
+  await expect(page.getByTestId('outcome')).toContainText('stopped from Sluice');
+  await expect(page.getByTestId('stop-exchange')).toHaveCount(0);
+  // The first one goes on until it is stopped too.
+  await expect(rows.first()).toHaveAttribute('data-state', 'streaming');
+  await rows.first().click();
+  await page.getByTestId('stop-exchange').click();
+  await expect(rows.first()).toHaveAttribute('data-state', 'client-closed');
+  await first.catch(() => undefined);
+});

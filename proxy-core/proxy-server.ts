@@ -91,6 +91,7 @@ export class SluiceProxy {
   private readonly mocks = new MockBook();
   private readonly resends = new ResendMarks();
   private readonly resendCalls = new Set<ResendCall>();
+  private readonly openExchanges = new Map<number, import('./forward/exchange-base.js').ExchangeBase>();
 
   private constructor(
     private readonly options: ProxyOptions,
@@ -120,6 +121,7 @@ export class SluiceProxy {
       breakpoints: this.breakpoints,
       mocks: this.mocks,
       resends: this.resends,
+      open: this.openExchanges,
     };
     this.server = http.createServer({
       // No whole-request deadline: Node's default of 5 minutes would cut long uploads and streams.
@@ -382,6 +384,17 @@ export class SluiceProxy {
       );
       void call.done.catch(() => undefined).finally(() => this.resendCalls.delete(call));
     });
+  }
+
+  /**
+   * Stops an exchange under way, as the user asked: both sides are cut, and it ends as
+   * `client-closed` with reason `stopped`. False when it is not open (it ended, or is not this run's).
+   */
+  stopExchange(id: number): boolean {
+    const exchange = this.openExchanges.get(id);
+    if (!exchange) return false;
+    exchange.stop();
+    return true;
   }
 
   /** Requests each mock (by id) answered since it was set. */

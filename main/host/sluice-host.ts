@@ -364,6 +364,10 @@ export class SluiceHost {
       checkOptionalText(body, 'body');
       return resendExchange(this.archive, this.proxy, { id, head, body });
     },
+    'exchange.stop': async ({ id }) => {
+      checkExchangeId(id);
+      return { stopped: this.proxy.stopExchange(id) };
+    },
     'mocks.get': async () => this.mocks.state(),
     'mocks.add': async ({ ids }) => {
       checkIdList(ids, 'mocks.add');

@@ -72,7 +72,13 @@ export interface ExchangeServices {
   readonly mocks: MockBook;
   /** Requests Sluice's own client sends again (proxy-core/resend/). */
   readonly resends: ResendMarks;
+  /** The exchanges under way, by id, for the user to stop one (`SluiceProxy.stopExchange`). */
+  readonly open: Map<number, ExchangeBase>;
 }
+
+/** Why an exchange the user stopped ended, in its `exchange-closed`. */
+export const STOPPED_REASON = 'stopped';
+export const STOPPED_DETAIL = 'stopped from Sluice: both sides were cut';
 
 const BREAKPOINT_WORDS: Record<BreakpointDecision['outcome'], string> = {
   released: 'released',
@@ -136,6 +142,7 @@ export abstract class ExchangeBase implements PumpObserver {
     copyBodies: boolean,
   ) {
     this.id = services.nextId();
+    services.open.set(this.id, this);
     this.capture = services.openCapture(this.id, { copyBodies });
     this.idle = new IdleTimer(
       services.timeouts.idleMs,
@@ -145,6 +152,12 @@ export abstract class ExchangeBase implements PumpObserver {
   }
 
   protected abstract onIdle(): void;
+
+  /**
+   * The user stopped this exchange: both sides are cut (the client cannot take what it got for a
+   * whole answer) and it ends as `client-closed`, reason `stopped`: Sluice closed it for the client.
+   */
+  abstract stop(): void;
 
   /**
    * The request is all sent. Until the response head arrives, silence is the upstream thinking:
@@ -523,6 +536,7 @@ export abstract class ExchangeBase implements PumpObserver {
   protected finish(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.services.open.delete(this.id);
     const at = now();
     this.clearHeaderTimer();
     if (this.headDelayTimer !== undefined) clearTimeout(this.headDelayTimer);

@@ -6,7 +6,14 @@ import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import { changesLength, type EndingAction } from '../rules/rule-set.js';
 import { resetConnection } from '../rules/reset-connection.js';
-import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
+import {
+  ExchangeBase,
+  gatewayStatus,
+  STOPPED_DETAIL,
+  STOPPED_REASON,
+  upstreamFailure,
+  type ExchangeServices,
+} from './exchange-base.js';
 import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js';
 import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
 import { hostHeader, http1Opened, replyWithError, type HttpTarget } from './http-exchange.js';
@@ -261,6 +268,13 @@ export class H1OverH2Exchange extends ExchangeBase {
     if (this.closed) return;
     const detail = `no bytes moved in either direction for ${this.services.timeouts.idleMs / 1000} s`;
     this.endWith('idle-timeout', 504, 'idle-timeout', detail);
+  }
+
+  stop(): void {
+    if (this.closed) return;
+    this.finish('client-closed', STOPPED_REASON, STOPPED_DETAIL);
+    this.res.destroy();
+    this.resetUpstream();
   }
 
   /**

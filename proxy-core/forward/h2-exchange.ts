@@ -13,7 +13,15 @@ import { BodyPump, type PumpSource } from './body-pump.js';
 import { changesLength, type EndingAction, type RespondAction } from '../rules/rule-set.js';
 import { RULE_RESET_CODES } from '../../app/stream-rules.js';
 import { bracketHost } from './connect-target.js';
-import { ExchangeBase, gatewayStatus, ruleAnswer, upstreamFailure, type ExchangeServices } from './exchange-base.js';
+import {
+  ExchangeBase,
+  gatewayStatus,
+  ruleAnswer,
+  STOPPED_DETAIL,
+  STOPPED_REASON,
+  upstreamFailure,
+  type ExchangeServices,
+} from './exchange-base.js';
 import { forwardableHeaders, h1RequestHeaders, h2CodeName, h2ResponseHeaders } from './h2-headers.js';
 import type { Mock } from '../mock/mock-book.js';
 import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
@@ -617,6 +625,13 @@ export class H2Exchange extends ExchangeBase {
     // The response-header timer is gone with the old stream; silence is the idle timer's again.
     this.idle.start();
     this.pool.acquire(this.route).then(this.onSession, this.onSessionFailed);
+  }
+
+  stop(): void {
+    if (this.closed) return;
+    this.resetClient(NGHTTP2_CANCEL);
+    this.resetUpstream(NGHTTP2_CANCEL);
+    this.finish('client-closed', STOPPED_REASON, STOPPED_DETAIL);
   }
 
   protected onIdle(): void {

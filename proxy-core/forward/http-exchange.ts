@@ -14,7 +14,14 @@ import { changesLength, type EndingAction } from '../rules/rule-set.js';
 import { resetConnection } from '../rules/reset-connection.js';
 import type { EditedRequestHead } from '../../app/request-edit.js';
 import { bracketHost } from './connect-target.js';
-import { ExchangeBase, gatewayStatus, upstreamFailure, type ExchangeServices } from './exchange-base.js';
+import {
+  ExchangeBase,
+  gatewayStatus,
+  STOPPED_DETAIL,
+  STOPPED_REASON,
+  upstreamFailure,
+  type ExchangeServices,
+} from './exchange-base.js';
 import { endToEnd, flatten, toPairs } from './raw-headers.js';
 import { RawResponse, type RawResponseOwner } from './raw-response.js';
 import { takePreconnectedTimings } from './tunnel-agent.js';
@@ -382,6 +389,13 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     replyWithError(this.res, gatewayStatus(code), code, detail);
     this.close(outcome, code, detail);
   };
+
+  stop(): void {
+    if (this.closed) return;
+    this.close('client-closed', STOPPED_REASON, STOPPED_DETAIL);
+    this.res.destroy();
+    this.upstreamReq?.destroy();
+  }
 
   protected onIdle(): void {
     if (this.closed) return;

@@ -11,7 +11,7 @@ import { now } from '../clock.js';
 import { BodyPump } from './body-pump.js';
 import type { EndingAction } from '../rules/rule-set.js';
 import { resetConnection } from '../rules/reset-connection.js';
-import { ExchangeBase, type ExchangeServices } from './exchange-base.js';
+import { ExchangeBase, STOPPED_DETAIL, STOPPED_REASON, type ExchangeServices } from './exchange-base.js';
 
 /**
  * Two sockets joined byte for byte: a raw CONNECT tunnel, or a WebSocket after its upgrade.
@@ -174,6 +174,12 @@ export class SocketBridge extends ExchangeBase {
     this.client?.destroy();
     this.upstream?.destroy();
   };
+
+  stop(): void {
+    this.close('client-closed', STOPPED_REASON, STOPPED_DETAIL);
+    this.client?.destroy();
+    this.upstream?.destroy();
+  }
 
   protected onIdle(): void {
     const detail = `no bytes moved in either direction for ${this.services.timeouts.idleMs / 1000} s`;

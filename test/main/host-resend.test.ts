@@ -40,6 +40,8 @@ describe('exchange.resend', () => {
       'the edited request cannot go: its first line is not "METHOD URL HTTP/version"',
     );
     await expect(host.call('exchange.resend', { id: 424242 })).rejects.toThrow('exchange 424242 is not kept any more');
+    // Ended already: nothing to stop.
+    expect(await host.call('exchange.stop', { id: first.id })).toEqual({ stopped: false });
     await host.call('proxy.stop', {});
     await expect(host.call('exchange.resend', { id: first.id })).rejects.toThrow(
       `exchange ${first.id} could not be sent again: the proxy is not running`,

@@ -26,6 +26,7 @@ import { ConversationView } from '../llm/ConversationView.js';
 import { useLlmRequest } from '../llm/use-llm-request.js';
 import { CompareButton } from './CompareButton.js';
 import { ResendMenu } from './ResendMenu.js';
+import { StopButton } from './StopButton.js';
 import { HeadersView } from './HeadersView.js';
 import { useBodyEventRows } from './use-body-event-rows.js';
 import { useHostNow } from './use-now.js';
@@ -96,6 +97,7 @@ function Detail({ x }: { x: ExchangeView }) {
         {x.breakpoint && <BreakpointPanel held={x.breakpoint} />}
         <div className="detail-actions">
           <CopyRequestMenu x={x} />
+          <StopButton x={x} />
           <ResendMenu x={x} />
           <ServeAsMock x={x} />
           <CompareButton x={x} />

@@ -190,9 +190,11 @@ export function statusLine(response: ResponseHead): string {
  * way to stop; another code is named without calling it harmless.
  */
 export function clientClosedNote(x: ExchangeView): string {
+  const reason = x.closed?.reason;
+  // The core's word for an exchange the user stopped (`exchange.stop`).
+  if (reason === 'stopped') return 'stopped from Sluice';
   // A client that gave up before its upload was whole did not stop reading: it stopped sending.
   if (bodyShortfall(x, 'request')) return 'before sending all of its request body';
-  const reason = x.closed?.reason;
   if (x.opened.streamId === undefined || !reason) {
     return x.response
       ? 'the client stopped reading; not an error'
