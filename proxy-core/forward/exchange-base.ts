@@ -28,7 +28,6 @@ import { BodyPump, type PumpObserver, type PumpSource } from './body-pump.js';
 import { IdleTimer } from './idle-timer.js';
 import type { Mock, MockBook } from '../mock/mock-book.js';
 import { MockBody } from '../mock/mock-body.js';
-import { playbackTimes } from '../../app/mocks.js';
 import type { ResendMark, ResendMarks } from '../resend/resend-marks.js';
 import type { UpstreamPool } from './upstream.js';
 
@@ -377,34 +376,23 @@ export abstract class ExchangeBase implements PumpObserver {
   ): void {
     const playing: { readonly mock: Mock; body: MockBody | undefined } = { mock, body: undefined };
     this.mockPlaying = playing;
-    const play = (): void => {
-      this.requestSentAt = now();
-      const times = playbackTimes(
-        mock.headAtMs,
-        mock.pieces.map((piece) => piece.atMs),
-        this.services.mocks.playback,
-      );
-      const go = (): void => {
-        this.headDelayTimer = undefined;
-        if (this.closed) return;
-        const pieces = mock.pieces.map((piece) => piece.bytes);
-        playing.body = new MockBody(
-          pieces,
-          times.pieces.map((t) => t - times.head),
-        );
-        const head: ResponseHead = {
-          status: mock.status,
-          statusText: mock.statusText,
-          httpVersion: mock.protocol === 'h2' ? '2' : '1.1',
-          headers: mock.headers,
-        };
-        respond(head, playing.body, mock.trailers);
-      };
-      if (times.head > 0) this.headDelayTimer = setTimeout(go, times.head);
-      else go();
-    };
     if (request) this.readRequestThen(request, noop);
-    play();
+    this.requestSentAt = now();
+    const schedule = this.services.mocks.schedule(mock);
+    const go = (): void => {
+      this.headDelayTimer = undefined;
+      if (this.closed) return;
+      playing.body = new MockBody(schedule.pieces, schedule.times);
+      const head: ResponseHead = {
+        status: mock.status,
+        statusText: mock.statusText,
+        httpVersion: mock.protocol === 'h2' ? '2' : '1.1',
+        headers: mock.headers,
+      };
+      respond(head, playing.body, mock.trailers);
+    };
+    if (schedule.headMs > 0) this.headDelayTimer = setTimeout(go, schedule.headMs);
+    else go();
   }
 
   /**

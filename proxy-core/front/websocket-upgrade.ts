@@ -3,7 +3,6 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { headerValue, type RawHeaders, type ResponseHead } from '../../app/proxy-events.js';
-import { playbackTimes } from '../../app/mocks.js';
 import type { Mock } from '../mock/mock-book.js';
 import { MockWebSocketPeer } from '../mock/mock-body.js';
 import { now } from '../clock.js';
@@ -96,11 +95,7 @@ export class WebSocketUpgrade {
    */
   private answerByMock(mock: Mock, closesItself: boolean): void {
     const { socket, head, bridge } = this;
-    const times = playbackTimes(
-      mock.headAtMs,
-      mock.pieces.map((p) => p.atMs),
-      this.services.mocks.playback,
-    );
+    const schedule = this.services.mocks.schedule(mock);
     const key = headerValue(this.requestHeaders, 'sec-websocket-key') ?? '';
     // A subprotocol is chosen from what this client offered: the recording's, only if it is among them.
     const offered = (headerValue(this.requestHeaders, 'sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
@@ -128,21 +123,17 @@ export class WebSocketUpgrade {
       }
       this.settled = true;
       const sentAt = now();
-      bridge.responded({ status: 101, statusText: mock.statusText, httpVersion: '1.1', headers }, sentAt, mock.id);
-      let text = `HTTP/1.1 101 ${mock.statusText || 'Switching Protocols'}\r\n`;
-      for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
-      socket.write(`${text}\r\n`);
-      const peer = new MockWebSocketPeer(
-        mock.pieces.map((p) => p.bytes),
-        times.pieces.map((t) => t - times.head),
-        closesItself,
-      );
+      // As sent: a recording with no reason phrase (an HTTP/2 one) gets the usual one.
+      const sent = { status: 101, statusText: mock.statusText || 'Switching Protocols', httpVersion: '1.1', headers };
+      bridge.responded(sent, sentAt, mock.id);
+      socket.write(responseHeadText(sent));
+      const peer = new MockWebSocketPeer(schedule.pieces, schedule.times, closesItself);
       if (head.length > 0) peer.write(head);
       bridge.forwardedEarly('request', head);
       bridge.attach(socket, peer);
     };
-    if (times.head > 0) {
-      this.timer = setTimeout(answer, times.head);
+    if (schedule.headMs > 0) {
+      this.timer = setTimeout(answer, schedule.headMs);
       this.timer.unref();
     } else answer();
   }
@@ -200,9 +191,10 @@ export class WebSocketUpgrade {
     }
     const { socket, head, bridge } = this;
     const responseHeaders = toPairs(upRes.rawHeaders);
-    bridge.responded(responseHeadOf(upRes, responseHeaders), this.requestSentAt);
+    const answered = responseHeadOf(upRes, responseHeaders);
+    bridge.responded(answered, this.requestSentAt);
     upSocket.setNoDelay(true);
-    socket.write(responseHeadText(upRes, responseHeaders));
+    socket.write(responseHeadText(answered));
     if (head.length > 0) upSocket.write(head);
     bridge.forwardedEarly('request', head);
     // The upstream's first frames, if they came with the 101, go out through the bridge (and any rules).
@@ -220,7 +212,7 @@ export class WebSocketUpgrade {
     bridge.responded(responseHeadOf(upRes, responseHeaders), this.requestSentAt);
     const kept = endToEnd(responseHeaders, { keepTransferEncoding: false });
     kept.push(['Connection', 'close']);
-    socket.write(responseHeadText(upRes, kept));
+    socket.write(responseHeadText({ ...responseHeadOf(upRes, responseHeaders), headers: kept }));
     upRes.pipe(socket);
     upRes.on('error', noop);
     upRes.on('end', () => bridge.failed('completed', 'upgrade-refused', `upstream answered ${upRes.statusCode}`));
@@ -260,9 +252,9 @@ function responseHeadOf(res: IncomingMessage, headers: RawHeaders): ResponseHead
   return { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', httpVersion: res.httpVersion, headers };
 }
 
-function responseHeadText(res: IncomingMessage, headers: readonly (readonly [string, string])[]): string {
-  let text = `HTTP/${res.httpVersion} ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\n`;
-  for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
+function responseHeadText(head: ResponseHead): string {
+  let text = `HTTP/${head.httpVersion} ${head.status || 502} ${head.statusText}\r\n`;
+  for (const [name, value] of head.headers) text += `${name}: ${value}\r\n`;
   return `${text}\r\n`;
 }
 

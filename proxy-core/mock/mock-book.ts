@@ -1,5 +1,6 @@
 import type { RawHeaders } from '../../app/proxy-events.js';
-import { DEFAULT_MOCK_PLAYBACK, mockKey, type MockPlayback } from '../../app/mocks.js';
+import { DEFAULT_MOCK_PLAYBACK, mockKey, playbackTimes, type MockPlayback } from '../../app/mocks.js';
+import { bracketHost } from '../forward/connect-target.js';
 
 /** A response as it was recorded, to be played again in the upstream's place. */
 export interface RecordedResponse {
@@ -31,6 +32,13 @@ export interface RecordedPiece {
 
 export interface Mock extends RecordedResponse {
   readonly id: number;
+}
+
+/** What a mock plays this time: its head's wait, then each piece at its time (ms from the head). */
+export interface MockSchedule {
+  readonly headMs: number;
+  readonly pieces: readonly Buffer[];
+  readonly times: readonly number[];
 }
 
 /**
@@ -68,6 +76,23 @@ export class MockBook {
     return this.current;
   }
 
+  /**
+   * One playing of `mock` as the playback now says (jitter drawn afresh): how long its head waits,
+   * and its pieces with their times from the head.
+   */
+  schedule(mock: Mock): MockSchedule {
+    const times = playbackTimes(
+      mock.headAtMs,
+      mock.pieces.map((piece) => piece.atMs),
+      this.current,
+    );
+    return {
+      headMs: times.head,
+      pieces: mock.pieces.map((piece) => piece.bytes),
+      times: times.pieces.map((t) => t - times.head),
+    };
+  }
+
   get size(): number {
     return this.byKey.size;
   }
@@ -92,7 +117,7 @@ export class MockBook {
    */
   protocolFor(scheme: 'http' | 'https', host: string, port: number): 'http/1.1' | 'h2' | undefined {
     if (this.origins.size === 0) return undefined;
-    return this.origins.get(originOf(`${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`) ?? '');
+    return this.origins.get(originOf(`${scheme}://${bracketHost(host)}:${port}/`) ?? '');
   }
 
   /** Requests each mock answered since it was added. */

@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import type { RawHeaders } from '../../app/proxy-events.js';
 import { HOP_BY_HOP_HEADERS } from '../../app/http-headers.js';
 import { RESEND_FIELD } from './resend-marks.js';
+import { bracketHost } from '../forward/connect-target.js';
 
 /** A request to send again, as recorded (or as the user edited it). */
 export interface ResendRequest {
@@ -119,7 +120,7 @@ async function sendH2(
   const secure = https ? await tunnel(door, url, ['h2'], sockets) : undefined;
   const session = secure
     ? http2.connect(url.origin, { createConnection: () => secure })
-    : http2.connect(`http://${door.host.includes(':') ? `[${door.host}]` : door.host}:${door.port}`);
+    : http2.connect(`http://${bracketHost(door.host)}:${door.port}`);
   sockets.add(session);
   const headers: http2.OutgoingHttpHeaders = {
     ':method': request.method,

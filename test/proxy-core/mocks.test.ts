@@ -34,6 +34,26 @@ function sseMock(id: number, url: string, protocol: 'http/1.1' | 'h2' = 'http/1.
   };
 }
 
+/** A recorded WebSocket: its 101, then the server's frames; the client closes it. */
+function webSocketMock(id: number, url: string, pieces: Mock['pieces']): Mock {
+  return {
+    id,
+    method: 'GET',
+    url,
+    status: 101,
+    statusText: 'Switching Protocols',
+    headers: [
+      ['Upgrade', 'websocket'],
+      ['Connection', 'Upgrade'],
+    ],
+    trailers: [],
+    headAtMs: 0,
+    pieces,
+    protocol: 'http/1.1',
+    websocket: { closesItself: false },
+  };
+}
+
 /** Times each event reached the client, from the first. */
 function gapsFromFirst(res: ProxiedResponse): number[] {
   expect(res.arrivals.length).toBe(EVENT_TIMES_MS.length);
@@ -192,27 +212,7 @@ describe('mocks: recorded responses served in the upstream’s place', () => {
 
   it('lets a WebSocket mock go when its client leaves during the recorded wait', async () => {
     const url = 'ws://ws-wait.mock.invalid/live';
-    proxy.proxy.setMocks(
-      [
-        {
-          id: 10,
-          method: 'GET',
-          url,
-          status: 101,
-          statusText: 'Switching Protocols',
-          headers: [
-            ['Upgrade', 'websocket'],
-            ['Connection', 'Upgrade'],
-          ],
-          trailers: [],
-          headAtMs: 5_000,
-          pieces: [],
-          protocol: 'http/1.1',
-          websocket: { closesItself: false },
-        },
-      ],
-      { speed: 1, jitterMs: 0 },
-    );
+    proxy.proxy.setMocks([{ ...webSocketMock(10, url, []), headAtMs: 5_000 }], { speed: 1, jitterMs: 0 });
     const net = await import('node:net');
     const socket = net.connect(proxy.port, '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
@@ -249,31 +249,16 @@ describe('mocks: recorded responses served in the upstream’s place', () => {
 
   it('keeps a recorded WebSocket open until the client closes, answering its close, over wss to no server', async () => {
     const url = 'wss://ws.mock.invalid/live';
-    proxy.proxy.setMocks(
-      [
-        {
-          id: 8,
-          method: 'GET',
-          url,
-          status: 101,
-          statusText: 'Switching Protocols',
-          headers: [
-            ['Upgrade', 'websocket'],
-            ['Connection', 'Upgrade'],
-            ['Sec-WebSocket-Accept', 'recorded-for-another-key'],
-          ],
-          trailers: [],
-          headAtMs: 0,
-          pieces: [
-            { atMs: 0, bytes: webSocketFrame(1, Buffer.from('hello'), false) },
-            { atMs: 80, bytes: webSocketFrame(1, Buffer.from('world'), false) },
-          ],
-          protocol: 'http/1.1',
-          websocket: { closesItself: false },
-        },
-      ],
-      { speed: 1, jitterMs: 0 },
-    );
+    const mock = webSocketMock(8, url, [
+      { atMs: 0, bytes: webSocketFrame(1, Buffer.from('hello'), false) },
+      { atMs: 80, bytes: webSocketFrame(1, Buffer.from('world'), false) },
+    ]);
+    // Recorded for another client's key: the mock must make its own.
+    const recorded: Mock = {
+      ...mock,
+      headers: [...mock.headers, ['Sec-WebSocket-Accept', 'recorded-for-another-key']],
+    };
+    proxy.proxy.setMocks([recorded], { speed: 1, jitterMs: 0 });
     const socket = await connectThroughProxy(proxy.port, new URL('https://ws.mock.invalid/'), proxy.caPem);
     const client = new WebSocket(url, { createConnection: () => socket, perMessageDeflate: false });
     const got: string[] = [];
