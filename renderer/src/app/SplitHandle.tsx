@@ -1,24 +1,16 @@
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import { localStore } from '../local-store.js';
 import { clampSplit, readSplit, SPLIT_DEFAULT, SPLIT_KEY, SPLIT_STEP } from './split.js';
 
 /** The split between list and detail: its share, kept in localStorage, and what sets it. */
 export function useSplit(): [number, (share: number) => void] {
-  const [share, setShare] = useState(() => readSplit(storage()?.getItem(SPLIT_KEY) ?? null));
+  const [share, setShare] = useState(() => readSplit(localStore()?.getItem(SPLIT_KEY) ?? null));
   const set = useCallback((next: number) => {
     const clamped = clampSplit(next);
     setShare(clamped);
-    storage()?.setItem(SPLIT_KEY, String(clamped));
+    localStore()?.setItem(SPLIT_KEY, String(clamped));
   }, []);
   return [share, set];
-}
-
-function storage(): Storage | undefined {
-  try {
-    return window.localStorage;
-  } catch {
-    // A page whose storage is refused still splits, for this visit only.
-    return undefined;
-  }
 }
 
 /**

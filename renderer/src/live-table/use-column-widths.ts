@@ -1,4 +1,5 @@
 import { useCallback, useState } from 'react';
+import { localStore } from '../local-store.js';
 import { readColumnWidths, withColumnWidth, type ColumnWidths } from './column-widths.js';
 
 /**
@@ -18,13 +19,4 @@ export function useColumnWidths(key: string): [ColumnWidths, (column: string, px
     [key],
   );
   return [widths, set];
-}
-
-function localStore(): Storage | undefined {
-  try {
-    return window.localStorage;
-  } catch {
-    // A page whose storage is refused still resizes, for this visit only.
-    return undefined;
-  }
 }

@@ -5,6 +5,7 @@
  */
 import type { LlmUsage, ToolCall } from '../sse/llm-text.js';
 import type { LlmRequestFormat } from './llm-request.js';
+import { isObject, list, str, type Json } from './json-fields.js';
 
 export interface LlmAnswer {
   readonly text: string;
@@ -13,20 +14,6 @@ export interface LlmAnswer {
   readonly model?: string;
   readonly finishReason?: string;
   readonly usage?: LlmUsage;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
 }
 
 function num(value: unknown): number | undefined {

@@ -5,6 +5,8 @@
  * Anthropic Messages, Gemini and Ollama, the formats the joined-text view reads answers of. Pure.
  */
 
+import { isObject, list, str, type Json } from './json-fields.js';
+
 export type LlmRequestFormat = 'openai' | 'openai-responses' | 'anthropic' | 'gemini' | 'ollama';
 
 export const LLM_FORMAT_NAMES: Record<LlmRequestFormat, string> = {
@@ -44,20 +46,6 @@ export interface LlmTool {
   readonly description?: string;
   /** The parameters' JSON Schema, as sent. */
   readonly schema?: unknown;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
 }
 
 /** The request read as an LLM call, or undefined when it is none of the formats (or not JSON). */

@@ -1,16 +1,14 @@
 import { useRef, useState } from 'react';
 import type { LlmProvider, LlmText } from './llm-text.js';
 import { LlmMetricsLine } from './LlmMetricsLine.js';
+import { LLM_FORMAT_NAMES } from '../llm/llm-request.js';
 import { MarkdownView } from './MarkdownView.js';
 import { plural } from './sse-format.js';
 import { useStickToBottom } from './use-stick-to-bottom.js';
 
+// The request formats by the same names, and Bedrock's own stream, which has no request reader.
 const PROVIDER_NAMES: Record<LlmProvider, string> = {
-  openai: 'OpenAI Chat Completions',
-  'openai-responses': 'OpenAI Responses',
-  anthropic: 'Anthropic Messages',
-  gemini: 'Gemini',
-  ollama: 'Ollama',
+  ...LLM_FORMAT_NAMES,
   'bedrock-converse': 'Bedrock ConverseStream',
 };
 

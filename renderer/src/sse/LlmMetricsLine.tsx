@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { formatCount, formatDuration } from '../format.js';
 import { llmMetrics } from './llm-metrics.js';
-import type { LlmText } from './llm-text.js';
+import { usageCounts, type LlmText } from './llm-text.js';
 
 /**
  * How the answer came, in one line above it: time to first token, rate, gaps and the longest
@@ -25,12 +25,7 @@ export function LlmMetricsLine({ llm, requestStart }: { llm: LlmText; requestSta
   if (llm.finishReason) items.push(['finish', llm.finishReason]);
   const usage = llm.usage;
   if (usage) {
-    const counts = [
-      usage.input !== undefined && `${formatCount(usage.input)} in`,
-      usage.output !== undefined && `${formatCount(usage.output)} out`,
-      usage.cached !== undefined && `${formatCount(usage.cached)} cached`,
-      usage.reasoning !== undefined && `${formatCount(usage.reasoning)} reasoning`,
-    ].filter((part): part is string => typeof part === 'string');
+    const counts = usageCounts(usage).map(([kind, count]) => `${formatCount(count)} ${kind}`);
     if (counts.length > 0) items.push(['tokens', counts.join(', ')]);
   }
   if (items.length === 0) return null;

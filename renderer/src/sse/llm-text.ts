@@ -1,4 +1,5 @@
 import type { StreamEventRow } from './stream-events.js';
+import { isObject, str, type Json } from '../llm/json-fields.js';
 
 /**
  * Assembles the answer an LLM streaming API is writing from its events: the text deltas joined
@@ -108,16 +109,6 @@ const ANTHROPIC_TYPES = new Set([
   'message_delta',
   'message_stop',
 ]);
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
 
 /**
  * Incremental: `sync(rows)` with the same growing array does work only for rows it has not seen,
@@ -361,12 +352,20 @@ export class LlmTextAssembler {
 
 /** Token counts in a few words: `in 12 · out 40 · cached 3 · reasoning 8`. */
 export function usageWords(usage: LlmUsage): string {
-  const words: string[] = [];
-  if (usage.input !== undefined) words.push(`in ${usage.input}`);
-  if (usage.output !== undefined) words.push(`out ${usage.output}`);
-  if (usage.cached !== undefined) words.push(`cached ${usage.cached}`);
-  if (usage.reasoning !== undefined) words.push(`reasoning ${usage.reasoning}`);
-  return words.join(' · ');
+  return usageCounts(usage)
+    .map(([kind, count]) => `${kind} ${count}`)
+    .join(' · ');
+}
+
+/** The counts reported, each with its name as people read it, in one order wherever they show. */
+export function usageCounts(usage: LlmUsage): [name: string, count: number][] {
+  const counts: [string, number | undefined][] = [
+    ['in', usage.input],
+    ['out', usage.output],
+    ['cached', usage.cached],
+    ['reasoning', usage.reasoning],
+  ];
+  return counts.filter((entry): entry is [string, number] => entry[1] !== undefined);
 }
 
 /** `object.a.b...` when every step is an object, else undefined. */
