@@ -52,6 +52,25 @@ describe('which exchanges are LLM calls', () => {
     expect(llmCallOf(exchange('POST', 'https://shop.test/api/orders'))).toBeUndefined();
   });
 
+  it('learns the model when the first events come, however many come at once', () => {
+    const x = exchange('POST', 'https://api.openai.com/v1/chat/completions');
+    expect(llmCallOf(x)).toEqual({ api: 'openai', model: undefined });
+    const chunk = JSON.stringify({ object: 'chat.completion.chunk', model: 'gpt-test', choices: [] });
+    for (let index = 0; index < 5; index++) {
+      x.sse.push({
+        type: 'sse-event',
+        id: 1,
+        index,
+        eventId: undefined,
+        event: undefined,
+        data: chunk,
+        t: 10,
+        chunkRange: [0, 0],
+      });
+    }
+    expect(llmCallOf(x)).toEqual({ api: 'openai', model: 'gpt-test' });
+  });
+
   it('knows a stream in one of their formats anywhere, with the model it names', () => {
     const chunk = JSON.stringify({
       object: 'chat.completion.chunk',

@@ -40,7 +40,8 @@ const known = new WeakMap<ExchangeView, { readonly seen: number; readonly call: 
 export function llmCallOf(x: ExchangeView): LlmCall | undefined {
   const seen = Math.min(x.sse.length, MODEL_EVENTS);
   const cached = known.get(x);
-  if (cached && (cached.seen === seen || seen === MODEL_EVENTS)) return cached.call;
+  // `seen` stops at MODEL_EVENTS, so a stream past its first events is read once, then kept.
+  if (cached && cached.seen === seen) return cached.call;
   const call = readCall(x, seen);
   known.set(x, { seen, call });
   return call;
