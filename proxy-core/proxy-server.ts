@@ -473,7 +473,7 @@ export class SluiceProxy {
         path,
         intercepted: tunnel.tls,
         servername: req.socket instanceof TLSSocket ? servernameOf(req.socket) : undefined,
-        agent: tunnel.agent,
+        connections: tunnel.connections,
         connectionId: tunnel.connectionId,
         h2Upstream: tunnel.h2Upstream,
       };

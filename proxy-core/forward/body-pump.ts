@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream';
 import type { Direction } from '../../app/proxy-events.js';
 import type { FlushedChunk } from '../capture/recorder.js';
 import { now } from '../clock.js';
@@ -50,13 +49,13 @@ export interface PumpSource {
   readonly readableEnded: boolean;
 }
 
-/** Anything with a backpressured write: a socket, a ServerResponse or a ClientRequest. */
-type Sink =
-  | Writable
-  | (NodeJS.WritableStream & {
-      writableLength: number;
-      write(chunk: Buffer, cb: (err?: Error | null) => void): boolean;
-    });
+/** Anything with a backpressured write: a socket, a ServerResponse, an upstream request (h1-request.ts). */
+export interface PumpSink {
+  readonly writableLength: number;
+  write(chunk: Buffer, cb: (err?: Error | null) => void): boolean;
+  on(event: 'drain', listener: () => void): unknown;
+  removeListener(event: 'drain', listener: () => void): unknown;
+}
 
 /**
  * Forwards one body, chunk by chunk, as it arrives: each chunk is written at once (Node corks
@@ -74,7 +73,7 @@ export class BodyPump {
 
   constructor(
     private readonly source: PumpSource,
-    private readonly sink: Sink,
+    private readonly sink: PumpSink,
     readonly direction: Direction,
     private readonly observer: PumpObserver,
     private readonly onSourceEnd: () => void,

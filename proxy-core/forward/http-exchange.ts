@@ -1,5 +1,4 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   headerValue,
   type ExchangeOpenedEvent,
@@ -22,9 +21,10 @@ import {
   upstreamFailure,
   type ExchangeServices,
 } from './exchange-base.js';
+import type { H1Connections } from './h1-connections.js';
+import type { H1Request, H1RequestOwner } from './h1-request.js';
 import { endToEnd, flatten, toPairs } from './raw-headers.js';
-import { RawResponse, type RawResponseOwner } from './raw-response.js';
-import { takePreconnectedTimings } from './tunnel-agent.js';
+import type { RawResponse } from './raw-response.js';
 import type { UpstreamTarget } from './upstream.js';
 import { errorMessage } from '../../app/error-message.js';
 
@@ -36,7 +36,7 @@ export interface HttpTarget extends UpstreamTarget {
   /** Server name the client asked for, used for upstream SNI. */
   readonly servername?: string | undefined;
   /** The client tunnel's own upstream connections, when the request came through CONNECT. */
-  readonly agent?: import('node:http').Agent | undefined;
+  readonly connections?: H1Connections | undefined;
   readonly connectionId?: number | undefined;
   /**
    * The upstream speaks only HTTP/2 and the client offered only HTTP/1.1: each request goes as a
@@ -52,12 +52,10 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
  * One request/response exchange, forwarded byte for byte with backpressure in both directions.
  * State lives in this one object; each event of the streams involved has a small named handler.
  */
-export class HttpExchange extends ExchangeBase implements RawResponseOwner {
+export class HttpExchange extends ExchangeBase implements H1RequestOwner {
   private readonly openedAt = now();
-  private upstreamReq: ClientRequest | undefined;
-  private upstreamRes: IncomingMessage | undefined;
-  /** The response read straight off the socket, where the connection allows it. */
-  private raw: RawResponse | undefined;
+  /** The request as sent upstream on a connection of Sluice's own client, its response read raw. */
+  private upstream: H1Request | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private dnsMs = -1;
   private connectMs = -1;
@@ -135,6 +133,10 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     const dropLength = this.requestLengthChanges;
     const headers = endToEnd(pairs).filter(([name]) => !dropLength || name.toLowerCase() !== 'content-length');
     if (headerValue(headers, 'host') === undefined) headers.unshift(['Host', hostHeader(this.target)]);
+    // Without its length, a body that has one goes chunked, as HTTP/1.1 allows any request body to.
+    if (dropLength && hasBody(pairs) && headerValue(headers, 'transfer-encoding') === undefined) {
+      headers.push(['Transfer-Encoding', 'chunked']);
+    }
     return flatten(headers);
   }
 
@@ -148,24 +150,16 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   /** Sends the request upstream: on a kept-alive connection, or with `fresh` on a new one. */
   private send(fresh: boolean): void {
     const { req, target } = this;
-    const upstreamReq = this.services.upstream.request(
+    const upstream = this.services.upstream.sendHttp1(
       target,
-      this.upstreamMethod,
-      this.upstreamPath,
-      this.upstreamHeaders,
-      {
-        servername: target.servername,
-        agent: target.agent,
-        fresh,
-      },
+      { method: this.upstreamMethod, path: this.upstreamPath, headers: this.upstreamHeaders },
+      this,
+      { fresh, servername: target.servername, connections: target.connections },
     );
-    this.upstreamReq = upstreamReq;
-    upstreamReq.on('socket', this.onUpstreamSocket);
-    upstreamReq.on('response', this.onResponse);
-    upstreamReq.on('error', this.onUpstreamError);
-    upstreamReq.on('finish', this.onRequestSent);
+    this.upstream = upstream;
+    this.timeConnection(upstream);
     this.requestSource ??= this.shapeRequest(req, this.requestHeaders);
-    this.toUpstream = new BodyPump(this.requestSource, upstreamReq, 'request', this, () => upstreamReq.end());
+    this.toUpstream = new BodyPump(this.requestSource, upstream, 'request', this, () => upstream.end());
   }
 
   /**
@@ -174,13 +168,10 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
    * the server cannot have acted on it: it goes again, once, on a fresh connection.
    */
   private retriedOnFreshConnection(reset: boolean): boolean {
-    const stale = this.upstreamReq;
-    if (!reset || this.retried || !stale?.reusedSocket || (this.toUpstream?.bytes ?? 0) > 0) return false;
+    const stale = this.upstream;
+    if (!reset || this.retried || !stale?.reused || (this.toUpstream?.bytes ?? 0) > 0) return false;
     this.retried = true;
-    stale.removeAllListeners();
-    stale.on('error', noop);
-    this.raw?.detach();
-    this.raw = undefined;
+    stale.release();
     this.toUpstream?.stop();
     this.clearHeaderTimer();
     this.idle.start();
@@ -188,21 +179,21 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     return true;
   }
 
-  /** The upstream's response head has come (read raw or by Node's client). */
+  /** The upstream's response head has come. */
   private get responded(): boolean {
-    return this.upstreamRes !== undefined || (this.raw?.headSeen ?? false);
+    return this.upstream?.response.headSeen ?? false;
   }
 
-  private readonly onUpstreamSocket = (socket: Socket): void => {
-    socket.setNoDelay(true);
-    this.raw = RawResponse.attach(socket, this.upstreamMethod === 'HEAD', this);
-    if (this.upstreamReq?.reusedSocket) return;
-    const made = takePreconnectedTimings(socket);
+  /** Set-up times of a new connection (DNS, TCP, TLS), and its connect timeout. */
+  private timeConnection(upstream: H1Request): void {
+    if (upstream.reused) return;
+    const made = upstream.connection.takeMadeTimings();
     if (made) {
       // Connected while Sluice answered the CONNECT: that was this request's set-up.
       ({ dns: this.dnsMs, connect: this.connectMs, ssl: this.sslMs } = made);
       return;
     }
+    const socket = upstream.connection.socket;
     const start = now();
     let mark = start;
     const phase = (): number => {
@@ -220,49 +211,25 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       this.sslMs = phase();
       this.clearConnectTimer();
     });
+    this.clearConnectTimer();
     this.connectTimer = setTimeout(() => {
-      this.upstreamReq?.destroy(timeoutError('upstream-connect-timeout', this.services.timeouts.upstreamConnectMs));
+      upstream.destroy(timeoutError('upstream-connect-timeout', this.services.timeouts.upstreamConnectMs));
     }, this.services.timeouts.upstreamConnectMs);
     this.connectTimer.unref();
-  };
+  }
 
   private clearConnectTimer(): void {
     if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
   }
 
-  private readonly onRequestSent = (): void => {
-    this.requestSent(this.responded, (ms) => this.upstreamReq?.destroy(timeoutError('response-header-timeout', ms)));
-  };
-
-  private readonly onResponse = (upstreamRes: IncomingMessage): void => {
-    if (this.raw) {
-      // Node's client was told the response read raw is over (raw-response.ts): nothing to forward.
-      upstreamRes.resume();
-      return;
-    }
-    if (this.closed) {
-      upstreamRes.destroy();
-      return;
-    }
-    this.upstreamRes = upstreamRes;
-    const head: ResponseHead = {
-      status: upstreamRes.statusCode ?? 0,
-      statusText: upstreamRes.statusMessage ?? '',
-      httpVersion: upstreamRes.httpVersion,
-      headers: toPairs(upstreamRes.rawHeaders),
-    };
-    upstreamRes.on('error', noop);
-    upstreamRes.on('close', this.onUpstreamResponseClose);
-    this.startResponse(head, upstreamRes, () => upstreamRes.destroy());
-  };
+  onRequestSent(): void {
+    this.requestSent(this.responded, (ms) => this.upstream?.destroy(timeoutError('response-header-timeout', ms)));
+  }
 
   onRawHead(head: ResponseHead, body: RawResponse): void {
     if (this.closed) return;
-    this.startResponse(head, body, () => {
-      body.detach();
-      this.upstreamReq?.destroy();
-    });
+    this.startResponse(head, body, () => this.upstream?.destroy());
   }
 
   /**
@@ -297,8 +264,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
 
   /** An ending rule fired: the upstream is let go; the client's side ends as the rule says. */
   private readonly onRuleEnding = (action: EndingAction): void => {
-    this.raw?.detach();
-    this.upstreamReq?.destroy();
+    this.upstream?.destroy();
     if (action.type === 'reset') {
       const socket = this.res.socket;
       this.close('proxy-error', 'rule-reset', 'a stream rule reset the connection');
@@ -310,7 +276,7 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
 
   onRawFailed(message: string): void {
     if (this.closed || this.ruleEnding) return;
-    if (this.raw?.headSeen) {
+    if (this.responded) {
       this.fail('upstream-reset', 'ECONNRESET', `upstream failed mid-response: ${message}`);
     } else {
       this.fail('proxy-error', 'invalid-response', `upstream sent a response Sluice cannot read: ${message}`);
@@ -351,16 +317,10 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   }
 
   private readonly onUpstreamEnd = (): void => {
-    const trailers =
-      this.recordedTrailers ?? (this.raw ? this.raw.trailers : toPairs(this.upstreamRes?.rawTrailers ?? []));
+    const trailers = this.recordedTrailers ?? this.upstream?.response.trailers ?? [];
     if (trailers.length > 0) this.capture.onResponseTrailers(trailers, now());
     if (trailers.length > 0) this.res.addTrailers(trailers.map(([name, value]): [string, string] => [name, value]));
     this.res.end();
-  };
-
-  private readonly onUpstreamResponseClose = (): void => {
-    if (this.upstreamRes?.complete || this.closed || this.ruleEnding) return;
-    this.fail('upstream-reset', 'ECONNRESET', 'upstream closed the connection before the response was complete');
   };
 
   private readonly onResponseDelivered = (): void => {
@@ -370,10 +330,9 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
   private readonly onClientClose = (): void => {
     if (this.closed) return;
     this.close('client-closed', 'client-closed', 'the client closed the connection before the response was complete');
-    this.upstreamReq?.destroy();
   };
 
-  private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
+  onUpstreamError(err: NodeJS.ErrnoException): void {
     if (this.closed || this.ruleEnding) return;
     const code = err.code ?? 'ERROR';
     if (this.responded) {
@@ -388,13 +347,12 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
       : upstreamFailure(`could not get a response from ${hostHeader(this.target)}`, err);
     replyWithError(this.res, gatewayStatus(code), code, detail);
     this.close(outcome, code, detail);
-  };
+  }
 
   stop(): void {
     if (this.closed) return;
     this.close('client-closed', STOPPED_REASON, STOPPED_DETAIL);
     this.res.destroy();
-    this.upstreamReq?.destroy();
   }
 
   protected onIdle(): void {
@@ -403,7 +361,6 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     const detail = `no bytes moved in either direction for ${seconds} s`;
     replyWithError(this.res, 504, 'idle-timeout', detail);
     this.close('idle-timeout', 'idle-timeout', detail);
-    this.upstreamReq?.destroy();
   }
 
   /** Ends the exchange so the client cannot mistake what it got for a complete response. */
@@ -411,12 +368,12 @@ export class HttpExchange extends ExchangeBase implements RawResponseOwner {
     if (this.closed) return;
     this.close(outcome, reason, detail);
     replyWithError(this.res, 502, reason, detail);
-    this.upstreamReq?.destroy();
   }
 
   private close(outcome: ExchangeOutcome, reason?: string, detail?: string): void {
     this.clearConnectTimer();
-    if (outcome !== 'completed') this.raw?.detach();
+    // Back in its pool by now when the exchange went well; otherwise it cannot carry another request.
+    this.upstream?.release();
     this.finish(outcome, reason, detail);
   }
 }
@@ -472,4 +429,8 @@ function timeoutError(code: string, ms: number): Error {
   return Object.assign(new Error(`${code.replace(/-/g, ' ')} after ${ms / 1000} s`), { code });
 }
 
-function noop(): void {}
+/** Whether a request's fields announce a body (RFC 9112 §6.3): a length above 0, or a transfer coding. */
+function hasBody(pairs: RawHeaders): boolean {
+  const length = headerValue(pairs, 'content-length');
+  return headerValue(pairs, 'transfer-encoding') !== undefined || (length !== undefined && length.trim() !== '0');
+}

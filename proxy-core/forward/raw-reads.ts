@@ -106,6 +106,17 @@ export function connectWithRawReads(options: net.NetConnectOpts): net.Socket {
   return socket;
 }
 
+/**
+ * A TLS connection whose reads can be taken raw: `connect` makes it with the `onread` given
+ * (tls.connect honours it when it makes the TCP connection itself).
+ */
+export function connectTlsWithRawReads(connect: (onread: net.OnReadOpts) => TLSSocket): TLSSocket {
+  const reads = readsFor(true);
+  const socket = connect(reads.onread);
+  track(socket, reads);
+  return socket;
+}
+
 /** Reads for a socket: a TLS socket's are one record each, never more (TLS_READ_BYTES). */
 function readsFor(tls: boolean): SocketReads {
   return tls ? new SocketReads(TLS_READ_BYTES, TLS_READ_BYTES) : new SocketReads();

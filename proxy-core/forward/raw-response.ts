@@ -13,41 +13,51 @@ export interface RawResponseOwner {
   onRawFailed(message: string): void;
 }
 
+/** The response is over: whether its connection may carry another request, and for how long. */
+export type RawResponseDone = (reusable: boolean, keepAliveHint: string | undefined) => void;
+
 /**
  * One upstream HTTP/1.1 response read straight off its socket: framing parsed on the side, body
  * bytes passed on as views on the read buffers (a pump source, `data` carrying the buffer lent),
- * with no parser copy, no IncomingMessage and no per-read allocation. Node's client still sends
- * the request and owns the connection; when the response is complete it is handed a bodiless
- * response of the same keep-alive standing, so it pools or closes the socket as it always does.
+ * with no parser copy, no IncomingMessage and no per-read allocation. A socket not made for raw
+ * reads is read through its `data` events instead (each a buffer of its own, nothing lent).
  */
 export class RawResponse extends EventEmitter implements RawReader, ResponseParserSink {
   readableEnded = false;
   trailers: RawHeaders = [];
   headSeen = false;
+  /** Bytes read so far: none at all means the server closed without answering (a stale connection). */
+  received = 0;
   private readonly parser: ResponseParser;
   private loan: Buffer | undefined;
   private done = false;
+  /** Read through `data` events: the socket was not made for raw reads. */
+  private viaEvents = false;
 
   private constructor(
     private readonly socket: Duplex,
     headRequest: boolean,
     private readonly owner: RawResponseOwner,
+    private readonly onDone: RawResponseDone,
   ) {
     super();
     this.parser = new ResponseParser(headRequest, this);
   }
 
-  /** Reads the response to the request just sent on `socket` raw, if the socket allows it. */
-  static attach(socket: Duplex, headRequest: boolean, owner: RawResponseOwner): RawResponse | undefined {
-    const response = new RawResponse(socket, headRequest, owner);
-    if (!attachRawReader(socket, response)) return undefined;
-    // Before Node's client hears of the end, so that a body the close delimits is complete first.
-    socket.prependListener('end', response.onEnd);
+  /** Reads the response to the request just sent on `socket`. */
+  static attach(socket: Duplex, headRequest: boolean, owner: RawResponseOwner, onDone: RawResponseDone): RawResponse {
+    const response = new RawResponse(socket, headRequest, owner, onDone);
+    if (!attachRawReader(socket, response)) {
+      response.viaEvents = true;
+      socket.on('data', response.onData);
+    }
+    socket.on('end', response.onEnd);
     return response;
   }
 
-  onBytes(piece: Buffer, buffer: Buffer): void {
+  onBytes(piece: Buffer, buffer: Buffer | undefined): void {
     if (this.done) return;
+    this.received += piece.length;
     this.loan = buffer;
     try {
       this.parser.feed(piece);
@@ -70,10 +80,9 @@ export class RawResponse extends EventEmitter implements RawReader, ResponsePars
   onComplete(trailers: RawHeaders, rest: Buffer): void {
     this.trailers = trailers;
     this.detach();
-    // Bytes past the end of the response were not asked for: the connection cannot be trusted again.
-    const keepAlive = this.parser.keepAlive && rest.length === 0;
     this.socket.resume();
-    this.socket.emit('data', Buffer.from(bodilessResponse(keepAlive, this.parser.keepAliveHint), 'latin1'));
+    // Bytes past the end of the response were not asked for: the connection cannot be trusted again.
+    this.onDone(this.parser.keepAlive && rest.length === 0, this.parser.keepAliveHint);
     this.readableEnded = true;
     this.emit('end');
   }
@@ -91,12 +100,22 @@ export class RawResponse extends EventEmitter implements RawReader, ResponsePars
   /** Stops reading for this response (the exchange ended); the socket is Node's again. */
   detach(): void {
     this.done = true;
-    detachRawReader(this.socket, this);
+    if (this.viaEvents) this.socket.off('data', this.onData);
+    else detachRawReader(this.socket, this);
     this.socket.off('end', this.onEnd);
   }
 
+  private readonly onData = (piece: Buffer): void => {
+    this.onBytes(piece, undefined);
+  };
+
   private readonly onEnd = (): void => {
     if (this.done) return;
+    if (this.received === 0) {
+      // Closed without a byte of answer: the request's own close handling says so (and may retry).
+      this.detach();
+      return;
+    }
     try {
       this.parser.end();
     } catch (err) {
@@ -108,13 +127,4 @@ export class RawResponse extends EventEmitter implements RawReader, ResponsePars
     this.detach();
     this.owner.onRawFailed(errorMessage(err));
   }
-}
-
-function bodilessResponse(keepAlive: boolean, keepAliveHint: string | undefined): string {
-  const fields = keepAlive
-    ? keepAliveHint === undefined
-      ? ''
-      : `Keep-Alive: ${keepAliveHint}\r\n`
-    : 'Connection: close\r\n';
-  return `HTTP/1.1 204 No Content\r\n${fields}\r\n`;
 }

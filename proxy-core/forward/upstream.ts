@@ -8,7 +8,10 @@ import {
   type SecureContext,
   type TLSSocket,
 } from 'node:tls';
-import { RawReadAgent, RawReadHttpsAgent } from './raw-reads.js';
+import type { Duplex } from 'node:stream';
+import { H1Connections, UPSTREAM_IDLE_KEEP_MS } from './h1-connections.js';
+import { H1Request, type H1RequestHead, type H1RequestOwner } from './h1-request.js';
+import { connectTlsWithRawReads, connectWithRawReads, RawReadAgent, RawReadHttpsAgent } from './raw-reads.js';
 import { TlsSessionCache, type TlsDestination } from './tls-sessions.js';
 
 export interface UpstreamTlsOptions {
@@ -24,18 +27,21 @@ export interface UpstreamTarget {
   readonly port: number;
 }
 
-/**
- * How long a kept-alive upstream connection may sit unused before Sluice closes it. Node's agent
- * honours a server's `Keep-Alive: timeout=N` (letting go a second early) only below its own
- * timeout, and has none by default: without one, a connection the server is closing at that very
- * moment takes the next request, and an upload already under way cannot be sent again. Below the
- * idle limits of common servers that announce none (nginx 75 s, load balancers 60 s).
- */
-export const UPSTREAM_IDLE_KEEP_MS = 15_000;
+/** Where an HTTP/1.1 request goes, and how. */
+export interface H1SendOptions {
+  /** A new connection, not a kept-alive one (a retry after a stale one failed). */
+  readonly fresh?: boolean;
+  readonly servername?: string | undefined;
+  /** A client tunnel's own connections (`H1Connections.forTunnel`), instead of the shared pool. */
+  readonly connections?: H1Connections | undefined;
+}
 
 /** Keep-alive connection pools to upstream servers, verified TLS by default. */
 export class UpstreamPool {
-  // Plain-HTTP connections are made so that responses can be read raw (raw-reads.ts).
+  /** Connections of Sluice's own HTTP/1.1 client (h1-request.ts), shared by requests not in a tunnel. */
+  private readonly h1 = new H1Connections();
+  // Node's agents serve what Node's client still sends: protocol upgrades, HTTP/2 streams
+  // translated to HTTP/1.1.
   private readonly httpAgent = new RawReadAgent({
     keepAlive: true,
     scheduling: 'lifo',
@@ -61,8 +67,41 @@ export class UpstreamPool {
   }
 
   /**
-   * A request to `target` with headers given as a flat raw list (order and case kept).
-   * `agent: false` gives a fresh connection, as a protocol upgrade needs.
+   * An HTTP/1.1 request to `target` on one of Sluice's own connections (a parked one when there
+   * is one), its head written as given; the exchange writes the body and reads the response.
+   */
+  sendHttp1(
+    target: UpstreamTarget,
+    head: H1RequestHead,
+    owner: H1RequestOwner,
+    options: H1SendOptions = {},
+  ): H1Request {
+    const servername = options.servername ?? target.host;
+    const connections = options.connections ?? this.h1;
+    // A tunnel's connections all go to its one destination.
+    const key = options.connections ? '' : `${target.scheme}:${target.host}:${target.port}:${servername}`;
+    const connection = connections.take(key, () => this.connectHttp1(target, servername), options.fresh);
+    return new H1Request(connections, key, connection, head, owner);
+  }
+
+  /** A new connection for Sluice's own HTTP/1.1 client: read raw, TLS verified and resumed. */
+  connectHttp1(target: UpstreamTarget, servername = target.host): Duplex {
+    if (target.scheme === 'http') return connectWithRawReads({ host: target.host, port: target.port, noDelay: true });
+    const destination: TlsDestination = {
+      host: target.host,
+      port: target.port,
+      ...(isIP(servername) ? {} : { servername }),
+      ALPNProtocols: ['http/1.1'],
+    };
+    // tls.connect takes `onread` for the TCP connection it makes, though its options type omits it.
+    return connectTlsWithRawReads((onread) =>
+      this.connectTls(destination, { onread, noDelay: true } as ConnectionOptions & { onread: typeof onread }),
+    );
+  }
+
+  /**
+   * A request through Node's client to `target` with headers given as a flat raw list (order
+   * and case kept). `fresh` gives a connection of its own, as a protocol upgrade needs.
    */
   request(
     target: UpstreamTarget,
@@ -120,6 +159,7 @@ export class UpstreamPool {
   }
 
   destroy(): void {
+    this.h1.destroy();
     this.tlsSessions.clear();
     this.httpAgent.destroy();
     this.freshHttpAgent.destroy();

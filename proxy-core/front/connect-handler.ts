@@ -8,6 +8,7 @@ import { now } from '../clock.js';
 import { bracketHost, matchesHost, parseAuthority, type Authority } from '../forward/connect-target.js';
 import type { ExchangeServices } from '../forward/exchange-base.js';
 import type { H2SessionPool, H2UpstreamTarget } from '../forward/h2-sessions.js';
+import { H1Connections } from '../forward/h1-connections.js';
 import type { TlsDestination } from '../forward/tls-sessions.js';
 import { SocketBridge } from '../forward/socket-bridge.js';
 import { tunnelAgent } from '../forward/tunnel-agent.js';
@@ -23,7 +24,7 @@ export interface TunnelContext {
   readonly port: number;
   readonly tls: boolean;
   /** The tunnel's own upstream connections, the first of them made while answering CONNECT. */
-  readonly agent: http.Agent;
+  readonly connections: H1Connections;
   readonly connectionId: number;
   /** The upstream speaks only HTTP/2 to this HTTP/1.1 client: requests become streams to it. */
   readonly h2Upstream?: H2UpstreamTarget | undefined;
@@ -124,9 +125,9 @@ export class ConnectHandler {
         this.h2c(socket, upstream, authority, who);
         return;
       case 'http1': {
-        const agent = tunnelAgent('http', socket, upstream?.socket, timings);
+        const connections = H1Connections.forTunnel(socket, upstream?.socket, timings);
         upstream?.socket.resume();
-        ctx.serveHttp1(socket, { ...authority, tls: false, agent, connectionId });
+        ctx.serveHttp1(socket, { ...authority, tls: false, connections, connectionId });
         return;
       }
       case 'other': {
@@ -300,11 +301,11 @@ export class ConnectHandler {
       return;
     }
     // No resume() here: TLSSocket drains what we unshifted into the handshake itself.
-    const agent = tunnelAgent('https', clientTls, upstreamH2 ? undefined : secure, tlsTimings);
+    const connections = H1Connections.forTunnel(clientTls, upstreamH2 ? undefined : secure, tlsTimings);
     ctx.serveHttp1(clientTls, {
       ...authority,
       tls: true,
-      agent,
+      connections,
       connectionId: who.connectionId,
       // An HTTP/1.1 client and an upstream that speaks only HTTP/2: requests are translated.
       ...(upstreamH2 ? { h2Upstream: target } : {}),

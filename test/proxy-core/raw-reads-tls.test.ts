@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adoptRawReads, attachRawReader, readsRaw } from '../../proxy-core/forward/raw-reads.js';
 import { tunnelAgent } from '../../proxy-core/forward/tunnel-agent.js';
+import { H1Connections } from '../../proxy-core/forward/h1-connections.js';
 import { makeUpstreamAuthority, type UpstreamAuthority } from '../helpers/servers.js';
 
 const BODY = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7) % 251));
@@ -88,5 +89,17 @@ describe('raw reads on a TLS socket made over an open connection (Node ignores o
     expect(readsRaw(secure)).toBe(true);
     agent.destroy();
     secure.destroy();
+  });
+
+  it("an HTTP/1.1 tunnel's own connections read its spare raw, and close with the tunnel", async () => {
+    const secure = await tlsOverOpenSocket(port, authority.ca.certPem);
+    const tunnel = new PassThrough();
+    const connections = H1Connections.forTunnel(tunnel, secure, undefined);
+    expect(readsRaw(secure)).toBe(true);
+    expect(connections.parkedCount).toBe(1);
+    const closed = new Promise((resolve) => secure.once('close', resolve));
+    tunnel.emit('close');
+    await closed;
+    expect(connections.parkedCount).toBe(0);
   });
 });
