@@ -18,7 +18,7 @@ import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js
 import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
 import { hostHeader, http1Opened, replyWithError, type HttpTarget } from './http-exchange.js';
 import type { EditedRequestHead } from '../../app/request-edit.js';
-import { flatten, toPairs, withoutContentLength } from './raw-headers.js';
+import { fieldsByName, flatten, toPairs, withoutContentLength } from './raw-headers.js';
 import { errorMessage } from '../../app/error-message.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -167,7 +167,7 @@ export class H1OverH2Exchange extends ExchangeBase {
     if (this.res.headersSent) return;
     try {
       if (status === 100) this.res.writeContinue();
-      else if (status === 103) this.res.writeEarlyHints(Object.fromEntries(h1ResponseHeaders(raw ?? [])));
+      else if (status === 103) this.res.writeEarlyHints(fieldsByName(h1ResponseHeaders(raw ?? [])));
     } catch {
       // A 1xx the client cannot take is not worth the exchange.
     }

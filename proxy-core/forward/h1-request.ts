@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { RawHeaders } from '../../app/proxy-events.js';
 import type { H1Connection, H1Connections } from './h1-connections.js';
 import { keepAliveMs } from './h1-connections.js';
 import { RawResponse, type RawResponseOwner } from './raw-response.js';
@@ -20,7 +21,6 @@ export interface H1RequestOwner extends RawResponseOwner {
 
 /** Written between a chunk's size line and its data, and after it. */
 const CRLF = '\r\n';
-const LAST_CHUNK = '0\r\n\r\n';
 
 /**
  * One HTTP/1.1 request on one upstream connection of ours: the head written as the exchange gives
@@ -39,6 +39,9 @@ export class H1Request {
   private answered: { reusable: boolean; keepAliveHint: string | undefined } | undefined;
   /** The connection was parked or closed: nothing here concerns it any more. */
   private settled = false;
+  /** The head, until it goes with the body's first bytes (one write for both) or on its own. */
+  private head: string | undefined;
+  private headTimer: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly connections: H1Connections,
@@ -53,11 +56,15 @@ export class H1Request {
     this.response = RawResponse.attach(socket, head.method === 'HEAD', owner, this.onAnswered);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
-    // Corked for this tick: the head and a body that came with it leave in one write.
-    socket.cork();
-    process.nextTick(uncork, socket);
-    this.pending++;
-    socket.write(headText(head), 'latin1', this.onWritten);
+    // A body that came with the head is written in the ticks after this (an IncomingMessage
+    // emits then): the head waits for it, so both leave in one write, but no longer than that.
+    this.head = headText(head);
+    this.headTimer = setImmediate(this.flushHead);
+  }
+
+  /** Done with its connection (parked or closed): there is nothing left to cancel. */
+  get over(): boolean {
+    return this.settled;
   }
 
   get reused(): boolean {
@@ -88,27 +95,39 @@ export class H1Request {
       callback(err);
       this.onWritten(err);
     };
-    if (!this.chunked) return this.socket.write(chunk, done);
-    if (chunk.length === 0) {
+    if (this.chunked && chunk.length === 0) {
       // An empty chunk would end a chunked body: there is nothing to send.
       process.nextTick(done);
       return true;
     }
-    this.socket.cork();
-    this.socket.write(`${chunk.length.toString(16)}${CRLF}`, 'latin1');
-    this.socket.write(chunk);
-    const ok = this.socket.write(CRLF, 'latin1', done);
-    this.socket.uncork();
+    const socket = this.socket;
+    socket.cork();
+    this.flushHead();
+    let ok: boolean;
+    if (this.chunked) {
+      socket.write(`${chunk.length.toString(16)}${CRLF}`, 'latin1');
+      socket.write(chunk);
+      ok = socket.write(CRLF, 'latin1', done);
+    } else ok = socket.write(chunk, done);
+    socket.uncork();
     return ok;
   }
 
-  /** The body is complete. */
-  end(): void {
+  /** The body is complete; `trailers` go after a chunked one (an unchunked body has no place for them). */
+  end(trailers: RawHeaders = []): void {
     if (this.ended || this.settled) return;
     this.ended = true;
-    if (this.chunked) {
+    const last = this.chunked ? lastChunk(trailers) : '';
+    if (this.head !== undefined) {
+      // One write for a bodiless request's head (and a chunked one's last chunk).
+      const text = this.head + last;
+      this.head = undefined;
+      clearImmediate(this.headTimer);
       this.pending++;
-      this.socket.write(LAST_CHUNK, 'latin1', this.onWritten);
+      this.socket.write(text, 'latin1', this.onWritten);
+    } else if (last) {
+      this.pending++;
+      this.socket.write(last, 'latin1', this.onWritten);
     } else if (this.pending === 0) process.nextTick(this.onWritten);
   }
 
@@ -126,6 +145,16 @@ export class H1Request {
   release(): void {
     if (!this.settled) this.settle(false);
   }
+
+  /** Writes the head if it has not gone yet (the body is slow to come, or is coming now). */
+  private readonly flushHead = (): void => {
+    const head = this.head;
+    if (head === undefined || this.settled) return;
+    this.head = undefined;
+    clearImmediate(this.headTimer);
+    this.pending++;
+    this.socket.write(head, 'latin1', this.onWritten);
+  };
 
   private readonly onWritten = (err?: Error | null): void => {
     if (this.pending > 0) this.pending--;
@@ -147,6 +176,7 @@ export class H1Request {
 
   private settle(reusable: boolean, keepAliveHint?: string): void {
     this.settled = true;
+    clearImmediate(this.headTimer);
     this.socket.off('error', this.onError);
     this.socket.off('close', this.onClose);
     if (!reusable) {
@@ -176,8 +206,11 @@ export class H1Request {
   };
 }
 
-function uncork(socket: Duplex): void {
-  socket.uncork();
+/** The zero-size chunk that ends a chunked body, with its trailer section. */
+function lastChunk(trailers: RawHeaders): string {
+  let text = `0${CRLF}`;
+  for (const [name, value] of trailers) text += `${name}: ${value}${CRLF}`;
+  return text + CRLF;
 }
 
 function headText(head: H1RequestHead): string {

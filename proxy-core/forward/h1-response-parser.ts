@@ -5,6 +5,8 @@ import type { RawHeaders, ResponseHead } from '../../app/proxy-events.js';
 export interface ResponseParserSink {
   /** The final (non-1xx) response head; the body, if any, follows. */
   onHead(head: ResponseHead): void;
+  /** An interim head (100 Continue, 103 Early Hints; not 101, which is final): the final one follows. */
+  onInformation?(head: ResponseHead): void;
   /**
    * Body bytes with the framing taken off: views on the buffer that was fed, valid only during
    * the call (the buffer is read into again).
@@ -29,7 +31,7 @@ const HEX_DIGITS = /^[0-9A-Fa-f]{1,15}$/;
 
 /**
  * HTTP/1.1 response framing (RFC 9112 §6.3), parsed incrementally over raw reads: the head (and
- * any 1xx heads before it, skipped as Node's client skips them), then the body as views on the
+ * any 1xx heads before it, told apart), then the body as views on the
  * reads themselves, so forwarding it costs no copy. Chunked bodies lose only their framing here;
  * the bytes of each chunk are passed on as they arrive, however the reads split them.
  */
@@ -183,8 +185,11 @@ export class ResponseParser {
     const minor = match[1]!;
     const status = Number(match[2]);
     const headers = parseFields(fieldLines);
-    if (status >= 100 && status < 200 && status !== 101) return; // Interim: the final head follows.
     const head: ResponseHead = { status, statusText: match[3] ?? '', httpVersion: `1.${minor}`, headers };
+    if (status >= 100 && status < 200 && status !== 101) {
+      this.sink.onInformation?.(head);
+      return;
+    }
     this.framing = framingOf(head, this.headRequest);
     this.keepAlive = keepsAlive(head) && this.framing !== 'close';
     this.keepAliveHint = fieldValue(headers, 'keep-alive');

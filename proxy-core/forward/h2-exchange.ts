@@ -4,12 +4,10 @@ import http2, {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { Agent, ClientRequest, IncomingMessage, InformationEvent } from 'node:http';
-import type { Readable, Writable } from 'node:stream';
 import { headerValue, type ExchangeOutcome, type ResponseHead } from '../../app/proxy-events.js';
 import { isEventStream } from '../../app/http-headers.js';
 import { now } from '../clock.js';
-import { BodyPump, type PumpSource } from './body-pump.js';
+import { BodyPump, type PumpSink, type PumpSource } from './body-pump.js';
 import { changesLength, type EndingAction, type RespondAction } from '../rules/rule-set.js';
 import { RULE_RESET_CODES } from '../../app/stream-rules.js';
 import { bracketHost } from './connect-target.js';
@@ -27,6 +25,9 @@ import type { Mock } from '../mock/mock-book.js';
 import { NotH2Error, type H2SessionPool, type H2UpstreamTarget } from './h2-sessions.js';
 import type { EditedRequestHead } from '../../app/request-edit.js';
 import { flatten, toPairs, withoutContentLength } from './raw-headers.js';
+import type { H1Connections } from './h1-connections.js';
+import type { H1Request, H1RequestOwner } from './h1-request.js';
+import type { RawResponse } from './raw-response.js';
 import { errorMessage } from '../../app/error-message.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } =
@@ -41,8 +42,11 @@ export interface H2Route extends H2UpstreamTarget {
    * The upstream answered ALPN with HTTP/1.1 though the client would speak only h2: each stream
    * is translated to an HTTP/1.1 request on these connections (the first made at CONNECT).
    */
-  readonly http1?: Agent | undefined;
+  readonly http1?: H1Connections | undefined;
 }
+
+/** Methods whose request content has a meaning: sent over HTTP/1.1 with their length, even 0. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /** How often a stream the upstream refused unprocessed is sent again before the refusal is passed on. */
 const MAX_RETRIES = 2;
@@ -65,7 +69,7 @@ type Side = 'client' | 'upstream';
 export class H2Exchange extends ExchangeBase {
   private upstream: ClientHttp2Stream | undefined;
   /** The HTTP/1.1 request, when this stream is translated for an upstream without HTTP/2. */
-  private http1: ClientRequest | undefined;
+  private http1: H1Request | undefined;
   private upstreamSession: import('node:http2').ClientHttp2Session | undefined;
   private release: (() => void) | undefined;
   private responded = false;
@@ -234,7 +238,7 @@ export class H2Exchange extends ExchangeBase {
     if (endStream) this.onRequestSent();
     else {
       upstream.once('finish', this.onRequestSent);
-      this.sendRequestBody(upstream);
+      this.sendRequestBody(upstream, () => upstream.end());
     }
   };
 
@@ -243,16 +247,13 @@ export class H2Exchange extends ExchangeBase {
     return (this.flags & NGHTTP2_FLAG_END_STREAM) !== 0 || this.requestEnded;
   }
 
-  /** Passes the client's request body on to `sink` (an HTTP/2 stream or an HTTP/1.1 request). */
-  private sendRequestBody(sink: Writable): void {
+  /** Passes the client's request body on to `sink` (an HTTP/2 stream or an HTTP/1.1 request), then `end`s it. */
+  private sendRequestBody(sink: PumpSink, end: () => void): void {
     // A stream reset by its peer may still 'end'; only a clean end is passed on as one.
     this.requestSource ??= this.shapeRequest(this.client, toPairs(this.rawHeaders));
     this.toUpstream = new BodyPump(this.requestSource, sink, 'request', this, () => {
       this.requestEnded = true;
-      if (this.client.rstCode) return;
-      // Chunked, an HTTP/1.1 request has a place for them (Node drops them otherwise).
-      if (sink === this.http1 && this.requestTrailers) this.http1.addTrailers(headerPairs(this.requestTrailers));
-      sink.end();
+      if (!this.client.rstCode) end();
     });
     // A retry paused the client's stream while it had no pump.
     if (this.retries > 0) this.client.resume();
@@ -343,7 +344,7 @@ export class H2Exchange extends ExchangeBase {
    */
   private respondThenBody(
     respond: (dropLength?: boolean) => boolean,
-    source: Readable,
+    source: PumpSource,
     contentType: string | string[] | undefined,
     contentEncoding: string | string[] | undefined,
     endedCleanly: () => boolean,
@@ -368,7 +369,7 @@ export class H2Exchange extends ExchangeBase {
 
   /** An ending rule fired: the upstream is let go; the client's stream ends as the rule says. */
   private readonly onRuleEnding = (action: EndingAction): void => {
-    if (this.http1 && !this.http1.destroyed) this.http1.destroy();
+    this.http1?.destroy();
     const { upstream } = this;
     if (upstream && !upstream.closed && !upstream.destroyed) upstream.close(NGHTTP2_CANCEL);
     if (action.type === 'reset') {
@@ -519,75 +520,88 @@ export class H2Exchange extends ExchangeBase {
 
   /**
    * The stream as an HTTP/1.1 request, for an upstream that does not speak HTTP/2: `:authority`
-   * becomes `Host`, split `cookie` fields are joined (RFC 9113 section 8.2.3), and the response
-   * comes back with its status, headers less the connection-specific ones, 1xx heads, body and
-   * trailers. Request trailers go as chunked trailers when the body is chunked (no Content-Length).
+   * becomes `Host`, split `cookie` fields are joined (RFC 9113 section 8.2.3), a body of unknown
+   * length goes chunked (with the request's trailers after it), and the response comes back with
+   * its status, headers less the connection-specific ones, 1xx heads, body and trailers.
    */
-  private sendOverHttp1(agent: Agent | undefined): void {
+  private sendOverHttp1(connections: H1Connections | undefined): void {
     const { headers, route } = this;
     const authority = String(headers[':authority'] ?? headers.host ?? `${bracketHost(route.host)}:${route.port}`);
-    const request = this.services.upstream.request(
+    const fields = h1RequestHeaders(this.upstreamRaw, authority);
+    const method = this.upstreamMethod;
+    if (headerValue(fields, 'content-length') === undefined) {
+      if (!this.requestBodyDone) fields.push(['transfer-encoding', 'chunked']);
+      // RFC 9110 §8.6: a request whose method gives content a meaning says its length, even 0.
+      else if (BODY_METHODS.has(method)) fields.push(['content-length', '0']);
+    }
+    const request = this.services.upstream.sendHttp1(
       route,
-      this.upstreamMethod,
-      this.edited?.path ?? String(headers[':path'] ?? '/'),
-      flatten(h1RequestHeaders(this.upstreamRaw, authority)),
-      { servername: route.servername, agent },
+      { method, path: this.edited?.path ?? String(headers[':path'] ?? '/'), headers: flatten(fields) },
+      this.http1Owner(),
+      { servername: route.servername, connections },
     );
     this.http1 = request;
-    request.on('response', this.onHttp1Response);
-    request.on('information', this.onHttp1Information);
-    request.on('error', this.onHttp1Error);
-    request.once('finish', this.onRequestSent);
     if (this.requestBodyDone) request.end();
-    else this.sendRequestBody(request);
+    else this.sendRequestBody(request, () => request.end(headerPairs(this.requestTrailers ?? {})));
   }
 
-  private readonly onHttp1Information = (info: InformationEvent): void => {
-    if (info.statusCode === 101 || this.client.headersSent || this.client.destroyed) return;
+  /** What the HTTP/1.1 request tells this exchange. */
+  private http1Owner(): H1RequestOwner {
+    return {
+      onRawHead: this.onHttp1Head,
+      onRawFailed: this.onHttp1Failed,
+      onRawInformation: this.onHttp1Information,
+      onRequestSent: this.onRequestSent,
+      onUpstreamError: this.onHttp1Error,
+    };
+  }
+
+  private readonly onHttp1Information = (info: ResponseHead): void => {
+    if (this.client.headersSent || this.client.destroyed) return;
     try {
-      this.client.additionalHeaders(h2ResponseHeaders(info.statusCode, info.rawHeaders));
+      this.client.additionalHeaders(h2ResponseHeaders(info.status, flatten(info.headers)));
     } catch {
       // A 1xx the client cannot take is not worth the exchange.
     }
   };
 
-  private readonly onHttp1Response = (res: IncomingMessage): void => {
+  private readonly onHttp1Head = (head: ResponseHead, body: RawResponse): void => {
     if (this.closed) {
-      res.destroy();
+      this.http1?.destroy();
       return;
     }
-    const status = res.statusCode ?? 502;
-    this.headArrived({
-      status,
-      statusText: res.statusMessage ?? '',
-      httpVersion: res.httpVersion,
-      headers: toPairs(res.rawHeaders),
-    });
+    const { status } = head;
+    this.headArrived(head);
+    const raw = flatten(head.headers);
     const bodiless = this.upstreamMethod === 'HEAD' || status === 204 || status === 304;
-    res.on('error', noop);
     const respond = (dropLength = false): boolean => {
-      if (this.respondHead(h2ResponseHeaders(status, res.rawHeaders), bodiless, dropLength)) return true;
-      res.destroy();
+      if (this.respondHead(h2ResponseHeaders(status, raw), bodiless, dropLength)) return true;
+      this.http1?.destroy();
       return false;
     };
     if (bodiless) {
-      if (!respond()) return;
-      this.responseEnded = true;
-      res.resume();
+      if (respond()) this.responseEnded = true;
       return;
     }
-    res.on('close', () => {
-      if (res.complete || this.closed || this.ruleEnding) return;
-      this.resetClient(NGHTTP2_INTERNAL_ERROR);
-      this.finish('upstream-reset', 'ECONNRESET', 'upstream closed the connection before the response was complete');
-    });
-    this.respondThenBody(respond, res, res.headers['content-type'], res.headers['content-encoding'], () => {
-      if (res.rawTrailers.length > 0) {
-        this.responseTrailers = h2ResponseHeaders(undefined, res.rawTrailers);
-        this.capture.onResponseTrailers(toPairs(res.rawTrailers), now());
+    const contentType = headerValue(head.headers, 'content-type');
+    const contentEncoding = headerValue(head.headers, 'content-encoding');
+    this.respondThenBody(respond, body, contentType, contentEncoding, () => {
+      if (body.trailers.length > 0) {
+        this.responseTrailers = h2ResponseHeaders(undefined, flatten(body.trailers));
+        this.capture.onResponseTrailers(body.trailers, now());
       }
       return true;
     });
+  };
+
+  private readonly onHttp1Failed = (message: string): void => {
+    if (this.closed || this.resetting === 'upstream' || this.ruleEnding) return;
+    if (this.responded) {
+      this.resetClient(NGHTTP2_INTERNAL_ERROR);
+      this.finish('upstream-reset', 'ECONNRESET', `upstream failed mid-response: ${message}`);
+      return;
+    }
+    this.respondWithError(502, 'invalid-response', `upstream sent a response Sluice cannot read: ${message}`);
   };
 
   private readonly onHttp1Error = (err: NodeJS.ErrnoException): void => {
@@ -673,7 +687,8 @@ export class H2Exchange extends ExchangeBase {
   }
 
   private resetUpstream(code: number): void {
-    if (this.http1 && !this.http1.destroyed) {
+    if (this.http1) {
+      if (this.http1.over) return;
       this.resetting ??= 'upstream';
       this.http1.destroy();
       return;

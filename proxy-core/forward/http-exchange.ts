@@ -23,7 +23,7 @@ import {
 } from './exchange-base.js';
 import type { H1Connections } from './h1-connections.js';
 import type { H1Request, H1RequestOwner } from './h1-request.js';
-import { endToEnd, flatten, toPairs } from './raw-headers.js';
+import { endToEnd, fieldsByName, flatten, toPairs } from './raw-headers.js';
 import type { RawResponse } from './raw-response.js';
 import type { UpstreamTarget } from './upstream.js';
 import { errorMessage } from '../../app/error-message.js';
@@ -225,6 +225,19 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
 
   onRequestSent(): void {
     this.requestSent(this.responded, (ms) => this.upstream?.destroy(timeoutError('response-header-timeout', ms)));
+  }
+
+  /**
+   * 103 Early Hints go to the client as they come. A 100 Continue does not: Node's server already
+   * sent the client one for its `Expect: 100-continue`, before the request reached us.
+   */
+  onRawInformation(head: ResponseHead): void {
+    if (head.status !== 103 || this.res.headersSent || this.closed) return;
+    try {
+      this.res.writeEarlyHints(fieldsByName(head.headers));
+    } catch {
+      // Hints the client cannot take are not worth the exchange.
+    }
   }
 
   onRawHead(head: ResponseHead, body: RawResponse): void {

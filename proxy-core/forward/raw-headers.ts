@@ -49,3 +49,17 @@ export function withoutContentLength(flat: readonly string[]): string[] {
   }
   return out;
 }
+
+/**
+ * Fields as an object keyed by lowercase name, a repeated field's values in an array: what Node's
+ * `writeEarlyHints` takes (it reads the `link` key).
+ */
+export function fieldsByName(pairs: RawHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of pairs) {
+    const key = name.toLowerCase();
+    const seen = out[key];
+    out[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return out;
+}

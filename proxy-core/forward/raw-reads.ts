@@ -1,5 +1,3 @@
-import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -185,29 +183,4 @@ function isTls(socket: net.Socket): socket is TLSSocket {
 /** Whether `socket`'s reads can be taken raw. */
 export function readsRaw(socket: Duplex): boolean {
   return socketReads.has(socket);
-}
-
-/** An HTTP agent whose connections can be read raw. */
-export class RawReadAgent extends http.Agent {
-  // Node's agent hands the returned socket to the request itself; the callback is for sockets
-  // made asynchronously.
-  override createConnection(options: http.ClientRequestArgs): net.Socket {
-    return connectWithRawReads(options as net.NetConnectOpts);
-  }
-}
-
-type CreateConnection = (options: object, callback?: (err: Error | null, socket: Duplex) => void) => Duplex;
-
-/**
- * An HTTPS agent whose connections can be read raw: Node's own TLS connections (with its session
- * cache), given `onread`, which tls.connect honours when it makes the TCP connection itself.
- */
-export class RawReadHttpsAgent extends https.Agent {
-  override createConnection(options: object, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
-    const reads = readsFor(true);
-    const base = (https.Agent.prototype as unknown as { createConnection: CreateConnection }).createConnection;
-    const socket = base.call(this, { ...options, onread: reads.onread }, callback) as TLSSocket;
-    track(socket, reads);
-    return socket;
-  }
 }

@@ -11,6 +11,8 @@ export interface RawResponseOwner {
   onRawHead(head: ResponseHead, body: RawResponse): void;
   /** The upstream's bytes are not an HTTP/1.x response, or it closed mid-body. */
   onRawFailed(message: string): void;
+  /** An interim (1xx) head came before the final one. */
+  onRawInformation?(head: ResponseHead): void;
 }
 
 /** The response is over: whether its connection may carry another request, and for how long. */
@@ -71,6 +73,10 @@ export class RawResponse extends EventEmitter implements RawReader, ResponsePars
   onHead(head: ResponseHead): void {
     this.headSeen = true;
     this.owner.onRawHead(head, this);
+  }
+
+  onInformation(head: ResponseHead): void {
+    this.owner.onRawInformation?.(head);
   }
 
   onBody(piece: Buffer): void {

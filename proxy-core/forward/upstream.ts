@@ -9,9 +9,9 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { H1Connections, UPSTREAM_IDLE_KEEP_MS } from './h1-connections.js';
+import { H1Connections } from './h1-connections.js';
 import { H1Request, type H1RequestHead, type H1RequestOwner } from './h1-request.js';
-import { connectTlsWithRawReads, connectWithRawReads, RawReadAgent, RawReadHttpsAgent } from './raw-reads.js';
+import { connectTlsWithRawReads, connectWithRawReads } from './raw-reads.js';
 import { TlsSessionCache, type TlsDestination } from './tls-sessions.js';
 
 export interface UpstreamTlsOptions {
@@ -40,30 +40,14 @@ export interface H1SendOptions {
 export class UpstreamPool {
   /** Connections of Sluice's own HTTP/1.1 client (h1-request.ts), shared by requests not in a tunnel. */
   private readonly h1 = new H1Connections();
-  // Node's agents serve what Node's client still sends: protocol upgrades, HTTP/2 streams
-  // translated to HTTP/1.1.
-  private readonly httpAgent = new RawReadAgent({
-    keepAlive: true,
-    scheduling: 'lifo',
-    timeout: UPSTREAM_IDLE_KEEP_MS,
-  });
-  private readonly freshHttpAgent = new RawReadAgent({ keepAlive: false });
-  private readonly httpsAgent: https.Agent;
   /** Built once: a context per connection would re-parse every root certificate each time. */
   private readonly secureContext: SecureContext | undefined;
-  /** Sessions of the TLS connections made outside the https agent (which keeps its own). */
+  /** The last session of each TLS destination, resumed on the next connection there. */
   private readonly tlsSessions = new TlsSessionCache();
 
   constructor(readonly tls: UpstreamTlsOptions) {
     this.secureContext =
       tls.extraCaPems.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...tls.extraCaPems] }) : undefined;
-    this.httpsAgent = new RawReadHttpsAgent({
-      keepAlive: true,
-      scheduling: 'lifo',
-      timeout: UPSTREAM_IDLE_KEEP_MS,
-      rejectUnauthorized: !tls.insecure,
-      ...(this.secureContext ? { secureContext: this.secureContext } : {}),
-    });
   }
 
   /**
@@ -100,31 +84,20 @@ export class UpstreamPool {
   }
 
   /**
-   * A request through Node's client to `target` with headers given as a flat raw list (order
-   * and case kept). `fresh` gives a connection of its own, as a protocol upgrade needs.
+   * A protocol upgrade (WebSocket) through Node's client, on a connection of its own, with
+   * headers given as a flat raw list (order and case kept): Node hands over the socket at `101`.
    */
-  request(
+  upgradeRequest(
     target: UpstreamTarget,
     method: string,
     path: string,
     headers: string[],
-    options: { fresh?: boolean; servername?: string | undefined; agent?: http.Agent | undefined } = {},
+    servername = target.host,
   ): http.ClientRequest {
-    const base = {
-      host: target.host,
-      port: target.port,
-      method,
-      path,
-      headers,
-      setHost: false,
-    };
-    if (target.scheme === 'http') {
-      return http.request({ ...base, agent: options.fresh ? this.freshHttpAgent : (options.agent ?? this.httpAgent) });
-    }
-    const servername = options.servername ?? target.host;
+    const base = { host: target.host, port: target.port, method, path, headers, setHost: false, agent: false };
+    if (target.scheme === 'http') return http.request(base);
     const tlsRequest: https.RequestOptions & { ALPNProtocols: string[] } = {
       ...base,
-      agent: options.fresh ? false : (options.agent ?? this.httpsAgent),
       ...(isIP(servername) ? {} : { servername }),
       ...this.tlsOptions(),
       ALPNProtocols: ['http/1.1'],
@@ -161,8 +134,5 @@ export class UpstreamPool {
   destroy(): void {
     this.h1.destroy();
     this.tlsSessions.clear();
-    this.httpAgent.destroy();
-    this.freshHttpAgent.destroy();
-    this.httpsAgent.destroy();
   }
 }

@@ -11,7 +11,6 @@ import type { H2SessionPool, H2UpstreamTarget } from '../forward/h2-sessions.js'
 import { H1Connections } from '../forward/h1-connections.js';
 import type { TlsDestination } from '../forward/tls-sessions.js';
 import { SocketBridge } from '../forward/socket-bridge.js';
-import { tunnelAgent } from '../forward/tunnel-agent.js';
 import { readClientHello } from './client-hello.js';
 import { isH2Preface, looksLikeHttp1, mayBeH2Preface, readFirstBytes } from './first-bytes.js';
 import { serveH2, type H2FrontContext } from './h2-front.js';
@@ -275,7 +274,7 @@ export class ConnectHandler {
     if (secure && upstreamH2) ctx.pool.adopt(target, secure);
     if (protocol === 'h2') {
       // An h2-only client and an upstream that answered HTTP/1.1: streams are translated.
-      const http1 = secure && !upstreamH2 ? tunnelAgent('https', clientTls, secure, tlsTimings) : undefined;
+      const http1 = secure && !upstreamH2 ? H1Connections.forTunnel(clientTls, secure, tlsTimings) : undefined;
       // Made on a socket that allows half-open (the HTTP server's), which a TLSSocket inherits;
       // HTTP/2 has no half-closed connection, and a client's FIN must end its session.
       clientTls.allowHalfOpen = false;

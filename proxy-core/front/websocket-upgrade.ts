@@ -63,12 +63,12 @@ export class WebSocketUpgrade {
     // The HTTP server allows half-open sockets: a client that leaves may only 'end'.
     socket.once('close', this.onClientGone);
     socket.once('end', this.onClientGone);
-    const upstreamReq = this.services.upstream.request(
+    const upstreamReq = this.services.upstream.upgradeRequest(
       target,
       req.method ?? 'GET',
       target.path,
       flatten(endToEnd(this.requestHeaders, { keepUpgrade: true })),
-      { fresh: true, servername: target.servername },
+      target.servername,
     );
     this.upstreamReq = upstreamReq;
     upstreamReq.on('upgrade', this.onUpgraded);

@@ -90,6 +90,36 @@ describe('HTTP/2 clients and HTTP/1.1-only upstreams: translated', () => {
     }
   });
 
+  it('frames the request as HTTP/1.1 needs: a body of unknown length chunked, a bodiless POST with Content-Length 0', async () => {
+    const { session } = await connectH2(proxy.port, `localhost:${tlsUpstream.port}`, {
+      caPem: proxy.caPem,
+      alpn: ['h2'],
+    });
+    const fields = (path: string): Record<string, string> => {
+      const raw = received.get(path)!.raw;
+      return Object.fromEntries(
+        Array.from({ length: raw.length / 2 }, (_, i) => [raw[2 * i]!.toLowerCase(), raw[2 * i + 1]!]),
+      );
+    };
+    try {
+      expect((await h2Request(session, { ':path': '/streamed', ':method': 'POST' }, 'some body')).status).toBe(200);
+      expect(fields('/streamed')['transfer-encoding']).toBe('chunked');
+      expect(fields('/streamed')['content-length']).toBeUndefined();
+      expect(received.get('/streamed')!.body).toBe('some body');
+      const sized = { ':path': '/sized', ':method': 'PUT', 'content-length': '5' };
+      expect((await h2Request(session, sized, 'sized')).status).toBe(200);
+      expect(fields('/sized')['content-length']).toBe('5');
+      expect(fields('/sized')['transfer-encoding']).toBeUndefined();
+      expect((await h2Request(session, { ':path': '/empty-post', ':method': 'POST' })).status).toBe(200);
+      expect(fields('/empty-post')['content-length']).toBe('0');
+      expect((await h2Request(session, { ':path': '/plain-get' })).status).toBe(200);
+      expect(fields('/plain-get')['content-length']).toBeUndefined();
+      expect(fields('/plain-get')['transfer-encoding']).toBeUndefined();
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('a 204 stays bodiless, and HTTP/1.1 trailers arrive as HTTP/2 trailers', async () => {
     const { session } = await connectH2(proxy.port, `localhost:${tlsUpstream.port}`, {
       caPem: proxy.caPem,

@@ -3,7 +3,6 @@ import { PassThrough } from 'node:stream';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adoptRawReads, attachRawReader, readsRaw } from '../../proxy-core/forward/raw-reads.js';
-import { tunnelAgent } from '../../proxy-core/forward/tunnel-agent.js';
 import { H1Connections } from '../../proxy-core/forward/h1-connections.js';
 import { makeUpstreamAuthority, type UpstreamAuthority } from '../helpers/servers.js';
 
@@ -79,15 +78,6 @@ describe('raw reads on a TLS socket made over an open connection (Node ignores o
     secure.write('go');
     await ended;
     expect(Buffer.concat(got).equals(BODY)).toBe(true);
-    secure.destroy();
-  });
-
-  it("a CONNECT tunnel's agent reads its spare upstream connection raw", async () => {
-    const secure = await tlsOverOpenSocket(port, authority.ca.certPem);
-    const tunnel = new PassThrough();
-    const agent = tunnelAgent('https', tunnel, secure);
-    expect(readsRaw(secure)).toBe(true);
-    agent.destroy();
     secure.destroy();
   });
 

@@ -128,6 +128,26 @@ describe("HTTP/1.1 requests as Sluice's own client sends them upstream", () => {
       .toBe(2);
   });
 
+  it('passes 103 Early Hints on to the client before the final response', async () => {
+    const { proxy, up } = await setup((socket, all) => {
+      if (!all.endsWith('\r\n\r\n')) return;
+      socket.write('HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n');
+      setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npage'), 50);
+    });
+    const hints: string[] = [];
+    const response = await fetchViaProxy(proxy.port, `${up.url}/page`, {
+      onInformation: (status) => hints.push(String(status)),
+    });
+    expect(hints).toEqual(['103']);
+    expect(response.body.toString()).toBe('page');
+    const client = clientSocket(proxy);
+    client.write(`GET ${up.url}/page HTTP/1.1\r\nHost: 127.0.0.1:${up.port}\r\n\r\n`);
+    const text = await readUntil(client, (t) => t.endsWith('page'));
+    expect(text).toMatch(
+      /^HTTP\/1\.1 103 Early Hints\r\nLink: <\/style\.css>; rel=preload; as=style\r\n\r\nHTTP\/1\.1 200 OK\r\n/,
+    );
+  });
+
   it('keeps one connection for requests one after another, and a HEAD among them reads no body', async () => {
     const { proxy, up } = await setup((socket, all) => {
       const requests = all.split('\r\n\r\n').length - 1;
