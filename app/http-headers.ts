@@ -17,7 +17,7 @@ export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
 export function nominatedByConnection(pairs: Iterable<readonly [string, string]>): Set<string> {
   const names = new Set<string>();
   for (const [name, value] of pairs) {
-    if (name.toLowerCase() !== 'connection') continue;
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
     for (const token of value.split(',')) names.add(token.trim().toLowerCase());
   }
   return names;

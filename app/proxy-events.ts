@@ -443,6 +443,7 @@ export function chunkCount(chunks: readonly ChunkEvent[]): number {
 export function headerValue(headers: RawHeaders | undefined, name: string): string | undefined {
   if (!headers) return undefined;
   const wanted = name.toLowerCase();
-  for (const [key, value] of headers) if (key.toLowerCase() === wanted) return value;
+  // The length first: most fields are not the one wanted, and lowercasing each would make a string.
+  for (const [key, value] of headers) if (key.length === wanted.length && key.toLowerCase() === wanted) return value;
   return undefined;
 }

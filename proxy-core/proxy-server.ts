@@ -415,6 +415,11 @@ export class SluiceProxy {
     this.recorder.clear();
   }
 
+  /** A captured body copied now, when it is all in memory and at most `max` bytes; undefined when not kept. */
+  readHeldBody(id: number, direction: Direction, max: number): CapturedRange | 'elsewhere' | undefined {
+    return this.recorder.readHeld(id, direction, max);
+  }
+
   /** Frees the body copies of exchanges the host no longer keeps; bytes in flight are unaffected. */
   forgetCaptures(ids: Iterable<number>): void {
     for (const id of ids) this.recorder.forget(id);

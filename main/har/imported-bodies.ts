@@ -68,6 +68,13 @@ export class ImportedBodies {
     );
   }
 
+  /** A body copied now when it is all in memory (`BodyCapture.copyHeld`); as `read` for one not imported. */
+  readHeld(id: number, direction: Direction, max: number): CapturedRange | 'elsewhere' | undefined {
+    const record = this.bodies.get(id);
+    if (!record) return undefined;
+    return record[direction]?.copyHeld(max) ?? { bytes: Buffer.alloc(0), captured: 0, limited: undefined };
+  }
+
   forget(ids: Iterable<number>): void {
     for (const id of ids) {
       const record = this.bodies.get(id);

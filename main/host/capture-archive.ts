@@ -11,6 +11,11 @@ import { closeRunStore, type RunStore } from './run-store.js';
 /** Where bodies are while their exchange is in memory: the proxy's captures, or imported bodies. */
 export interface LiveBodies {
   read(id: number, direction: Direction, start?: number, end?: number): Promise<CapturedRange | undefined>;
+  /**
+   * A body copied now, without waiting, when all of it is in memory and at most `max` bytes;
+   * 'elsewhere' when it must be read (larger, or partly on disk); undefined when it is not held.
+   */
+  readHeld(id: number, direction: Direction, max: number): CapturedRange | 'elsewhere' | undefined;
   /** Frees the copies of these exchanges: the store has them now, or nobody can open them any more. */
   forget(ids: readonly number[]): void;
 }
@@ -202,9 +207,28 @@ export class CaptureArchive {
     while (this.waiting.length > 0) {
       await new Promise((resolve) => setImmediate(resolve));
       const started = now();
-      while (this.waiting.length > 0 && now() - started < MOVE_TURN_MS) await this.move(this.waiting.shift()!);
+      while (this.waiting.length > 0 && now() - started < MOVE_TURN_MS) {
+        const id = this.waiting.shift()!;
+        if (!this.moveHeld(id)) await this.move(id);
+      }
     }
     this.draining = undefined;
+  }
+
+  /**
+   * Moves an exchange whose bodies are all in memory (most are small) at once, with no wait;
+   * false when one must be read first (`move`).
+   */
+  private moveHeld(id: number): boolean {
+    if (!this.moving.has(id)) return true;
+    const bodies: { request?: StoredBody; response?: StoredBody } = {};
+    for (const direction of DIRECTIONS) {
+      const held = this.live.readHeld(id, direction, MAX_MOVED_BODY_BYTES);
+      if (held === 'elsewhere') return false;
+      if (held) bodies[direction] = { bytes: held.bytes, captured: held.captured, limited: held.limited };
+    }
+    this.stored(id, bodies);
+    return true;
   }
 
   /**
@@ -223,7 +247,12 @@ export class CaptureArchive {
       this.moving.delete(id);
       return;
     }
-    if (!this.moving.delete(id)) return;
+    if (this.moving.has(id)) this.stored(id, bodies);
+  }
+
+  /** The exchange's row goes to the store and its events leave memory (its bodies too, when they went with it). */
+  private stored(id: number, bodies: ExchangeRow['bodies'] | undefined): void {
+    this.moving.delete(id);
     const taken = this.log.take(id);
     if (!taken) return;
     this.store!.put(rowOf(id, taken, bodies));

@@ -119,6 +119,10 @@ export class SluiceHost {
         id >= IMPORTED_ID_BASE
           ? this.importedBodies.read(id, direction, start, end)
           : this.proxy.readBody(id, direction, start, end),
+      readHeld: (id, direction, max) =>
+        id >= IMPORTED_ID_BASE
+          ? this.importedBodies.readHeld(id, direction, max)
+          : this.proxy.readHeldBody(id, direction, max),
       forget: (ids) => {
         this.proxy.forgetCaptures(ids);
         this.importedBodies.forget(ids);

@@ -18,12 +18,15 @@ export class CaptureBudget {
   ) {}
 }
 
-export interface CapturedRange {
-  readonly bytes: Buffer;
+/** How much of a body is captured, and why capture stopped early, if it did. */
+export interface CaptureState {
   /** Bytes captured so far (readable now or soon). */
   readonly captured: number;
-  /** Why capture stopped early, if it did. */
   readonly limited: CaptureLimitReason | undefined;
+}
+
+export interface CapturedRange extends CaptureState {
+  readonly bytes: Buffer;
 }
 
 /** Largest block small chunks are gathered into, in memory and on their way to the spill file. */
@@ -262,6 +265,15 @@ export class BodyCapture {
     return this.captured;
   }
 
+  /**
+   * The whole body, copied now into a buffer of its own, when all of it is in memory and at most
+   * `max` bytes; 'elsewhere' when it is larger or partly in its spill file (`read` gets it then).
+   */
+  copyHeld(max: number): CapturedRange | 'elsewhere' {
+    if (this.spill !== undefined || this.captured > max) return 'elsewhere';
+    return { bytes: this.copyFromMemory(0, this.captured), captured: this.captured, limited: this.limitedBy };
+  }
+
   append(chunk: Buffer): void {
     if (this.limitedBy !== undefined || this.disposed || this.finished) return;
     const { options } = this.budget;
@@ -292,6 +304,9 @@ export class BodyCapture {
     const stop = Math.min(end, this.captured);
     const captured = this.captured;
     const limited = this.limitedBy;
+    // All in memory (a small body, the usual case): one copy into a buffer of its own, which a
+    // caller can move to another thread as it is.
+    if (this.spill === undefined) return { bytes: this.copyFromMemory(start, stop), captured, limited };
     const inMemory = this.memory ? [...this.memory.pieces()] : [];
     const spill = this.spill;
     const written = spill?.written ?? 0;
@@ -320,6 +335,18 @@ export class BodyCapture {
     if (fromFile) parts.push(fromFile);
     parts.push(...pending);
     return { bytes: Buffer.concat(parts), captured, limited };
+  }
+
+  private copyFromMemory(start: number, stop: number): Buffer {
+    const bytes = Buffer.allocUnsafeSlow(Math.max(0, stop - start));
+    let pos = 0;
+    let at = 0;
+    for (const piece of this.memory?.pieces() ?? []) {
+      const slice = rangeOf(piece, pos, start, stop);
+      if (slice) at += slice.copy(bytes, at);
+      pos += piece.length;
+    }
+    return bytes;
   }
 
   /** The body is complete: its spill file, if any, is written out and closed. Reads still work. */

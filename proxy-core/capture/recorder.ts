@@ -63,6 +63,11 @@ export class Recorder {
     return this.captures.get(id)?.body(direction)?.read(start, end);
   }
 
+  /** A body copied now when it is all in memory (`BodyCapture.copyHeld`); undefined when it is not kept. */
+  readHeld(id: number, direction: Direction, max: number): CapturedRange | 'elsewhere' | undefined {
+    return this.captures.get(id)?.body(direction)?.copyHeld(max);
+  }
+
   /** Forgets one exchange's capture (its host stopped showing it) and frees its memory and spill files. */
   forget(id: number): void {
     this.captures.get(id)?.dispose();

@@ -126,7 +126,8 @@ export abstract class ExchangeBase implements PumpObserver {
   private rulePath = '';
   /** An ending rule fired: what the upstream does after that is no news to the client. */
   protected ruleEnding: EndingAction | undefined;
-  private readonly reportedMatches = new Set<string>();
+  /** Made when a rule first matches: most exchanges meet none. */
+  private reportedMatches: Set<string> | undefined;
   /** Breakpoints holding this exchange's streams now: held time is not idle time. */
   private holdsOpen = 0;
   private headerTimer: NodeJS.Timeout | undefined;
@@ -497,6 +498,7 @@ export abstract class ExchangeBase implements PumpObserver {
   }
 
   private reportMatch(rule: string): void {
+    this.reportedMatches ??= new Set();
     if (this.reportedMatches.has(rule)) return;
     this.reportedMatches.add(rule);
     this.services.rules().countMatch(rule);

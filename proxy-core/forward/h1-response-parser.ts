@@ -225,9 +225,13 @@ function parseFields(lines: string[]): RawHeaders {
   return fields;
 }
 
+/** A field's values joined (`name` lowercase); read once per head for each of a few fields, so no arrays. */
 function fieldValue(headers: RawHeaders, name: string): string | undefined {
-  const values = headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
-  return values.length === 0 ? undefined : values.join(', ');
+  let joined: string | undefined;
+  for (const [n, v] of headers) {
+    if (n.length === name.length && n.toLowerCase() === name) joined = joined === undefined ? v : `${joined}, ${v}`;
+  }
+  return joined;
 }
 
 function framingOf(head: ResponseHead, headRequest: boolean): Framing {
@@ -241,10 +245,12 @@ function framingOf(head: ResponseHead, headRequest: boolean): Framing {
 }
 
 function contentLength(headers: RawHeaders): number {
-  const values = new Set((fieldValue(headers, 'content-length') ?? '').split(',').map((v) => v.trim()));
-  const [value = ''] = values;
-  if (values.size !== 1 || !/^\d{1,15}$/.test(value)) {
-    throw new ResponseParseError(`an invalid Content-Length: ${JSON.stringify([...values].join(', '))}`);
+  const field = fieldValue(headers, 'content-length') ?? '';
+  // Repeats of one value are allowed (RFC 9110 §8.6), as "5, 5" or as two fields.
+  const values = field.includes(',') ? [...new Set(field.split(',').map((v) => v.trim()))] : [field.trim()];
+  const value = values.length === 1 ? values[0]! : '';
+  if (!/^\d{1,15}$/.test(value)) {
+    throw new ResponseParseError(`an invalid Content-Length: ${JSON.stringify(values.join(', '))}`);
   }
   return Number(value);
 }

@@ -8,7 +8,7 @@ import { rpcCall, rpcMessage, rpcOpened, rpcStatus } from './rpc-events.js';
 const { defer, freshDir } = useCleanup();
 
 /** Bodies are not the point here: none are captured. */
-const noBodies = { read: () => Promise.resolve(undefined), forget: () => undefined };
+const noBodies = { read: () => Promise.resolve(undefined), readHeld: () => undefined, forget: () => undefined };
 
 async function openArchive(dir: string): Promise<CaptureArchive> {
   const problems: string[] = [];

@@ -30,6 +30,16 @@ class FakeLiveBodies implements LiveBodies {
     return { bytes: bytes.subarray(start, end ?? bytes.length), captured: bytes.length, limited: undefined };
   }
 
+  /** Ids whose bodies are partly in a spill file: they must be read, not copied at once. */
+  readonly spilled = new Set<number>();
+
+  readHeld(id: number, direction: Direction, max: number): CapturedRange | 'elsewhere' | undefined {
+    const bytes = this.bodies.get(`${id}/${direction}`);
+    if (!bytes) return undefined;
+    if (this.spilled.has(id) || bytes.length > max) return 'elsewhere';
+    return { bytes: Buffer.from(bytes), captured: bytes.length, limited: undefined };
+  }
+
   forget(ids: readonly number[]): void {
     for (const id of ids) {
       this.forgotten.push(id);
@@ -84,28 +94,35 @@ async function stored(runStore: RunStore, id: number): Promise<void> {
 const idOf = (e: HostEvent): number => ('id' in e ? e.id : -1);
 
 describe('the capture archive: finished exchanges on disk, the rest in memory', () => {
-  it('moves a finished exchange with its bodies to the store, frees the copies, and reads them back', async () => {
-    const live = new FakeLiveBodies();
-    const { archive, runStore } = await archiveWith(live);
-    live.set(1, 'request', Buffer.from('question'));
-    live.set(1, 'response', Buffer.from('answer, in full'));
-    for (const e of [opened(1), head(1, 'identity'), chunk(1, 0), closed(1)]) archive.append(e);
-    await stored(runStore, 1);
+  it.each([
+    ['in memory', false],
+    ['partly on disk', true],
+  ])(
+    'moves a finished exchange with its bodies (%s) to the store, frees the copies, and reads them back',
+    async (_, spilled) => {
+      const live = new FakeLiveBodies();
+      if (spilled) live.spilled.add(1);
+      const { archive, runStore } = await archiveWith(live);
+      live.set(1, 'request', Buffer.from('question'));
+      live.set(1, 'response', Buffer.from('answer, in full'));
+      for (const e of [opened(1), head(1, 'identity'), chunk(1, 0), closed(1)]) archive.append(e);
+      await stored(runStore, 1);
 
-    expect(live.forgotten).toEqual([1]);
-    expect(live.bodies.size).toBe(0);
-    const range = await archive.readBody(1, 'response', 8);
-    expect(range?.bytes.toString()).toBe('in full');
-    expect(range?.captured).toBe(15);
-    expect((await archive.readBody(1, 'request'))?.bytes.toString()).toBe('question');
-    expect(await archive.headersOf(1, 'response')).toEqual([['Content-Encoding', 'identity']]);
-    expect((await everything(archive)).map((e) => e.type)).toEqual([
-      'exchange-opened',
-      'response-head',
-      'chunk',
-      'exchange-closed',
-    ]);
-  });
+      expect(live.forgotten).toEqual([1]);
+      expect(live.bodies.size).toBe(0);
+      const range = await archive.readBody(1, 'response', 8);
+      expect(range?.bytes.toString()).toBe('in full');
+      expect(range?.captured).toBe(15);
+      expect((await archive.readBody(1, 'request'))?.bytes.toString()).toBe('question');
+      expect(await archive.headersOf(1, 'response')).toEqual([['Content-Encoding', 'identity']]);
+      expect((await everything(archive)).map((e) => e.type)).toEqual([
+        'exchange-opened',
+        'response-head',
+        'chunk',
+        'exchange-closed',
+      ]);
+    },
+  );
 
   it('leaves a body too large to move where it is, and still reads it', async () => {
     const live = new FakeLiveBodies();

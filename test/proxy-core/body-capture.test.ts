@@ -41,6 +41,23 @@ describe('a body capture', () => {
     expect(budget.spillBytes).toBe(0);
   });
 
+  it('copies a body held in memory at once, into a buffer of its own; one partly on disk or too large must be read', async () => {
+    const { body } = await capture({ memoryBytesPerBody: 1000, maxBytesPerBody: 1 << 20 });
+    const sent = randomBytes(900);
+    for (let at = 0; at < sent.length; at += 100) body.append(sent.subarray(at, at + 100));
+    const held = body.copyHeld(1 << 20);
+    if (held === 'elsewhere') throw new Error('a body in memory should be copied at once');
+    expect(held.bytes.equals(sent)).toBe(true);
+    expect(held.captured).toBe(900);
+    // Its own memory, so it can be moved to another thread as it is.
+    expect(held.bytes.buffer.byteLength).toBe(900);
+    expect(body.copyHeld(899)).toBe('elsewhere');
+    body.append(randomBytes(500));
+    expect(body.copyHeld(1 << 20)).toBe('elsewhere');
+    expect((await body.read()).bytes.subarray(0, 900).equals(sent)).toBe(true);
+    body.dispose();
+  });
+
   it('keeps small and large chunks in order past memory: gathered ones and ones written as they are', async () => {
     const { body } = await capture({ memoryBytesPerBody: 1000, maxBytesPerBody: 1 << 20 });
     const sent = randomBytes(200_000);
