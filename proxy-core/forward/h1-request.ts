@@ -39,6 +39,11 @@ export class H1Request {
   private answered: { reusable: boolean; keepAliveHint: string | undefined } | undefined;
   /** The connection was parked or closed: nothing here concerns it any more. */
   private settled = false;
+  /**
+   * Who waits for the socket to drain (the request body's pump). Kept here, not on the socket,
+   * which outlives this request: a listener left there would keep every exchange it carried.
+   */
+  private drainListeners: (() => void)[] = [];
   /** The head, until it goes with the body's first bytes (one write for both) or on its own. */
   private head: string | undefined;
   private headTimer: NodeJS.Immediate | undefined;
@@ -75,15 +80,22 @@ export class H1Request {
     return this.socket.writableLength;
   }
 
-  on(event: 'drain', listener: () => void): this {
-    this.socket.on(event, listener);
+  on(_event: 'drain', listener: () => void): this {
+    if (this.settled) return this;
+    if (this.drainListeners.length === 0) this.socket.on('drain', this.onDrain);
+    this.drainListeners.push(listener);
     return this;
   }
 
-  removeListener(event: 'drain', listener: () => void): this {
-    this.socket.removeListener(event, listener);
+  removeListener(_event: 'drain', listener: () => void): this {
+    this.drainListeners = this.drainListeners.filter((l) => l !== listener);
+    if (this.drainListeners.length === 0) this.socket.off('drain', this.onDrain);
     return this;
   }
+
+  private readonly onDrain = (): void => {
+    for (const listener of this.drainListeners) listener();
+  };
 
   write(chunk: Buffer, callback: (err?: Error | null) => void): boolean {
     if (this.settled || this.ended) {
@@ -179,6 +191,8 @@ export class H1Request {
     clearImmediate(this.headTimer);
     this.socket.off('error', this.onError);
     this.socket.off('close', this.onClose);
+    this.socket.off('drain', this.onDrain);
+    this.drainListeners = [];
     if (!reusable) {
       this.response.detach();
       this.socket.destroy();

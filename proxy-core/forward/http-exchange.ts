@@ -57,6 +57,8 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
   /** The request as sent upstream on a connection of Sluice's own client, its response read raw. */
   private upstream: H1Request | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
+  /** Takes this exchange's timing listeners off a new connection. */
+  private stopTiming: (() => void) | undefined;
   private dnsMs = -1;
   private connectMs = -1;
   private sslMs = -1;
@@ -202,25 +204,39 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
       mark = at;
       return ms;
     };
-    socket.once('lookup', () => (this.dnsMs = phase()));
-    socket.once('connect', () => {
+    const onLookup = (): void => {
+      this.dnsMs = phase();
+    };
+    const onConnect = (): void => {
       this.connectMs = phase();
       if (this.target.scheme === 'http') this.clearConnectTimer();
-    });
-    socket.once('secureConnect', () => {
+    };
+    const onSecure = (): void => {
       this.sslMs = phase();
       this.clearConnectTimer();
-    });
+    };
     this.clearConnectTimer();
+    socket.once('lookup', onLookup);
+    socket.once('connect', onConnect);
+    socket.once('secureConnect', onSecure);
+    // The connection outlives this exchange: listeners left on it would keep the exchange too.
+    this.stopTiming = () => {
+      socket.off('lookup', onLookup);
+      socket.off('connect', onConnect);
+      socket.off('secureConnect', onSecure);
+    };
     this.connectTimer = setTimeout(() => {
       upstream.destroy(timeoutError('upstream-connect-timeout', this.services.timeouts.upstreamConnectMs));
     }, this.services.timeouts.upstreamConnectMs);
     this.connectTimer.unref();
   }
 
+  /** The connection is made (or no longer this exchange's concern): no timeout, no more timings. */
   private clearConnectTimer(): void {
     if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
+    this.stopTiming?.();
+    this.stopTiming = undefined;
   }
 
   onRequestSent(): void {

@@ -1,9 +1,12 @@
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExchangeClosedEvent } from '../../app/proxy-events.js';
 import { fetchViaProxy } from '../helpers/client.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startRawServer, type RawServer } from '../helpers/raw-server.js';
+import type { H1Request } from '../../proxy-core/forward/h1-request.js';
+import { UpstreamPool } from '../../proxy-core/forward/upstream.js';
 
 /** Everything an upstream connection received, as it arrived; the handler answers when it likes. */
 interface Recorder extends RawServer {
@@ -146,6 +149,49 @@ describe("HTTP/1.1 requests as Sluice's own client sends them upstream", () => {
     expect(text).toMatch(
       /^HTTP\/1\.1 103 Early Hints\r\nLink: <\/style\.css>; rel=preload; as=style\r\n\r\nHTTP\/1\.1 200 OK\r\n/,
     );
+  });
+
+  it('leaves nothing of a finished request on the kept-alive connection it goes back to', async () => {
+    const up = await recordingServer((socket, all) => {
+      const answered = (socket as net.Socket & { answered?: number }).answered ?? 0;
+      const requests = all.split('\r\n\r\nbody').length - 1;
+      for (let i = answered; i < requests; i++) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      (socket as net.Socket & { answered?: number }).answered = requests;
+    });
+    undo.push(up.close);
+    const pool = new UpstreamPool({ extraCaPems: [], insecure: false });
+    undo.push(() => pool.destroy());
+    const target = { scheme: 'http' as const, host: '127.0.0.1', port: up.port };
+    const listeners = (socket: Duplex): number[] =>
+      ['drain', 'error', 'close', 'end', 'data', 'lookup', 'connect'].map((name) => socket.listenerCount(name));
+    const sendOne = (): Promise<H1Request> =>
+      new Promise((resolve, reject) => {
+        const request: H1Request = pool.sendHttp1(
+          target,
+          { method: 'POST', path: '/', headers: ['Host', `127.0.0.1:${up.port}`, 'Content-Length', '4'] },
+          {
+            onRawHead: (_head, body) => {
+              body.on('data', () => undefined);
+              body.on('end', () => setImmediate(() => resolve(request)));
+            },
+            onRawFailed: (message) => reject(new Error(message)),
+            onRequestSent: () => undefined,
+            onUpstreamError: reject,
+          },
+        );
+        // As the request body's pump does, which is not stopped when its exchange completes.
+        request.on('drain', () => undefined);
+        request.write(Buffer.from('body'), () => undefined);
+        request.end();
+      });
+    const first = await sendOne();
+    const after1 = listeners(first.connection.socket);
+    let last = first;
+    for (let i = 0; i < 30; i++) last = await sendOne();
+    expect(last.connection).toBe(first.connection);
+    expect(last.connection.served).toBe(31);
+    expect(listeners(last.connection.socket)).toEqual(after1);
+    expect(up.connections()).toBe(1);
   });
 
   it('keeps one connection for requests one after another, and a HEAD among them reads no body', async () => {
