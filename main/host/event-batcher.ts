@@ -383,9 +383,11 @@ export class EventBatcher {
 
   private scheduleImmediate(): void {
     if (this.immediate !== undefined || this.closed) return;
-    // Not synchronously: push runs inside the proxy's data handler, and send may be costly.
+    // Not synchronously: push runs inside the proxy's data handler, and send may be costly. Not
+    // unref'd: an idle loop with only unref'd immediates waits in its poll phase for the next
+    // timer or I/O, so a new window's replay, page after page, crawled from wake-up to wake-up
+    // (half a second a page on an idle host). It runs on the next turn, so it holds nothing open.
     this.immediate = setImmediate(this.flush);
-    this.immediate.unref();
   }
 
   private clearSchedule(): void {

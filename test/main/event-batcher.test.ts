@@ -452,6 +452,24 @@ describe('EventBatcher overflow, exactly', () => {
     expectSeqFromZero(consumer.batches);
   });
 
+  it('reads history page after page on an idle host, without waiting for other work to wake it', async () => {
+    const consumer = collectingConsumer();
+    // Its own timer far off: only the batcher's reaction to each page can move the replay on.
+    const batcher = new EventBatcher({ send: consumer.send, intervalMs: 10_000 });
+    closeAfterTest(batcher);
+    async function* pages(): AsyncGenerator<HostEvent[]> {
+      for (let page = 0; page < 8; page++) {
+        // As a page read from the store's worker arrives: an event of the loop, then nothing else.
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        yield [notice(page)];
+      }
+    }
+    batcher.prime({ [Symbol.asyncIterator]: pages });
+    // One wait, no polling: a poll would wake the loop and hide a replay that only moves when woken.
+    await sleep(400);
+    expect(consumer.delivered().length).toBe(8);
+  });
+
   it('goes on with live events when a history page cannot be read', async () => {
     const consumer = collectingConsumer();
     const batcher = new EventBatcher({ send: consumer.send });
