@@ -205,13 +205,16 @@ export class H1Request {
   private readonly onError = (err: NodeJS.ErrnoException): void => {
     if (this.settled) return;
     this.settle(false);
-    this.owner.onUpstreamError(err);
+    // After a whole response, a failed upload (a server that answered early and closed: EPIPE,
+    // a reset) is no news to the exchange, which has all it needs.
+    if (!this.answered) this.owner.onUpstreamError(err);
   };
 
   /** Closed by the server (or the network) with no error: unanswered, or the response cut. */
   private readonly onClose = (): void => {
     if (this.settled) return;
     this.settle(false);
+    if (this.answered) return;
     this.owner.onUpstreamError(
       this.response.received === 0
         ? Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })

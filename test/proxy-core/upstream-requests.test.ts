@@ -131,6 +131,46 @@ describe("HTTP/1.1 requests as Sluice's own client sends them upstream", () => {
       .toBe(2);
   });
 
+  it('a server that answered an upload early and then reset: the exchange is not told of the failed upload', async () => {
+    const sockets: net.Socket[] = [];
+    const up = await recordingServer((socket, all) => {
+      if (sockets.includes(socket) || !all.includes('\r\n\r\n')) return;
+      sockets.push(socket);
+      socket.write('HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!');
+    });
+    undo.push(up.close);
+    const pool = new UpstreamPool({ extraCaPems: [], insecure: false });
+    undo.push(() => pool.destroy());
+    const errors: string[] = [];
+    const body: Buffer[] = [];
+    let complete!: () => void;
+    const answered = new Promise<void>((resolve) => (complete = resolve));
+    const request = pool.sendHttp1(
+      { scheme: 'http', host: '127.0.0.1', port: up.port },
+      { method: 'POST', path: '/upload', headers: ['Host', `127.0.0.1:${up.port}`, 'Content-Length', '10000000'] },
+      {
+        onRawHead: (_head, response) => {
+          response.on('data', (piece: Buffer) => body.push(Buffer.from(piece)));
+          response.on('end', complete);
+        },
+        onRawFailed: (message) => errors.push(message),
+        onRequestSent: () => undefined,
+        onUpstreamError: (err) => errors.push(err.message),
+      },
+    );
+    request.write(Buffer.alloc(64 * 1024, 1), () => undefined);
+    await answered;
+    expect(Buffer.concat(body).toString()).toBe('too big!');
+    sockets[0]!.resetAndDestroy();
+    // The upload goes on into a connection the server reset, and fails.
+    for (let i = 0; i < 50 && !request.over; i++) {
+      request.write(Buffer.alloc(64 * 1024, 1), () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(request.over).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
   it('passes 103 Early Hints on to the client before the final response', async () => {
     const { proxy, up } = await setup((socket, all) => {
       if (!all.endsWith('\r\n\r\n')) return;
