@@ -15,8 +15,12 @@ export interface RawResponseOwner {
   onRawInformation?(head: ResponseHead): void;
 }
 
-/** The response is over: whether its connection may carry another request, and for how long. */
-export type RawResponseDone = (reusable: boolean, keepAliveHint: string | undefined) => void;
+/**
+ * The response is over: whether its connection may carry another request, and for how long;
+ * `rest` is what came after it in the same read (a view on it, valid only during the call): after
+ * a `101`, the new protocol's first bytes.
+ */
+export type RawResponseDone = (reusable: boolean, keepAliveHint: string | undefined, rest: Buffer) => void;
 
 /**
  * One upstream HTTP/1.1 response read straight off its socket: framing parsed on the side, body
@@ -88,7 +92,7 @@ export class RawResponse extends EventEmitter implements RawReader, ResponsePars
     this.detach();
     this.socket.resume();
     // Bytes past the end of the response were not asked for: the connection cannot be trusted again.
-    this.onDone(this.parser.keepAlive && rest.length === 0, this.parser.keepAliveHint);
+    this.onDone(this.parser.keepAlive && rest.length === 0, this.parser.keepAliveHint, rest);
     this.readableEnded = true;
     this.emit('end');
   }

@@ -1,5 +1,3 @@
-import http from 'node:http';
-import https from 'node:https';
 import { isIP } from 'node:net';
 import {
   createSecureContext,
@@ -81,28 +79,6 @@ export class UpstreamPool {
     return connectTlsWithRawReads((onread) =>
       this.connectTls(destination, { onread, noDelay: true } as ConnectionOptions & { onread: typeof onread }),
     );
-  }
-
-  /**
-   * A protocol upgrade (WebSocket) through Node's client, on a connection of its own, with
-   * headers given as a flat raw list (order and case kept): Node hands over the socket at `101`.
-   */
-  upgradeRequest(
-    target: UpstreamTarget,
-    method: string,
-    path: string,
-    headers: string[],
-    servername = target.host,
-  ): http.ClientRequest {
-    const base = { host: target.host, port: target.port, method, path, headers, setHost: false, agent: false };
-    if (target.scheme === 'http') return http.request(base);
-    const tlsRequest: https.RequestOptions & { ALPNProtocols: string[] } = {
-      ...base,
-      ...(isIP(servername) ? {} : { servername }),
-      ...this.tlsOptions(),
-      ALPNProtocols: ['http/1.1'],
-    };
-    return https.request(tlsRequest);
   }
 
   /** What a TLS connection to an upstream needs to be verified as this pool verifies. */

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { headerValue, type RawHeaders, type ResponseHead } from '../../app/proxy-events.js';
@@ -9,12 +8,15 @@ import { now } from '../clock.js';
 import { gatewayStatus, upstreamFailure, type ExchangeServices } from '../forward/exchange-base.js';
 import { hostHeader, type HttpTarget } from '../forward/http-exchange.js';
 import { endToEnd, flatten, toPairs } from '../forward/raw-headers.js';
+import { RawResponse } from '../forward/raw-response.js';
 import { SocketBridge } from '../forward/socket-bridge.js';
 
 /**
- * A WebSocket upgrade (direct, or inside an intercepted tunnel): a fresh upstream connection,
- * the upstream's `101` passed back, then the two sockets bridged. Until the `101` arrives the
- * upgrade is bounded by the connect and response-head timeouts, and a client that leaves ends it.
+ * A WebSocket upgrade (direct, or inside an intercepted tunnel): a fresh upstream connection of
+ * Sluice's own (read raw, TLS verified and resumed as every upstream connection), the request head
+ * written as the client sent it, the upstream's `101` passed back, then the two sockets bridged.
+ * Until the `101` arrives the upgrade is bounded by the connect and response-head timeouts, and a
+ * client that leaves ends it.
  */
 export class WebSocketUpgrade {
   private readonly bridge: SocketBridge;
@@ -23,7 +25,9 @@ export class WebSocketUpgrade {
   private settled = false;
   /** When the upgrade request was sent upstream, for the exchange's timings. */
   private requestSentAt = -1;
-  private upstreamReq: import('node:http').ClientRequest | undefined;
+  private upstream: Duplex | undefined;
+  /** The `101`, between its head being read and the read it came in being done. */
+  private switching: ResponseHead | undefined;
   private readonly url: string;
 
   constructor(
@@ -63,28 +67,24 @@ export class WebSocketUpgrade {
     // The HTTP server allows half-open sockets: a client that leaves may only 'end'.
     socket.once('close', this.onClientGone);
     socket.once('end', this.onClientGone);
-    const upstreamReq = this.services.upstream.upgradeRequest(
-      target,
+    const upstream = this.services.upstream.connectHttp1(target, target.servername);
+    this.upstream = upstream;
+    upstream.on('error', this.onUpstreamError);
+    upstream.once('close', this.onUpstreamClosed);
+    RawResponse.attach(upstream, false, { onRawHead: this.onHead, onRawFailed: this.onUnreadable }, this.onAnswered);
+    const ms = this.services.timeouts.upstreamConnectMs;
+    this.arm(
+      ms,
+      'upstream-connect-timeout',
+      `could not connect to ${hostHeader(target)}: no answer after ${ms / 1000} s`,
+    );
+    upstream.once(target.scheme === 'https' ? 'secureConnect' : 'connect', this.onUpstreamConnected);
+    const head = requestHeadText(
       req.method ?? 'GET',
       target.path,
       flatten(endToEnd(this.requestHeaders, { keepUpgrade: true })),
-      target.servername,
     );
-    this.upstreamReq = upstreamReq;
-    upstreamReq.on('upgrade', this.onUpgraded);
-    upstreamReq.on('response', this.onRefused);
-    upstreamReq.on('error', this.onUpstreamError);
-    upstreamReq.once('finish', () => (this.requestSentAt = now()));
-    upstreamReq.on('socket', (upSocket: Socket) => {
-      const ms = this.services.timeouts.upstreamConnectMs;
-      this.arm(
-        ms,
-        'upstream-connect-timeout',
-        `could not connect to ${hostHeader(target)}: no answer after ${ms / 1000} s`,
-      );
-      upSocket.once(target.scheme === 'https' ? 'secureConnect' : 'connect', this.onUpstreamConnected);
-    });
-    upstreamReq.end();
+    upstream.write(head, 'latin1', () => (this.requestSentAt = now()));
   }
 
   /**
@@ -141,9 +141,12 @@ export class WebSocketUpgrade {
   /** Ends an upgrade still waiting for the upstream, or for a mock's recorded wait (the proxy is closing). */
   abort(): void {
     if (this.settled) return;
-    this.upstreamReq?.destroy(Object.assign(new Error('Sluice is shutting down'), { code: 'proxy-closing' }));
-    // A mock still waiting to answer hears its client go (the socket's close) and ends the exchange.
+    // The client first: it is cut, not answered. A mock still waiting to answer hears its client
+    // go (the socket's close) and ends the exchange.
     this.socket.destroy();
+    if (this.upstream) {
+      this.failUpstream(Object.assign(new Error('Sluice is shutting down'), { code: 'proxy-closing' }));
+    }
   }
 
   private readonly onUpstreamConnected = (): void => {
@@ -154,9 +157,7 @@ export class WebSocketUpgrade {
 
   private arm(ms: number, code: string, message: string): void {
     this.clearTimer();
-    this.timer = setTimeout(() => {
-      this.upstreamReq?.destroy(Object.assign(new Error(message), { code }));
-    }, ms);
+    this.timer = setTimeout(() => this.failUpstream(Object.assign(new Error(message), { code })), ms);
     this.timer.unref();
   }
 
@@ -176,7 +177,7 @@ export class WebSocketUpgrade {
 
   private readonly onClientGone = (): void => {
     if (!this.settle()) return;
-    this.upstreamReq?.destroy();
+    this.upstream?.destroy();
     this.bridge.failed(
       'client-closed',
       'client-closed',
@@ -184,55 +185,101 @@ export class WebSocketUpgrade {
     );
   };
 
-  private readonly onUpgraded = (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer): void => {
+  /** The upstream's final head: a `101` waits for the end of its read (`onAnswered`); anything else is a refusal. */
+  private readonly onHead = (head: ResponseHead, body: RawResponse): void => {
+    if (head.status === 101) this.switching = head;
+    else this.onRefused(head, body);
+  };
+
+  private readonly onAnswered = (_reusable: boolean, _hint: string | undefined, rest: Buffer): void => {
+    const switched = this.switching;
+    const upstream = this.upstream;
+    if (!switched || !upstream) return;
     if (!this.settle()) {
-      upSocket.destroy();
+      upstream.destroy();
       return;
     }
     const { socket, head, bridge } = this;
-    const responseHeaders = toPairs(upRes.rawHeaders);
-    const answered = responseHeadOf(upRes, responseHeaders);
-    bridge.responded(answered, this.requestSentAt);
-    upSocket.setNoDelay(true);
-    socket.write(responseHeadText(answered));
-    if (head.length > 0) upSocket.write(head);
+    bridge.responded(switched, this.requestSentAt);
+    socket.write(responseHeadText(switched));
+    if (head.length > 0) upstream.write(head);
     bridge.forwardedEarly('request', head);
-    // The upstream's first frames, if they came with the 101, go out through the bridge (and any rules).
-    bridge.attach(socket, upSocket, upHead);
+    // The upstream's first frames, if they came with the 101, go out through the bridge (and any
+    // rules); copied, since the read buffer they lie in is read into again.
+    bridge.attach(socket, upstream, Buffer.from(rest));
   };
 
   /** The upstream refused the upgrade: relay its answer as it is, and close. */
-  private readonly onRefused = (upRes: IncomingMessage): void => {
+  private onRefused(answered: ResponseHead, body: RawResponse): void {
+    const upstream = this.upstream!;
     if (!this.settle()) {
-      upRes.destroy();
+      upstream.destroy();
       return;
     }
     const { socket, bridge } = this;
-    const responseHeaders = toPairs(upRes.rawHeaders);
-    bridge.responded(responseHeadOf(upRes, responseHeaders), this.requestSentAt);
-    const kept = endToEnd(responseHeaders, { keepTransferEncoding: false });
+    bridge.responded(answered, this.requestSentAt);
+    const kept = endToEnd(answered.headers, { keepTransferEncoding: false });
     kept.push(['Connection', 'close']);
-    socket.write(responseHeadText({ ...responseHeadOf(upRes, responseHeaders), headers: kept }));
-    upRes.pipe(socket);
-    upRes.on('error', noop);
-    upRes.on('end', () => bridge.failed('completed', 'upgrade-refused', `upstream answered ${upRes.statusCode}`));
+    socket.write(responseHeadText({ ...answered, headers: kept }));
+    let complete = false;
+    body.on('data', (piece: Buffer) => {
+      if (!socket.write(Buffer.from(piece))) {
+        body.pause();
+        socket.once('drain', () => body.resume());
+      }
+    });
+    body.on('end', () => {
+      complete = true;
+      this.refusalCut = undefined;
+      upstream.destroy();
+      socket.end();
+      bridge.failed('completed', 'upgrade-refused', `upstream answered ${answered.status}`);
+    });
     // Cut short either way: the client must not take a partial answer for a whole one, and the
     // upstream connection must not wait on a reader that left.
-    upRes.on('close', () => {
-      if (upRes.complete) return;
+    this.refusalCut = () => {
+      this.refusalCut = undefined;
       socket.destroy();
       bridge.failed(
         'upstream-reset',
         'ECONNRESET',
         'the upstream closed the connection before its answer was complete',
       );
-    });
+    };
     socket.once('close', () => {
-      if (upRes.complete) return;
-      upRes.destroy();
+      if (complete) return;
+      upstream.destroy();
       bridge.failed('client-closed', 'client-closed', 'the client went away before the answer was complete');
     });
+  }
+
+  /** Set while a refusal's body is relayed: the upstream cut it short. */
+  private refusalCut: (() => void) | undefined;
+
+  /** The upstream's bytes are not an HTTP/1.x answer, or it closed in the middle of one. */
+  private readonly onUnreadable = (message: string): void => {
+    if (this.refusalCut) {
+      this.refusalCut();
+      return;
+    }
+    this.failUpstream(
+      Object.assign(new Error(`the upstream sent an answer Sluice cannot read: ${message}`), {
+        code: 'invalid-response',
+      }),
+    );
   };
+
+  /** Closed before it answered (or while a refusal was relayed). */
+  private readonly onUpstreamClosed = (): void => {
+    if (this.refusalCut) this.refusalCut();
+    else this.failUpstream(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+  };
+
+  /** Ends the upgrade with `err` as the upstream's failure, and lets the connection go. */
+  private failUpstream(err: NodeJS.ErrnoException): void {
+    this.onUpstreamError(err);
+    this.upstream?.destroy();
+  }
 
   private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
     if (!this.settle()) return;
@@ -248,8 +295,10 @@ export class WebSocketUpgrade {
   };
 }
 
-function responseHeadOf(res: IncomingMessage, headers: RawHeaders): ResponseHead {
-  return { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', httpVersion: res.httpVersion, headers };
+function requestHeadText(method: string, path: string, fields: readonly string[]): string {
+  let text = `${method} ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i + 1 < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}\r\n`;
+  return `${text}\r\n`;
 }
 
 function responseHeadText(head: ResponseHead): string {

@@ -1,6 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchViaProxy } from '../helpers/client.js';
+import type { Duplex } from 'node:stream';
+import { connectThroughProxy, fetchViaProxy } from '../helpers/client.js';
 import { connectH2, h2Request, startH2Server, type H2Server } from '../helpers/h2.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { makeUpstreamAuthority, startServer, type TestServer, type UpstreamAuthority } from '../helpers/servers.js';
@@ -28,6 +29,9 @@ describe('upstream TLS sessions are resumed across CONNECT tunnels', () => {
     authority = await makeUpstreamAuthority();
     h1 = await startServer((_req, res) => res.end('hello'), { authority });
     h1Resumed = resumptions(h1.server as unknown as Parameters<typeof resumptions>[0]);
+    h1.server.on('upgrade', (_req: unknown, socket: Duplex) => {
+      socket.end('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    });
     h2 = await startH2Server((stream) => stream.respond({ ':status': 200 }, { endStream: true }), { authority });
     h2Resumed = resumptions(h2.server as unknown as Parameters<typeof resumptions>[0]);
     proxy = await startProxy({ upstreamCaPems: [authority.ca.certPem] });
@@ -46,6 +50,30 @@ describe('upstream TLS sessions are resumed across CONNECT tunnels', () => {
       expect(answer.body.toString()).toBe('hello');
     }
     expect(h1Resumed).toEqual([false, true, true]);
+  });
+
+  it('WebSocket upgrades: their own upstream connections resume too', async () => {
+    const before = h1Resumed.length;
+    for (let i = 0; i < 2; i++) {
+      const url = new URL(`https://localhost:${h1.port}/ws`);
+      const socket = await connectThroughProxy(proxy.port, url, proxy.caPem);
+      const answer = await new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          if (text.includes('\r\n\r\n')) resolve(text);
+        });
+        socket.write(
+          `GET /ws HTTP/1.1\r\nHost: localhost:${h1.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+            'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        );
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 101 /);
+      socket.destroy();
+    }
+    // Each tunnel's connection made at CONNECT, and each upgrade's own: none a full handshake.
+    expect(h1Resumed.length).toBeGreaterThanOrEqual(before + 4);
+    expect(h1Resumed.slice(before).every(Boolean)).toBe(true);
   });
 
   it('HTTP/2: the same for tunnels whose client and upstream speak h2', async () => {
