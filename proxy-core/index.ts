@@ -8,7 +8,7 @@ export {
   type CertificateAuthority,
 } from './ca/certificate-authority.js';
 export { DEFAULT_CAPTURE, DEFAULT_TIMEOUTS, type CaptureOptions, type TimeoutOptions } from './options.js';
-export { BodyCapture, CaptureBudget, type CapturedRange, type CaptureState } from './capture/body-capture.js';
+export { BodyCapture, CaptureBudget, type CapturedRange } from './capture/body-capture.js';
 export { LeafCertificates } from './ca/leaf-certificates.js';
 export { now } from './clock.js';
 export { bracketHost } from './forward/connect-target.js';

@@ -225,7 +225,7 @@ export class CaptureArchive {
     for (const direction of DIRECTIONS) {
       const held = this.live.readHeld(id, direction, MAX_MOVED_BODY_BYTES);
       if (held === 'elsewhere') return false;
-      if (held) bodies[direction] = { bytes: held.bytes, captured: held.captured, limited: held.limited };
+      if (held) bodies[direction] = held;
     }
     this.stored(id, bodies);
     return true;

@@ -18,15 +18,12 @@ export class CaptureBudget {
   ) {}
 }
 
-/** How much of a body is captured, and why capture stopped early, if it did. */
-export interface CaptureState {
+export interface CapturedRange {
+  readonly bytes: Buffer;
   /** Bytes captured so far (readable now or soon). */
   readonly captured: number;
+  /** Why capture stopped early, if it did. */
   readonly limited: CaptureLimitReason | undefined;
-}
-
-export interface CapturedRange extends CaptureState {
-  readonly bytes: Buffer;
 }
 
 /** Largest block small chunks are gathered into, in memory and on their way to the spill file. */

@@ -1,7 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { RawHeaders } from '../../app/proxy-events.js';
-import type { H1Connection, H1Connections } from './h1-connections.js';
-import { keepAliveMs } from './h1-connections.js';
+import { keepAliveMs, type H1Connection, type H1Connections } from './h1-connections.js';
 import { RawResponse, type RawResponseOwner } from './raw-response.js';
 
 /** What goes on the request line and in the head, fields as a flat raw list (order and case kept). */
@@ -63,7 +62,7 @@ export class H1Request {
     socket.on('close', this.onClose);
     // A body that came with the head is written in the ticks after this (an IncomingMessage
     // emits then): the head waits for it, so both leave in one write, but no longer than that.
-    this.head = headText(head);
+    this.head = requestHeadText(head);
     this.headTimer = setImmediate(this.flushHead);
   }
 
@@ -230,7 +229,8 @@ function lastChunk(trailers: RawHeaders): string {
   return text + CRLF;
 }
 
-function headText(head: H1RequestHead): string {
+/** An HTTP/1.1 request head as it goes on the wire, fields as given. */
+export function requestHeadText(head: H1RequestHead): string {
   let text = `${head.method} ${head.path} HTTP/1.1${CRLF}`;
   const fields = head.headers;
   for (let i = 0; i + 1 < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}${CRLF}`;

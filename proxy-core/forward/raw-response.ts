@@ -107,7 +107,7 @@ export class RawResponse extends EventEmitter implements RawReader, ResponsePars
     return this;
   }
 
-  /** Stops reading for this response (the exchange ended); the socket is Node's again. */
+  /** Stops reading for this response (it is over, or the exchange ended): the socket's bytes come as `data` again. */
   detach(): void {
     this.done = true;
     if (this.viaEvents) this.socket.off('data', this.onData);

@@ -82,7 +82,7 @@ export class UpstreamPool {
   }
 
   /** What a TLS connection to an upstream needs to be verified as this pool verifies. */
-  tlsOptions(): { rejectUnauthorized: boolean; secureContext?: SecureContext } {
+  private tlsOptions(): { rejectUnauthorized: boolean; secureContext?: SecureContext } {
     return {
       rejectUnauthorized: !this.tls.insecure,
       ...(this.secureContext ? { secureContext: this.secureContext } : {}),

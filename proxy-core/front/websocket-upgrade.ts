@@ -8,6 +8,7 @@ import { now } from '../clock.js';
 import { gatewayStatus, upstreamFailure, type ExchangeServices } from '../forward/exchange-base.js';
 import { hostHeader, type HttpTarget } from '../forward/http-exchange.js';
 import { endToEnd, flatten, toPairs } from '../forward/raw-headers.js';
+import { requestHeadText } from '../forward/h1-request.js';
 import { RawResponse } from '../forward/raw-response.js';
 import { SocketBridge } from '../forward/socket-bridge.js';
 
@@ -79,11 +80,11 @@ export class WebSocketUpgrade {
       `could not connect to ${hostHeader(target)}: no answer after ${ms / 1000} s`,
     );
     upstream.once(target.scheme === 'https' ? 'secureConnect' : 'connect', this.onUpstreamConnected);
-    const head = requestHeadText(
-      req.method ?? 'GET',
-      target.path,
-      flatten(endToEnd(this.requestHeaders, { keepUpgrade: true })),
-    );
+    const head = requestHeadText({
+      method: req.method ?? 'GET',
+      path: target.path,
+      headers: flatten(endToEnd(this.requestHeaders, { keepUpgrade: true })),
+    });
     upstream.write(head, 'latin1', () => (this.requestSentAt = now()));
   }
 
@@ -293,12 +294,6 @@ export class WebSocketUpgrade {
       );
     }
   };
-}
-
-function requestHeadText(method: string, path: string, fields: readonly string[]): string {
-  let text = `${method} ${path} HTTP/1.1\r\n`;
-  for (let i = 0; i + 1 < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}\r\n`;
-  return `${text}\r\n`;
 }
 
 function responseHeadText(head: ResponseHead): string {
