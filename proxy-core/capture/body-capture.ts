@@ -89,8 +89,12 @@ class BlockList {
 const spareSpillBlocks: Buffer[] = [];
 const MAX_SPARE_SPILL_BLOCKS = 32;
 
-/** Parts this large go to the spill file as they are, not gathered. */
-const LARGE_PART = 16 * 1024;
+/**
+ * Parts of a whole block or more go to the spill file as they are, not gathered. An HTTP/2 DATA
+ * frame (16 KiB) is gathered: written as it is, it would cost a file write of its own and hold
+ * the session's whole read buffer it is a slice of until the disk had it.
+ */
+const LARGE_PART = MAX_BLOCK;
 
 /** How long gathered spill bytes may wait for more before they are written anyway. */
 const SPILL_FLUSH_MS = 50;
@@ -110,6 +114,11 @@ class SpillFile {
   /** Blocks handed to the stream and not confirmed yet, oldest first. */
   private readonly inFlight: Buffer[] = [];
   private inFlightBytes = 0;
+  /**
+   * Of the bytes in flight, those that were the body's memory share (`takeHead`): the budget
+   * counts them as memory, not as spill backlog, until the file has them.
+   */
+  private headInFlight = 0;
   private readonly gathering = new BlockList(spareSpillBlocks);
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -124,15 +133,29 @@ class SpillFile {
     this.stream.on('error', () => {
       // Its write callbacks will not run: give back its share of the shared backlog now, or
       // every later body would find spilling full.
-      if (!this.closed) this.budget.spillBacklogBytes -= this.backlog;
+      if (!this.closed) this.giveBackInFlight();
       this.closed = true;
       onError();
     });
   }
 
-  /** Bytes not yet in the file. */
-  get backlog(): number {
-    return this.inFlightBytes + this.gathering.bytes;
+  /** Bytes not yet in the file, apart from the memory share handed over by `takeHead`. */
+  private get backlog(): number {
+    return this.inFlightBytes - this.headInFlight + this.gathering.bytes;
+  }
+
+  /**
+   * The body's bytes so far, held in memory, become the file's first bytes. Their memory share
+   * goes back to the budget as the file takes them: a large body that outlives its exchange (it
+   * stays in its file) must not hold its share for the rest of the session, or after a few dozen
+   * downloads every body, however small, would go to disk.
+   */
+  takeHead(pieces: Iterable<Buffer>): void {
+    for (const piece of pieces) {
+      this.queued += piece.length;
+      this.headInFlight += piece.length;
+      this.writeOut(piece, 'head');
+    }
   }
 
   append(part: Buffer): void {
@@ -183,7 +206,7 @@ class SpillFile {
   }
 
   destroy(): void {
-    if (!this.closed) this.budget.spillBacklogBytes -= this.backlog;
+    if (!this.closed) this.giveBackInFlight();
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.gathering.clear();
@@ -200,11 +223,19 @@ class SpillFile {
     this.gathering.clear();
   }
 
+  /** Write callbacks will not run (the file failed or is going): what they would give back goes now. */
+  private giveBackInFlight(): void {
+    this.budget.spillBacklogBytes -= this.backlog;
+    this.budget.memoryBytes -= this.headInFlight;
+    this.headInFlight = 0;
+  }
+
   /**
    * Hands `block` to the file, keeping it readable from memory until the file has it; then a
-   * gathered block is given back to the spares, and a lent read buffer released.
+   * gathered block is given back to the spares, a lent read buffer released, and a head's
+   * memory share given back.
    */
-  private writeOut(block: Buffer, kind: 'own' | 'gathered' | 'lent'): void {
+  private writeOut(block: Buffer, kind: 'own' | 'gathered' | 'lent' | 'head'): void {
     this.inFlight.push(block);
     this.inFlightBytes += block.length;
     this.stream.write(block, (err) => {
@@ -213,7 +244,12 @@ class SpillFile {
       // Writes complete in order: the oldest block in flight is the one now in the file.
       this.inFlight.shift();
       this.inFlightBytes -= block.length;
-      this.budget.spillBacklogBytes -= block.length;
+      if (kind === 'head') {
+        this.headInFlight -= block.length;
+        this.budget.memoryBytes -= block.length;
+      } else {
+        this.budget.spillBacklogBytes -= block.length;
+      }
       this.written += block.length;
       if (
         kind === 'gathered' &&
@@ -234,8 +270,8 @@ function rangeOf(piece: Buffer, pos: number, start: number, stop: number): Buffe
 }
 
 /**
- * A bounded copy of one body: the first bytes in memory, the rest in a spill file, and past the
- * caps nothing but a flag. Appends never block and never throw: when the disk cannot keep up,
+ * A bounded copy of one body: in memory while it fits its share, then all of it in a spill file
+ * (the bytes held so far written first), and past the caps nothing but a flag. Appends never block and never throw: when the disk cannot keep up,
  * the copy gives way and says so, and the forwarded stream is none the wiser. A body is readable
  * in full at any moment, whatever has reached the disk yet.
  */
@@ -304,34 +340,23 @@ export class BodyCapture {
     // All in memory (a small body, the usual case): one copy into a buffer of its own, which a
     // caller can move to another thread as it is.
     if (this.spill === undefined) return { bytes: this.copyFromMemory(start, stop), captured, limited };
-    const inMemory = this.memory ? [...this.memory.pieces()] : [];
+    // Spilled: the file holds the body from its first byte, then come the blocks on their way.
     const spill = this.spill;
-    const written = spill?.written ?? 0;
-    const inMemoryBytes = inMemory.reduce((sum, piece) => sum + piece.length, 0);
+    const written = spill.written;
     // Copied now, the wanted range only: a gathered block may go back to the spares, to be
     // filled again, during the file read.
     const pending: Buffer[] = [];
-    let pendingPos = inMemoryBytes + written;
-    for (const piece of spill?.pending() ?? []) {
+    let pendingPos = written;
+    for (const piece of spill.pending()) {
       const slice = rangeOf(piece, pendingPos, start, stop);
       if (slice) pending.push(Buffer.from(slice));
       pendingPos += piece.length;
     }
-    const parts: Buffer[] = [];
-    let pos = 0;
-    for (const piece of inMemory) {
-      const slice = rangeOf(piece, pos, start, stop);
-      if (slice) parts.push(slice);
-      pos += piece.length;
-    }
-    const fileStart = Math.max(start - pos, 0);
-    const fileEnd = Math.min(stop - pos, written);
-    const fromFile = spill && fileEnd > fileStart ? await spill.readFile(fileStart, fileEnd) : undefined;
+    const fileEnd = Math.min(stop, written);
+    const fromFile = fileEnd > start ? await spill.readFile(start, fileEnd) : undefined;
     // Always a buffer of its own: a caller may keep it, or move it to another thread.
-    if (fromFile && parts.length === 0 && pending.length === 0) return { bytes: fromFile, captured, limited };
-    if (fromFile) parts.push(fromFile);
-    parts.push(...pending);
-    return { bytes: Buffer.concat(parts), captured, limited };
+    if (fromFile && pending.length === 0) return { bytes: fromFile, captured, limited };
+    return { bytes: Buffer.concat(fromFile ? [fromFile, ...pending] : pending), captured, limited };
   }
 
   private copyFromMemory(start: number, stop: number): Buffer {
@@ -363,7 +388,8 @@ export class BodyCapture {
 
   private appendToSpill(part: Buffer): boolean {
     const { options } = this.budget;
-    if (this.budget.spillBytes + part.length > options.totalSpillBytes) {
+    const head = this.spill === undefined ? (this.memory?.bytes ?? 0) : 0;
+    if (this.budget.spillBytes + head + part.length > options.totalSpillBytes) {
       this.limit('total-cap');
       return false;
     }
@@ -372,9 +398,16 @@ export class BodyCapture {
       this.limit('spill-failed');
       return false;
     }
-    this.spill ??= new SpillFile(join(this.budget.spillDir, this.fileName), this.budget, () =>
-      this.limit('spill-failed'),
-    );
+    if (this.spill === undefined) {
+      this.spill = new SpillFile(join(this.budget.spillDir, this.fileName), this.budget, () =>
+        this.limit('spill-failed'),
+      );
+      if (this.memory) {
+        this.spill.takeHead(this.memory.pieces());
+        this.budget.spillBytes += head;
+        this.memory = undefined;
+      }
+    }
     this.spill.append(part);
     this.budget.spillBytes += part.length;
     this.captured += part.length;

@@ -33,11 +33,31 @@ describe('a body capture', () => {
     await new Promise((r) => setTimeout(r, 150));
     expect((await body.read()).bytes.equals(sent)).toBe(true);
     expect((await body.read(123_456, 234_567)).bytes.equals(sent.subarray(123_456, 234_567))).toBe(true);
-    // Whole pieces only go to memory: 208 of 48 bytes fit under 10,000.
-    expect(budget.memoryBytes).toBe(Math.floor(10_000 / 48) * 48);
+    // The bytes held in memory went to the file first: their memory share is given back.
+    expect(budget.memoryBytes).toBe(0);
     expect(await readdir(dir)).toEqual(['b.bin']);
     body.dispose();
     expect(budget.memoryBytes).toBe(0);
+    expect(budget.spillBytes).toBe(0);
+  });
+
+  it('gives back the memory share of a body that outgrew it: after many large downloads a small body still stays in memory', async () => {
+    const { budget } = await capture({ memoryBytesPerBody: 64 << 10, totalMemoryBytes: 256 << 10 });
+    const large = Array.from({ length: 40 }, (_, i) => new BodyCapture(budget, `large-${i}.bin`, () => undefined));
+    const sent = large.map(() => randomBytes(100_000));
+    for (const [i, body] of large.entries()) {
+      for (let at = 0; at < 100_000; at += 10_000) body.append(sent[i]!.subarray(at, at + 10_000));
+      body.finish();
+    }
+    // Bounded wait for the files to take what the bodies held.
+    for (let i = 0; i < 100 && budget.memoryBytes > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(budget.memoryBytes).toBe(0);
+    for (const [i, body] of large.entries()) expect((await body.read()).bytes.equals(sent[i]!)).toBe(true);
+    const small = new BodyCapture(budget, 'small.bin', () => undefined);
+    small.append(Buffer.from('{"ok":true}'));
+    const held = small.copyHeld(1 << 20);
+    expect(held === 'elsewhere' ? 'on disk' : held.bytes.toString()).toBe('{"ok":true}');
+    for (const body of [...large, small]) body.dispose();
     expect(budget.spillBytes).toBe(0);
   });
 
