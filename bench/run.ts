@@ -8,7 +8,7 @@
  * (HTTP/1.1, HTTPS and HTTP/2) is another child (upstream-server.js), and the client is this
  * process; none shares an event loop with another. The SSE upstream alone lives here, because
  * its event stamps and the client's arrival times must come from the same monotonic clock. The
- * slow-client, streams, requests and exchanges sections each start a fresh proxy of their own;
+ * h2 rows and the slow-client, streams, requests and exchanges sections each start a fresh proxy of their own;
  * for streams and requests it carries loop-delay-probe.js (node --import), which reports the
  * proxy's event-loop delay without the proxy's code knowing.
  *
@@ -65,7 +65,7 @@ const RESULTS_FILE = join(ROOT, '.bench', 'results.json');
 const SECTIONS = ['throughput', 'h2', 'sse', 'handshake', 'slow', 'streams', 'requests', 'exchanges'] as const;
 type Section = (typeof SECTIONS)[number];
 /** The sections measured on the one long-lived proxy; the others start their own. */
-const SHARED_PROXY_SECTIONS: readonly Section[] = ['throughput', 'h2', 'sse', 'handshake'];
+const SHARED_PROXY_SECTIONS: readonly Section[] = ['throughput', 'sse', 'handshake'];
 
 interface Config {
   readonly bodyBytes: number;
@@ -294,12 +294,24 @@ function h2ShapeLabel(shape: H2Shape): string {
   return `${shape.streams} streams x ${mebibytes(shape.bytesPerStream)} MiB on one connection`;
 }
 
-async function runH2(config: Config, results: Results, sluice: SluiceProcess, bulk: BulkUpstream): Promise<void> {
-  const pids: Pids = { proxy: sluice.pid, upstream: bulk.child.pid };
+/**
+ * A fresh proxy per shape: its peak RSS is then what HTTP/2 streams cost, not what the gigabytes
+ * of an earlier section left in the heap and the allocator (30-60 MiB when they ran first).
+ */
+async function runH2(
+  config: Config,
+  results: Results,
+  workspace: Workspace,
+  credentials: UpstreamCredentials,
+  bulk: BulkUpstream,
+): Promise<void> {
   for (const shape of h2Shapes(config.bodyBytes, config.h2Streams)) {
     const measure = `h2 ${h2ShapeLabel(shape)}`;
     const result = await attempt(results.failures, measure, () =>
-      measureH2Throughput(proxyRoute(sluice), pids, bulk.h2, shape, config.repeats),
+      withFreshSluice(workspace, credentials, config, { events: false, loopProbe: false }, (sluice) => {
+        const pids: Pids = { proxy: sluice.pid, upstream: bulk.child.pid };
+        return measureH2Throughput(proxyRoute(sluice), pids, bulk.h2, shape, config.repeats);
+      }),
     );
     if (!result) continue;
     results.h2.push(result);
@@ -510,6 +522,7 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
   if (SHARED_PROXY_SECTIONS.some((section) => config.sections.has(section))) {
     await runOnSharedProxy(config, results, workspace, credentials, bulk);
   }
+  if (config.sections.has('h2')) await runH2(config, results, workspace, credentials, bulk);
   if (config.sections.has('slow')) await runSlowClient(config, results, workspace, credentials, bulk.upstream);
   if (config.sections.has('streams')) await runStreams(config, results, workspace, credentials);
   if (config.sections.has('requests')) await runRequestRate(config, results, workspace, credentials, bulk);
@@ -532,7 +545,6 @@ async function runOnSharedProxy(
       await runThroughput(config, results, sluice, bulk);
       await runRelayFloor(config, results, credentials, bulk);
     }
-    if (config.sections.has('h2')) await runH2(config, results, sluice, bulk);
     if (config.sections.has('sse')) await runSse(config, results, sluice, credentials);
     if (config.sections.has('handshake')) {
       results.handshake = await attempt(results.failures, 'TLS handshakes', () =>
