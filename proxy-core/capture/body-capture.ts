@@ -283,6 +283,8 @@ export class BodyCapture {
   private limitedBy: CaptureLimitReason | undefined;
   private disposed = false;
   private finished = false;
+  /** The body was announced larger than its memory share: it goes to its file from the first byte. */
+  private spillFirst = false;
 
   constructor(
     private readonly budget: CaptureBudget,
@@ -307,6 +309,18 @@ export class BodyCapture {
     return { bytes: this.copyFromMemory(0, this.captured), captured: this.captured, limited: this.limitedBy };
   }
 
+  /**
+   * The body's length as its head declares it (Content-Length). One that will not fit its memory
+   * share is written to its file from the first byte, rather than held, copied again and let go
+   * at its first MiB: a hundred HTTP/2 downloads starting together would otherwise fill the shared
+   * memory budget, and leave it as garbage, only to move it to disk a moment later.
+   */
+  expectLength(bytes: number | undefined): void {
+    if (bytes !== undefined && this.captured === 0 && bytes > this.budget.options.memoryBytesPerBody) {
+      this.spillFirst = true;
+    }
+  }
+
   append(chunk: Buffer): void {
     if (this.limitedBy !== undefined || this.disposed || this.finished) return;
     const { options } = this.budget;
@@ -315,6 +329,7 @@ export class BodyCapture {
     if (part.length > 0) {
       const inMemory = this.memory?.bytes ?? 0;
       const fitsInMemory =
+        !this.spillFirst &&
         this.spill === undefined &&
         inMemory + part.length <= options.memoryBytesPerBody &&
         this.budget.memoryBytes + part.length <= options.totalMemoryBytes;

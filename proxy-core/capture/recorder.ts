@@ -1,11 +1,12 @@
-import type {
-  CaptureLimitReason,
-  Direction,
-  ExchangeOutcome,
-  ProxyEvent,
-  RawHeaders,
-  RequestHead,
-  ResponseHead,
+import {
+  headerValue,
+  type CaptureLimitReason,
+  type Direction,
+  type ExchangeOutcome,
+  type ProxyEvent,
+  type RawHeaders,
+  type RequestHead,
+  type ResponseHead,
 } from '../../app/proxy-events.js';
 import { errorMessage } from '../../app/error-message.js';
 import { now } from '../clock.js';
@@ -126,6 +127,7 @@ export class ExchangeCapture {
   /** The request head was forwarded: a gRPC, gRPC-Web or Connect call gets its messages framed. */
   onRequestHead(request: RequestHead): void {
     if (!this.copyBodies) return;
+    this.request?.expectLength(declaredLength(request.headers));
     this.rpcSafely(() => {
       this.rpc = RpcTracker.forRequest(this.id, request, this.emit, (direction, atOffset, detail) =>
         this.limited(direction, 'rpc-frames', atOffset, detail),
@@ -134,6 +136,7 @@ export class ExchangeCapture {
   }
 
   onResponseHead(response: ResponseHead, at: number): void {
+    this.response?.expectLength(declaredLength(response.headers));
     if (this.rpc) this.rpcSafely(() => this.rpc?.onResponseHead(response, at));
   }
 
@@ -198,4 +201,11 @@ export class ExchangeCapture {
   private readonly emit = (event: ProxyEvent): void => {
     if (this.hub.active) this.hub.emit(event);
   };
+}
+
+/** A head's Content-Length, when it has one that is a number of bytes. */
+function declaredLength(headers: RawHeaders): number | undefined {
+  const value = headerValue(headers, 'content-length');
+  if (value === undefined || !/^\d{1,15}$/.test(value.trim())) return undefined;
+  return Number(value);
 }

@@ -61,6 +61,24 @@ describe('a body capture', () => {
     expect(budget.spillBytes).toBe(0);
   });
 
+  it('writes a body announced larger than its memory share to its file from the first byte, and holds a smaller one', async () => {
+    const { body, budget, dir } = await capture({ memoryBytesPerBody: 64 << 10 });
+    body.expectLength(10 << 20);
+    const sent = randomBytes(30_000);
+    for (let at = 0; at < sent.length; at += 3_000) body.append(sent.subarray(at, at + 3_000));
+    expect(budget.memoryBytes).toBe(0);
+    expect(body.copyHeld(1 << 20)).toBe('elsewhere');
+    expect((await body.read()).bytes.equals(sent)).toBe(true);
+    // The file is opened asynchronously: a bounded wait for it.
+    for (let i = 0; i < 100 && (await readdir(dir)).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await readdir(dir)).toEqual(['b.bin']);
+    const small = new BodyCapture(budget, 'small.bin', () => undefined);
+    small.expectLength(2_000);
+    small.append(sent.subarray(0, 2_000));
+    expect(budget.memoryBytes).toBe(2_000);
+    for (const b of [body, small]) b.dispose();
+  });
+
   it('copies a body held in memory at once, into a buffer of its own; one partly on disk or too large must be read', async () => {
     const { body } = await capture({ memoryBytesPerBody: 1000, maxBytesPerBody: 1 << 20 });
     const sent = randomBytes(900);
