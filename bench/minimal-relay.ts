@@ -1,18 +1,21 @@
 /**
  * The floor Node allows: a proxy that does what Sluice must (parse an absolute-form HTTP/1.1
- * request, or answer CONNECT and terminate TLS, then connect and encrypt upstream) and nothing
- * else: bodies are piped, nothing is recorded, parsed or timed. Its CPU per GiB, measured in the
+ * request, or answer CONNECT and terminate TLS, then connect and encrypt upstream; for a client
+ * that chose h2, relay each stream on an HTTP/2 session upstream, with Sluice's flow-control
+ * settings) and nothing else: bodies are piped, nothing is recorded, parsed or timed. Its CPU per GiB, measured in the
  * same run, says how much of Sluice's is the platform's. Usage: minimal-relay.js KEY CERT CA,
  * where KEY/CERT are the upstream's own (the client trusts their CA) and CA verifies the upstream.
  * Prints `relay: PORT`; exits when stdin closes.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { exitWithParent } from './exit-with-parent.js';
 import { errorMessage } from '../app/error-message.js';
+import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from '../proxy-core/index.js';
 
 // Kept alive, as any proxy's upstream connections are: the request-rate floor would otherwise be
 // a TCP handshake per request.
@@ -39,12 +42,55 @@ function relayRequest(req: http.IncomingMessage, res: http.ServerResponse): void
 function relayTunnel(context: tls.SecureContext, ca: Buffer, req: http.IncomingMessage, socket: Duplex): void {
   const [host = '', port = '443'] = (req.url ?? '').split(':');
   socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-  const client = new tls.TLSSocket(socket as Socket, { isServer: true, secureContext: context });
-  const upstream = tls.connect({ host: '127.0.0.1', port: Number(port), servername: host, ca });
-  client.on('error', () => upstream.destroy());
-  upstream.on('error', () => client.destroy());
-  client.pipe(upstream);
-  upstream.pipe(client);
+  const client = new tls.TLSSocket(socket as Socket, {
+    isServer: true,
+    secureContext: context,
+    ALPNProtocols: ['h2', 'http/1.1'],
+  });
+  client.on('error', () => client.destroy());
+  client.once('secure', () => {
+    if (client.alpnProtocol === 'h2') {
+      relayH2(client, host, Number(port), ca);
+      return;
+    }
+    const upstream = tls.connect({ host: '127.0.0.1', port: Number(port), servername: host, ca });
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+}
+
+/** Each stream the client opens goes on one upstream session, heads as they came, bodies piped. */
+function relayH2(client: tls.TLSSocket, host: string, port: number, ca: Buffer): void {
+  // A TLSSocket made by hand keeps this set, and an HTTP/2 session would wait for 'secureConnect'.
+  (client as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+  const options = { settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY_MB };
+  const upstream = http2.connect(`https://${host}:${port}`, {
+    ...options,
+    createConnection: () => tls.connect({ host: '127.0.0.1', port, servername: host, ca, ALPNProtocols: ['h2'] }),
+  });
+  const session = http2.performServerHandshake(client, options);
+  widenConnectionWindow(upstream);
+  widenConnectionWindow(session);
+  const closeBoth = (): void => {
+    session.destroy();
+    upstream.destroy();
+  };
+  upstream.on('error', closeBoth);
+  upstream.on('close', closeBoth);
+  session.on('error', closeBoth);
+  session.on('close', closeBoth);
+  session.on('stream', (stream, headers) => {
+    const out = upstream.request(headers);
+    out.on('response', (head) => {
+      stream.respond(head);
+      out.pipe(stream);
+    });
+    out.on('error', () => stream.destroy());
+    stream.on('error', () => out.destroy());
+    stream.pipe(out);
+  });
 }
 
 async function main(): Promise<void> {

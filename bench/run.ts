@@ -136,6 +136,8 @@ interface Results {
   relayFloor: RelayFloor[];
   peakRss: { sampledBytes: number; kernelHighWaterBytes: number } | undefined;
   h2: H2ThroughputResult[];
+  /** The same HTTP/2 shapes through the minimal relay: the floor Node's http2 allows. */
+  h2Floor: H2ThroughputResult[];
   sse: SseLatencyResult[];
   handshake: HandshakeResult | undefined;
   slowClient: SlowClientResult[];
@@ -262,6 +264,25 @@ async function runThroughput(
   };
 }
 
+/** Runs `measure` through a minimal relay started for it, stopped afterwards whatever happened. */
+async function withMinimalRelay<T>(
+  credentials: UpstreamCredentials,
+  bulk: BulkUpstream,
+  measure: (route: Route & { via: 'proxy' }, pids: Pids) => Promise<T>,
+): Promise<T> {
+  const relay = new NodeChild(RELAY_SCRIPT, [credentials.keyFile, credentials.certFile, credentials.caFile]);
+  try {
+    const port = Number((await relay.waitForLine(/^relay: (\d+)$/, 30_000))[1]);
+    // The relay presents the upstream's own certificate, so the client trusts the upstream's CA.
+    return await measure(
+      { via: 'proxy', port, caPem: credentials.caPem },
+      { proxy: relay.pid, upstream: bulk.child.pid },
+    );
+  } finally {
+    await relay.stop();
+  }
+}
+
 /** The throughput cases again through the minimal relay, for its CPU per GiB. */
 async function runRelayFloor(
   config: Config,
@@ -269,12 +290,7 @@ async function runRelayFloor(
   credentials: UpstreamCredentials,
   bulk: BulkUpstream,
 ): Promise<void> {
-  const relay = new NodeChild(RELAY_SCRIPT, [credentials.keyFile, credentials.certFile, credentials.caFile]);
-  try {
-    const port = Number((await relay.waitForLine(/^relay: (\d+)$/, 30_000))[1]);
-    // The relay presents the upstream's own certificate, so the client trusts the upstream's CA.
-    const route = { via: 'proxy' as const, port, caPem: credentials.caPem };
-    const pids: Pids = { proxy: relay.pid, upstream: bulk.child.pid };
+  await withMinimalRelay(credentials, bulk, async (route, pids) => {
     for (const [scheme, framing] of THROUGHPUT_CASES) {
       const measure = `minimal relay ${scheme} ${framing}`;
       const floor = await attempt(results.failures, measure, () =>
@@ -284,9 +300,7 @@ async function runRelayFloor(
       results.relayFloor.push(floor);
       progress(`${measure}: ${fixed(floor.megabytesPerSecond, 0)} MB/s, ${fixed(floor.cpuSecondsPerGiB, 2)} CPU s/GiB`);
     }
-  } finally {
-    await relay.stop();
-  }
+  });
 }
 
 function h2ShapeLabel(shape: H2Shape): string {
@@ -313,11 +327,22 @@ async function runH2(
         return measureH2Throughput(proxyRoute(sluice), pids, bulk.h2, shape, config.repeats);
       }),
     );
-    if (!result) continue;
-    results.h2.push(result);
-    const { proxied } = result;
+    if (result) {
+      results.h2.push(result);
+      const { proxied } = result;
+      const via = 'unavailable' in proxied ? proxied.unavailable : describeRuns(proxied.runs);
+      progress(`${measure}: direct ${describeRuns(result.directRuns)}; via Sluice ${via}`);
+    }
+    const floor = await attempt(results.failures, `${measure}, minimal relay`, () =>
+      withMinimalRelay(credentials, bulk, (route, pids) =>
+        measureH2Throughput(route, pids, bulk.h2, shape, config.repeats),
+      ),
+    );
+    if (!floor) continue;
+    results.h2Floor.push(floor);
+    const { proxied } = floor;
     const via = 'unavailable' in proxied ? proxied.unavailable : describeRuns(proxied.runs);
-    progress(`${measure}: direct ${describeRuns(result.directRuns)}; via Sluice ${via}`);
+    progress(`${measure}: direct ${describeRuns(floor.directRuns)}; via the minimal relay ${via}`);
   }
 }
 
@@ -507,6 +532,7 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
     relayFloor: [],
     peakRss: undefined,
     h2: [],
+    h2Floor: [],
     sse: [],
     handshake: undefined,
     slowClient: [],
@@ -590,16 +616,34 @@ function throughputRows(results: readonly ThroughputResult[], bodyBytes: number)
   });
 }
 
-/** Three rows per shape: throughput against direct, the proxy's CPU per GiB, its peak RSS. */
-function h2Rows(results: readonly H2ThroughputResult[]): Row[] {
+/**
+ * Per shape: throughput against direct, the proxy's CPU per GiB (beside the minimal relay's, in
+ * the "direct" column, as for HTTP/1.1), its peak RSS, and the minimal relay's own throughput
+ * ratio (its direct runs are its own): what Node's http2 allows on this machine.
+ */
+function h2Rows(results: readonly H2ThroughputResult[], floors: readonly H2ThroughputResult[]): Row[] {
   return results.flatMap((r) => {
     const name = `h2 ${h2ShapeLabel(r.shape)}`;
+    const floor = floors.find((f) => f.shape.streams === r.shape.streams && !('unavailable' in f.proxied));
+    const floorProxied = floor && !('unavailable' in floor.proxied) ? floor.proxied : undefined;
+    const floorRow: Row = {
+      measure: `${name}: minimal h2 relay, MB/s (its own direct runs)`,
+      direct: floor ? fixed(floor.direct, 0) : NONE,
+      viaSluice: floorProxied ? fixed(floorProxied.megabytesPerSecond, 0) : NONE,
+      ratio: floorProxied ? fixed(floorProxied.ratio, 2) : NONE,
+      target: NONE,
+      ok: undefined,
+    };
     const throughput = {
       measure: `${name}, MB/s (best of ${r.directRuns.length})`,
       direct: fixed(r.direct, 0),
       target: `>= ${fixed(TARGETS.h2ThroughputRatio, 2)}`,
     };
-    const cpu = { measure: `${name}: proxy CPU s per GiB`, direct: NONE, target: NONE };
+    const cpu = {
+      measure: `${name}: proxy CPU s per GiB (minimal h2 relay, Sluice)`,
+      direct: floorProxied ? fixed(floorProxied.proxyCpuSecondsPerGiB, 2) : NONE,
+      target: NONE,
+    };
     const rss = { measure: `${name}: peak proxy RSS, MiB`, direct: NONE, target: `< ${TARGETS.peakRssMiB} MiB` };
     const { proxied } = r;
     if ('unavailable' in proxied) {
@@ -608,6 +652,7 @@ function h2Rows(results: readonly H2ThroughputResult[]): Row[] {
         { ...throughput, viaSluice: why, ratio: NONE, ok: false },
         { ...cpu, viaSluice: why, ratio: NONE, ok: undefined },
         { ...rss, viaSluice: why, ratio: NONE, ok: false },
+        floorRow,
       ];
     }
     const peakMiB = proxied.proxyPeakRssBytes / MiB;
@@ -618,8 +663,14 @@ function h2Rows(results: readonly H2ThroughputResult[]): Row[] {
         ratio: fixed(proxied.ratio, 2),
         ok: verdict(proxied.ratio, (v) => v >= TARGETS.h2ThroughputRatio),
       },
-      { ...cpu, viaSluice: fixed(proxied.proxyCpuSecondsPerGiB, 2), ratio: NONE, ok: undefined },
+      {
+        ...cpu,
+        viaSluice: fixed(proxied.proxyCpuSecondsPerGiB, 2),
+        ratio: floorProxied ? `${fixed(proxied.proxyCpuSecondsPerGiB / floorProxied.proxyCpuSecondsPerGiB, 2)}x` : NONE,
+        ok: undefined,
+      },
       { ...rss, viaSluice: fixed(peakMiB), ratio: NONE, ok: verdict(peakMiB, (v) => v < TARGETS.peakRssMiB) },
+      floorRow,
     ];
   });
 }
@@ -729,7 +780,7 @@ async function main(): Promise<void> {
   const rows = [
     ...throughputRows(results.throughput, config.bodyBytes),
     ...cpuRows(results),
-    ...h2Rows(results.h2),
+    ...h2Rows(results.h2, results.h2Floor),
     ...sseRows(results.sse),
     ...memoryRows(results),
     ...handshakeRows(results.handshake),

@@ -12,6 +12,8 @@ export { BodyCapture, CaptureBudget, type CapturedRange } from './capture/body-c
 export { LeafCertificates } from './ca/leaf-certificates.js';
 export { now } from './clock.js';
 export { bracketHost } from './forward/connect-target.js';
+/** The HTTP/2 flow-control settings of both legs, for a relay measured against Sluice's. */
+export { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from './forward/h2-settings.js';
 export { makeSpillDir } from './capture/spill-dirs.js';
 export { isEventStream, SseTracker } from './capture/sse-tracker.js';
 export { RpcFramer } from './capture/grpc-framer.js';
