@@ -2,8 +2,9 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CaptureLimitReason } from '../../app/proxy-events.js';
-import type { CaptureOptions } from '../options.js';
+import { DEFAULT_CAPTURE, type CaptureOptions } from '../options.js';
 import { readBuffers } from '../read-buffers.js';
+import { SpareBlocks } from './spare-blocks.js';
 
 /** Memory and disk used by all body copies together. */
 export class CaptureBudget {
@@ -42,7 +43,7 @@ class BlockList {
   bytes = 0;
 
   /** With `spareBlocks`, every block is MAX_BLOCK long and taken from (and given back to) them. */
-  constructor(private readonly spareBlocks?: Buffer[]) {}
+  constructor(private readonly spareBlocks?: SpareBlocks) {}
 
   append(part: Buffer): void {
     let offset = 0;
@@ -53,7 +54,7 @@ class BlockList {
         // Small blocks come from Node's shared pool (one allocation per 8 KiB, not per body); large
         // ones get their own memory so that freeing a body frees it.
         block = this.spareBlocks
-          ? (this.spareBlocks.pop() ?? Buffer.allocUnsafeSlow(MAX_BLOCK))
+          ? this.spareBlocks.take()
           : want < Buffer.poolSize >>> 1
             ? Buffer.allocUnsafe(want)
             : Buffer.allocUnsafeSlow(want);
@@ -83,11 +84,10 @@ class BlockList {
 }
 
 /**
- * Gathering blocks back from the disk, for the next spill to fill: a long spilled body would
- * otherwise leave a 64 KiB block of garbage per block written, collected only tens of MiB later.
+ * Gathering blocks back from the disk, for the next spill to fill: as many as the default spill
+ * backlog holds, so a steady spill allocates nothing; let go a second after a burst.
  */
-const spareSpillBlocks: Buffer[] = [];
-const MAX_SPARE_SPILL_BLOCKS = 32;
+const spareSpillBlocks = new SpareBlocks(MAX_BLOCK, DEFAULT_CAPTURE.maxSpillBacklogBytes / MAX_BLOCK, 1000);
 
 /**
  * Parts of a whole block or more go to the spill file as they are, not gathered. An HTTP/2 DATA
@@ -251,13 +251,7 @@ class SpillFile {
         this.budget.spillBacklogBytes -= block.length;
       }
       this.written += block.length;
-      if (
-        kind === 'gathered' &&
-        block.buffer.byteLength === MAX_BLOCK &&
-        spareSpillBlocks.length < MAX_SPARE_SPILL_BLOCKS
-      ) {
-        spareSpillBlocks.push(Buffer.from(block.buffer, 0, MAX_BLOCK));
-      }
+      if (kind === 'gathered') spareSpillBlocks.giveBack(block);
     });
   }
 }
