@@ -16,7 +16,7 @@
  * BENCH_H2_STREAMS (HTTP/2 concurrent streams per row, comma list, "1,100"), BENCH_STREAMS (concurrent SSE streams per case, comma list, "300,1000"), BENCH_STREAM_EVENTS
  * (events per stream, 40), BENCH_REQUESTS (small requests per run, 20000), BENCH_EXCHANGES
  * (exchanges for the memory row, 200000), BENCH_ONLY (comma list of
- * throughput,h2,sse,handshake,slow,streams,requests,exchanges), BENCH_PROXY_NODE_ARGS (extra node
+ * throughput,h2,sse,handshake,slow,streams,requests,exchanges,spill), BENCH_PROXY_NODE_ARGS (extra node
  * flags for the proxy, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_PROXY_BARE=1 (start the
  * proxy without the node flags on bin/sluice.js's first line, which it otherwise runs with, as
  * `sluice` does).
@@ -39,6 +39,7 @@ import { readPeakRss } from './proc.js';
 import { measureRequestRate, type RequestRateResult, type RequestRun } from './request-rate.js';
 import { measureSlowClient, type SlowClientResult } from './slow-client.js';
 import { startSluice, type SluiceProcess } from './sluice-process.js';
+import { measureSpillCost, type SpillCost, type SpillShape } from './spill-cost.js';
 import { measureSseLatency, type SseLatencyResult } from './sse-latency.js';
 import { measureSseStreams, type StreamsResult } from './sse-streams.js';
 import { startSseUpstream } from './sse-upstream.js';
@@ -62,7 +63,7 @@ const UPSTREAM_SCRIPT = fileURLToPath(new URL('./upstream-server.js', import.met
 const RELAY_SCRIPT = fileURLToPath(new URL('./minimal-relay.js', import.meta.url));
 const RESULTS_FILE = join(ROOT, '.bench', 'results.json');
 
-const SECTIONS = ['throughput', 'h2', 'sse', 'handshake', 'slow', 'streams', 'requests', 'exchanges'] as const;
+const SECTIONS = ['throughput', 'h2', 'sse', 'handshake', 'slow', 'streams', 'requests', 'exchanges', 'spill'] as const;
 type Section = (typeof SECTIONS)[number];
 /** The sections measured on the one long-lived proxy; the others start their own. */
 const SHARED_PROXY_SECTIONS: readonly Section[] = ['throughput', 'sse', 'handshake'];
@@ -144,6 +145,7 @@ interface Results {
   streams: StreamsResult[];
   requestRate: RequestRateResult[];
   exchangeMemory: ExchangeMemoryResult | undefined;
+  spill: SpillCost[];
   failures: Failure[];
 }
 
@@ -539,6 +541,7 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
     streams: [],
     requestRate: [],
     exchangeMemory: undefined,
+    spill: [],
     failures: [],
   };
   const credentials = await makeUpstreamCredentials(join(workspace.path, 'upstream-ca'));
@@ -553,6 +556,7 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
   if (config.sections.has('streams')) await runStreams(config, results, workspace, credentials);
   if (config.sections.has('requests')) await runRequestRate(config, results, workspace, credentials, bulk);
   if (config.sections.has('exchanges')) await runExchangeMemory(config, results, workspace, credentials, bulk);
+  if (config.sections.has('spill')) await runSpillCost(results, workspace);
   await bulk.child.stop();
   return results;
 }
@@ -735,6 +739,43 @@ function memoryRows(results: Results): Row[] {
   return rows;
 }
 
+/**
+ * The capture's cost per GiB it spills, measured in the bench's own process (nothing else runs
+ * then): 100 bodies at once in HTTP/2 frames, and one body of whole 64 KiB reads.
+ */
+const SPILL_SHAPES: readonly SpillShape[] = [
+  { bodies: 100, partBytes: 16 * 1024, totalBytes: 1024 * MiB },
+  { bodies: 1, partBytes: 64 * 1024, totalBytes: 256 * MiB },
+];
+
+async function runSpillCost(results: Results, workspace: Workspace): Promise<void> {
+  for (const shape of SPILL_SHAPES) {
+    const result = await attempt(results.failures, `capture spill ${spillLabel(shape)}`, () =>
+      measureSpillCost(workspace.path, shape),
+    );
+    if (!result) continue;
+    results.spill.push(result);
+    progress(`capture spill ${spillLabel(shape)}: ${fixed(result.cpuSecondsPerGiB, 2)} CPU s/GiB`);
+  }
+}
+
+function spillLabel(shape: SpillShape): string {
+  const body = shape.bodies === 1 ? '1 body' : `${shape.bodies} bodies at once`;
+  return `${body} in ${shape.partBytes / 1024} KiB parts, ${mebibytes(shape.totalBytes)} MiB`;
+}
+
+function spillRows(results: readonly SpillCost[]): Row[] {
+  return results.map((r) => ({
+    measure: `capture spill, ${spillLabel(r.shape)}: CPU s per GiB spilled (all threads)`,
+    direct: NONE,
+    viaSluice:
+      r.limited > 0 ? `${fixed(r.cpuSecondsPerGiB, 2)} (${r.limited} bodies limited)` : fixed(r.cpuSecondsPerGiB, 2),
+    ratio: NONE,
+    target: NONE,
+    ok: undefined,
+  }));
+}
+
 function handshakeRows(result: HandshakeResult | undefined): Row[] {
   if (!result) return [];
   const row = (what: string, via: { p50: number; p90: number }): Row => ({
@@ -787,6 +828,7 @@ async function main(): Promise<void> {
     ...streamsRows(results.streams),
     ...requestRateRows(results.requestRate),
     ...exchangeMemoryRows(results.exchangeMemory),
+    ...spillRows(results.spill),
     ...results.failures.map(failureRow),
   ];
   const seconds = (performance.now() - started) / 1000;
