@@ -441,15 +441,9 @@ async function runRequestRate(
   credentials: UpstreamCredentials,
   bulk: BulkUpstream,
 ): Promise<void> {
-  const relay = new NodeChild(RELAY_SCRIPT, [credentials.keyFile, credentials.certFile, credentials.caFile]);
-  const relayPort = Number((await relay.waitForLine(/^relay: (\d+)$/, 30_000))[1]);
-  // The relay presents the upstream's own certificate, so the client trusts the upstream's CA.
-  const floor = { route: { via: 'proxy' as const, port: relayPort, caPem: credentials.caPem }, pid: relay.pid };
-  try {
-    await runRequestRateThroughSluice(config, results, workspace, credentials, bulk, floor);
-  } finally {
-    await relay.stop();
-  }
+  await withMinimalRelay(credentials, bulk, (route, pids) =>
+    runRequestRateThroughSluice(config, results, workspace, credentials, bulk, { route, pid: pids.proxy }),
+  );
 }
 
 async function runRequestRateThroughSluice(
