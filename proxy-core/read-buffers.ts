@@ -1,5 +1,12 @@
+import { SpareBlocks } from './spare-blocks.js';
+
 /** Spare read buffers kept for reuse, all sizes together. */
 const MAX_SPARE_BYTES = 8 * 1024 * 1024;
+/**
+ * Spares of a size no read took for this long are let go: reads grow and shrink with the traffic,
+ * and a burst's buffers of a size no longer read would otherwise be held for the rest of the run.
+ */
+const SPARE_TRIM_MS = 1000;
 
 /**
  * Read buffers lent to the forward path. A buffer a write still holds (the sink could not take
@@ -10,16 +17,17 @@ const MAX_SPARE_BYTES = 8 * 1024 * 1024;
 class ReadBuffers {
   /** Keyed by memory, not by Buffer object, so any view on a lent buffer can be recognised. */
   private readonly holds = new WeakMap<ArrayBufferLike, number>();
-  private readonly spares = new Map<number, Buffer[]>();
-  private spareBytes = 0;
+  private readonly spares = new Map<number, SpareBlocks>();
 
   take(size: number): Buffer {
-    const spare = this.spares.get(size)?.pop();
-    if (spare) {
-      this.spareBytes -= size;
-      return spare;
-    }
-    return Buffer.allocUnsafeSlow(size);
+    return this.spares.get(size)?.take() ?? Buffer.allocUnsafeSlow(size);
+  }
+
+  /** Bytes of spare buffers held now, all sizes together. */
+  get spareBytes(): number {
+    let bytes = 0;
+    for (const [size, pool] of this.spares) bytes += size * pool.count;
+    return bytes;
   }
 
   /** A buffer its socket no longer reads into: kept for reuse unless a write still holds it. */
@@ -57,10 +65,9 @@ class ReadBuffers {
 
   private keep(buffer: Buffer): void {
     if (this.spareBytes + buffer.length > MAX_SPARE_BYTES) return;
-    let list = this.spares.get(buffer.length);
-    if (!list) this.spares.set(buffer.length, (list = []));
-    list.push(buffer);
-    this.spareBytes += buffer.length;
+    let pool = this.spares.get(buffer.length);
+    if (!pool) this.spares.set(buffer.length, (pool = new SpareBlocks(buffer.length, Infinity, SPARE_TRIM_MS)));
+    pool.giveBack(buffer);
   }
 }
 

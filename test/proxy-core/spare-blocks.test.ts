@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SpareBlocks } from '../../proxy-core/capture/spare-blocks.js';
+import { readBuffers } from '../../proxy-core/read-buffers.js';
+import { SpareBlocks } from '../../proxy-core/spare-blocks.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -35,5 +36,19 @@ describe('spare spill blocks', () => {
     expect(spares.count).toBe(2);
     await sleep(150);
     expect(spares.count).toBe(0);
+  });
+
+  it('read buffers of a size no read takes any more are let go, so a burst does not hold its memory', async () => {
+    const before = readBuffers.spareBytes;
+    const burst = Array.from({ length: 6 }, () => readBuffers.take(256 * 1024));
+    for (const buffer of burst) readBuffers.giveBack(buffer);
+    expect(readBuffers.spareBytes).toBe(before + 6 * 256 * 1024);
+    // Reuse: the next read of that size gets one of them.
+    const again = readBuffers.take(256 * 1024);
+    expect(burst.some((b) => b.buffer === again.buffer)).toBe(true);
+    readBuffers.giveBack(again);
+    // Bounded wait: two trims (a second apart) at most.
+    for (let i = 0; i < 40 && readBuffers.spareBytes > before; i++) await sleep(100);
+    expect(readBuffers.spareBytes).toBe(before);
   });
 });
