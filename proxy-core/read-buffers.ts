@@ -64,10 +64,14 @@ class ReadBuffers {
   }
 
   private keep(buffer: Buffer): void {
-    if (this.spareBytes + buffer.length > MAX_SPARE_BYTES) return;
-    let pool = this.spares.get(buffer.length);
-    if (!pool) this.spares.set(buffer.length, (pool = new SpareBlocks(buffer.length, Infinity, SPARE_TRIM_MS)));
-    pool.giveBack(buffer);
+    // The last release may name a piece of the buffer (the spill file writes the part of a read
+    // it keeps): the whole buffer is what goes back, or it would be filed under the piece's
+    // length, where no read asks for it, and fill the spares with memory no read can use.
+    const whole = buffer.length === buffer.buffer.byteLength ? buffer : Buffer.from(buffer.buffer);
+    if (this.spareBytes + whole.length > MAX_SPARE_BYTES) return;
+    let pool = this.spares.get(whole.length);
+    if (!pool) this.spares.set(whole.length, (pool = new SpareBlocks(whole.length, Infinity, SPARE_TRIM_MS)));
+    pool.giveBack(whole);
   }
 }
 

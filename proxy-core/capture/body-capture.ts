@@ -265,9 +265,10 @@ function rangeOf(piece: Buffer, pos: number, start: number, stop: number): Buffe
 
 /**
  * A bounded copy of one body: in memory while it fits its share, then all of it in a spill file
- * (the bytes held so far written first), and past the caps nothing but a flag. Appends never block and never throw: when the disk cannot keep up,
- * the copy gives way and says so, and the forwarded stream is none the wiser. A body is readable
- * in full at any moment, whatever has reached the disk yet.
+ * (the bytes held so far written first), and past the caps nothing but a flag. Appends never
+ * block and never throw: when the disk cannot keep up, the copy gives way and says so, and the
+ * forwarded stream is none the wiser. A body is readable in full at any moment, whatever has
+ * reached the disk yet.
  */
 export class BodyCapture {
   /** Made on the first byte: many bodies (most requests) have none. */

@@ -51,4 +51,18 @@ describe('spare spill blocks', () => {
     for (let i = 0; i < 40 && readBuffers.spareBytes > before; i++) await sleep(100);
     expect(readBuffers.spareBytes).toBe(before);
   });
+
+  it('a read buffer whose last holder names a piece of it comes back whole, for the next read of its size', () => {
+    const size = 128 * 1024;
+    const before = readBuffers.spareBytes;
+    const buffer = readBuffers.take(size);
+    // As the spill file does: it holds the part of a read it keeps until the disk has it.
+    const piece = buffer.subarray(1000, 60_000);
+    readBuffers.hold(piece);
+    readBuffers.giveBack(buffer);
+    expect(readBuffers.spareBytes).toBe(before);
+    readBuffers.release(piece);
+    expect(readBuffers.spareBytes).toBe(before + size);
+    expect(readBuffers.take(size).buffer).toBe(buffer.buffer);
+  });
 });
