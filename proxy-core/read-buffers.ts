@@ -1,12 +1,5 @@
-import { SpareBlocks } from './spare-blocks.js';
-
 /** Spare read buffers kept for reuse, all sizes together. */
 const MAX_SPARE_BYTES = 8 * 1024 * 1024;
-/**
- * Spares of a size no read took for this long are let go: reads grow and shrink with the traffic,
- * and a burst's buffers of a size no longer read would otherwise be held for the rest of the run.
- */
-const SPARE_TRIM_MS = 1000;
 
 /**
  * Read buffers lent to the forward path. A buffer a write still holds (the sink could not take
@@ -17,17 +10,21 @@ const SPARE_TRIM_MS = 1000;
 class ReadBuffers {
   /** Keyed by memory, not by Buffer object, so any view on a lent buffer can be recognised. */
   private readonly holds = new WeakMap<ArrayBufferLike, number>();
-  private readonly spares = new Map<number, SpareBlocks>();
-
-  take(size: number): Buffer {
-    return this.spares.get(size)?.take() ?? Buffer.allocUnsafeSlow(size);
-  }
+  private readonly spares = new Map<number, Buffer[]>();
+  private spareTotal = 0;
 
   /** Bytes of spare buffers held now, all sizes together. */
   get spareBytes(): number {
-    let bytes = 0;
-    for (const [size, pool] of this.spares) bytes += size * pool.count;
-    return bytes;
+    return this.spareTotal;
+  }
+
+  take(size: number): Buffer {
+    const spare = this.spares.get(size)?.pop();
+    if (spare) {
+      this.spareTotal -= size;
+      return spare;
+    }
+    return Buffer.allocUnsafeSlow(size);
   }
 
   /** A buffer its socket no longer reads into: kept for reuse unless a write still holds it. */
@@ -64,14 +61,15 @@ class ReadBuffers {
   }
 
   private keep(buffer: Buffer): void {
-    // The last release may name a piece of the buffer (the spill file writes the part of a read
-    // it keeps): the whole buffer is what goes back, or it would be filed under the piece's
-    // length, where no read asks for it, and fill the spares with memory no read can use.
+    // The last release may name a piece of the buffer (the spill file holds the part of a read it
+    // keeps): the whole buffer is what goes back, or it would be filed under the piece's length,
+    // where no read asks for it, holding memory no read can use.
     const whole = buffer.length === buffer.buffer.byteLength ? buffer : Buffer.from(buffer.buffer);
-    if (this.spareBytes + whole.length > MAX_SPARE_BYTES) return;
-    let pool = this.spares.get(whole.length);
-    if (!pool) this.spares.set(whole.length, (pool = new SpareBlocks(whole.length, Infinity, SPARE_TRIM_MS)));
-    pool.giveBack(whole);
+    if (this.spareTotal + whole.length > MAX_SPARE_BYTES) return;
+    let list = this.spares.get(whole.length);
+    if (!list) this.spares.set(whole.length, (list = []));
+    list.push(whole);
+    this.spareTotal += whole.length;
   }
 }
 

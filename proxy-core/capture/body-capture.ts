@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CaptureLimitReason } from '../../app/proxy-events.js';
 import { DEFAULT_CAPTURE, type CaptureOptions } from '../options.js';
 import { readBuffers } from '../read-buffers.js';
-import { SpareBlocks } from '../spare-blocks.js';
+import { SpareBlocks } from './spare-blocks.js';
 
 /** Memory and disk used by all body copies together. */
 export class CaptureBudget {

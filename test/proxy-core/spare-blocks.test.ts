@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readBuffers } from '../../proxy-core/read-buffers.js';
-import { SpareBlocks } from '../../proxy-core/spare-blocks.js';
+import { SpareBlocks } from '../../proxy-core/capture/spare-blocks.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -36,33 +35,5 @@ describe('spare spill blocks', () => {
     expect(spares.count).toBe(2);
     await sleep(150);
     expect(spares.count).toBe(0);
-  });
-
-  it('read buffers of a size no read takes any more are let go, so a burst does not hold its memory', async () => {
-    const before = readBuffers.spareBytes;
-    const burst = Array.from({ length: 6 }, () => readBuffers.take(256 * 1024));
-    for (const buffer of burst) readBuffers.giveBack(buffer);
-    expect(readBuffers.spareBytes).toBe(before + 6 * 256 * 1024);
-    // Reuse: the next read of that size gets one of them.
-    const again = readBuffers.take(256 * 1024);
-    expect(burst.some((b) => b.buffer === again.buffer)).toBe(true);
-    readBuffers.giveBack(again);
-    // Bounded wait: two trims (a second apart) at most.
-    for (let i = 0; i < 40 && readBuffers.spareBytes > before; i++) await sleep(100);
-    expect(readBuffers.spareBytes).toBe(before);
-  });
-
-  it('a read buffer whose last holder names a piece of it comes back whole, for the next read of its size', () => {
-    const size = 128 * 1024;
-    const before = readBuffers.spareBytes;
-    const buffer = readBuffers.take(size);
-    // As the spill file does: it holds the part of a read it keeps until the disk has it.
-    const piece = buffer.subarray(1000, 60_000);
-    readBuffers.hold(piece);
-    readBuffers.giveBack(buffer);
-    expect(readBuffers.spareBytes).toBe(before);
-    readBuffers.release(piece);
-    expect(readBuffers.spareBytes).toBe(before + size);
-    expect(readBuffers.take(size).buffer).toBe(buffer.buffer);
   });
 });

@@ -1,10 +1,9 @@
 /**
- * Buffers of one size kept for reuse once nothing needs their bytes (spill blocks once on disk,
- * read buffers once written on). Made afresh each time, every block costs its page faults and,
- * once done with, garbage the collector finds only tens of MiB later (a hundred bodies spilling at
- * once keep a few hundred blocks gathering or in flight: spilling a GiB cost 1.6-1.9 CPU seconds
- * instead of 1.1-1.2). Kept for ever, a burst's buffers would hold their memory after it: spares no
- * one took for a whole `trimMs` are let go.
+ * Spill blocks of one size kept for reuse once their bytes are on disk. Made afresh each time,
+ * every block costs its page faults and, once written, garbage the collector finds only tens of
+ * MiB later (a hundred bodies spilling at once keep a few hundred blocks gathering or in flight:
+ * spilling a GiB cost 1.6-1.9 CPU seconds instead of 1.1-1.2). Kept for ever, a burst's blocks
+ * would hold their memory after it: spares no one took for a whole `trimMs` are let go.
  */
 export class SpareBlocks {
   private readonly spares: Buffer[] = [];
