@@ -30,3 +30,18 @@ export function nominatedByConnection(pairs: Iterable<readonly [string, string]>
 export function isEventStream(contentType: string | undefined): boolean {
   return contentType !== undefined && /^\s*text\/event-stream\s*(;|$)/i.test(contentType);
 }
+
+/**
+ * The byte count a Content-Length field declares (several fields' values joined with commas),
+ * or undefined when it declares none: repeats of one value are allowed (RFC 9110 section 8.6),
+ * as "5, 5" or as two fields; anything else is no length.
+ */
+export function contentLengthValue(field: string): number | undefined {
+  const value = field.includes(',') ? distinctValues(field) : field.trim();
+  return /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+}
+
+/** A comma-separated field's distinct values, joined again: one value when they all agree. */
+export function distinctValues(field: string): string {
+  return [...new Set(field.split(',').map((v) => v.trim()))].join(', ');
+}

@@ -9,6 +9,7 @@ import {
   type ResponseHead,
 } from '../../app/proxy-events.js';
 import { errorMessage } from '../../app/error-message.js';
+import { contentLengthValue } from '../../app/http-headers.js';
 import { now } from '../clock.js';
 import type { EventHub } from '../event-hub.js';
 import { BodyCapture, type CaptureBudget, type CapturedRange } from './body-capture.js';
@@ -205,7 +206,6 @@ export class ExchangeCapture {
 
 /** A head's Content-Length, when it has one that is a number of bytes. */
 function declaredLength(headers: RawHeaders): number | undefined {
-  const value = headerValue(headers, 'content-length');
-  if (value === undefined || !/^\d{1,15}$/.test(value.trim())) return undefined;
-  return Number(value);
+  const field = headerValue(headers, 'content-length');
+  return field === undefined ? undefined : contentLengthValue(field);
 }

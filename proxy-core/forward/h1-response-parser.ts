@@ -1,4 +1,5 @@
 import { maxHeaderSize } from 'node:http';
+import { contentLengthValue, distinctValues } from '../../app/http-headers.js';
 import type { RawHeaders, ResponseHead } from '../../app/proxy-events.js';
 
 /** What the parser tells its owner, synchronously, as bytes are fed. */
@@ -246,13 +247,11 @@ function framingOf(head: ResponseHead, headRequest: boolean): Framing {
 
 function contentLength(headers: RawHeaders): number {
   const field = fieldValue(headers, 'content-length') ?? '';
-  // Repeats of one value are allowed (RFC 9110 §8.6), as "5, 5" or as two fields.
-  const values = field.includes(',') ? [...new Set(field.split(',').map((v) => v.trim()))] : [field.trim()];
-  const value = values.length === 1 ? values[0]! : '';
-  if (!/^\d{1,15}$/.test(value)) {
-    throw new ResponseParseError(`an invalid Content-Length: ${JSON.stringify(values.join(', '))}`);
+  const length = contentLengthValue(field);
+  if (length === undefined) {
+    throw new ResponseParseError(`an invalid Content-Length: ${JSON.stringify(distinctValues(field))}`);
   }
-  return Number(value);
+  return length;
 }
 
 function keepsAlive(head: ResponseHead): boolean {
