@@ -2,8 +2,8 @@
  * The floor Node allows: a proxy that does what Sluice must (parse an absolute-form HTTP/1.1
  * request, or answer CONNECT and terminate TLS, then connect and encrypt upstream; for a client
  * that chose h2, relay each stream on an HTTP/2 session upstream, with Sluice's flow-control
- * settings) and nothing else: bodies are piped, nothing is recorded, parsed or timed. Its CPU per GiB, measured in the
- * same run, says how much of Sluice's is the platform's. Usage: minimal-relay.js KEY CERT CA,
+ * settings) and nothing else: bodies are piped, nothing is recorded, parsed or timed. Its CPU
+ * per GiB, measured in the same run, says how much of Sluice's is the platform's. Usage: minimal-relay.js KEY CERT CA,
  * where KEY/CERT are the upstream's own (the client trusts their CA) and CA verifies the upstream.
  * Prints `relay: PORT`; exits when stdin closes.
  */

@@ -8,8 +8,8 @@
  * (HTTP/1.1, HTTPS and HTTP/2) is another child (upstream-server.js), and the client is this
  * process; none shares an event loop with another. The SSE upstream alone lives here, because
  * its event stamps and the client's arrival times must come from the same monotonic clock. The
- * h2 rows and the slow-client, streams, requests and exchanges sections each start a fresh proxy of their own;
- * for streams and requests it carries loop-delay-probe.js (node --import), which reports the
+ * h2 rows and the slow-client, streams, requests and exchanges sections each start a fresh proxy
+ * of their own; for streams and requests it carries loop-delay-probe.js (node --import), which reports the
  * proxy's event-loop delay without the proxy's code knowing.
  *
  * Knobs (environment): BENCH_BODY_MIB (default 1024), BENCH_REPEATS (2), BENCH_SLOW_MIB (64),
@@ -331,9 +331,7 @@ async function runH2(
     );
     if (result) {
       results.h2.push(result);
-      const { proxied } = result;
-      const via = 'unavailable' in proxied ? proxied.unavailable : describeRuns(proxied.runs);
-      progress(`${measure}: direct ${describeRuns(result.directRuns)}; via Sluice ${via}`);
+      progressH2(measure, result, 'Sluice');
     }
     const floor = await attempt(results.failures, `${measure}, minimal relay`, () =>
       withMinimalRelay(credentials, bulk, (route, pids) =>
@@ -342,10 +340,14 @@ async function runH2(
     );
     if (!floor) continue;
     results.h2Floor.push(floor);
-    const { proxied } = floor;
-    const via = 'unavailable' in proxied ? proxied.unavailable : describeRuns(proxied.runs);
-    progress(`${measure}: direct ${describeRuns(floor.directRuns)}; via the minimal relay ${via}`);
+    progressH2(measure, floor, 'the minimal relay');
   }
+}
+
+function progressH2(measure: string, result: H2ThroughputResult, via: string): void {
+  const { proxied } = result;
+  const runs = 'unavailable' in proxied ? proxied.unavailable : describeRuns(proxied.runs);
+  progress(`${measure}: direct ${describeRuns(result.directRuns)}; via ${via} ${runs}`);
 }
 
 async function runSse(
@@ -622,11 +624,11 @@ function throughputRows(results: readonly ThroughputResult[], bodyBytes: number)
 function h2Rows(results: readonly H2ThroughputResult[], floors: readonly H2ThroughputResult[]): Row[] {
   return results.flatMap((r) => {
     const name = `h2 ${h2ShapeLabel(r.shape)}`;
-    const floor = floors.find((f) => f.shape.streams === r.shape.streams && !('unavailable' in f.proxied));
+    const floor = floors.find((f) => f.shape.streams === r.shape.streams);
     const floorProxied = floor && !('unavailable' in floor.proxied) ? floor.proxied : undefined;
     const floorRow: Row = {
       measure: `${name}: minimal h2 relay, MB/s (its own direct runs)`,
-      direct: floor ? fixed(floor.direct, 0) : NONE,
+      direct: floor && floorProxied ? fixed(floor.direct, 0) : NONE,
       viaSluice: floorProxied ? fixed(floorProxied.megabytesPerSecond, 0) : NONE,
       ratio: floorProxied ? fixed(floorProxied.ratio, 2) : NONE,
       target: NONE,
