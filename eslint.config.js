@@ -171,7 +171,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': forbid(electronOnlyInShell) },
   },
   {
-    files: ['bin/**/*.js', 'eslint.config.js'],
+    files: ['bin/**/*.js', 'eslint.config.js', 'test/fixtures/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', URL: 'readonly' } },
   },
 );

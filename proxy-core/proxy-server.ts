@@ -1,10 +1,10 @@
-import type { Registry } from '@bufbuild/protobuf';
 import { rm } from 'node:fs/promises';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { Direction, ProxyEvent } from '../app/proxy-events.js';
+import type { RpcSchema } from '../app/protobuf-schema.js';
 import type { CertificateAuthority } from './ca/certificate-authority.js';
 import { LeafCertificates } from './ca/leaf-certificates.js';
 import { CaptureBudget, type CapturedRange } from './capture/body-capture.js';
@@ -86,7 +86,7 @@ export class SluiceProxy {
   private exchangeCount = 0;
   private connectionCount = 0;
   private ruleSet: RuleSet;
-  private rpcSchema: Registry | undefined;
+  private rpcSchema: RpcSchema | undefined;
   private readonly breakpoints = new Breakpoints();
   private readonly mocks = new MockBook();
   private readonly resends = new ResendMarks();
@@ -315,8 +315,8 @@ export class SluiceProxy {
    * messages with: a rule's `where`, `rewrite` and `inject` then work on their JSON. Applies to
    * streams whose rules are chosen from now on.
    */
-  setRpcSchema(registry: Registry | undefined): void {
-    this.rpcSchema = registry;
+  setRpcSchema(schema: RpcSchema | undefined): void {
+    this.rpcSchema = schema;
   }
 
   get rules(): readonly StreamRule[] {

@@ -144,7 +144,7 @@ export class SluiceHost {
       archive: this.archive,
       trust: () => ({ extraCaPems: parts.upstreamCaPems, insecure: this.effective().insecureUpstream }),
       emit: (event) => this.emit(event),
-      changed: (book) => this.proxy.setRpcSchema(book.registry),
+      changed: (schema) => this.proxy.setRpcSchema(schema),
     });
     this.mocks = new MockCommands({
       archive: this.archive,
@@ -217,7 +217,7 @@ export class SluiceHost {
 
   /** Adds schemas from files on this machine (the CLI's --proto); rejects with a SchemaError saying why not. */
   addSchemaFiles(paths: readonly string[], includeDirs: readonly string[] = []): Promise<SchemaList> {
-    return this.schemas.book.addPaths(paths, includeDirs);
+    return this.schemas.addPaths(paths, includeDirs);
   }
 
   /**
@@ -337,7 +337,7 @@ export class SluiceHost {
       const { path, options } = checkHarExport(request);
       return this.har.exportHarFile(path, options);
     },
-    'schemas.get': async () => this.schemas.book.list(),
+    'schemas.get': async () => this.schemas.list(),
     'schemas.add': async ({ files }) => this.schemas.add(files),
     'schemas.reflect': async ({ id }) => this.schemas.reflect(id),
     'schemas.remove': async ({ sourceId }) => this.schemas.remove(sourceId),

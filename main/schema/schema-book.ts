@@ -4,7 +4,7 @@ import { basename, dirname, extname, join, normalize } from 'node:path';
 import { create, fromBinary, toBinary, type Registry } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import type { SchemaFile, SchemaList, SchemaSource } from '../../app/contract.js';
-import { loadDescriptorSet } from '../../app/protobuf-schema.js';
+import { loadDescriptorSet, rpcSchemaOf, type RpcSchema } from '../../app/protobuf-schema.js';
 import { descriptorSetFromProtoFiles } from './proto-files.js';
 import { readDescriptorSetFile } from './descriptor-file.js';
 import { SchemaError } from './schema-error.js';
@@ -27,12 +27,12 @@ export class SchemaBook {
   private nextId = 1;
   private revision = 0;
   private merged = '';
-  private loaded: Registry | undefined;
+  private loaded: RpcSchema | undefined;
 
   constructor(private readonly changed: (revision: number) => void) {}
 
   /** Every loaded type, for what reads messages in the host's process (stream rules); undefined when none. */
-  get registry(): Registry | undefined {
+  get rpcSchema(): RpcSchema | undefined {
     return this.loaded;
   }
 
@@ -141,7 +141,7 @@ export class SchemaBook {
 
   private commit(entries: Entry[], merged: Uint8Array, registry: Registry | undefined): void {
     this.entries = entries;
-    this.loaded = registry;
+    this.loaded = registry && rpcSchemaOf(registry);
     this.merged = entries.length === 0 ? '' : Buffer.from(merged).toString('base64');
     this.changed(++this.revision);
   }

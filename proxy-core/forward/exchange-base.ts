@@ -21,7 +21,7 @@ import { ShapedSource, type BreakpointDecision } from '../rules/shaped-source.js
 import type { Breakpoints } from '../rules/breakpoints.js';
 import { messageCodecFor } from '../rules/message-codec.js';
 import { parseEditedHead, requestHeadText, type EditedRequestHead } from '../../app/request-edit.js';
-import type { Registry } from '@bufbuild/protobuf';
+import type { RpcSchema } from '../../app/protobuf-schema.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { BodyPump, type PumpObserver, type PumpSource } from './body-pump.js';
@@ -65,7 +65,7 @@ export interface ExchangeServices {
   /** The stream rules in effect now. */
   rules(): RuleSet;
   /** The RPC schemas content rules read messages with, if the user gave any. */
-  rpcSchema(): Registry | undefined;
+  rpcSchema(): RpcSchema | undefined;
   readonly breakpoints: Breakpoints;
   /** Recorded responses served in the upstream's place. */
   readonly mocks: MockBook;

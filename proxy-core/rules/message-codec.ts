@@ -1,6 +1,5 @@
-import type { Registry } from '@bufbuild/protobuf';
 import type { Direction } from '../../app/proxy-events.js';
-import { decodeWithSchema, encodeWithSchema, messageTypesFor } from '../../app/protobuf-schema.js';
+import type { RpcSchema } from '../../app/protobuf-schema.js';
 import { isJsonCodec } from '../../app/rpc-calls.js';
 import {
   FLAG_COMPRESSED,
@@ -53,20 +52,20 @@ const JSON_MESSAGES: MessageCodec = {
  * JSON as it is for a JSON codec, else through the schema when it has the call's method.
  */
 export function messageCodecFor(
-  registry: Registry | undefined,
+  schema: RpcSchema | undefined,
   path: string,
   direction: Direction,
   contentType?: string,
 ): MessageCodec | undefined {
   if (isJsonCodec(contentType)) return JSON_MESSAGES;
-  if (!registry) return undefined;
-  const types = messageTypesFor(registry, path);
+  if (!schema) return undefined;
+  const types = schema.methodTypes(path);
   if (!types) return undefined;
   const typeName = direction === 'request' ? types.input : types.output;
   return {
     typeName,
     decode: (bytes) => {
-      const decoded = decodeWithSchema(registry, typeName, bytes);
+      const decoded = schema.decode(typeName, bytes);
       return 'error' in decoded ? decoded : JSON.stringify(decoded.json);
     },
     encode: (json) => {
@@ -76,7 +75,7 @@ export function messageCodecFor(
       } catch {
         return { error: 'its data is not JSON' };
       }
-      const encoded = encodeWithSchema(registry, typeName, value as never);
+      const encoded = schema.encode(typeName, value as never);
       return 'error' in encoded ? encoded : Buffer.from(encoded.bytes);
     },
   };

@@ -108,4 +108,24 @@ describe('sluice --proto', () => {
     expect(lost.stderr).toMatch(/cannot use --proto: .*units\.proto/);
     expect((await runCli(['--proto-path', dir])).stderr).toMatch(/--proto-path goes with --proto FILE/);
   });
+
+  it('loads the protobuf code only once a schema is given: a session without one is spared its memory', async () => {
+    const probe = fileURLToPath(new URL('../fixtures/module-probe/register.mjs', import.meta.url));
+    const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${probe}` };
+    const loaded = async (args: string[]): Promise<string[]> => {
+      const cli = await startCli(['--port', '0', '--no-ui', '--data-dir', await freshDir(), ...args], undefined, env);
+      defer(() => cli.stop('SIGKILL'));
+      const modules = cli
+        .stderr()
+        .split('\n')
+        .filter((line) => line.startsWith('module-probe: '));
+      await cli.stop();
+      return modules;
+    };
+    const plain = await loaded([]);
+    expect(plain.some((line) => line.includes('node-forge/'))).toBe(true);
+    expect(plain.filter((line) => /@bufbuild|protobufjs/.test(line))).toEqual([]);
+    const withSchema = await loaded(['--proto', join(fixtures, 'forecast.desc')]);
+    expect(withSchema.some((line) => line.includes('@bufbuild/protobuf/'))).toBe(true);
+  });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDescriptorSet, type ProtoSchema } from '../../app/protobuf-schema.js';
+import { loadDescriptorSet, rpcSchemaOf, type ProtoSchema } from '../../app/protobuf-schema.js';
 import type { BreakpointHeldEvent, ProxyEvent, RuleAppliedEvent } from '../../app/proxy-events.js';
 import type { StreamRule } from '../../app/stream-rules.js';
 import { deadline, makeClient, serverStreamCall, setGrpcProxyEnv } from '../helpers/grpc.js';
@@ -117,7 +117,7 @@ async function watch(
 
 describe('stream rules on gRPC messages, through their schema', () => {
   it('rewrites a field of the message a `where` finds by its JSON, and puts a message in', async () => {
-    proxy.proxy.setRpcSchema(schema.registry);
+    proxy.proxy.setRpcSchema(rpcSchemaOf(schema.registry));
     const got = await watch([
       rule('forecasts', [
         { type: 'rewrite', where: '"city":"Bergen"', set: { path: 'city', value: 'Paris' } },
@@ -133,7 +133,7 @@ describe('stream rules on gRPC messages, through their schema', () => {
   });
 
   it('says why and leaves the message as it was when an edit does not fit the type', async () => {
-    proxy.proxy.setRpcSchema(schema.registry);
+    proxy.proxy.setRpcSchema(rpcSchemaOf(schema.registry));
     const got = await watch([
       rule('bad edits', [
         { type: 'inject', event: 1, data: '{"no_such_field":1}' },
@@ -157,7 +157,7 @@ describe('stream rules on gRPC messages, through their schema', () => {
   });
 
   it('rewrites the message the client sends with direction "request", through the request type', async () => {
-    proxy.proxy.setRpcSchema(schema.registry);
+    proxy.proxy.setRpcSchema(rpcSchemaOf(schema.registry));
     const asked = Buffer.from(toBinary(requestType, create(requestType, { city: 'Oslo', days: 3 } as never)));
     const got = await watch(
       [rule('ask elsewhere', [{ type: 'rewrite', set: { path: 'city', value: 'Lima' }, direction: 'request' }])],
@@ -169,7 +169,7 @@ describe('stream rules on gRPC messages, through their schema', () => {
   });
 
   it('holds a message at a breakpoint as JSON; the JSON the user edits goes out encoded', async () => {
-    proxy.proxy.setRpcSchema(schema.registry);
+    proxy.proxy.setRpcSchema(rpcSchemaOf(schema.registry));
     const from = proxy.events.length;
     const pending = watch([rule('hold Bergen', [{ type: 'breakpoint', where: 'Bergen' }])]);
     const held = (await proxy.waitFor(
