@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { bracketHost } from './connect-target.js';
 import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from './h2-settings.js';
+import { StreamWindowBudget } from './h2-window-budget.js';
 import type { UpstreamPool, UpstreamTarget } from './upstream.js';
 
 export interface H2UpstreamTarget extends UpstreamTarget {
@@ -22,6 +23,8 @@ interface PooledSession {
   readonly session: ClientHttp2Session;
   /** Streams we opened on it and that have not closed yet. */
   active: number;
+  /** Shares what its streams may leave waiting in the proxy among them. */
+  readonly windows: StreamWindowBudget;
   /** It received GOAWAY: no new streams. */
   goingAway: boolean;
 }
@@ -76,6 +79,7 @@ export class H2SessionPool {
         if (released) return;
         released = true;
         pooled.active -= 1;
+        pooled.windows.closed();
       },
     };
   }
@@ -97,6 +101,7 @@ export class H2SessionPool {
       const limit = session.remoteSettings.maxConcurrentStreams ?? Number.MAX_SAFE_INTEGER;
       if (pooled.active < limit) {
         pooled.active += 1;
+        pooled.windows.opened();
         return pooled;
       }
     }
@@ -110,6 +115,7 @@ export class H2SessionPool {
     // Registered before any waiter's: the stream that opened the session gets the first place.
     return this.pool(key, openSession(target, this.upstream, this.connectTimeoutMs)).then((pooled) => {
       pooled.active += 1;
+      pooled.windows.opened();
       return pooled;
     });
   }
@@ -171,7 +177,7 @@ function connectSession(target: H2UpstreamTarget, createConnection?: () => Duple
 
 /** Listeners every upstream session needs, however it was made. */
 function prepare(session: ClientHttp2Session, idleMs: number): PooledSession {
-  const pooled: PooledSession = { session, active: 0, goingAway: false };
+  const pooled: PooledSession = { session, active: 0, windows: new StreamWindowBudget(session), goingAway: false };
   session.on('error', noop);
   session.once('goaway', () => (pooled.goingAway = true));
   if (idleMs > 0) {

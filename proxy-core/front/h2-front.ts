@@ -5,6 +5,7 @@ import { clientGoawayCodes, H2Exchange, respondText, type H2Route } from '../for
 import type { H2SessionPool } from '../forward/h2-sessions.js';
 import { RESEND_FIELD } from '../resend/resend-marks.js';
 import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from '../forward/h2-settings.js';
+import { StreamWindowBudget } from '../forward/h2-window-budget.js';
 
 export interface H2FrontContext {
   readonly services: ExchangeServices;
@@ -28,11 +29,16 @@ export function serveH2(context: H2FrontContext, socket: Duplex, routeOf: H2Rout
     maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
   });
   let open = 0;
+  const windows = new StreamWindowBudget(session);
   session.on(
     'stream',
     (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
       open += 1;
-      stream.once('close', () => (open -= 1));
+      windows.opened();
+      stream.once('close', () => {
+        open -= 1;
+        windows.closed();
+      });
       // Before anything else: a stream reset while we answer it must not crash the proxy.
       stream.on('error', noop);
       const route = routeOf(headers);
