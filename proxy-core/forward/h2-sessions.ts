@@ -21,10 +21,8 @@ const HTTP1_ONLY_REMEMBERED_MS = 5 * 60_000;
 
 interface PooledSession {
   readonly session: ClientHttp2Session;
-  /** Streams we opened on it and that have not closed yet. */
-  active: number;
-  /** Shares what its streams may leave waiting in the proxy among them. */
-  readonly windows: StreamWindowBudget;
+  /** Streams we opened on it that have not closed yet, and the window budget they share. */
+  readonly streams: StreamWindowBudget;
   /** It received GOAWAY: no new streams. */
   goingAway: boolean;
 }
@@ -78,8 +76,7 @@ export class H2SessionPool {
       release: () => {
         if (released) return;
         released = true;
-        pooled.active -= 1;
-        pooled.windows.closed();
+        pooled.streams.closed();
       },
     };
   }
@@ -99,9 +96,8 @@ export class H2SessionPool {
       const { session } = pooled;
       if (session.closed || session.destroyed || pooled.goingAway) continue;
       const limit = session.remoteSettings.maxConcurrentStreams ?? Number.MAX_SAFE_INTEGER;
-      if (pooled.active < limit) {
-        pooled.active += 1;
-        pooled.windows.opened();
+      if (pooled.streams.count < limit) {
+        pooled.streams.opened();
         return pooled;
       }
     }
@@ -114,8 +110,7 @@ export class H2SessionPool {
     if (pending) return pending.then(() => this.take(key) ?? this.connectAndTake(key, target));
     // Registered before any waiter's: the stream that opened the session gets the first place.
     return this.pool(key, openSession(target, this.upstream, this.connectTimeoutMs)).then((pooled) => {
-      pooled.active += 1;
-      pooled.windows.opened();
+      pooled.streams.opened();
       return pooled;
     });
   }
@@ -177,12 +172,12 @@ function connectSession(target: H2UpstreamTarget, createConnection?: () => Duple
 
 /** Listeners every upstream session needs, however it was made. */
 function prepare(session: ClientHttp2Session, idleMs: number): PooledSession {
-  const pooled: PooledSession = { session, active: 0, windows: new StreamWindowBudget(session), goingAway: false };
+  const pooled: PooledSession = { session, streams: new StreamWindowBudget(session), goingAway: false };
   session.on('error', noop);
   session.once('goaway', () => (pooled.goingAway = true));
   if (idleMs > 0) {
     session.setTimeout(idleMs, () => {
-      if (pooled.active === 0) session.close();
+      if (pooled.streams.count === 0) session.close();
     });
   }
   widenConnectionWindow(session);

@@ -13,11 +13,12 @@ export const H2_SESSION_WINDOW_BUDGET = 32 << 20;
 export const H2_MIN_STREAM_WINDOW = 64 << 10;
 
 /**
- * Shares a session's budget among its open streams by its SETTINGS_INITIAL_WINDOW_SIZE, which the
- * peer applies to every stream, open ones included (a window may go below zero: the peer waits).
- * Up to 32 streams keep H2_STREAM_WINDOW; past that the window halves as streams double, and
- * doubles back once the streams would fill at most half the budget with it, so a count
- * that wavers around a step does not send SETTINGS on every open and close.
+ * Counts a session's open streams and shares its budget among them through its
+ * SETTINGS_INITIAL_WINDOW_SIZE, which the peer applies to every stream, open ones included (a
+ * window may go below zero: the peer waits). Up to 32 streams keep H2_STREAM_WINDOW; past that
+ * the window halves as streams double, and doubles back once the streams would fill at most half
+ * the budget with it, so a count that wavers around a step does not send SETTINGS on every open
+ * and close.
  */
 export class StreamWindowBudget {
   private open = 0;
@@ -27,6 +28,11 @@ export class StreamWindowBudget {
     private readonly session: Http2Session,
     private readonly budget = H2_SESSION_WINDOW_BUDGET,
   ) {}
+
+  /** Streams open on the session now. */
+  get count(): number {
+    return this.open;
+  }
 
   /** The stream window the session offers now. */
   get streamWindow(): number {

@@ -28,17 +28,12 @@ export function serveH2(context: H2FrontContext, socket: Duplex, routeOf: H2Rout
     settings: H2_SETTINGS,
     maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
   });
-  let open = 0;
-  const windows = new StreamWindowBudget(session);
+  const streams = new StreamWindowBudget(session);
   session.on(
     'stream',
     (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-      open += 1;
-      windows.opened();
-      stream.once('close', () => {
-        open -= 1;
-        windows.closed();
-      });
+      streams.opened();
+      stream.once('close', () => streams.closed());
       // Before anything else: a stream reset while we answer it must not crash the proxy.
       stream.on('error', noop);
       const route = routeOf(headers);
@@ -72,7 +67,7 @@ export function serveH2(context: H2FrontContext, socket: Duplex, routeOf: H2Rout
   widenConnectionWindow(session);
   if (context.keepAliveIdleMs > 0) {
     session.setTimeout(context.keepAliveIdleMs, () => {
-      if (open === 0) session.close();
+      if (streams.count === 0) session.close();
     });
   }
   return session;

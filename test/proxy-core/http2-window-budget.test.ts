@@ -37,6 +37,7 @@ describe('the window budget of one HTTP/2 session', () => {
     for (let i = 4096; i > fits + 1; i--) budget.closed();
     expect(budget.streamWindow).toBeLessThan(H2_STREAM_WINDOW);
     for (let i = fits + 1; i > 0; i--) budget.closed();
+    expect(budget.count).toBe(0);
     expect(budget.streamWindow).toBe(H2_STREAM_WINDOW);
     expect(sent.at(-1)).toBe(H2_STREAM_WINDOW);
   });
