@@ -64,7 +64,7 @@ class ReadBuffers {
     // The last release may name a piece of the buffer (the spill file holds the part of a read it
     // keeps): the whole buffer is what goes back, or it would be filed under the piece's length,
     // where no read asks for it, holding memory no read can use.
-    const whole = buffer.length === buffer.buffer.byteLength ? buffer : Buffer.from(buffer.buffer);
+    const whole = wholeBuffer(buffer);
     if (this.spareTotal + whole.length > MAX_SPARE_BYTES) return;
     let list = this.spares.get(whole.length);
     if (!list) this.spares.set(whole.length, (list = []));
@@ -74,3 +74,11 @@ class ReadBuffers {
 }
 
 export const readBuffers = new ReadBuffers();
+
+/**
+ * The whole allocation `view` is a piece of (itself when it is all of it): a buffer made with
+ * `Buffer.allocUnsafeSlow`, which pools keep, owns its memory from its first byte.
+ */
+export function wholeBuffer(view: Buffer): Buffer {
+  return view.length === view.buffer.byteLength ? view : Buffer.from(view.buffer);
+}

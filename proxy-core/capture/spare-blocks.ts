@@ -1,3 +1,5 @@
+import { wholeBuffer } from '../read-buffers.js';
+
 /**
  * Spill blocks of one size kept for reuse once their bytes are on disk. Made afresh each time,
  * every block costs its page faults and, once written, garbage the collector finds only tens of
@@ -31,7 +33,7 @@ export class SpareBlocks {
   /** A block whose bytes nobody needs any more; one of another size is left to the collector. */
   giveBack(block: Buffer): void {
     if (block.buffer.byteLength !== this.blockBytes || this.spares.length >= this.maxSpares) return;
-    this.spares.push(block.byteLength === this.blockBytes ? block : Buffer.from(block.buffer, 0, this.blockBytes));
+    this.spares.push(wholeBuffer(block));
     this.timer ??= setInterval(this.trim, this.trimMs).unref();
   }
 
