@@ -24,10 +24,7 @@ export class StreamWindowBudget {
   private open = 0;
   private window = H2_STREAM_WINDOW;
 
-  constructor(
-    private readonly session: Http2Session,
-    private readonly budget = H2_SESSION_WINDOW_BUDGET,
-  ) {}
+  constructor(private readonly session: Http2Session) {}
 
   /** Streams open on the session now. */
   get count(): number {
@@ -51,8 +48,8 @@ export class StreamWindowBudget {
 
   private adjust(): void {
     let next = this.window;
-    while (next > H2_MIN_STREAM_WINDOW && this.open * next > this.budget) next /= 2;
-    while (next < H2_STREAM_WINDOW && this.open * next * 2 <= this.budget / 2) next *= 2;
+    while (next > H2_MIN_STREAM_WINDOW && this.open * next > H2_SESSION_WINDOW_BUDGET) next /= 2;
+    while (next < H2_STREAM_WINDOW && this.open * next * 2 <= H2_SESSION_WINDOW_BUDGET / 2) next *= 2;
     if (next === this.window) return;
     const { session } = this;
     if (session.closed || session.destroyed) return;
