@@ -189,6 +189,14 @@ export class CaptureArchive {
   }
 
   /**
+   * The keepCapture setting changed: a store that can outlast the run (the data folder's) is
+   * written crash-safe from now on when kept, the cheaper way when not.
+   */
+  async keep(kept: boolean): Promise<void> {
+    if (this.runStore.store && this.runStore.inDataDir) await this.runStore.store.keep(kept);
+  }
+
+  /**
    * Lets the moves under way finish, then closes the store: kept for the next start when `keep`
    * (and the store is the data folder's), removed otherwise.
    */

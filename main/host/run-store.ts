@@ -35,8 +35,7 @@ export async function openRunStore(
   let dataDirProblem: string;
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const store = await CaptureStore.open(join(dir, STORE_FILE), { onError, temporary: false });
-    if (!keep) await store.clear();
+    const store = await CaptureStore.open(join(dir, STORE_FILE), { onError, temporary: false, kept: keep });
     return { store, dir, inDataDir: true };
   } catch (err) {
     dataDirProblem = errorMessage(err);

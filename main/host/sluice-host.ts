@@ -290,6 +290,7 @@ export class SluiceHost {
     'capture.setKept': async ({ kept }) => {
       checkBoolean(kept, 'kept');
       await this.updateSettings({ keepCapture: kept });
+      await this.archive.keep(kept);
       this.setStatus({ captureKept: kept });
       return this.status;
     },

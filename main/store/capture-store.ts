@@ -30,8 +30,14 @@ export interface CaptureStoreOptions {
   readonly thread?: 'worker' | 'inline';
   /** Told once per failure of a background write (disk full, file removed); the store keeps going. */
   readonly onError?: (message: string) => void;
-  /** Delete the file (and its -wal) on close, and start empty on open. Default true. */
+  /** Delete the file (and its -wal) on close. Default true. */
   readonly temporary?: boolean;
+  /**
+   * The capture is to outlast this run (the keepCapture setting): the file's rows are read at
+   * open, and writes are crash-safe (`keep`). Otherwise the file starts empty. Default false; a
+   * temporary store cannot be kept.
+   */
+  readonly kept?: boolean;
   /** The worker script (tests point this at one that misbehaves); `./store-worker.js` beside this module. */
   readonly workerScript?: URL;
 }
@@ -129,7 +135,7 @@ export class CaptureStore {
     deliver = (reply) => store.receive(reply);
     stopped = (reason) => store.fail(reason);
     try {
-      const opened = await store.call({ op: 'open', path, temporary });
+      const opened = await store.call({ op: 'open', path, temporary, kept: options.kept ?? false });
       for (const id of opened.ids) store.ids.add(id);
       store.lastGeneration = opened.generation;
       store.opened = true;
@@ -204,6 +210,16 @@ export class CaptureStore {
   async idsNewestFirst(): Promise<number[]> {
     if (this.failure !== undefined) throw new Error(this.failure);
     return this.ids.descending();
+  }
+
+  /**
+   * Whether the capture is to outlast this run: kept, it is written crash-safe (a write-ahead
+   * log); otherwise in the cheaper way a capture nobody reads after a crash can be
+   * (`CaptureDb.keep`). Resolves once the file is written that way.
+   */
+  async keep(kept: boolean): Promise<void> {
+    if (this.temporary && kept) throw new Error(`The capture store at ${this.path} is temporary and cannot be kept`);
+    await this.call({ op: 'keep', kept });
   }
 
   has(id: number): boolean {

@@ -13,7 +13,8 @@ import type { BodyRange, ExchangeRow, PageQuery, StoredPageRow } from './store-r
 
 /** The calls and what each answers. */
 export type StoreCall =
-  | { readonly op: 'open'; readonly path: string; readonly temporary: boolean }
+  | { readonly op: 'open'; readonly path: string; readonly temporary: boolean; readonly kept: boolean }
+  | { readonly op: 'keep'; readonly kept: boolean }
   | { readonly op: 'page'; readonly query: PageQuery }
   | { readonly op: 'headers'; readonly id: number; readonly direction: Direction }
   | { readonly op: 'request'; readonly id: number }
@@ -41,6 +42,7 @@ export interface OpenedStore {
 
 export interface StoreResults {
   readonly open: OpenedStore;
+  readonly keep: null;
   readonly page: StoredPageRow[];
   readonly headers: RawHeaders | undefined;
   readonly request: RequestHead | undefined;

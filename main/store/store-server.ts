@@ -38,11 +38,14 @@ export class StoreServer {
     switch (call.op) {
       case 'open': {
         if (this.db !== undefined) throw new Error('The capture store is already open');
-        this.db = CaptureDb.open(call.path, { temporary: call.temporary });
+        this.db = CaptureDb.open(call.path, { temporary: call.temporary, kept: call.kept });
         const ids = this.db.ids();
         transfer.push(ids.buffer as ArrayBuffer);
         return { ids, generation: this.db.maxGeneration() };
       }
+      case 'keep':
+        this.opened().keep(call.kept);
+        return null;
       case 'page':
         return this.opened().page(call.query);
       case 'headers':

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sqlite from 'node-sqlite3-wasm';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,9 @@ import { exchangeRow, patternBytes } from './rows.js';
 
 const { freshDir, defer } = useCleanup();
 
-async function openDb(options: { temporary: boolean } = { temporary: true }): Promise<{ db: CaptureDb; path: string }> {
+async function openDb(
+  options: { temporary: boolean; kept: boolean } = { temporary: true, kept: false },
+): Promise<{ db: CaptureDb; path: string }> {
   const path = join(await freshDir(), 'capture.sqlite');
   const db = CaptureDb.open(path, options);
   defer(async () => {
@@ -98,7 +100,7 @@ describe('CaptureDb', () => {
     ]);
     old.close();
 
-    const db = CaptureDb.open(path, { temporary: false });
+    const db = CaptureDb.open(path, { temporary: false, kept: true });
     defer(async () => db.close());
     const short = JSON.stringify([{ type: 'exchange-opened', id: 2, t: 2 }]);
     putAll(db, [exchangeRow(2, { replayJson: short })], 2);
@@ -228,11 +230,11 @@ describe('CaptureDb', () => {
     const dir = await freshDir();
     writeFileSync(join(dir, 'file'), 'not a folder');
     const path = join(dir, 'file', 'capture.sqlite');
-    expect(() => CaptureDb.open(path, { temporary: true })).toThrow(
+    expect(() => CaptureDb.open(path, { temporary: true, kept: false })).toThrow(
       `Cannot open the capture store at ${path}: ENOTDIR: not a directory`,
     );
     const missing = join(dir, 'missing', 'capture.sqlite');
-    expect(() => CaptureDb.open(missing, { temporary: false })).toThrow(
+    expect(() => CaptureDb.open(missing, { temporary: false, kept: false })).toThrow(
       new RegExp(`^Cannot open the capture store at ${missing}: ENOENT`),
     );
   });
@@ -241,25 +243,25 @@ describe('CaptureDb', () => {
     const dir = await freshDir();
     mkdirSync(join(dir, 'locked'), { mode: 0o500 });
     const path = join(dir, 'locked', 'capture.sqlite');
-    expect(() => CaptureDb.open(path, { temporary: true })).toThrow(
+    expect(() => CaptureDb.open(path, { temporary: true, kept: false })).toThrow(
       new RegExp(`^Cannot open the capture store at ${path}: EACCES`),
     );
   });
 
-  it('refuses a file that is not a database', async () => {
+  it('refuses a kept file that is not a database', async () => {
     const dir = await freshDir();
     const path = join(dir, 'capture.sqlite');
     writeFileSync(path, 'x'.repeat(4096));
-    expect(() => CaptureDb.open(path, { temporary: false })).toThrow(
+    expect(() => CaptureDb.open(path, { temporary: false, kept: true })).toThrow(
       new RegExp(`^Cannot open the capture store at ${path}: .*not a database`),
     );
   });
 
   it('a kept capture survives a close and a reopen; a temporary one leaves no files', async () => {
-    const { db, path } = await openDb({ temporary: false });
+    const { db, path } = await openDb({ temporary: false, kept: true });
     putAll(db, [exchangeRow(1, { bodies: { response: { bytes: patternBytes(9), captured: 9 } } }), exchangeRow(4)]);
     db.close();
-    const again = CaptureDb.open(path, { temporary: false });
+    const again = CaptureDb.open(path, { temporary: false, kept: true });
     expect([...again.ids()]).toEqual([1, 4]);
     expect(again.maxGeneration()).toBe(2);
     expect(again.readBody(1, 'response', 0, undefined)!.bytes).toEqual(patternBytes(9));
@@ -276,27 +278,90 @@ describe('CaptureDb', () => {
     plain.close();
 
     // Opened temporary, the leftover starts empty, and closing removes every file.
-    const temporary = CaptureDb.open(path, { temporary: true });
+    const temporary = CaptureDb.open(path, { temporary: true, kept: false });
     expect([...temporary.ids()]).toEqual([]);
     putAll(temporary, [exchangeRow(1)]);
     temporary.close();
     expect(readdirSync(join(path, '..'))).toEqual([]);
   });
 
+  it('writes a kept capture through a write-ahead log, one that is not kept with its journal in memory', async () => {
+    const dir = await freshDir();
+    const path = join(dir, 'capture.sqlite');
+    const siblings = (): string[] => readdirSync(dir).filter((name) => name !== 'capture.sqlite.lock');
+    // What a crash leaves: the files as they are on disk while the database is open.
+    const crashCopy = (): string => {
+      const copy = join(dir, 'copy');
+      mkdirSync(copy, { recursive: true });
+      for (const name of siblings()) if (name !== 'copy') cpSync(join(dir, name), join(copy, name));
+      return join(copy, 'capture.sqlite');
+    };
+
+    const db = CaptureDb.open(path, { temporary: false, kept: false });
+    putAll(db, [exchangeRow(1)]);
+    expect(siblings()).toEqual(['capture.sqlite']);
+
+    db.keep(true);
+    putAll(db, [exchangeRow(2)], 2);
+    expect(siblings().sort()).toEqual(['capture.sqlite', 'capture.sqlite-wal']);
+    const copied = CaptureDb.open(crashCopy(), { temporary: false, kept: true });
+    expect([...copied.ids()]).toEqual([1, 2]);
+    copied.close();
+    rmSync(join(dir, 'copy'), { recursive: true });
+
+    db.keep(false);
+    putAll(db, [exchangeRow(3)], 3);
+    expect(siblings()).toEqual(['capture.sqlite']);
+    expect([...db.ids()]).toEqual([1, 2, 3]);
+    db.close();
+
+    // Not kept, the next run starts empty, even over a file a crash left unreadable.
+    writeFileSync(path, 'x'.repeat(4096));
+    const next = CaptureDb.open(path, { temporary: false, kept: false });
+    expect([...next.ids()]).toEqual([]);
+    putAll(next, [exchangeRow(4)]);
+    expect([...next.ids()]).toEqual([4]);
+    next.close();
+
+    expect(() => CaptureDb.open(path, { temporary: true, kept: true })).toThrow(
+      `Cannot open the capture store at ${path}: a temporary capture cannot be kept`,
+    );
+  });
+
+  it('writes a kept capture back from its log while it is read between writes, so the log stays bounded', async () => {
+    const { db, path } = await openDb({ temporary: false, kept: true });
+    const body = patternBytes(40_000);
+    for (let batch = 0; batch < 30; batch++) {
+      const rows = Array.from({ length: 20 }, (_, i) =>
+        exchangeRow(batch * 20 + i + 1, { bodies: { response: { bytes: body, captured: body.length } } }),
+      );
+      db.putRows(batch * 20 + 1, rows, new Set());
+      // Each kind of single-row read, as the UI asks while traffic is stored.
+      db.headers(1, 'request');
+      db.request(1);
+      db.messagesNotKept(1);
+      db.readBody(1, 'response', 0, 10);
+    }
+    // 24 MB written: past SQLite's automatic checkpoint (1,000 pages), the log is copied into the file.
+    expect(statSync(`${path}-wal`).size).toBeLessThan(20 << 20);
+    expect(statSync(path).size).toBeGreaterThan(10 << 20);
+    expect(db.readBody(600, 'response', 0, undefined)!.bytes).toEqual(body);
+  });
+
   it('takes over the lock of a process that died with the file open, not of one that runs', async () => {
-    const { db, path } = await openDb({ temporary: false });
-    expect(() => CaptureDb.open(path, { temporary: false })).toThrow(/it is already open in this process/);
+    const { db, path } = await openDb({ temporary: false, kept: true });
+    expect(() => CaptureDb.open(path, { temporary: false, kept: true })).toThrow(/it is already open in this process/);
     db.close();
 
     const gone = spawnSync(process.execPath, ['-e', '']).pid;
     mkdirSync(`${path}.lock`);
     writeFileSync(`${path}.lock/pid`, String(gone));
-    const reopened = CaptureDb.open(path, { temporary: false });
+    const reopened = CaptureDb.open(path, { temporary: false, kept: true });
     reopened.close();
 
     mkdirSync(`${path}.lock`);
     writeFileSync(`${path}.lock/pid`, String(process.ppid));
-    expect(() => CaptureDb.open(path, { temporary: false })).toThrow(
+    expect(() => CaptureDb.open(path, { temporary: false, kept: false })).toThrow(
       `Cannot open the capture store at ${path}: it is in use by process ${process.ppid}`,
     );
   });

@@ -138,11 +138,11 @@ export function storeCases(openStore: OpenStore): void {
   });
 
   it('keeps a capture across a reopen when asked, counting generations on', async () => {
-    const { store, path } = await open({ temporary: false });
+    const { store, path } = await open({ temporary: false, kept: true });
     store.put(exchangeRow(1, { bodies: { response: { bytes: patternBytes(3), captured: 3 } } }));
     store.put(exchangeRow(2));
     await store.close();
-    const again = await openStore(path, { temporary: false });
+    const again = await openStore(path, { temporary: false, kept: true });
     defer(() => again.close());
     expect(again.size).toBe(2);
     expect(again.has(1)).toBe(true);
