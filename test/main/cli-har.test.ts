@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Har } from '../../main/har/har-types.js';
@@ -73,6 +73,51 @@ describe('sluice --har', () => {
     expect(cli.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^sluice: cannot write --har .*ENOENT/)]);
   });
 
+  it('a kept capture outlives a crash of Sluice; one that is not kept starts anew after one', async () => {
+    const server = await startServer((req, res) => res.end(`answer to ${req.url}`));
+    defer(() => server.close());
+    const dataDir = await freshDir();
+    const settings = (keepCapture: boolean): Promise<void> =>
+      writeFile(join(dataDir, 'settings.json'), JSON.stringify({ version: 1, keepCapture }));
+    /** Runs Sluice, fetches `path` through it, and kills it once the exchange is in the capture's files. */
+    const crashAfter = async (path: string): Promise<void> => {
+      const cli = await started(['--port', '0', '--no-ui', '--data-dir', dataDir]);
+      const folder = join(dataDir, 'capture');
+      let last = await filesIn(folder);
+      await fetchViaProxy(cli.port, `${server.url}${path}`);
+      // Written, then quiet for 100 ms: the kill comes after the store's write, not in its middle.
+      let changed = false;
+      for (let i = 0; ; i++) {
+        if (i === 50) throw new Error(`${path} was not written to the capture's files within 5 s`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const now = await filesIn(folder);
+        if (changed && now === last) break;
+        changed ||= now !== last;
+        last = now;
+      }
+      await cli.stop('SIGKILL');
+    };
+    /** What the next start shows, as its HAR on exit says. */
+    const shownNext = async (): Promise<(string | undefined)[]> => {
+      const file = join(await freshDir(), 'out.har');
+      const cli = await started(['--port', '0', '--no-ui', '--data-dir', dataDir, '--har', file]);
+      expect((await fetchViaProxy(cli.port, `${server.url}/still-proxies`)).body.toString()).toBe(
+        'answer to /still-proxies',
+      );
+      expect(await cli.stop('SIGTERM')).toBe(0);
+      const har = JSON.parse(await readFile(file, 'utf8')) as Har;
+      return har.log.entries.map((e) => e.response.content.text);
+    };
+
+    await settings(true);
+    await crashAfter('/kept');
+    expect(await shownNext()).toEqual(['answer to /kept', 'answer to /still-proxies']);
+
+    await settings(false);
+    await crashAfter('/not-kept');
+    expect(await shownNext()).toEqual(['answer to /still-proxies']);
+  });
+
   it.each([
     [['--har-redact'], /--har-redact and --har-redact-header go with --har FILE/],
     [['--har', ''], /--har needs a file name/],
@@ -84,3 +129,15 @@ describe('sluice --har', () => {
     expect(result.stderr).toMatch(message);
   });
 });
+
+/** The names, sizes and change times of the files in `dir`: any write changes it. */
+async function filesIn(dir: string): Promise<string> {
+  const names = await readdir(dir).catch(() => []);
+  const files = await Promise.all(
+    names.map(async (name) => {
+      const info = await stat(join(dir, name)).catch(() => undefined);
+      return `${name}:${info?.size}:${info?.mtimeMs}`;
+    }),
+  );
+  return files.sort().join(' ');
+}
