@@ -458,9 +458,24 @@ function releaseStaleLock(path: string, fail: (reason: string) => Error): void {
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return isCode(error, 'EPERM');
+  }
+  return !isZombie(pid);
+}
+
+/**
+ * A process that died and whose parent has not reaped it (an init that does not reap, a
+ * supervisor that is busy) still answers signal 0, but holds nothing. Linux says so in
+ * `/proc/<pid>/stat`; elsewhere the signal's answer stands.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name, in parentheses, may itself hold spaces and parentheses: the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 

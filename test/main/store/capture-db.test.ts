@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sqlite from 'node-sqlite3-wasm';
 import { describe, expect, it } from 'vitest';
@@ -359,6 +359,14 @@ describe('CaptureDb', () => {
     const reopened = CaptureDb.open(path, { temporary: false, kept: true });
     reopened.close();
 
+    // One that died and was never reaped (a zombie) holds nothing either (Linux tells).
+    if (process.platform === 'linux') {
+      const zombie = await unreapedChild();
+      mkdirSync(`${path}.lock`);
+      writeFileSync(`${path}.lock/pid`, String(zombie));
+      CaptureDb.open(path, { temporary: false, kept: true }).close();
+    }
+
     mkdirSync(`${path}.lock`);
     writeFileSync(`${path}.lock/pid`, String(process.ppid));
     expect(() => CaptureDb.open(path, { temporary: false, kept: false })).toThrow(
@@ -366,3 +374,25 @@ describe('CaptureDb', () => {
     );
   });
 });
+
+/**
+ * The pid of a process that has exited and is not reaped: the shell's background child, whose
+ * parent then becomes `sleep` (which never waits for children). Bounded: it is ready within 5 s
+ * or the test fails; `sleep` ends on its own.
+ */
+async function unreapedChild(): Promise<number> {
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  defer(async () => {
+    parent.kill('SIGKILL');
+  });
+  const pid = await new Promise<number>((resolve, reject) => {
+    parent.stdout!.once('data', (data: Buffer) => resolve(Number(data.toString().trim())));
+    parent.once('error', reject);
+  });
+  for (let i = 0; i < 250; i++) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return pid;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`process ${pid} did not become a zombie within 5 s`);
+}
