@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { displayId } from '../../../app/contract.js';
 import { errorMessage } from '../../../app/error-message.js';
 import { MOCK_SPEEDS, mockSpeedLabel, type MocksState } from '../../../app/mocks.js';
@@ -6,6 +6,8 @@ import { formatBytes, formatDuration } from '../format.js';
 import { plural } from '../sse/sse-format.js';
 import { useSluice } from '../store/store.js';
 import { Dialog } from './Dialog.js';
+import { HostList } from './HostList.js';
+import { useHostRefresh } from './use-host-refresh.js';
 import { useHost } from './host-context.js';
 import './mocks.css';
 
@@ -26,14 +28,7 @@ export function MocksDialog({ onClose }: { onClose: () => void }) {
   const [error, setError] = useState<string | undefined>(undefined);
   const [jitter, setJitter] = useState<string | undefined>(undefined);
 
-  useEffect(() => {
-    const refresh = (): void => {
-      host.call('mocks.get', {}).then(setMocks, () => undefined);
-    };
-    refresh();
-    const timer = setInterval(refresh, SERVED_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [host, setMocks]);
+  useHostRefresh('mocks.get', setMocks, SERVED_REFRESH_MS);
 
   const apply = async (call: () => Promise<MocksState>): Promise<void> => {
     try {
@@ -100,56 +95,47 @@ export function MocksDialog({ onClose }: { onClose: () => void }) {
           ms
         </label>
       </p>
-      {!state ? (
-        <p className="muted">Asking the host for its mocks…</p>
-      ) : mocks.length === 0 ? (
-        <p data-testid="mocks-none">No mocks: every request goes to its upstream.</p>
-      ) : (
-        <table className="rules-table" data-testid="mocks-table">
-          <thead>
-            <tr>
-              <th>Answers</th>
-              <th>Plays</th>
-              <th>Served</th>
-              <th>
-                <span className="visually-hidden">Removal</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {mocks.map((mock) => (
-              <tr key={mock.id} data-testid="mock-row">
-                <td>
-                  <strong className="mono">
-                    {mock.method} {mock.url}
-                  </strong>
-                  <div className="muted">
-                    mock {mock.id}, from{' '}
-                    <button type="button" className="link" onClick={() => select(mock.exchangeId)}>
-                      exchange {displayId(mock.exchangeId)}
-                    </button>
-                  </div>
-                  {mock.warning !== undefined && <div className="mock-warning">{mock.warning}</div>}
-                </td>
-                <td>
-                  {mock.status}, {formatBytes(mock.bytes)} in {plural(mock.pieces, 'piece')} over{' '}
-                  {formatDuration(mock.durationMs)}
-                </td>
-                <td data-testid="mock-served">{mock.served === 0 ? 'not yet' : plural(mock.served, 'time')}</td>
-                <td className="rules-actions">
-                  <button
-                    type="button"
-                    aria-label={`Remove mock ${mock.id}`}
-                    onClick={() => void apply(() => host.call('mocks.remove', { mockIds: [mock.id] }))}
-                  >
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <HostList
+        loading={!state}
+        empty={mocks.length === 0}
+        asking="Asking the host for its mocks…"
+        none={{ text: 'No mocks: every request goes to its upstream.', testId: 'mocks-none' }}
+        className="rules-table"
+        testId="mocks-table"
+        columns={['Answers', 'Plays', 'Served']}
+        actions="Removal"
+      >
+        {mocks.map((mock) => (
+          <tr key={mock.id} data-testid="mock-row">
+            <td>
+              <strong className="mono">
+                {mock.method} {mock.url}
+              </strong>
+              <div className="muted">
+                mock {mock.id}, from{' '}
+                <button type="button" className="link" onClick={() => select(mock.exchangeId)}>
+                  exchange {displayId(mock.exchangeId)}
+                </button>
+              </div>
+              {mock.warning !== undefined && <div className="mock-warning">{mock.warning}</div>}
+            </td>
+            <td>
+              {mock.status}, {formatBytes(mock.bytes)} in {plural(mock.pieces, 'piece')} over{' '}
+              {formatDuration(mock.durationMs)}
+            </td>
+            <td data-testid="mock-served">{mock.served === 0 ? 'not yet' : plural(mock.served, 'time')}</td>
+            <td className="rules-actions">
+              <button
+                type="button"
+                aria-label={`Remove mock ${mock.id}`}
+                onClick={() => void apply(() => host.call('mocks.remove', { mockIds: [mock.id] }))}
+              >
+                Remove
+              </button>
+            </td>
+          </tr>
+        ))}
+      </HostList>
       <p>
         <button type="button" onClick={onClose}>
           Close

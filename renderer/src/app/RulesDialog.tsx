@@ -1,10 +1,12 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { RulesState } from '../../../app/contract.js';
 import type { StreamRule } from '../../../app/stream-rules.js';
 import { errorMessage } from '../../../app/error-message.js';
 import { plural } from '../sse/sse-format.js';
 import { useSluice } from '../store/store.js';
 import { Dialog } from './Dialog.js';
+import { HostList } from './HostList.js';
+import { useHostRefresh } from './use-host-refresh.js';
 import { useHost } from './host-context.js';
 import { describeAction, describeMatch } from './rule-summary.js';
 import './rules.css';
@@ -32,14 +34,7 @@ export function RulesDialog({ onClose }: { onClose: () => void }) {
   const [draft, setDraft] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
 
-  useEffect(() => {
-    const refresh = (): void => {
-      host.call('rules.get', {}).then(setRules, () => undefined);
-    };
-    refresh();
-    const timer = setInterval(refresh, MATCH_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [host, setRules]);
+  useHostRefresh('rules.get', setRules, MATCH_REFRESH_MS);
 
   const save = async (rules: unknown): Promise<boolean> => {
     try {
@@ -53,6 +48,7 @@ export function RulesDialog({ onClose }: { onClose: () => void }) {
     }
   };
   const rules = state?.rules ?? [];
+  const matched = state?.matched ?? [];
   const change = (next: StreamRule[]): void => void save(next);
   const edit = (extra: StreamRule[] = []): void => {
     setError(undefined);
@@ -109,76 +105,67 @@ export function RulesDialog({ onClose }: { onClose: () => void }) {
         </div>
       ) : (
         <>
-          {!state ? (
-            <p className="muted">Asking the host for its rules…</p>
-          ) : rules.length === 0 ? (
-            <p data-testid="rules-none">No rules: every stream passes as it comes.</p>
-          ) : (
-            <table className="rules-table" data-testid="rules-table">
-              <thead>
-                <tr>
-                  <th>On</th>
-                  <th>Rule</th>
-                  <th>Matched</th>
-                  <th>
-                    <span className="visually-hidden">Order and removal</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {rules.map((rule, i) => (
-                  <tr key={rule.name} data-testid="rule-row" className={rule.enabled ? '' : 'off'}>
-                    <td>
-                      <input
-                        type="checkbox"
-                        aria-label={`${rule.name} on`}
-                        checked={rule.enabled}
-                        onChange={() => change(rules.map((r, j) => (j === i ? { ...r, enabled: !r.enabled } : r)))}
-                      />
-                    </td>
-                    <td>
-                      <strong>{rule.name}</strong>
-                      <div className="muted">
-                        {describeMatch(rule.match)}: {rule.actions.map(describeAction).join(', ')}
-                      </div>
-                    </td>
-                    <td data-testid="rule-matched">
-                      {!rule.enabled
-                        ? 'off'
-                        : (state.matched[i] ?? 0) === 0
-                          ? 'nothing yet'
-                          : plural(state.matched[i] ?? 0, 'exchange')}
-                    </td>
-                    <td className="rules-actions">
-                      <button
-                        type="button"
-                        aria-label={`Move ${rule.name} up`}
-                        disabled={i === 0}
-                        onClick={() => change(swap(rules, i, i - 1))}
-                      >
-                        ↑
-                      </button>
-                      <button
-                        type="button"
-                        aria-label={`Move ${rule.name} down`}
-                        disabled={i === rules.length - 1}
-                        onClick={() => change(swap(rules, i, i + 1))}
-                      >
-                        ↓
-                      </button>
-                      <button
-                        type="button"
-                        aria-label={`Remove ${rule.name}`}
-                        onClick={() => change(rules.filter((_, j) => j !== i))}
-                      >
-                        Remove
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <HostList
+            loading={!state}
+            empty={rules.length === 0}
+            asking="Asking the host for its rules…"
+            none={{ text: 'No rules: every stream passes as it comes.', testId: 'rules-none' }}
+            className="rules-table"
+            testId="rules-table"
+            columns={['On', 'Rule', 'Matched']}
+            actions="Order and removal"
+          >
+            {rules.map((rule, i) => (
+              <tr key={rule.name} data-testid="rule-row" className={rule.enabled ? '' : 'off'}>
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`${rule.name} on`}
+                    checked={rule.enabled}
+                    onChange={() => change(rules.map((r, j) => (j === i ? { ...r, enabled: !r.enabled } : r)))}
+                  />
+                </td>
+                <td>
+                  <strong>{rule.name}</strong>
+                  <div className="muted">
+                    {describeMatch(rule.match)}: {rule.actions.map(describeAction).join(', ')}
+                  </div>
+                </td>
+                <td data-testid="rule-matched">
+                  {!rule.enabled
+                    ? 'off'
+                    : (matched[i] ?? 0) === 0
+                      ? 'nothing yet'
+                      : plural(matched[i] ?? 0, 'exchange')}
+                </td>
+                <td className="rules-actions">
+                  <button
+                    type="button"
+                    aria-label={`Move ${rule.name} up`}
+                    disabled={i === 0}
+                    onClick={() => change(swap(rules, i, i - 1))}
+                  >
+                    ↑
+                  </button>
+                  <button
+                    type="button"
+                    aria-label={`Move ${rule.name} down`}
+                    disabled={i === rules.length - 1}
+                    onClick={() => change(swap(rules, i, i + 1))}
+                  >
+                    ↓
+                  </button>
+                  <button
+                    type="button"
+                    aria-label={`Remove ${rule.name}`}
+                    onClick={() => change(rules.filter((_, j) => j !== i))}
+                  >
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </HostList>
           <p>
             <button type="button" onClick={() => edit([{ ...NEW_RULE, name: freeName(rules) }])} disabled={!state}>
               Add a rule…

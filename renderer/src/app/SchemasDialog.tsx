@@ -4,6 +4,7 @@ import { errorMessage } from '../../../app/error-message.js';
 import { loadSchemas } from '../store/schemas.js';
 import { useSluice } from '../store/store.js';
 import { Dialog } from './Dialog.js';
+import { HostList } from './HostList.js';
 import { useHost } from './host-context.js';
 import { AddSchemaFiles } from './SchemaActions.js';
 import './schemas.css';
@@ -37,30 +38,20 @@ export function SchemasDialog({ onClose }: { onClose: () => void }) {
           The schemas do not load in this page: {schemas.error}
         </p>
       )}
-      {!schemas ? (
-        <p className="muted">Asking the host for its schemas…</p>
-      ) : sources.length === 0 ? (
-        <p data-testid="schemas-none">No schemas yet.</p>
-      ) : (
-        <table className="schema-sources" data-testid="schema-sources">
-          <thead>
-            <tr>
-              <th>Kind</th>
-              <th>From</th>
-              <th>Services</th>
-              <th>Files</th>
-              <th>
-                <span className="visually-hidden">Remove</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {sources.map((source) => (
-              <SourceRow key={source.id} source={source} />
-            ))}
-          </tbody>
-        </table>
-      )}
+      <HostList
+        loading={!schemas}
+        empty={sources.length === 0}
+        asking="Asking the host for its schemas…"
+        none={{ text: 'No schemas yet.', testId: 'schemas-none' }}
+        className="schema-sources"
+        testId="schema-sources"
+        columns={['Kind', 'From', 'Services', 'Files']}
+        actions="Remove"
+      >
+        {sources.map((source) => (
+          <SourceRow key={source.id} source={source} />
+        ))}
+      </HostList>
       <p>
         <AddSchemaFiles />
       </p>
