@@ -8,7 +8,7 @@ export interface EventLogLimits {
   /** Chunk events kept per body; later chunks are merged into the last one (byte ranges stay exact). */
   readonly maxChunksPerBody?: number;
   /**
-   * Messages (WebSocket, or gRPC, gRPC-Web and Connect) kept per exchange. Past it further messages
+   * Messages (Server-Sent Events, WebSocket, or gRPC, gRPC-Web and Connect) kept per exchange. Past it further messages
    * still reach live consumers but are not kept for replay or export (counted in `messagesNotKept`):
    * dropping the oldest instead would mean cutting into the middle of an exchange's interleaved
    * events on every message. An RPC's status is not a message: it is always kept.
@@ -278,9 +278,13 @@ export class EventLog {
   }
 }
 
-/** The events the per-exchange message cap counts. */
+/**
+ * The events the per-exchange message cap counts. An open exchange is never forgotten, so without
+ * the cap one event stream left running all day (a dashboard's, 10 events a second) kept every
+ * event in memory, about 0.3 KB each, past the log's total cap too.
+ */
 function isMessage(event: HostEvent): boolean {
-  return event.type === 'websocket-message' || event.type === 'rpc-message';
+  return event.type === 'sse-event' || event.type === 'websocket-message' || event.type === 'rpc-message';
 }
 
 function eventCount(record: ExchangeRecord): number {

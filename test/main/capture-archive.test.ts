@@ -6,6 +6,7 @@ import type { HostEvent } from '../../app/contract.js';
 import type { Direction } from '../../app/proxy-events.js';
 import type { CapturedRange } from '../../proxy-core/index.js';
 import { CaptureArchive, MAX_MOVED_BODY_BYTES, type LiveBodies } from '../../main/host/capture-archive.js';
+import type { EventLogLimits } from '../../main/host/event-log.js';
 import { openRunStore, type RunStore } from '../../main/host/run-store.js';
 import { chunkEvent, closedEvent, openedEvent, responseHeadEvent } from '../helpers/host-events.js';
 
@@ -68,10 +69,11 @@ async function archiveWith(
   live: LiveBodies,
   dir?: string,
   keep = false,
+  limits?: EventLogLimits,
 ): Promise<{ archive: CaptureArchive; runStore: RunStore }> {
   const runStore = await openRunStore(dir ?? (await dataDir()), keep, (message) => storeErrors.push(message));
   if (!runStore.store) throw new Error(runStore.problem);
-  const archive = new CaptureArchive(runStore, live);
+  const archive = new CaptureArchive(runStore, live, limits);
   open.push(archive);
   return { archive, runStore };
 }
@@ -190,8 +192,11 @@ describe('the capture archive: finished exchanges on disk, the rest in memory', 
   });
 
   it('replays an exchange with more events than a call takes arguments (a long SSE stream), in memory and stored', async () => {
-    const { archive, runStore } = await archiveWith(new FakeLiveBodies());
     const events = 150_000;
+    // The log keeps 20,000 messages per exchange by default: raised, to keep more than a call takes arguments.
+    const { archive, runStore } = await archiveWith(new FakeLiveBodies(), undefined, false, {
+      maxMessagesPerExchange: events,
+    });
     archive.append(opened(1));
     for (let index = 0; index < events; index++) {
       archive.append({

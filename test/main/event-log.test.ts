@@ -39,6 +39,27 @@ describe('the host event log', () => {
     expect(forgotten).toEqual([2]);
   });
 
+  it("keeps an open event stream's events up to the per-exchange cap, however long it runs", () => {
+    const log = new EventLog({ maxEvents: 50, maxMessagesPerExchange: 20 });
+    log.append(opened(1));
+    for (let index = 0; index < 200; index++) {
+      log.append({
+        type: 'sse-event',
+        id: 1,
+        index,
+        eventId: undefined,
+        event: undefined,
+        data: `e${index}`,
+        t: index,
+        chunkRange: [index, index],
+      });
+    }
+    const kept = log.events().filter((e) => e.type === 'sse-event');
+    expect(kept.map((e) => e.type === 'sse-event' && e.data)).toEqual(Array.from({ length: 20 }, (_, i) => `e${i}`));
+    expect(log.messagesNotKept(1)).toBe(180);
+    expect(log.size).toBe(21);
+  });
+
   it('ignores events of exchanges it never saw opened, and clears', () => {
     const log = new EventLog();
     log.append(chunk(7, 0));
