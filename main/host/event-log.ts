@@ -8,10 +8,11 @@ export interface EventLogLimits {
   /** Chunk events kept per body; later chunks are merged into the last one (byte ranges stay exact). */
   readonly maxChunksPerBody?: number;
   /**
-   * Messages (Server-Sent Events, WebSocket, or gRPC, gRPC-Web and Connect) kept per exchange. Past it further messages
-   * still reach live consumers but are not kept for replay or export (counted in `messagesNotKept`):
-   * dropping the oldest instead would mean cutting into the middle of an exchange's interleaved
-   * events on every message. An RPC's status is not a message: it is always kept.
+   * Messages (Server-Sent Events, WebSocket, or gRPC, gRPC-Web and Connect) kept per exchange. Past
+   * it further messages still reach live consumers but are not kept for replay or export (counted
+   * in `messagesNotKept`): dropping the oldest instead would mean cutting into the middle of an
+   * exchange's interleaved events on every message. An RPC's status is not a message: it is always
+   * kept.
    */
   readonly maxMessagesPerExchange?: number;
   /** Events that belong to no exchange (client errors, notices) kept, newest last. */
