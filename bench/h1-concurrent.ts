@@ -1,8 +1,8 @@
 import { fillerPath } from './body-source.js';
 import { countBody, DIRECT, expectStatus, get, type Route, type Upstream } from './clients.js';
-import type { H2Shape, ProxiedH2 } from './h2-throughput.js';
+import { proxiedFigures, type H2Shape, type ProxiedH2 } from './h2-throughput.js';
 import { RssSampler } from './proc.js';
-import { proxyCpuPerGiB, timeTransfer, TRANSFER_TIMEOUT_MS, type Pids, type TransferRun } from './throughput.js';
+import { bestRate, timeTransfer, TRANSFER_TIMEOUT_MS, type Pids, type TransferRun } from './throughput.js';
 
 export interface ConcurrentH1Result {
   /** The HTTP/2 row's shape: `streams` bodies at once, here each on its own HTTPS connection. */
@@ -52,20 +52,6 @@ export async function measureConcurrentH1(
       proxyPeakRssBytes = Math.max(proxyPeakRssBytes, await sampler.stop());
     }
   }
-  const best = (runs: readonly TransferRun[]): number => Math.max(...runs.map((r) => r.megabytesPerSecond));
-  const direct = best(directRuns);
-  const proxied = best(proxyRuns);
-  return {
-    shape,
-    bytes,
-    directRuns,
-    direct,
-    proxied: {
-      runs: proxyRuns,
-      megabytesPerSecond: proxied,
-      ratio: proxied / direct,
-      proxyCpuSecondsPerGiB: proxyCpuPerGiB(proxyRuns, bytes),
-      proxyPeakRssBytes,
-    },
-  };
+  const direct = bestRate(directRuns);
+  return { shape, bytes, directRuns, direct, proxied: proxiedFigures(proxyRuns, direct, bytes, proxyPeakRssBytes) };
 }

@@ -2,7 +2,14 @@ import { fillerPath } from './body-source.js';
 import { DIRECT, type Route } from './clients.js';
 import { closeH2Session, downloadAll, openH2Session, type H2Upstream } from './h2-clients.js';
 import { RssSampler } from './proc.js';
-import { proxyCpuPerGiB, timeTransfer, TRANSFER_TIMEOUT_MS, type Pids, type TransferRun } from './throughput.js';
+import {
+  bestRate,
+  proxyCpuPerGiB,
+  timeTransfer,
+  TRANSFER_TIMEOUT_MS,
+  type Pids,
+  type TransferRun,
+} from './throughput.js';
 import { errorMessage } from '../app/error-message.js';
 
 /** How a body is fetched over one HTTP/2 connection: `streams` GETs at once, each of `bytesPerStream`. */
@@ -57,8 +64,21 @@ async function download(route: Route, upstream: H2Upstream, shape: H2Shape): Pro
   }
 }
 
-function best(runs: readonly TransferRun[]): number {
-  return Math.max(...runs.map((r) => r.megabytesPerSecond));
+/** The proxied side's figures from its runs of `bytes` each, against the best direct rate. */
+export function proxiedFigures(
+  runs: TransferRun[],
+  direct: number,
+  bytes: number,
+  proxyPeakRssBytes: number,
+): ProxiedH2 {
+  const megabytesPerSecond = bestRate(runs);
+  return {
+    runs,
+    megabytesPerSecond,
+    ratio: megabytesPerSecond / direct,
+    proxyCpuSecondsPerGiB: proxyCpuPerGiB(runs, bytes),
+    proxyPeakRssBytes,
+  };
 }
 
 /**
@@ -93,20 +113,7 @@ export async function measureH2Throughput(
       proxyPeakRssBytes = Math.max(proxyPeakRssBytes, await sampler.stop());
     }
   }
-  const direct = best(directRuns);
+  const direct = bestRate(directRuns);
   if (unavailable !== undefined) return { shape, bytes, directRuns, direct, proxied: { unavailable } };
-  const proxied = best(proxyRuns);
-  return {
-    shape,
-    bytes,
-    directRuns,
-    direct,
-    proxied: {
-      runs: proxyRuns,
-      megabytesPerSecond: proxied,
-      ratio: proxied / direct,
-      proxyCpuSecondsPerGiB: proxyCpuPerGiB(proxyRuns, bytes),
-      proxyPeakRssBytes,
-    },
-  };
+  return { shape, bytes, directRuns, direct, proxied: proxiedFigures(proxyRuns, direct, bytes, proxyPeakRssBytes) };
 }

@@ -119,9 +119,8 @@ export async function measureThroughput(
       proxyPeakRssBytes = Math.max(proxyPeakRssBytes, await sampler.stop());
     }
   }
-  const best = (runs: TransferRun[]): number => Math.max(...runs.map((r) => r.megabytesPerSecond));
-  const direct = best(directRuns);
-  const proxied = best(proxyRuns);
+  const direct = bestRate(directRuns);
+  const proxied = bestRate(proxyRuns);
   return {
     scheme,
     framing,
@@ -160,8 +159,13 @@ export async function measureRelayFloor(
     scheme,
     framing,
     cpuSecondsPerGiB: proxyCpuPerGiB(runs, bytes),
-    megabytesPerSecond: Math.max(...runs.map((r) => r.megabytesPerSecond)),
+    megabytesPerSecond: bestRate(runs),
   };
+}
+
+/** MB/s of the best of `runs`: noise only ever slows a run down, so the best is the least disturbed. */
+export function bestRate(runs: readonly TransferRun[]): number {
+  return Math.max(...runs.map((r) => r.megabytesPerSecond));
 }
 
 /** The proxy's CPU seconds per GiB moved, from its cheapest of `runs` of `bytes` each. */
