@@ -145,6 +145,7 @@ export class CaptureDb {
    * WAL (no second copy of each page and no checkpoint that copies it back).
    */
   keep(kept: boolean): void {
+    if (this.temporary && kept) throw new Error(`The capture store at ${this.path} is temporary and cannot be kept`);
     this.guard(() => setJournal(this.db, kept));
   }
 

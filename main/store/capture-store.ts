@@ -218,7 +218,6 @@ export class CaptureStore {
    * (`CaptureDb.keep`). Resolves once the file is written that way.
    */
   async keep(kept: boolean): Promise<void> {
-    if (this.temporary && kept) throw new Error(`The capture store at ${this.path} is temporary and cannot be kept`);
     await this.call({ op: 'keep', kept });
   }
 

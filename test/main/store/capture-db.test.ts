@@ -326,6 +326,9 @@ describe('CaptureDb', () => {
     expect(() => CaptureDb.open(path, { temporary: true, kept: true })).toThrow(
       `Cannot open the capture store at ${path}: a temporary capture cannot be kept`,
     );
+    const temporary = CaptureDb.open(path, { temporary: true, kept: false });
+    expect(() => temporary.keep(true)).toThrow(`The capture store at ${path} is temporary and cannot be kept`);
+    temporary.close();
   });
 
   it('writes a kept capture back from its log while it is read between writes, so the log stays bounded', async () => {
