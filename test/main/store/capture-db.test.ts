@@ -380,11 +380,13 @@ describe('CaptureDb', () => {
 
 /**
  * The pid of a process that has exited and is not reaped: the shell's background child, whose
- * parent then becomes `sleep` (which never waits for children). Bounded: it is ready within 5 s
- * or the test fails; `sleep` ends on its own.
+ * parent becomes `sleep` (which never waits for children) once the shell execs it. The child
+ * lives 0.5 s, so it ends after the exec: one that ended before could be reaped by the shell
+ * (a CI run lost it that way). Bounded: it is ready within 5 s or the test fails; `sleep` ends on
+ * its own.
  */
 async function unreapedChild(): Promise<number> {
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const parent = spawn('sh', ['-c', 'sleep 0.5 & echo $!; exec sleep 6'], { stdio: ['ignore', 'pipe', 'ignore'] });
   defer(async () => {
     parent.kill('SIGKILL');
   });
