@@ -273,7 +273,15 @@ export type CaptureLimitReason =
   /** The WebSocket frames could not be parsed (not RFC 6455, or an extension we cannot undo). */
   | 'websocket-frames'
   /** A gRPC, gRPC-Web or Connect body stopped making sense as frames (`detail` says where and why). */
-  | 'rpc-frames';
+  | 'rpc-frames'
+  /**
+   * The exchange's messages (Server-Sent Events, WebSocket or RPC) past the host's cap are not kept
+   * for windows opened later or for export; the body's bytes are.
+   */
+  | 'message-cap';
+
+/** The reasons that cut a body's copy short; the others concern parsing or messages, not the bytes kept. */
+export const BODY_CUT_REASONS: ReadonlySet<CaptureLimitReason> = new Set(['body-cap', 'total-cap', 'spill-failed']);
 
 export interface ExchangeClosedEvent {
   readonly type: 'exchange-closed';

@@ -265,3 +265,41 @@ async function askAndShowJoinedText(page: Page, proxyPort: number, upstreamUrl: 
   await page.getByRole('tab', { name: /Events/ }).click();
   await page.getByRole('tab', { name: /Joined text/i }).click();
 }
+
+test('a stream past the messages the host keeps says so, live and in a window opened later; the client gets every event', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  // The host keeps 20,000 messages of an exchange for windows opened later and for export.
+  const sent = 20_100;
+  const server = await upstream((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    const events = Array.from({ length: sent }, (_, i) => `data: ${i}\n\n`);
+    for (let i = 0; i < sent; i += 1_000) res.write(events.slice(i, i + 1_000).join(''));
+    res.end();
+  });
+
+  const body = (await readAll(await requestViaProxy(sluice.proxyPort, `${server.url}/feed`))).toString();
+  expect(body.match(/^data: /gm)).toHaveLength(sent);
+  expect(body.endsWith(`data: ${sent - 1}\n\n`)).toBe(true);
+
+  const showEvents = async (): Promise<void> => {
+    const row = page.getByTestId('exchange-row').filter({ hasText: '/feed' });
+    await expect(row).toHaveAttribute('data-state', 'completed');
+    await row.click();
+    await page.getByRole('tab', { name: /Events/ }).click();
+  };
+  const note = page.getByTestId('messages-not-kept');
+
+  // This window was open as they came: it has every event, and says later windows will not.
+  await showEvents();
+  await expect(page.getByTestId('sse-stats')).toContainText('20,100 events');
+  await expect(note).toContainText('first 20,000 messages');
+  await expect(note).toContainText('forwarded whole');
+
+  await page.reload();
+  await showEvents();
+  await expect(page.getByTestId('sse-stats')).toContainText('20,000 events');
+  await expect(note).toContainText('not in windows opened later');
+});

@@ -74,6 +74,7 @@ const LIMIT_REASONS: readonly CaptureLimitReason[] = [
   'decode-failed',
   'websocket-frames',
   'rpc-frames',
+  'message-cap',
 ];
 
 /** Writers whose `connection` is the server's port (Firefox's HAR builder, Firebug's NetExport). */

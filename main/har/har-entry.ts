@@ -1,6 +1,6 @@
 import {
+  BODY_CUT_REASONS,
   headerValue,
-  type CaptureLimitReason,
   type ChunkEvent,
   type Direction,
   type RawHeaders,
@@ -377,15 +377,13 @@ function rpcStatus(
   };
 }
 
-/** What the bodies' `_truncated` marks already say; every other limit is written in `_captureLimits`. */
-const BODY_MARK_REASONS: ReadonlySet<CaptureLimitReason> = new Set(['body-cap', 'total-cap', 'spill-failed']);
-
 function captureLimits(
   exchange: ExchangeEvents,
   relative: (time: number) => number,
 ): { _captureLimits?: HarCaptureLimit[] } {
   const limits = exchange.captureLimits
-    .filter((limit) => !BODY_MARK_REASONS.has(limit.reason))
+    // The bodies' `_truncated` marks say these; every other limit is written here.
+    .filter((limit) => !BODY_CUT_REASONS.has(limit.reason))
     .map((limit): HarCaptureLimit => ({
       direction: limit.direction,
       at: relative(limit.t),

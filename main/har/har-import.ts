@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { CaptureLimitReason, Direction, ProxyEvent } from '../../app/proxy-events.js';
+import { BODY_CUT_REASONS, type Direction, type ProxyEvent } from '../../app/proxy-events.js';
 import { now } from '../../proxy-core/index.js';
 import { entryToExchange, EntrySkipped, type ImportedExchange } from './entry-to-events.js';
 import { isObject } from './har-fields.js';
@@ -55,9 +55,6 @@ export class HarImportError extends Error {
     this.name = 'HarImportError';
   }
 }
-
-/** Limits that mean the body's bytes were cut, not that parsing them gave way. */
-const CUT_REASONS: ReadonlySet<CaptureLimitReason> = new Set(['body-cap', 'total-cap', 'spill-failed']);
 
 const PROGRESS_MS = 100;
 /** Work done between turns of the event loop, so a huge import never stalls the host. */
@@ -211,7 +208,9 @@ class Importer {
     const limits: [Direction, BodyLimit][] = [];
     // A body marked cut in the file says so already; a note that its framing gave way does not.
     const already = new Set(
-      exchange.events.flatMap((e) => (e.type === 'capture-limited' && CUT_REASONS.has(e.reason) ? [e.direction] : [])),
+      exchange.events.flatMap((e) =>
+        e.type === 'capture-limited' && BODY_CUT_REASONS.has(e.reason) ? [e.direction] : [],
+      ),
     );
     for (const direction of ['request', 'response'] as const) {
       const bytes = exchange.bodies[direction];

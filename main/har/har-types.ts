@@ -217,7 +217,7 @@ export interface HarCaptureLimit {
   readonly direction: 'request' | 'response';
   /** Ms from `startedDateTime`. */
   readonly at: number;
-  /** `rpc-frames`, `websocket-frames` or `decode-failed`. */
+  /** `rpc-frames`, `websocket-frames`, `decode-failed` or `message-cap`. */
   readonly reason: CaptureLimitReason;
   /** Body offset from which bytes were no longer parsed; -1 when not known. */
   readonly atOffset: number;

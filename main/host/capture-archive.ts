@@ -76,13 +76,15 @@ export class CaptureArchive {
     return this.store !== undefined;
   }
 
-  append(event: HostEvent): void {
-    this.log.append(event);
+  /** Keeps `event`; returns an event the log added of its own that live consumers must hear too. */
+  append(event: HostEvent): HostEvent | undefined {
+    const added = this.log.append(event);
     if (event.type === 'exchange-closed' && this.store && this.log.has(event.id)) {
       this.moving.add(event.id);
       this.waiting.push(event.id);
       this.draining ??= this.drain();
     }
+    return added;
   }
 
   /**

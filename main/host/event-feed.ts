@@ -21,7 +21,12 @@ export class EventFeed {
   constructor(private readonly archive: Pick<CaptureArchive, 'append' | 'history'>) {}
 
   emit(event: HostEvent): void {
-    this.archive.append(event);
+    const added = this.archive.append(event);
+    this.deliver(event);
+    if (added) this.deliver(added);
+  }
+
+  private deliver(event: HostEvent): void {
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -1,5 +1,11 @@
 import type { HostEvent } from '../../app/contract.js';
-import type { ChunkEvent, Direction, ExchangeOpenedEvent, RawHeaders } from '../../app/proxy-events.js';
+import type {
+  CaptureLimitedEvent,
+  ChunkEvent,
+  Direction,
+  ExchangeOpenedEvent,
+  RawHeaders,
+} from '../../app/proxy-events.js';
 import { ChunkColumns } from './chunk-columns.js';
 
 export interface EventLogLimits {
@@ -60,7 +66,7 @@ interface ExchangeRecord {
   requestHeaders: RawHeaders;
   responseHeaders: RawHeaders | undefined;
   closed: boolean;
-  /** Messages kept (WebSocket or RPC), and those past the cap that were not. */
+  /** Messages kept (Server-Sent Events, WebSocket or RPC), and those past the cap that were not. */
   messages: number;
   messagesNotKept: number;
 }
@@ -89,7 +95,12 @@ export class EventLog {
     return this.count + this.loose.length;
   }
 
-  append(event: HostEvent): void {
+  /**
+   * Keeps `event` as the limits allow. Returns an event the log added of its own accord (the note
+   * that an exchange's messages stopped being kept), which live consumers must hear too.
+   */
+  append(event: HostEvent): HostEvent | undefined {
+    let added: HostEvent | undefined;
     switch (event.type) {
       case 'exchange-opened':
         this.exchanges.set(event.id, {
@@ -123,14 +134,14 @@ export class EventLog {
         const record = this.exchanges.get(event.id);
         if (!record) return;
         if (isMessage(event) && record.messages++ >= this.limits.maxMessagesPerExchange) {
-          record.messagesNotKept++;
-          return;
+          if (record.messagesNotKept++ > 0) return;
+          added = messagesNotKeptNote(event, this.limits.maxMessagesPerExchange);
+          this.keep(record, added);
+          break;
         }
         if (event.type === 'response-head') record.responseHeaders = event.response.headers;
         if (event.type === 'exchange-closed') record.closed = true;
-        record.events.push(event);
-        record.chunksBefore.push(record.chunks.request?.length ?? 0, record.chunks.response?.length ?? 0);
-        this.count++;
+        this.keep(record, event);
         break;
       }
       case 'client-error':
@@ -158,6 +169,13 @@ export class EventLog {
         return;
     }
     if (this.count > this.limits.maxEvents) this.forgetOldest();
+    return added;
+  }
+
+  private keep(record: ExchangeRecord, event: HostEvent): void {
+    record.events.push(event);
+    record.chunksBefore.push(record.chunks.request?.length ?? 0, record.chunks.response?.length ?? 0);
+    this.count++;
   }
 
   clear(): void {
@@ -219,7 +237,7 @@ export class EventLog {
     };
   }
 
-  /** Messages of an exchange (WebSocket or RPC) past the cap and not kept; 0 when none or unknown. */
+  /** Messages of an exchange past the cap and not kept; 0 when none or unknown. */
   messagesNotKept(id: number): number {
     return this.exchanges.get(id)?.messagesNotKept ?? 0;
   }
@@ -284,8 +302,25 @@ export class EventLog {
  * the cap one event stream left running all day (a dashboard's, 10 events a second) kept every
  * event in memory, about 0.3 KB each, past the log's total cap too.
  */
-function isMessage(event: HostEvent): boolean {
+type MessageEvent = Extract<HostEvent, { type: 'sse-event' | 'websocket-message' | 'rpc-message' }>;
+
+function isMessage(event: HostEvent): event is MessageEvent {
   return event.type === 'sse-event' || event.type === 'websocket-message' || event.type === 'rpc-message';
+}
+
+/** Says, where the first message not kept would have been, that the rest show only live. */
+function messagesNotKeptNote(first: MessageEvent, cap: number): CaptureLimitedEvent {
+  return {
+    type: 'capture-limited',
+    id: first.id,
+    direction: first.type === 'sse-event' ? 'response' : first.direction,
+    t: first.t,
+    reason: 'message-cap',
+    atOffset: -1,
+    detail:
+      `Sluice keeps the first ${cap.toLocaleString('en-US')} messages of an exchange; later ones show ` +
+      'only in windows that were open as they came, not in windows opened later or in HAR exports',
+  };
 }
 
 function eventCount(record: ExchangeRecord): number {

@@ -2,7 +2,13 @@ import { closeSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } 
 import './wasm-baseline-tier.js';
 import sqlite from 'node-sqlite3-wasm';
 import type { BindValues, Database, QueryResult, Statement } from 'node-sqlite3-wasm';
-import type { CaptureLimitReason, Direction, RawHeaders, RequestHead } from '../../app/proxy-events.js';
+import {
+  BODY_CUT_REASONS,
+  type CaptureLimitReason,
+  type Direction,
+  type RawHeaders,
+  type RequestHead,
+} from '../../app/proxy-events.js';
 import type { BodyRange, ExchangeRow, PageQuery, StoredBody, StoredPageRow } from './store-rows.js';
 import { errorMessage } from '../../app/error-message.js';
 
@@ -29,10 +35,8 @@ const PAGE_CHUNK_ROWS = 64;
 
 const DIRECTION_CODE: Record<Direction, number> = { request: 0, response: 1 };
 
-const LIMIT_REASONS: ReadonlySet<unknown> = new Set<CaptureLimitReason>(['body-cap', 'total-cap', 'spill-failed']);
-
 function isLimitReason(value: unknown): value is CaptureLimitReason {
-  return LIMIT_REASONS.has(value);
+  return (BODY_CUT_REASONS as ReadonlySet<unknown>).has(value);
 }
 
 // Small columns first: SQLite reads a row's columns in order, and a long `events` text spills into

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostEvent } from '../../app/contract.js';
+import type { RpcMessageEvent } from '../../app/proxy-events.js';
 import { CaptureArchive } from '../../main/host/capture-archive.js';
 import { openRunStore } from '../../main/host/run-store.js';
 import { useCleanup } from '../helpers/cleanup.js';
@@ -30,8 +31,17 @@ describe('the capture archive and RPC calls', () => {
     const first = await openArchive(dir);
     const call = rpcCall(1);
     const open = [rpcOpened(2), rpcMessage(2, 0), rpcStatus(2)];
-    // Past the cap of 4 messages, two of call 1's are not kept.
-    const kept = call.filter((e) => e.type !== 'rpc-message' || e.index < 2);
+    // Past the cap of 4 messages, two of call 1's are not kept; where the first was, a note says so.
+    const firstNotKept = call.find((e): e is RpcMessageEvent => e.type === 'rpc-message' && e.index >= 2);
+    const note = expect.objectContaining({
+      type: 'capture-limited',
+      reason: 'message-cap',
+      t: firstNotKept?.t,
+      direction: firstNotKept?.direction,
+    }) as HostEvent;
+    const kept = call.flatMap((e) =>
+      e.type !== 'rpc-message' || e.index < 2 ? [e] : e === firstNotKept ? [note] : [],
+    );
     for (const event of [...call, ...open]) first.append(event);
     // Call 1 is on its way to disk, call 2 (still open) stays in memory: a window sees both once.
     expect(await everything(first)).toEqual([...kept, ...open]);

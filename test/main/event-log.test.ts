@@ -57,7 +57,45 @@ describe('the host event log', () => {
     const kept = log.events().filter((e) => e.type === 'sse-event');
     expect(kept.map((e) => e.type === 'sse-event' && e.data)).toEqual(Array.from({ length: 20 }, (_, i) => `e${i}`));
     expect(log.messagesNotKept(1)).toBe(180);
-    expect(log.size).toBe(21);
+    // The opening, the 20 events kept and the note that the rest were not.
+    expect(log.size).toBe(22);
+  });
+
+  it('says once, where the first message not kept came, that the later ones show only live', () => {
+    const log = new EventLog({ maxMessagesPerExchange: 2 });
+    log.append(opened(1));
+    const added = [0, 1, 2, 3].map((index) =>
+      log.append({
+        type: 'websocket-message',
+        id: 1,
+        direction: 'request',
+        index,
+        t: 100 + index,
+        opcode: 1,
+        data: `m${index}`,
+        binary: false,
+        size: 2,
+      }),
+    );
+    expect(added.slice(0, 2)).toEqual([undefined, undefined]);
+    expect(added[3]).toBeUndefined();
+    expect(added[2]).toMatchObject({
+      type: 'capture-limited',
+      id: 1,
+      direction: 'request',
+      t: 102,
+      reason: 'message-cap',
+    });
+    const note = added[2]?.type === 'capture-limited' ? added[2] : undefined;
+    expect(note?.detail).toContain('first 2 messages');
+    // Kept where it came, so a window opened later reads it after the messages it has.
+    expect(log.eventsOf(1)?.map((e) => e.type)).toEqual([
+      'exchange-opened',
+      'websocket-message',
+      'websocket-message',
+      'capture-limited',
+    ]);
+    expect(log.messagesNotKept(1)).toBe(2);
   });
 
   it('ignores events of exchanges it never saw opened, and clears', () => {

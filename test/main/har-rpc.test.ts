@@ -247,6 +247,27 @@ describe('gRPC, gRPC-Web and Connect messages in HAR', () => {
     expect(entry._captureLimits).toEqual(first._captureLimits);
   });
 
+  it('writes that messages past the cap were not kept, and an import reads it back', async () => {
+    const detail = 'Sluice keeps the first 20,000 messages of an exchange';
+    const note: HostEvent = {
+      type: 'capture-limited',
+      id: 7,
+      direction: 'response',
+      t: 1050,
+      reason: 'message-cap',
+      atOffset: -1,
+      detail,
+    };
+    const entry = entryOf(await exportHar([rpcOpened(7), note, rpcStatus(7, { code: 0, name: 'OK' })]));
+    expect(entry._captureLimits).toEqual([
+      { direction: 'response', at: expect.any(Number) as number, reason: 'message-cap', atOffset: -1, detail },
+    ]);
+    const { events } = await importText(JSON.stringify({ log: { entries: [entry] } }));
+    expect(events.filter((e) => e.type === 'capture-limited')).toMatchObject([
+      { direction: 'response', reason: 'message-cap', detail },
+    ]);
+  });
+
   it('imports a status alone, naming it from its code when the file does not', async () => {
     const entry = entryOf(await exportHar([rpcOpened(7), rpcStatus(7, { code: 0, name: 'OK' })]));
     const { name: _name, ...unnamed } = entry._rpcStatus!;

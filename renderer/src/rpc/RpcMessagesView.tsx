@@ -15,6 +15,7 @@ import { usePacedValue } from '../live-table/use-paced-value.js';
 import { useRowFilter } from '../live-table/use-row-filter.js';
 import { decodeBase64, describeCounts, DIRECTION_CHOICES, directionArrow } from '../messages/message-common.js';
 import { MessageDetailFrame } from '../messages/MessageDetailFrame.js';
+import { MessagesNotKeptNote } from '../messages/MessagesNotKeptNote.js';
 import type { ExchangeView } from '../model/exchange.js';
 import { formatOffset } from '../sse/sse-format.js';
 import { callSchemaOf, loadSchemas, requestPath, type CallSchema, type CallSchemaState } from '../store/schemas.js';
@@ -103,6 +104,7 @@ function RpcMessagesBody({ exchange }: RpcMessagesViewProps) {
         </div>
       </div>
       <CallStatus x={exchange} />
+      <MessagesNotKeptNote exchange={exchange} />
       <CallSchemaLine x={exchange} schema={schema} />
       <TableFilter query={query} onQuery={setQuery} label="Filter messages" placeholder="Filter messages">
         <select

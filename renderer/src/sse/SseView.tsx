@@ -1,6 +1,7 @@
 import { ruleMarksOf } from '../app/rule-summary.js';
 import { useEffect, useMemo, useState } from 'react';
 import { formatCount } from '../format.js';
+import { MessagesNotKeptNote } from '../messages/MessagesNotKeptNote.js';
 import { NO_QUERY, type RowQuery } from '../live-table/row-filter.js';
 import { TableFilter } from '../live-table/TableFilter.js';
 import { useRowFilter } from '../live-table/use-row-filter.js';
@@ -114,6 +115,7 @@ function SseViewBody({ exchange, revision, rows: givenRows, named = givenRows ==
           </div>
         )}
       </div>
+      <MessagesNotKeptNote exchange={exchange} />
       <div className="sse-panel" id={`${idPrefix}-panel`} role={llm.provider !== undefined ? 'tabpanel' : undefined}>
         {!showText && (
           <TableFilter

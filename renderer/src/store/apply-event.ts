@@ -123,6 +123,7 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         rpcMessages: [],
         rpcMessagesDropped: 0,
         rpcStatus: undefined,
+        messagesNotKept: undefined,
         rules: [],
         rulesDropped: 0,
         breakpoint: undefined,
@@ -232,6 +233,10 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
       });
     case 'capture-limited':
       return touch(traffic, event.id, false, (x) => {
+        if (event.reason === 'message-cap') {
+          x.messagesNotKept ??= event;
+          return;
+        }
         const body = bodyOf(x, event.direction);
         // Frames that stopped parsing are news of their own: the body's capture itself goes on.
         if (event.reason === 'rpc-frames') body.framesStopped ??= event;

@@ -13,6 +13,7 @@ import { useRowFilter } from '../live-table/use-row-filter.js';
 import { useLiveTable } from '../live-table/use-live-table.js';
 import { describeCounts, DIRECTION_CHOICES, directionArrow } from '../messages/message-common.js';
 import { MessageDetailFrame } from '../messages/MessageDetailFrame.js';
+import { MessagesNotKeptNote } from '../messages/MessagesNotKeptNote.js';
 import { closeText, countMessages, messageKind, messagePreview } from './message-format.js';
 import { messageTest } from './message-filter.js';
 import '../messages/messages.css';
@@ -64,6 +65,7 @@ function MessagesViewBody({ exchange, revision }: MessagesViewProps) {
           {summary}
         </div>
       </div>
+      <MessagesNotKeptNote exchange={exchange} />
       <TableFilter query={query} onQuery={setQuery} label="Filter messages" placeholder="Filter messages">
         <select
           aria-label="Direction"
