@@ -7,6 +7,7 @@ import type {
   RawHeaders,
 } from '../../app/proxy-events.js';
 import { ChunkColumns } from './chunk-columns.js';
+import { SseColumns } from './sse-columns.js';
 
 export interface EventLogLimits {
   /** Events kept in all; past it the oldest finished exchanges are forgotten whole. */
@@ -53,8 +54,11 @@ const DEFAULTS: Required<EventLogLimits> = {
 };
 
 interface ExchangeRecord {
-  /** Every event but chunks, in order. */
-  readonly events: HostEvent[];
+  /**
+   * Every event but chunks, in order; a Server-Sent Event as its position in `sse`, where it is
+   * kept packed (a stream left open holds thousands).
+   */
+  readonly events: (HostEvent | number)[];
   /**
    * How many request and response chunks came before `events[i]`, at `[2i]` and `[2i + 1]`, so
    * replay interleaves them as they were. Flat: an exchange has several events, and a pair
@@ -63,6 +67,8 @@ interface ExchangeRecord {
   readonly chunksBefore: number[];
   /** Made on a body's first chunk: most requests have no body. */
   readonly chunks: Partial<Record<Direction, ChunkColumns>>;
+  /** Made on the stream's first event. */
+  sse: SseColumns | undefined;
   requestHeaders: RawHeaders;
   responseHeaders: RawHeaders | undefined;
   closed: boolean;
@@ -107,6 +113,7 @@ export class EventLog {
           events: [event],
           chunksBefore: [0, 0],
           chunks: {},
+          sse: undefined,
           requestHeaders: event.request.headers,
           responseHeaders: undefined,
           closed: false,
@@ -173,7 +180,7 @@ export class EventLog {
   }
 
   private keep(record: ExchangeRecord, event: HostEvent): void {
-    record.events.push(event);
+    record.events.push(event.type === 'sse-event' ? (record.sse ??= new SseColumns(event.id)).push(event) : event);
     record.chunksBefore.push(record.chunks.request?.length ?? 0, record.chunks.response?.length ?? 0);
     this.count++;
   }
@@ -250,7 +257,7 @@ export class EventLog {
   /** How an exchange the log holds began: its request head, where it went. */
   openedOf(id: number): ExchangeOpenedEvent | undefined {
     const first = this.exchanges.get(id)?.events[0];
-    return first?.type === 'exchange-opened' ? first : undefined;
+    return typeof first === 'object' && first.type === 'exchange-opened' ? first : undefined;
   }
 
   /** The headers of a body, to know its Content-Encoding; undefined when the exchange is not kept. */
@@ -338,7 +345,7 @@ function replay(record: ExchangeRecord, out: HostEvent[]): void {
   };
   record.events.forEach((event, i) => {
     chunksUpTo(record.chunksBefore[2 * i]!, record.chunksBefore[2 * i + 1]!);
-    out.push(event);
+    out.push(typeof event === 'number' ? record.sse!.at(event) : event);
   });
   chunksUpTo(request?.length ?? 0, response?.length ?? 0);
 }

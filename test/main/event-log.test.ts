@@ -61,6 +61,27 @@ describe('the host event log', () => {
     expect(log.size).toBe(22);
   });
 
+  it('gives back an event stream kept packed exactly as it came, names and ids that appear midway included', () => {
+    const log = new EventLog();
+    const sent: HostEvent[] = [opened(1)];
+    for (let index = 0; index < 12; index++) {
+      sent.push(chunk(1, index), {
+        type: 'sse-event',
+        id: 1,
+        index,
+        eventId: index >= 5 ? `id-${index}` : undefined,
+        event: index % 4 === 3 ? 'delta' : undefined,
+        data: `{"n":${index}}`,
+        t: 1000.25 + index,
+        chunkRange: [Math.max(0, index - 1), index],
+      });
+      if (index === 6) sent.push({ type: 'sse-retry', id: 1, t: 1006.5, retryMs: 3000 });
+    }
+    sent.push(closed(1));
+    for (const event of sent) log.append(event);
+    expect(log.eventsOf(1)).toEqual(sent);
+  });
+
   it('says once, where the first message not kept came, that the later ones show only live', () => {
     const log = new EventLog({ maxMessagesPerExchange: 2 });
     log.append(opened(1));
