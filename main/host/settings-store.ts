@@ -19,7 +19,8 @@ import { errorMessage } from '../../app/error-message.js';
  *   values survive even if the user never changes a setting. Copy-then-replace (rather than a
  *   rename) means there is never a moment without a settings.json, and the copy refuses to
  *   overwrite an earlier one.
- * - A missing field is not a problem: a hand-written file may hold only what it changes.
+ * - A missing field is not a problem: a hand-written file may hold only what it changes, and may
+ *   leave out `version` too (`{"keepCapture": true}` is read as version 1).
  * - Unknown fields (top level and inside `timeouts`) are ignored but written back untouched, so a
  *   newer Sluice sharing the data dir does not lose its settings when this one saves.
  * - A file we cannot read, or could not copy aside, is never overwritten: this run uses the
@@ -77,11 +78,13 @@ export function validateSettings(value: unknown): { settings: Settings; problems
   if (!isObject(value)) {
     return { settings: DEFAULT_SETTINGS, problems: [`the file holds ${describeValue(value)}, not an object`] };
   }
-  if (value['version'] !== 1) {
-    const found = 'version' in value ? `is ${describeValue(value['version'])}` : 'is missing';
+  // A hand-written file may leave the version out like any other field: there has only been 1.
+  if ('version' in value && value['version'] !== 1) {
     return {
       settings: DEFAULT_SETTINGS,
-      problems: [`version ${found}, but this Sluice reads version 1, so every setting uses its default`],
+      problems: [
+        `version is ${describeValue(value['version'])}, but this Sluice reads version 1, so every setting uses its default`,
+      ],
     };
   }
   const problems: string[] = [];

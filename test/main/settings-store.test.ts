@@ -133,7 +133,6 @@ describe('SettingsStore', () => {
 
   it.each([
     ['another version', { version: 2, proxyPort: 9000 }, 'version is 2, but this Sluice reads version 1'],
-    ['no version', { proxyPort: 9000 }, 'version is missing'],
     ['a list', [1, 2], 'the file holds a list, not an object'],
     ['null', null, 'the file holds null, not an object'],
   ])('uses every default for a file holding %s', async (_name, content, message) => {
@@ -143,6 +142,15 @@ describe('SettingsStore', () => {
     expect(store.get()).toEqual(DEFAULT_SETTINGS);
     expect(notices[0]).toContain(message);
     expect(await asideFiles(dir)).toHaveLength(1);
+  });
+
+  it('reads a hand-written file without a version as version 1, quietly', async () => {
+    const dir = await dataDir();
+    await writeFile(join(dir, 'settings.json'), JSON.stringify({ keepCapture: true, proxyPort: 9000 }));
+    const { store, notices } = await SettingsStore.open(dir);
+    expect(store.get()).toEqual({ ...DEFAULT_SETTINGS, keepCapture: true, proxyPort: 9000 });
+    expect(notices).toEqual([]);
+    expect(await asideFiles(dir)).toEqual([]);
   });
 
   it('never overwrites an earlier copy kept aside', async () => {
