@@ -303,3 +303,32 @@ test('a stream past the messages the host keeps says so, live and in a window op
   await expect(page.getByTestId('sse-stats')).toContainText('20,000 events');
   await expect(note).toContainText('not in windows opened later');
 });
+
+test('a window on a long stream keeps its newest 50,000 events and counts the older ones it let go', async ({
+  page,
+  sluice,
+  upstream,
+}) => {
+  const sent = 55_000;
+  const server = await upstream(async (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    const events = Array.from({ length: sent }, (_, i) => `data: ${i}\n\n`);
+    // Paced, so the window keeps up: a flood past what a page can draw is thinned (and says so).
+    for (let i = 0; i < sent; i += 1_000) {
+      res.write(events.slice(i, i + 1_000).join(''));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    res.end();
+  });
+
+  const row = page.getByTestId('exchange-row').filter({ hasText: '/long' });
+  const body = (await readAll(await requestViaProxy(sluice.proxyPort, `${server.url}/long`))).toString();
+  expect(body.match(/^data: /gm)).toHaveLength(sent);
+  await expect(row).toHaveAttribute('data-state', 'completed');
+  await row.click();
+  await page.getByRole('tab', { name: /Events/ }).click();
+  // Past 50,000 the oldest tenth goes: 5,001 let go, every event still counted.
+  const stats = page.getByTestId('sse-stats');
+  await expect(stats).toContainText('55,000 events');
+  await expect(stats).toContainText('5,001 older not shown');
+});

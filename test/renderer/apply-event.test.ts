@@ -79,6 +79,29 @@ describe('the renderer traffic model', () => {
     expect(x.revision).toBeGreaterThan(5);
   });
 
+  it("drops a long stream's oldest events past its cap, counting them and keeping the first for timing", () => {
+    const traffic = emptyTraffic();
+    const limits = { maxChunksPerBody: 100, maxExchanges: 10, maxMessagesPerExchange: 10 };
+    applyEvent(traffic, open(1, 'http://a.test/feed'), limits);
+    const sent: HostEvent[] = Array.from({ length: 12 }, (_, index) => ({
+      type: 'sse-event',
+      id: 1,
+      index,
+      eventId: undefined,
+      event: undefined,
+      data: `e${index}`,
+      t: 100 + index,
+      chunkRange: [index, index],
+    }));
+    for (const event of sent) applyEvent(traffic, event, limits);
+    const x = traffic.exchanges.get(1)!;
+    // Past 10 the oldest beyond 90 % go: 11 → 9 kept, 2 dropped; the 12th makes 10.
+    expect(x.sse).toHaveLength(10);
+    expect(x.sseDropped).toBe(2);
+    expect(x.sse[0]).toBe(sent[2]);
+    expect(x.sseFirst).toBe(sent[0]);
+  });
+
   it('merges chunks past its per-body cap and forgets the oldest finished exchanges past its cap', () => {
     const traffic = emptyTraffic();
     const limits = { maxChunksPerBody: 2, maxExchanges: 10 };

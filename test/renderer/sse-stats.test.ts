@@ -27,6 +27,16 @@ describe('streamStats', () => {
     expect(streamStats(rows, { requestStart: REQUEST }).overallRate).toBeCloseTo(10);
   });
 
+  it('counts and times a long stream from its first event after its oldest were dropped', () => {
+    // 21 events 100 ms apart, the first 11 no longer kept: 20 intervals over 2 s.
+    const all = at(...Array.from({ length: 21 }, (_, i) => 1450 + i * 100));
+    const stats = streamStats(all.slice(11), { requestStart: REQUEST }, { count: 11, first: all[0] });
+    expect(stats.count).toBe(21);
+    expect(stats.firstFromRequest).toBe(450);
+    expect(stats.overallRate).toBeCloseTo(10);
+    expect(describeStats(stats, { live: false, dropped: 11 })).toMatch(/^21 events · .* · 11 older not shown$/);
+  });
+
   it('has no rate or first-event time before there is anything to measure', () => {
     expect(streamStats([], { requestStart: REQUEST, responseStart: RESPONSE })).toEqual({
       count: 0,

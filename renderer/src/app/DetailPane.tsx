@@ -61,7 +61,7 @@ function Detail({ x }: { x: ExchangeView }) {
   const hasEvents = category === 'sse' || bodyEvents !== undefined || x.sse.length > 0;
   // Read whichever tab shows, so the tab can say how many events there are, as it does for SSE.
   const bodyRows = useBodyEventRows(x, bodyEvents);
-  const eventCount = bodyEvents ? (bodyRows?.length ?? 0) : x.sse.length;
+  const eventCount = bodyEvents ? (bodyRows?.length ?? 0) : x.sse.length + x.sseDropped;
   const rpc = x.rpc !== undefined || x.rpcMessages.length > 0;
   const hasMessages = rpc || x.opened.kind === 'websocket' || x.messages.length > 0;
   const messageCount = rpc ? x.rpcMessages.length + x.rpcMessagesDropped : x.messages.length + x.messagesDropped;

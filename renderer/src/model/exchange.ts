@@ -82,8 +82,12 @@ export interface ExchangeView {
   closed: ExchangeClosedEvent | undefined;
   readonly requestBody: BodyView;
   readonly responseBody: BodyView;
-  /** Parsed Server-Sent Events, in stream order. */
+  /** Parsed Server-Sent Events, in stream order; past the store's cap the oldest are dropped. */
   readonly sse: SseEvent[];
+  /** Events dropped from the front of `sse` by the cap, so counts stay true. */
+  sseDropped: number;
+  /** The stream's first event, kept when it is dropped from `sse`: the stats time the stream from it. */
+  sseFirst: SseEvent | undefined;
   /** The last `retry:` the stream asked for, in ms. */
   sseRetryMs: number | undefined;
   /** WebSocket messages in arrival order; past the store's cap the oldest are dropped. */

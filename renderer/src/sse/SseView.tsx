@@ -1,5 +1,5 @@
 import { ruleMarksOf } from '../app/rule-summary.js';
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { formatCount } from '../format.js';
 import { MessagesNotKeptNote } from '../messages/MessagesNotKeptNote.js';
 import { NO_QUERY, type RowQuery } from '../live-table/row-filter.js';
@@ -39,47 +39,63 @@ export function SseView(props: SseViewProps) {
 }
 
 interface Selection {
-  readonly index: number | undefined;
+  /** Position counted from the first event ever, so it survives the oldest being dropped. */
+  readonly absolute: number | undefined;
   readonly expanded: boolean;
+}
+
+/**
+ * A reader of the rows made afresh whenever `generation` changes: the oldest rows were dropped,
+ * so the positions it has read up to no longer hold.
+ */
+function useReader<T>(make: () => T, generation: number): T {
+  const ref = useRef<{ generation: number; reader: T }>(undefined);
+  if (ref.current?.generation !== generation) ref.current = { generation, reader: make() };
+  return ref.current.reader;
 }
 
 function SseViewBody({ exchange, revision, rows: givenRows, named = givenRows === undefined }: SseViewProps) {
   const rows = givenRows ?? exchange.sse;
+  // A long stream's oldest events leave the page (the store's cap); rows cut from a body do not.
+  const dropped = givenRows === undefined ? exchange.sseDropped : 0;
   // Arrays grow in place, so the length (and the revision) stand in for identity in memo keys.
   const count = rows.length;
   const live = exchange.closed === undefined;
   const now = useHostNowWhileLive(rows, live);
 
-  const [assembler] = useState(() => new LlmTextAssembler());
+  const assembler = useReader(() => new LlmTextAssembler(), dropped);
   // `sync` only reads rows it has not seen, so this is O(new events) per update.
   const llm = useMemo(() => assembler.sync(rows), [assembler, rows, count, revision]);
 
   const [tab, setTab] = useState<'events' | 'text'>('events');
   const showText = tab === 'text' && llm.provider !== undefined;
-  const [selection, setSelection] = useState<Selection>({ index: undefined, expanded: false });
-  const selectedRow = selection.index === undefined ? undefined : rows[selection.index];
+  const [selection, setSelection] = useState<Selection>({ absolute: undefined, expanded: false });
+  const selected = selection.absolute === undefined ? undefined : selection.absolute - dropped;
+  const selectedRow = selected === undefined || selected < 0 ? undefined : rows[selected];
   const [query, setQuery] = useState<RowQuery>(NO_QUERY);
-  const indices = useRowFilter(rows, count, query, eventTest);
-  const [sharedPrefix] = useState(() => new SharedPrefix());
+  // Dropping the oldest shifts every index: the filter starts over then.
+  const indices = useRowFilter(rows, count, query, eventTest, dropped);
+  const sharedPrefix = useReader(() => new SharedPrefix(), dropped);
   // An LLM stream shows what each event added instead; others hide the start all events share.
   const skip = useMemo(
     () => (llm.provider === undefined ? sharedPrefix.sync(rows) : 0),
     [sharedPrefix, rows, count, llm.provider],
   );
-  const [eventNames] = useState(() => new EventNames());
+  const eventNames = useReader(() => new EventNames(), dropped);
   // Like the assembler: only the events since the last update are read.
   const names = useMemo(() => eventNames.sync(rows), [eventNames, rows, count]);
 
   const ruleMarks = useMemo(() => ruleMarksOf(exchange.rules), [exchange.rules, exchange.rules.length]);
-  const stats = streamStats(rows, {
-    requestStart: exchange.opened.t,
-    responseStart: exchange.response?.t,
-    now,
-  });
+  const stats = streamStats(
+    rows,
+    { requestStart: exchange.opened.t, responseStart: exchange.response?.t, now },
+    { count: dropped, first: exchange.sseFirst },
+  );
   const summary = describeStats(stats, {
     live,
     retryMs: exchange.sseRetryMs,
     shown: indices?.length,
+    dropped,
   });
   const idPrefix = `sse-${exchange.id}`;
 
@@ -133,9 +149,9 @@ function SseViewBody({ exchange, revision, rows: givenRows, named = givenRows ==
           indices={indices}
           start={exchange.opened.t}
           idPrefix={idPrefix}
-          selected={selection.index}
+          selected={selected}
           expanded={selection.expanded}
-          onSelect={(index, expanded) => setSelection({ index, expanded })}
+          onSelect={(index, expanded) => setSelection({ absolute: index + dropped, expanded })}
           active={!showText}
           followInitially={live}
           sseFields={named}
@@ -149,7 +165,7 @@ function SseViewBody({ exchange, revision, rows: givenRows, named = givenRows ==
         <EventDetail
           row={selectedRow}
           start={exchange.opened.t}
-          onClose={() => setSelection({ index: selection.index, expanded: false })}
+          onClose={() => setSelection({ absolute: selection.absolute, expanded: false })}
         />
       )}
     </div>

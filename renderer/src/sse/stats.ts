@@ -30,14 +30,20 @@ export interface StatsTimes {
 
 export const RECENT_WINDOW_MS = 5000;
 
+/** Rows dropped from the front of a long stream: how many, and the stream's first. */
+export interface DroppedRows {
+  readonly count: number;
+  readonly first: Timed | undefined;
+}
+
 /**
  * Summary numbers for a stream. Cost does not grow with the stream (a binary search at most), so
  * it can run on every live update of a 100,000-event stream.
  */
-export function streamStats(rows: readonly Timed[], times: StatsTimes): StreamStats {
-  const count = rows.length;
-  const first = rows[0];
-  const last = rows[count - 1];
+export function streamStats(rows: readonly Timed[], times: StatsTimes, dropped?: DroppedRows): StreamStats {
+  const count = rows.length + (dropped?.count ?? 0);
+  const first = dropped && dropped.count > 0 ? dropped.first : rows[0];
+  const last = rows[rows.length - 1];
   return {
     count,
     firstFromRequest: first ? first.t - times.requestStart : undefined,
@@ -91,6 +97,8 @@ export interface StatsContext {
   readonly retryMs?: number | undefined;
   /** Events the table's filter lets through; undefined while it filters nothing. */
   readonly shown?: number | undefined;
+  /** The oldest events no longer kept in the page (a long stream); counted in `stats.count`. */
+  readonly dropped?: number | undefined;
 }
 
 /**
@@ -114,5 +122,6 @@ export function describeStats(stats: StreamStats, context: StatsContext): string
     parts.push(`${formatRate(stats.recentRate)}/s in the last ${RECENT_WINDOW_MS / 1000} s`);
   }
   if (context.retryMs !== undefined) parts.push(`retry ${formatDuration(context.retryMs)}`);
+  if (context.dropped) parts.push(`${formatCount(context.dropped)} older not shown`);
   return parts.join(' · ');
 }

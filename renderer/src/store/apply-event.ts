@@ -26,8 +26,8 @@ export interface TrafficLimits {
   /** Exchanges kept; past it the oldest finished ones are forgotten. */
   readonly maxExchanges: number;
   /**
-   * WebSocket messages, and RPC messages, kept per exchange; past it the oldest tenth is dropped
-   * (newest matter live).
+   * Server-Sent Events, WebSocket messages and RPC messages kept per exchange; past it the oldest
+   * tenth is dropped (newest matter live): a window left open on a stream all day stays bounded.
    */
   readonly maxMessagesPerExchange?: number;
 }
@@ -116,6 +116,8 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         requestBody: emptyBody('request'),
         responseBody: emptyBody('response'),
         sse: [],
+        sseDropped: 0,
+        sseFirst: undefined,
         sseRetryMs: undefined,
         messages: [],
         messagesDropped: 0,
@@ -183,7 +185,8 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
       });
     case 'sse-event':
       return touch(traffic, event.id, false, (x) => {
-        x.sse.push(event);
+        x.sseFirst ??= event;
+        x.sseDropped += pushCapped(x.sse, event, limits);
       });
     case 'sse-retry':
       return touch(traffic, event.id, false, (x) => {
