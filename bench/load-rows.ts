@@ -54,6 +54,15 @@ export function streamsRows(results: readonly StreamsResult[]): Row[] {
         ok: target === undefined ? undefined : verdict(r.added.p99, (v) => v < target),
       },
       {
+        // The first events of every stream come at once; this is the flow after that burst.
+        measure: `${name}: event latency p99 of events sent ${fixed(r.openingMs / 1000, 0)} s or more after the streams began, ms`,
+        direct: fixed(r.afterOpening.direct.p99, 2),
+        viaSluice: `${fixed(r.afterOpening.proxy.p99, 2)} (added ${fixed(r.afterOpening.added.p99, 2)})`,
+        ratio: fixed(r.afterOpening.proxy.p99 / r.afterOpening.direct.p99, 2),
+        target: NONE,
+        ok: undefined,
+      },
+      {
         measure: `${name}: events delivered`,
         direct: delivered(r.directDelivery),
         viaSluice: delivered(r.proxyDelivery),
