@@ -1,7 +1,22 @@
 /** Host events for tests that feed a log, an archive or the renderer's store by hand. */
 import type { HostEvent, ProxyStatus, SystemProxyStatus } from '../../app/contract.js';
-import type { ChunkEvent, RawHeaders } from '../../app/proxy-events.js';
+import type { ChunkEvent, RawHeaders, SseEvent } from '../../app/proxy-events.js';
 import type { SluiceHost } from '../../main/host/sluice-host.js';
+
+/** Event `index` of a stream: data `e<index>`, read at `index` ms, in chunk `index`, unless `fields` say. */
+export function sseEvent(id: number, index: number, fields: Partial<Omit<SseEvent, 'type'>> = {}): SseEvent {
+  return {
+    type: 'sse-event',
+    id,
+    index,
+    eventId: undefined,
+    event: undefined,
+    data: `e${index}`,
+    t: index,
+    chunkRange: [index, index],
+    ...fields,
+  };
+}
 
 export function openedEvent(
   id: number,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HostEvent } from '../../app/contract.js';
 import type { ChunkEvent } from '../../app/proxy-events.js';
 import { EventLog } from '../../main/host/event-log.js';
-import { chunkEvent, closedEvent, openedEvent } from '../helpers/host-events.js';
+import { chunkEvent, closedEvent, openedEvent, sseEvent } from '../helpers/host-events.js';
 
 const opened = (id: number): HostEvent => openedEvent(id);
 const chunk = chunkEvent;
@@ -42,18 +42,7 @@ describe('the host event log', () => {
   it("keeps an open event stream's events up to the per-exchange cap, however long it runs", () => {
     const log = new EventLog({ maxEvents: 50, maxMessagesPerExchange: 20 });
     log.append(opened(1));
-    for (let index = 0; index < 200; index++) {
-      log.append({
-        type: 'sse-event',
-        id: 1,
-        index,
-        eventId: undefined,
-        event: undefined,
-        data: `e${index}`,
-        t: index,
-        chunkRange: [index, index],
-      });
-    }
+    for (let index = 0; index < 200; index++) log.append(sseEvent(1, index));
     const kept = log.events().filter((e) => e.type === 'sse-event');
     expect(kept.map((e) => e.type === 'sse-event' && e.data)).toEqual(Array.from({ length: 20 }, (_, i) => `e${i}`));
     expect(log.messagesNotKept(1)).toBe(180);
@@ -65,16 +54,16 @@ describe('the host event log', () => {
     const log = new EventLog();
     const sent: HostEvent[] = [opened(1)];
     for (let index = 0; index < 12; index++) {
-      sent.push(chunk(1, index), {
-        type: 'sse-event',
-        id: 1,
-        index,
-        eventId: index >= 5 ? `id-${index}` : undefined,
-        event: index % 4 === 3 ? 'delta' : undefined,
-        data: `{"n":${index}}`,
-        t: 1000.25 + index,
-        chunkRange: [Math.max(0, index - 1), index],
-      });
+      sent.push(
+        chunk(1, index),
+        sseEvent(1, index, {
+          eventId: index >= 5 ? `id-${index}` : undefined,
+          event: index % 4 === 3 ? 'delta' : undefined,
+          data: `{"n":${index}}`,
+          t: 1000.25 + index,
+          chunkRange: [Math.max(0, index - 1), index],
+        }),
+      );
       if (index === 6) sent.push({ type: 'sse-retry', id: 1, t: 1006.5, retryMs: 3000 });
     }
     sent.push(closed(1));

@@ -11,6 +11,7 @@ import {
 } from '../../renderer/src/store/apply-event.js';
 import { rowState } from '../../renderer/src/store/exchange-row.js';
 import { filterIds, NO_FILTER } from '../../renderer/src/store/filter.js';
+import { sseEvent } from '../helpers/host-events.js';
 
 function open(id: number, url: string): HostEvent {
   return {
@@ -83,16 +84,7 @@ describe('the renderer traffic model', () => {
     const traffic = emptyTraffic();
     const limits = { maxChunksPerBody: 100, maxExchanges: 10, maxMessagesPerExchange: 10 };
     applyEvent(traffic, open(1, 'http://a.test/feed'), limits);
-    const sent: HostEvent[] = Array.from({ length: 12 }, (_, index) => ({
-      type: 'sse-event',
-      id: 1,
-      index,
-      eventId: undefined,
-      event: undefined,
-      data: `e${index}`,
-      t: 100 + index,
-      chunkRange: [index, index],
-    }));
+    const sent = Array.from({ length: 12 }, (_, index) => sseEvent(1, index, { t: 100 + index }));
     for (const event of sent) applyEvent(traffic, event, limits);
     const x = traffic.exchanges.get(1)!;
     // Past 10 the oldest beyond 90 % go: 11 → 9 kept, 2 dropped; the 12th makes 10.
