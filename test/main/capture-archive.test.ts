@@ -8,7 +8,7 @@ import type { CapturedRange } from '../../proxy-core/index.js';
 import { CaptureArchive, MAX_MOVED_BODY_BYTES, type LiveBodies } from '../../main/host/capture-archive.js';
 import type { EventLogLimits } from '../../main/host/event-log.js';
 import { openRunStore, type RunStore } from '../../main/host/run-store.js';
-import { chunkEvent, closedEvent, openedEvent, responseHeadEvent } from '../helpers/host-events.js';
+import { chunkEvent, closedEvent, openedEvent, responseHeadEvent, sseEvent } from '../helpers/host-events.js';
 
 const opened = (id: number): HostEvent => openedEvent(id, { method: 'POST' });
 const head = (id: number, encoding?: string): HostEvent =>
@@ -199,16 +199,7 @@ describe('the capture archive: finished exchanges on disk, the rest in memory', 
     });
     archive.append(opened(1));
     for (let index = 0; index < events; index++) {
-      archive.append({
-        type: 'sse-event',
-        id: 1,
-        index,
-        eventId: undefined,
-        event: undefined,
-        data: '',
-        t: index,
-        chunkRange: [0, 0],
-      });
+      archive.append(sseEvent(1, index, { data: '', chunkRange: [0, 0] }));
     }
     const count = async (): Promise<number> => (await everything(archive)).filter((e) => e.type === 'sse-event').length;
     expect(await count()).toBe(events);
@@ -219,16 +210,8 @@ describe('the capture archive: finished exchanges on disk, the rest in memory', 
 
   it('sends a window a stored stream in short and gives its whole events when asked; an open one whole', async () => {
     const { archive, runStore } = await archiveWith(new FakeLiveBodies());
-    const sse = (id: number, index: number): HostEvent => ({
-      type: 'sse-event',
-      id,
-      index,
-      eventId: undefined,
-      event: 'delta',
-      data: `token ${index}`,
-      t: index,
-      chunkRange: [index, index],
-    });
+    const sse = (id: number, index: number): HostEvent =>
+      sseEvent(id, index, { event: 'delta', data: `token ${index}` });
     const streamed: HostEvent[] = [opened(1), head(1)];
     for (let index = 0; index < 40; index++) streamed.push(chunk(1, index), sse(1, index));
     streamed.push(closed(1));

@@ -7,6 +7,7 @@ import { EventBatcher, thinChunks } from '../../main/host/event-batcher.js';
 import { applyEvent, emptyTraffic } from '../../renderer/src/store/apply-event.js';
 import { summarize } from '../../renderer/src/timeline/timeline-model.js';
 import { fetchViaProxy } from '../helpers/client.js';
+import { sseEvent } from '../helpers/host-events.js';
 import { useRig } from '../helpers/schemes.js';
 
 /** Upstream writes per second; each write is one small SSE event, so one chunk and one sse-event. */
@@ -248,16 +249,7 @@ describe('EventBatcher overflow, exactly', () => {
     return { type: 'chunk', id, direction, offset, size, readAt: at, flushedAt: at + 0.5, index };
   }
   function sse(id: number, index: number): HostEvent {
-    return {
-      type: 'sse-event',
-      id,
-      index,
-      eventId: undefined,
-      event: undefined,
-      data: `${index}`,
-      t: ++at,
-      chunkRange: [index, index],
-    };
+    return sseEvent(id, index, { data: `${index}`, t: ++at });
   }
   function notice(n: number): HostEvent {
     return { type: 'host-notice', t: ++at, level: 'info', message: `n${n}` };
