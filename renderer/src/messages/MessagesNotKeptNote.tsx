@@ -5,7 +5,7 @@ import type { ExchangeView } from '../model/exchange.js';
  * export) has only the first ones, though this window may have seen them all arrive.
  */
 export function MessagesNotKeptNote({ exchange }: { readonly exchange: ExchangeView }) {
-  const note = exchange.messagesNotKept;
+  const note = exchange.messageCapNote;
   if (!note) return null;
   return (
     <p className="banner info" role="note" data-testid="messages-not-kept">

@@ -106,7 +106,7 @@ export interface ExchangeView {
    * Set once the host stopped keeping this exchange's messages (SSE, WebSocket or RPC) past its
    * cap: later ones reach the windows open as they come, not windows opened later or exports.
    */
-  messagesNotKept: CaptureLimitedEvent | undefined;
+  messageCapNote: CaptureLimitedEvent | undefined;
   /** What stream rules did to this exchange, in order (a rule that matched says so first). */
   readonly rules: RuleAppliedEvent[];
   /** Rule events past the store's cap, counted. */

@@ -125,7 +125,7 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
         rpcMessages: [],
         rpcMessagesDropped: 0,
         rpcStatus: undefined,
-        messagesNotKept: undefined,
+        messageCapNote: undefined,
         rules: [],
         rulesDropped: 0,
         breakpoint: undefined,
@@ -237,7 +237,7 @@ export function applyEvent(traffic: Traffic, event: HostEvent, limits: TrafficLi
     case 'capture-limited':
       return touch(traffic, event.id, false, (x) => {
         if (event.reason === 'message-cap') {
-          x.messagesNotKept ??= event;
+          x.messageCapNote ??= event;
           return;
         }
         const body = bodyOf(x, event.direction);
