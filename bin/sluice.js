@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --initial-old-space-size=32 --max-semi-space-size=4
+#!/usr/bin/env -S node --initial-old-space-size=32 --max-semi-space-size=4 --v8-pool-size=1
 // The `sluice` command: runs the built CLI. Build first with `npm run build`. The flags on the
 // first line are the proxy process's (main/proxy-process-flags.ts says why); run it as `sluice` or
 // `./bin/sluice.js` to have them (`node bin/sluice.js` works too, without them).
