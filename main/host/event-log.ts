@@ -304,13 +304,13 @@ export class EventLog {
   }
 }
 
+type MessageEvent = Extract<HostEvent, { type: 'sse-event' | 'websocket-message' | 'rpc-message' }>;
+
 /**
  * The events the per-exchange message cap counts. An open exchange is never forgotten, so without
  * the cap one event stream left running all day (a dashboard's, 10 events a second) kept every
  * event in memory, about 0.3 KB each, past the log's total cap too.
  */
-type MessageEvent = Extract<HostEvent, { type: 'sse-event' | 'websocket-message' | 'rpc-message' }>;
-
 function isMessage(event: HostEvent): event is MessageEvent {
   return event.type === 'sse-event' || event.type === 'websocket-message' || event.type === 'rpc-message';
 }

@@ -17,10 +17,6 @@ export class SseColumns {
 
   constructor(readonly id: number) {}
 
-  get length(): number {
-    return this.data.length;
-  }
-
   /** Keeps `event`; returns its position, which `at` takes. */
   push(event: SseEvent): number {
     const i = this.data.length;
