@@ -9,6 +9,7 @@ export type ProxyEventListener = (event: ProxyEvent) => void;
  */
 export class EventHub {
   private listeners: readonly ProxyEventListener[] = [];
+  private flushFirst: () => void = () => undefined;
 
   get active(): boolean {
     return this.listeners.length > 0;
@@ -21,7 +22,16 @@ export class EventHub {
     };
   }
 
+  /**
+   * Work `emit` runs before each event: the recorder's deferred chunks, so an event never reaches
+   * a listener ahead of the chunks that came before it.
+   */
+  flushBeforeEmit(flush: () => void): void {
+    this.flushFirst = flush;
+  }
+
   emit(event: ProxyEvent): void {
+    this.flushFirst();
     for (const listener of this.listeners) {
       try {
         listener(event);

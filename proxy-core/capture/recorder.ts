@@ -12,7 +12,9 @@ import { errorMessage } from '../../app/error-message.js';
 import { contentLengthValue } from '../../app/http-headers.js';
 import { now } from '../clock.js';
 import type { EventHub } from '../event-hub.js';
+import { readBuffers } from '../read-buffers.js';
 import { BodyCapture, type CaptureBudget, type CapturedRange } from './body-capture.js';
+import { DeferredObservations, type ChunkObserver } from './deferred-observations.js';
 import { RpcTracker } from './rpc-tracker.js';
 import { SseTracker } from './sse-tracker.js';
 import { WebSocketTracker } from './websocket-tracker.js';
@@ -32,17 +34,21 @@ export interface FlushedChunk {
 
 /**
  * The observe path. Told about each chunk after it was handed to the other side, it announces
- * the chunk, keeps a bounded copy and parses event streams. It holds no reference to sockets and
- * nothing it does can delay a write.
+ * the chunk, keeps a bounded copy and parses event streams, once the forwarding of that turn of
+ * the event loop is done (DeferredObservations). It holds no reference to sockets and nothing it
+ * does can delay a write.
  */
 export class Recorder {
   private readonly captures = new Map<number, ExchangeCapture>();
+  private readonly deferred = new DeferredObservations();
   private enabled = true;
 
   constructor(
     private readonly hub: EventHub,
     private readonly budget: CaptureBudget,
-  ) {}
+  ) {
+    hub.flushBeforeEmit(() => this.deferred.drain());
+  }
 
   /** Body copies, SSE and WebSocket parsing stop for new exchanges while disabled; events still flow. */
   setEnabled(enabled: boolean): void {
@@ -54,6 +60,7 @@ export class Recorder {
       id,
       this.hub,
       this.budget,
+      this.deferred,
       this.enabled && (options.copyBodies ?? true),
       this.enabled,
     );
@@ -62,28 +69,32 @@ export class Recorder {
   }
 
   async readBody(id: number, direction: Direction, start?: number, end?: number): Promise<CapturedRange | undefined> {
+    this.deferred.drain();
     return this.captures.get(id)?.body(direction)?.read(start, end);
   }
 
   /** A body copied now when it is all in memory (`BodyCapture.copyHeld`); undefined when it is not kept. */
   readHeld(id: number, direction: Direction, max: number): CapturedRange | 'elsewhere' | undefined {
+    this.deferred.drain();
     return this.captures.get(id)?.body(direction)?.copyHeld(max);
   }
 
   /** Forgets one exchange's capture (its host stopped showing it) and frees its memory and spill files. */
   forget(id: number): void {
+    this.deferred.drain();
     this.captures.get(id)?.dispose();
     this.captures.delete(id);
   }
 
   /** Forgets every capture and frees its memory and spill files. */
   clear(): void {
+    this.deferred.drain();
     for (const capture of this.captures.values()) capture.dispose();
     this.captures.clear();
   }
 }
 
-export class ExchangeCapture {
+export class ExchangeCapture implements ChunkObserver {
   private readonly request: BodyCapture | undefined;
   private readonly response: BodyCapture | undefined;
   private sse: SseTracker | undefined;
@@ -94,6 +105,7 @@ export class ExchangeCapture {
     readonly id: number,
     private readonly hub: EventHub,
     budget: CaptureBudget,
+    private readonly deferred: DeferredObservations,
     private readonly copyBodies: boolean,
     /** Parse streams (WebSocket frames) even where bodies are not copied, as for a bridge. */
     private readonly parseStreams = copyBodies,
@@ -110,6 +122,7 @@ export class ExchangeCapture {
 
   /** Starts parsing the response as an event stream. */
   trackEventStream(contentEncoding: string | undefined): void {
+    this.deferred.drain();
     if (!this.copyBodies) return;
     this.sse = new SseTracker(this.id, contentEncoding, this.emit, (reason) => this.limited('response', reason, -1));
   }
@@ -119,6 +132,7 @@ export class ExchangeCapture {
    * its `Sec-WebSocket-Extensions`. Bytes the upgrade carried along arrive through `onWebSocketBytes`.
    */
   trackWebSocket(extensions: string | undefined): void {
+    this.deferred.drain();
     if (!this.parseStreams) return;
     this.websocket = new WebSocketTracker(this.id, extensions, this.emit, (direction, at) =>
       this.limited(direction, 'websocket-frames', at),
@@ -127,6 +141,7 @@ export class ExchangeCapture {
 
   /** The request head was forwarded: a gRPC, gRPC-Web or Connect call gets its messages framed. */
   onRequestHead(request: RequestHead): void {
+    this.deferred.drain();
     if (!this.copyBodies) return;
     this.request?.expectLength(declaredLength(request.headers));
     this.rpcSafely(() => {
@@ -137,21 +152,38 @@ export class ExchangeCapture {
   }
 
   onResponseHead(response: ResponseHead, at: number): void {
+    this.deferred.drain();
     this.response?.expectLength(declaredLength(response.headers));
     if (this.rpc) this.rpcSafely(() => this.rpc?.onResponseHead(response, at));
   }
 
   /** Trailers that ended the response (HTTP/2, or a chunked HTTP/1.1 body). */
   onResponseTrailers(fields: RawHeaders, at: number): void {
+    this.deferred.drain();
     if (this.rpc) this.rpcSafely(() => this.rpc?.onResponseTrailers(fields, at));
   }
 
   /** Bytes forwarded outside the pumps (those that came with the upgrade itself), for the frame parser. */
   onWebSocketBytes(direction: Direction, bytes: Buffer, at: number): void {
+    this.deferred.drain();
     this.websocket?.onBytes(direction, bytes, at);
   }
 
-  onFlushed({ direction, bytes, index, offset, readAt, flushedAt }: FlushedChunk): void {
+  /**
+   * Bytes in a lent read buffer are looked at now, before the pump gives the buffer back for
+   * reuse (a bulk read: deferring it would make the next read take a fresh buffer); all others once
+   * this turn's forwarding is done, in order.
+   */
+  onFlushed(chunk: FlushedChunk): void {
+    if (readBuffers.held(chunk.bytes)) {
+      this.deferred.drain();
+      this.observe(chunk);
+    } else {
+      this.deferred.defer(this, chunk);
+    }
+  }
+
+  observe({ direction, bytes, index, offset, readAt, flushedAt }: FlushedChunk): void {
     // Checked before the event is built, not inside `emit`: this runs for every chunk forwarded.
     if (this.hub.active) {
       this.hub.emit({ type: 'chunk', id: this.id, direction, offset, size: bytes.length, readAt, flushedAt, index });
@@ -164,6 +196,7 @@ export class ExchangeCapture {
 
   /** The exchange is over; parsing ends, copies stay readable until cleared. */
   finish(outcome: ExchangeOutcome): void {
+    this.deferred.drain();
     this.sse?.end();
     if (this.rpc) this.rpcSafely(() => this.rpc?.end(outcome, now()));
     this.rpc = undefined;
@@ -173,6 +206,7 @@ export class ExchangeCapture {
   }
 
   dispose(): void {
+    this.deferred.drain();
     this.sse?.end();
     this.websocket = undefined;
     this.rpc = undefined;
