@@ -149,6 +149,14 @@ export class EventBatcher {
     if (this.closed) return;
     this.items.push(event);
     let queued = this.items.length - this.head;
+    if (queued > this.compactAt && !this.historyLeft && this.consumerReady()) {
+      // Summarising or dropping is for a consumer that cannot keep up, not for one whose turn has
+      // not come: the proxy records a loop turn's chunks together, after forwarding them, so a
+      // burst (an LLM stream read in one go) can fill the queue between two flushes while the
+      // consumer waits idle. It gets the events now instead.
+      this.flush();
+      queued = this.items.length - this.head;
+    }
     if (queued > this.compactAt) {
       this.compact();
       queued = this.items.length - this.head;

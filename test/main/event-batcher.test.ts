@@ -336,6 +336,31 @@ describe('EventBatcher overflow, exactly', () => {
     expect(delivered.slice(1)).toEqual([events[0], events[3], events[5], events[6], events[7], events[8]]);
   });
 
+  it('gives a burst pushed in one go to a consumer that is ready, rather than dropping it at the cap', () => {
+    // The proxy records a loop turn's chunks together, after forwarding them: an LLM stream read in
+    // one go arrives as thousands of events before the batcher's next turn.
+    const consumer = collectingConsumer();
+    // Ready until it holds 30 events unread, as a WebSocket is until its buffer fills.
+    const batcher = new EventBatcher({
+      send: consumer.send,
+      ready: () => consumer.delivered().length < 30,
+      maxQueued: 8,
+      maxBatch: 5,
+    });
+    closeAfterTest(batcher);
+    const events = Array.from({ length: 36 }, (_, i) => sse(1, i));
+    for (const e of events) batcher.push(e);
+    expect(batcher.dropped).toBe(0);
+    const delivered = consumer.delivered();
+    expect(delivered.length).toBeGreaterThanOrEqual(30);
+    expect(delivered).toEqual(events.slice(0, delivered.length));
+    expect(delivered.length + batcher.queued).toBe(events.length);
+    // Past what the consumer can take, the cap holds as before: the oldest SSE events go.
+    for (let i = 36; i < 60; i++) batcher.push(sse(1, i));
+    expect(batcher.dropped).toBeGreaterThan(0);
+    expect(batcher.queued).toBeLessThanOrEqual(batcher.hardCap);
+  });
+
   it('keeps structural events up to the hard cap, then drops the oldest, in batches of maxBatch', () => {
     const { batcher, consumer, open } = gatedBatcher({ maxQueued: 8, maxBatch: 5 });
     const events = Array.from({ length: 20 }, (_, n) => notice(n));
