@@ -52,7 +52,7 @@ describe('deferred observations', () => {
     expect(seen).toEqual(['a:0', 'a:1', 'a:2']);
   });
 
-  it('keeps its order when observing emits an event that asks it to drain, or defers more', async () => {
+  it('keeps its order when observing emits an event that asks it to drain, or defers more', () => {
     const queue = new DeferredObservations();
     const seen: string[] = [];
     const late = recording('late', seen);
