@@ -91,8 +91,9 @@ export interface ResponseHeadEvent {
 
 /**
  * One chunk as it left the proxy. Emitted when the write was handed to the socket. A chunk is
- * what one read delivered; for a chunked HTTP body Node's parser delivers each chunk frame
- * separately, so a burst of small frames in one TCP read is several chunks, as the sender wrote them.
+ * what one read delivered; of a chunked HTTP/1.1 body, each chunk's data in the read is one (the
+ * framing is not counted), so a burst of small frames in one TCP read is several chunks, as the
+ * sender wrote them.
  */
 export interface ChunkEvent {
   readonly type: 'chunk';

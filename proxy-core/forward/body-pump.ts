@@ -38,15 +38,28 @@ function lends(piece: Buffer, lent: Buffer): boolean {
 }
 
 /**
- * Where a body comes from: a Node stream, or a raw response whose `data` also names the read
- * buffer its bytes lie in (lent: see read-buffers.ts).
+ * A source's `data`: the bytes to forward; the read buffer they lie in, when lent (see
+ * read-buffers.ts); and, when the bytes are a body in its wire framing (a chunked response passed
+ * on as it came), the body's own pieces within them, which are what is counted and recorded.
  */
+type DataListener = (chunk: Buffer, lent?: Buffer, pieces?: Buffer[]) => void;
+
+/** Where a body comes from: a Node stream, or a raw response (raw-response.ts). */
 export interface PumpSource {
-  on(event: 'data' | 'end', listener: (chunk: Buffer, lent?: Buffer) => void): unknown;
-  off(event: 'data' | 'end', listener: (chunk: Buffer, lent?: Buffer) => void): unknown;
+  on(event: 'data' | 'end', listener: DataListener): unknown;
+  off(event: 'data' | 'end', listener: DataListener): unknown;
   pause(): unknown;
   resume(): unknown;
   readonly readableEnded: boolean;
+}
+
+/** The body's pieces within a span read as `read`, as views on `written` (the span itself or its copy). */
+function piecesIn(read: Buffer, written: Buffer, pieces: Buffer[]): Buffer[] {
+  if (written === read) return pieces;
+  return pieces.map((piece) => {
+    const at = piece.byteOffset - read.byteOffset;
+    return written.subarray(at, at + piece.length);
+  });
 }
 
 /** Anything with a backpressured write: a socket, a ServerResponse, an upstream request (h1-request.ts). */
@@ -106,19 +119,30 @@ export class BodyPump {
     this.pausedAt = -1;
   }
 
-  private readonly onData = (piece: Buffer, lent?: Buffer): void => {
+  private readonly onData = (piece: Buffer, lent?: Buffer, pieces?: Buffer[]): void => {
     const readAt = now();
-    const index = this.chunks++;
-    const offset = this.bytes;
-    this.bytes += piece.length;
     this.observer.onRead(this.direction, readAt);
     const held = lent !== undefined && lends(piece, lent) ? lent : undefined;
     const chunk = lent !== undefined && held === undefined ? Buffer.from(piece) : piece;
     if (held) readBuffers.hold(held);
+    const index = this.chunks;
+    const offset = this.bytes;
+    // The body's bytes in what is written: all of it, or the pieces within a framed span.
+    const body = pieces === undefined ? chunk : piecesIn(piece, chunk, pieces);
+    if (body === chunk) {
+      this.chunks += 1;
+      this.bytes += chunk.length;
+    } else {
+      for (const one of body as Buffer[]) this.bytes += one.length;
+      this.chunks += (body as Buffer[]).length;
+    }
     const ok = this.sink.write(chunk, (err?: Error | null) => {
       // The observer is told before a lent buffer goes back for reuse: it copies what it keeps.
       if (!err) {
-        this.observer.onFlushed({ direction: this.direction, bytes: chunk, index, offset, readAt, flushedAt: now() });
+        const flushedAt = now();
+        const { direction } = this;
+        if (body === chunk) this.observer.onFlushed({ direction, bytes: chunk, index, offset, readAt, flushedAt });
+        else this.tellFlushed(body as Buffer[], index, offset, readAt, flushedAt);
       }
       if (held) readBuffers.release(held);
     });
@@ -134,6 +158,16 @@ export class BodyPump {
       this.maxQueued = Math.max(this.maxQueued, this.sink.writableLength);
     }
   };
+
+  /** A framed span's pieces are recorded each as a chunk of the body, as if forwarded alone. */
+  private tellFlushed(pieces: Buffer[], index: number, offset: number, readAt: number, flushedAt: number): void {
+    const { direction } = this;
+    for (const bytes of pieces) {
+      this.observer.onFlushed({ direction, bytes, index, offset, readAt, flushedAt });
+      index += 1;
+      offset += bytes.length;
+    }
+  }
 
   private readonly onDrain = (): void => {
     if (this.pausedAt < 0 || this.stopped) return;

@@ -13,6 +13,12 @@ export interface ResponseParserSink {
    * the call (the buffer is read into again).
    */
   onBody(piece: Buffer): void;
+  /**
+   * A chunked body's bytes as they came on the wire, framing and trailers included: once for each
+   * fed read that holds any of them, after that read's `onBody` calls and before `onComplete`; a
+   * view, valid only during the call. Forwarding these instead of the pieces re-frames nothing.
+   */
+  onFramed?(span: Buffer): void;
   /** The message is complete; `rest` is what came after it in the same read. */
   onComplete(trailers: RawHeaders, rest: Buffer): void;
 }
@@ -66,10 +72,17 @@ export class ResponseParser {
     return this.framing === 'close' && this.state === 'body';
   }
 
+  /** A chunked body is being read: its framing is on the wire between here and its end. */
+  private get inChunkedBody(): boolean {
+    return this.framing === 'chunked' && this.state !== 'head' && this.state !== 'done';
+  }
+
   /** Feeds one read; throws ResponseParseError on bytes that are not an HTTP/1.x response. */
   feed(data: Buffer): void {
     let at = 0;
-    while (at < data.length && this.state !== 'done') {
+    // Where this read's share of a chunked body begins: at once, or after the head it completes.
+    let framedFrom = this.inChunkedBody ? 0 : -1;
+    reading: while (at < data.length && this.state !== 'done') {
       switch (this.state) {
         case 'head':
         case 'trailers':
@@ -78,11 +91,13 @@ export class ResponseParser {
           const nl = data.indexOf(CRLF, at);
           if (nl < 0) {
             this.keepPartialLine(data.subarray(at));
-            return;
+            at = data.length;
+            break reading;
           }
           const line = this.takeLine(data.subarray(at, nl));
           at = nl + 1;
           this.onLine(line);
+          if (framedFrom < 0 && this.inChunkedBody) framedFrom = at;
           break;
         }
         case 'body':
@@ -100,7 +115,13 @@ export class ResponseParser {
         }
       }
     }
+    if (framedFrom >= 0 && at > framedFrom) this.sink.onFramed?.(data.subarray(framedFrom, at));
     if (this.state === 'done') this.sink.onComplete(this.trailers, data.subarray(at));
+  }
+
+  /** The body comes in chunked framing (the upstream's own, which `onFramed` passes on as it is). */
+  get chunked(): boolean {
+    return this.framing === 'chunked';
   }
 
   /** The connection ended: completes a body delimited by it, else says what was cut. */

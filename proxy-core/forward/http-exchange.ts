@@ -73,6 +73,8 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
   private requestSource: PumpSource | undefined;
   /** A mock's trailers, when a mock answers. */
   private recordedTrailers: RawHeaders | undefined;
+  /** The response body goes to the client in the upstream's own chunked framing, trailers included. */
+  private framingPassed = false;
 
   constructor(
     services: ExchangeServices,
@@ -258,15 +260,15 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
 
   onRawHead(head: ResponseHead, body: RawResponse): void {
     if (this.closed) return;
-    this.startResponse(head, body, () => this.upstream?.destroy());
+    this.startResponse(head, body, () => this.upstream?.destroy(), body);
   }
 
   /**
    * Records the response head and forwards it with its body: at once, or, under rules, after
    * the head's delay and through a shaped source. `abandon` lets the upstream go when the head
-   * cannot be forwarded.
+   * cannot be forwarded. A `raw` upstream body in chunked framing goes on in it, as it came.
    */
-  private startResponse(head: ResponseHead, body: PumpSource, abandon: () => void): void {
+  private startResponse(head: ResponseHead, body: PumpSource, abandon: () => void, raw?: RawResponse): void {
     this.recordHead(head);
     const shaped = this.shapeResponse(
       body,
@@ -275,9 +277,12 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
       this.onRuleEnding,
     );
     if (!shaped) {
-      if (this.writeHead(head, false))
-        this.toClient = new BodyPump(body, this.res, 'response', this, this.onUpstreamEnd);
-      else abandon();
+      if (!this.writeHead(head, false)) {
+        abandon();
+        return;
+      }
+      if (raw?.chunked && this.passFraming()) raw.forwardFramed();
+      this.toClient = new BodyPump(body, this.res, 'response', this, this.onUpstreamEnd);
       return;
     }
     this.toClient = new BodyPump(shaped.source, this.res, 'response', this, this.onUpstreamEnd);
@@ -345,10 +350,26 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
     return true;
   }
 
+  /**
+   * Whether the client, which Node was about to send chunks, takes the upstream's chunked body as
+   * it is: its chunks exactly as the upstream cut them (extensions and trailers too), and no
+   * second framing of each piece on the way (a size line and two CRLFs, four writes, which over
+   * TLS are copied into one record). Node then writes the bytes as given and ends with nothing.
+   */
+  private passFraming(): boolean {
+    if (!this.res.chunkedEncoding) return false; // An HTTP/1.0 client: the body ends with the connection.
+    this.res.chunkedEncoding = false;
+    this.framingPassed = true;
+    return true;
+  }
+
   private readonly onUpstreamEnd = (): void => {
     const trailers = this.recordedTrailers ?? this.upstream?.response.trailers ?? [];
     if (trailers.length > 0) this.capture.onResponseTrailers(trailers, now());
-    if (trailers.length > 0) this.res.addTrailers(trailers.map(([name, value]): [string, string] => [name, value]));
+    // Passed framing carried the trailers already, with the last chunk.
+    if (trailers.length > 0 && !this.framingPassed) {
+      this.res.addTrailers(trailers.map(([name, value]): [string, string] => [name, value]));
+    }
     this.res.end();
   };
 

@@ -39,6 +39,10 @@ export class RawResponse extends EventEmitter implements RawReader, ResponsePars
   private done = false;
   /** Read through `data` events: the socket was not made for raw reads. */
   private viaEvents = false;
+  /** The body goes on in its wire framing: `data` carries each read's span and the pieces in it. */
+  private framed = false;
+  /** The body's pieces of the read being parsed, when framed. */
+  private framedPieces: Buffer[] = [];
 
   private constructor(
     private readonly socket: Duplex,
@@ -83,8 +87,31 @@ export class RawResponse extends EventEmitter implements RawReader, ResponsePars
     this.owner.onRawInformation?.(head);
   }
 
+  /** The body comes chunked: `forwardFramed` can pass its framing on untouched. */
+  get chunked(): boolean {
+    return this.parser.chunked;
+  }
+
+  /**
+   * From now on each `data` is the read's span of the chunked body as it came on the wire (chunk
+   * sizes, extensions, trailers and all), with the body's own pieces within it as a third argument
+   * (views on the same bytes): the client gets the upstream's chunks exactly, and nothing is framed
+   * twice. Only for a chunked body, asked for when its head comes.
+   */
+  forwardFramed(): void {
+    this.framed = true;
+  }
+
   onBody(piece: Buffer): void {
-    this.emit('data', piece, this.loan);
+    if (this.framed) this.framedPieces.push(piece);
+    else this.emit('data', piece, this.loan);
+  }
+
+  onFramed(span: Buffer): void {
+    if (!this.framed) return;
+    const pieces = this.framedPieces;
+    this.framedPieces = [];
+    this.emit('data', span, this.loan, pieces);
   }
 
   onComplete(trailers: RawHeaders, rest: Buffer): void {

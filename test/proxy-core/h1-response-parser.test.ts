@@ -84,6 +84,45 @@ describe('HTTP/1.1 response framing, read raw', () => {
     expect(byteByByte.body.toString()).toBe('helloabcdefghijklmnopqrstuvwxyz');
   });
 
+  it('gives a chunked body as it came on the wire, read by read, with the pieces of it inside each span', () => {
+    const interim = 'HTTP/1.1 100 Continue\r\n\r\n';
+    const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const framedBody = '5;ext=1\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Checksum: 42\r\n\r\n';
+    const wire = Buffer.from(`${interim}${head}${framedBody}NEXT`, 'latin1');
+    for (let cut = 1; cut < wire.length; cut++) {
+      const spans: string[] = [];
+      let piecesOutside = 0;
+      let pieces: Buffer[] = [];
+      const parser = new ResponseParser(false, {
+        onHead: () => undefined,
+        onBody: (piece) => pieces.push(piece),
+        onFramed: (span) => {
+          for (const piece of pieces) {
+            const at = piece.byteOffset - span.byteOffset;
+            if (piece.buffer !== span.buffer || at < 0 || at + piece.length > span.length) piecesOutside++;
+          }
+          pieces = [];
+          spans.push(span.toString('latin1'));
+        },
+        onComplete: () => undefined,
+      });
+      parser.feed(wire.subarray(0, cut));
+      parser.feed(wire.subarray(cut));
+      expect(spans.join(''), `cut at ${cut}`).toBe(framedBody);
+      expect(spans.every((span) => span.length > 0)).toBe(true);
+      expect(piecesOutside + pieces.length, `cut at ${cut}`).toBe(0);
+    }
+    let framed = 0;
+    const plain = new ResponseParser(false, {
+      onHead: () => undefined,
+      onBody: () => undefined,
+      onFramed: () => framed++,
+      onComplete: () => undefined,
+    });
+    plain.feed(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    expect(framed).toBe(0);
+  });
+
   it('passes a Content-Length body as views on the reads, one piece per read, and says what came after', () => {
     const body = Buffer.alloc(100_000, 0x62);
     const wire = Buffer.concat([

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExchangeClosedEvent, ProxyEvent } from '../../app/proxy-events.js';
 import { fetchViaProxy } from '../helpers/client.js';
@@ -34,6 +35,26 @@ async function rawUpstream(answers: (string | Buffer)[][]): Promise<RawServer & 
   return { ...server, requests };
 }
 
+/** A client that writes requests by hand on one connection and reads the proxy's bytes as they come. */
+async function rawClient(
+  port: number,
+): Promise<{ send(request: string, until: string): Promise<string>; close(): void }> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  return {
+    async send(request, until) {
+      received = '';
+      socket.write(request);
+      for (let i = 0; i < 200 && !received.endsWith(until); i++) await new Promise((r) => setTimeout(r, 10));
+      return received;
+    },
+    close: () => socket.destroy(),
+  };
+}
+
 const closedEvent = (events: ProxyEvent[]): ExchangeClosedEvent[] =>
   events.filter((e): e is ExchangeClosedEvent => e.type === 'exchange-closed');
 
@@ -63,6 +84,65 @@ describe('HTTP/1.1 responses read raw off the upstream socket', () => {
     expect(res.rawTrailers).toEqual(['X-Checksum', '1234']);
     const closed = await proxy.waitFor((e) => e.type === 'exchange-closed');
     expect(closed).toMatchObject({ outcome: 'completed', responseBytes: 10 });
+  });
+
+  it('passes a chunked body on in the upstream’s own framing, and the client’s connection carries the next request', async () => {
+    const wireBody = [
+      '00004\r\nda',
+      'ta\r\n6;note=x\r\n-more-\r\nA\r\n',
+      'tenletters\r\n0\r\nX-Checksum: 1234\r\n\r\n',
+    ];
+    const upstream = await rawUpstream([
+      [
+        'HTTP/1.1 200 OK\r\nTrailer: X-Checksum\r\nTransfer-Encoding: chunked\r\n\r\n' + wireBody[0],
+        ...wireBody.slice(1),
+      ],
+      ['HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext'],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n' + wireBody[0], ...wireBody.slice(1)],
+    ]);
+    upstreams.push(upstream);
+    proxy = await startProxy();
+    const client = await rawClient(proxy.port);
+    const host = upstream.url.slice('http://'.length);
+    try {
+      const first = await client.send(`GET ${upstream.url}/f HTTP/1.1\r\nHost: ${host}\r\n\r\n`, '1234\r\n\r\n');
+      const [head, ...rest] = first.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(head).toMatch(/\r\nTransfer-Encoding: chunked(\r\n|$)/);
+      // The sizes as the upstream wrote them (leading zeros, an extension, upper-case hex), its
+      // chunks uncut where its reads were, and its trailer: nothing re-framed.
+      expect(rest.join('\r\n\r\n')).toBe(wireBody.join(''));
+      const second = await client.send(`GET ${upstream.url}/n HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 'next');
+      expect(second).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nnext$/);
+    } finally {
+      client.close();
+    }
+    // An HTTP/1.0 client knows no chunks: it gets the body alone, ended by the close.
+    const old = await rawClient(proxy.port);
+    try {
+      const answer = await old.send(`GET ${upstream.url}/o HTTP/1.0\r\n\r\n`, '\r\n\r\ndata-more-tenletters');
+      expect(answer).not.toMatch(/Transfer-Encoding/i);
+      expect(answer.endsWith('\r\n\r\ndata-more-tenletters')).toBe(true);
+    } finally {
+      old.close();
+    }
+    for (let i = 0; i < 100 && closedEvent(proxy.events).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    const closed = closedEvent(proxy.events);
+    expect(closed.map((e) => [e.outcome, e.responseBytes])).toEqual([
+      ['completed', 20],
+      ['completed', 4],
+      ['completed', 20],
+    ]);
+    // What is recorded is the body itself, a chunk for each piece of it as read.
+    const id = closed[0]!.id;
+    expect((await proxy.proxy.readBody(id, 'response'))?.bytes.toString()).toBe('data-more-tenletters');
+    const chunks = proxy.events.filter((e) => e.type === 'chunk' && e.id === id);
+    expect(chunks.map((c) => (c.type === 'chunk' ? [c.offset, c.size] : []))).toEqual([
+      [0, 2],
+      [2, 2],
+      [4, 6],
+      [10, 10],
+    ]);
   });
 
   it('keeps the upstream connection alive across responses, a HEAD with a length among them', async () => {
