@@ -7,7 +7,7 @@ const BLOCK = Buffer.alloc(64 * 1024, 'sluice-bench-payload-0123456789\n');
 
 export type Framing = 'length' | 'chunked';
 
-/** What the filler is written to: an HTTP/1.1 response or an HTTP/2 stream. */
+/** What the filler is written to: an HTTP/1.1 response or request, or an HTTP/2 stream. */
 type FillerSink = Pick<Writable, 'write' | 'end' | 'once' | 'destroyed'>;
 
 /**
@@ -34,7 +34,7 @@ export function sendFillerOnStream(stream: ServerHttp2Stream, totalBytes: number
   writeFiller(stream, totalBytes);
 }
 
-function writeFiller(sink: FillerSink, totalBytes: number): void {
+export function writeFiller(sink: FillerSink, totalBytes: number): void {
   let sent = 0;
   const writeUntilFull = (): void => {
     while (sent < totalBytes && !sink.destroyed) {
@@ -62,4 +62,15 @@ export function parseFillerRequest(path: string): { bytes: number; framing: Fram
 
 export function fillerPath(bytes: number, framing: Framing): string {
   return `/filler?bytes=${bytes}&framing=${framing}`;
+}
+
+/** Where an upload goes: POSTed there, a body is read to its end and its size answered as text. */
+export const SINK_PATH = '/sink';
+
+/** The head fields of an upload of `bytes` framed as `framing` (without a length, Node sends it chunked). */
+export function uploadHeaders(bytes: number, framing: Framing): Record<string, string | number> {
+  return {
+    'content-type': 'application/octet-stream',
+    ...(framing === 'length' ? { 'content-length': bytes } : {}),
+  };
 }

@@ -85,34 +85,85 @@ export async function get(
   });
 }
 
+/**
+ * POSTs to `path` with `headers`; `sendBody` writes the body and ends the request. Resolves with
+ * the response head.
+ */
+export async function post(
+  route: Route,
+  upstream: Upstream,
+  scheme: Scheme,
+  path: string,
+  headers: Record<string, string | number>,
+  sendBody: (req: http.ClientRequest) => void,
+): Promise<http.IncomingMessage> {
+  const req = await makeRequest(route, upstream, scheme, path, { method: 'POST', headers });
+  return new Promise((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', reject);
+    sendBody(req);
+  });
+}
+
+interface RequestInit {
+  readonly method?: string;
+  readonly headers?: Record<string, string | number>;
+}
+
 async function makeRequest(
   route: Route,
   upstream: Upstream,
   scheme: Scheme,
   path: string,
+  init: RequestInit = {},
 ): Promise<http.ClientRequest> {
   const port = scheme === 'https' ? upstream.httpsPort : upstream.httpPort;
+  const method = init.method ?? 'GET';
+  const headers = init.headers ?? {};
   if (route.via === 'direct') {
-    if (scheme === 'http') return http.request({ host: '127.0.0.1', port, path, agent: false });
+    if (scheme === 'http') return http.request({ host: '127.0.0.1', port, path, method, headers, agent: false });
     return https.request({
       host: '127.0.0.1',
       port,
       path,
+      method,
       agent: false,
       servername: upstream.tlsHost,
       ca: upstream.caPem,
-      headers: { host: `${upstream.tlsHost}:${port}` },
+      headers: { host: `${upstream.tlsHost}:${port}`, ...headers },
     });
   }
   if (scheme === 'http') {
-    return http.request({ host: '127.0.0.1', port: route.port, path: `http://127.0.0.1:${port}${path}`, agent: false });
+    const absolute = `http://127.0.0.1:${port}${path}`;
+    return http.request({ host: '127.0.0.1', port: route.port, path: absolute, method, headers, agent: false });
   }
   const socket = await openTunnel(route.port, upstream.tlsHost, port, route.caPem);
   // No `agent` here: with agent: false, Node makes a throwaway Agent that ignores createConnection.
   return http.request({
     path,
+    method,
     createConnection: () => socket,
-    headers: { host: `${upstream.tlsHost}:${port}` },
+    headers: { host: `${upstream.tlsHost}:${port}`, ...headers },
+  });
+}
+
+/** Reads a short text response whole. */
+export function readText(res: http.IncomingMessage, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    const timer = setTimeout(() => {
+      res.destroy();
+      reject(new Error(`response not complete within ${timeoutMs} ms`));
+    }, timeoutMs);
+    res.on('data', (chunk: Buffer) => parts.push(chunk));
+    res.once('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(parts).toString());
+    });
+    res.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }
 

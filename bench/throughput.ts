@@ -1,6 +1,16 @@
 import { performance } from 'node:perf_hooks';
-import { fillerPath, type Framing } from './body-source.js';
-import { countBody, DIRECT, expectStatus, get, type Route, type Scheme, type Upstream } from './clients.js';
+import { fillerPath, SINK_PATH, uploadHeaders, writeFiller, type Framing } from './body-source.js';
+import {
+  countBody,
+  DIRECT,
+  expectStatus,
+  get,
+  post,
+  readText,
+  type Route,
+  type Scheme,
+  type Upstream,
+} from './clients.js';
 import { ownCpuSeconds, readCpuSeconds, RssSampler } from './proc.js';
 import { GiB, megabytesPerSecond } from './stats.js';
 
@@ -21,9 +31,13 @@ export interface TransferRun {
   readonly cpuSeconds: CpuSeconds;
 }
 
+/** Which way the body goes: from the upstream to the client, or from the client up. */
+export type Way = 'download' | 'upload';
+
 export interface ThroughputResult {
   readonly scheme: Scheme;
   readonly framing: Framing;
+  readonly way: Way;
   readonly bytes: number;
   readonly directRuns: TransferRun[];
   readonly proxyRuns: TransferRun[];
@@ -77,17 +91,28 @@ export async function timeTransfer(
   };
 }
 
-/** Downloads `bytes` and times it, from sending the request to the body's end. */
+/**
+ * Moves `bytes` one `way` and times it: a download from sending the request to the body's end,
+ * an upload from sending the request to the upstream's answer, which says how much it read.
+ */
 function transfer(
   route: Route,
   upstream: Upstream,
   pids: Pids,
   scheme: Scheme,
   framing: Framing,
+  way: Way,
   bytes: number,
 ): Promise<TransferRun> {
-  const what = `${route.via} ${scheme} ${framing}`;
+  const what = `${route.via} ${scheme} ${framing} ${way}`;
   return timeTransfer(pids, bytes, what, async () => {
+    if (way === 'upload') {
+      const res = await post(route, upstream, scheme, SINK_PATH, uploadHeaders(bytes, framing), (req) =>
+        writeFiller(req, bytes),
+      );
+      expectStatus(res, what);
+      return Number(await readText(res, TRANSFER_TIMEOUT_MS));
+    }
     const res = await get(route, upstream, scheme, fillerPath(bytes, framing));
     expectStatus(res, what);
     return countBody(res, TRANSFER_TIMEOUT_MS);
@@ -104,6 +129,7 @@ export async function measureThroughput(
   upstream: Upstream,
   scheme: Scheme,
   framing: Framing,
+  way: Way,
   bytes: number,
   repeats: number,
 ): Promise<ThroughputResult> {
@@ -111,10 +137,10 @@ export async function measureThroughput(
   const proxyRuns: TransferRun[] = [];
   let proxyPeakRssBytes = 0;
   for (let run = 0; run < repeats; run++) {
-    directRuns.push(await transfer(DIRECT, upstream, pids, scheme, framing, bytes));
+    directRuns.push(await transfer(DIRECT, upstream, pids, scheme, framing, way, bytes));
     const sampler = new RssSampler(pids.proxy);
     try {
-      proxyRuns.push(await transfer(proxy, upstream, pids, scheme, framing, bytes));
+      proxyRuns.push(await transfer(proxy, upstream, pids, scheme, framing, way, bytes));
     } finally {
       proxyPeakRssBytes = Math.max(proxyPeakRssBytes, await sampler.stop());
     }
@@ -124,6 +150,7 @@ export async function measureThroughput(
   return {
     scheme,
     framing,
+    way,
     bytes,
     directRuns,
     proxyRuns,
@@ -138,6 +165,7 @@ export async function measureThroughput(
 export interface RelayFloor {
   readonly scheme: Scheme;
   readonly framing: Framing;
+  readonly way: Way;
   /** CPU seconds per GiB of the relay's process, from its cheapest run. */
   readonly cpuSecondsPerGiB: number;
   readonly megabytesPerSecond: number;
@@ -150,14 +178,18 @@ export async function measureRelayFloor(
   upstream: Upstream,
   scheme: Scheme,
   framing: Framing,
+  way: Way,
   bytes: number,
   repeats: number,
 ): Promise<RelayFloor> {
   const runs: TransferRun[] = [];
-  for (let run = 0; run < repeats; run++) runs.push(await transfer(relay, upstream, pids, scheme, framing, bytes));
+  for (let run = 0; run < repeats; run++) {
+    runs.push(await transfer(relay, upstream, pids, scheme, framing, way, bytes));
+  }
   return {
     scheme,
     framing,
+    way,
     cpuSecondsPerGiB: proxyCpuPerGiB(runs, bytes),
     megabytesPerSecond: bestRate(runs),
   };

@@ -1,7 +1,7 @@
 /**
  * The bulk upstream for the benchmark, run as its own process so generating a gigabyte does not
  * compete with the client or the proxy for one event loop. Usage: upstream-server.js KEY CERT.
- * Serves /filler (body-source.ts) and POST /echo. Prints one JSON line {"http": port, "https":
+ * Serves /filler (body-source.ts), POST /echo and POST /sink. Prints one JSON line {"http": port, "https":
  * port, "h2": port} once all listen; exits when stdin closes, so it cannot outlive a benchmark
  * that died.
  */
@@ -10,13 +10,17 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { parseFillerRequest, sendFiller, sendFillerOnStream } from './body-source.js';
+import { parseFillerRequest, sendFiller, sendFillerOnStream, SINK_PATH } from './body-source.js';
 import { exitWithParent } from './exit-with-parent.js';
 import { errorMessage } from '../app/error-message.js';
 
 const handler: http.RequestListener = (req, res) => {
   if (req.method === 'POST' && req.url === '/echo') {
     echo(req, res);
+    return;
+  }
+  if (req.method === 'POST' && req.url === SINK_PATH) {
+    sink(req, res);
     return;
   }
   const filler = parseFillerRequest(req.url ?? '/');
@@ -36,6 +40,20 @@ function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
   req.once('end', () => {
     const body = Buffer.concat(chunks);
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+    res.end(body);
+  });
+}
+
+/** POST /sink: reads an upload to its end and answers with its size, for the upload rows. */
+function sink(req: http.IncomingMessage, res: http.ServerResponse): void {
+  let bytes = 0;
+  req.socket.setNoDelay(true);
+  req.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  req.once('end', () => {
+    const body = String(bytes);
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length });
     res.end(body);
   });
 }
