@@ -137,7 +137,10 @@ interface Results {
   throughput: ThroughputResult[];
   /** The same cases through a relay that only pipes: the CPU floor Node allows. */
   relayFloor: RelayFloor[];
+  /** Of the downloads, read before any upload. */
   peakRss: { sampledBytes: number; kernelHighWaterBytes: number } | undefined;
+  /** Of the uploads, which Node's server reads (a fresh 64 KiB buffer per read). */
+  uploadPeakRssBytes: number | undefined;
   h2: H2ThroughputResult[];
   /** The same HTTP/2 shapes through the minimal relay: the floor Node's http2 allows. */
   h2Floor: H2ThroughputResult[];
@@ -258,7 +261,17 @@ async function runThroughput(
   const route = proxyRoute(sluice);
   const { upstream } = bulk;
   const pids: Pids = { proxy: sluice.pid, upstream: bulk.child.pid };
+  const peakOf = (way: Way): number | undefined => {
+    const runs = results.throughput.filter((r) => r.way === way);
+    return runs.length > 0 ? Math.max(...runs.map((r) => r.proxyPeakRssBytes)) : undefined;
+  };
   for (const [scheme, framing, way] of THROUGHPUT_CASES) {
+    if (way === 'upload' && results.peakRss === undefined) {
+      const sampledBytes = peakOf('download');
+      if (sampledBytes !== undefined) {
+        results.peakRss = { sampledBytes, kernelHighWaterBytes: await readPeakRss(sluice.pid) };
+      }
+    }
     const measure = `throughput ${scheme} ${framing}${way === 'upload' ? ' upload' : ''}`;
     const result = await attempt(results.failures, measure, () =>
       measureThroughput(route, pids, upstream, scheme, framing, way, config.bodyBytes, config.repeats),
@@ -267,11 +280,7 @@ async function runThroughput(
     results.throughput.push(result);
     progress(`${measure}: direct ${describeRuns(result.directRuns)}; via Sluice ${describeRuns(result.proxyRuns)}`);
   }
-  if (results.throughput.length === 0) return;
-  results.peakRss = {
-    sampledBytes: Math.max(...results.throughput.map((r) => r.proxyPeakRssBytes)),
-    kernelHighWaterBytes: await readPeakRss(sluice.pid),
-  };
+  results.uploadPeakRssBytes = peakOf('upload');
 }
 
 /** Runs `measure` through a minimal relay started for it, stopped afterwards whatever happened. */
@@ -564,6 +573,7 @@ async function runBench(config: Config, workspace: Workspace): Promise<Results> 
     throughput: [],
     relayFloor: [],
     peakRss: undefined,
+    uploadPeakRssBytes: undefined,
     h2: [],
     h2Floor: [],
     h2AsH1: [],
@@ -778,12 +788,22 @@ function memoryRows(results: Results): Row[] {
   if (results.peakRss) {
     const peakMiB = results.peakRss.sampledBytes / MiB;
     rows.push({
-      measure: `peak proxy RSS while bodies stream, MiB (VmHWM ${mebibytes(results.peakRss.kernelHighWaterBytes)})`,
+      measure: `peak proxy RSS while downloads stream, MiB (VmHWM ${mebibytes(results.peakRss.kernelHighWaterBytes)})`,
       direct: NONE,
       viaSluice: fixed(peakMiB),
       ratio: NONE,
       target: `< ${TARGETS.peakRssMiB} MiB`,
       ok: verdict(peakMiB, (v) => v < TARGETS.peakRssMiB),
+    });
+  }
+  if (results.uploadPeakRssBytes !== undefined) {
+    rows.push({
+      measure: 'peak proxy RSS while uploads stream, MiB',
+      direct: NONE,
+      viaSluice: fixed(results.uploadPeakRssBytes / MiB),
+      ratio: NONE,
+      target: NONE,
+      ok: undefined,
     });
   }
   for (const r of results.slowClient) {
