@@ -82,38 +82,46 @@ export class ResponseParser {
     let at = 0;
     // Where this read's share of a chunked body begins: at once, or after the head it completes.
     let framedFrom = this.inChunkedBody ? 0 : -1;
-    reading: while (at < data.length && this.state !== 'done') {
-      switch (this.state) {
-        case 'head':
-        case 'trailers':
-        case 'chunk-size':
-        case 'chunk-end': {
-          const nl = data.indexOf(CRLF, at);
-          if (nl < 0) {
-            this.keepPartialLine(data.subarray(at));
-            at = data.length;
-            break reading;
+    let sound = 0;
+    try {
+      reading: while (at < data.length && this.state !== 'done') {
+        sound = at;
+        switch (this.state) {
+          case 'head':
+          case 'trailers':
+          case 'chunk-size':
+          case 'chunk-end': {
+            const nl = data.indexOf(CRLF, at);
+            if (nl < 0) {
+              this.keepPartialLine(data.subarray(at));
+              at = data.length;
+              break reading;
+            }
+            const line = this.takeLine(data.subarray(at, nl));
+            at = nl + 1;
+            this.onLine(line);
+            if (framedFrom < 0 && this.inChunkedBody) framedFrom = at;
+            break;
           }
-          const line = this.takeLine(data.subarray(at, nl));
-          at = nl + 1;
-          this.onLine(line);
-          if (framedFrom < 0 && this.inChunkedBody) framedFrom = at;
-          break;
-        }
-        case 'body':
-        case 'chunk-data': {
-          const take = this.framing === 'close' ? data.length - at : Math.min(this.remaining, data.length - at);
-          const piece = data.subarray(at, at + take);
-          at += take;
-          this.remaining -= take;
-          if (piece.length > 0) this.sink.onBody(piece);
-          if (this.framing !== 'close' && this.remaining === 0) {
-            if (this.state === 'chunk-data') this.state = 'chunk-end';
-            else this.finish([]);
+          case 'body':
+          case 'chunk-data': {
+            const take = this.framing === 'close' ? data.length - at : Math.min(this.remaining, data.length - at);
+            const piece = data.subarray(at, at + take);
+            at += take;
+            this.remaining -= take;
+            if (piece.length > 0) this.sink.onBody(piece);
+            if (this.framing !== 'close' && this.remaining === 0) {
+              if (this.state === 'chunk-data') this.state = 'chunk-end';
+              else this.finish([]);
+            }
+            break;
           }
-          break;
         }
       }
+    } catch (err) {
+      // What came before the bytes that broke the framing is the body's: it goes on, then the error.
+      if (framedFrom >= 0 && sound > framedFrom) this.sink.onFramed?.(data.subarray(framedFrom, sound));
+      throw err;
     }
     if (framedFrom >= 0 && at > framedFrom) this.sink.onFramed?.(data.subarray(framedFrom, at));
     if (this.state === 'done') this.sink.onComplete(this.trailers, data.subarray(at));

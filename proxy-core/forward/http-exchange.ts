@@ -75,6 +75,8 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
   private recordedTrailers: RawHeaders | undefined;
   /** The response body goes to the client in the upstream's own chunked framing, trailers included. */
   private framingPassed = false;
+  /** The response broke off mid-body: how the exchange ends once the client has what was written. */
+  private breaking: { outcome: ExchangeOutcome; reason: string; detail: string } | undefined;
 
   constructor(
     services: ExchangeServices,
@@ -379,6 +381,11 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
 
   private readonly onClientClose = (): void => {
     if (this.closed) return;
+    if (this.breaking) {
+      const { outcome, reason, detail } = this.breaking;
+      this.close(outcome, reason, detail);
+      return;
+    }
     this.close('client-closed', 'client-closed', 'the client closed the connection before the response was complete');
   };
 
@@ -406,7 +413,7 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
   }
 
   protected onIdle(): void {
-    if (this.closed) return;
+    if (this.closed || this.breaking) return;
     const seconds = this.services.timeouts.idleMs / 1000;
     const detail = `no bytes moved in either direction for ${seconds} s`;
     replyWithError(this.res, 504, 'idle-timeout', detail);
@@ -415,7 +422,15 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
 
   /** Ends the exchange so the client cannot mistake what it got for a complete response. */
   private fail(outcome: ExchangeOutcome, reason: string, detail: string): void {
-    if (this.closed) return;
+    if (this.closed || this.breaking) return;
+    if (this.res.headersSent && this.res.socket && !this.res.socket.destroyed) {
+      // Closed once the client's connection is, so the bytes still being written are recorded too.
+      this.breaking = { outcome, reason, detail };
+      this.upstream?.release();
+      this.toClient?.stop();
+      cutAfterWritten(this.res);
+      return;
+    }
     this.close(outcome, reason, detail);
     replyWithError(this.res, 502, reason, detail);
   }
@@ -467,6 +482,22 @@ export function replyWithError(res: ServerResponse, status: number, reason: stri
     'X-Sluice-Error': reason,
   });
   res.end(body);
+}
+
+/** How long a client may take to read what it was sent before a broken-off response is cut anyway. */
+const CUT_GRACE_MS = 2_000;
+
+/**
+ * Ends a response that broke off mid-body: what was written to the client (the bytes the upstream
+ * did send, some perhaps still corked or queued behind a slow reader) goes first, then the
+ * connection is closed without the body's end (no last chunk, or fewer bytes than its length),
+ * so the client cannot mistake it for complete. Destroyed at once, those bytes were lost.
+ */
+function cutAfterWritten(res: ServerResponse): void {
+  const socket = res.socket!;
+  const timer = setTimeout(() => socket.destroy(), CUT_GRACE_MS).unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.destroySoon();
 }
 
 export function hostHeader(target: UpstreamTarget): string {

@@ -192,6 +192,28 @@ describe('HTTP/1.1 responses read raw off the upstream socket', () => {
     expect(closed).toMatchObject({ outcome: 'proxy-error', reason: 'invalid-response' });
   });
 
+  it('passes on and records a chunked body up to where its framing breaks, then cuts the client', async () => {
+    const upstream = await rawUpstream([
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nfirs\r\n', '3\r\nabc\r\nzz\r\nmore'],
+    ]);
+    upstreams.push(upstream);
+    proxy = await startProxy();
+    const client = await rawClient(proxy.port);
+    let received = '';
+    try {
+      const host = upstream.url.slice('http://'.length);
+      received = await client.send(`GET ${upstream.url}/b HTTP/1.1\r\nHost: ${host}\r\n\r\n`, '3\r\nabc\r\n');
+    } finally {
+      client.close();
+    }
+    expect(received.split('\r\n\r\n').slice(1).join('\r\n\r\n')).toBe('4\r\nfirs\r\n3\r\nabc\r\n');
+    const closed = await proxy.waitFor((e) => e.type === 'exchange-closed');
+    expect(closed).toMatchObject({ outcome: 'upstream-reset', responseBytes: 7 });
+    expect(closed.type === 'exchange-closed' && closed.detail).toMatch(/not a chunk size/);
+    // The copy has what the client got, the bytes written as the framing broke included.
+    expect((await proxy.proxy.readBody(closed.id, 'response'))?.bytes.toString()).toBe('firsabc');
+  });
+
   it('says the upstream cut a body short, and the client sees it incomplete', async () => {
     const upstream = await rawUpstream([['HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b', 'CLOSE']]);
     upstreams.push(upstream);
