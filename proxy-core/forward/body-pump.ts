@@ -127,22 +127,23 @@ export class BodyPump {
     if (held) readBuffers.hold(held);
     const index = this.chunks;
     const offset = this.bytes;
-    // The body's bytes in what is written: all of it, or the pieces within a framed span.
-    const body = pieces === undefined ? chunk : piecesIn(piece, chunk, pieces);
-    if (body === chunk) {
+    // A framed span is written whole; what is counted and recorded is the body's pieces within it.
+    const framed = pieces === undefined ? undefined : piecesIn(piece, chunk, pieces);
+    if (framed === undefined) {
       this.chunks += 1;
       this.bytes += chunk.length;
     } else {
-      for (const one of body as Buffer[]) this.bytes += one.length;
-      this.chunks += (body as Buffer[]).length;
+      this.chunks += framed.length;
+      for (const one of framed) this.bytes += one.length;
     }
     const ok = this.sink.write(chunk, (err?: Error | null) => {
       // The observer is told before a lent buffer goes back for reuse: it copies what it keeps.
       if (!err) {
         const flushedAt = now();
         const { direction } = this;
-        if (body === chunk) this.observer.onFlushed({ direction, bytes: chunk, index, offset, readAt, flushedAt });
-        else this.tellFlushed(body as Buffer[], index, offset, readAt, flushedAt);
+        if (framed === undefined)
+          this.observer.onFlushed({ direction, bytes: chunk, index, offset, readAt, flushedAt });
+        else this.tellFlushed(framed, index, offset, readAt, flushedAt);
       }
       if (held) readBuffers.release(held);
     });
