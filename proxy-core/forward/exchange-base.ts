@@ -79,6 +79,12 @@ export interface ExchangeServices {
 export const STOPPED_REASON = 'stopped';
 export const STOPPED_DETAIL = 'stopped from Sluice: both sides were cut';
 
+/**
+ * How long a client may take to read what it was sent before a response that broke off mid-body
+ * is cut anyway (the bytes the upstream did send go first; see each exchange's breaking off).
+ */
+export const CUT_GRACE_MS = 2_000;
+
 const BREAKPOINT_WORDS: Record<BreakpointDecision['outcome'], string> = {
   released: 'released',
   edited: 'released, edited,',

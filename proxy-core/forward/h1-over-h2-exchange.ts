@@ -16,7 +16,7 @@ import {
 } from './exchange-base.js';
 import { h1ResponseHeaders, h2CodeName, h2RequestHeaders } from './h2-headers.js';
 import type { H2SessionPool, H2UpstreamTarget } from './h2-sessions.js';
-import { hostHeader, http1Opened, replyWithError, type HttpTarget } from './http-exchange.js';
+import { cutAfterWritten, hostHeader, http1Opened, replyWithError, type HttpTarget } from './http-exchange.js';
 import type { EditedRequestHead } from '../../app/request-edit.js';
 import { fieldsByName, flatten, toPairs, withoutContentLength } from './raw-headers.js';
 import { errorMessage } from '../../app/error-message.js';
@@ -39,6 +39,8 @@ export class H1OverH2Exchange extends ExchangeBase {
   private readonly requestHeaders: RawHeaders;
   /** The request head as the user edited it at a breakpoint, when they did. */
   private edited: EditedRequestHead | undefined;
+  /** The upstream broke off the response under way: how the exchange ends once the client has what was written. */
+  private breaking: { reason: string; detail: string } | undefined;
 
   constructor(
     services: ExchangeServices,
@@ -251,8 +253,25 @@ export class H1OverH2Exchange extends ExchangeBase {
       (this.session?.destroyed ?? true)
         ? `the upstream connection ended before the stream was complete (${name})`
         : `the upstream reset the stream with ${name} (0x${code.toString(16)})`;
-    this.endWith('upstream-reset', 502, name, detail);
+    this.breakOff(name, detail);
   };
+
+  /**
+   * The response broke off after its head went out: the client's connection is closed once what
+   * was written to it has gone (the bytes the upstream did send, some perhaps queued behind a slow
+   * reader), still without the body's end; the exchange closes with it, so those bytes are
+   * recorded too. Destroyed at once, they were lost.
+   */
+  private breakOff(reason: string, detail: string): void {
+    const socket = this.res.socket;
+    if (!this.res.headersSent || !socket || socket.destroyed) {
+      this.endWith('upstream-reset', 502, reason, detail);
+      return;
+    }
+    this.breaking = { reason, detail };
+    this.toClient?.stop();
+    cutAfterWritten(this.res);
+  }
 
   private readonly onResponseDelivered = (): void => {
     this.finish('completed');
@@ -260,12 +279,16 @@ export class H1OverH2Exchange extends ExchangeBase {
 
   private readonly onClientClose = (): void => {
     if (this.closed) return;
+    if (this.breaking) {
+      this.finish('upstream-reset', this.breaking.reason, this.breaking.detail);
+      return;
+    }
     this.finish('client-closed', 'client-closed', 'the client closed the connection before the response was complete');
     this.resetUpstream();
   };
 
   protected onIdle(): void {
-    if (this.closed) return;
+    if (this.closed || this.breaking) return;
     const detail = `no bytes moved in either direction for ${this.services.timeouts.idleMs / 1000} s`;
     this.endWith('idle-timeout', 504, 'idle-timeout', detail);
   }

@@ -12,6 +12,7 @@ import { changesLength, type EndingAction, type RespondAction } from '../rules/r
 import { RULE_RESET_CODES } from '../../app/stream-rules.js';
 import { bracketHost } from './connect-target.js';
 import {
+  CUT_GRACE_MS,
   ExchangeBase,
   gatewayStatus,
   ruleAnswer,
@@ -89,6 +90,8 @@ export class H2Exchange extends ExchangeBase {
   private readonly clientSession: import('node:http2').Http2Session | undefined;
   /** The request head as the user edited it at a breakpoint, when they did. */
   private edited: EditedRequestHead | undefined;
+  /** The upstream broke off the response under way: how the exchange ends once the client has what was written. */
+  private breaking: { reason: string; detail: string } | undefined;
 
   constructor(
     services: ExchangeServices,
@@ -375,8 +378,7 @@ export class H2Exchange extends ExchangeBase {
     if (action.type === 'reset') {
       const code = RULE_RESET_CODES[action.code ?? 'CANCEL'];
       this.finish('proxy-error', 'rule-reset', `a stream rule reset the stream with ${h2CodeName(code)}`);
-      // After what went before it has been handed to the session: a reset drops what is queued.
-      this.client.write(Buffer.alloc(0), () => setImmediate(() => this.resetClient(code)));
+      this.afterWritten(() => this.resetClient(code));
     }
     // `end`: the shaped source ends to its pump, which ends the stream cleanly. `hang`: nothing
     // more is sent, and the client waits until it gives up (or the idle timeout ends it).
@@ -486,8 +488,7 @@ export class H2Exchange extends ExchangeBase {
     const detail = goneAway
       ? `the upstream connection ended before the stream was complete (${name})`
       : `the upstream reset the stream with ${name} (0x${code.toString(16)})`;
-    this.resetClient(mirrored);
-    this.finish('upstream-reset', name, detail);
+    this.breakOff(mirrored, name, detail);
   };
 
   private readonly onClientClose = (): void => {
@@ -498,6 +499,10 @@ export class H2Exchange extends ExchangeBase {
     }
     const code = this.client.rstCode ?? NGHTTP2_NO_ERROR;
     if (this.resetting === 'client') return;
+    if (this.breaking) {
+      this.finish('upstream-reset', this.breaking.reason, this.breaking.detail);
+      return;
+    }
     if (code === NGHTTP2_NO_ERROR && this.responseEnded) {
       this.finish('completed');
       return;
@@ -597,8 +602,7 @@ export class H2Exchange extends ExchangeBase {
   private readonly onHttp1Failed = (message: string): void => {
     if (this.closed || this.resetting === 'upstream' || this.ruleEnding) return;
     if (this.responded) {
-      this.resetClient(NGHTTP2_INTERNAL_ERROR);
-      this.finish('upstream-reset', 'ECONNRESET', `upstream failed mid-response: ${message}`);
+      this.breakOff(NGHTTP2_INTERNAL_ERROR, 'ECONNRESET', `upstream failed mid-response: ${message}`);
       return;
     }
     this.respondWithError(502, 'invalid-response', `upstream sent a response Sluice cannot read: ${message}`);
@@ -608,8 +612,7 @@ export class H2Exchange extends ExchangeBase {
     if (this.closed || this.resetting === 'upstream' || this.ruleEnding) return;
     const code = err.code ?? 'ERROR';
     if (this.responded) {
-      this.resetClient(NGHTTP2_INTERNAL_ERROR);
-      this.finish('upstream-reset', code, `upstream failed mid-response: ${err.message}`);
+      this.breakOff(NGHTTP2_INTERNAL_ERROR, code, `upstream failed mid-response: ${err.message}`);
       return;
     }
     this.respondWithError(
@@ -649,7 +652,7 @@ export class H2Exchange extends ExchangeBase {
   }
 
   protected onIdle(): void {
-    if (this.closed) return;
+    if (this.closed || this.breaking) return;
     const detail = `no bytes moved in either direction for ${this.services.timeouts.idleMs / 1000} s`;
     if (this.client.headersSent) this.resetClient(NGHTTP2_CANCEL);
     else this.respondWithError(504, 'idle-timeout', detail, 'idle-timeout');
@@ -673,6 +676,44 @@ export class H2Exchange extends ExchangeBase {
     if (!respondText(this.client, status, detail, reason)) this.resetClient(NGHTTP2_INTERNAL_ERROR);
     this.resetUpstream(NGHTTP2_CANCEL);
     this.finish(outcome, reason, detail);
+  }
+
+  /**
+   * The upstream broke off a response under way (a reset, its connection gone, an HTTP/1.1 body
+   * that failed): what was written to the client's stream goes first, then the client hears the
+   * reset with `code`, so it gets every byte the upstream did send (a reset drops what is still
+   * queued); a client that takes nothing for CUT_GRACE_MS is reset then. The exchange closes with
+   * the reset, so those last bytes are recorded too.
+   */
+  private breakOff(code: number, reason: string, detail: string): void {
+    if (this.breaking) return;
+    if (!this.client.headersSent) {
+      this.resetClient(code);
+      this.finish('upstream-reset', reason, detail);
+      return;
+    }
+    this.breaking = { reason, detail };
+    this.toClient?.stop();
+    const reset = (): void => {
+      clearTimeout(timer);
+      if (this.closed) return;
+      this.resetClient(code);
+      this.finish('upstream-reset', reason, detail);
+    };
+    const timer = setTimeout(reset, CUT_GRACE_MS).unref();
+    this.afterWritten(reset);
+  }
+
+  /**
+   * Calls `then` once what was written to the client's stream has been handed to the session,
+   * which a reset would otherwise drop.
+   */
+  private afterWritten(then: () => void): void {
+    if (!this.client.writable) {
+      then();
+      return;
+    }
+    this.client.write(Buffer.alloc(0), () => setImmediate(then));
   }
 
   /**

@@ -14,6 +14,7 @@ import { resetConnection } from '../rules/reset-connection.js';
 import type { EditedRequestHead } from '../../app/request-edit.js';
 import { bracketHost } from './connect-target.js';
 import {
+  CUT_GRACE_MS,
   ExchangeBase,
   gatewayStatus,
   STOPPED_DETAIL,
@@ -484,16 +485,13 @@ export function replyWithError(res: ServerResponse, status: number, reason: stri
   res.end(body);
 }
 
-/** How long a client may take to read what it was sent before a broken-off response is cut anyway. */
-const CUT_GRACE_MS = 2_000;
-
 /**
  * Ends a response that broke off mid-body: what was written to the client (the bytes the upstream
  * did send, some perhaps still corked or queued behind a slow reader) goes first, then the
  * connection is closed without the body's end (no last chunk, or fewer bytes than its length),
  * so the client cannot mistake it for complete. Destroyed at once, those bytes were lost.
  */
-function cutAfterWritten(res: ServerResponse): void {
+export function cutAfterWritten(res: ServerResponse): void {
   const socket = res.socket!;
   const timer = setTimeout(() => socket.destroy(), CUT_GRACE_MS).unref();
   socket.once('close', () => clearTimeout(timer));

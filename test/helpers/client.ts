@@ -15,6 +15,8 @@ export interface ProxiedRequest {
   readonly onInformation?: (status: number) => void;
   /** Aborting it closes the connection, as a reader that goes away does. */
   readonly signal?: AbortSignal;
+  /** Reads nothing of the response body for this long after its head, as a slow reader. */
+  readonly readAfterMs?: number;
 }
 
 export interface ProxiedResponse {
@@ -108,6 +110,10 @@ export async function fetchViaProxy(
       res.on('close', () =>
         finish(res, res.complete ? undefined : new Error('response closed before it was complete')),
       );
+      if (options.readAfterMs !== undefined) {
+        res.pause();
+        setTimeout(() => res.resume(), options.readAfterMs);
+      }
     });
     req.on('error', (err) => finish(undefined, err));
     req.on('information', (info) => options.onInformation?.(info.statusCode));

@@ -10,6 +10,8 @@ import { makeUpstreamAuthority, startServer, type TestServer, type UpstreamAutho
 const closedOf = (proxy: TestProxy, id: number): Promise<ExchangeClosedEvent> =>
   proxy.waitFor((e): e is ExchangeClosedEvent => e.type === 'exchange-closed' && e.id === id);
 
+const cutBody = Buffer.alloc(4 << 20, 'abcdefghijklmnopqrstuvwxyz');
+
 /** What the HTTP/1.1 upstream received, by path. */
 const received = new Map<string, { version: string; raw: string[]; body: string; trailers: string[] }>();
 
@@ -26,6 +28,11 @@ const handler: http.RequestListener = (req, res) => {
       res.write('part one, ');
       res.addTrailers({ 'X-Checksum': 'abc123' });
       res.end('part two');
+    } else if (req.url === '/cut-short') {
+      // Announces more than it sends, then goes: the body broke off mid-way.
+      res.writeHead(200, { 'Content-Length': String(cutBody.length * 2) });
+      res.write(cutBody);
+      setTimeout(() => res.socket?.destroy(), 100);
     } else {
       res.writeHead(200, [
         ['Content-Type', 'text/plain'],
@@ -137,6 +144,29 @@ describe('HTTP/2 clients and HTTP/1.1-only upstreams: translated', () => {
     }
   });
 
+  it('an HTTP/1.1 body that breaks off reaches a slow h2 client up to the break, then the reset', async () => {
+    // A 1 KiB window: the proxy can send this client little at a time, so it holds a queue.
+    const { session } = await connectH2(proxy.port, `localhost:${tlsUpstream.port}`, {
+      caPem: proxy.caPem,
+      alpn: ['h2'],
+      settings: { initialWindowSize: 1024 },
+    });
+    try {
+      const answer = await h2Request(session, { ':path': '/cut-short' });
+      expect(answer.status).toBe(200);
+      expect(answer.rstCode).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      const open = lastOpened(proxy.events, (e) => e.request.url.endsWith('/cut-short'))!;
+      const closed = await closedOf(proxy, open.id);
+      expect(closed.outcome).toBe('upstream-reset');
+      // Reset at once, the proxy dropped what was queued for the client: fewer bytes than it forwarded.
+      expect(closed.responseBytes).toBeGreaterThan(0);
+      expect(answer.body.length).toBe(closed.responseBytes);
+      expect(answer.body.equals(cutBody.subarray(0, answer.body.length))).toBe(true);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it("the request's trailers reach the HTTP/1.1 server as chunked trailers", async () => {
     const { session } = await connectH2(proxy.port, `localhost:${tlsUpstream.port}`, {
       caPem: proxy.caPem,
@@ -194,6 +224,7 @@ describe('HTTP/2 clients and HTTP/1.1-only upstreams: translated', () => {
 });
 
 describe('HTTP/1.1 clients and HTTP/2-only upstreams: translated', () => {
+  const burst = Buffer.alloc(32 << 20, 'abcdefghijklmnopqrstuvwxyz');
   /** What the HTTP/2 upstream received, by path. */
   const seen = new Map<string, { headers: http2.IncomingHttpHeaders; body: string }>();
   let authority: UpstreamAuthority;
@@ -222,6 +253,12 @@ describe('HTTP/1.1 clients and HTTP/2-only upstreams: translated', () => {
             // otherwise be an END_STREAM ahead of the reset.
             stream.respond({ ':status': 200, 'content-type': 'text/plain' }, { waitForTrailers: true });
             stream.write('a start and then ', () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+          } else if (path === '/burst-then-reset') {
+            // More than the client's socket buffers hold: the reset comes while the proxy still
+            // has bytes queued for a client that has not started reading.
+            stream.respond({ ':status': 200 }, { waitForTrailers: true });
+            stream.write(burst);
+            setTimeout(() => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR), 300);
           } else {
             stream.respond({ ':status': 200, 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
             stream.end(`h2 got ${String(headers[':method'])} ${path} ${body.length}`);
@@ -286,5 +323,17 @@ describe('HTTP/1.1 clients and HTTP/2-only upstreams: translated', () => {
     const closed = await closedOf(proxy, open.id);
     expect(closed.outcome).toBe('upstream-reset');
     expect(closed.reason).toBe('INTERNAL_ERROR');
+  });
+
+  it('a slow client of a response the upstream reset still gets every byte the proxy forwarded', async () => {
+    const answer = await fetchViaProxy(proxy.port, url('/burst-then-reset'), { caPem: proxy.caPem, readAfterMs: 800 });
+    expect(answer.complete).toBe(false);
+    const open = lastOpened(proxy.events, (e) => e.request.url.endsWith('/burst-then-reset'))!;
+    const closed = await closedOf(proxy, open.id);
+    expect(closed).toMatchObject({ outcome: 'upstream-reset', reason: 'INTERNAL_ERROR' });
+    // Cut at once, the proxy's connection to the client dropped what was still queued for it.
+    expect(closed.responseBytes).toBeGreaterThan(0);
+    expect(answer.body.length).toBe(closed.responseBytes);
+    expect(answer.body.equals(burst.subarray(0, answer.body.length))).toBe(true);
   });
 });

@@ -102,6 +102,12 @@ function upstreamHandler(stream: http2.ServerHttp2Stream, headers: http2.Incomin
     stream.respond({ ':status': 200 }, { sendDate: false, waitForTrailers: true } as http2.ServerStreamResponseOptions);
     stream.write('partial');
     setTimeout(() => stream.close(NGHTTP2_ENHANCE_YOUR_CALM), 50);
+  } else if (path === '/burst-then-reset') {
+    // Far more than the proxy may take before its client reads: the reset comes while the
+    // proxy still has bytes queued for a client that reads slowly.
+    stream.respond({ ':status': 200 }, { sendDate: false, waitForTrailers: true } as http2.ServerStreamResponseOptions);
+    stream.write(big.subarray(0, 4 << 20));
+    setTimeout(() => stream.close(NGHTTP2_ENHANCE_YOUR_CALM), 100);
   } else {
     stream.respond({ ':status': 404 });
     stream.end();
@@ -286,6 +292,26 @@ describe('HTTP/2 through Sluice', () => {
       expect(answer.rstCode).toBe(NGHTTP2_ENHANCE_YOUR_CALM);
       const closed = await closedOf(proxy, opened(proxy.events, '/reset-me')!.id);
       expect(closed).toMatchObject({ outcome: 'upstream-reset', reason: 'ENHANCE_YOUR_CALM' });
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it('an upstream reset reaches a slow client after every byte the proxy forwarded before it', async () => {
+    // A 1 KiB window: the proxy can send this client little at a time, so it holds a queue.
+    const { session } = await connectH2(proxy.port, `localhost:${tlsUpstream.port}`, {
+      caPem: proxy.caPem,
+      settings: { initialWindowSize: 1024 },
+    });
+    try {
+      const answer = await h2Request(session, { ':path': '/burst-then-reset' });
+      expect(answer.rstCode).toBe(NGHTTP2_ENHANCE_YOUR_CALM);
+      const closed = await closedOf(proxy, opened(proxy.events, '/burst-then-reset')!.id);
+      expect(closed).toMatchObject({ outcome: 'upstream-reset', reason: 'ENHANCE_YOUR_CALM' });
+      // Reset at once, the proxy dropped what was queued for the client: fewer bytes than it forwarded.
+      expect(closed.responseBytes).toBeGreaterThan(0);
+      expect(answer.body.length).toBe(closed.responseBytes);
+      expect(answer.body.equals(big.subarray(0, answer.body.length))).toBe(true);
     } finally {
       session.destroy();
     }
