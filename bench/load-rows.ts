@@ -129,7 +129,7 @@ export function requestRateRows(results: readonly RequestRateResult[]): Row[] {
       ...(r.floor
         ? [
             {
-              measure: `${name}: minimal keep-alive relay (Node's floor), requests/s; CPU s per 1,000`,
+              measure: `${name}: minimal keep-alive relay parsing each request (Node's floor), requests/s; CPU s per 1,000`,
               direct: fixed(r.direct, 0),
               viaSluice: `${fixed(r.floor.rate, 0)}; ${fixed(r.floor.cpuPerThousand, 3)}`,
               ratio: fixed(r.floor.rate / r.direct, 2),

@@ -3,13 +3,17 @@
  * request, or answer CONNECT and terminate TLS, then connect and encrypt upstream; for a client
  * that chose h2, relay each stream on an HTTP/2 session upstream, with Sluice's flow-control
  * settings) and nothing else: bodies are piped, nothing is recorded, parsed or timed. Its CPU
- * per GiB, measured in the same run, says how much of Sluice's is the platform's. Usage: minimal-relay.js KEY CERT CA,
- * where KEY/CERT are the upstream's own (the client trusts their CA) and CA verifies the upstream.
- * Prints `relay: PORT`; exits when stdin closes.
+ * per GiB, measured in the same run, says how much of Sluice's is the platform's. Usage:
+ * minimal-relay.js KEY CERT CA [parse-tls], where KEY/CERT are the upstream's own (the client
+ * trusts their CA) and CA verifies the upstream. Inside TLS, HTTP/1.1 is piped as bytes (the floor
+ * for bulk bodies) unless `parse-tls` is given: then each request is parsed and sent on over a
+ * kept-alive upstream connection, as for plain HTTP, which is what an intercepting proxy must do
+ * per request (the floor for the request rate). Prints `relay: PORT`; exits when stdin closes.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -39,7 +43,36 @@ function relayRequest(req: http.IncomingMessage, res: http.ServerResponse): void
   req.pipe(upstream);
 }
 
-function relayTunnel(context: tls.SecureContext, ca: Buffer, req: http.IncomingMessage, socket: Duplex): void {
+/** Parses each request inside an intercepted tunnel and sends it on over a kept-alive TLS connection. */
+function tlsRequestRelay(ca: Buffer): http.Server {
+  const agent = new https.Agent({ keepAlive: true, ca });
+  return http.createServer((req, res) => {
+    const { hostname, port } = new URL(`https://${req.headers.host ?? ''}`);
+    const upstream = https.request({
+      host: '127.0.0.1',
+      port: Number(port || 443),
+      servername: hostname,
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+      agent,
+    });
+    upstream.on('response', (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      upRes.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+}
+
+function relayTunnel(
+  context: tls.SecureContext,
+  ca: Buffer,
+  parsed: http.Server | undefined,
+  req: http.IncomingMessage,
+  socket: Duplex,
+): void {
   const [host = '', port = '443'] = (req.url ?? '').split(':');
   socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
   const client = new tls.TLSSocket(socket as Socket, {
@@ -51,6 +84,10 @@ function relayTunnel(context: tls.SecureContext, ca: Buffer, req: http.IncomingM
   client.once('secure', () => {
     if (client.alpnProtocol === 'h2') {
       relayH2(client, host, Number(port), ca);
+      return;
+    }
+    if (parsed) {
+      parsed.emit('connection', client);
       return;
     }
     const upstream = tls.connect({ host: '127.0.0.1', port: Number(port), servername: host, ca });
@@ -94,12 +131,15 @@ function relayH2(client: tls.TLSSocket, host: string, port: number, ca: Buffer):
 }
 
 async function main(): Promise<void> {
-  const [keyPath, certPath, caPath] = process.argv.slice(2);
-  if (!keyPath || !certPath || !caPath) throw new Error('usage: minimal-relay.js KEY CERT CA');
+  const [keyPath, certPath, caPath, mode] = process.argv.slice(2);
+  if (!keyPath || !certPath || !caPath || (mode !== undefined && mode !== 'parse-tls')) {
+    throw new Error('usage: minimal-relay.js KEY CERT CA [parse-tls]');
+  }
   const context = tls.createSecureContext({ key: readFileSync(keyPath), cert: readFileSync(certPath) });
   const ca = readFileSync(caPath);
   const server = http.createServer(relayRequest);
-  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => relayTunnel(context, ca, req, socket));
+  const parsed = mode === 'parse-tls' ? tlsRequestRelay(ca) : undefined;
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => relayTunnel(context, ca, parsed, req, socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.stdout.write(`relay: ${(server.address() as AddressInfo).port}\n`);
   exitWithParent();
