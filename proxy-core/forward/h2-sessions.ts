@@ -1,5 +1,5 @@
 import http2, { type ClientHttp2Session } from 'node:http2';
-import { isIP } from 'node:net';
+import net, { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { bracketHost } from './connect-target.js';
 import { H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, widenConnectionWindow } from './h2-settings.js';
@@ -208,7 +208,13 @@ function openSession(target: H2UpstreamTarget, upstream: UpstreamPool, timeoutMs
     });
     return secure;
   };
-  const session = connectSession(target, target.scheme === 'https' ? secureConnection : undefined);
+  const plainConnection = (): Duplex => {
+    const { hostLookups } = upstream;
+    const plain = net.connect({ host: target.host, port: target.port, noDelay: true, lookup: hostLookups.lookup });
+    hostLookups.forgetIfUnreached(plain, target.host);
+    return plain;
+  };
+  const session = connectSession(target, target.scheme === 'https' ? secureConnection : plainConnection);
   return whenReady(session, target, timeoutMs);
 }
 

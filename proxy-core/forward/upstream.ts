@@ -9,6 +9,7 @@ import {
 import type { Duplex } from 'node:stream';
 import { H1Connections } from './h1-connections.js';
 import { H1Request, type H1RequestHead, type H1RequestOwner } from './h1-request.js';
+import { HostLookups } from './host-lookups.js';
 import { connectTlsWithRawReads, connectWithRawReads } from './raw-reads.js';
 import { TlsSessionCache, type TlsDestination } from './tls-sessions.js';
 
@@ -42,6 +43,8 @@ export class UpstreamPool {
   private readonly secureContext: SecureContext | undefined;
   /** The last session of each TLS destination, resumed on the next connection there. */
   private readonly tlsSessions = new TlsSessionCache();
+  /** Upstream hosts' addresses, shared by a burst of connections and kept for a moment. */
+  readonly hostLookups = new HostLookups();
 
   constructor(readonly tls: UpstreamTlsOptions) {
     this.secureContext =
@@ -68,7 +71,16 @@ export class UpstreamPool {
 
   /** A new connection for Sluice's own HTTP/1.1 client: read raw, TLS verified and resumed. */
   connectHttp1(target: UpstreamTarget, servername = target.host): Duplex {
-    if (target.scheme === 'http') return connectWithRawReads({ host: target.host, port: target.port, noDelay: true });
+    if (target.scheme === 'http') {
+      const socket = connectWithRawReads({
+        host: target.host,
+        port: target.port,
+        noDelay: true,
+        lookup: this.hostLookups.lookup,
+      });
+      this.hostLookups.forgetIfUnreached(socket, target.host);
+      return socket;
+    }
     const destination: TlsDestination = {
       host: target.host,
       port: target.port,
@@ -95,20 +107,24 @@ export class UpstreamPool {
    * given, is the connection already made to `destination`.
    */
   connectTls(destination: TlsDestination, options: ConnectionOptions = {}): TLSSocket {
-    return this.tlsSessions.connect(destination, {
+    const socket = this.tlsSessions.connect(destination, {
       host: destination.host,
       port: destination.port,
       ...(destination.servername ? { servername: destination.servername } : {}),
       ...(destination.ALPNProtocols && destination.ALPNProtocols.length > 0
         ? { ALPNProtocols: [...destination.ALPNProtocols] }
         : {}),
+      ...(options.socket ? {} : { lookup: this.hostLookups.lookup }),
       ...options,
       ...this.tlsOptions(),
     });
+    if (!options.socket) this.hostLookups.forgetIfUnreached(socket, destination.host);
+    return socket;
   }
 
   destroy(): void {
     this.h1.destroy();
     this.tlsSessions.clear();
+    this.hostLookups.clear();
   }
 }

@@ -153,7 +153,12 @@ export class ConnectHandler {
     socket.once('close', onGone);
     let upstream: ConnectedUpstream;
     try {
-      upstream = await connectUpstream(authority, ctx.services.timeouts.upstreamConnectMs, leaving.signal);
+      upstream = await connectUpstream(
+        authority,
+        ctx.services.timeouts.upstreamConnectMs,
+        leaving.signal,
+        ctx.services.upstream.hostLookups,
+      );
     } catch (err) {
       socket.off('close', onGone);
       // A client that left while we connected is owed nothing, and nothing was exchanged.
@@ -325,7 +330,12 @@ export class ConnectHandler {
     const onGone = (): void => leaving.abort();
     client.once('close', onGone);
     try {
-      const again = await connectUpstream(authority, this.ctx.services.timeouts.upstreamConnectMs, leaving.signal);
+      const again = await connectUpstream(
+        authority,
+        this.ctx.services.timeouts.upstreamConnectMs,
+        leaving.signal,
+        this.ctx.services.upstream.hostLookups,
+      );
       this.ctx.track(again.socket);
       const { socket } = await secureUpstream(again.socket, authority, servername, ['h2'], this.ctx);
       if (socket?.alpnProtocol === 'h2') return socket;

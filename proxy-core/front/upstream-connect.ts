@@ -2,6 +2,7 @@ import net from 'node:net';
 import { now } from '../clock.js';
 import { bracketHost, type Authority } from '../forward/connect-target.js';
 import { gatewayStatus } from '../forward/exchange-base.js';
+import type { HostLookups } from '../forward/host-lookups.js';
 
 /** A TCP connection to the upstream, made before the client is told its CONNECT succeeded. */
 export interface ConnectedUpstream {
@@ -28,18 +29,25 @@ export class UpstreamConnectError extends Error {
 /**
  * Connects to `authority`, giving up after `timeoutMs` or when `cancelled` is aborted (the
  * client went away). The socket comes back connected, paused, with half-close allowed (raw
- * tunnels keep it) and Nagle off.
+ * tunnels keep it) and Nagle off. The host is looked up through `lookups`, and forgotten there
+ * when it could not be reached.
  */
 export function connectUpstream(
   authority: Authority,
   timeoutMs: number,
   cancelled: AbortSignal,
+  lookups: HostLookups,
 ): Promise<ConnectedUpstream> {
   const target = `${bracketHost(authority.host)}:${authority.port}`;
   return new Promise((resolve, reject) => {
     let mark = now();
     let dnsMs = -1;
-    const socket = net.connect({ host: authority.host, port: authority.port, allowHalfOpen: true });
+    const socket = net.connect({
+      host: authority.host,
+      port: authority.port,
+      allowHalfOpen: true,
+      lookup: lookups.lookup,
+    });
     socket.setNoDelay(true);
     const fail = (error: UpstreamConnectError): void => {
       cleanup();
@@ -59,12 +67,14 @@ export function connectUpstream(
       resolve({ socket, dnsMs, connectMs: now() - mark });
     };
     const onError = (err: NodeJS.ErrnoException): void => {
+      lookups.forget(authority.host);
       fail(new UpstreamConnectError(err.code ?? 'ERROR', `could not connect to ${target}: ${err.message}`));
     };
     const onCancel = (): void => {
       fail(new UpstreamConnectError('client-closed', 'the client went away while Sluice was connecting'));
     };
     const timer = setTimeout(() => {
+      lookups.forget(authority.host);
       fail(
         new UpstreamConnectError(
           'upstream-connect-timeout',
