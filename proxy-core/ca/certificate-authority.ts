@@ -115,9 +115,15 @@ async function writeAtomic(path: string, text: string, mode: number): Promise<vo
 
 /**
  * Signs a forge certificate with Node's native RSA. Forge's pure-JS signing costs tens of
- * milliseconds per leaf; native signing keeps a new host's first handshake fast.
+ * milliseconds per leaf; native signing keeps a new host's first handshake fast. Forge knows only
+ * RSA keys: a certificate for another kind of key is built around a stand-in and given
+ * `subjectPublicKeyInfo` (DER) in its place before it is signed.
  */
-export function signWithNodeCrypto(cert: forge.pki.Certificate, issuerKey: KeyObject | string): void {
+export function signWithNodeCrypto(
+  cert: forge.pki.Certificate,
+  issuerKey: KeyObject | string,
+  subjectPublicKeyInfo?: Buffer,
+): void {
   const mutable = cert as forge.pki.Certificate & {
     signatureOid: string;
     siginfo: { algorithmOid: string; parameters: unknown };
@@ -133,6 +139,10 @@ export function signWithNodeCrypto(cert: forge.pki.Certificate, issuerKey: KeyOb
     getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1;
   };
   mutable.tbsCertificate = getTBSCertificate(cert);
+  if (subjectPublicKeyInfo) {
+    // TBSCertificate: version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ...
+    (mutable.tbsCertificate.value as forge.asn1.Asn1[])[6] = asn1.fromDer(subjectPublicKeyInfo.toString('binary'));
+  }
   const tbsDer = Buffer.from(asn1.toDer(mutable.tbsCertificate).getBytes(), 'binary');
   cert.signature = sign('sha256', tbsDer, issuerKey).toString('binary');
 }

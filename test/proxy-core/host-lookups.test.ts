@@ -13,7 +13,7 @@ function countingResolver(): { resolve: Lookup; asked: string[] } {
   const asked: string[] = [];
   const resolve: Lookup = (hostname, options, callback) => {
     asked.push(hostname);
-    dns.lookup(hostname, options, callback as Parameters<typeof dns.lookup>[2]);
+    (dns.lookup as unknown as Lookup)(hostname, options, callback);
   };
   return { resolve, asked };
 }
