@@ -35,6 +35,11 @@ function relayRequest(req: http.IncomingMessage, res: http.ServerResponse): void
     headers: req.headers,
     agent: upstreamAgent,
   });
+  pipeExchange(req, res, upstream);
+}
+
+/** The request's body goes to `upstream`, and its response, head and body, back to `res`. */
+function pipeExchange(req: http.IncomingMessage, res: http.ServerResponse, upstream: http.ClientRequest): void {
   upstream.on('response', (upRes) => {
     res.writeHead(upRes.statusCode ?? 502, upRes.headers);
     upRes.pipe(res);
@@ -57,12 +62,7 @@ function tlsRequestRelay(ca: Buffer): http.Server {
       headers: req.headers,
       agent,
     });
-    upstream.on('response', (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
+    pipeExchange(req, res, upstream);
   });
 }
 

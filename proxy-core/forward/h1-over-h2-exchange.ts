@@ -263,14 +263,12 @@ export class H1OverH2Exchange extends ExchangeBase {
    * recorded too. Destroyed at once, they were lost.
    */
   private breakOff(reason: string, detail: string): void {
-    const socket = this.res.socket;
-    if (!this.res.headersSent || !socket || socket.destroyed) {
+    if (!cutAfterWritten(this.res)) {
       this.endWith('upstream-reset', 502, reason, detail);
       return;
     }
     this.breaking = { reason, detail };
     this.toClient?.stop();
-    cutAfterWritten(this.res);
   }
 
   private readonly onResponseDelivered = (): void => {

@@ -424,12 +424,11 @@ export class HttpExchange extends ExchangeBase implements H1RequestOwner {
   /** Ends the exchange so the client cannot mistake what it got for a complete response. */
   private fail(outcome: ExchangeOutcome, reason: string, detail: string): void {
     if (this.closed || this.breaking) return;
-    if (this.res.headersSent && this.res.socket && !this.res.socket.destroyed) {
+    if (cutAfterWritten(this.res)) {
       // Closed once the client's connection is, so the bytes still being written are recorded too.
       this.breaking = { outcome, reason, detail };
       this.upstream?.release();
       this.toClient?.stop();
-      cutAfterWritten(this.res);
       return;
     }
     this.close(outcome, reason, detail);
@@ -489,13 +488,16 @@ export function replyWithError(res: ServerResponse, status: number, reason: stri
  * Ends a response that broke off mid-body: what was written to the client (the bytes the upstream
  * did send, some perhaps still corked or queued behind a slow reader) goes first, then the
  * connection is closed without the body's end (no last chunk, or fewer bytes than its length),
- * so the client cannot mistake it for complete. Destroyed at once, those bytes were lost.
+ * so the client cannot mistake it for complete. Destroyed at once, those bytes were lost. False,
+ * and nothing done, when no response is under way on a live connection (its head not sent).
  */
-export function cutAfterWritten(res: ServerResponse): void {
-  const socket = res.socket!;
+export function cutAfterWritten(res: ServerResponse): boolean {
+  const socket = res.socket;
+  if (!res.headersSent || !socket || socket.destroyed) return false;
   const timer = setTimeout(() => socket.destroy(), CUT_GRACE_MS).unref();
   socket.once('close', () => clearTimeout(timer));
   socket.destroySoon();
+  return true;
 }
 
 export function hostHeader(target: UpstreamTarget): string {

@@ -114,7 +114,8 @@ export class UpstreamPool {
       ...(destination.ALPNProtocols && destination.ALPNProtocols.length > 0
         ? { ALPNProtocols: [...destination.ALPNProtocols] }
         : {}),
-      ...(options.socket ? {} : { lookup: this.hostLookups.lookup }),
+      // Used only when no connection is given.
+      lookup: this.hostLookups.lookup,
       ...options,
       ...this.tlsOptions(),
     });
