@@ -39,16 +39,22 @@ export interface H1SendOptions {
 export class UpstreamPool {
   /** Connections of Sluice's own HTTP/1.1 client (h1-request.ts), shared by requests not in a tunnel. */
   private readonly h1 = new H1Connections();
-  /** Built once: a context per connection would re-parse every root certificate each time. */
-  private readonly secureContext: SecureContext | undefined;
+  /**
+   * Built once and shared by every upstream TLS connection: without one, each `tls.connect`
+   * builds its own (OpenSSL's SSL_CTX_new and its algorithm fetches, plus a parse of every extra
+   * CA), 0.2-0.4 ms of CPU per connection here.
+   */
+  private readonly secureContext: SecureContext;
   /** The last session of each TLS destination, resumed on the next connection there. */
   private readonly tlsSessions = new TlsSessionCache();
   /** Upstream hosts' addresses, shared by a burst of connections and kept for a moment. */
   readonly hostLookups = new HostLookups();
 
   constructor(readonly tls: UpstreamTlsOptions) {
-    this.secureContext =
-      tls.extraCaPems.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...tls.extraCaPems] }) : undefined;
+    // With no `ca`, Node trusts its root store (and NODE_EXTRA_CA_CERTS), as tls.connect would.
+    this.secureContext = createSecureContext(
+      tls.extraCaPems.length > 0 ? { ca: [...rootCertificates, ...tls.extraCaPems] } : {},
+    );
   }
 
   /**
@@ -94,11 +100,8 @@ export class UpstreamPool {
   }
 
   /** What a TLS connection to an upstream needs to be verified as this pool verifies. */
-  private tlsOptions(): { rejectUnauthorized: boolean; secureContext?: SecureContext } {
-    return {
-      rejectUnauthorized: !this.tls.insecure,
-      ...(this.secureContext ? { secureContext: this.secureContext } : {}),
-    };
+  private tlsOptions(): { rejectUnauthorized: boolean; secureContext: SecureContext } {
+    return { rejectUnauthorized: !this.tls.insecure, secureContext: this.secureContext };
   }
 
   /**
