@@ -96,6 +96,20 @@ export function streamsRows(results: readonly StreamsResult[]): Row[] {
         ok: undefined,
       },
       loopRow(name, r.proxyLoop),
+      ...(r.floor
+        ? [
+            {
+              measure: `${name}: minimal relay parsing each request (Node's floor): added p50 / p99 / p99 after ${fixed(r.openingMs / 1000, 0)} s, ms; CPU s per 1,000 events; delivered`,
+              direct: NONE,
+              viaSluice:
+                `${fixed(r.floor.added.p50, 2)} / ${fixed(r.floor.added.p99, 2)} / ${fixed(r.floor.afterOpening.added.p99, 2)}; ` +
+                `${fixed(r.floor.cpuPerThousandEvents, 3)}; ${delivered(r.floor.delivery)}`,
+              ratio: NONE,
+              target: NONE,
+              ok: undefined,
+            },
+          ]
+        : []),
     ];
   });
 }

@@ -8,7 +8,7 @@
  * trusts their CA) and CA verifies the upstream. Inside TLS, HTTP/1.1 is piped as bytes (the floor
  * for bulk bodies) unless `parse-tls` is given: then each request is parsed and sent on over a
  * kept-alive upstream connection, as for plain HTTP, which is what an intercepting proxy must do
- * per request (the floor for the request rate). Prints `relay: PORT`; exits when stdin closes.
+ * per request (the floor for the request rate and for many SSE streams). Prints `relay: PORT`; exits when stdin closes.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -42,6 +42,9 @@ function relayRequest(req: http.IncomingMessage, res: http.ServerResponse): void
 function pipeExchange(req: http.IncomingMessage, res: http.ServerResponse, upstream: http.ClientRequest): void {
   upstream.on('response', (upRes) => {
     res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+    // Node holds a head until the body's first write; an event stream's client needs it at once
+    // (the streams rows connect every stream before the first event), and Sluice sends it so.
+    if (upRes.headers['content-type']?.startsWith('text/event-stream')) res.flushHeaders();
     upRes.pipe(res);
   });
   upstream.on('error', () => res.destroy());

@@ -289,8 +289,7 @@ async function runThroughput(
  */
 async function withMinimalRelay<T>(
   credentials: UpstreamCredentials,
-  bulk: BulkUpstream,
-  measure: (route: Route & { via: 'proxy' }, pids: Pids) => Promise<T>,
+  measure: (route: Route & { via: 'proxy' }, relayPid: number) => Promise<T>,
   parseTls = false,
 ): Promise<T> {
   const relay = new NodeChild(RELAY_SCRIPT, [
@@ -302,10 +301,7 @@ async function withMinimalRelay<T>(
   try {
     const port = Number((await relay.waitForLine(/^relay: (\d+)$/, 30_000))[1]);
     // The relay presents the upstream's own certificate, so the client trusts the upstream's CA.
-    return await measure(
-      { via: 'proxy', port, caPem: credentials.caPem },
-      { proxy: relay.pid, upstream: bulk.child.pid },
-    );
+    return await measure({ via: 'proxy', port, caPem: credentials.caPem }, relay.pid);
   } finally {
     await relay.stop();
   }
@@ -318,7 +314,8 @@ async function runRelayFloor(
   credentials: UpstreamCredentials,
   bulk: BulkUpstream,
 ): Promise<void> {
-  await withMinimalRelay(credentials, bulk, async (route, pids) => {
+  await withMinimalRelay(credentials, async (route, relayPid) => {
+    const pids: Pids = { proxy: relayPid, upstream: bulk.child.pid };
     for (const [scheme, framing, way] of THROUGHPUT_CASES) {
       const measure = `minimal relay ${scheme} ${framing}${way === 'upload' ? ' upload' : ''}`;
       const floor = await attempt(results.failures, measure, () =>
@@ -360,8 +357,8 @@ async function runH2(
       progressH2(measure, result, 'Sluice');
     }
     const floor = await attempt(results.failures, `${measure}, minimal relay`, () =>
-      withMinimalRelay(credentials, bulk, (route, pids) =>
-        measureH2Throughput(route, pids, bulk.h2, shape, config.repeats),
+      withMinimalRelay(credentials, (route, relayPid) =>
+        measureH2Throughput(route, { proxy: relayPid, upstream: bulk.child.pid }, bulk.h2, shape, config.repeats),
       ),
     );
     if (floor) {
@@ -459,14 +456,15 @@ async function runStreams(
   credentials: UpstreamCredentials,
 ): Promise<void> {
   const sse = await startSseUpstream(credentials);
-  try {
-    await withFreshSluice(workspace, credentials, config, { events: false, loopProbe: true }, async (sluice) => {
+  // Parsing inside TLS, as Sluice must: an SSE event is a chunk of an HTTP/1.1 body to it too.
+  const measureAll = (floor: { route: Route & { via: 'proxy' }; pid: number }): Promise<void> =>
+    withFreshSluice(workspace, credentials, config, { events: false, loopProbe: true }, async (sluice) => {
       for (const streams of config.streamCounts) {
         for (const scheme of config.streamSchemes) {
           const shape = { scheme, streams, eventsPerStream: config.streamEvents, intervalMs: config.streamIntervalMs };
           const measure = `${streams} SSE streams ${scheme}`;
           const result = await attempt(results.failures, measure, () =>
-            measureSseStreams(proxyRoute(sluice), sluice.pid, sluice.loopProbe, sse, shape),
+            measureSseStreams(proxyRoute(sluice), sluice.pid, sluice.loopProbe, sse, shape, floor),
           );
           if (!result) continue;
           results.streams.push(result);
@@ -475,11 +473,16 @@ async function runStreams(
               `delivered ${result.directDelivery.delivered}/${result.proxyDelivery.delivered} of ` +
               `${result.proxyDelivery.expected}; proxy RSS ${mebibytes(result.proxyPeakRssBytes)} MiB, ` +
               `loop p99 ${fixed(result.proxyLoop?.p99Ms ?? Number.NaN)} ms; ` +
-              `bench loop p99 ${fixed(result.benchLoop.direct.p99Ms)}/${fixed(result.benchLoop.proxied.p99Ms)} ms`,
+              `bench loop p99 ${fixed(result.benchLoop.direct.p99Ms)}/${fixed(result.benchLoop.proxied.p99Ms)} ms; ` +
+              `proxy ${fixed(result.proxyCpuPerThousandEvents, 3)} CPU s per 1,000 events; minimal relay added p99 ` +
+              `${fixed(result.floor?.added.p99 ?? Number.NaN, 2)} ms, ` +
+              `${fixed(result.floor?.cpuPerThousandEvents ?? Number.NaN, 3)} CPU s per 1,000 events`,
           );
         }
       }
     });
+  try {
+    await withMinimalRelay(credentials, (route, pid) => measureAll({ route, pid }), true);
   } finally {
     await sse.close();
   }
@@ -499,9 +502,8 @@ async function runRequestRate(
   // Parsing each request inside TLS too: piped as bytes, TLS requests cost a relay next to nothing.
   await withMinimalRelay(
     credentials,
-    bulk,
-    (route, pids) =>
-      runRequestRateThroughSluice(config, results, workspace, credentials, bulk, { route, pid: pids.proxy }),
+    (route, relayPid) =>
+      runRequestRateThroughSluice(config, results, workspace, credentials, bulk, { route, pid: relayPid }),
     true,
   );
 }

@@ -64,6 +64,14 @@ export interface StreamsResult extends LatencyComparison {
   readonly proxyLoop: LoopDelay | undefined;
   readonly benchLoop: { readonly direct: BenchLoop; readonly proxied: BenchLoop };
   readonly openSeconds: { readonly direct: number; readonly proxied: number };
+  /** The same streams through the minimal relay, against the same direct run: Node's floor. */
+  readonly floor: StreamsFloor | undefined;
+}
+
+export interface StreamsFloor extends LatencyComparison {
+  readonly afterOpening: LatencyComparison;
+  readonly delivery: Delivery;
+  readonly cpuPerThousandEvents: number;
 }
 
 interface StreamsRun {
@@ -82,7 +90,8 @@ interface StreamsRun {
  * at the upstream's gate), then all run together, `eventsPerStream` events each, `intervalMs`
  * apart. Direct first, then through the proxy, in the same run; latency is read as in
  * measureSseLatency (each proxied event against the direct median). A missing event is not an
- * error here but a count: the table shows the shortfall.
+ * error here but a count: the table shows the shortfall. With `floor`, the streams then run
+ * through the minimal relay too, read against the same direct run.
  */
 export async function measureSseStreams(
   proxy: Route & { via: 'proxy' },
@@ -90,11 +99,14 @@ export async function measureSseStreams(
   loopProbe: LoopDelayProbe | undefined,
   sse: SseUpstream,
   shape: StreamsShape,
+  floor?: { readonly route: Route & { via: 'proxy' }; readonly pid: number },
 ): Promise<StreamsResult> {
   await checkFileLimits(proxyPid, shape.streams);
+  if (floor) await checkFileLimits(floor.pid, shape.streams);
   const warmUp = { ...shape, ...WARM_UP };
   await receiveStreams(DIRECT, sse, warmUp);
   await receiveStreams(proxy, sse, warmUp);
+  if (floor) await receiveStreams(floor.route, sse, warmUp);
 
   const direct = await receiveStreams(DIRECT, sse, shape);
   await loopProbe?.restart();
@@ -106,6 +118,7 @@ export async function measureSseStreams(
     await sampler.stop();
   }
   const proxyLoop = await loopProbe?.read();
+  const relayed = floor ? await receiveStreams(floor.route, sse, shape, floor.pid) : undefined;
   const comparison = compareLatencies(direct.latencies, proxied.latencies);
   const directMedian = comparison.direct.p50;
   return {
@@ -121,10 +134,16 @@ export async function measureSseStreams(
     proxyLoop,
     benchLoop: { direct: direct.benchLoop, proxied: proxied.benchLoop },
     openSeconds: { direct: direct.openSeconds, proxied: proxied.openSeconds },
+    floor: relayed && {
+      ...compareLatencies(direct.latencies, relayed.latencies),
+      afterOpening: compareLatencies(direct.afterOpening, relayed.afterOpening),
+      delivery: relayed.delivery,
+      cpuPerThousandEvents: (relayed.proxyCpuSeconds ?? Number.NaN) / (relayed.delivery.delivered / 1_000),
+    },
   };
 }
 
-/** Two descriptors per stream in this process (client and upstream ends) and in the proxy (its two legs). */
+/** Two descriptors per stream in this process (client and upstream ends) and in a proxy (its two legs). */
 async function checkFileLimits(proxyPid: number, streams: number): Promise<void> {
   const needed = 2 * streams + SPARE_FDS;
   for (const [who, pid] of [
