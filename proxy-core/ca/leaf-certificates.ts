@@ -25,6 +25,8 @@ export class LeafCertificates {
   /** The leaves' public key as certificates carry it (forge cannot make one for an EC key). */
   private readonly leafPublicKeyInfo: Buffer;
   private readonly leafKeyIdentifier: string;
+  /** The CA's key identifier, as forge computes it (a SHA-1 in JavaScript): once, not per host. */
+  private readonly caKeyIdentifier: string;
   private readonly caKey: KeyObject;
 
   constructor(
@@ -39,6 +41,7 @@ export class LeafCertificates {
     this.leafKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     this.leafPublicKeyInfo = publicKey.export({ type: 'spki', format: 'der' });
     this.leafKeyIdentifier = keyIdentifier(this.leafPublicKeyInfo);
+    this.caKeyIdentifier = ca.cert.generateSubjectKeyIdentifier().getBytes();
     this.caKey = createPrivateKey(ca.keyPem);
   }
 
@@ -90,7 +93,7 @@ export class LeafCertificates {
           forge.util.hexToBytes(this.leafKeyIdentifier),
         ),
       },
-      { name: 'authorityKeyIdentifier', keyIdentifier: this.ca.cert.generateSubjectKeyIdentifier().getBytes() },
+      { name: 'authorityKeyIdentifier', keyIdentifier: this.caKeyIdentifier },
     ]);
     signWithNodeCrypto(cert, this.caKey, this.leafPublicKeyInfo);
     return pki.certificateToPem(cert);
