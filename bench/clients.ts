@@ -20,6 +20,12 @@ export type Route =
 
 export const DIRECT: Route = { via: 'direct' };
 
+/** Node's minimal relay, measured beside Sluice as the floor: how to reach it, and its pid for its CPU. */
+export interface FloorRoute {
+  readonly route: Route & { via: 'proxy' };
+  readonly pid: number;
+}
+
 /**
  * Opens an intercepted TLS connection the way a browser does through an explicit proxy: CONNECT,
  * then a TLS handshake inside the tunnel with the proxy's leaf for `host`, offering

@@ -1,4 +1,4 @@
-import { DIRECT, type Route, type Scheme, type Upstream } from './clients.js';
+import { DIRECT, type FloorRoute, type Route, type Scheme, type Upstream } from './clients.js';
 import { closeLanes, openLanes, sendRequests, type RequestBatch } from './keep-alive-lanes.js';
 import type { LoopDelay, LoopDelayProbe } from './loop-delay.js';
 import { RssSampler } from './proc.js';
@@ -49,7 +49,7 @@ export async function measureRequestRate(
   requests: number,
   connections: number,
   repeats: number,
-  floor?: { readonly route: Route & { via: 'proxy' }; readonly pid: number },
+  floor?: FloorRoute,
 ): Promise<RequestRateResult> {
   const run = (route: Route, total: number, proxyPid = pids.proxy): Promise<RequestRun> =>
     timeRequests(route, { ...pids, proxy: proxyPid }, upstream, scheme, total, connections);

@@ -29,7 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Framing } from './body-source.js';
 import { NodeChild, stopAllChildren } from './children.js';
-import type { Route, Scheme, Upstream } from './clients.js';
+import type { FloorRoute, Route, Scheme, Upstream } from './clients.js';
 import { measureH2Throughput, h2Shapes, type H2Shape, type H2ThroughputResult } from './h2-throughput.js';
 import { measureExchangeMemory, type ExchangeMemoryResult } from './exchange-memory.js';
 import { measureConcurrentH1, type ConcurrentH1Result } from './h1-concurrent.js';
@@ -457,7 +457,7 @@ async function runStreams(
 ): Promise<void> {
   const sse = await startSseUpstream(credentials);
   // Parsing inside TLS, as Sluice must: an SSE event is a chunk of an HTTP/1.1 body to it too.
-  const measureAll = (floor: { route: Route & { via: 'proxy' }; pid: number }): Promise<void> =>
+  const measureAll = (floor: FloorRoute): Promise<void> =>
     withFreshSluice(workspace, credentials, config, { events: false, loopProbe: true }, async (sluice) => {
       for (const streams of config.streamCounts) {
         for (const scheme of config.streamSchemes) {
@@ -514,7 +514,7 @@ async function runRequestRateThroughSluice(
   workspace: Workspace,
   credentials: UpstreamCredentials,
   bulk: BulkUpstream,
-  floor: { route: Route & { via: 'proxy' }; pid: number },
+  floor: FloorRoute,
 ): Promise<void> {
   await withFreshSluice(workspace, credentials, config, { events: false, loopProbe: true }, async (sluice) => {
     const pids: Pids = { proxy: sluice.pid, upstream: bulk.child.pid };

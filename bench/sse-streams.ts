@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { DIRECT, expectStatus, get, type Route, type Scheme } from './clients.js';
+import { DIRECT, expectStatus, get, type FloorRoute, type Route, type Scheme } from './clients.js';
 import type { LoopDelay, LoopDelayProbe } from './loop-delay.js';
 import { readCpuSeconds, readOpenFileLimit, RssSampler } from './proc.js';
 import { compareLatencies, type LatencyComparison } from './sse-latency.js';
@@ -99,7 +99,7 @@ export async function measureSseStreams(
   loopProbe: LoopDelayProbe | undefined,
   sse: SseUpstream,
   shape: StreamsShape,
-  floor?: { readonly route: Route & { via: 'proxy' }; readonly pid: number },
+  floor?: FloorRoute,
 ): Promise<StreamsResult> {
   await checkFileLimits(proxyPid, shape.streams);
   if (floor) await checkFileLimits(floor.pid, shape.streams);
@@ -130,7 +130,7 @@ export async function measureSseStreams(
     afterOpening: compareLatencies(direct.afterOpening, proxied.afterOpening),
     openingMs: OPENING_MS,
     proxyPeakRssBytes: sampler.peak,
-    proxyCpuPerThousandEvents: (proxied.proxyCpuSeconds ?? Number.NaN) / (proxied.delivery.delivered / 1_000),
+    proxyCpuPerThousandEvents: cpuPerThousandEvents(proxied),
     proxyLoop,
     benchLoop: { direct: direct.benchLoop, proxied: proxied.benchLoop },
     openSeconds: { direct: direct.openSeconds, proxied: proxied.openSeconds },
@@ -138,9 +138,14 @@ export async function measureSseStreams(
       ...compareLatencies(direct.latencies, relayed.latencies),
       afterOpening: compareLatencies(direct.afterOpening, relayed.afterOpening),
       delivery: relayed.delivery,
-      cpuPerThousandEvents: (relayed.proxyCpuSeconds ?? Number.NaN) / (relayed.delivery.delivered / 1_000),
+      cpuPerThousandEvents: cpuPerThousandEvents(relayed),
     },
   };
+}
+
+/** The measured proxy's CPU seconds per 1,000 events delivered in `run`. */
+function cpuPerThousandEvents(run: StreamsRun): number {
+  return (run.proxyCpuSeconds ?? Number.NaN) / (run.delivery.delivered / 1_000);
 }
 
 /** Two descriptors per stream in this process (client and upstream ends) and in a proxy (its two legs). */
